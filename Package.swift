@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// pool-advisor: measure a task, decide threads or processes by explicit rules, then run it.
+// The package depends on the Swift toolchain alone (stdlib, Foundation, Dispatch, Glibc,
+// Synchronization, XCTest, Swift Testing): no `.package` dependencies, by the user's choice.
+
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "pool-advisor",
+    products: [
+        .library(name: "PoolAdvisor", targets: ["PoolAdvisor"]),
+        .executable(name: "pool-bench", targets: ["pool-bench"]),
+    ],
+    targets: [
+        // The Linux calls that `import Glibc` hides (gettid, sched_getaffinity, pthread_setname_np).
+        .target(name: "CPoolPlatform"),
+        .target(
+            name: "PoolExecutors",
+            dependencies: ["CPoolPlatform"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PoolAdvisor",
+            dependencies: ["PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pool-bench",
+            dependencies: ["PoolAdvisor"],
+            exclude: ["Peers"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PoolExecutorsTests",
+            dependencies: ["PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PoolAdvisorTests",
+            dependencies: ["PoolAdvisor"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,103 @@
+/// A multi-producer queue of finished items, read by blocking or by awaiting.
+///
+/// Producers are pool workers (or future callbacks); it ends when the expected number of
+/// items has been pushed, or when closed early.
+final class CompletionChannel<Output: Sendable>: @unchecked Sendable {
+    typealias Item = IndexedResult<Output>
+
+    private let lock = ConditionLock()
+    private let itemAvailable = Condition()
+    private var buffer = RingBuffer<Item>()
+    private var remaining: Int
+    private var closed = false
+    private var blockedReaders = 0
+    private var readers = WaiterQueue<Item?>()
+
+    init(expecting count: Int) {
+        remaining = count
+        closed = count == 0
+    }
+
+    func push(_ item: Item) {
+        lock.lock()
+        guard !closed else {
+            lock.unlock()
+            return
+        }
+        remaining -= 1
+        let ending = remaining == 0
+        if ending { closed = true }
+        if let reader = readers.takeFirst() {
+            let others = ending ? readers.takeAll() : []
+            lock.unlock()
+            reader.resume(returning: item)
+            for other in others { other.resume(returning: nil) }
+            if ending { itemAvailable.broadcast() }
+            return
+        }
+        buffer.append(item)
+        let wake = blockedReaders > 0
+        lock.unlock()
+        if wake { ending ? itemAvailable.broadcast() : itemAvailable.signal() }
+    }
+
+    /// Ends the stream now; items already buffered are still delivered.
+    func close() {
+        lock.lock()
+        closed = true
+        let waiting = readers.takeAll()
+        lock.unlock()
+        itemAvailable.broadcast()
+        for reader in waiting { reader.resume(returning: nil) }
+    }
+
+    /// The next item, blocking until one arrives; `nil` once the stream has ended or the
+    /// deadline (monotonic ns) passed.
+    func next(deadline: UInt64? = nil) -> Item? {
+        lock.lock()
+        defer { lock.unlock() }
+        while buffer.isEmpty && !closed {
+            blockedReaders += 1
+            defer { blockedReaders -= 1 }
+            if let deadline {
+                if !itemAvailable.wait(releasing: lock, until: deadline) { return buffer.popFirst() }
+            } else {
+                itemAvailable.wait(releasing: lock)
+            }
+        }
+        return buffer.popFirst()
+    }
+
+    /// The next item, suspending until one arrives; `nil` once the stream has ended or the
+    /// calling task is cancelled.
+    func next() async -> Item? {
+        lock.lock()
+        if let item = buffer.popFirst() {
+            lock.unlock()
+            return item
+        }
+        if closed {
+            lock.unlock()
+            return nil
+        }
+        let ticket = readers.nextTicket()
+        lock.unlock()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                lock.lock()
+                if let item = buffer.popFirst() {
+                    lock.unlock()
+                    continuation.resume(returning: item)
+                } else if closed || Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume(returning: nil)
+                } else {
+                    readers.park(ticket, continuation)
+                    lock.unlock()
+                }
+            }
+        } onCancel: {
+            lock.withLock { readers.withdraw(ticket) }?.resume(returning: nil)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// One finished item of a stream of results: its input index and its outcome.
+public struct IndexedResult<Output: Sendable>: Sendable {
+    /// The position of the item in the input (or in the futures given to ``Completions``).
+    public let index: Int
+    /// The value, or the error the work threw (unchanged), or `CancellationError`.
+    public let result: Result<Output, any Error>
+
+    /// The value, or the error rethrown.
+    public func get() throws -> Output { try result.get() }
+}
+
+/// Results in the order they finish, each carrying its input index.
+///
+/// Read it with `for await` in async code (the task suspends, never blocking a thread), or
+/// through ``blocking`` on your own threads. Every index appears exactly once; an item whose
+/// work failed or was cancelled arrives with its error, and the stream goes on.
+///
+/// ```swift
+/// for await item in try pool.mapUnordered(urls) { try fetch($0) } {
+///     print(item.index, try item.get())
+/// }
+/// ```
+///
+/// When the last reference to the stream goes away (for example by leaving the loop early),
+/// items that have not started are not run.
+public final class Completions<Output: Sendable>: AsyncSequence, Sendable {
+    public typealias Element = IndexedResult<Output>
+
+    let channel: CompletionChannel<Output>
+    private let stopWork: @Sendable () -> Void
+
+    init(channel: CompletionChannel<Output>, stopWork: @escaping @Sendable () -> Void) {
+        self.channel = channel
+        self.stopWork = stopWork
+    }
+
+    /// A stream of `futures` in the order they complete, each tagged with its position in
+    /// the array (like Python's `as_completed`). Dropping the stream or calling ``cancel()``
+    /// leaves these futures alone: cancel them yourself if you no longer need them.
+    public convenience init(of futures: [Future<Output>]) {
+        let channel = CompletionChannel<Output>(expecting: futures.count)
+        self.init(channel: channel, stopWork: {})
+        for (index, future) in futures.enumerated() {
+            future.whenComplete { channel.push(IndexedResult(index: index, result: $0)) }
+        }
+    }
+
+    deinit { stopWork() }
+
+    /// Stops work that has not started; the stream then ends after what is already done.
+    public func cancel() {
+        stopWork()
+    }
+
+    /// The next finished item, blocking up to `timeout`; `nil` if none arrived in time or the
+    /// stream has ended.
+    public func next(timeout: Duration) -> Element? {
+        channel.next(deadline: MonotonicClock.deadline(after: timeout))
+    }
+
+    /// The same stream as a blocking `Sequence`, for threads that may block.
+    public var blocking: BlockingCompletions<Output> { BlockingCompletions(owner: self) }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: self) }
+
+    /// Awaits finished items; ends when every item was delivered or the task is cancelled.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let owner: Completions<Output>
+
+        public mutating func next() async -> Element? {
+            await owner.channel.next()
+        }
+    }
+}
+
+/// ``Completions`` read by blocking the calling thread: `for item in stream.blocking`.
+public struct BlockingCompletions<Output: Sendable>: Sequence, IteratorProtocol, Sendable {
+    let owner: Completions<Output>
+
+    public mutating func next() -> IndexedResult<Output>? {
+        owner.channel.next()
+    }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A pthread mutex for state that threads must sleep on.
+///
+/// `Synchronization.Mutex` has no condition variable, so the pools keep their queues under this
+/// lock and park idle threads on ``Condition``s tied to it. Both live in manually allocated
+/// memory because pthread objects must never move.
+final class ConditionLock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        let status = pthread_mutex_init(mutex, nil)
+        precondition(status == 0, "BUG: pthread_mutex_init failed with \(status)")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    @inline(__always)
+    func lock() {
+        pthread_mutex_lock(mutex)
+    }
+
+    @inline(__always)
+    func unlock() {
+        pthread_mutex_unlock(mutex)
+    }
+
+    @inline(__always)
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    fileprivate var rawMutex: UnsafeMutablePointer<pthread_mutex_t> { mutex }
+}
+
+/// A condition variable used with one ``ConditionLock``; timed waits use the monotonic clock,
+/// so a change of the wall clock never stretches or cuts a timeout.
+final class Condition: @unchecked Sendable {
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        condition = .allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        let status = pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+        precondition(status == 0, "BUG: pthread_cond_init failed with \(status)")
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    /// Sleeps until signalled; the caller holds `lock` and must recheck its predicate.
+    @inline(__always)
+    func wait(releasing lock: ConditionLock) {
+        pthread_cond_wait(condition, lock.rawMutex)
+    }
+
+    /// Sleeps until signalled or until `deadline` (a ``MonotonicClock`` reading) passes.
+    /// - Returns: `false` when the deadline passed.
+    func wait(releasing lock: ConditionLock, until deadline: UInt64) -> Bool {
+        #if os(Linux)
+        var time = timespec(
+            tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(condition, lock.rawMutex, &time) != ETIMEDOUT
+        #else
+        let remaining = deadline &- min(deadline, MonotonicClock.nanoseconds())
+        var time = timespec(
+            tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
+        return pthread_cond_timedwait_relative_np(condition, lock.rawMutex, &time) != ETIMEDOUT
+        #endif
+    }
+
+    @inline(__always)
+    func signal() {
+        pthread_cond_signal(condition)
+    }
+
+    @inline(__always)
+    func broadcast() {
+        pthread_cond_broadcast(condition)
+    }
+}
+
+/// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, served from the vDSO on Linux).
+enum MonotonicClock {
+    @inline(__always)
+    static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+
+    /// The reading `duration` from now, saturating instead of overflowing.
+    static func deadline(after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return nanoseconds() }
+        let span = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let total = span.partialValue.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
+        if span.overflow || total.overflow { return .max }
+        let (sum, overflow) = nanoseconds().addingReportingOverflow(total.partialValue)
+        return overflow ? .max : sum
+    }
+}
+
+/// A one-shot wake-up for one blocked thread: `park` sleeps until `unpark` is called.
+final class Parker: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private let condition = Condition()
+    private var unparked = false
+
+    /// Sleeps until ``unpark()`` or the deadline. - Returns: `true` if unparked.
+    func park(until deadline: UInt64? = nil) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while !unparked {
+            if let deadline {
+                if !condition.wait(releasing: lock, until: deadline) { return unparked }
+            } else {
+                condition.wait(releasing: lock)
+            }
+        }
+        return true
+    }
+
+    func unpark() {
+        lock.lock()
+        unparked = true
+        lock.unlock()
+        condition.signal()
+    }
+}

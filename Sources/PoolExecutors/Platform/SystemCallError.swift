@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed operating-system call: which call, and the `errno` it left.
+///
+/// Pools report it as the underlying cause of a ``PoolError`` (for example when the system
+/// refuses to create another thread), so the user sees the C call and the system's reason.
+public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The C function that failed, such as `pthread_create`.
+    public let call: String
+    /// The `errno` value the call reported.
+    public let errno: Int32
+
+    /// Creates an error for `call` failing with `errno`.
+    public init(call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
+
+    public var description: String {
+        let reason = strerror(errno).map { String(cString: $0) } ?? "unknown error"
+        return "\(call) failed: \(reason) (errno \(errno))"
+    }
+}

@@ -1,0 +1,85 @@
+import CPoolPlatform
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A joinable operating-system thread that runs one closure: the pools' own threads, never
+/// Swift's cooperative pool (which does not grow when a task blocks).
+struct PlatformThread: @unchecked Sendable {
+    typealias Handle = pthread_t
+
+    let handle: Handle
+
+    /// Starts a thread named `name` (at most 15 bytes are kept on Linux) running `body`.
+    /// - Throws: ``SystemCallError`` from `pthread_create` (for example `EAGAIN` at the
+    ///   system's thread limit).
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws -> PlatformThread {
+        let context = Unmanaged.passRetained(ThreadContext(name: name, body: body)).toOpaque()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        #if canImport(Darwin)
+        var handle: Handle?
+        let status = pthread_create(&handle, &attributes, threadEntry, context)
+        #else
+        var handle: Handle? = Handle()
+        let status = pthread_create(&handle!, &attributes, threadEntry, context)
+        #endif
+        guard status == 0, let started = handle else {
+            Unmanaged<ThreadContext>.fromOpaque(context).release()
+            throw SystemCallError(call: "pthread_create", errno: status)
+        }
+        return PlatformThread(handle: started)
+    }
+
+    /// Waits for the thread to end and releases its resources.
+    func join() {
+        pthread_join(handle, nil)
+    }
+
+    /// Lets the thread release its own resources when it ends; it can no longer be joined.
+    func detach() {
+        pthread_detach(handle)
+    }
+
+    /// Whether the calling thread is this thread.
+    var isCurrent: Bool {
+        pthread_equal(handle, pthread_self()) != 0
+    }
+
+    /// The kernel thread id of the caller (Linux `gettid`), or -1 where there is none.
+    static var currentThreadID: Int {
+        Int(poolsys_current_thread_id())
+    }
+}
+
+private final class ThreadContext {
+    let name: String
+    let body: @Sendable () -> Void
+
+    init(name: String, body: @escaping @Sendable () -> Void) {
+        self.name = name
+        self.body = body
+    }
+}
+
+#if canImport(Darwin)
+private func threadEntry(_ raw: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+    runThread(raw)
+    return nil
+}
+#else
+private func threadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    runThread(raw!)
+    return nil
+}
+#endif
+
+private func runThread(_ raw: UnsafeMutableRawPointer) {
+    let context = Unmanaged<ThreadContext>.fromOpaque(raw).takeRetainedValue()
+    _ = poolsys_set_current_thread_name(context.name)
+    context.body()
+}

@@ -1,0 +1,60 @@
+/// Why a pool refused or failed work: the pool's name, what happened and what to do about it.
+///
+/// Errors thrown by the user's own tasks are never wrapped in this type: they come back from
+/// ``Future/result()`` and ``Future/value`` unchanged. Cancellation is reported with the
+/// standard library's `CancellationError`.
+public struct PoolError: Error, Sendable, CustomStringConvertible {
+    /// The kind of failure. New kinds may be added; switch with a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Storage: String, Sendable {
+            case shutDown = "shut down"
+            case broken = "broken"
+            case timedOut = "timed out"
+        }
+
+        let storage: Storage
+
+        /// Work was submitted after ``ThreadPool/shutdown(wait:cancelPending:)``.
+        public static let shutDown = Code(storage: .shutDown)
+        /// The pool cannot run work: a worker's initializer failed or a thread could not start.
+        public static let broken = Code(storage: .broken)
+        /// A wait with a timeout ended before the result was ready.
+        public static let timedOut = Code(storage: .timedOut)
+
+        public var description: String { storage.rawValue }
+    }
+
+    /// What went wrong.
+    public let code: Code
+    /// A sentence that names the pool and says what to change.
+    public let message: String
+    /// The error behind this one (an initializer's error, a ``SystemCallError``), if any.
+    public let underlying: (any Error)?
+    /// The worker concerned (for example the one whose initializer failed), if any.
+    public let workerIndex: Int?
+
+    init(_ code: Code, _ message: String, underlying: (any Error)? = nil, workerIndex: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+        self.workerIndex = workerIndex
+    }
+
+    public var description: String {
+        guard let underlying else { return message }
+        return "\(message): \(underlying)"
+    }
+}
+
+/// The first failure of a ``ThreadPool/map(_:chunkSize:_:)``: which input failed and how.
+///
+/// Items not yet started when the failure was seen are not run. When several items fail at
+/// about the same time, the one with the lowest input index is reported.
+public struct MapError: Error, Sendable, CustomStringConvertible {
+    /// The position of the failing element in the input collection (0-based).
+    public let index: Int
+    /// The error the transform threw for that element, unchanged.
+    public let error: any Error
+
+    public var description: String { "map failed at input index \(index): \(error)" }
+}

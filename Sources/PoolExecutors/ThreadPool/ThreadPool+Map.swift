@@ -1,0 +1,80 @@
+extension ThreadPool {
+    /// Applies `transform` to every element on the pool's threads and returns the results in
+    /// input order.
+    ///
+    /// Elements are handed to workers in chunks. With the automatic size (`chunkSize: nil`)
+    /// chunks start large and shrink towards single items as the input runs out, so tiny
+    /// transforms pay almost no dispatch cost and long ones still keep every worker busy until
+    /// the end. The calling thread blocks; in async code the `async` overload suspends instead.
+    ///
+    /// - Parameters:
+    ///   - inputs: The elements; copied once into an array.
+    ///   - chunkSize: Elements per claim, or `nil` for the automatic size.
+    ///   - transform: The work for one element.
+    /// - Returns: `transform(inputs[i])` at position `i`.
+    /// - Throws: ``MapError`` with the failing input index and the transform's error: the
+    ///   first failure stops the map and elements not yet started never run.
+    ///   `CancellationError` if the pool was shut down with `cancelPending` mid-map.
+    ///   ``PoolError`` if the pool is shut down or broken.
+    public func map<Element: Sendable, Output: Sendable>(
+        _ inputs: some Collection<Element>,
+        chunkSize: Int? = nil,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) throws -> [Output] {
+        let elements = Array(inputs)
+        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
+        let job = OrderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
+        try core.start(job, runners: runners)
+        return try job.done.result()
+    }
+
+    /// Applies `transform` to every element on the pool's threads, suspending the calling
+    /// task until all results are in; results are in input order.
+    ///
+    /// Same chunking, errors and cancellation as the blocking form; when the pool has a
+    /// `maxPending` bound the call suspends for room instead of blocking.
+    public func map<Element: Sendable, Output: Sendable>(
+        _ inputs: some Collection<Element>,
+        chunkSize: Int? = nil,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) async throws -> [Output] {
+        let elements = Array(inputs)
+        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
+        let job = OrderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
+        try await core.start(job, runners: runners)
+        return try await job.done.value
+    }
+
+    /// Applies `transform` to every element on the pool's threads and streams the results as
+    /// they finish, each with its input index.
+    ///
+    /// A failing element does not stop the others: it arrives with its error. Dropping the
+    /// stream stops elements that have not started.
+    /// - Returns: A stream to read with `for await`, or through ``Completions/blocking``.
+    /// - Throws: ``PoolError`` if the pool is shut down or broken.
+    public func mapUnordered<Element: Sendable, Output: Sendable>(
+        _ inputs: some Collection<Element>,
+        chunkSize: Int? = nil,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) throws -> Completions<Output> {
+        let elements = Array(inputs)
+        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
+        let job = UnorderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
+        try core.start(job, runners: runners)
+        return Completions(channel: job.channel, stopWork: { [cursor = job.cursor] in cursor.stop() })
+    }
+
+    /// ``mapUnordered(_:chunkSize:_:)`` for async callers: suspends, instead of blocking,
+    /// while a bounded queue is full.
+    public func mapUnordered<Element: Sendable, Output: Sendable>(
+        _ inputs: some Collection<Element>,
+        chunkSize: Int? = nil,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) async throws -> Completions<Output> {
+        let elements = Array(inputs)
+        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
+        let job = UnorderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
+        try await core.start(job, runners: runners)
+        return Completions(channel: job.channel, stopWork: { [cursor = job.cursor] in cursor.stop() })
+    }
+}

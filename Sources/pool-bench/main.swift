@@ -1,0 +1,2 @@
+import PoolAdvisor
+print(Machine.usableCores)
