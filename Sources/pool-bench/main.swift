@@ -1,2 +1,57 @@
-import PoolAdvisor
-print(Machine.usableCores)
+// pool-bench: pool-advisor's figures, measured side by side with the named peers in the same
+// run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
+
+import Foundation
+
+let suites = ["threads"]
+let usage = """
+    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
+
+    SUITES: \(suites.joined(separator: ", ")) (default: all)
+
+    OPTIONS:
+      --quick       Smaller inputs, for CI (still every peer, still every round).
+      --json        One JSON object per figure line: {"suite","figure","value","unit","peer",...}.
+      --rounds N    Repetitions, each running every implementation once (default 5, minimum 5).
+      -h, --help    Show this help.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
+    exit(64)
+}
+
+var selected: [String] = []
+var quick = false
+var json = false
+var rounds = 5
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--quick": quick = true
+    case "--json": json = true
+    case "--rounds":
+        guard let text = arguments.popFirst(), let value = Int(text) else { fail("--rounds needs a whole number") }
+        guard value >= 5 else { fail("--rounds must be at least 5 (medians of fewer runs mean little here)") }
+        rounds = value
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    case _ where argument.hasPrefix("-"):
+        fail("unknown option '\(argument)'")
+    case _ where suites.contains(argument):
+        selected.append(argument)
+    default:
+        fail("unknown suite '\(argument)'; available: \(suites.joined(separator: ", "))")
+    }
+}
+if selected.isEmpty { selected = suites }
+
+for suite in selected {
+    let report: Report
+    switch suite {
+    case "threads": report = ThreadsSuite(quick: quick, rounds: rounds).run()
+    default: fatalError("BUG: suite \(suite) listed but not dispatched")
+    }
+    if json { report.printJSONLines() } else { report.printTable() }
+}

@@ -79,10 +79,11 @@ import Testing
         let pool = ThreadPool(workers: 1, maxPending: 2)
         var futures: [Future<Int>] = []
         for i in 0..<50 {
-            futures.append(try await pool.submit { () -> Int in
-                usleep(20)
-                return i
-            })
+            futures.append(
+                try await pool.submit { () -> Int in
+                    usleep(20)
+                    return i
+                })
             #expect(pool.pendingCount <= 2)
         }
         var total = 0

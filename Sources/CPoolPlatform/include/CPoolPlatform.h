@@ -14,4 +14,15 @@ int poolsys_affinity_cpu_count(void);
 /// Kernel thread id of the calling thread (gettid), or -1 where there is none.
 long poolsys_current_thread_id(void);
 
+
+/// A spin-wait hint for the CPU (`pause` on x86, `yield` on ARM): lets the sibling
+/// hyper-thread run and saves power while a thread polls a flag for a few microseconds.
+static inline void poolsys_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

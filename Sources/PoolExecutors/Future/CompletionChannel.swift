@@ -1,24 +1,37 @@
+/// One finished item, its value type erased (see ``FutureOutcome``).
+@usableFromInline
+struct CompletedItem: Sendable {
+    @usableFromInline let index: Int
+    @usableFromInline let outcome: FutureOutcome
+}
+
 /// A multi-producer queue of finished items, read by blocking or by awaiting.
 ///
 /// Producers are pool workers (or future callbacks); it ends when the expected number of
-/// items has been pushed, or when closed early.
-final class CompletionChannel<Output: Sendable>: @unchecked Sendable {
-    typealias Item = IndexedResult<Output>
-
+/// items has been pushed, or when closed early. Not generic: workers push into it without
+/// generic metadata lookups.
+@usableFromInline
+final class CompletionChannel: @unchecked Sendable {
     private let lock = ConditionLock()
     private let itemAvailable = Condition()
-    private var buffer = RingBuffer<Item>()
+    private var buffer = RingBuffer<CompletedItem>()
     private var remaining: Int
     private var closed = false
     private var blockedReaders = 0
-    private var readers = WaiterQueue<Item?>()
+    private var readers = WaiterQueue<CompletedItem?>()
+    /// Stops the work that feeds the channel (the consumer went away).
+    private let stopWork: @Sendable () -> Void
 
-    init(expecting count: Int) {
+    init(expecting count: Int, stopWork: @escaping @Sendable () -> Void = {}) {
         remaining = count
         closed = count == 0
+        self.stopWork = stopWork
     }
 
-    func push(_ item: Item) {
+    @usableFromInline
+    func stop() { stopWork() }
+
+    func push(_ item: CompletedItem) {
         lock.lock()
         guard !closed else {
             lock.unlock()
@@ -52,8 +65,10 @@ final class CompletionChannel<Output: Sendable>: @unchecked Sendable {
     }
 
     /// The next item, blocking until one arrives; `nil` once the stream has ended or the
-    /// deadline (monotonic ns) passed.
-    func next(deadline: UInt64? = nil) -> Item? {
+    /// timeout passed.
+    @usableFromInline
+    func next(timeout: Duration? = nil) -> CompletedItem? {
+        let deadline = timeout.map(MonotonicClock.deadline(after:))
         lock.lock()
         defer { lock.unlock() }
         while buffer.isEmpty && !closed {
@@ -70,7 +85,8 @@ final class CompletionChannel<Output: Sendable>: @unchecked Sendable {
 
     /// The next item, suspending until one arrives; `nil` once the stream has ended or the
     /// calling task is cancelled.
-    func next() async -> Item? {
+    @usableFromInline
+    func next() async -> CompletedItem? {
         lock.lock()
         if let item = buffer.popFirst() {
             lock.unlock()

@@ -5,6 +5,12 @@ public struct IndexedResult<Output: Sendable>: Sendable {
     /// The value, or the error the work threw (unchanged), or `CancellationError`.
     public let result: Result<Output, any Error>
 
+    @inlinable
+    init(_ item: CompletedItem) {
+        index = item.index
+        result = item.outcome.result(as: Output.self)
+    }
+
     /// The value, or the error rethrown.
     public func get() throws -> Output { try result.get() }
 }
@@ -16,8 +22,9 @@ public struct IndexedResult<Output: Sendable>: Sendable {
 /// work failed or was cancelled arrives with its error, and the stream goes on.
 ///
 /// ```swift
-/// for await item in try pool.mapUnordered(urls) { try fetch($0) } {
-///     print(item.index, try item.get())
+/// let pages = try pool.mapUnordered(urls) { try fetch($0) }
+/// for await page in pages {
+///     print(page.index, try page.get())
 /// }
 /// ```
 ///
@@ -26,36 +33,36 @@ public struct IndexedResult<Output: Sendable>: Sendable {
 public final class Completions<Output: Sendable>: AsyncSequence, Sendable {
     public typealias Element = IndexedResult<Output>
 
-    let channel: CompletionChannel<Output>
-    private let stopWork: @Sendable () -> Void
+    @usableFromInline let channel: CompletionChannel
 
-    init(channel: CompletionChannel<Output>, stopWork: @escaping @Sendable () -> Void) {
+    @usableFromInline
+    init(channel: CompletionChannel) {
         self.channel = channel
-        self.stopWork = stopWork
     }
 
     /// A stream of `futures` in the order they complete, each tagged with its position in
     /// the array (like Python's `as_completed`). Dropping the stream or calling ``cancel()``
     /// leaves these futures alone: cancel them yourself if you no longer need them.
     public convenience init(of futures: [Future<Output>]) {
-        let channel = CompletionChannel<Output>(expecting: futures.count)
-        self.init(channel: channel, stopWork: {})
+        let channel = CompletionChannel(expecting: futures.count)
+        self.init(channel: channel)
         for (index, future) in futures.enumerated() {
-            future.whenComplete { channel.push(IndexedResult(index: index, result: $0)) }
+            future.addCallback { channel.push(CompletedItem(index: index, outcome: $0)) }
         }
     }
 
-    deinit { stopWork() }
+    deinit { channel.stop() }
 
     /// Stops work that has not started; the stream then ends after what is already done.
     public func cancel() {
-        stopWork()
+        channel.stop()
     }
 
     /// The next finished item, blocking up to `timeout`; `nil` if none arrived in time or the
     /// stream has ended.
+    @inlinable
     public func next(timeout: Duration) -> Element? {
-        channel.next(deadline: MonotonicClock.deadline(after: timeout))
+        channel.next(timeout: timeout).map(Element.init)
     }
 
     /// The same stream as a blocking `Sequence`, for threads that may block.
@@ -65,19 +72,25 @@ public final class Completions<Output: Sendable>: AsyncSequence, Sendable {
 
     /// Awaits finished items; ends when every item was delivered or the task is cancelled.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let owner: Completions<Output>
+        @usableFromInline let owner: Completions<Output>
 
+        init(owner: Completions<Output>) { self.owner = owner }
+
+        @inlinable
         public mutating func next() async -> Element? {
-            await owner.channel.next()
+            await owner.channel.next().map(Element.init)
         }
     }
 }
 
 /// ``Completions`` read by blocking the calling thread: `for item in stream.blocking`.
 public struct BlockingCompletions<Output: Sendable>: Sequence, IteratorProtocol, Sendable {
-    let owner: Completions<Output>
+    @usableFromInline let owner: Completions<Output>
 
+    init(owner: Completions<Output>) { self.owner = owner }
+
+    @inlinable
     public mutating func next() -> IndexedResult<Output>? {
-        owner.channel.next()
+        owner.channel.next().map(IndexedResult.init)
     }
 }

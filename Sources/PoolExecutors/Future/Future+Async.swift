@@ -1,5 +1,3 @@
-import Synchronization
-
 extension Future {
     /// The work's value, awaited without blocking a thread.
     ///
@@ -7,12 +5,14 @@ extension Future {
     /// cooperative pool stays free. Cancelling the awaiting task does not cancel the work (the
     /// future may have other waiters); call ``cancel()`` for that.
     /// - Throws: what ``result()`` throws.
+    @inlinable
     public var value: Value {
         get async throws {
-            if let outcome { return try outcome.get() }
-            return try await withCheckedThrowingContinuation { continuation in
-                whenComplete { continuation.resume(with: $0) }
+            if let outcome = currentOutcome { return try outcome.get(as: Value.self) }
+            let outcome = await withCheckedContinuation { continuation in
+                addCallback { continuation.resume(returning: $0) }
             }
+            return try outcome.get(as: Value.self)
         }
     }
 
@@ -22,16 +22,13 @@ extension Future {
     /// it runs on the thread that completes the future (a pool worker), so keep it short and
     /// never block in it. Callbacks registered before completion run before blocked
     /// ``result()`` callers are released.
+    @inlinable
     public func whenComplete(_ callback: @escaping @Sendable (Result<Value, any Error>) -> Void) {
-        let ready: Result<Value, any Error>? = state.withLock {
-            if case .done(let result) = $0.phase { return result }
-            $0.callbacks.append(callback)
-            return nil
-        }
-        if let ready { callback(ready) }
+        addCallback { callback($0.result(as: Value.self)) }
     }
 
     /// A future already done with `value`.
+    @inlinable
     public static func succeeded(_ value: Value) -> Future<Value> {
         let future = Future<Value>()
         future.complete(with: .success(value))
@@ -39,6 +36,7 @@ extension Future {
     }
 
     /// A future already done with `error`.
+    @inlinable
     public static func failed(_ error: any Error) -> Future<Value> {
         let future = Future<Value>()
         future.complete(with: .failure(error))

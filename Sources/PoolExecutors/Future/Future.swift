@@ -14,37 +14,32 @@ import Synchronization
 ///
 /// ``cancel()`` stops work that has not started; work already running completes.
 public final class Future<Value: Sendable>: @unchecked Sendable {
-    typealias Body = @Sendable () throws -> Value
-    typealias Callback = @Sendable (Result<Value, any Error>) -> Void
+    @usableFromInline typealias Body = @Sendable () throws -> any Sendable
+    @usableFromInline typealias Callback = @Sendable (FutureOutcome) -> Void
 
-    enum Phase {
-        case pending
-        case running
-        case done(Result<Value, any Error>)
-    }
-
-    struct State {
-        var phase = Phase.pending
-        var body: Body?
-        var cancelled = false
-        /// Set after the completion callbacks ran; only then are blocked waiters released.
-        var notified = false
-        var callbacks: [Callback] = []
-        var parkers: [Parker] = []
-    }
-
-    let state: Mutex<State>
+    /// Guards `storage`; inline, so a future is one allocation.
+    private let lock = SpinLock()
+    private var storage: FutureState
     /// Set once the future is done, readable without the lock (fast `isDone` checks).
     private let finished = Atomic<Bool>(false)
 
     /// A pending future that runs `body` when a pool calls ``run()``.
+    @usableFromInline
     init(body: @escaping Body) {
-        state = Mutex(State(body: body))
+        storage = FutureState(body: body)
     }
 
     /// A pending future that some other code completes (a promise).
+    @usableFromInline
     init() {
-        state = Mutex(State())
+        storage = FutureState()
+    }
+
+    @inline(__always)
+    private func withState<Result>(_ body: (inout FutureState) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&storage)
     }
 
     // MARK: - Inspecting
@@ -54,20 +49,26 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     public var isDone: Bool { finished.load(ordering: .acquiring) }
 
     /// Whether ``cancel()`` stopped the work before it started.
-    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public var isCancelled: Bool { withState { $0.cancelled } }
 
     /// Whether a worker is running the work now.
     public var isRunning: Bool {
-        state.withLock {
+        withState {
             if case .running = $0.phase { return true }
             return false
         }
     }
 
     /// The outcome if the future is done, otherwise `nil`. Never blocks.
+    @inlinable
     public var outcome: Result<Value, any Error>? {
-        state.withLock {
-            if case .done(let result) = $0.phase { return result }
+        currentOutcome?.result(as: Value.self)
+    }
+
+    @usableFromInline
+    var currentOutcome: FutureOutcome? {
+        withState {
+            if case .done(let outcome) = $0.phase { return outcome }
             return nil
         }
     }
@@ -78,10 +79,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     ///
     /// Call it from your own threads; in async code use ``value`` instead.
     /// - Throws: the error the work threw, unchanged; `CancellationError` if it was cancelled;
-    ///   a ``PoolError`` if the pool could not run it (shut down with pending work cancelled,
-    ///   or broken).
+    ///   a ``PoolError`` if the pool could not run it (broken).
+    @inlinable
     public func result() throws -> Value {
-        try waitForOutcome(deadline: nil)!.get()
+        try waitForOutcome(timeout: nil)!.get(as: Value.self)
     }
 
     /// Blocks until the work is done or `timeout` has passed.
@@ -89,27 +90,30 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     /// A timeout does not cancel the work; call ``cancel()`` for that.
     /// - Throws: ``PoolError`` with code ``PoolError/Code/timedOut`` when the time runs out,
     ///   otherwise what ``result()`` throws.
+    @inlinable
     public func get(timeout: Duration) throws -> Value {
-        guard let outcome = waitForOutcome(deadline: MonotonicClock.deadline(after: timeout)) else {
-            throw PoolError(.timedOut, "the result was not ready within \(timeout)")
+        guard let outcome = waitForOutcome(timeout: timeout) else {
+            throw PoolError.timedOut(after: timeout)
         }
-        return try outcome.get()
+        return try outcome.get(as: Value.self)
     }
 
-    /// Waits until done or until `deadline` (monotonic ns); `nil` means the deadline passed.
-    func waitForOutcome(deadline: UInt64?) -> Result<Value, any Error>? {
-        if isDone { return outcome }
+    /// Waits until done or until `timeout` passes; `nil` means it passed.
+    @usableFromInline
+    func waitForOutcome(timeout: Duration?) -> FutureOutcome? {
+        if isDone || spinBriefly(until: { isDone }) { return currentOutcome }
+        let deadline = timeout.map(MonotonicClock.deadline(after:))
         let parker = Parker()
-        let early: Result<Value, any Error>? = state.withLock {
-            if $0.notified, case .done(let result) = $0.phase { return result }
+        let early: FutureOutcome? = withState {
+            if $0.notified, case .done(let outcome) = $0.phase { return outcome }
             $0.parkers.append(parker)
             return nil
         }
         if let early { return early }
-        if parker.park(until: deadline) { return outcome }
+        if parker.park(until: deadline) { return currentOutcome }
         // Timed out: withdraw the parker so repeated short waits do not pile up.
-        return state.withLock {
-            if $0.notified, case .done(let result) = $0.phase { return result }
+        return withState {
+            if $0.notified, case .done(let outcome) = $0.phase { return outcome }
             $0.parkers.removeAll { $0 === parker }
             return nil
         }
@@ -130,33 +134,50 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     // MARK: - Completing (for pools)
 
     /// Runs the body if the future is still pending; a cancelled future is skipped.
+    @usableFromInline
     func run() {
-        let body: Body? = state.withLock {
+        let body: Body? = withState {
             guard case .pending = $0.phase, let body = $0.body else { return nil }
             $0.phase = .running
             $0.body = nil
             return body
         }
         guard let body else { return }
-        let result: Result<Value, any Error>
-        do { result = .success(try body()) } catch { result = .failure(error) }
-        _ = finish(result, onlyIfPending: false, cancelling: false)
+        let outcome: FutureOutcome
+        do { outcome = .success(try body()) } catch { outcome = .failure(error) }
+        _ = finish(outcome, onlyIfPending: false, cancelling: false)
     }
 
     /// Completes a future that is not done yet. - Returns: `false` if it was already done.
+    @usableFromInline
     @discardableResult
-    func complete(with result: Result<Value, any Error>) -> Bool {
-        finish(result, onlyIfPending: false, cancelling: false)
+    func complete(with outcome: FutureOutcome) -> Bool {
+        finish(outcome, onlyIfPending: false, cancelling: false)
     }
 
-    private func finish(_ result: Result<Value, any Error>, onlyIfPending: Bool, cancelling: Bool) -> Bool {
-        let callbacks: [Callback]? = state.withLock { state in
+    /// Registers `callback`, or runs it now if the future is done.
+    @usableFromInline
+    func addCallback(_ callback: @escaping Callback) {
+        let ready = currentOutcomeOrAppending(callback)
+        if let ready { callback(ready) }
+    }
+
+    private func currentOutcomeOrAppending(_ callback: @escaping Callback) -> FutureOutcome? {
+        withState {
+            if case .done(let outcome) = $0.phase { return outcome }
+            $0.callbacks.append(callback)
+            return nil
+        }
+    }
+
+    private func finish(_ outcome: FutureOutcome, onlyIfPending: Bool, cancelling: Bool) -> Bool {
+        let callbacks: [Callback]? = withState { state in
             switch state.phase {
             case .done: return nil
             case .running where onlyIfPending: return nil
             case .pending, .running: break
             }
-            state.phase = .done(result)
+            state.phase = .done(outcome)
             state.body = nil
             state.cancelled = cancelling
             defer { state.callbacks = [] }
@@ -165,8 +186,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         guard let callbacks else { return false }
         // Callbacks first, then the blocked waiters: when `result()` returns, every callback
         // registered before completion has run (progress counters rely on it).
-        for callback in callbacks { callback(result) }
-        let parkers = state.withLock { state in
+        for callback in callbacks { callback(outcome) }
+        let parkers = withState { state in
             state.notified = true
             defer { state.parkers = [] }
             return state.parkers
@@ -174,5 +195,31 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         finished.store(true, ordering: .releasing)
         for parker in parkers { parker.unpark() }
         return true
+    }
+}
+
+/// A future's mutable state. Nothing here depends on the future's `Value` (see
+/// ``FutureOutcome``), so the workers' code path needs no generic metadata; it is declared
+/// outside `Future` because a nested type would be generic too.
+struct FutureState {
+    typealias Body = @Sendable () throws -> any Sendable
+    typealias Callback = @Sendable (FutureOutcome) -> Void
+
+    enum Phase {
+        case pending
+        case running
+        case done(FutureOutcome)
+    }
+
+    var phase = Phase.pending
+    var body: Body?
+    var cancelled = false
+    /// Set after the completion callbacks ran; only then are blocked waiters released.
+    var notified = false
+    var callbacks: [Callback] = []
+    var parkers: [Parker] = []
+
+    init(body: Body? = nil) {
+        self.body = body
     }
 }

@@ -1,9 +1,9 @@
 import CPoolPlatform
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small text files from `/proc` and `/sys`, read with plain `open`/`read` so this module does

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A pthread mutex for state that threads must sleep on.
@@ -53,7 +53,7 @@ final class Condition: @unchecked Sendable {
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         #if os(Linux)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         #endif
         let status = pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
@@ -75,14 +75,14 @@ final class Condition: @unchecked Sendable {
     /// - Returns: `false` when the deadline passed.
     func wait(releasing lock: ConditionLock, until deadline: UInt64) -> Bool {
         #if os(Linux)
-        var time = timespec(
-            tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        return pthread_cond_timedwait(condition, lock.rawMutex, &time) != ETIMEDOUT
+            var time = timespec(
+                tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            return pthread_cond_timedwait(condition, lock.rawMutex, &time) != ETIMEDOUT
         #else
-        let remaining = deadline &- min(deadline, MonotonicClock.nanoseconds())
-        var time = timespec(
-            tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
-        return pthread_cond_timedwait_relative_np(condition, lock.rawMutex, &time) != ETIMEDOUT
+            let remaining = deadline &- min(deadline, MonotonicClock.nanoseconds())
+            var time = timespec(
+                tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
+            return pthread_cond_timedwait_relative_np(condition, lock.rawMutex, &time) != ETIMEDOUT
         #endif
     }
 

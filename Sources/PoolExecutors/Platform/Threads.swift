@@ -1,9 +1,9 @@
 import CPoolPlatform
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A joinable operating-system thread that runs one closure: the pools' own threads, never
@@ -22,11 +22,11 @@ struct PlatformThread: @unchecked Sendable {
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         #if canImport(Darwin)
-        var handle: Handle?
-        let status = pthread_create(&handle, &attributes, threadEntry, context)
+            var handle: Handle?
+            let status = pthread_create(&handle, &attributes, threadEntry, context)
         #else
-        var handle: Handle? = Handle()
-        let status = pthread_create(&handle!, &attributes, threadEntry, context)
+            var handle: Handle? = Handle()
+            let status = pthread_create(&handle!, &attributes, threadEntry, context)
         #endif
         guard status == 0, let started = handle else {
             Unmanaged<ThreadContext>.fromOpaque(context).release()
@@ -67,15 +67,15 @@ private final class ThreadContext {
 }
 
 #if canImport(Darwin)
-private func threadEntry(_ raw: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-    runThread(raw)
-    return nil
-}
+    private func threadEntry(_ raw: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        runThread(raw)
+        return nil
+    }
 #else
-private func threadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    runThread(raw!)
-    return nil
-}
+    private func threadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+        runThread(raw!)
+        return nil
+    }
 #endif
 
 private func runThread(_ raw: UnsafeMutableRawPointer) {

@@ -40,6 +40,12 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
         self.workerIndex = workerIndex
     }
 
+    /// The error of a wait that ran out of time.
+    @usableFromInline
+    static func timedOut(after timeout: Duration) -> PoolError {
+        PoolError(.timedOut, "the result was not ready within \(timeout)")
+    }
+
     public var description: String {
         guard let underlying else { return message }
         return "\(message): \(underlying)"

@@ -40,11 +40,13 @@ final class MapProgress: Sendable {
 }
 
 extension MapRunners {
+    @usableFromInline
     func run() {
         work()
         signOff()
     }
 
+    @usableFromInline
     func abandon(with error: any Error) {
         signOff()
     }

@@ -2,6 +2,7 @@
 ///
 /// A job is either run by a worker or, when the pool cancels it (shutdown with
 /// `cancelPending`) or cannot run it (broken), abandoned with an error, exactly once.
+@usableFromInline
 protocol PoolJob: AnyObject, Sendable {
     /// Runs the work on the calling worker thread.
     func run()
@@ -10,6 +11,7 @@ protocol PoolJob: AnyObject, Sendable {
 }
 
 extension Future: PoolJob {
+    @usableFromInline
     func abandon(with error: any Error) {
         if error is CancellationError {
             cancel()

@@ -16,16 +16,19 @@ extension ThreadPool {
     ///   first failure stops the map and elements not yet started never run.
     ///   `CancellationError` if the pool was shut down with `cancelPending` mid-map.
     ///   ``PoolError`` if the pool is shut down or broken.
+    @inlinable
     public func map<Element: Sendable, Output: Sendable>(
         _ inputs: some Collection<Element>,
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
     ) throws -> [Output] {
         let elements = Array(inputs)
-        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
-        let job = OrderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
-        try core.start(job, runners: runners)
-        return try job.done.result()
+        let slots = ResultSlots<Output>(count: elements.count)
+        let done = try startOrderedMap(count: elements.count, chunkSize: chunkSize) { index in
+            slots.store(try transform(elements[index]), at: index)
+        }
+        try done.result()
+        return slots.collect()
     }
 
     /// Applies `transform` to every element on the pool's threads, suspending the calling
@@ -33,16 +36,19 @@ extension ThreadPool {
     ///
     /// Same chunking, errors and cancellation as the blocking form; when the pool has a
     /// `maxPending` bound the call suspends for room instead of blocking.
+    @inlinable
     public func map<Element: Sendable, Output: Sendable>(
         _ inputs: some Collection<Element>,
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
     ) async throws -> [Output] {
         let elements = Array(inputs)
-        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
-        let job = OrderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
-        try await core.start(job, runners: runners)
-        return try await job.done.value
+        let slots = ResultSlots<Output>(count: elements.count)
+        let done = try await startOrderedMap(count: elements.count, chunkSize: chunkSize) { index in
+            slots.store(try transform(elements[index]), at: index)
+        }
+        try await done.value
+        return slots.collect()
     }
 
     /// Applies `transform` to every element on the pool's threads and streams the results as
@@ -52,29 +58,74 @@ extension ThreadPool {
     /// stream stops elements that have not started.
     /// - Returns: A stream to read with `for await`, or through ``Completions/blocking``.
     /// - Throws: ``PoolError`` if the pool is shut down or broken.
+    @inlinable
     public func mapUnordered<Element: Sendable, Output: Sendable>(
         _ inputs: some Collection<Element>,
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
     ) throws -> Completions<Output> {
         let elements = Array(inputs)
-        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
-        let job = UnorderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
-        try core.start(job, runners: runners)
-        return Completions(channel: job.channel, stopWork: { [cursor = job.cursor] in cursor.stop() })
+        let channel = try startStreamingMap(count: elements.count, chunkSize: chunkSize) { index in
+            do { return .success(try transform(elements[index])) } catch { return .failure(error) }
+        }
+        return Completions(channel: channel)
     }
 
     /// ``mapUnordered(_:chunkSize:_:)`` for async callers: suspends, instead of blocking,
     /// while a bounded queue is full.
+    @inlinable
     public func mapUnordered<Element: Sendable, Output: Sendable>(
         _ inputs: some Collection<Element>,
         chunkSize: Int? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
     ) async throws -> Completions<Output> {
         let elements = Array(inputs)
-        let runners = core.runnerCount(for: elements.count, chunkSize: chunkSize)
-        let job = UnorderedMap(inputs: elements, chunkSize: chunkSize, runners: runners, transform: transform)
+        let channel = try await startStreamingMap(count: elements.count, chunkSize: chunkSize) { index in
+            do { return .success(try transform(elements[index])) } catch { return .failure(error) }
+        }
+        return Completions(channel: channel)
+    }
+
+    // MARK: - Non-generic engine (called from the inlined code above)
+
+    /// Starts an ordered map; the future completes when every index was processed.
+    @usableFromInline
+    func startOrderedMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) throws -> Void) throws
+        -> Future<Void>
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        let job = OrderedMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        try core.start(job, runners: runners)
+        return job.done
+    }
+
+    @usableFromInline
+    func startOrderedMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) throws -> Void)
+        async throws -> Future<Void>
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        let job = OrderedMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
         try await core.start(job, runners: runners)
-        return Completions(channel: job.channel, stopWork: { [cursor = job.cursor] in cursor.stop() })
+        return job.done
+    }
+
+    @usableFromInline
+    func startStreamingMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) -> FutureOutcome) throws
+        -> CompletionChannel
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        let job = StreamingMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        try core.start(job, runners: runners)
+        return job.channel
+    }
+
+    @usableFromInline
+    func startStreamingMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) -> FutureOutcome)
+        async throws -> CompletionChannel
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        let job = StreamingMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        try await core.start(job, runners: runners)
+        return job.channel
     }
 }

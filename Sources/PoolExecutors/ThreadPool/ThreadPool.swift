@@ -38,7 +38,7 @@ public final class ThreadPool: Sendable {
         }
     }
 
-    let core: ThreadPoolCore
+    @usableFromInline let core: ThreadPoolCore
 
     /// Creates a pool and starts its threads.
     ///
@@ -90,9 +90,10 @@ public final class ThreadPool: Sendable {
     /// - Returns: A future for the task's result.
     /// - Throws: ``PoolError`` with code ``PoolError/Code/shutDown`` after shutdown, or the
     ///   pool's ``PoolError/Code/broken`` error.
+    @inlinable
     @discardableResult
     public func submit<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) throws -> Future<Value> {
-        let future = Future(body: work)
+        let future = Future<Value>(body: { try work() })
         try core.enqueue(future)
         return future
     }
@@ -102,9 +103,10 @@ public final class ThreadPool: Sendable {
     ///
     /// - Throws: what the blocking ``submit(_:)-(()->Value)`` throws, and `CancellationError` if
     ///   the calling task is cancelled while waiting for room.
+    @inlinable
     @discardableResult
     public func submit<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Future<Value> {
-        let future = Future(body: work)
+        let future = Future<Value>(body: { try work() })
         try await core.enqueue(future)
         return future
     }

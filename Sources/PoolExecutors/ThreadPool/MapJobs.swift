@@ -1,0 +1,124 @@
+/// The shared state of one ordered ``ThreadPool/map(_:chunkSize:_:)``.
+///
+/// Not generic on purpose: `process(index)` is a closure built by the `@inlinable` `map` in
+/// the caller's module, so the per-item code is specialised for the caller's types while the
+/// runner loop here needs no generic metadata.
+final class OrderedMapJob: MapRunners, @unchecked Sendable {
+    let cursor: ChunkCursor
+    let progress: MapProgress
+    /// Completes when every item is stored, with the first failure, or with cancellation.
+    let done = Future<Void>()
+    private let process: @Sendable (Int) throws -> Void
+    private let failure = Locked<MapError?>(nil)
+
+    init(count: Int, chunkSize: Int?, runners: Int, process: @escaping @Sendable (Int) throws -> Void) {
+        self.process = process
+        cursor = ChunkCursor(count: count, chunkSize: chunkSize, runners: runners)
+        progress = MapProgress(runners: runners + 1, items: count)
+    }
+
+    func work() {
+        while let range = cursor.claim() {
+            for index in range {
+                if cursor.isStopped { return }
+                do {
+                    try process(index)
+                } catch {
+                    record(MapError(index: index, error: error))
+                    return
+                }
+            }
+            chunkDone(range)
+        }
+    }
+
+    /// Keeps the failure with the lowest index and stops the runners.
+    private func record(_ error: MapError) {
+        failure.withLock { current in
+            if current == nil || error.index < current!.index { current = error }
+        }
+        cursor.stop()
+    }
+
+    func finish() {
+        if let failure = failure.withLock({ $0 }) {
+            done.complete(with: .failure(failure))
+        } else if cursor.isStopped || !cursor.isExhausted {
+            // Runners were cancelled (shutdown with cancelPending) before finishing the input.
+            done.complete(with: .failure(CancellationError()))
+        } else {
+            done.complete(with: .success(()))
+        }
+    }
+}
+
+/// The shared state of one ``ThreadPool/mapUnordered(_:chunkSize:_:)``: each item's outcome
+/// goes to a ``CompletionChannel`` as soon as it is known.
+final class StreamingMapJob: MapRunners, @unchecked Sendable {
+    let cursor: ChunkCursor
+    let progress: MapProgress
+    let channel: CompletionChannel
+    private let process: @Sendable (Int) -> FutureOutcome
+
+    init(count: Int, chunkSize: Int?, runners: Int, process: @escaping @Sendable (Int) -> FutureOutcome) {
+        self.process = process
+        cursor = ChunkCursor(count: count, chunkSize: chunkSize, runners: runners)
+        progress = MapProgress(runners: runners + 1, items: count)
+        channel = CompletionChannel(expecting: count) { [cursor] in cursor.stop() }
+    }
+
+    func work() {
+        while let range = cursor.claim() {
+            for index in range {
+                if cursor.isStopped { return }
+                channel.push(CompletedItem(index: index, outcome: process(index)))
+            }
+            chunkDone(range)
+        }
+    }
+
+    func finish() {
+        // Items no runner reached (cancelled runners) still get an element each, so the
+        // consumer sees every index exactly once and the stream ends.
+        for index in cursor.claimRest() {
+            channel.push(CompletedItem(index: index, outcome: .failure(CancellationError())))
+        }
+        channel.close()
+    }
+}
+
+/// One result slot per input of an ordered map, typed and specialised in the caller.
+///
+/// Each slot is written by exactly one runner (the one that claimed its index) and read
+/// only after the map finished, so the slots need no lock.
+@usableFromInline
+final class ResultSlots<Output>: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutablePointer<Output?>
+    @usableFromInline let count: Int
+
+    @inlinable
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        base.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    @inlinable
+    func store(_ value: Output, at index: Int) {
+        base[index] = value
+    }
+
+    /// Moves every value out, in index order; call once, after a successful map.
+    @inlinable
+    func collect() -> [Output] {
+        var results: [Output] = []
+        results.reserveCapacity(count)
+        for index in 0..<count { results.append(base[index].take()!) }
+        return results
+    }
+}
