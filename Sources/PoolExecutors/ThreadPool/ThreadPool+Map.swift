@@ -93,8 +93,7 @@ extension ThreadPool {
     func startOrderedMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) throws -> Void) throws
         -> Future<Void>
     {
-        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
-        let job = OrderedMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        let (job, runners) = orderedJob(count: count, chunkSize: chunkSize, process: process)
         try core.start(job, runners: runners)
         return job.done
     }
@@ -103,8 +102,7 @@ extension ThreadPool {
     func startOrderedMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) throws -> Void)
         async throws -> Future<Void>
     {
-        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
-        let job = OrderedMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        let (job, runners) = orderedJob(count: count, chunkSize: chunkSize, process: process)
         try await core.start(job, runners: runners)
         return job.done
     }
@@ -113,8 +111,7 @@ extension ThreadPool {
     func startStreamingMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) -> FutureOutcome) throws
         -> CompletionChannel
     {
-        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
-        let job = StreamingMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        let (job, runners) = streamingJob(count: count, chunkSize: chunkSize, process: process)
         try core.start(job, runners: runners)
         return job.channel
     }
@@ -123,9 +120,22 @@ extension ThreadPool {
     func startStreamingMap(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) -> FutureOutcome)
         async throws -> CompletionChannel
     {
-        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
-        let job = StreamingMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process)
+        let (job, runners) = streamingJob(count: count, chunkSize: chunkSize, process: process)
         try await core.start(job, runners: runners)
         return job.channel
+    }
+
+    private func orderedJob(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) throws -> Void)
+        -> (OrderedMapJob, runners: Int)
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        return (OrderedMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process), runners)
+    }
+
+    private func streamingJob(count: Int, chunkSize: Int?, process: @escaping @Sendable (Int) -> FutureOutcome)
+        -> (StreamingMapJob, runners: Int)
+    {
+        let runners = core.runnerCount(for: count, chunkSize: chunkSize)
+        return (StreamingMapJob(count: count, chunkSize: chunkSize, runners: runners, process: process), runners)
     }
 }
