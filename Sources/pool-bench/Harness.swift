@@ -39,6 +39,15 @@ final class Report {
         }
     }
 
+    /// Lets the machine settle, then takes and records one measurement.
+    func measure(
+        _ figure: String, _ implementation: String, unit: String, ours: Bool = false,
+        value: @autoclosure () -> Double
+    ) {
+        settle()
+        record(figure, implementation, unit: unit, ours: ours, value: value())
+    }
+
     func addRatio(_ spec: RatioSpec) { ratios.append(spec) }
 
     func note(_ text: String) { notes.append(text) }

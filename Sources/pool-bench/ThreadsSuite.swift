@@ -33,22 +33,19 @@ struct ThreadsSuite {
         for _ in 0..<rounds {
             // 2. Map a tiny transform over many items, results in order.
             let map = "map_tiny"
-            settle()
-            report.record(
+            report.measure(
                 map, "ThreadPool.map", unit: "ns/item", ours: true,
                 value: secondsTaken {
                     let out = try! pool.map(inputs) { $0 &+ 1 }
                     precondition(out.count == inputs.count)
                 } / Double(mapCount) * 1e9)
-            settle()
-            report.record(
+            report.measure(
                 map, "concurrentPerform, 1 iteration/item", unit: "ns/item",
                 value: secondsTaken {
                     let out = concurrentPerformPerItem(inputs)
                     precondition(out.count == inputs.count)
                 } / Double(mapCount) * 1e9)
-            settle()
-            report.record(
+            report.measure(
                 map, "concurrentPerform, hand-chunked", unit: "ns/item",
                 value: secondsTaken {
                     let out = concurrentPerformMap(inputs)
@@ -57,45 +54,38 @@ struct ThreadsSuite {
 
             // 1. Submit many empty tasks, then wait for all of them.
             let submit = "submit_wait"
-            settle()
-            report.record(
+            report.measure(
                 submit, "ThreadPool", unit: "us/task", ours: true,
                 value: perTask(submitCount) {
                     let futures = (0..<submitCount).map { _ in try! pool.submit {} }
                     for future in futures { try! future.result() }
                 })
-            settle()
-            report.record(
+            report.measure(
                 submit, "minimal mutex+condvar pool", unit: "us/task",
                 value: perTask(submitCount) {
                     for _ in 0..<submitCount { minimalPool.submit {} }
                     minimalPool.waitAll()
                 })
-            settle()
-            report.record(
+            report.measure(
                 submit, "DispatchQueue.global().async", unit: "us/task",
                 value: dispatchGlobalSeconds(count: submitCount) / Double(submitCount) * 1e6)
-            settle()
-            report.record(
+            report.measure(
                 submit, "TaskGroup", unit: "us/task",
                 value: taskGroupSeconds(count: submitCount) / Double(submitCount) * 1e6)
 
             // 3. One task in flight: submit, wait, repeat.
             let trip = "round_trip"
-            settle()
-            report.record(
+            report.measure(
                 trip, "ThreadPool", unit: "us", ours: true,
                 value: perTask(roundTrips) {
                     for _ in 0..<roundTrips { try! pool.submit {}.result() }
                 })
-            settle()
-            report.record(
+            report.measure(
                 trip, "minimal mutex+condvar hand-off", unit: "us",
                 value: perTask(roundTrips) {
                     for _ in 0..<roundTrips { handoff.roundTrip() }
                 })
-            settle()
-            report.record(
+            report.measure(
                 trip, "DispatchQueue.async + semaphore", unit: "us",
                 value: perTask(roundTrips) {
                     let queue = DispatchQueue(label: "bench.serial")
@@ -182,7 +172,7 @@ struct ThreadsSuite {
 
 /// Lets threads left spinning by the previous implementation (Dispatch's and the cooperative
 /// pool's workers linger for a while) go idle, so each measurement starts on a quiet machine.
-private func settle() {
+func settle() {
     usleep(20_000)
 }
 
