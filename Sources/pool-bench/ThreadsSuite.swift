@@ -197,7 +197,7 @@ private func perTask(_ count: Int, _ body: () -> Void) -> Double {
 /// chunks, one chunk per iteration, as a careful Dispatch user would write it.
 func concurrentPerformMap(_ inputs: [Int]) -> [Int] {
     let count = inputs.count
-    let chunks = ProcessInfoCores.count * 4
+    let chunks = Machine.usableCores * 4
     return [Int](unsafeUninitializedCapacity: count) { buffer, initialized in
         nonisolated(unsafe) let output = buffer.baseAddress!
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
@@ -207,8 +207,4 @@ func concurrentPerformMap(_ inputs: [Int]) -> [Int] {
         }
         initialized = count
     }
-}
-
-enum ProcessInfoCores {
-    static let count = Machine.usableCores
 }

@@ -8,8 +8,6 @@ struct WaiterQueue<Value> {
     private var waiting = RingBuffer<(ticket: UInt64, continuation: Waiter)>()
     private var lastTicket: UInt64 = 0
 
-    var isEmpty: Bool { waiting.isEmpty }
-
     mutating func nextTicket() -> UInt64 {
         lastTicket += 1
         return lastTicket
