@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 
 @testable import PoolExecutors
@@ -80,7 +79,7 @@ import Testing
         let pool = ThreadPool(workers: 1)
         defer { pool.shutdown() }
         let gate = Gate()
-        let seen = Mutex<[Int]>([])
+        let seen = Locked<[Int]>([])
         let future = try pool.submit { () -> Int in
             gate.wait()
             return 9

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 
 @testable import PoolExecutors
 
@@ -8,7 +7,7 @@ import Synchronization
 /// test instead of hanging the suite.
 final class Gate: Sendable {
     private let semaphore = DispatchSemaphore(value: 0)
-    private let openCount = Mutex(0)
+    private let openCount = Locked(0)
 
     /// Blocks until opened; `false` if not opened within `seconds` (a failure, not a timing).
     @discardableResult
@@ -30,7 +29,7 @@ final class Gate: Sendable {
 /// All `parties` threads must arrive before any leaves: proof they run at the same time.
 final class Barrier: Sendable {
     private let parties: Int
-    private let arrived = Mutex(0)
+    private let arrived = Locked(0)
     private let release = DispatchSemaphore(value: 0)
 
     init(parties: Int) { self.parties = parties }
@@ -48,7 +47,7 @@ final class Barrier: Sendable {
 
 /// A thread-safe counter for tests.
 final class Counter: Sendable {
-    private let value = Mutex(0)
+    private let value = Locked(0)
     func increment() { value.withLock { $0 += 1 } }
     var count: Int { value.withLock { $0 } }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import PoolExecutors
@@ -35,8 +34,8 @@ import Testing
     @Test func boundedQueueNeverHoldsMoreThanMaxPending() throws {
         let pool = ThreadPool(workers: 1, maxPending: 3)
         defer { pool.shutdown() }
-        let seenInsideTasks = Mutex<[Int]>([])
-        let seenBySubmitter = Mutex<[Int]>([])
+        let seenInsideTasks = Locked<[Int]>([])
+        let seenBySubmitter = Locked<[Int]>([])
         for _ in 0..<200 {
             try pool.submit {
                 seenInsideTasks.withLock { $0.append(pool.pendingCount) }
@@ -63,7 +62,7 @@ import Testing
         #expect(started.wait())
         _ = try pool.submit { 1 }  // fills the queue
         let thirdQueued = Gate()
-        let third = Mutex<Future<Int>?>(nil)
+        let third = Locked<Future<Int>?>(nil)
         Thread.detachNewThread {
             let future = try? pool.submit { 3 }
             third.withLock { $0 = future }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import PoolExecutors
@@ -66,7 +65,7 @@ import Testing
     }
 
     @Test func initializerRunsOncePerWorkerBeforeAnyTask() throws {
-        let initialized = Mutex<[Int]>([])
+        let initialized = Locked<[Int]>([])
         let pool = ThreadPool(workers: 4) { index in initialized.withLock { $0.append(index) } }
         let results = try pool.map(0..<200, chunkSize: 1) { _ in initialized.withLock { $0.count } }
         pool.shutdown()

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import PoolExecutors
@@ -80,7 +79,7 @@ import Testing
         }
         #expect(started.wait())
         let mapper = try pool.submit { () -> Int in 0 }
-        let outcome = Mutex<(any Error)?>(nil)
+        let outcome = Locked<(any Error)?>(nil)
         let finished = Gate()
         Thread.detachNewThread {
             do { _ = try pool.map(0..<10) { $0 } } catch { outcome.withLock { $0 = error } }
