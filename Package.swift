@@ -21,9 +21,14 @@ let package = Package(
     targets: [
         // The Linux calls that `import Glibc` hides (gettid, sched_getaffinity, pthread_setname_np).
         .target(name: "CPoolPlatform"),
+        // The binary Codable coder and the frame reader/writer (stdlib and Glibc only).
+        .target(
+            name: "PoolWire",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "PoolExecutors",
-            dependencies: ["CPoolPlatform"],
+            dependencies: ["CPoolPlatform", "PoolWire"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -40,6 +45,11 @@ let package = Package(
         .testTarget(
             name: "PoolExecutorsTests",
             dependencies: ["PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PoolWireTests",
+            dependencies: ["PoolWire"],
             swiftSettings: strictSettings
         ),
         .testTarget(

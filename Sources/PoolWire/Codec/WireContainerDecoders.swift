@@ -1,0 +1,193 @@
+/// Keyed container: reads fields in the order they were written. A failure is reported with
+/// the key prepended to the error's coding path, which costs nothing when nothing fails.
+struct WireKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let core: WireDecoderCore
+    var codingPath: [any CodingKey] { [] }
+
+    /// The one key an enum wrote before its payload (read ahead, then consumed by
+    /// `nestedContainer(keyedBy:forKey:)`). Structs never ask for it.
+    var allKeys: [Key] {
+        if let pending = core.pendingKey { return Key(stringValue: pending).map { [$0] } ?? [] }
+        let at = core.source.offset
+        do {
+            let name = try core.decodeString()
+            core.pendingKey = name
+            guard let key = Key(stringValue: name) else {
+                core.deferredError = WireError(.unknownKey, at: at, "'\(name)' is not a case of \(Key.self)")
+                return []
+            }
+            return [key]
+        } catch {
+            core.deferredError = error
+            return []
+        }
+    }
+
+    /// Positional data holds every field, so every key is "present"; optional fields use
+    /// `decodeIfPresent`, which reads the presence byte.
+    func contains(_ key: Key) -> Bool { true }
+
+    @inline(__always)
+    private func at<T>(_ key: Key, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as WireError {
+            throw error.prefixed(by: key.stringValue)
+        }
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool { try at(key) { !(try core.decodePresence()) } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try at(key) { try core.decodeBool() } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try at(key) { try core.decodeString() } }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try at(key) { Double(bitPattern: try core.decodeFixed(UInt64.self)) }
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        try at(key) { Float(bitPattern: try core.decodeFixed(UInt32.self)) }
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try at(key) { try core.decodeFixed(type) } }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try at(key) { try core.decodeFixed(type) } }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try at(key) { try core.decodeValue(type) } }
+
+    private func ifPresent<T>(_ key: Key, _ read: () throws -> T) throws -> T? {
+        try at(key) { try core.decodePresence() ? try read() : nil }
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try ifPresent(key) { try core.decodeBool() } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try ifPresent(key) { try core.decodeString() }
+    }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        try ifPresent(key) { Double(bitPattern: try core.decodeFixed(UInt64.self)) }
+    }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? {
+        try ifPresent(key) { Float(bitPattern: try core.decodeFixed(UInt32.self)) }
+    }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try ifPresent(key) { try core.decodeFixed(type) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try ifPresent(key) { try core.decodeFixed(type) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try ifPresent(key) { try core.decodeFixed(type) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? {
+        try ifPresent(key) { try core.decodeFixed(type) }
+    }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        try ifPresent(key) { try core.decodeValue(type) }
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
+        try at(key) { try core.expectKey(key) }
+        return try core.container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try at(key) { try WireUnkeyedDecoder(core: core) }
+    }
+
+    func superDecoder() throws -> any Decoder { core }
+    func superDecoder(forKey key: Key) throws -> any Decoder { core }
+}
+
+/// Unkeyed container: the 4-byte count, then the elements.
+struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
+    let core: WireDecoderCore
+    let count: Int?
+    private let total: Int
+    private(set) var currentIndex = 0
+    var codingPath: [any CodingKey] { [] }
+    var isAtEnd: Bool { currentIndex >= total }
+
+    init(core: WireDecoderCore) throws(WireError) {
+        self.core = core
+        let at = core.source.offset
+        let declared = Int(try core.decodeFixed(UInt32.self))
+        // Elements normally take at least a byte each; the slack admits arrays of empty structs
+        // while still bounding the work a hostile count can cause.
+        guard declared <= core.source.remaining + 4096 else {
+            throw WireError(
+                .lengthOutOfRange, at: at,
+                "a list claims \(declared) elements but only \(core.source.remaining) bytes remain")
+        }
+        total = declared
+        count = declared
+    }
+
+    private mutating func next<T>(_ read: (WireDecoderCore) throws -> T) throws -> T {
+        guard currentIndex < total else {
+            throw WireError(.truncated, at: core.source.offset, "read past the \(total) elements of a list")
+        }
+        do {
+            let value = try read(core)
+            currentIndex += 1
+            return value
+        } catch let error as WireError {
+            throw error.prefixed(by: String(currentIndex))
+        }
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        // Only advance on nil: a `false` answer leaves the element for the decode that follows.
+        guard currentIndex < total else { return false }
+        let at = core.source.offset
+        if try core.decodePresence() {
+            core.source.offset = at
+            return false
+        }
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next { try $0.decodeBool() } }
+    mutating func decode(_ type: String.Type) throws -> String { try next { try $0.decodeString() } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next { Double(bitPattern: try $0.decodeFixed(UInt64.self)) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next { Float(bitPattern: try $0.decodeFixed(UInt32.self)) } }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next { try $0.decodeFixed(type) } }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next { try $0.decodeFixed(type) } }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next { try $0.decodeValue(type) } }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
+        try next { try $0.container(keyedBy: type) }
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next { try WireUnkeyedDecoder(core: $0) }
+    }
+
+    mutating func superDecoder() throws -> any Decoder { try next { $0 } }
+}

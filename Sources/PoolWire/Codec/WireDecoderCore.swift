@@ -1,0 +1,161 @@
+/// The one `Decoder` behind every decoding container; it mirrors ``WireEncoderCore`` and
+/// checks every length against the bytes that remain.
+final class WireDecoderCore: Decoder {
+    var source: ByteSource
+    var kinds = WireKindCache()
+    /// Set when an `Optional`'s presence byte has been read: its `decodeNil()` answers from it.
+    var optionalState: OptionalState = .none
+    /// The key an enum's `allKeys` read ahead; its `nestedContainer(forKey:)` consumes it.
+    var pendingKey: String?
+    /// A problem found where the protocol cannot throw (`allKeys`); reported instead of the
+    /// generic error the caller then throws.
+    var deferredError: WireError?
+
+    enum OptionalState { case none, absent, present }
+
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        source = ByteSource(bytes)
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(WireKeyedDecoder<Key>(core: self))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try WireUnkeyedDecoder(core: self)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        WireSingleValueDecoder(core: self)
+    }
+
+    // MARK: Values
+
+    @inline(__always)
+    func decodeString() throws(WireError) -> String {
+        let start = source.offset
+        let length = try source.readLength(unitSize: 1, for: "a String")
+        let bytes = try source.take(length, for: "a String")
+        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw WireError(.invalidUTF8, at: start, "a String of \(length) bytes is not valid UTF-8")
+        }
+        return string
+    }
+
+    @inline(__always)
+    func decodeBool() throws(WireError) -> Bool {
+        let at = source.offset
+        switch try source.readByte(for: "a Bool") {
+        case 0: return false
+        case 1: return true
+        case let other: throw WireError(.invalidValue, at: at, "a Bool must be 0 or 1, found \(other)")
+        }
+    }
+
+    @inline(__always)
+    func decodeFixed<T: FixedWidthInteger>(_ type: T.Type) throws(WireError) -> T {
+        try source.readFixed(type)
+    }
+
+    /// Reads a presence byte (0 absent, 1 present).
+    @inline(__always)
+    func decodePresence() throws(WireError) -> Bool {
+        let at = source.offset
+        switch try source.readByte(for: "an optional's presence marker") {
+        case 0: return false
+        case 1: return true
+        case let other: throw WireError(.invalidValue, at: at, "an optional's presence marker must be 0 or 1, found \(other)")
+        }
+    }
+
+    /// Decodes any value, taking the fast path its kind allows.
+    func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+        switch kinds.kind(of: type) {
+        case .plain:
+            return try T(from: self)
+        case .optional:
+            optionalState = try decodePresence() ? .present : .absent
+            return try T(from: self)
+        case .string:
+            return unsafeBitCast(try decodeString(), to: T.self)
+        case .int:
+            return unsafeBitCast(try decodeFixed(Int.self), to: T.self)
+        case .double:
+            return unsafeBitCast(Double(bitPattern: try decodeFixed(UInt64.self)), to: T.self)
+        case .bool:
+            return unsafeBitCast(try decodeBool(), to: T.self)
+        case .bulkArray:
+            return try (type as! any WireBulkArray.Type).wireRead(from: &source) as! T
+        case .byteCollection:
+            let count = try source.readLength(unitSize: 1, for: "\(type)")
+            let bytes = try source.take(count, for: "\(type)")
+            return (type as! any RangeReplaceableCollection<UInt8>.Type).wireMake(copying: bytes) as! T
+        case .dictionary:
+            guard let dictionary = type as? any WireDictionaryDecodable.Type else { return try T(from: self) }
+            return try dictionary.wireDecode(from: self) as! T
+        }
+    }
+
+    /// Reads a nested container's key, or takes the one `allKeys` already read, and checks it.
+    func expectKey(_ key: some CodingKey) throws(WireError) {
+        let at = source.offset
+        let found: String
+        if let pending = pendingKey {
+            found = pending
+            pendingKey = nil
+        } else {
+            found = try decodeString()
+        }
+        guard found == key.stringValue else {
+            throw WireError(.unknownKey, at: at, "expected the key '\(key.stringValue)', found '\(found)'")
+        }
+    }
+}
+
+struct WireSingleValueDecoder: SingleValueDecodingContainer {
+    let core: WireDecoderCore
+    var codingPath: [any CodingKey] { [] }
+
+    func decodeNil() -> Bool {
+        switch core.optionalState {
+        case .absent:
+            core.optionalState = .none
+            return true
+        case .present:
+            core.optionalState = .none
+            return false
+        case .none:
+            // Not inside an Optional: a presence byte written by a custom encodeNil() pairing.
+            guard let present = try? core.decodePresence() else { return false }
+            return !present
+        }
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try core.decodeBool() }
+    func decode(_ type: String.Type) throws -> String { try core.decodeString() }
+    func decode(_ type: Double.Type) throws -> Double { Double(bitPattern: try core.decodeFixed(UInt64.self)) }
+    func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try core.decodeFixed(UInt32.self)) }
+    func decode(_ type: Int.Type) throws -> Int { try core.decodeFixed(type) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try core.decodeFixed(type) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try core.decodeFixed(type) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try core.decodeFixed(type) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try core.decodeFixed(type) }
+    func decode(_ type: UInt.Type) throws -> UInt { try core.decodeFixed(type) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try core.decodeFixed(type) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try core.decodeFixed(type) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try core.decodeFixed(type) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try core.decodeFixed(type) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try core.decodeValue(type) }
+}
+
+extension RangeReplaceableCollection<UInt8> {
+    /// A collection holding a copy of `bytes` (how `Data` and friends are decoded in one block).
+    static func wireMake(copying bytes: UnsafeRawBufferPointer) -> Self {
+        var result = Self()
+        result.append(contentsOf: bytes.bindMemory(to: UInt8.self))
+        return result
+    }
+}
