@@ -1,3 +1,4 @@
+import PoolWire
 import CPoolPlatform
 
 #if canImport(Glibc)

@@ -105,3 +105,11 @@ struct ByteSink {
         }
     }
 }
+
+extension ByteSink {
+    /// Forgets everything after the first `newCount` bytes.
+    mutating func truncate(to newCount: Int) {
+        precondition(newCount <= count, "BUG: truncating a sink forward")
+        count = newCount
+    }
+}

@@ -1,0 +1,87 @@
+/// Builds one frame in a reusable buffer: header, then fields and encoded values, written out
+/// with a single `write(2)` and no extra copy.
+///
+/// The process pool builds its requests and replies with it; the same builder serves any byte
+/// stream (a pipe today, a socket tomorrow).
+package final class FrameBuilder {
+    let core = WireEncoderCore(capacity: 4096)
+    private var kind: UInt8 = 0
+
+    package init() {}
+
+    /// Starts a new frame of `kind`, discarding the previous one.
+    package func begin(kind: UInt8) {
+        core.sink.reset(keepingAtMost: 4 << 20)
+        core.optionalPending = false
+        self.kind = kind
+        _ = core.sink.appendPlaceholder(byteCount: FrameHeader.size)
+    }
+
+    /// Payload bytes so far.
+    package var payloadCount: Int { core.sink.count - FrameHeader.size }
+
+    package func append<T: FixedWidthInteger>(fixed value: T) { core.sink.append(fixed: value) }
+    package func append(varint value: UInt64) { core.sink.append(varint: value) }
+    package func append(string: String) { core.encodeString(string) }
+    package func append(bytes: UnsafeRawBufferPointer) { core.sink.append(bytes: bytes) }
+
+    /// Encodes `value` with the wire codec.
+    package func encode<T: Encodable>(_ value: T) throws { try core.encodeValue(value) }
+
+    /// Reserves a 4-byte length to be filled by ``endLengthPrefix(_:)``; returns its offset.
+    package func beginLengthPrefix() -> Int { core.sink.appendPlaceholder(byteCount: 4) }
+
+    /// Writes the number of bytes appended since ``beginLengthPrefix()`` returned `offset`.
+    package func endLengthPrefix(_ offset: Int) {
+        core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4), at: offset)
+    }
+
+    /// Drops everything appended after `count` payload bytes (an item whose encoding failed).
+    package func truncate(toPayloadCount count: Int) {
+        core.sink.truncate(to: FrameHeader.size + count)
+    }
+
+    /// The finished frame (header included), valid until the builder is used again.
+    package func finish() -> UnsafeRawBufferPointer {
+        FrameHeader.write(kind: kind, payloadLength: payloadCount, to: core.sink.base)
+        return core.sink.bytes
+    }
+
+    /// The finished frame as an owned array.
+    package func finishCopy() -> [UInt8] {
+        _ = finish()
+        return core.sink.makeArray()
+    }
+}
+
+/// A bounds-checked reader of a frame's payload: fixed fields, varints, length-prefixed slices
+/// and wire-encoded values.
+package struct FrameCursor {
+    var source: ByteSource
+
+    package init(_ payload: UnsafeRawBufferPointer) {
+        source = ByteSource(payload)
+    }
+
+    package var remaining: Int { source.remaining }
+    package var offset: Int { source.offset }
+
+    package mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws(WireError) -> T { try source.readFixed(type) }
+    package mutating func readVarint() throws(WireError) -> UInt64 { try source.readVarint(for: "a field") }
+
+    package mutating func readString() throws(WireError) -> String {
+        let start = source.offset
+        let length = try source.readLength(unitSize: 1, for: "a string")
+        let bytes = try source.take(length, for: "a string")
+        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw WireError(.invalidUTF8, at: start, "a string field is not valid UTF-8")
+        }
+        return string
+    }
+
+    /// The bytes of a field written between `beginLengthPrefix` and `endLengthPrefix`.
+    package mutating func readLengthPrefixed() throws(WireError) -> UnsafeRawBufferPointer {
+        let length = Int(try source.readFixed(UInt32.self))
+        return try source.take(length, for: "a length-prefixed field")
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import PoolWire
+import Testing
+
+/// A pipe whose ends are closed when the test is done with them.
+final class TestPipe: @unchecked Sendable {
+    let readEnd: Int32
+    var writeEnd: Int32
+    init() {
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        readEnd = fds[0]
+        writeEnd = fds[1]
+    }
+    func closeWriteEnd() {
+        if writeEnd >= 0 { close(writeEnd) }
+        writeEnd = -1
+    }
+    deinit {
+        close(readEnd)
+        closeWriteEnd()
+    }
+}
+
+@Suite struct FrameTests {
+    @Test func framesOfEverySizeArriveWholeAndInOrder() throws {
+        let pipe = TestPipe()
+        let sizes = [0, 1, 4_000, 5_000, 300_000, 3]
+        // The writer runs on its own thread: a 300 kB frame does not fit in the pipe.
+        let writer = Thread {
+            for (index, size) in sizes.enumerated() {
+                let payload = [UInt8](repeating: UInt8(index), count: size)
+                try! payload.withUnsafeBytes { try FrameWriter.write(kind: UInt8(index), payload: $0, to: pipe.writeEnd) }
+            }
+            pipe.closeWriteEnd()
+        }
+        writer.start()
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        for (index, size) in sizes.enumerated() {
+            guard case .frame(let kind, let payload) = try reader.next(timeoutMilliseconds: 30_000) else {
+                Issue.record("frame \(index) missing")
+                return
+            }
+            #expect(kind == UInt8(index))
+            #expect(payload.count == size)
+            #expect(payload.allSatisfy { $0 == UInt8(index) })
+        }
+        guard case .endOfStream = try reader.next(timeoutMilliseconds: 30_000) else {
+            Issue.record("expected the end of the stream")
+            return
+        }
+    }
+
+    @Test func endOfFileInsideAFrameIsAnError() throws {
+        let pipe = TestPipe()
+        let frame: [UInt8] = [0x50, 0x57, 1, 0, 10, 0, 0, 0, 1, 2]  // announces 10 bytes, sends 2
+        _ = frame.withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) }
+        pipe.closeWriteEnd()
+        let error = try #require(throws: WireError.self) { try FrameReader(descriptor: pipe.readEnd).next() }
+        #expect(error.kind == .unexpectedEnd)
+    }
+
+    @Test func aDamagedHeaderOrAnOverlongFrameIsCorrupt() throws {
+        let garbage = TestPipe()
+        _ = "hello, world".withCString { write(garbage.writeEnd, $0, 12) }
+        let damaged = try #require(throws: WireError.self) { try FrameReader(descriptor: garbage.readEnd).next() }
+        #expect(damaged.kind == .corruptFrame)
+        #expect(damaged.description.contains("magic"))
+
+        let big = TestPipe()
+        let header: [UInt8] = [0x50, 0x57, 1, 0, 0, 0, 1, 0]  // 65 536 bytes
+        _ = header.withUnsafeBytes { write(big.writeEnd, $0.baseAddress, $0.count) }
+        let overlong = try #require(throws: WireError.self) {
+            try FrameReader(descriptor: big.readEnd, maximumPayload: 1_000).next()
+        }
+        #expect(overlong.kind == .corruptFrame)
+        #expect(overlong.description.contains("maximum of 1000"))
+    }
+
+    @Test func aQuietStreamTimesOut() throws {
+        let pipe = TestPipe()
+        guard case .timedOut = try FrameReader(descriptor: pipe.readEnd).next(timeoutMilliseconds: 10) else {
+            Issue.record("expected a timeout")
+            return
+        }
+    }
+
+    @Test func writingToAClosedReaderThrowsEPIPE() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let pipe = TestPipe()
+        close(pipe.readEnd)
+        let error = try #require(throws: SystemCallError.self) {
+            try [UInt8](repeating: 0, count: 8).withUnsafeBytes {
+                try FrameWriter.write(kind: 1, payload: $0, to: pipe.writeEnd)
+            }
+        }
+        #expect(error.errno == EPIPE)
+    }
+}
