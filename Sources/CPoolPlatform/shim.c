@@ -56,3 +56,145 @@ long poolsys_current_thread_id(void) {
     return -1;
 #endif
 }
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#if defined(__linux__)
+#include <elf.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#endif
+
+int poolsys_pipe_cloexec(int fds[2]) {
+#if defined(__linux__)
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno;
+#else
+    if (pipe(fds) != 0) return errno;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+int poolsys_set_pipe_capacity(int fd, int bytes) {
+#if defined(__linux__)
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+#else
+    (void)fd; (void)bytes;
+    return -1;
+#endif
+}
+
+int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
+                  const int *child_fds, int count, pid_t *pid) {
+    // Sources must not collide with the targets 3..3+count-1: move any low one out of the way.
+    int sources[16];
+    int moved[16];
+    if (count < 0 || count > 16) return EINVAL;
+    for (int i = 0; i < count; i++) {
+        sources[i] = child_fds[i];
+        moved[i] = -1;
+        if (sources[i] < 3 + count) {
+            moved[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 3 + count);
+            if (moved[i] < 0) {
+                int error = errno;
+                for (int j = 0; j < i; j++) if (moved[j] >= 0) close(moved[j]);
+                return error;
+            }
+            sources[i] = moved[i];
+        }
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int status = posix_spawn_file_actions_init(&actions);
+    if (status == 0) status = posix_spawnattr_init(&attributes);
+    if (status == 0) {
+        status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        for (int i = 0; status == 0 && i < count; i++)
+            status = posix_spawn_file_actions_adddup2(&actions, sources[i], 3 + i);
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+        if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + count);
+#endif
+        sigset_t empty, all;
+        sigemptyset(&empty);
+        sigfillset(&all);
+        if (status == 0) status = posix_spawnattr_setsigmask(&attributes, &empty);
+        if (status == 0) status = posix_spawnattr_setsigdefault(&attributes, &all);
+        if (status == 0) status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (status == 0) status = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+        posix_spawnattr_destroy(&attributes);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < count; i++) if (moved[i] >= 0) close(moved[i]);
+    return status;
+}
+
+int poolsys_shared_memory(const char *name, size_t bytes) {
+#if defined(__linux__)
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)bytes) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+#else
+    (void)name; (void)bytes;
+    return -1;
+#endif
+}
+
+int poolsys_set_parent_death_signal(int signal_number) {
+#if defined(__linux__)
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal_number, 0, 0, 0) == 0 ? 0 : errno;
+#else
+    (void)signal_number;
+    return ENOSYS;
+#endif
+}
+
+#if defined(__linux__)
+struct build_id_search {
+    unsigned char *out;
+    size_t capacity;
+    size_t length;
+};
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *context) {
+    (void)size;
+    struct build_id_search *search = context;
+    // The first object listed is the main executable.
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_NOTE) continue;
+        const unsigned char *note = (const unsigned char *)(info->dlpi_addr + header->p_vaddr);
+        const unsigned char *end = note + header->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nhdr = (const ElfW(Nhdr) *)note;
+            const unsigned char *name = note + sizeof(ElfW(Nhdr));
+            const unsigned char *desc = name + ((nhdr->n_namesz + 3) & ~3u);
+            if (nhdr->n_type == NT_GNU_BUILD_ID && nhdr->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                size_t length = nhdr->n_descsz < search->capacity ? nhdr->n_descsz : search->capacity;
+                memcpy(search->out, desc, length);
+                search->length = length;
+                return 1;
+            }
+            note = desc + ((nhdr->n_descsz + 3) & ~3u);
+        }
+    }
+    return 1;
+}
+#endif
+
+size_t poolsys_executable_build_id(unsigned char *out, size_t capacity) {
+#if defined(__linux__)
+    struct build_id_search search = {out, capacity, 0};
+    dl_iterate_phdr(find_build_id, &search);
+    return search.length;
+#else
+    (void)out; (void)capacity;
+    return 0;
+#endif
+}

@@ -4,6 +4,8 @@
 #define CPOOLPLATFORM_H
 
 #include <sys/types.h>
+#include <stdint.h>
+#include <stddef.h>
 
 /// Names the calling thread (Linux truncates to 15 bytes). Returns 0 or an errno value.
 int poolsys_set_current_thread_name(const char *name);
@@ -14,6 +16,39 @@ int poolsys_affinity_cpu_count(void);
 /// Kernel thread id of the calling thread (gettid), or -1 where there is none.
 long poolsys_current_thread_id(void);
 
+/// pipe2(O_CLOEXEC): both ends close-on-exec from birth, so a concurrent spawn elsewhere in
+/// the process cannot inherit them. Returns 0 or an errno value.
+int poolsys_pipe_cloexec(int fds[2]);
+
+/// Asks for a pipe capacity of `bytes` (F_SETPIPE_SZ); a refusal is harmless. Returns the new
+/// capacity or -1.
+int poolsys_set_pipe_capacity(int fd, int bytes);
+
+/// Starts `path` with posix_spawn: `child_fds[i]` becomes descriptor 3+i in the child, stdin is
+/// /dev/null, stdout and stderr are inherited, every other descriptor is closed
+/// (posix_spawn_file_actions_addclosefrom_np), the signal mask is emptied and every signal's
+/// disposition reset. No code of ours runs in the child before exec. Returns 0 or an errno value.
+int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
+                  const int *child_fds, int count, pid_t *pid);
+
+/// A close-on-exec anonymous shared-memory file of `bytes` (memfd_create + ftruncate), or -1.
+int poolsys_shared_memory(const char *name, size_t bytes);
+
+/// Asks the kernel to send `signal_number` to this process when its parent thread exits
+/// (PR_SET_PDEATHSIG). Returns 0 or an errno value (ENOSYS off Linux).
+int poolsys_set_parent_death_signal(int signal_number);
+
+/// Copies the main executable's GNU build-id note into `out` (at most `capacity` bytes);
+/// returns its length, or 0 when the binary has none.
+size_t poolsys_executable_build_id(unsigned char *out, size_t capacity);
+
+/// Atomic 64-bit load (acquire) and store (release) on memory shared between processes.
+static inline uint64_t poolsys_load_acquire(const uint64_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+static inline void poolsys_store_release(uint64_t *address, uint64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
 
 /// A spin-wait hint for the CPU (`pause` on x86, `yield` on ARM): lets the sibling
 /// hyper-thread run and saves power while a thread polls a flag for a few microseconds.

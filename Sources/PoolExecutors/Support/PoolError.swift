@@ -10,6 +10,11 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
             case shutDown = "shut down"
             case broken = "broken"
             case timedOut = "timed out"
+            case workerCrashed = "worker crashed"
+            case taskTimedOut = "task timed out"
+            case resultLost = "result lost"
+            case workerStartFailed = "worker start failed"
+            case unknownTask = "unknown task"
         }
 
         let storage: Storage
@@ -32,12 +37,24 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
     public let underlying: (any Error)?
     /// The worker concerned (for example the one whose initializer failed), if any.
     public let workerIndex: Int?
+    /// The worker process concerned (a crash, a timeout), if any.
+    public let processID: Int32?
+    /// How that worker process ended, if it did.
+    public let processExit: ProcessExit?
+    /// The inputs concerned (positions in the submitted collection), if any.
+    public let inputIndexes: [Int]
 
-    init(_ code: Code, _ message: String, underlying: (any Error)? = nil, workerIndex: Int? = nil) {
+    init(
+        _ code: Code, _ message: String, underlying: (any Error)? = nil, workerIndex: Int? = nil,
+        processID: Int32? = nil, processExit: ProcessExit? = nil, inputIndexes: [Int] = []
+    ) {
         self.code = code
         self.message = message
         self.underlying = underlying
         self.workerIndex = workerIndex
+        self.processID = processID
+        self.processExit = processExit
+        self.inputIndexes = inputIndexes
     }
 
     /// The error of a wait that ran out of time.

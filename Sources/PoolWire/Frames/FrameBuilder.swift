@@ -36,6 +36,11 @@ package final class FrameBuilder {
         core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4), at: offset)
     }
 
+    /// Overwrites a fixed-width field at payload offset `offset` (written earlier as a placeholder).
+    package func patchPayload<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        core.sink.patch(value, at: FrameHeader.size + offset)
+    }
+
     /// Drops everything appended after `count` payload bytes (an item whose encoding failed).
     package func truncate(toPayloadCount count: Int) {
         core.sink.truncate(to: FrameHeader.size + count)

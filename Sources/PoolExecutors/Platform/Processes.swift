@@ -1,0 +1,231 @@
+import CPoolPlatform
+import PoolWire
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How a worker process ended, as `waitpid` reported it.
+public enum ProcessExit: Sendable, Equatable, CustomStringConvertible {
+    /// It called `exit` (or returned from `main`) with this status.
+    case exited(Int32)
+    /// A signal killed it.
+    case signaled(Int32)
+    /// Its status could not be collected (someone else reaped it, or `SIGCHLD` is ignored).
+    case unknown
+
+    public var description: String {
+        switch self {
+        case .exited(let status): return "exited with status \(status)"
+        case .signaled(let signal): return "killed by signal \(signal) (\(ProcessExit.signalName(signal)))"
+        case .unknown: return "ended with an unknown status"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: return "SIGKILL"
+        case SIGTERM: return "SIGTERM"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGILL: return "SIGILL"
+        case SIGTRAP: return "SIGTRAP"
+        case SIGBUS: return "SIGBUS"
+        case SIGFPE: return "SIGFPE"
+        case SIGINT: return "SIGINT"
+        case SIGPIPE: return "SIGPIPE"
+        default: return "signal \(signal)"
+        }
+    }
+}
+
+/// The process calls the process pool makes: spawning, reaping, signals, pipes, identity.
+/// Everything platform-specific about worker processes lives here.
+enum Processes {
+    /// A pipe whose ends are close-on-exec from the start.
+    static func makePipe(capacity: Int32? = nil) throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        let status = poolsys_pipe_cloexec(&fds)
+        guard status == 0 else { throw SystemCallError(call: "pipe2", errno: status) }
+        if let capacity { _ = poolsys_set_pipe_capacity(fds[1], capacity) }
+        return (fds[0], fds[1])
+    }
+
+    static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    /// Starts `path` with `childDescriptors` as its descriptors 3, 4, …; see `poolsys_spawn`.
+    static func spawn(path: String, arguments: [String], environment: [String], childDescriptors: [Int32]) throws -> pid_t {
+        var pid: pid_t = 0
+        let status = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in
+                childDescriptors.withUnsafeBufferPointer { fds in
+                    poolsys_spawn(path, argv, envp, fds.baseAddress, Int32(fds.count), &pid)
+                }
+            }
+        }
+        guard status == 0 else { throw SystemCallError(call: "posix_spawn \(path)", errno: status) }
+        return pid
+    }
+
+    /// Calls `body` with a NULL-terminated C array of `strings`.
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var pointers = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { pointers.forEach { free($0) } }
+        return body(pointers)
+    }
+
+    /// This process's environment as `NAME=value` strings.
+    static func environment() -> [String] {
+        var result: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            result.append(String(cString: entry))
+            cursor += 1
+        }
+        return result
+    }
+
+    /// The value of environment variable `name`, if set.
+    static func environmentValue(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    static func removeEnvironmentValue(_ name: String) {
+        unsetenv(name)
+    }
+
+    /// The path of the running executable (`/proc/self/exe` resolved), or nil.
+    static func executablePath() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+        guard length > 0 else { return nil }
+        return String(decoding: buffer.prefix(length), as: UTF8.self)
+    }
+
+    /// Collects `pid`'s exit status if it has ended; with `blocking`, waits for it to end.
+    static func reap(_ pid: pid_t, blocking: Bool) -> ProcessExit? {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            if result == pid { return decode(status) }
+            if result == 0 { return nil }
+            if errno == EINTR { continue }
+            return .unknown  // ECHILD: not ours to reap, or SIGCHLD is ignored
+        }
+    }
+
+    private static func decode(_ status: Int32) -> ProcessExit {
+        let signal = status & 0x7F
+        if signal == 0 { return .exited((status >> 8) & 0xFF) }
+        return .signaled(signal)
+    }
+
+    static func kill(_ pid: pid_t, signal: Int32 = SIGKILL) {
+        _ = Glibc.kill(pid, signal)
+    }
+
+    /// Whether `pid` exists and is not a zombie.
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard Glibc.kill(pid, 0) == 0 else { return false }
+        guard let stat = SystemFiles.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(close, offsetBy: 2)...].first
+        return state != "Z" && state != "X"
+    }
+
+    /// Makes writes to a closed pipe fail with `EPIPE` instead of killing the process, unless
+    /// the program already chose its own `SIGPIPE` handling.
+    static func ignoreBrokenPipeSignals() {
+        var current = sigaction()
+        guard sigaction(SIGPIPE, nil, &current) == 0 else { return }
+        #if canImport(Glibc)
+            let isDefault = current.__sigaction_handler.sa_handler == nil
+        #else
+            let isDefault = current.__sigaction_u.__sa_handler == nil
+        #endif
+        if isDefault { _ = signal(SIGPIPE, SIG_IGN) }
+    }
+
+    static func currentPID() -> pid_t { getpid() }
+    static func parentPID() -> pid_t { getppid() }
+
+    /// Ends this process at once, without running `atexit` handlers or flushing Swift state.
+    static func exitNow(_ status: Int32) -> Never { _exit(status) }
+
+    /// Asks for `SIGKILL` when the parent goes away (Linux); harmless elsewhere.
+    static func dieWithParent() {
+        _ = poolsys_set_parent_death_signal(SIGKILL)
+    }
+
+    /// The main executable's GNU build id in hex, or "" when it has none.
+    static let buildID: String = {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let length = poolsys_executable_build_id(&bytes, bytes.count)
+        return bytes.prefix(length).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }()
+}
+
+/// A small memory page shared with one worker: before each item the worker writes which batch
+/// and item it is running and when it started, so the parent can name the item a crash or a
+/// hang belongs to without any message from the (possibly dead) worker.
+final class ProgressPage: @unchecked Sendable {
+    static let size = 64
+    let descriptor: Int32
+    private let base: UnsafeMutablePointer<UInt64>
+
+    /// Creates a new page (parent side); nil where shared memory files are unavailable.
+    init?() {
+        let fd = poolsys_shared_memory("pool-advisor-progress", Self.size)
+        guard fd >= 0, let mapped = Self.map(fd) else {
+            if fd >= 0 { Descriptor.close(fd) }
+            return nil
+        }
+        descriptor = fd
+        base = mapped
+    }
+
+    /// Maps an inherited page (worker side).
+    init?(inherited fd: Int32) {
+        guard let mapped = Self.map(fd) else { return nil }
+        descriptor = fd
+        base = mapped
+    }
+
+    private static func map(_ fd: Int32) -> UnsafeMutablePointer<UInt64>? {
+        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else { return nil }
+        return address.bindMemory(to: UInt64.self, capacity: size / 8)
+    }
+
+    deinit {
+        munmap(base, Self.size)
+        Descriptor.close(descriptor)
+    }
+
+    /// Worker: item `index` of batch `batch` starts now.
+    func markStarted(batch: UInt64, index: Int) {
+        poolsys_store_release(base + 1, batch)
+        poolsys_store_release(base + 2, UInt64(index))
+        poolsys_store_release(base, max(MonotonicClock.nanoseconds(), 1))
+    }
+
+    /// Worker: the current item finished (batch and index stay as the last finished one).
+    func markFinished() {
+        poolsys_store_release(base, 0)
+    }
+
+    /// Parent: what the worker is doing, read consistently.
+    func read() -> (startedAt: UInt64, batch: UInt64, index: Int) {
+        while true {
+            let started = poolsys_load_acquire(base)
+            let batch = poolsys_load_acquire(base + 1)
+            let index = poolsys_load_acquire(base + 2)
+            if poolsys_load_acquire(base) == started { return (started, batch, Int(index)) }
+        }
+    }
+}

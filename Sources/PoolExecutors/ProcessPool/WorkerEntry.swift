@@ -1,0 +1,226 @@
+import PoolWire
+import Synchronization
+
+/// The entry guard that turns a process started by a ``ProcessPool`` into a worker.
+///
+/// Call ``runIfWorker(tasks:)`` as the first statement of `main`. In the program the user
+/// started it returns at once. In a process a pool started, it serves task requests and never
+/// returns: the process exits when the pool closes its request pipe or the parent dies.
+///
+/// Without the guard a worker would run `main` again; the pool notices (the worker exits, tries
+/// to start a pool of its own, or stays silent past the start-up timeout) and fails with an
+/// error that names the missing call.
+public enum WorkerEntry {
+    /// Set once this process has become a worker: a pool started from a task is refused.
+    static let isServing = Atomic<Bool>(false)
+    /// The worker variable seen at start-up (it is then removed, so that programs a task starts
+    /// do not believe they are workers too).
+    nonisolated(unsafe) static var startedAsWorker: String? = Processes.environmentValue(WorkerProtocol.environmentKey)
+
+    /// Becomes a worker serving `tasks` if a process pool started this process; otherwise
+    /// returns immediately.
+    ///
+    /// - Parameter tasks: every ``PoolTask`` type the program submits to process pools. A name
+    ///   missing here is reported to the submitter as ``PoolError/Code/unknownTask``.
+    public static func runIfWorker(tasks: [any PoolTask.Type]) {
+        guard let setting = startedAsWorker else { return }
+        Processes.removeEnvironmentValue(WorkerProtocol.environmentKey)
+        isServing.store(true, ordering: .releasing)
+        WorkerLoop(setting: setting, tasks: tasks).serve()
+    }
+
+    /// Whether this process is a pool worker (the guard ran, or should have).
+    public static var isWorkerProcess: Bool { startedAsWorker != nil }
+
+    /// Called when a pool is created: refuses pools inside workers, and reports a worker whose
+    /// `main` ran without the guard to its parent before stopping it.
+    static func checkPoolCreationAllowed() throws {
+        guard startedAsWorker != nil else { return }
+        if isServing.load(ordering: .acquiring) {
+            throw PoolError(
+                .broken,
+                "a ProcessPool cannot be created inside a worker process: run the work in the task itself or on a ThreadPool")
+        }
+        let executable = Processes.executablePath() ?? "this executable"
+        WorkerLoop.sendFatal(
+            "the worker process (\(executable)) ran main() instead of serving tasks: add `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main, before any other work")
+        Processes.exitNow(WorkerProtocol.fatalExitStatus)
+    }
+}
+
+/// The worker's request loop: one thread, blocking reads, results flushed in order.
+struct WorkerLoop {
+    private struct Runner {
+        let name: String
+        let signature: String
+        let run: (UnsafeRawBufferPointer, FrameBuilder) -> ItemStatus
+    }
+
+    private let runners: [Runner]
+    private let parentPID: Int32?
+
+    init(setting: String, tasks: [any PoolTask.Type]) {
+        runners = tasks.map { Self.runner(for: $0) }
+        parentPID = setting.split(separator: ":").last.flatMap { Int32($0) }
+    }
+
+    private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
+        let decoder = WireDecoder()
+        return Runner(name: Task.name, signature: TaskSignature.of(task)) { input, builder in
+            let value: Task.Input
+            do {
+                value = try decoder.decode(Task.Input.self, from: input)
+            } catch {
+                return failure(error, code: .codingError, into: builder)
+            }
+            let output: Task.Output
+            do {
+                output = try Task.run(value)
+            } catch {
+                return failure(error, code: .taskError, into: builder)
+            }
+            let mark = builder.payloadCount
+            do {
+                try builder.encode(output)
+                return .success
+            } catch {
+                builder.truncate(toPayloadCount: mark)
+                return failure(error, code: .codingError, into: builder)
+            }
+        }
+    }
+
+    private static func failure(_ error: any Error, code: ItemStatus, into builder: FrameBuilder) -> ItemStatus {
+        let failure = RemoteFailure(typeName: String(reflecting: type(of: error)), message: String(describing: error))
+        try? builder.encode(failure)
+        return code
+    }
+
+    /// Sends a fatal frame on the reply descriptor (best effort; the parent reports it).
+    static func sendFatal(_ message: String) {
+        let builder = FrameBuilder()
+        builder.begin(kind: FrameKind.fatal.rawValue)
+        builder.append(string: message)
+        try? Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
+    }
+
+    func serve() -> Never {
+        // Die with the parent even in the middle of a long task; the end of the request stream
+        // covers the rest. The re-check closes the race where the parent died before prctl.
+        Processes.dieWithParent()
+        if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }
+        Processes.ignoreBrokenPipeSignals()
+
+        var seen = Set<String>()
+        for runner in runners where !seen.insert(runner.name).inserted {
+            Self.sendFatal("two tasks passed to WorkerEntry.runIfWorker(tasks:) share the name '\(runner.name)'")
+            Processes.exitNow(WorkerProtocol.fatalExitStatus)
+        }
+        let builder = FrameBuilder()
+        sayHello(with: builder)
+        let page = ProgressPage(inherited: WorkerProtocol.progressDescriptor)
+        let reader = FrameReader(descriptor: WorkerProtocol.requestDescriptor)
+        while true {
+            let event: FrameReader.Event
+            do {
+                event = try reader.next()
+            } catch {
+                Self.sendFatal("the worker could not read its request stream: \(error)")
+                Processes.exitNow(WorkerProtocol.fatalExitStatus)
+            }
+            switch event {
+            case .endOfStream, .timedOut:
+                Processes.exitNow(0)
+            case .frame(let kind, let payload):
+                guard kind == FrameKind.run.rawValue else {
+                    Self.sendFatal("the worker received a frame of unknown kind \(kind)")
+                    Processes.exitNow(WorkerProtocol.fatalExitStatus)
+                }
+                do {
+                    try runBatch(payload, builder: builder, page: page)
+                } catch {
+                    Self.sendFatal("the worker could not run a batch: \(error)")
+                    Processes.exitNow(WorkerProtocol.fatalExitStatus)
+                }
+            }
+        }
+    }
+
+    private func sayHello(with builder: FrameBuilder) {
+        let hello = WorkerHello(
+            protocolVersion: WorkerProtocol.version, pid: Processes.currentPID(), buildID: Processes.buildID,
+            executable: Processes.executablePath() ?? "", taskNames: runners.map(\.name),
+            taskSignatures: runners.map(\.signature))
+        builder.begin(kind: FrameKind.hello.rawValue)
+        try? builder.encode(hello)
+        do {
+            try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
+        } catch {
+            Processes.exitNow(0)  // the parent is gone
+        }
+    }
+
+    /// Runs one batch: `[batch u64][task u32][count u32]` then `count` length-prefixed inputs.
+    /// Replies with `[batch u64][first u32][count u32][busy ns u64]` and per item a status byte
+    /// and a length-prefixed payload, flushing at least every millisecond.
+    private func runBatch(_ payload: UnsafeRawBufferPointer, builder: FrameBuilder, page: ProgressPage?) throws {
+        var cursor = FrameCursor(payload)
+        let batch = try cursor.read(UInt64.self)
+        let taskIndex = Int(try cursor.read(UInt32.self))
+        let count = Int(try cursor.read(UInt32.self))
+        guard taskIndex < runners.count else {
+            throw WireError(.invalidValue, at: 8, "task index \(taskIndex) is not registered")
+        }
+        let runner = runners[taskIndex]
+        var first = 0
+        var pending = 0
+        var busy: UInt64 = 0
+        var lastFlush = MonotonicClock.nanoseconds()
+        var countOffset = 0
+        var busyOffset = 0
+
+        func startReply(at index: Int) {
+            builder.begin(kind: FrameKind.results.rawValue)
+            builder.append(fixed: batch)
+            builder.append(fixed: UInt32(index))
+            countOffset = builder.payloadCount
+            builder.append(fixed: UInt32(0))
+            busyOffset = builder.payloadCount
+            builder.append(fixed: UInt64(0))
+        }
+        func flush() throws {
+            builder.patchPayload(UInt32(pending), at: countOffset)
+            builder.patchPayload(busy, at: busyOffset)
+            try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
+            first += pending
+            pending = 0
+            busy = 0
+            lastFlush = MonotonicClock.nanoseconds()
+        }
+
+        startReply(at: 0)
+        for index in 0..<count {
+            let input = try cursor.readLengthPrefixed()
+            let started = MonotonicClock.nanoseconds()
+            page?.markStarted(batch: batch, index: index)
+            let statusOffset = builder.payloadCount
+            builder.append(fixed: UInt8(0))
+            let lengthOffset = builder.beginLengthPrefix()
+            let status = runner.run(input, builder)
+            builder.endLengthPrefix(lengthOffset)
+            builder.patchPayload(status.rawValue, at: statusOffset)
+            page?.markFinished()
+            let finished = MonotonicClock.nanoseconds()
+            busy &+= finished &- started
+            pending += 1
+            if index + 1 < count
+                && (finished &- lastFlush >= WorkerProtocol.flushIntervalNanoseconds
+                    || builder.payloadCount >= WorkerProtocol.flushBytes)
+            {
+                try flush()
+                startReply(at: first)
+            }
+        }
+        try flush()
+    }
+}

@@ -1,0 +1,57 @@
+/// The conversation between a process pool and its workers, over two pipes and a shared page.
+///
+/// - The worker's descriptor 3 carries requests, 4 carries replies, 5 is the ``ProgressPage``.
+/// - The worker speaks first: a ``FrameKind/hello`` with the protocol version, its pid, its build
+///   id and the tasks it registered (name and signature), or a ``FrameKind/fatal`` saying why it
+///   cannot serve.
+/// - Then the parent sends ``FrameKind/run`` batches and the worker answers each with one or
+///   more ``FrameKind/results`` frames, in order.
+/// - End of file on the request pipe tells the worker to exit.
+enum WorkerProtocol {
+    static let version: UInt32 = 1
+    /// Set in a worker's environment: `"<version>:<parent pid>"`.
+    static let environmentKey = "POOL_ADVISOR_WORKER"
+    /// The argument workers are started with, so a program whose `main` lacks the entry guard
+    /// most likely stops at once with a usage error.
+    static let workerArgument = "--pool-advisor-worker"
+    static let requestDescriptor: Int32 = 3
+    static let replyDescriptor: Int32 = 4
+    static let progressDescriptor: Int32 = 5
+    /// Exit status of a worker that reports a fatal problem.
+    static let fatalExitStatus: Int32 = 70
+    /// A worker flushes finished results at least this often within a long batch.
+    static let flushIntervalNanoseconds: UInt64 = 1_000_000
+    static let flushBytes = 1 << 20
+}
+
+enum FrameKind: UInt8 {
+    case hello = 1
+    case fatal = 2
+    case run = 3
+    case results = 4
+}
+
+/// Per-item status byte in a results frame.
+enum ItemStatus: UInt8 {
+    case success = 0
+    /// The task threw: the payload is a ``RemoteFailure``.
+    case taskError = 1
+    /// The worker could not decode the input or encode the output: a ``RemoteFailure``.
+    case codingError = 2
+}
+
+/// A task error as it crosses back: the thrown value's type name and description.
+struct RemoteFailure: Codable {
+    var typeName: String
+    var message: String
+}
+
+/// What a worker says about itself in its hello frame.
+struct WorkerHello: Codable {
+    var protocolVersion: UInt32
+    var pid: Int32
+    var buildID: String
+    var executable: String
+    var taskNames: [String]
+    var taskSignatures: [String]
+}
