@@ -33,7 +33,7 @@ let package = Package(
         ),
         .target(
             name: "PoolAdvisor",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "PoolWire"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -42,9 +42,16 @@ let package = Package(
             exclude: ["Peers"],
             swiftSettings: strictSettings
         ),
+        // A worker executable the process-pool tests start (tasks that crash, hang, throw).
+        .executableTarget(
+            name: "pool-test-worker",
+            dependencies: ["PoolExecutors"],
+            path: "Tests/Fixtures/pool-test-worker",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PoolExecutorsTests",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -58,6 +58,11 @@ enum Processes {
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     }
 
+    static func setCloseOnExec(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
+
     /// Starts `path` with `childDescriptors` as its descriptors 3, 4, …; see `poolsys_spawn`.
     static func spawn(path: String, arguments: [String], environment: [String], childDescriptors: [Int32]) throws -> pid_t {
         var pid: pid_t = 0
@@ -151,11 +156,16 @@ enum Processes {
         if isDefault { _ = signal(SIGPIPE, SIG_IGN) }
     }
 
+    static func pause(microseconds: UInt32) { _ = usleep(microseconds) }
+
     static func currentPID() -> pid_t { getpid() }
     static func parentPID() -> pid_t { getppid() }
 
     /// Ends this process at once, without running `atexit` handlers or flushing Swift state.
-    static func exitNow(_ status: Int32) -> Never { _exit(status) }
+    static func exitNow(_ status: Int32) -> Never {
+        fflush(nil)  // what tasks printed still reaches the parent's stdout
+        _exit(status)
+    }
 
     /// Asks for `SIGKILL` when the parent goes away (Linux); harmless elsewhere.
     static func dieWithParent() {

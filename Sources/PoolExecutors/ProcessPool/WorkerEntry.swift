@@ -108,6 +108,11 @@ struct WorkerLoop {
         // Die with the parent even in the middle of a long task; the end of the request stream
         // covers the rest. The re-check closes the race where the parent died before prctl.
         Processes.dieWithParent()
+        // Programs a task starts must not inherit the protocol descriptors: a grandchild holding
+        // the reply pipe would keep the parent from seeing this worker's death.
+        for fd in [WorkerProtocol.requestDescriptor, WorkerProtocol.replyDescriptor, WorkerProtocol.progressDescriptor] {
+            Processes.setCloseOnExec(fd)
+        }
         if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }
         Processes.ignoreBrokenPipeSignals()
 
@@ -200,13 +205,19 @@ struct WorkerLoop {
 
         startReply(at: 0)
         for index in 0..<count {
-            let input = try cursor.readLengthPrefixed()
+            let (failedInParent, input) = try cursor.readFlaggedLengthPrefixed(flag: WorkerProtocol.failedInputFlag)
             let started = MonotonicClock.nanoseconds()
             page?.markStarted(batch: batch, index: index)
             let statusOffset = builder.payloadCount
             builder.append(fixed: UInt8(0))
             let lengthOffset = builder.beginLengthPrefix()
-            let status = runner.run(input, builder)
+            let status: ItemStatus
+            if failedInParent {
+                builder.append(bytes: input)  // the parent's encoding error, echoed as this item's
+                status = .codingError
+            } else {
+                status = runner.run(input, builder)
+            }
             builder.endLengthPrefix(lengthOffset)
             builder.patchPayload(status.rawValue, at: statusOffset)
             page?.markFinished()

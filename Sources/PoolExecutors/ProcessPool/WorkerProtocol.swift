@@ -22,6 +22,9 @@ enum WorkerProtocol {
     /// A worker flushes finished results at least this often within a long batch.
     static let flushIntervalNanoseconds: UInt64 = 1_000_000
     static let flushBytes = 1 << 20
+    /// Set in an input's length when the parent could not encode it: the bytes are a
+    /// ``RemoteFailure`` the worker returns as that item's error.
+    static let failedInputFlag: UInt32 = 0x8000_0000
 }
 
 enum FrameKind: UInt8 {

@@ -84,6 +84,14 @@ package struct FrameCursor {
         return string
     }
 
+    /// A length-prefixed field whose length may carry `flag` in its top bits; returns whether
+    /// it did, and the bytes.
+    package mutating func readFlaggedLengthPrefixed(flag: UInt32) throws(WireError) -> (flagged: Bool, bytes: UnsafeRawBufferPointer) {
+        let raw = try source.readFixed(UInt32.self)
+        let bytes = try source.take(Int(raw & ~flag), for: "a length-prefixed field")
+        return (raw & flag != 0, bytes)
+    }
+
     /// The bytes of a field written between `beginLengthPrefix` and `endLengthPrefix`.
     package mutating func readLengthPrefixed() throws(WireError) -> UnsafeRawBufferPointer {
         let length = Int(try source.readFixed(UInt32.self))

@@ -1,0 +1,45 @@
+/// Which program a process pool starts as its workers.
+public enum WorkerExecutable: Sendable, Equatable {
+    /// This very executable (through `/proc/self/exe`, so a rebuild on disk cannot swap it);
+    /// the handshake requires the worker's build id to equal this process's.
+    case current
+    /// Another executable that calls ``WorkerEntry/runIfWorker(tasks:)`` in its `main`. With
+    /// `requireSameBuild`, its build id must equal this process's; otherwise only the task
+    /// signatures are compared.
+    case path(String, requireSameBuild: Bool = false)
+}
+
+extension ProcessPool {
+    /// How a ``ProcessPool`` starts, sizes, times and recycles its workers.
+    public struct Configuration: Sendable {
+        /// Worker processes; defaults to the cores this process may use.
+        public var workers: Int
+        /// The program workers run; defaults to ``WorkerExecutable/current``.
+        public var executable: WorkerExecutable = .current
+        /// Extra `NAME=value` environment entries for workers.
+        public var environment: [String: String] = [:]
+        /// Longest a single item may run; past it the worker is killed and replaced and the item
+        /// fails with ``PoolError/Code/taskTimedOut``. `nil` (the default) waits forever.
+        public var taskTimeout: Duration?
+        /// Longest a new worker may take to say hello before the pool gives up on it.
+        public var startTimeout: Duration = .seconds(20)
+        /// Items a worker runs before it is replaced by a fresh process (leaky libraries);
+        /// `nil` keeps workers for the pool's life. A batch is never split, so a worker may
+        /// finish the batch that crosses the limit.
+        public var maxTasksPerWorker: Int?
+        /// How many times an item of an idempotent task (``PoolTask/isIdempotent``) is re-run
+        /// after its worker crashed or timed out. Non-idempotent tasks are never re-run.
+        public var retries: Int = 0
+        /// Largest request or reply frame in bytes; a larger one is refused as corrupt.
+        public var maximumFrameBytes: Int = 1 << 30
+        /// Batches queued per worker, so it never waits for the next request.
+        public var batchesInFlightPerWorker: Int = 3
+        /// Names the pool's threads (`name-c0`, `name-w0`) in debuggers and `top -H`.
+        public var name: String = "procpool"
+
+        /// The defaults, with `workers` worker processes (nil: the usable core count).
+        public init(workers: Int? = nil) {
+            self.workers = max(1, workers ?? Machine.usableCores)
+        }
+    }
+}

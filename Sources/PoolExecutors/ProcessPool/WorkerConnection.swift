@@ -1,0 +1,105 @@
+import PoolWire
+
+/// One live worker process as the parent sees it: its pid, the request pipe (with a writer
+/// thread for frames that do not fit at once), the reply reader and the progress page.
+///
+/// Writes never happen on the thread that reads replies: a conductor blocked writing a large
+/// request to a worker that is itself blocked writing a large reply would deadlock both.
+/// Small frames (up to `PIPE_BUF`, which the kernel writes whole or not at all) go straight
+/// from the submitting thread when nothing is queued; everything else goes through the
+/// connection's writer thread in order.
+final class WorkerConnection: @unchecked Sendable {
+    let pid: Int32
+    let reader: FrameReader
+    let page: ProgressPage?
+    let hello: WorkerHello
+    /// Task name to its index in the worker's table and its signature.
+    let tasks: [String: (index: Int, signature: String)]
+
+    private let requestDescriptor: Int32
+    private let lock = ConditionLock()
+    private let outboxChanged = Condition()
+    private var outbox = RingBuffer<[UInt8]>()
+    private var writerBusy = false
+    private var closing = false
+    private var writer: PlatformThread?
+    private static let atomicWriteLimit = 4096
+
+    init(pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?, hello: WorkerHello, name: String) throws {
+        self.pid = pid
+        self.requestDescriptor = requestDescriptor
+        self.reader = reader
+        self.page = page
+        self.hello = hello
+        var tasks: [String: (index: Int, signature: String)] = [:]
+        for (index, taskName) in hello.taskNames.enumerated() {
+            tasks[taskName] = (index, index < hello.taskSignatures.count ? hello.taskSignatures[index] : "")
+        }
+        self.tasks = tasks
+        Processes.setNonBlocking(requestDescriptor)
+        writer = try PlatformThread.start(name: name) { self.writeLoop() }
+    }
+
+    /// Queues or writes one finished frame; returns `false` if the connection is closing (the
+    /// caller's batch is then handled as never sent).
+    @discardableResult
+    func send(_ frame: UnsafeRawBufferPointer) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closing else { return false }
+        if outbox.isEmpty && !writerBusy && frame.count <= Self.atomicWriteLimit {
+            if case .moved(let written)? = try? Descriptor.write(requestDescriptor, from: frame.baseAddress!, count: frame.count) {
+                precondition(written == frame.count, "BUG: a pipe write of at most PIPE_BUF bytes was split")
+                return true
+            }
+        }
+        outbox.append([UInt8](frame))
+        outboxChanged.signal()
+        return true
+    }
+
+    /// Stops accepting frames; the writer sends what is queued (unless `discardQueued`), then
+    /// closes the request pipe, which tells the worker to exit.
+    func closeRequests(discardQueued: Bool) {
+        lock.withLock {
+            closing = true
+            if discardQueued { _ = outbox.removeAll() }
+            outboxChanged.signal()
+        }
+    }
+
+    /// Waits for the writer thread to finish (after ``closeRequests(discardQueued:)``).
+    func joinWriter() {
+        let thread = lock.withLock { () -> PlatformThread? in
+            defer { writer = nil }
+            return writer
+        }
+        thread?.join()
+    }
+
+    private func writeLoop() {
+        while true {
+            lock.lock()
+            while outbox.isEmpty && !closing { outboxChanged.wait(releasing: lock) }
+            guard let frame = outbox.popFirst() else {
+                lock.unlock()
+                break  // closing and drained
+            }
+            writerBusy = true
+            lock.unlock()
+            let written: Bool = frame.withUnsafeBytes { bytes in
+                (try? Descriptor.writeAll(requestDescriptor, bytes)) != nil
+            }
+            lock.lock()
+            writerBusy = false
+            if !written {
+                // The worker is gone: its conductor sees the end of the reply stream and
+                // requeues or fails what it held. Nothing more can be sent.
+                closing = true
+                _ = outbox.removeAll()
+            }
+            lock.unlock()
+        }
+        Descriptor.close(requestDescriptor)
+    }
+}

@@ -1,0 +1,122 @@
+// A worker executable for the process-pool tests: tasks that echo, throw, crash and hang, and
+// modes that imitate a program whose main lacks the entry guard.
+import PoolExecutors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Echo: PoolTask {
+    static func run(_ input: Int) -> Int { input }
+}
+
+struct Square: PoolTask {
+    static func run(_ input: Int) -> Int { input * input }
+}
+
+struct Oops: Error, CustomStringConvertible {
+    let value: Int
+    var description: String { "no multiples of three, got \(value)" }
+}
+
+/// Throws for multiples of three.
+struct PickyTask: PoolTask {
+    static func run(_ input: Int) throws -> Int {
+        if input % 3 == 0 { throw Oops(value: input) }
+        return input
+    }
+}
+
+/// Dies on its input: 13 → SIGKILL, -1 → fatalError, -2 → exit(7); anything else echoes.
+struct Crashy: PoolTask {
+    static func run(_ input: Int) -> Int {
+        switch input {
+        case 13: kill(getpid(), SIGKILL)
+        case -1: fatalError("asked to crash")
+        case -2: exit(7)
+        default: break
+        }
+        return input
+    }
+}
+
+/// Sleeps `input` milliseconds.
+struct Nap: PoolTask {
+    static func run(_ input: Int) -> Int {
+        usleep(UInt32(input) * 1000)
+        return input
+    }
+}
+
+/// The worker's pid.
+struct WhoAmI: PoolTask {
+    static func run(_ input: Int) -> Int32 { getpid() }
+}
+
+/// Byte count of a payload.
+struct Measure: PoolTask {
+    static func run(_ input: [UInt8]) -> Int { input.count }
+}
+
+/// Writes to stdout and stderr, which must not disturb the protocol.
+struct Chatty: PoolTask {
+    static func run(_ input: String) -> String {
+        print("chatty says \(input)")
+        let complaint = "chatty complains \(input)\n"
+        _ = complaint.withCString { write(2, $0, strlen($0)) }
+        return input.uppercased()
+    }
+}
+
+/// Crashes the first time it sees a path that does not exist yet (creating it), then succeeds.
+struct CrashOnce: PoolTask {
+    static var isIdempotent: Bool { true }
+    static func run(_ path: String) -> String {
+        if access(path, F_OK) != 0 {
+            let fd = creat(path, 0o600)
+            close(fd)
+            kill(getpid(), SIGKILL)
+        }
+        return path
+    }
+}
+
+/// Starts a pool of its own: must be refused inside a worker.
+struct Nested: PoolTask {
+    static func run(_ input: Int) throws -> Int {
+        _ = try ProcessPool(workers: 1)
+        return input
+    }
+}
+
+let allTasks: [any PoolTask.Type] = [
+    Echo.self, Square.self, PickyTask.self, Crashy.self, Nap.self, WhoAmI.self, Measure.self, Chatty.self,
+    CrashOnce.self, Nested.self,
+]
+
+switch getenv("FIXTURE_MODE").map({ String(cString: $0) }) ?? "" {
+case "no-guard-pool":
+    // Imitates a program whose main forgot the guard and starts a pool.
+    _ = try? ProcessPool(workers: 1)
+    print("unreachable in a worker: the pool refuses to start")
+case "no-guard-exit":
+    exit(3)
+case "no-guard-hang":
+    while true { sleep(10) }
+case "without-echo":
+    WorkerEntry.runIfWorker(tasks: [Square.self])
+default:
+    WorkerEntry.runIfWorker(tasks: allTasks)
+}
+
+// Not a worker: act as a parent for the "killed parent" test. Print the workers' pids, then wait
+// to be killed.
+if CommandLine.arguments.dropFirst().first == "parent" {
+    let pool = try ProcessPool(workers: 2)
+    let pids = try pool.map(WhoAmI.self, Array(0..<200), chunkSize: 1)
+    let distinct = Set(pids).sorted()
+    print("workers \(distinct.map(String.init).joined(separator: " "))")
+    fflush(nil)
+    while true { sleep(10) }
+}
+print("pool-test-worker: run by the process-pool tests")

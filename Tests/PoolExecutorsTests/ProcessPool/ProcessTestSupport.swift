@@ -1,0 +1,100 @@
+import Foundation
+import PoolExecutors
+import Testing
+
+/// The fixture worker executable, built beside this test bundle.
+let fixturePath: String = {
+    let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("pool-test-worker").path
+}()
+
+/// A pool of fixture workers; `mode` sets FIXTURE_MODE for them.
+func fixturePool(
+    workers: Int = 2, mode: String? = nil, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+) throws -> ProcessPool {
+    var configuration = ProcessPool.Configuration(workers: workers)
+    configuration.executable = .path(fixturePath)
+    configuration.startTimeout = .seconds(30)
+    if let mode { configuration.environment["FIXTURE_MODE"] = mode }
+    adjust(&configuration)
+    return try ProcessPool(configuration: configuration)
+}
+
+// Mirrors of the fixture's tasks: same names and signatures, bodies never run here.
+struct Echo: PoolTask {
+    static var name: String { "pool_test_worker.Echo" }
+    static func run(_ input: Int) -> Int { fatalError("runs in the worker") }
+}
+
+struct Square: PoolTask {
+    static var name: String { "pool_test_worker.Square" }
+    static func run(_ input: Int) -> Int { fatalError("runs in the worker") }
+}
+
+struct PickyTask: PoolTask {
+    static var name: String { "pool_test_worker.PickyTask" }
+    static func run(_ input: Int) throws -> Int { fatalError("runs in the worker") }
+}
+
+struct Crashy: PoolTask {
+    static var name: String { "pool_test_worker.Crashy" }
+    static func run(_ input: Int) -> Int { fatalError("runs in the worker") }
+}
+
+struct Nap: PoolTask {
+    static var name: String { "pool_test_worker.Nap" }
+    static func run(_ input: Int) -> Int { fatalError("runs in the worker") }
+}
+
+struct WhoAmI: PoolTask {
+    static var name: String { "pool_test_worker.WhoAmI" }
+    static func run(_ input: Int) -> Int32 { fatalError("runs in the worker") }
+}
+
+struct Measure: PoolTask {
+    static var name: String { "pool_test_worker.Measure" }
+    static func run(_ input: [UInt8]) -> Int { fatalError("runs in the worker") }
+}
+
+struct Chatty: PoolTask {
+    static var name: String { "pool_test_worker.Chatty" }
+    static func run(_ input: String) -> String { fatalError("runs in the worker") }
+}
+
+struct CrashOnce: PoolTask {
+    static var name: String { "pool_test_worker.CrashOnce" }
+    static var isIdempotent: Bool { true }
+    static func run(_ input: String) -> String { fatalError("runs in the worker") }
+}
+
+struct Nested: PoolTask {
+    static var name: String { "pool_test_worker.Nested" }
+    static func run(_ input: Int) throws -> Int { fatalError("runs in the worker") }
+}
+
+/// Open descriptors of this process.
+func openDescriptorCount() -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+}
+
+/// Children of this process that are zombies (ended, not reaped).
+func zombieChildren() -> [Int32] {
+    let me = getpid()
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == me
+    }
+}
+
+/// Whether `pid` is gone (or a zombie awaiting its reaper).
+func processIsGone(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(close, offsetBy: 2)...].first == "Z"
+}
