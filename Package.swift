@@ -36,9 +36,25 @@ let package = Package(
             dependencies: ["PoolExecutors", "PoolWire"],
             swiftSettings: strictSettings
         ),
+        // The tasks pool-bench runs in workers, shared with the lean worker executables.
+        .target(
+            name: "PoolBenchTasks",
+            dependencies: ["PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pool-bench-worker",
+            dependencies: ["PoolBenchTasks", "PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pool-bench-worker-essentials",
+            dependencies: ["PoolBenchTasks", "PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "pool-bench",
-            dependencies: ["PoolAdvisor"],
+            dependencies: ["PoolAdvisor", "PoolBenchTasks"],
             exclude: ["Peers"],
             swiftSettings: strictSettings
         ),

@@ -14,6 +14,8 @@ enum PythonPeer {
         let figure: String
         let value: Double
         let unit: String
+        /// The implementation's name when the script names it (several peers per script).
+        let peer: String?
     }
 
     static func run(script: String, arguments: [String]) -> Result<[Figure], PeerUnavailable> {
@@ -41,7 +43,7 @@ enum PythonPeer {
                 let figure = object["figure"] as? String, let value = object["value"] as? Double,
                 let unit = object["unit"] as? String
             else { return nil }
-            return Figure(figure: figure, value: value, unit: unit)
+            return Figure(figure: figure, value: value, unit: unit, peer: object["peer"] as? String)
         }
         return .success(figures)
     }

@@ -2,8 +2,13 @@
 // run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
 
 import Foundation
+import PoolAdvisor
+import PoolBenchTasks
 
-let suites = ["threads"]
+// pool-bench is also a worker executable for its own process pools: this must come first.
+WorkerEntry.runIfWorker(tasks: benchTasks)
+
+let suites = ["threads", "processes", "wire"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
 
@@ -51,6 +56,8 @@ for suite in selected {
     let report: Report
     switch suite {
     case "threads": report = ThreadsSuite(quick: quick, rounds: rounds).run()
+    case "processes": report = ProcessesSuite(quick: quick, rounds: rounds).run()
+    case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

@@ -27,87 +27,147 @@ struct WireKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// `decodeIfPresent`, which reads the presence byte.
     func contains(_ key: Key) -> Bool { true }
 
-    @inline(__always)
-    private func at<T>(_ key: Key, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as WireError {
-            throw error.prefixed(by: key.stringValue)
-        }
+    /// Rethrows a coder error with `key` in front of its path. (Plain do/catch in each method:
+    /// a shared closure-taking helper cost a runtime generic-metadata lookup per field.)
+    private func located(_ error: WireError, _ key: Key) -> WireError { error.prefixed(by: key.stringValue) }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        do { return !(try core.decodePresence()) } catch { throw located(error, key) }
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try at(key) { !(try core.decodePresence()) } }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try at(key) { try core.decodeBool() } }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try at(key) { try core.decodeString() } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        do { return try core.decodeBool() } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        do { return try core.decodeString() } catch { throw located(error, key) }
+    }
+
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-        try at(key) { Double(bitPattern: try core.decodeFixed(UInt64.self)) }
+        do { return Double(bitPattern: try core.decodeFixed(UInt64.self)) } catch { throw located(error, key) }
     }
+
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-        try at(key) { Float(bitPattern: try core.decodeFixed(UInt32.self)) }
-    }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try at(key) { try core.decodeFixed(type) } }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try at(key) { try core.decodeFixed(type) } }
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try at(key) { try core.decodeValue(type) } }
-
-    private func ifPresent<T>(_ key: Key, _ read: () throws -> T) throws -> T? {
-        try at(key) { try core.decodePresence() ? try read() : nil }
+        do { return Float(bitPattern: try core.decodeFixed(UInt32.self)) } catch { throw located(error, key) }
     }
 
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try ifPresent(key) { try core.decodeBool() } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        do { return try core.decodeFixed(type) } catch { throw located(error, key) }
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        do { return try core.decodeValue(type) } catch let error as WireError { throw located(error, key) }
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        do { return try core.decodePresence() ? try core.decodeBool() : nil } catch { throw located(error, key) }
+    }
+
     func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
-        try ifPresent(key) { try core.decodeString() }
+        do { return try core.decodePresence() ? try core.decodeString() : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
-        try ifPresent(key) { Double(bitPattern: try core.decodeFixed(UInt64.self)) }
+        do { return try core.decodePresence() ? Double(bitPattern: try core.decodeFixed(UInt64.self)) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? {
-        try ifPresent(key) { Float(bitPattern: try core.decodeFixed(UInt32.self)) }
+        do { return try core.decodePresence() ? Float(bitPattern: try core.decodeFixed(UInt32.self)) : nil } catch { throw located(error, key) }
     }
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try ifPresent(key) { try core.decodeFixed(type) } }
-    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try ifPresent(key) { try core.decodeFixed(type) } }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
+    }
+
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? {
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
+    }
+
     func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
-    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try ifPresent(key) { try core.decodeFixed(type) } }
+
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? {
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
+    }
+
     func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? {
-        try ifPresent(key) { try core.decodeFixed(type) }
+        do { return try core.decodePresence() ? try core.decodeFixed(type) : nil } catch { throw located(error, key) }
     }
+
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        try ifPresent(key) { try core.decodeValue(type) }
+        do {
+            return try core.decodePresence() ? try core.decodeValue(type) : nil
+        } catch let error as WireError {
+            throw located(error, key)
+        }
     }
 
     func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        try at(key) { try core.expectKey(key) }
+        do { try core.expectKey(key) } catch { throw located(error, key) }
         return try core.container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try at(key) { try WireUnkeyedDecoder(core: core) }
+        do { return try WireUnkeyedDecoder(core: core) } catch { throw located(error, key) }
     }
 
     func superDecoder() throws -> any Decoder { core }
@@ -177,7 +237,20 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next { try $0.decodeFixed(type) } }
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next { try $0.decodeFixed(type) } }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next { try $0.decodeFixed(type) } }
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next { try $0.decodeValue(type) } }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        // Written out rather than through `next`: a generic closure here cost a metadata lookup
+        // per element.
+        guard currentIndex < total else {
+            throw WireError(.truncated, at: core.source.offset, "read past the \(total) elements of a list")
+        }
+        do {
+            let value = try core.decodeValue(type)
+            currentIndex += 1
+            return value
+        } catch let error as WireError {
+            throw error.prefixed(by: String(currentIndex))
+        }
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type

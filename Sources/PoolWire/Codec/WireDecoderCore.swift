@@ -1,10 +1,12 @@
 /// The one `Decoder` behind every decoding container; it mirrors ``WireEncoderCore`` and
 /// checks every length against the bytes that remain.
 final class WireDecoderCore: Decoder {
-    var source: ByteSource
-    var kinds = WireKindCache()
+    // Single-owner state; see WireEncoderCore on exclusivity.
+    @exclusivity(unchecked) var source: ByteSource
+    @exclusivity(unchecked) var kinds = WireKindCache()
+    @exclusivity(unchecked) private var containers = ContainerCache()
     /// Set when an `Optional`'s presence byte has been read: its `decodeNil()` answers from it.
-    var optionalState: OptionalState = .none
+    @exclusivity(unchecked) var optionalState: OptionalState = .none
     /// The key an enum's `allKeys` read ahead; its `nestedContainer(forKey:)` consumes it.
     var pendingKey: String?
     /// A problem found where the protocol cannot throw (`allKeys`); reported instead of the
@@ -21,7 +23,11 @@ final class WireDecoderCore: Decoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(WireKeyedDecoder<Key>(core: self))
+        if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self) }
+        let container = KeyedDecodingContainer(WireKeyedDecoder<Key>(core: self))
+        precondition(MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size, "BUG: container layout changed")
+        containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
+        return container
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -39,8 +45,19 @@ final class WireDecoderCore: Decoder {
         let start = source.offset
         let length = try source.readLength(unitSize: 1, for: "a String")
         let bytes = try source.take(length, for: "a String")
-        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw WireError(.invalidUTF8, at: start, "a String of \(length) bytes is not valid UTF-8")
+        return try Self.makeString(bytes, at: start)
+    }
+
+    /// A String from UTF-8 bytes, validated. ASCII (the common case) skips the generic
+    /// validator, which costs a runtime metadata lookup per call.
+    @inline(__always)
+    static func makeString(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(WireError) -> String {
+        let units = bytes.bindMemory(to: UInt8.self)
+        var high: UInt8 = 0
+        for byte in units { high |= byte }
+        if high < 0x80 { return String(decoding: units, as: UTF8.self) }
+        guard let string = String(validating: units, as: UTF8.self) else {
+            throw WireError(.invalidUTF8, at: offset, "a String of \(bytes.count) bytes is not valid UTF-8")
         }
         return string
     }

@@ -6,10 +6,13 @@
 /// carry a presence byte. Unkeyed containers start with a 4-byte count patched as elements are
 /// added, because `Encodable` has no end-of-container hook.
 final class WireEncoderCore: Encoder {
-    var sink: ByteSink
-    var kinds = WireKindCache()
+    // Single-owner state: the dynamic exclusivity checks Swift would add to every access of a
+    // class's stored property cost more than the writes themselves.
+    @exclusivity(unchecked) var sink: ByteSink
+    @exclusivity(unchecked) var kinds = WireKindCache()
     /// Set while an `Optional` encodes itself: its next single-value write gets the presence byte.
-    var optionalPending = false
+    @exclusivity(unchecked) var optionalPending = false
+    @exclusivity(unchecked) private var containers = ContainerCache()
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -21,7 +24,13 @@ final class WireEncoderCore: Encoder {
     deinit { sink.free() }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(WireKeyedEncoder<Key>(core: self))
+        // Building a container for an unspecialised `Key` costs several runtime metadata
+        // lookups; the container holds nothing but this encoder, so one per key type is reused.
+        if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self) }
+        let container = KeyedEncodingContainer(WireKeyedEncoder<Key>(core: self))
+        precondition(MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size, "BUG: container layout changed")
+        containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
+        return container
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {

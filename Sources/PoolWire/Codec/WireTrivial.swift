@@ -135,3 +135,29 @@ struct WireKindCache {
         return kind
     }
 }
+
+/// Keyed-container boxes already built by one coder, by key type (see
+/// `WireEncoderCore.container(keyedBy:)`). A `KeyedEncodingContainer` is a single reference to
+/// its box, which is what is kept.
+struct ContainerCache {
+    private var lastKey: ObjectIdentifier?
+    private var lastBox: AnyObject?
+    private var boxes: [ObjectIdentifier: AnyObject] = [:]
+
+    @inline(__always)
+    mutating func box(for key: Any.Type) -> AnyObject? {
+        let id = ObjectIdentifier(key)
+        if id == lastKey { return lastBox }
+        guard let box = boxes[id] else { return nil }
+        lastKey = id
+        lastBox = box
+        return box
+    }
+
+    mutating func store(_ box: AnyObject, for key: Any.Type) {
+        let id = ObjectIdentifier(key)
+        boxes[id] = box
+        lastKey = id
+        lastBox = box
+    }
+}

@@ -1,0 +1,19 @@
+// The tasks pool-bench runs in worker processes. They live in their own small library so that
+// pool-bench (which links Foundation) and the lean worker executables register the very same
+// tasks under the same explicit names.
+public import PoolExecutors
+
+/// Does nothing: measures the pool's own cost per task.
+public struct NoopTask: PoolTask {
+    public static var name: String { "bench.noop" }
+    public static func run(_ input: Int) -> Int { input }
+}
+
+/// Returns the size of its payload: measures moving bytes to workers.
+public struct ByteCountTask: PoolTask {
+    public static var name: String { "bench.bytecount" }
+    public static func run(_ input: [UInt8]) -> Int { input.count }
+}
+
+/// Every bench task, for `WorkerEntry.runIfWorker(tasks:)`.
+public let benchTasks: [any PoolTask.Type] = [NoopTask.self, ByteCountTask.self]
