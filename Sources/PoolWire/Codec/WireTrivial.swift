@@ -123,13 +123,10 @@ struct WireKindCache {
     mutating func kind<T>(of type: T.Type) -> WireKind {
         let id = ObjectIdentifier(type)
         if id == lastType { return lastKind }
-        let kind: WireKind
-        if let known = kinds[id] {
-            kind = known
-        } else {
-            kind = WireKind.of(type)
-            kinds[id] = kind
-        }
+        // The previous entry moves to the dictionary only when a second type shows up, so a
+        // one-shot coder of a single type allocates nothing here.
+        if let previous = lastType { kinds[previous] = lastKind }
+        let kind = kinds[id] ?? WireKind.of(type)
         lastType = id
         lastKind = kind
         return kind
