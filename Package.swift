@@ -54,7 +54,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "pool-bench",
-            dependencies: ["PoolAdvisor", "PoolBenchTasks"],
+            dependencies: ["PoolAdvisor", "PoolBenchTasks", "pool-bench-worker", "pool-bench-worker-essentials"],
             exclude: ["Peers"],
             swiftSettings: strictSettings
         ),

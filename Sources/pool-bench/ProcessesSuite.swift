@@ -24,7 +24,8 @@ struct ProcessesSuite {
 
     func run() -> Report {
         let report = Report(suite: "processes")
-        let folder = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        let folder = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+            .deletingLastPathComponent()
         let leanWorker = folder.appendingPathComponent("pool-bench-worker").path
         let essentialsWorker = folder.appendingPathComponent("pool-bench-worker-essentials").path
         let flavors: [(String, WorkerExecutable)] = [
@@ -52,16 +53,20 @@ struct ProcessesSuite {
                 value: secondsTaken { _ = try! pool.map(NoopTask.self, inputs) } / Double(mapCount) * 1e6)
             report.measure(
                 "payload_1MB", Self.lean, unit: "MB/s", ours: true,
-                value: Double(oneMBItems) / secondsTaken {
-                    let sizes = try! pool.map(ByteCountTask.self, Array(repeating: oneMB, count: oneMBItems), chunkSize: 1)
-                    precondition(sizes.reduce(0, +) == oneMBItems * 1_000_000)
-                })
+                value: Double(oneMBItems)
+                    / secondsTaken {
+                        let sizes = try! pool.map(
+                            ByteCountTask.self, Array(repeating: oneMB, count: oneMBItems), chunkSize: 1)
+                        precondition(sizes.reduce(0, +) == oneMBItems * 1_000_000)
+                    })
             report.measure(
                 "payload_\(bigMB)MB", Self.lean, unit: "MB/s", ours: true,
-                value: Double(bigItems * bigMB) / secondsTaken {
-                    let sizes = try! pool.map(ByteCountTask.self, Array(repeating: big, count: bigItems), chunkSize: 1)
-                    precondition(sizes.reduce(0, +) == bigItems * bigMB * 1_000_000)
-                })
+                value: Double(bigItems * bigMB)
+                    / secondsTaken {
+                        let sizes = try! pool.map(
+                            ByteCountTask.self, Array(repeating: big, count: bigItems), chunkSize: 1)
+                        precondition(sizes.reduce(0, +) == bigItems * bigMB * 1_000_000)
+                    })
             pool.shutdown()
 
             if pythonMissing == nil {
@@ -87,9 +92,14 @@ struct ProcessesSuite {
     private func addRatios(to report: Report) {
         let fork = "python ProcessPoolExecutor, fork"
         let spawn = "python ProcessPoolExecutor, spawn"
-        func ratio(_ figure: String, _ numerator: String, _ denominator: String, _ peer: String, _ target: String, _ meets: @escaping (Double) -> Bool) {
+        func ratio(
+            _ figure: String, _ numerator: String, _ denominator: String, _ peer: String, _ target: String,
+            _ meets: @escaping (Double) -> Bool
+        ) {
             report.addRatio(
-                RatioSpec(figure: figure, numerator: numerator, denominator: denominator, peer: peer, target: target, meets: meets))
+                RatioSpec(
+                    figure: figure, numerator: numerator, denominator: denominator, peer: peer, target: target,
+                    meets: meets))
         }
         ratio("first_result", fork, Self.lean, fork, "> 1×", { $0 > 1 })
         ratio("first_result", spawn, Self.lean, spawn, "≥ 10×", { $0 >= 10 })

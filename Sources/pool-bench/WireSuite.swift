@@ -44,9 +44,14 @@ struct WireSuite {
                     }
                     for figure in figures where figure.unit == "MB/s" {
                         // pickle reports MB/s of its own encoding; convert to the dataset's MB/s.
-                        let size = figures.first { $0.figure == figure.figure.split(separator: "_").prefix(2).joined(separator: "_") + "_bytes" }?.value ?? 1
+                        let size =
+                            figures.first {
+                                $0.figure == figure.figure.split(separator: "_").prefix(2).joined(separator: "_")
+                                    + "_bytes"
+                            }?.value ?? 1
                         let dataset = nominalSize(of: figure.figure, items: itemsNominal)
-                        report.record(figure.figure, "python pickle", unit: "MB/s", value: figure.value / size * dataset)
+                        report.record(
+                            figure.figure, "python pickle", unit: "MB/s", value: figure.value / size * dataset)
                     }
                 case .failure(let unavailable):
                     pythonMissing = unavailable.reason
@@ -89,12 +94,16 @@ struct WireSuite {
         report.record("\(name)_bytes", "JSONEncoder/JSONDecoder", unit: "bytes", value: Double(json.count))
 
         let rate = { (seconds: Double) in nominal / 1e6 / seconds }
-        report.measure("\(name)_encode", "PoolWire", unit: "MB/s", ours: true, value: rate(bestTime { _ = try! encoder.encode(value) }))
         report.measure(
-            "\(name)_encode", "JSONEncoder/JSONDecoder", unit: "MB/s", value: rate(bestTime { _ = try! jsonEncoder.encode(value) }))
+            "\(name)_encode", "PoolWire", unit: "MB/s", ours: true,
+            value: rate(bestTime { _ = try! encoder.encode(value) }))
+        report.measure(
+            "\(name)_encode", "JSONEncoder/JSONDecoder", unit: "MB/s",
+            value: rate(bestTime { _ = try! jsonEncoder.encode(value) }))
         let decoder = WireDecoder()
         report.measure(
-            "\(name)_decode", "PoolWire", unit: "MB/s", ours: true, value: rate(bestTime { _ = try! decoder.decode(T.self, from: wire) }))
+            "\(name)_decode", "PoolWire", unit: "MB/s", ours: true,
+            value: rate(bestTime { _ = try! decoder.decode(T.self, from: wire) }))
         report.measure(
             "\(name)_decode", "JSONEncoder/JSONDecoder", unit: "MB/s",
             value: rate(bestTime { _ = try! jsonDecoder.decode(T.self, from: json) }))

@@ -30,7 +30,9 @@ final class TestPipe: @unchecked Sendable {
         let writer = Thread {
             for (index, size) in sizes.enumerated() {
                 let payload = [UInt8](repeating: UInt8(index), count: size)
-                try! payload.withUnsafeBytes { try FrameWriter.write(kind: UInt8(index), payload: $0, to: pipe.writeEnd) }
+                try! payload.withUnsafeBytes {
+                    try FrameWriter.write(kind: UInt8(index), payload: $0, to: pipe.writeEnd)
+                }
             }
             pipe.closeWriteEnd()
         }

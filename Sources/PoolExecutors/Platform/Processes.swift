@@ -64,7 +64,9 @@ enum Processes {
     }
 
     /// Starts `path` with `childDescriptors` as its descriptors 3, 4, …; see `poolsys_spawn`.
-    static func spawn(path: String, arguments: [String], environment: [String], childDescriptors: [Int32]) throws -> pid_t {
+    static func spawn(path: String, arguments: [String], environment: [String], childDescriptors: [Int32]) throws
+        -> pid_t
+    {
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
@@ -138,7 +140,9 @@ enum Processes {
     /// Whether `pid` exists and is not a zombie.
     static func isAlive(_ pid: pid_t) -> Bool {
         guard Glibc.kill(pid, 0) == 0 else { return false }
-        guard let stat = SystemFiles.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        guard let stat = SystemFiles.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
+            return true
+        }
         let state = stat[stat.index(close, offsetBy: 2)...].first
         return state != "Z" && state != "X"
     }

@@ -1,5 +1,5 @@
-import PoolWire
 import CPoolPlatform
+import PoolWire
 
 #if canImport(Glibc)
     import Glibc

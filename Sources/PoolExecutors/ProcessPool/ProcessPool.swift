@@ -77,7 +77,9 @@ public final class ProcessPool: Sendable {
     ///   than four batches per worker remain.
     /// - Throws: ``MapError`` with the index and error of the first failure seen (items not yet
     ///   sent are not run); ``PoolError`` if the pool is shut down or broken.
-    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil) throws -> [Task.Output] {
+    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil)
+        throws -> [Task.Output]
+    {
         let results = try startOrderedMap(task, Array(inputs), chunkSize: chunkSize)
         try results.done.result()
         return results.slots.collect()
@@ -85,13 +87,17 @@ public final class ProcessPool: Sendable {
 
     /// Runs `task` on every input and returns the outputs in input order, suspending (never
     /// blocking a cooperative thread) until done.
-    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil) async throws -> [Task.Output] {
+    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil)
+        async throws -> [Task.Output]
+    {
         let results = try startOrderedMap(task, Array(inputs), chunkSize: chunkSize)
         try await results.done.value
         return results.slots.collect()
     }
 
-    private func startOrderedMap<Task: PoolTask>(_ task: Task.Type, _ inputs: [Task.Input], chunkSize: Int?) throws -> OrderedResults<Task.Output> {
+    private func startOrderedMap<Task: PoolTask>(_ task: Task.Type, _ inputs: [Task.Input], chunkSize: Int?) throws
+        -> OrderedResults<Task.Output>
+    {
         let results = OrderedResults<Task.Output>(count: inputs.count)
         if !inputs.isEmpty {
             try core.enqueue(TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .ordered(results)))
@@ -108,7 +114,9 @@ public final class ProcessPool: Sendable {
     ) throws -> Completions<Task.Output> {
         let inputs = Array(inputs)
         let stop = StopFlag()
-        let channel = CompletionChannel(expecting: inputs.count) { stop.source?.stopped.store(true, ordering: .relaxed) }
+        let channel = CompletionChannel(expecting: inputs.count) {
+            stop.source?.stopped.store(true, ordering: .relaxed)
+        }
         let source = TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .stream(channel))
         stop.source = source
         if !inputs.isEmpty { try core.enqueue(source) }

@@ -8,10 +8,12 @@ extension ProcessPoolCore {
                 conductorsRunning += 1
                 do {
                     conductors.append(
-                        try PlatformThread.start(name: "\(configuration.name)-c\(slot)") { [self] in conduct(slot: slot) })
+                        try PlatformThread.start(name: "\(configuration.name)-c\(slot)") { [self] in conduct(slot: slot)
+                        })
                 } catch {
                     conductorsRunning -= 1
-                    throw PoolError(.workerStartFailed, "could not start the pool's conductor threads", underlying: error)
+                    throw PoolError(
+                        .workerStartFailed, "could not start the pool's conductor threads", underlying: error)
                 }
             }
         }
@@ -92,7 +94,9 @@ extension ProcessPoolCore {
         if !queue.contains(where: { $0 === source }) { queue.insert(source, at: 0) }
     }
 
-    private func culpritError(_ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit) -> PoolError {
+    private func culpritError(
+        _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
+    ) -> PoolError {
         let subject = "worker \(connection.pid) running \(batch.source.taskName) on input \(index)"
         switch end {
         case .timedOut:
@@ -110,11 +114,15 @@ extension ProcessPoolCore {
                 .workerCrashed, "\(subject) was killed because \(reason)", processID: connection.pid, processExit: exit,
                 inputIndexes: [index])
         case .closed:
-            return PoolError(.workerCrashed, "\(subject) \(exit)", processID: connection.pid, processExit: exit, inputIndexes: [index])
+            return PoolError(
+                .workerCrashed, "\(subject) \(exit)", processID: connection.pid, processExit: exit,
+                inputIndexes: [index])
         }
     }
 
-    private func lostError(_ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ exit: ProcessExit) -> PoolError {
+    private func lostError(_ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ exit: ProcessExit)
+        -> PoolError
+    {
         PoolError(
             .resultLost,
             "\(batch.source.taskName) finished input \(index) in worker \(connection.pid), which then \(exit) before sending the result; the task is not idempotent, so it was not run again",
@@ -125,7 +133,9 @@ extension ProcessPoolCore {
     func breakPool(_ error: PoolError) {
         var undispatched: [(WorkSource, [Int])] = []
         let pids = lock.withLock { () -> [Int32] in
-            if case .running = lifecycle { lifecycle = .broken(error) } else if case .shuttingDown = lifecycle {
+            if case .running = lifecycle {
+                lifecycle = .broken(error)
+            } else if case .shuttingDown = lifecycle {
                 lifecycle = .broken(error)
             }
             undispatched = queue.map { ($0, $0.takeAll()) }

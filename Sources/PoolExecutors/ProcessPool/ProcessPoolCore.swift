@@ -149,12 +149,14 @@ final class ProcessPoolCore: @unchecked Sendable {
         if let entry = connection.tasks[source.taskName] {
             return PoolError(
                 .unknownTask,
-                "task '\(source.taskName)' has signature \(source.signature) here but \(entry.signature) in the worker (\(executable)): rebuild both from the same sources")
+                "task '\(source.taskName)' has signature \(source.signature) here but \(entry.signature) in the worker (\(executable)): rebuild both from the same sources"
+            )
         }
         let known = connection.hello.taskNames.isEmpty ? "none" : connection.hello.taskNames.joined(separator: ", ")
         return PoolError(
             .unknownTask,
-            "task '\(source.taskName)' is not registered in the worker (\(executable)); add \(source.taskName).self to WorkerEntry.runIfWorker(tasks:) at the top of main (registered: \(known))")
+            "task '\(source.taskName)' is not registered in the worker (\(executable)); add \(source.taskName).self to WorkerEntry.runIfWorker(tasks:) at the top of main (registered: \(known))"
+        )
     }
 
     /// Encodes a batch and hands it to its worker's connection (no lock held).
@@ -176,17 +178,24 @@ final class ProcessPoolCore: @unchecked Sendable {
                 builder.endLengthPrefix(lengthOffset)
             } catch {
                 builder.truncate(toPayloadCount: mark)
-                try? builder.encode(RemoteFailure(typeName: String(reflecting: type(of: error)), message: "the input could not be encoded: \(error)"))
+                try? builder.encode(
+                    RemoteFailure(
+                        typeName: String(reflecting: type(of: error)),
+                        message: "the input could not be encoded: \(error)"))
                 builder.endLengthPrefix(lengthOffset)
-                builder.patchPayload(UInt32(builder.payloadCount - mark) | WorkerProtocol.failedInputFlag, at: lengthOffset)
+                builder.patchPayload(
+                    UInt32(builder.payloadCount - mark) | WorkerProtocol.failedInputFlag, at: lengthOffset)
             }
         }
         guard builder.payloadCount <= configuration.maximumFrameBytes else {
             let error = PoolError(
                 .broken,
-                "a request of \(builder.payloadCount) bytes exceeds the pool's maximum frame of \(configuration.maximumFrameBytes) bytes (Configuration.maximumFrameBytes); send smaller inputs or a smaller chunk size")
+                "a request of \(builder.payloadCount) bytes exceeds the pool's maximum frame of \(configuration.maximumFrameBytes) bytes (Configuration.maximumFrameBytes); send smaller inputs or a smaller chunk size"
+            )
             let owned = lock.withLock { () -> Bool in
-                guard let position = slots[dispatch.slot].inFlight.firstIndex(where: { $0 === dispatch.batch }) else { return false }
+                guard let position = slots[dispatch.slot].inFlight.firstIndex(where: { $0 === dispatch.batch }) else {
+                    return false
+                }
                 slots[dispatch.slot].inFlight.remove(at: position)
                 return true
             }
@@ -212,7 +221,9 @@ final class ProcessPoolCore: @unchecked Sendable {
         guard let batch = lock.withLock({ slots[slot].inFlight.first { $0.id == batchID } }),
             first == batch.answered, first + count <= batch.indexes.count
         else {
-            throw WireError(.invalidValue, at: 0, "results for batch \(batchID) items \(first)..<\(first + count) were not expected")
+            throw WireError(
+                .invalidValue, at: 0, "results for batch \(batchID) items \(first)..<\(first + count) were not expected"
+            )
         }
         for position in first..<(first + count) {
             let status = try cursor.read(UInt8.self)
@@ -221,7 +232,8 @@ final class ProcessPoolCore: @unchecked Sendable {
             if status == ItemStatus.success.rawValue {
                 batch.source.deliver(index, output: bytes)
             } else {
-                let failure = (try? WireDecoder().decode(RemoteFailure.self, from: bytes))
+                let failure =
+                    (try? WireDecoder().decode(RemoteFailure.self, from: bytes))
                     ?? RemoteFailure(typeName: "unknown", message: "the worker's error report could not be decoded")
                 batch.source.fail(
                     index,

@@ -25,7 +25,9 @@ final class WorkerConnection: @unchecked Sendable {
     private var writer: PlatformThread?
     private static let atomicWriteLimit = 4096
 
-    init(pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?, hello: WorkerHello, name: String) throws {
+    init(
+        pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?, hello: WorkerHello, name: String
+    ) throws {
         self.pid = pid
         self.requestDescriptor = requestDescriptor
         self.reader = reader
@@ -48,7 +50,9 @@ final class WorkerConnection: @unchecked Sendable {
         defer { lock.unlock() }
         guard !closing else { return false }
         if outbox.isEmpty && !writerBusy && frame.count <= Self.atomicWriteLimit {
-            if case .moved(let written)? = try? Descriptor.write(requestDescriptor, from: frame.baseAddress!, count: frame.count) {
+            if case .moved(let written)? = try? Descriptor.write(
+                requestDescriptor, from: frame.baseAddress!, count: frame.count)
+            {
                 precondition(written == frame.count, "BUG: a pipe write of at most PIPE_BUF bytes was split")
                 return true
             }

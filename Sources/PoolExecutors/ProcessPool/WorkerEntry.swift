@@ -39,11 +39,13 @@ public enum WorkerEntry {
         if isServing.load(ordering: .acquiring) {
             throw PoolError(
                 .broken,
-                "a ProcessPool cannot be created inside a worker process: run the work in the task itself or on a ThreadPool")
+                "a ProcessPool cannot be created inside a worker process: run the work in the task itself or on a ThreadPool"
+            )
         }
         let executable = Processes.executablePath() ?? "this executable"
         WorkerLoop.sendFatal(
-            "the worker process (\(executable)) ran main() instead of serving tasks: add `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main, before any other work")
+            "the worker process (\(executable)) ran main() instead of serving tasks: add `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main, before any other work"
+        )
         Processes.exitNow(WorkerProtocol.fatalExitStatus)
     }
 }
@@ -110,7 +112,8 @@ struct WorkerLoop {
         Processes.dieWithParent()
         // Programs a task starts must not inherit the protocol descriptors: a grandchild holding
         // the reply pipe would keep the parent from seeing this worker's death.
-        for fd in [WorkerProtocol.requestDescriptor, WorkerProtocol.replyDescriptor, WorkerProtocol.progressDescriptor] {
+        for fd in [WorkerProtocol.requestDescriptor, WorkerProtocol.replyDescriptor, WorkerProtocol.progressDescriptor]
+        {
             Processes.setCloseOnExec(fd)
         }
         if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }

@@ -14,7 +14,8 @@ struct WorkerLaunch: Sendable {
         switch configuration.executable {
         case .current:
             guard let path = Processes.executablePath() else {
-                throw PoolError(.workerStartFailed, "cannot find this executable's path (/proc/self/exe) to start workers")
+                throw PoolError(
+                    .workerStartFailed, "cannot find this executable's path (/proc/self/exe) to start workers")
             }
             #if os(Linux)
                 spawnPath = "/proc/self/exe"
@@ -61,7 +62,8 @@ extension ProcessPoolCore {
             do {
                 connection = try startWorker(slot: slot)
             } catch {
-                breakPool(error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error))
+                breakPool(
+                    error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error))
                 break
             }
             let closeNow = lock.withLock { () -> Bool in
@@ -141,8 +143,9 @@ extension ProcessPoolCore {
         let path = launch.displayPath
         let guardAdvice =
             "a program used as a worker must call `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main"
-        let timeout = Int32(clamping: configuration.startTimeout.components.seconds * 1000
-            + configuration.startTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeout = Int32(
+            clamping: configuration.startTimeout.components.seconds * 1000
+                + configuration.startTimeout.components.attoseconds / 1_000_000_000_000_000)
         let event: FrameReader.Event
         do {
             event = try reader.next(timeoutMilliseconds: timeout)
@@ -158,12 +161,14 @@ extension ProcessPoolCore {
             guard hello.protocolVersion == WorkerProtocol.version else {
                 throw PoolError(
                     .workerStartFailed,
-                    "worker \(path) speaks protocol version \(hello.protocolVersion), this process \(WorkerProtocol.version): rebuild them together")
+                    "worker \(path) speaks protocol version \(hello.protocolVersion), this process \(WorkerProtocol.version): rebuild them together"
+                )
             }
             if launch.requireSameBuild && hello.buildID != Processes.buildID {
                 throw PoolError(
                     .workerStartFailed,
-                    "worker \(path) is a different build (build id \(hello.buildID.isEmpty ? "none" : hello.buildID)) from this process (\(Processes.buildID.isEmpty ? "none" : Processes.buildID)); rebuild and restart so both run the same binary")
+                    "worker \(path) is a different build (build id \(hello.buildID.isEmpty ? "none" : hello.buildID)) from this process (\(Processes.buildID.isEmpty ? "none" : Processes.buildID)); rebuild and restart so both run the same binary"
+                )
             }
             return hello
         case .frame(let kind, let payload) where kind == FrameKind.fatal.rawValue:
@@ -171,12 +176,14 @@ extension ProcessPoolCore {
             let message = (try? cursor.readString()) ?? "no reason given"
             throw PoolError(.workerStartFailed, "worker \(pid) (\(path)) could not start: \(message)")
         case .frame(let kind, _):
-            throw PoolError(.workerStartFailed, "worker \(pid) (\(path)) began with a frame of kind \(kind) instead of its hello")
+            throw PoolError(
+                .workerStartFailed, "worker \(pid) (\(path)) began with a frame of kind \(kind) instead of its hello")
         case .endOfStream:
             let exit = reap(pid)
             throw PoolError(
                 .workerStartFailed,
-                "worker \(pid) (\(path)) \(exit) before its handshake; \(guardAdvice)", processID: pid, processExit: exit)
+                "worker \(pid) (\(path)) \(exit) before its handshake; \(guardAdvice)", processID: pid,
+                processExit: exit)
         case .timedOut:
             throw PoolError(
                 .workerStartFailed,

@@ -100,7 +100,9 @@ struct ByteSink {
     func makeArray(from start: Int = 0) -> [UInt8] {
         let length = count - start
         return [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            if length > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: base + start, byteCount: length) }
+            if length > 0 {
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: base + start, byteCount: length)
+            }
             initialized = length
         }
     }

@@ -104,11 +104,15 @@ struct WireKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
-        do { return try core.decodePresence() ? Double(bitPattern: try core.decodeFixed(UInt64.self)) : nil } catch { throw located(error, key) }
+        do { return try core.decodePresence() ? Double(bitPattern: try core.decodeFixed(UInt64.self)) : nil } catch {
+            throw located(error, key)
+        }
     }
 
     func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? {
-        do { return try core.decodePresence() ? Float(bitPattern: try core.decodeFixed(UInt32.self)) : nil } catch { throw located(error, key) }
+        do { return try core.decodePresence() ? Float(bitPattern: try core.decodeFixed(UInt32.self)) : nil } catch {
+            throw located(error, key)
+        }
     }
 
     func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
@@ -225,8 +229,12 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode(_ type: Bool.Type) throws -> Bool { try next { try $0.decodeBool() } }
     mutating func decode(_ type: String.Type) throws -> String { try next { try $0.decodeString() } }
-    mutating func decode(_ type: Double.Type) throws -> Double { try next { Double(bitPattern: try $0.decodeFixed(UInt64.self)) } }
-    mutating func decode(_ type: Float.Type) throws -> Float { try next { Float(bitPattern: try $0.decodeFixed(UInt32.self)) } }
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        try next { Double(bitPattern: try $0.decodeFixed(UInt64.self)) }
+    }
+    mutating func decode(_ type: Float.Type) throws -> Float {
+        try next { Float(bitPattern: try $0.decodeFixed(UInt32.self)) }
+    }
     mutating func decode(_ type: Int.Type) throws -> Int { try next { try $0.decodeFixed(type) } }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try next { try $0.decodeFixed(type) } }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { try next { try $0.decodeFixed(type) } }

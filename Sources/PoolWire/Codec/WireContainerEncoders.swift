@@ -35,8 +35,12 @@ struct WireKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws {
         present(value) { core.sink.append(fixed: $0.bitPattern) }
     }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { present(value) { core.sink.append(fixed: $0) } }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { present(value) { core.sink.append(fixed: $0) } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        present(value) { core.sink.append(fixed: $0) }
+    }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws {
+        present(value) { core.sink.append(fixed: $0) }
+    }
     mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws {
         present(value) { core.sink.append(fixed: $0) }
     }
@@ -46,7 +50,9 @@ struct WireKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws {
         present(value) { core.sink.append(fixed: $0) }
     }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { present(value) { core.sink.append(fixed: $0) } }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws {
+        present(value) { core.sink.append(fixed: $0) }
+    }
     mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws {
         present(value) { core.sink.append(fixed: $0) }
     }

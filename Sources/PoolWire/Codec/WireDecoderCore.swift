@@ -25,7 +25,9 @@ final class WireDecoderCore: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self) }
         let container = KeyedDecodingContainer(WireKeyedDecoder<Key>(core: self))
-        precondition(MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size, "BUG: container layout changed")
+        precondition(
+            MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size,
+            "BUG: container layout changed")
         containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
         return container
     }
@@ -84,7 +86,8 @@ final class WireDecoderCore: Decoder {
         switch try source.readByte(for: "an optional's presence marker") {
         case 0: return false
         case 1: return true
-        case let other: throw WireError(.invalidValue, at: at, "an optional's presence marker must be 0 or 1, found \(other)")
+        case let other:
+            throw WireError(.invalidValue, at: at, "an optional's presence marker must be 0 or 1, found \(other)")
         }
     }
 

@@ -28,7 +28,9 @@ final class WireEncoderCore: Encoder {
         // lookups; the container holds nothing but this encoder, so one per key type is reused.
         if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self) }
         let container = KeyedEncodingContainer(WireKeyedEncoder<Key>(core: self))
-        precondition(MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size, "BUG: container layout changed")
+        precondition(
+            MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size,
+            "BUG: container layout changed")
         containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
         return container
     }

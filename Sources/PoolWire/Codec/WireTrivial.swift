@@ -38,7 +38,8 @@ extension Array: WireBulkArray where Element: WireTrivial {
         let bytes = try source.take(count * stride, for: "[\(Element.self)]")
         return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 {
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                    from: bytes.baseAddress!, byteCount: bytes.count)
             }
             initialized = count
         }

@@ -71,7 +71,9 @@ package struct FrameCursor {
     package var remaining: Int { source.remaining }
     package var offset: Int { source.offset }
 
-    package mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws(WireError) -> T { try source.readFixed(type) }
+    package mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws(WireError) -> T {
+        try source.readFixed(type)
+    }
     package mutating func readVarint() throws(WireError) -> UInt64 { try source.readVarint(for: "a field") }
 
     package mutating func readString() throws(WireError) -> String {
@@ -86,7 +88,9 @@ package struct FrameCursor {
 
     /// A length-prefixed field whose length may carry `flag` in its top bits; returns whether
     /// it did, and the bytes.
-    package mutating func readFlaggedLengthPrefixed(flag: UInt32) throws(WireError) -> (flagged: Bool, bytes: UnsafeRawBufferPointer) {
+    package mutating func readFlaggedLengthPrefixed(flag: UInt32) throws(WireError) -> (
+        flagged: Bool, bytes: UnsafeRawBufferPointer
+    ) {
         let raw = try source.readFixed(UInt32.self)
         let bytes = try source.take(Int(raw & ~flag), for: "a length-prefixed field")
         return (raw & flag != 0, bytes)

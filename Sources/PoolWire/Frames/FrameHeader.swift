@@ -16,7 +16,8 @@ public enum FrameHeader {
         destination.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt16.self)
         destination.storeBytes(of: kind, toByteOffset: 2, as: UInt8.self)
         destination.storeBytes(of: 0, toByteOffset: 3, as: UInt8.self)
-        destination.storeBytes(of: UInt32(truncatingIfNeeded: payloadLength).littleEndian, toByteOffset: 4, as: UInt32.self)
+        destination.storeBytes(
+            of: UInt32(truncatingIfNeeded: payloadLength).littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// Reads the header at `source` (8 readable bytes): the kind and the payload length.

@@ -60,14 +60,17 @@ public final class FrameReader {
         while true {
             if let total = try bufferedFrameLength() {
                 let kind = buffer.load(fromByteOffset: start + 2, as: UInt8.self)
-                let payload = UnsafeRawBufferPointer(start: buffer + start + FrameHeader.size, count: total - FrameHeader.size)
+                let payload = UnsafeRawBufferPointer(
+                    start: buffer + start + FrameHeader.size, count: total - FrameHeader.size)
                 start += total
                 streamOffset += total
                 return .frame(kind: kind, payload: payload)
             }
             try makeRoom()
             if timeoutMilliseconds >= 0 {
-                guard try Descriptor.wait(descriptor, timeoutMilliseconds: timeoutMilliseconds) else { return .timedOut }
+                guard try Descriptor.wait(descriptor, timeoutMilliseconds: timeoutMilliseconds) else {
+                    return .timedOut
+                }
             }
             switch try Descriptor.read(descriptor, into: buffer + end, count: capacity - end) {
             case .moved(0):
@@ -88,7 +91,8 @@ public final class FrameReader {
     /// Header plus payload length of the buffered frame, or nil if it is not all here yet.
     private func bufferedFrameLength() throws(WireError) -> Int? {
         guard end - start >= FrameHeader.size else { return nil }
-        let header = try FrameHeader.read(from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset)
+        let header = try FrameHeader.read(
+            from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset)
         let total = FrameHeader.size + header.length
         return end - start >= total ? total : nil
     }
@@ -102,7 +106,9 @@ public final class FrameReader {
         }
         var needed = FrameHeader.size
         if end - start >= FrameHeader.size {
-            needed += try FrameHeader.read(from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset).length
+            needed += try FrameHeader.read(
+                from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset
+            ).length
         }
         if needed > capacity {
             resize(to: needed)
@@ -137,7 +143,9 @@ public enum FrameWriter {
         maximumPayload: Int = FrameHeader.defaultMaximumPayload
     ) throws {
         guard payload.count <= maximumPayload else {
-            throw WireError(.unencodable, at: 0, "a payload of \(payload.count) bytes exceeds the maximum frame of \(maximumPayload)")
+            throw WireError(
+                .unencodable, at: 0,
+                "a payload of \(payload.count) bytes exceeds the maximum frame of \(maximumPayload)")
         }
         var header = (UInt64(0))
         try withUnsafeMutableBytes(of: &header) { headerBytes in
@@ -147,7 +155,9 @@ public enum FrameWriter {
                 var joined = [UInt8](unsafeUninitializedCapacity: FrameHeader.size + payload.count) { buffer, count in
                     let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
                     raw.copyMemory(from: headerBytes.baseAddress!, byteCount: FrameHeader.size)
-                    if payload.count > 0 { (raw + FrameHeader.size).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+                    if payload.count > 0 {
+                        (raw + FrameHeader.size).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                    }
                     count = FrameHeader.size + payload.count
                 }
                 try joined.withUnsafeMutableBytes { try Descriptor.writeAll(descriptor, UnsafeRawBufferPointer($0)) }

@@ -21,7 +21,9 @@ public enum Descriptor {
     }
 
     /// `read(2)`, retried on `EINTR`.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemCallError) -> Progress {
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemCallError)
+        -> Progress
+    {
         while true {
             let result = cRead(fd, buffer, count)
             if result >= 0 { return .moved(result) }
@@ -35,7 +37,8 @@ public enum Descriptor {
 
     /// `write(2)`, retried on `EINTR`. `EPIPE` (the reader is gone) is thrown like any error;
     /// callers ignore `SIGPIPE` so that it arrives as this error instead of killing the process.
-    public static func write(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) throws(SystemCallError) -> Progress {
+    public static func write(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) throws(SystemCallError) -> Progress
+    {
         while true {
             let result = cWrite(fd, buffer, count)
             if result >= 0 { return .moved(result) }

@@ -55,7 +55,9 @@ struct ProcessPoolBasicsTests {
         #expect(error.message == "no multiples of three, got 9")
         #expect(error.taskName == PickyTask.name)
         // The failing map names the input index; the pool stays healthy afterwards.
-        let mapError = try #require(throws: MapError.self) { try pool.map(PickyTask.self, [1, 2, 4, 6, 7], chunkSize: 1) }
+        let mapError = try #require(throws: MapError.self) {
+            try pool.map(PickyTask.self, [1, 2, 4, 6, 7], chunkSize: 1)
+        }
         #expect(mapError.index == 3)
         #expect((mapError.error as? RemoteTaskError)?.inputIndex == 3)
         #expect(try pool.map(Square.self, [1, 2, 3]) == [1, 4, 9])

@@ -152,7 +152,9 @@ struct ProcessHygieneTests {
             if chunk.isEmpty { break }
             line += String(decoding: chunk, as: UTF8.self)
         }
-        let pids = line.split(separator: " ").dropFirst().compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let pids = line.split(separator: " ").dropFirst().compactMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         #expect(pids.count == 2, "fixture said: \(line)")
         kill(parent.processIdentifier, SIGKILL)
         parent.waitUntilExit()
