@@ -137,16 +137,6 @@ enum Processes {
         _ = Glibc.kill(pid, signal)
     }
 
-    /// Whether `pid` exists and is not a zombie.
-    static func isAlive(_ pid: pid_t) -> Bool {
-        guard Glibc.kill(pid, 0) == 0 else { return false }
-        guard let stat = SystemFiles.readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
-            return true
-        }
-        let state = stat[stat.index(close, offsetBy: 2)...].first
-        return state != "Z" && state != "X"
-    }
-
     /// Makes writes to a closed pipe fail with `EPIPE` instead of killing the process, unless
     /// the program already chose its own `SIGPIPE` handling.
     static func ignoreBrokenPipeSignals() {

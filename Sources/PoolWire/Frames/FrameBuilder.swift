@@ -79,11 +79,7 @@ package struct FrameCursor {
     package mutating func readString() throws(WireError) -> String {
         let start = source.offset
         let length = try source.readLength(unitSize: 1, for: "a string")
-        let bytes = try source.take(length, for: "a string")
-        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw WireError(.invalidUTF8, at: start, "a string field is not valid UTF-8")
-        }
-        return string
+        return try WireDecoderCore.makeString(try source.take(length, for: "a string"), at: start)
     }
 
     /// A length-prefixed field whose length may carry `flag` in its top bits; returns whether
