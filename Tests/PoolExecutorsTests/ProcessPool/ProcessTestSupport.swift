@@ -17,6 +17,9 @@ func fixturePool(
     configuration.executable = .path(fixturePath)
     configuration.startTimeout = .seconds(30)
     if let mode { configuration.environment["FIXTURE_MODE"] = mode }
+    // Fixture workers crash on purpose: skip Swift's backtracer, which is slow (and under
+    // ThreadSanitizer was seen to hang) on those deliberate crashes.
+    configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
     adjust(&configuration)
     return try ProcessPool(configuration: configuration)
 }
