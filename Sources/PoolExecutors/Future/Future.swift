@@ -148,6 +148,17 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         _ = finish(outcome, onlyIfPending: false, cancelling: false)
     }
 
+    /// Marks a pending future as running, for work run elsewhere (a worker process): from then
+    /// on ``cancel()`` no longer stops it. - Returns: `false` if it was not pending.
+    @discardableResult
+    func markRunning() -> Bool {
+        withState {
+            guard case .pending = $0.phase else { return false }
+            $0.phase = .running
+            return true
+        }
+    }
+
     /// Completes a future that is not done yet. - Returns: `false` if it was already done.
     @usableFromInline
     @discardableResult

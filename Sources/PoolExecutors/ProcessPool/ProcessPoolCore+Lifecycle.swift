@@ -45,10 +45,10 @@ extension ProcessPoolCore {
                     }
                     switch classify(position: position, of: batch, progress: progress, end: end) {
                     case .notStarted:
-                        requeue(index, of: batch.source, countingAttempt: false)
+                        requeue(index, of: batch.source)
                     case .lost:
                         if batch.source.isIdempotent {
-                            requeue(index, of: batch.source, countingAttempt: false)
+                            requeue(index, of: batch.source)
                         } else {
                             failures.append((batch.source, index, lostError(batch, index, connection, exit)))
                         }
@@ -56,7 +56,7 @@ extension ProcessPoolCore {
                         let attempts = batch.source.attempts[index, default: 0]
                         if batch.source.isIdempotent && attempts < configuration.retries {
                             batch.source.attempts[index] = attempts + 1
-                            requeue(index, of: batch.source, countingAttempt: true)
+                            requeue(index, of: batch.source)
                         } else {
                             failures.append((batch.source, index, culpritError(batch, index, connection, end, exit)))
                         }
@@ -89,7 +89,7 @@ extension ProcessPoolCore {
         return position <= progress.index ? .lost : .notStarted
     }
 
-    private func requeue(_ index: Int, of source: WorkSource, countingAttempt: Bool) {
+    private func requeue(_ index: Int, of source: WorkSource) {
         source.retryIndexes.append(index)
         if !queue.contains(where: { $0 === source }) { queue.insert(source, at: 0) }
     }

@@ -225,6 +225,21 @@ final class ProcessPoolCore: @unchecked Sendable {
                 .invalidValue, at: 0, "results for batch \(batchID) items \(first)..<\(first + count) were not expected"
             )
         }
+        try validateItems(cursor, count: count)
+        // Bookkeeping first, then delivery: a caller woken by a result that submits again must
+        // find the slot's window and retirement already up to date.
+        let closeNow = lock.withLock { () -> Bool in
+            batch.answered = first + count
+            batch.source.observe(busyNanoseconds: busy, items: count)
+            slots[slot].itemsRun += count
+            if batch.answered == batch.indexes.count {
+                slots[slot].inFlight.removeAll { $0 === batch }
+            }
+            if let limit = configuration.maxTasksPerWorker, slots[slot].itemsRun >= limit {
+                slots[slot].retiring = true
+            }
+            return shouldCloseLocked(slot)
+        }
         for position in first..<(first + count) {
             let status = try cursor.read(UInt8.self)
             let bytes = try cursor.readLengthPrefixed()
@@ -242,20 +257,18 @@ final class ProcessPoolCore: @unchecked Sendable {
                         inputIndex: index))
             }
         }
-        let closeNow = lock.withLock { () -> Bool in
-            batch.answered = first + count
-            batch.source.observe(busyNanoseconds: busy, items: count)
-            slots[slot].itemsRun += count
-            if batch.answered == batch.indexes.count {
-                slots[slot].inFlight.removeAll { $0 === batch }
-            }
-            if let limit = configuration.maxTasksPerWorker, slots[slot].itemsRun >= limit {
-                slots[slot].retiring = true
-            }
-            return shouldCloseLocked(slot)
-        }
         if closeNow { connection.closeRequests(discardQueued: false) }
         pump()
+    }
+
+    /// Walks `count` items (status byte and length-prefixed payload) so a malformed frame is
+    /// rejected before any bookkeeping or delivery.
+    private func validateItems(_ cursor: FrameCursor, count: Int) throws {
+        var probe = cursor
+        for _ in 0..<count {
+            _ = try probe.read(UInt8.self)
+            _ = try probe.readLengthPrefixed()
+        }
     }
 
     /// Whether slot `slot`'s worker should be told to exit now, marking it closed (lock held):

@@ -45,7 +45,7 @@ class WorkSource: @unchecked Sendable {
         }
         let end = min(count, nextIndex + limit)
         defer { nextIndex = end }
-        return Array(nextIndex..<end).filter { !isAbandoned($0) }
+        return Array(nextIndex..<end).filter(claimForDispatch)
     }
 
     /// Takes every undispatched item (pool lock held), for failing them all at once.
@@ -65,8 +65,9 @@ class WorkSource: @unchecked Sendable {
 
     // MARK: Overridden by TaskSource
 
-    /// Whether item `index` no longer needs running (its future was cancelled).
-    func isAbandoned(_ index: Int) -> Bool { false }
+    /// Claims item `index` for a worker: `false` if it no longer needs running (its future was
+    /// cancelled). Pool lock held.
+    func claimForDispatch(_ index: Int) -> Bool { true }
     /// Encodes item `index`'s input into the request being built.
     func encodeInput(_ index: Int, into builder: FrameBuilder) throws { fatalError("BUG: abstract") }
     /// Item `index` succeeded with these encoded output bytes.
@@ -94,9 +95,10 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
             count: inputs.count, fixedChunk: chunkSize)
     }
 
-    override func isAbandoned(_ index: Int) -> Bool {
-        if case .future(let future) = destination { return future.isDone }
-        return false
+    /// A single submit's future becomes running here, so `cancel()` stops it only while queued.
+    override func claimForDispatch(_ index: Int) -> Bool {
+        if case .future(let future) = destination { return future.markRunning() }
+        return true
     }
 
     override func encodeInput(_ index: Int, into builder: FrameBuilder) throws {

@@ -66,14 +66,18 @@ extension ProcessPoolCore {
                     error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error))
                 break
             }
-            let closeNow = lock.withLock { () -> Bool in
+            enum Start { case serve, close, kill }
+            let start = lock.withLock { () -> Start in
                 slots[slot].startingPID = nil
                 slots[slot].connection = connection
-                if case .terminated = lifecycle { return false }
-                return shouldCloseLocked(slot)
+                if case .terminated = lifecycle { return .kill }  // terminate() raced the handshake
+                return shouldCloseLocked(slot) ? .close : .serve
             }
-            if case .terminated = lock.withLock({ lifecycle }) { Processes.kill(connection.pid) }
-            if closeNow { connection.closeRequests(discardQueued: false) }
+            switch start {
+            case .kill: Processes.kill(connection.pid)
+            case .close: connection.closeRequests(discardQueued: false)
+            case .serve: break
+            }
             pump()
             let end = serve(slot: slot, connection: connection)
             connection.closeRequests(discardQueued: true)

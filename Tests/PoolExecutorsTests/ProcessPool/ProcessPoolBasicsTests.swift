@@ -92,8 +92,10 @@ struct ProcessPoolBasicsTests {
         let pool = try fixturePool(workers: 1) { $0.batchesInFlightPerWorker = 1 }
         let first = try pool.submit(Nap.self, 300)
         let queued = try (0..<5).map { try pool.submit(Echo.self, $0) }
-        while !first.isDone && pool.workerProcessIDs.isEmpty { usleep(1_000) }
-        usleep(50_000)
+        // One batch in flight per worker: `first` runs, the rest wait in the queue.
+        #expect(eventually { first.isRunning })
+        #expect(!first.cancel(), "work already in a worker cannot be cancelled")
+        #expect(queued[0].cancel(), "queued work can")
         pool.shutdown(wait: true, cancelPending: true)
         #expect(try first.result() == 300)
         for future in queued {

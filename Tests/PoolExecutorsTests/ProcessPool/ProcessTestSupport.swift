@@ -81,24 +81,28 @@ func openDescriptorCount() -> Int {
     ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
 }
 
+/// The state letter and parent pid from `/proc/PID/stat`, or nil if the process is gone.
+func processStatus(_ pid: Int32) -> (state: Character, parent: Int32)? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    guard fields.count > 1, let state = fields[0].first, let parent = Int32(fields[1]) else { return nil }
+    return (state, parent)
+}
+
 /// Children of this process that are zombies (ended, not reaped).
 func zombieChildren() -> [Int32] {
     let me = getpid()
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { Int32($0) }.filter { pid in
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return false }
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == me
+        guard let status = processStatus(pid) else { return false }
+        return status.state == "Z" && status.parent == me
     }
 }
 
 /// Whether `pid` is gone (or a zombie awaiting its reaper).
 func processIsGone(_ pid: Int32) -> Bool {
-    guard kill(pid, 0) == 0 else { return true }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return true }
-    return stat[stat.index(close, offsetBy: 2)...].first == "Z"
+    guard kill(pid, 0) == 0, let status = processStatus(pid) else { return true }
+    return status.state == "Z"
 }
