@@ -31,9 +31,21 @@ let package = Package(
             dependencies: ["CPoolPlatform", "PoolWire"],
             swiftSettings: strictSettings
         ),
+        // Clocks, the thread-state sampler, per-call accounting, the scaling probe, calibration.
+        .target(
+            name: "PoolProfiler",
+            dependencies: ["CPoolPlatform", "PoolExecutors", "PoolWire"],
+            swiftSettings: strictSettings
+        ),
+        // The reference workloads: tasks with known behaviour (compute, sleep, locks, I/O).
+        .target(
+            name: "PoolWorkloads",
+            dependencies: ["PoolExecutors"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "PoolAdvisor",
-            dependencies: ["PoolExecutors", "PoolWire"],
+            dependencies: ["PoolExecutors", "PoolWire", "PoolProfiler", "PoolWorkloads"],
             swiftSettings: strictSettings
         ),
         // The tasks pool-bench runs in workers, shared with the lean worker executables.
@@ -73,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "PoolWireTests",
             dependencies: ["PoolWire"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PoolProfilerTests",
+            dependencies: ["PoolProfiler", "PoolWorkloads", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
         .testTarget(

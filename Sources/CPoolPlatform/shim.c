@@ -198,3 +198,89 @@ size_t poolsys_executable_build_id(unsigned char *out, size_t capacity) {
     return 0;
 #endif
 }
+
+#include <sys/resource.h>
+
+static int64_t poolsys_usage_ns(const struct rusage *usage) {
+    return ((int64_t)usage->ru_utime.tv_sec + usage->ru_stime.tv_sec) * 1000000000LL
+        + ((int64_t)usage->ru_utime.tv_usec + usage->ru_stime.tv_usec) * 1000LL;
+}
+
+int poolsys_thread_usage(long *voluntary, long *involuntary, int64_t *cpu_ns) {
+#if defined(__linux__)
+    struct rusage usage;
+    if (getrusage(RUSAGE_THREAD, &usage) != 0) return errno;
+    *voluntary = usage.ru_nvcsw;
+    *involuntary = usage.ru_nivcsw;
+    *cpu_ns = poolsys_usage_ns(&usage);
+    return 0;
+#else
+    *voluntary = 0;
+    *involuntary = 0;
+    *cpu_ns = 0;
+    return ENOSYS;
+#endif
+}
+
+int64_t poolsys_children_cpu_ns(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_CHILDREN, &usage) != 0) return 0;
+    return poolsys_usage_ns(&usage);
+}
+
+#define POOLSYS_KIND(call, kind) case SYS_##call: return kind;
+
+poolsys_call_kind poolsys_classify_syscall(long number) {
+#if defined(__linux__)
+    switch (number) {
+    POOLSYS_KIND(futex, POOLSYS_CALL_FUTEX)
+#ifdef SYS_futex_waitv
+    POOLSYS_KIND(futex_waitv, POOLSYS_CALL_FUTEX)
+#endif
+    POOLSYS_KIND(read, POOLSYS_CALL_READ)
+    POOLSYS_KIND(readv, POOLSYS_CALL_READ)
+    POOLSYS_KIND(pread64, POOLSYS_CALL_READ)
+    POOLSYS_KIND(preadv, POOLSYS_CALL_READ)
+#ifdef SYS_preadv2
+    POOLSYS_KIND(preadv2, POOLSYS_CALL_READ)
+#endif
+#ifdef SYS_poll
+    POOLSYS_KIND(poll, POOLSYS_CALL_POLL)
+#endif
+#ifdef SYS_select
+    POOLSYS_KIND(select, POOLSYS_CALL_POLL)
+#endif
+#ifdef SYS_epoll_wait
+    POOLSYS_KIND(epoll_wait, POOLSYS_CALL_POLL)
+#endif
+    POOLSYS_KIND(ppoll, POOLSYS_CALL_POLL)
+    POOLSYS_KIND(pselect6, POOLSYS_CALL_POLL)
+    POOLSYS_KIND(epoll_pwait, POOLSYS_CALL_POLL)
+#ifdef SYS_epoll_pwait2
+    POOLSYS_KIND(epoll_pwait2, POOLSYS_CALL_POLL)
+#endif
+    POOLSYS_KIND(accept, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(accept4, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(connect, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(recvfrom, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(recvmsg, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(recvmmsg, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(sendto, POOLSYS_CALL_NETWORK)
+    POOLSYS_KIND(fsync, POOLSYS_CALL_SYNC)
+    POOLSYS_KIND(fdatasync, POOLSYS_CALL_SYNC)
+    POOLSYS_KIND(sync_file_range, POOLSYS_CALL_SYNC)
+    POOLSYS_KIND(write, POOLSYS_CALL_WRITE)
+    POOLSYS_KIND(writev, POOLSYS_CALL_WRITE)
+    POOLSYS_KIND(pwrite64, POOLSYS_CALL_WRITE)
+    POOLSYS_KIND(pwritev, POOLSYS_CALL_WRITE)
+    POOLSYS_KIND(nanosleep, POOLSYS_CALL_SLEEP)
+    POOLSYS_KIND(clock_nanosleep, POOLSYS_CALL_SLEEP)
+    POOLSYS_KIND(wait4, POOLSYS_CALL_CHILD)
+    POOLSYS_KIND(waitid, POOLSYS_CALL_CHILD)
+    default: return POOLSYS_CALL_OTHER;
+    }
+#else
+    (void)number;
+    return POOLSYS_CALL_OTHER;
+#endif
+}

@@ -6,9 +6,9 @@ import PoolAdvisor
 import PoolBenchTasks
 
 // pool-bench is also a worker executable for its own process pools: this must come first.
-WorkerEntry.runIfWorker(tasks: benchTasks)
+WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
-let suites = ["threads", "processes", "wire"]
+let suites = ["threads", "processes", "wire", "profiler"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
 
@@ -58,6 +58,7 @@ for suite in selected {
     case "threads": report = ThreadsSuite(quick: quick, rounds: rounds).run()
     case "processes": report = ProcessesSuite(quick: quick, rounds: rounds).run()
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
+    case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

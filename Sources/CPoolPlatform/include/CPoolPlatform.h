@@ -60,4 +60,27 @@ static inline void poolsys_cpu_relax(void) {
 #endif
 }
 
+/// Voluntary and involuntary context switches and CPU time (ns) of the calling thread
+/// (getrusage RUSAGE_THREAD, Linux only). Returns 0 or an errno value.
+int poolsys_thread_usage(long *voluntary, long *involuntary, int64_t *cpu_ns);
+/// CPU time (user + system, ns) of this process's reaped children (getrusage RUSAGE_CHILDREN).
+int64_t poolsys_children_cpu_ns(void);
+
+/// What a blocked thread's current system call says it waits for, judged by this platform's own
+/// syscall numbers (so no table of numbers lives in Swift).
+typedef enum {
+    POOLSYS_CALL_OTHER = 0,
+    POOLSYS_CALL_FUTEX = 1,     ///< futex: the operation (argument 2) tells a lock from a condition
+    POOLSYS_CALL_READ = 2,      ///< read-like call on a descriptor (argument 1): pipe, socket or file
+    POOLSYS_CALL_POLL = 3,      ///< poll/select/epoll: waiting on descriptors
+    POOLSYS_CALL_NETWORK = 4,   ///< accept/connect/recv/send: sockets
+    POOLSYS_CALL_SYNC = 5,      ///< fsync/fdatasync/sync_file_range: disk
+    POOLSYS_CALL_WRITE = 6,     ///< write-like call on a descriptor (argument 1)
+    POOLSYS_CALL_SLEEP = 7,     ///< nanosleep/clock_nanosleep
+    POOLSYS_CALL_CHILD = 8,     ///< wait4/waitid: waiting for a child process
+} poolsys_call_kind;
+
+/// Classifies system call `number` (as printed in /proc/.../syscall).
+poolsys_call_kind poolsys_classify_syscall(long number);
+
 #endif

@@ -9,10 +9,10 @@
 /// `Synchronization.Mutex` has no condition variable, so the pools keep their queues under this
 /// lock and park idle threads on ``Condition``s tied to it. Both live in manually allocated
 /// memory because pthread objects must never move.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         let status = pthread_mutex_init(mutex, nil)
         precondition(status == 0, "BUG: pthread_mutex_init failed with \(status)")
@@ -24,12 +24,12 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     @inline(__always)
-    func lock() {
+    package func lock() {
         pthread_mutex_lock(mutex)
     }
 
     @inline(__always)
-    func unlock() {
+    package func unlock() {
         pthread_mutex_unlock(mutex)
     }
 

@@ -43,7 +43,7 @@ public enum ProcessExit: Sendable, Equatable, CustomStringConvertible {
 
 /// The process calls the process pool makes: spawning, reaping, signals, pipes, identity.
 /// Everything platform-specific about worker processes lives here.
-enum Processes {
+package enum Processes {
     /// A pipe whose ends are close-on-exec from the start.
     static func makePipe(capacity: Int32? = nil) throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
@@ -167,7 +167,7 @@ enum Processes {
     }
 
     /// The main executable's GNU build id in hex, or "" when it has none.
-    static let buildID: String = {
+    package static let buildID: String = {
         var bytes = [UInt8](repeating: 0, count: 64)
         let length = poolsys_executable_build_id(&bytes, bytes.count)
         return bytes.prefix(length).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -9,7 +9,7 @@ import PoolWire
 
 /// A joinable operating-system thread that runs one closure: the pools' own threads, never
 /// Swift's cooperative pool (which does not grow when a task blocks).
-struct PlatformThread: @unchecked Sendable {
+package struct PlatformThread: @unchecked Sendable {
     typealias Handle = pthread_t
 
     let handle: Handle
@@ -17,7 +17,7 @@ struct PlatformThread: @unchecked Sendable {
     /// Starts a thread named `name` (at most 15 bytes are kept on Linux) running `body`.
     /// - Throws: ``SystemCallError`` from `pthread_create` (for example `EAGAIN` at the
     ///   system's thread limit).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws -> PlatformThread {
+    package static func start(name: String, _ body: @escaping @Sendable () -> Void) throws -> PlatformThread {
         let context = Unmanaged.passRetained(ThreadContext(name: name, body: body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -37,12 +37,12 @@ struct PlatformThread: @unchecked Sendable {
     }
 
     /// Waits for the thread to end and releases its resources.
-    func join() {
+    package func join() {
         pthread_join(handle, nil)
     }
 
     /// Lets the thread release its own resources when it ends; it can no longer be joined.
-    func detach() {
+    package func detach() {
         pthread_detach(handle)
     }
 
@@ -52,7 +52,7 @@ struct PlatformThread: @unchecked Sendable {
     }
 
     /// The kernel thread id of the caller (Linux `gettid`), or -1 where there is none.
-    static var currentThreadID: Int {
+    package static var currentThreadID: Int {
         Int(poolsys_current_thread_id())
     }
 }

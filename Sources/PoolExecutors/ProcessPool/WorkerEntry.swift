@@ -62,7 +62,8 @@ struct WorkerLoop {
     private let parentPID: Int32?
 
     init(setting: String, tasks: [any PoolTask.Type]) {
-        runners = tasks.map { Self.runner(for: $0) }
+        let builtIn: [any PoolTask.Type] = tasks.contains { $0.name == WorkerEcho.name } ? [] : [WorkerEcho.self]
+        runners = (tasks + builtIn).map { Self.runner(for: $0) }
         parentPID = setting.split(separator: ":").last.flatMap { Int32($0) }
     }
 

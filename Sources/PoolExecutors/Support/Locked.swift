@@ -4,16 +4,16 @@
 /// over inside the kernel (PI futex), which ThreadSanitizer cannot see, so every contended
 /// hand-off would be reported as a race and hide real ones. A pthread mutex is intercepted by
 /// the sanitizer and costs the same here.
-final class Locked<State>: @unchecked Sendable {
+package final class Locked<State>: @unchecked Sendable {
     private let lock = ConditionLock()
     private var state: State
 
-    init(_ state: State) {
+    package init(_ state: State) {
         self.state = state
     }
 
     @inline(__always)
-    func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&state)

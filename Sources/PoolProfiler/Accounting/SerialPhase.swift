@@ -1,0 +1,123 @@
+/// The serial phase: one call (or one group of short calls) at a time on the calling thread,
+/// each bracketed by exact counters.
+final class SerialPhase {
+    private let callGroup: (Int) -> Void
+    private let probe = ThreadProbe()
+    private(set) var records: [CallRecord] = []
+    private(set) var groupSize = 1
+    /// Cost of one probe reading, measured before the first call.
+    private(set) var probeCost: Int64 = 0
+    // Running moments of the per-record CPU ratio (Welford), so the stopping test is O(1).
+    private var ratioMean = 0.0
+    private var ratioSquares = 0.0
+    private var cpuSum: Int64 = 0
+    private var ownTimeSum: Int64 = 0
+
+    init(callGroup: @escaping (Int) -> Void) {
+        self.callGroup = callGroup
+    }
+
+    var measuresRunQueue: Bool { probe.measuresRunQueue }
+
+    /// Measures the probe and makes one cold call that is not recorded (its output is kept).
+    func warmUp() {
+        let first = probe.read()
+        var last = first
+        for _ in 0..<32 { last = probe.read() }
+        probeCost = (last.wall - first.wall) / 32
+        let before = probe.read()
+        callGroup(1)
+        let after = probe.read()
+        adjustGroupSize(callNanoseconds: after.wall - before.wall)
+    }
+
+    /// The CPU ratio so far: ratio of sums, with the interval of the per-record ratios.
+    var cpuRatio: Estimate {
+        let value = ownTimeSum > 0 ? Double(cpuSum) / Double(ownTimeSum) : 0
+        let count = records.count
+        guard count > 1 else { return Estimate(value: value, low: -.infinity, high: .infinity, observations: count) }
+        let spread = (ratioSquares / Double(count - 1)).squareRoot()
+        let half = Statistics.t95(degrees: count - 1) * spread / Double(count).squareRoot()
+        return Estimate(value: value, low: value - half, high: value + half, observations: count)
+    }
+
+    /// Measures groups until `isDone(elapsed, cpuRatio)` says so; `elapsed` counts from
+    /// `origin`. Readings are back to back, so each group pays for one probe reading.
+    func run(origin: Int64, isDone: (_ elapsed: Double, _ cpuRatio: Estimate) -> Bool) {
+        var previous = probe.read()
+        while true {
+            callGroup(groupSize)
+            let now = probe.read()
+            add(CallRecord(calls: groupSize, from: previous, to: now))
+            previous = now
+            if isDone((now.wall - origin).seconds, cpuRatio) { return }
+            if records.count.isMultiple(of: 8) {
+                let perCall = records.suffix(8).reduce(Int64(0)) { $0 + $1.wall } / Int64(8 * groupSize)
+                adjustGroupSize(callNanoseconds: perCall)
+            }
+        }
+    }
+
+    private func add(_ record: CallRecord) {
+        records.append(record)
+        cpuSum += record.threadCPU
+        ownTimeSum += max(record.wall - record.runQueue, 1)
+        let ratio = record.cpuRatio
+        let delta = ratio - ratioMean
+        ratioMean += delta / Double(records.count)
+        ratioSquares += delta * (ratio - ratioMean)
+    }
+
+    /// Groups calls so one probe reading costs at most 1 % of a group.
+    private func adjustGroupSize(callNanoseconds: Int64) {
+        let target = max(probeCost, 500) * 100
+        groupSize = max(1, min(1_000_000, Int((target + max(callNanoseconds, 1) - 1) / max(callNanoseconds, 1))))
+    }
+
+    /// The summary of every record so far. `helperCPU` is the CPU time of the process's other
+    /// threads over the phase with the sampler's own share already removed.
+    func summary(samplerCPU: Int64) -> CallSummary {
+        let totals = records.reduce(into: CallRecord.zero) { $0.accumulate($1) }
+        let calls = max(totals.calls, 1)
+        let wall = Double(max(totals.wall, 1))
+        let perCallWalls = records.map { Double($0.wall) / Double($0.calls) / 1e9 }
+        let wallPerCall = totals.wall.seconds / Double(calls)
+        let helper = max(0, totals.processCPU - totals.threadCPU - samplerCPU)
+        return CallSummary(
+            calls: totals.calls, measurements: records.count, callsPerMeasurement: groupSize,
+            wallSecondsPerCall: Statistics.estimate(wallPerCall, spreadOf: perCallWalls),
+            threadCPUSecondsPerCall: totals.threadCPU.seconds / Double(calls),
+            runQueueSecondsPerCall: totals.runQueue.seconds / Double(calls),
+            cpuRatio: cpuRatio,
+            wallCPURatio: Double(totals.threadCPU) / wall,
+            runQueueRatio: Double(totals.runQueue) / wall,
+            blockedRatio: max(0, 1 - Double(totals.run + totals.runQueue) / wall),
+            helperCPURatio: Double(helper) / wall,
+            childrenCPURatio: Double(totals.childrenCPU) / wall,
+            voluntarySwitchesPerCall: Double(totals.voluntarySwitches) / Double(calls),
+            involuntarySwitchesPerCall: Double(totals.involuntarySwitches) / Double(calls),
+            probeOverheadRatio: Double(probeCost) * Double(records.count) / wall)
+    }
+}
+
+extension CallRecord {
+    static let zero = CallRecord(calls: 0, from: .zero, to: .zero)
+
+    mutating func accumulate(_ other: CallRecord) {
+        calls += other.calls
+        wall += other.wall
+        threadCPU += other.threadCPU
+        run += other.run
+        runQueue += other.runQueue
+        processCPU += other.processCPU
+        childrenCPU += other.childrenCPU
+        voluntarySwitches += other.voluntarySwitches
+        involuntarySwitches += other.involuntarySwitches
+    }
+}
+
+extension ProbeReading {
+    static let zero = ProbeReading(
+        wall: 0, threadCPU: 0, run: 0, runQueue: 0, processCPU: 0, childrenCPU: 0, voluntarySwitches: 0,
+        involuntarySwitches: 0)
+}

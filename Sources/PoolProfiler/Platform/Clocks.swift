@@ -1,0 +1,65 @@
+import CPoolPlatform
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The clocks and usage counters the profiler reads, in nanoseconds.
+///
+/// Every figure here is exact (kernel accounting), not sampled: `CLOCK_THREAD_CPUTIME_ID` is the
+/// scheduler's own sum of the thread's run time, and `getrusage` counts context switches.
+enum Clocks {
+    /// Monotonic wall time (vDSO: no system call).
+    @inline(__always)
+    static func monotonic() -> Int64 { read(CLOCK_MONOTONIC) }
+
+    /// CPU time of the calling thread.
+    @inline(__always)
+    static func threadCPU() -> Int64 { read(CLOCK_THREAD_CPUTIME_ID) }
+
+    /// CPU time of the whole process: every thread, including helpers a task starts.
+    @inline(__always)
+    static func processCPU() -> Int64 { read(CLOCK_PROCESS_CPUTIME_ID) }
+
+    /// CPU time of children this process has reaped (tasks that run subprocesses).
+    static func childrenCPU() -> Int64 { poolsys_children_cpu_ns() }
+
+    /// Context switches of the calling thread: (voluntary, involuntary), or zeros where the
+    /// platform has no per-thread usage.
+    static func threadSwitches() -> (voluntary: Int64, involuntary: Int64) {
+        var voluntary = 0
+        var involuntary = 0
+        var cpu: Int64 = 0
+        guard poolsys_thread_usage(&voluntary, &involuntary, &cpu) == 0 else { return (0, 0) }
+        return (Int64(voluntary), Int64(involuntary))
+    }
+
+    /// Sleeps until the monotonic clock reaches `deadline` (absolute, so wake-up lateness does
+    /// not accumulate from tick to tick).
+    static func sleep(untilMonotonic deadline: Int64) {
+        var target = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        #if canImport(Glibc)
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
+        #else
+            let remaining = deadline - monotonic()
+            if remaining > 0 {
+                target = timespec(tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
+                nanosleep(&target, nil)
+            }
+        #endif
+    }
+
+    @inline(__always)
+    private static func read(_ clock: clockid_t) -> Int64 {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+extension Int64 {
+    /// Nanoseconds as seconds.
+    var seconds: Double { Double(self) / 1e9 }
+}

@@ -1,0 +1,99 @@
+/// Throughput of the task on one thread against N concurrent copies, repeated.
+///
+/// Three figures come out of it:
+/// - the speedup S = X(N)/X(1), from rounds where the host left the cores alone;
+/// - the Karp–Flatt serial fraction e = (1/S − 1/N)/(1 − 1/N): the share of the work that
+///   behaves as if serialised;
+/// - the work per CPU-second at N relative to one thread, E_cpu: 1 when every CPU-second does
+///   as much as alone, far below 1 for spinning locks and contended atomics, which burn CPU
+///   without progress. It holds up when neighbours steal cores, where S does not.
+public struct ScalingProfile: Codable, Sendable {
+    /// Concurrent copies in the N-thread runs.
+    public var threads: Int
+    public var rounds: [ScalingRound]
+    /// Rounds whose run-queue wait stayed under the limit; only these give S and e.
+    public var cleanRounds: Int
+    public var speedup: Estimate?
+    public var serialFraction: Estimate?
+    public var cpuEfficiency: Estimate
+    /// Too few clean rounds: other programs held the cores, S and e are not reported.
+    public var noisyHost: Bool
+    /// What the N threads waited on (lock waits appear here, not with one thread).
+    public var waits: WaitBreakdown?
+    /// A Universal Scalability Law fit, made only with ≥ 4 cores and ≥ 5 thread counts.
+    public var universalScalability: USLFit?
+}
+
+/// One pair of runs: k calls on one thread, then up to k calls on each of N threads (cut
+/// short at three times the single run's length).
+public struct ScalingRound: Codable, Sendable {
+    public var singleCalls: Int
+    public var singleWallSeconds: Double
+    public var singleCPUSeconds: Double
+    /// Calls made by all N threads together.
+    public var concurrentCalls: Int
+    public var concurrentWallSeconds: Double
+    public var concurrentCPUSeconds: Double
+    /// Run-queue wait over thread time, the larger of the two runs.
+    public var runQueueRatio: Double
+    public var isClean: Bool
+
+    /// X(N)/X(1): calls per second on N threads over calls per second on one.
+    public func speedup(threads: Int) -> Double {
+        let single = Double(singleCalls) / max(singleWallSeconds, 1e-9)
+        return Double(concurrentCalls) / max(concurrentWallSeconds, 1e-9) / max(single, 1e-9)
+    }
+
+    /// Calls per CPU-second on N threads over calls per CPU-second on one.
+    public func cpuEfficiency(threads: Int) -> Double {
+        let single = Double(singleCalls) / max(singleCPUSeconds, 1e-9)
+        return Double(concurrentCalls) / max(concurrentCPUSeconds, 1e-9) / max(single, 1e-9)
+    }
+}
+
+/// Gunther's Universal Scalability Law C(N) = N / (1 + σ(N−1) + κN(N−1)) fitted to relative
+/// throughput, with bootstrap intervals.
+public struct USLFit: Codable, Sendable {
+    /// Contention (serialisation) coefficient.
+    public var sigma: Estimate
+    /// Coherency (crosstalk) coefficient.
+    public var kappa: Estimate
+    /// False when κ's interval contains 0: the data cannot tell coherency from noise.
+    public var kappaIdentifiable: Bool
+    /// The thread count of peak throughput, √((1−σ)/κ), when κ is identifiable and positive.
+    public var peakThreads: Double?
+    /// Thread counts measured.
+    public var levels: [Int]
+}
+
+/// Settings of a profiling run.
+public struct ProfilerOptions: Sendable {
+    /// Least measured groups and least wall time before the profiler may stop.
+    public var minimumCalls = 20
+    public var minimumSeconds = 1.0
+    /// Hard limits: the profile stops here and marks unclear figures borderline.
+    public var maximumCalls = 500
+    public var maximumSeconds = 10.0
+    /// Sampler rate per watched thread; 0 turns sampling off.
+    public var samplingHertz = 1000.0
+    /// Concurrent copies for the scaling test; nil = min(usable cores, 4).
+    public var scalingThreads: Int?
+    /// The scaling test runs only when the serial CPU ratio reaches this: a task that mostly
+    /// waits overlaps its waits on threads by construction.
+    public var scalingMinimumCPURatio = 0.5
+    /// Target length of each single-thread run in the scaling test.
+    public var scalingRunSeconds = 0.06
+    public var minimumScalingRounds = 3
+    public var maximumScalingRounds = 8
+    /// A scaling round whose run-queue wait exceeds this share was disturbed by the host.
+    public var runQueueLimit = 0.1
+    /// The thresholds the rules compare each deciding figure with; the profiler stops early
+    /// once every interval is clear of them.
+    public var thresholds: [String: [Double]] = [
+        "cpu_ratio": [0.3, 0.8],
+        "cpu_efficiency": [0.7, 0.85],
+        "serial_fraction": [0.15, 0.3],
+    ]
+
+    public init() {}
+}

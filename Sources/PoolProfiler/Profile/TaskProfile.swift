@@ -1,0 +1,157 @@
+/// Everything the profiler measured about one task on this machine: what a rule engine decides
+/// on. `Codable`; every field carries its unit in its name (`…Seconds`, `…Bytes`, `…Ratio` for
+/// a fraction of time). The JSON schema is documented in `docs/profile-schema.md`.
+public struct TaskProfile: Codable, Sendable {
+    /// Incremented when a field changes meaning.
+    public var schemaVersion = 1
+    /// The task's ``PoolExecutors/PoolTask/name``.
+    public var task: String
+    /// Where it was measured.
+    public var host: HostFacts
+    /// Wall time the profiling took, every phase included.
+    public var profilingSeconds: Double
+    /// Per-call accounting of the serial phase (one thread, one call at a time).
+    public var calls: CallSummary
+    /// What the task thread waited on during the serial phase; nil without `/proc` or with
+    /// sampling turned off.
+    public var waits: WaitBreakdown?
+    /// Throughput on one thread against several; nil when the task mostly waits (it then scales
+    /// on threads by construction) or when scaling is turned off — ``scalingSkippedReason`` says.
+    public var scaling: ScalingProfile?
+    public var scalingSkippedReason: String?
+    /// What shipping the arguments and results to a worker process costs.
+    public var payload: PayloadProfile
+    /// The figures a decision turns on, each with its interval and whether it is clear of the
+    /// thresholds it was tested against.
+    public var figures: [DecidingFigure]
+    /// Calls that threw during profiling.
+    public var failures: [ProfiledFailure]
+    /// Plain-language remarks: degraded accounting, a noisy host, a budget that ran out.
+    public var notes: [String]
+
+    /// Whether any deciding figure's interval still straddles a threshold.
+    public var isBorderline: Bool { figures.contains { $0.isBorderline } }
+
+    /// The figure called `name`, if measured.
+    public func figure(_ name: String) -> DecidingFigure? { figures.first { $0.name == name } }
+}
+
+/// The host facts a profile depends on.
+public struct HostFacts: Codable, Sendable, Equatable {
+    public var usableCores: Int
+    /// Whether per-thread `/proc` files were read (Linux); without them only per-call
+    /// accounting exists.
+    public var hasProcFS: Bool
+    /// Whether run-queue wait was measured (`/proc/thread-self/schedstat`).
+    public var hasSchedulerStatistics: Bool
+}
+
+/// Per-call accounting from exact kernel counters, summed over the serial phase.
+public struct CallSummary: Codable, Sendable {
+    /// Task calls made in the serial phase (each input may be used more than once).
+    public var calls: Int
+    /// Measured groups; calls shorter than the probe's cost allows are measured in groups.
+    public var measurements: Int
+    public var callsPerMeasurement: Int
+    /// Mean wall time of one call, with its interval over the measurements.
+    public var wallSecondsPerCall: Estimate
+    public var threadCPUSecondsPerCall: Double
+    /// Time the call was runnable but waited for a core (another program held it).
+    public var runQueueSecondsPerCall: Double
+    /// CPU time over the call's own time (wall minus waiting for a core): 1 computes all the
+    /// time, 0 waits all the time. Unaffected by neighbours stealing the core.
+    public var cpuRatio: Estimate
+    /// CPU time over wall time, neighbours' interference included.
+    public var wallCPURatio: Double
+    /// Share of wall time spent waiting for a core.
+    public var runQueueRatio: Double
+    /// Share of wall time neither running nor runnable: blocked or asleep.
+    public var blockedRatio: Double
+    /// CPU time of the process's other threads (helpers the task starts) over wall time, the
+    /// profiler's own sampler excluded.
+    public var helperCPURatio: Double
+    /// CPU time of reaped child processes over wall time (tasks that run commands).
+    public var childrenCPURatio: Double
+    public var voluntarySwitchesPerCall: Double
+    public var involuntarySwitchesPerCall: Double
+    /// The probe's own cost over the measured time.
+    public var probeOverheadRatio: Double
+}
+
+/// Shares of samples per activity, with intervals.
+public struct WaitBreakdown: Codable, Sendable {
+    /// Threads sampled at once (1 in the serial phase, N in the scaling phase).
+    public var threads: Int
+    public var samples: Int
+    /// Samples per second per thread actually achieved.
+    public var samplesPerSecond: Double
+    public var counts: ActivityCounts
+    /// The sampler's CPU time over its wall time (share of one core).
+    public var samplerCoreShare: Double
+
+    /// The share of samples in `activity`, with its Wilson interval.
+    public func fraction(_ activity: ThreadActivity) -> Estimate {
+        Statistics.proportion(counts[activity], of: counts.total)
+    }
+
+    /// The share of samples in any of `activities`.
+    public func fraction(of activities: [ThreadActivity]) -> Estimate {
+        Statistics.proportion(activities.reduce(0) { $0 + counts[$1] }, of: counts.total)
+    }
+
+    /// The share of samples waiting on input or output of any kind.
+    public var ioFraction: Estimate { fraction(of: ThreadActivity.allCases.filter(\.isIO)) }
+
+    /// The most frequent activity other than running, if any was seen.
+    public var dominantWait: ThreadActivity? {
+        ThreadActivity.allCases.filter { $0 != .running && $0 != .transition && counts[$0] > 0 }
+            .max { counts[$0] < counts[$1] }
+    }
+}
+
+/// What shipping a call's input and output through a worker's pipes costs.
+public struct PayloadProfile: Codable, Sendable {
+    /// Mean encoded size of an input and an output, with the PoolWire codec the pool uses.
+    public var inputBytes: Double
+    public var outputBytes: Double
+    /// Encode plus decode of one input and one output.
+    public var codecSecondsPerCall: Double
+    /// Bytes over the machine's measured pipe bandwidth; zero when no machine profile was given.
+    public var transferSecondsPerCall: Double
+    public var shippingSecondsPerCall: Double
+    /// Shipping cost over the task's CPU time per call: above 1, a worker process spends more
+    /// on moving the data than on the work.
+    public var shippingToComputeRatio: Double
+    /// Whether ``transferSecondsPerCall`` used a measured bandwidth.
+    public var includesTransfer: Bool
+}
+
+/// A figure a decision depends on, tested against the thresholds the rules use.
+public struct DecidingFigure: Codable, Sendable {
+    /// The fact name the rules use (`cpu_ratio`, `cpu_efficiency`, `serial_fraction`).
+    public var name: String
+    public var estimate: Estimate
+    public var thresholds: [Double]
+    /// The threshold closest to the value.
+    public var nearestThreshold: Double?
+    /// Whether the interval contains a threshold: more measurement could flip the decision.
+    public var isBorderline: Bool
+
+    init(name: String, estimate: Estimate, thresholds: [Double]) {
+        self.name = name
+        self.estimate = estimate
+        self.thresholds = thresholds
+        nearestThreshold = thresholds.min { abs($0 - estimate.value) < abs($1 - estimate.value) }
+        isBorderline = thresholds.contains { !estimate.isClear(of: $0) }
+    }
+}
+
+/// A call that threw while being profiled.
+public struct ProfiledFailure: Codable, Sendable, Equatable {
+    /// Index of the input in the sample.
+    public var inputIndex: Int
+    public var errorType: String
+    public var message: String
+}
+
+extension ThreadActivity: CodingKeyRepresentable {}

@@ -1,0 +1,102 @@
+public import PoolExecutors
+
+/// Measures where a task's time goes and how it behaves on threads and across processes.
+///
+/// ```swift
+/// let run = try Profiler().measure(Checksum.self, sample: Array(paths.prefix(16)))
+/// print(run.profile.calls.cpuRatio)          // 0.97 [0.95, 0.99] n=40
+/// let first = try run.output(at: 0)          // computed while profiling, never twice
+/// ```
+///
+/// A profile runs in three phases, all with real calls of the task on the sample inputs
+/// (cycled when there are fewer inputs than calls):
+/// 1. **serial**: calls one at a time on the calling thread, each bracketed by the thread's CPU
+///    clock, schedstat run and run-queue time, context switches, process and children CPU time,
+///    while a sampler thread classifies what the thread blocks on;
+/// 2. **scaling** (tasks that compute for at least half their time): the same calls on 1 and on
+///    N threads, repeated, giving speedup, serial fraction and work per CPU-second;
+/// 3. **payload**: the inputs and outputs through the wire codec.
+///
+/// It stops once every deciding figure's interval is clear of the thresholds in
+/// ``ProfilerOptions/thresholds`` (after the minimum calls and seconds), or at the maximum,
+/// marking unclear figures borderline.
+public struct Profiler: Sendable {
+    public var options: ProfilerOptions
+    /// The machine's costs; when given, shipping includes the measured pipe bandwidth.
+    public var machine: MachineProfile?
+
+    public init(options: ProfilerOptions = ProfilerOptions(), machine: MachineProfile? = nil) {
+        self.options = options
+        self.machine = machine
+    }
+
+    /// Profiles `task` on `sample` on the calling thread (which blocks for the profile's
+    /// duration) and returns the profile.
+    /// - Throws: ``ProfilerError`` for an empty sample or a task that throws on every call.
+    public func profile<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) throws -> TaskProfile {
+        try measure(task, sample: sample).profile
+    }
+
+    /// Profiles `task` on `sample` and also returns the outputs the profiling calls computed.
+    public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) throws -> ProfiledRun<Task.Output> {
+        guard !sample.isEmpty else { throw ProfilerError.emptySample(task: Task.name) }
+        let runner = CallRunner<Task>(sample: sample)
+        let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run { runner, cpuPerCall in
+            let outputs = runner.keptOutputs.compactMap { try? $0?.get() }
+            return PayloadProbe.measure(
+                task, inputs: sample, outputs: outputs, cpuSecondsPerCall: cpuPerCall, machine: machine)
+        }
+        return ProfiledRun(profile: profile, outputs: runner.keptOutputs)
+    }
+
+    /// The `async` form of ``measure(_:sample:)``: the profile runs on a thread of its own,
+    /// never on Swift's cooperative pool.
+    public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) async throws -> ProfiledRun<
+        Task.Output
+    > {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try PlatformThread.start(name: "pa-profiler") {
+                    continuation.resume(with: Result { try measure(task, sample: sample) })
+                }.detach()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// The `async` form of ``profile(_:sample:)``.
+    public func profile<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) async throws -> TaskProfile {
+        try await measure(task, sample: sample).profile
+    }
+}
+
+/// A profile together with the outputs of the calls made while profiling.
+public struct ProfiledRun<Output: Sendable>: Sendable {
+    public let profile: TaskProfile
+    /// By sample index: the first call's output or error, nil for inputs never reached.
+    public let outputs: [Result<Output, any Error>?]
+
+    /// The output computed for sample input `index`, nil when it was not reached.
+    /// - Throws: the error the task threw for that input.
+    public func output(at index: Int) throws -> Output? {
+        try outputs[index]?.get()
+    }
+}
+
+/// Why a profile could not be made.
+public enum ProfilerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No inputs to call the task with.
+    case emptySample(task: String)
+    /// Every call threw; the first error is quoted.
+    case everyCallFailed(task: String, calls: Int, first: ProfiledFailure)
+
+    public var description: String {
+        switch self {
+        case .emptySample(let task):
+            "cannot profile \(task): the sample has no inputs"
+        case .everyCallFailed(let task, let calls, let first):
+            "cannot profile \(task): all \(calls) calls threw; input \(first.inputIndex) threw \(first.errorType): \(first.message)"
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import PoolExecutors
+
+/// One profile being made: runs the phases in order inside the budget and assembles the
+/// ``TaskProfile``.
+struct ProfilingSession<Task: PoolTask> {
+    let task: String
+    let runner: CallRunner<Task>
+    let profiler: Profiler
+
+    private var options: ProfilerOptions { profiler.options }
+
+    func run(payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double) -> PayloadProfile) throws -> TaskProfile {
+        let origin = Clocks.monotonic()
+        var notes: [String] = []
+        let sampler = ThreadSampler(hertz: options.samplingHertz)
+        if sampler == nil {
+            notes.append(
+                ProcFS.isAvailable
+                    ? "sampling is off: waits are not classified"
+                    : "no /proc on this system: per-call accounting only, waits are not classified")
+        }
+        try sampler?.start()
+        var samplerCost: SamplerCost?
+        defer { if samplerCost == nil { _ = sampler?.stop() } }
+
+        // Serial phase: half the minimum time (the scaling test takes the other half, or the
+        // serial phase resumes when there is no scaling test).
+        let threadID = ProcFS.currentThreadID
+        sampler?.watch(threadID)
+        let serial = SerialPhase(callGroup: runner.callGroup)
+        serial.warmUp()
+        let serialLimit = options.maximumSeconds / 2
+        serial.run(origin: origin) { elapsed, ratio in
+            isSerialDone(serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
+        }
+        try checkFailures()
+        let cpuRatio = serial.cpuRatio
+        var scaling: ScalingProfile?
+        var skipped: String?
+        let threads = options.scalingThreads ?? min(Machine.usableCores, 4)
+        if cpuRatio.value < options.scalingMinimumCPURatio {
+            skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
+        } else if threads < 2 {
+            skipped = "one usable core: nothing to scale onto"
+        }
+        var serialCounts = sampler?.takeCounts() ?? ActivityCounts()
+        if skipped == nil {
+            sampler?.unwatch(threadID)
+            let perCall = serial.summary(samplerCPU: 0).wallSecondsPerCall.value
+            let deadline = origin + Int64(options.maximumSeconds * 1e9)
+            let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
+            scaling = try probe.measure(
+                callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)
+            try checkFailures()
+            if scaling?.noisyHost == true {
+                notes.append("noisy host: other programs held the cores in most scaling rounds; speedup not reported")
+            }
+            if Machine.usableCores < 4 {
+                notes.append("no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")
+            }
+        } else {
+            serial.run(origin: origin) { elapsed, ratio in
+                isSerialDone(serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds, limit: serialLimit)
+            }
+            serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
+            sampler?.unwatch(threadID)
+            try checkFailures()
+        }
+        samplerCost = sampler?.stop()
+        let samplerCPU = Int64((samplerCost?.cpuSeconds ?? 0) * 1e9)
+        let calls = serial.summary(samplerCPU: samplerCPU)
+        let waits = samplerCost.map { cost in
+            WaitBreakdown(
+                threads: 1, samples: serialCounts.total, samplesPerSecond: cost.achievedHertz, counts: serialCounts,
+                samplerCoreShare: cost.coreShare)
+        }
+        if let cost = samplerCost, cost.achievedHertz < options.samplingHertz * 0.5 {
+            notes.append("the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
+        }
+        let shipping = payload(runner, calls.threadCPUSecondsPerCall)
+        var figures = [
+            DecidingFigure(name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
+        ]
+        if let scaling {
+            figures.append(
+                DecidingFigure(
+                    name: "cpu_efficiency", estimate: scaling.cpuEfficiency,
+                    thresholds: options.thresholds["cpu_efficiency"] ?? []))
+            if let serialFraction = scaling.serialFraction {
+                figures.append(
+                    DecidingFigure(
+                        name: "serial_fraction", estimate: serialFraction,
+                        thresholds: options.thresholds["serial_fraction"] ?? []))
+            }
+        }
+        let borderline = figures.filter(\.isBorderline).map(\.name)
+        if !borderline.isEmpty {
+            notes.append("borderline: \(borderline.joined(separator: ", ")) still straddles a threshold after the budget")
+        }
+        return TaskProfile(
+            task: task,
+            host: HostFacts(
+                usableCores: Machine.usableCores, hasProcFS: ProcFS.isAvailable,
+                hasSchedulerStatistics: serial.measuresRunQueue),
+            profilingSeconds: (Clocks.monotonic() - origin).seconds, calls: calls, waits: waits, scaling: scaling,
+            scalingSkippedReason: skipped, payload: shipping, figures: figures, failures: runner.recordedFailures,
+            notes: notes)
+    }
+
+    private func isSerialDone(_ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double) -> Bool {
+        if measurements >= options.maximumCalls || elapsed >= limit { return true }
+        if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
+        guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }
+        return (options.thresholds["cpu_ratio"] ?? []).allSatisfy(ratio.isClear)
+    }
+
+    /// Every call so far threw: there is nothing to profile.
+    private func checkFailures() throws {
+        let failed = runner.failedCalls
+        let calls = runner.calls
+        guard calls > 0, failed == calls, let first = runner.recordedFailures.first else { return }
+        throw ProfilerError.everyCallFailed(task: task, calls: calls, first: first)
+    }
+}
+
+func percent(_ value: Double) -> String {
+    "\(Int((value * 100).rounded())) %"
+}

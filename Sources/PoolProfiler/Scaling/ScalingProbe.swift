@@ -1,0 +1,113 @@
+import PoolExecutors
+
+/// Runs the thread-scaling test: rounds of k calls on one thread, then k calls on each of N
+/// threads, until the deciding figures are clear of their thresholds or the budget ends.
+struct ScalingProbe<Task: PoolTask> {
+    let runner: CallRunner<Task>
+    let threads: Int
+    let options: ProfilerOptions
+    let sampler: ThreadSampler?
+
+    /// What `copies` threads doing `calls` calls each measured.
+    struct Run {
+        var calls: Int
+        var wall: Int64
+        var cpu: Int64
+        var runQueue: Int64
+        var threadTime: Int64
+        var runQueueRatio: Double { Double(runQueue) / Double(max(threadTime, 1)) }
+    }
+
+    /// Rounds continue until the figures are clear and `earliestEnd` has passed, or until
+    /// `deadline` or the maximum rounds.
+    func measure(callSeconds: Double, earliestEnd: Int64, deadline: Int64) throws -> ScalingProfile {
+        let calls = max(1, min(1_000_000, Int((options.scalingRunSeconds / max(callSeconds, 1e-9)).rounded())))
+        var rounds: [ScalingRound] = []
+        var waits = ActivityCounts()
+        while true {
+            let single = try run(copies: 1, calls: calls)
+            _ = sampler?.takeCounts()  // the single-thread run is the serial phase's business
+            // Three times the single run's length at most: enough to measure a slowdown.
+            let concurrent = try run(
+                copies: threads, calls: calls, deadline: Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
+            if let counts = sampler?.takeCounts() { waits.add(counts) }
+            let ratio = max(single.runQueueRatio, concurrent.runQueueRatio)
+            rounds.append(
+                ScalingRound(
+                    singleCalls: single.calls, singleWallSeconds: single.wall.seconds, singleCPUSeconds: single.cpu.seconds,
+                    concurrentCalls: concurrent.calls, concurrentWallSeconds: concurrent.wall.seconds,
+                    concurrentCPUSeconds: concurrent.cpu.seconds,
+                    runQueueRatio: ratio, isClean: ratio <= options.runQueueLimit))
+            let profile = summarize(rounds, waits: waits)
+            if rounds.count >= options.minimumScalingRounds, Clocks.monotonic() >= earliestEnd, isClear(profile) {
+                return profile
+            }
+            if rounds.count >= options.maximumScalingRounds || Clocks.monotonic() >= deadline { return profile }
+        }
+    }
+
+    private func isClear(_ profile: ScalingProfile) -> Bool {
+        let efficiencyClear = (options.thresholds["cpu_efficiency"] ?? []).allSatisfy(profile.cpuEfficiency.isClear)
+        guard let serial = profile.serialFraction else { return efficiencyClear && !profile.noisyHost }
+        return efficiencyClear && (options.thresholds["serial_fraction"] ?? []).allSatisfy(serial.isClear)
+    }
+
+    func summarize(_ rounds: [ScalingRound], waits: ActivityCounts) -> ScalingProfile {
+        let efficiencies = rounds.map { $0.cpuEfficiency(threads: threads) }
+        let clean = rounds.filter(\.isClean)
+        let speedups = clean.map { $0.speedup(threads: threads) }
+        let n = Double(threads)
+        let serialFractions = speedups.map { (1 / max($0, 1e-9) - 1 / n) / (1 - 1 / n) }
+        let enoughClean = clean.count >= min(3, options.minimumScalingRounds)
+        return ScalingProfile(
+            threads: threads, rounds: rounds, cleanRounds: clean.count,
+            speedup: enoughClean ? Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups) : nil,
+            serialFraction: enoughClean
+                ? Statistics.estimate(Statistics.mean(serialFractions), spreadOf: serialFractions) : nil,
+            cpuEfficiency: Statistics.estimate(Statistics.mean(efficiencies), spreadOf: efficiencies),
+            noisyHost: !enoughClean,
+            waits: sampler.map { _ in
+                WaitBreakdown(
+                    threads: threads, samples: waits.total, samplesPerSecond: 0, counts: waits, samplerCoreShare: 0)
+            },
+            universalScalability: nil)
+    }
+
+    /// Starts `copies` threads that each make up to `calls` calls, stopping early at
+    /// `deadline` (so a task that collapses under contention cannot stretch a round tenfold),
+    /// and sums their counters. Thread start-up skew (tens of µs) is small next to a run of
+    /// tens of ms.
+    func run(copies: Int, calls: Int, deadline: Int64 = .max) throws -> Run {
+        let results = Locked<[(start: ProbeReading, end: ProbeReading, calls: Int)]>([])
+        let runner = self.runner
+        let sampler = copies > 1 ? self.sampler : nil
+        let checkEvery = max(1, calls / 64)
+        let started = try (0..<copies).map { index in
+            try PlatformThread.start(name: "pa-scale-\(index)") {
+                var caller = runner.makeWorker(offset: index * 7919)
+                let probe = ThreadProbe()
+                let threadID = ProcFS.currentThreadID
+                sampler?.watch(threadID)
+                let start = probe.read()
+                for done in 1...calls {
+                    caller.callNext()
+                    if done % checkEvery == 0, Clocks.monotonic() >= deadline { break }
+                }
+                let end = probe.read()
+                sampler?.unwatch(threadID)
+                runner.finish(caller)
+                results.withLock { $0.append((start, end, caller.calls)) }
+            }
+        }
+        for thread in started { thread.join() }
+        let readings = results.withLock { $0 }
+        let first = readings.map(\.start.wall).min() ?? 0
+        let last = readings.map(\.end.wall).max() ?? 0
+        return readings.reduce(into: Run(calls: 0, wall: last - first, cpu: 0, runQueue: 0, threadTime: 0)) { run, item in
+            run.calls += item.calls
+            run.cpu += item.end.threadCPU - item.start.threadCPU
+            run.runQueue += item.end.runQueue - item.start.runQueue
+            run.threadTime += item.end.wall - item.start.wall
+        }
+    }
+}

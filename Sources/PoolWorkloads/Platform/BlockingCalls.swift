@@ -1,0 +1,70 @@
+import PoolExecutors
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The blocking system calls the waiting workloads make, each a real wait the kernel sees.
+enum BlockingCalls {
+    /// Sleeps `microseconds` in nanosleep.
+    static func sleep(microseconds: Int) {
+        var request = timespec(tv_sec: microseconds / 1_000_000, tv_nsec: (microseconds % 1_000_000) * 1000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+    }
+
+    /// Blocks in `read` on a fresh pipe until a helper thread writes `bytes` bytes into it
+    /// after `microseconds`. Returns the bytes read.
+    static func readPipe(afterMicroseconds microseconds: Int, bytes: Int) throws -> Int {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw WorkloadError.systemCall("pipe", errno) }
+        let (reader, writer) = (fds[0], fds[1])
+        defer { close(reader) }
+        let writerThread = try PlatformThread.start(name: "pa-pipe-writer") {
+            sleep(microseconds: microseconds)
+            let payload = [UInt8](repeating: 0x2a, count: bytes)
+            _ = payload.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+            close(writer)
+        }
+        defer { writerThread.join() }
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        var received = 0
+        while received < bytes {
+            let count = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress! + received, bytes - received) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            received += count
+        }
+        return received
+    }
+
+    /// Writes `bytes` bytes to a new file in the temporary directory, fsyncs it and removes it.
+    static func writeAndSync(bytes: Int) throws -> Int {
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(directory)/pool-advisor-disk-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw WorkloadError.systemCall("mkstemp in \(directory)", errno) }
+        defer {
+            close(fd)
+            unlink(template)
+        }
+        let block = [UInt8](repeating: 0x5a, count: bytes)
+        let written = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes else { throw WorkloadError.systemCall("write", errno) }
+        guard fsync(fd) == 0 else { throw WorkloadError.systemCall("fsync", errno) }
+        return written
+    }
+}
+
+/// A workload's system call failed.
+public enum WorkloadError: Error, CustomStringConvertible {
+    case systemCall(String, Int32)
+
+    public var description: String {
+        switch self {
+        case .systemCall(let call, let code): "\(call) failed: \(String(cString: strerror(code)))"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+public import PoolExecutors
+
+/// A task with a known behaviour, used to show and test what the profiler and the advisor
+/// conclude: pure computation, sleeping, pipe and disk waits, locks that block, locks that
+/// spin, a contended atomic, heavy allocation, wait-then-compute, a large argument and a tiny
+/// call.
+public protocol ReferenceWorkload: PoolTask {
+    /// The short name used on the command line (`cpu`, `sleep`, `pipe-read`, …).
+    static var workloadName: String { get }
+    /// One line on what the task does and what a person would expect of it.
+    static var summary: String { get }
+    /// `count` inputs for the task (deterministic: the same count gives the same inputs).
+    static func inputs(count: Int) -> [Input]
+}
+
+/// The catalogue of reference workloads, in a fixed order.
+public enum ReferenceWorkloads {
+    public static let all: [any ReferenceWorkload.Type] = [
+        PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
+        SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+    ]
+
+    /// The workload called `name` (its ``ReferenceWorkload/workloadName``), if any.
+    public static func named(_ name: String) -> (any ReferenceWorkload.Type)? {
+        all.first { $0.workloadName == name }
+    }
+
+    /// Every workload's task, for ``WorkerEntry/runIfWorker(tasks:)``.
+    public static var tasks: [any PoolTask.Type] { all.map { $0 as any PoolTask.Type } }
+}
+
+/// Computation no compiler can fold away: `iterations` rounds of xorshift-multiply.
+@inline(never)
+public func churn(_ seed: UInt64, iterations: Int) -> UInt64 {
+    var state = seed | 1
+    var sum: UInt64 = 0
+    for _ in 0..<iterations {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        sum = sum &+ (state &* 0x2545_F491_4F6C_DD1D)
+    }
+    return sum
+}
+
+/// Input of the computing workloads: a seed and how much work.
+public struct ComputeWork: Codable, Sendable, Equatable {
+    public var seed: UInt64
+    public var iterations: Int
+
+    public init(seed: UInt64, iterations: Int) {
+        self.seed = seed
+        self.iterations = iterations
+    }
+
+    static func series(_ count: Int, iterations: Int) -> [ComputeWork] {
+        (0..<count).map { ComputeWork(seed: UInt64($0) &* 0x9E37_79B9 &+ 1, iterations: iterations) }
+    }
+}

@@ -1,0 +1,74 @@
+public import PoolExecutors
+
+/// Sleeps: no CPU at all, and any number of threads overlap the sleeps.
+public struct BlockingSleep: ReferenceWorkload {
+    public static let workloadName = "sleep"
+    public static let summary = "sleeps 5 ms in nanosleep: pure waiting"
+    public static func inputs(count: Int) -> [Int] { Array(repeating: 5_000, count: count) }
+
+    /// Sleeps `input` microseconds and returns it.
+    public static func run(_ input: Int) -> Int {
+        BlockingCalls.sleep(microseconds: input)
+        return input
+    }
+}
+
+/// Blocks in `read` on a pipe that a helper thread fills 3 ms later: network-like waiting.
+public struct PipeRead: ReferenceWorkload {
+    public static let workloadName = "pipe-read"
+    public static let summary = "blocks 3 ms in read() on a pipe (like waiting for a network reply)"
+    public static func inputs(count: Int) -> [Int] { Array(repeating: 3_000, count: count) }
+
+    public static func run(_ input: Int) throws -> Int {
+        try BlockingCalls.readPipe(afterMicroseconds: input, bytes: 256)
+    }
+}
+
+/// Writes 64 KiB to a temporary file and fsyncs it: waits on the disk.
+public struct DiskSync: ReferenceWorkload {
+    public static let workloadName = "disk-fsync"
+    public static let summary = "writes 64 KiB to a temporary file and fsyncs it: waits on the disk"
+    public static func inputs(count: Int) -> [Int] { Array(repeating: 64 << 10, count: count) }
+
+    public static func run(_ input: Int) throws -> Int {
+        try BlockingCalls.writeAndSync(bytes: input)
+    }
+}
+
+/// The input of the wait-then-compute workload: how long to wait, then how much to compute.
+public struct FetchThenCompute: Codable, Sendable, Equatable {
+    public var waitMicroseconds: Int
+    public var work: ComputeWork
+
+    public init(waitMicroseconds: Int, work: ComputeWork) {
+        self.waitMicroseconds = waitMicroseconds
+        self.work = work
+    }
+}
+
+/// Waits (a 3 ms pipe read standing for a download), then computes about as long: the shape
+/// a split pipeline is for. ``MixedFetch`` and ``MixedCompute`` are its two stages.
+public struct WaitThenCompute: ReferenceWorkload {
+    public static let workloadName = "mixed"
+    public static let summary = "waits 3 ms on a pipe, then computes about as long (two stages)"
+    public static func inputs(count: Int) -> [FetchThenCompute] {
+        ComputeWork.series(count, iterations: 1_500_000).map { FetchThenCompute(waitMicroseconds: 3_000, work: $0) }
+    }
+
+    public static func run(_ input: FetchThenCompute) throws -> UInt64 {
+        try MixedCompute.run(MixedFetch.run(input))
+    }
+}
+
+/// Stage one of ``WaitThenCompute``: the wait.
+public struct MixedFetch: PoolTask {
+    public static func run(_ input: FetchThenCompute) throws -> ComputeWork {
+        _ = try BlockingCalls.readPipe(afterMicroseconds: input.waitMicroseconds, bytes: 256)
+        return input.work
+    }
+}
+
+/// Stage two of ``WaitThenCompute``: the computation.
+public struct MixedCompute: PoolTask {
+    public static func run(_ input: ComputeWork) -> UInt64 { churn(input.seed, iterations: input.iterations) }
+}

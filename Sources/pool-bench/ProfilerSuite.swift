@@ -1,0 +1,148 @@
+import Foundation
+import PoolAdvisor
+
+/// `pool-bench profiler`: what profiling costs and how stable its answer is.
+///
+/// - instrumentation: per-call wall time of a ~100 µs and a ~1 µs computation measured bare
+///   and through the profiler's serial phase, interleaved round by round;
+/// - sampler: its share of one core and the rate it reached, from profiles of the sleep task;
+/// - stability: every reference workload profiled `rounds` times (once with `--quick`), with
+///   the deciding figures, the side of each threshold they fell on, and the profiling time.
+struct ProfilerSuite {
+    let quick: Bool
+    let rounds: Int
+
+    func run(json: Bool) -> Report {
+        let report = Report(suite: "profiler")
+        let medium = PureCPU.inputs(count: 16).map { ComputeWork(seed: $0.seed, iterations: iterationsFor(seconds: 100e-6)) }
+        let tiny = TinyTask.inputs(count: 64)
+        for _ in 0..<rounds {
+            let bare = secondsPerCall(PureCPU.self, medium, calls: 2_000)
+            let profiled = profiledSecondsPerCall(PureCPU.self, medium)
+            report.record("call_100us", "bare call", unit: "us", value: bare * 1e6)
+            report.record("call_100us", "profiled call", unit: "us", ours: true, value: profiled * 1e6)
+            let bareTiny = secondsPerCall(TinyTask.self, tiny, calls: 200_000)
+            let profiledTiny = profiledSecondsPerCall(TinyTask.self, tiny)
+            report.record("call_tiny", "bare call", unit: "us", value: bareTiny * 1e6)
+            report.record("call_tiny", "profiled call (grouped)", unit: "us", ours: true, value: profiledTiny * 1e6)
+            settle()
+        }
+        report.addRatio(
+            RatioSpec(
+                figure: "call_100us", numerator: "profiled call", denominator: "bare call", peer: "bare call",
+                target: "≤ 1.03×", meets: { $0 <= 1.03 }))
+        report.addRatio(
+            RatioSpec(
+                figure: "call_tiny", numerator: "profiled call (grouped)", denominator: "bare call", peer: "bare call",
+                target: "≤ 1.03×", meets: { $0 <= 1.03 }))
+
+        let runs = quick ? 1 : rounds
+        var stability: [String] = []
+        for workload in ReferenceWorkloads.all {
+            let profiles = (0..<runs).map { _ in profileOnce(workload) }
+            for profile in profiles {
+                if let waits = profile.waits, workload == BlockingSleep.self {
+                    report.record("sampler", "core share at 1 kHz", unit: "%", ours: true, value: waits.samplerCoreShare * 100)
+                    report.record("sampler", "achieved rate", unit: "Hz", ours: true, value: waits.samplesPerSecond)
+                }
+                report.record("profile_seconds", workload.workloadName, unit: "s", ours: true, value: profile.profilingSeconds)
+                if json { print(jsonObject(Self.fields(workload.workloadName, profile))) }
+            }
+            stability.append(Self.stabilityLine(workload.workloadName, profiles))
+        }
+        if !json {
+            print("pool-bench profiler: each reference workload profiled \(runs) time(s)")
+            print(pad("workload", 16) + pad("cpu_ratio", 18) + pad("E_cpu", 14) + pad("serial e", 14)
+                + pad("wait (share)", 22) + pad("seconds", 16) + "stable")
+            stability.forEach { print($0) }
+            print("")
+        }
+        return report
+    }
+
+    /// Iterations of `churn` that take about `seconds` here (measured, not assumed).
+    private func iterationsFor(seconds: Double) -> Int {
+        let probe = 2_000_000
+        // The seed comes from a system call inside the timed block and the result goes to a
+        // global, so the optimiser can neither drop the work nor move it out of the block.
+        let taken = secondsTaken { benchSink = churn(UInt64(getpid()), iterations: probe) }
+        return max(100, min(probe, Int(Double(probe) * seconds / max(taken, 1e-6))))
+    }
+
+    private func secondsPerCall<Task: PoolTask>(_ task: Task.Type, _ inputs: [Task.Input], calls: Int) -> Double {
+        settle()
+        var sink = 0
+        let taken = secondsTaken {
+            for index in 0..<calls { if (try? Task.run(inputs[index % inputs.count])) != nil { sink &+= 1 } }
+        }
+        precondition(sink == calls)
+        return taken / Double(calls)
+    }
+
+    private func profiledSecondsPerCall<Task: PoolTask>(_ task: Task.Type, _ inputs: [Task.Input]) -> Double {
+        settle()
+        var options = ProfilerOptions()
+        options.samplingHertz = 0
+        options.scalingMinimumCPURatio = 2  // serial phase only: that is what is being timed
+        options.minimumSeconds = 0.4
+        options.maximumSeconds = 0.8
+        let profile = try! Profiler(options: options).profile(task, sample: inputs)
+        return profile.calls.wallSecondsPerCall.value
+    }
+
+    private func profileOnce<W: ReferenceWorkload>(_ workload: W.Type) -> TaskProfile {
+        settle()
+        do {
+            return try Profiler().profile(workload, sample: workload.inputs(count: 8))
+        } catch {
+            fatalError("profiling \(W.workloadName) failed: \(error)")
+        }
+    }
+
+    static func side(_ figure: DecidingFigure?) -> String {
+        guard let figure else { return "-" }
+        let below = figure.thresholds.filter { figure.estimate.value >= $0 }.count
+        return "\(below)" + (figure.isBorderline ? "?" : "")
+    }
+
+    static func stabilityLine(_ name: String, _ profiles: [TaskProfile]) -> String {
+        func values(_ figure: String) -> String {
+            let found = profiles.compactMap { $0.figure(figure)?.estimate.value }
+            guard let low = found.min(), let high = found.max() else { return "-" }
+            return low == high ? format(low) : "\(format(low))–\(format(high))"
+        }
+        let sides = Set(profiles.map { profile in
+            ["cpu_ratio", "cpu_efficiency", "serial_fraction"].map { side(profile.figure($0)) }.joined(separator: "/")
+        })
+        let waits = Set(profiles.compactMap { profile -> String? in
+            // The N-thread phase shows lock waits that one thread never has.
+            let concurrent = profile.scaling?.waits
+            guard let waits = concurrent?.dominantWait != nil ? concurrent : profile.waits,
+                let dominant = waits.dominantWait
+            else { return nil }
+            let share = Int((waits.fraction(dominant).value * 100).rounded())
+            return "\(dominant.rawValue) \(share)%" + (waits.threads > 1 ? " (×\(waits.threads))" : "")
+        })
+        let seconds = profiles.map(\.profilingSeconds)
+        let stable = sides.count == 1 && !(sides.first ?? "").contains("?") && (seconds.max() ?? 99) <= 2.0
+        let secondsText = "\(format(seconds.min() ?? 0))–\(format(seconds.max() ?? 0))"
+        return pad(name, 16) + pad(values("cpu_ratio"), 18) + pad(values("cpu_efficiency"), 14)
+            + pad(values("serial_fraction"), 14) + pad(waits.sorted().joined(separator: ","), 22)
+            + pad(secondsText, 16) + (stable ? "yes" : "no (\(sides.sorted().joined(separator: " ")))")
+    }
+
+    static func fields(_ name: String, _ profile: TaskProfile) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [
+            ("suite", .text("profiler")), ("figure", .text("profile")), ("workload", .text(name)),
+            ("profiling_seconds", .number(profile.profilingSeconds)),
+            ("cpu_ratio", .number(profile.calls.cpuRatio.value)),
+            ("borderline", .bool(profile.isBorderline)),
+        ]
+        if let scaling = profile.scaling { fields.append(("cpu_efficiency", .number(scaling.cpuEfficiency.value))) }
+        if let dominant = profile.waits?.dominantWait { fields.append(("dominant_wait", .text(dominant.rawValue))) }
+        return fields
+    }
+}
+
+/// Where timed results go so the optimiser must compute them.
+nonisolated(unsafe) var benchSink: UInt64 = 0
