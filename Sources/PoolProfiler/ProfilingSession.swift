@@ -53,7 +53,7 @@ struct ProfilingSession<Task: PoolTask> {
                 callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)
             try checkFailures()
             if scaling?.noisyHost == true {
-                notes.append("noisy host: other programs held the cores in most scaling rounds; speedup not reported")
+                notes.append("noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable")
             }
             if Machine.usableCores < 4 {
                 notes.append("no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")
@@ -85,7 +85,7 @@ struct ProfilingSession<Task: PoolTask> {
             figures.append(
                 DecidingFigure(
                     name: "cpu_efficiency", estimate: scaling.cpuEfficiency,
-                    thresholds: options.thresholds["cpu_efficiency"] ?? []))
+                    thresholds: options.thresholds["cpu_efficiency"] ?? [], unreliable: scaling.noisyHost))
             if let serialFraction = scaling.serialFraction {
                 figures.append(
                     DecidingFigure(

@@ -106,7 +106,8 @@ import Testing
             _ = try pool.submit { cycle }.result()
             pool.shutdown()
         }
-        #expect(liveThreads(named: "cyc-") == 0)
+        // A joined thread's /proc entry can outlive pthread_join by a moment under load.
+        #expect(eventually(seconds: 10) { liveThreads(named: "cyc-") == 0 })
     }
 
     @Test func droppingAPoolWithoutShutdownLetsItsThreadsExit() throws {

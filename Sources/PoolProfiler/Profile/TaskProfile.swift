@@ -137,12 +137,13 @@ public struct DecidingFigure: Codable, Sendable {
     /// Whether the interval contains a threshold: more measurement could flip the decision.
     public var isBorderline: Bool
 
-    init(name: String, estimate: Estimate, thresholds: [Double]) {
+    /// `unreliable` marks a figure borderline whatever its interval (measured on a noisy host).
+    init(name: String, estimate: Estimate, thresholds: [Double], unreliable: Bool = false) {
         self.name = name
         self.estimate = estimate
         self.thresholds = thresholds
         nearestThreshold = thresholds.min { abs($0 - estimate.value) < abs($1 - estimate.value) }
-        isBorderline = thresholds.contains { !estimate.isClear(of: $0) }
+        isBorderline = unreliable || thresholds.contains { !estimate.isClear(of: $0) }
     }
 }
 

@@ -53,12 +53,15 @@ struct ScalingProbe<Task: PoolTask> {
     }
 
     func summarize(_ rounds: [ScalingRound], waits: ActivityCounts) -> ScalingProfile {
-        let efficiencies = rounds.map { $0.cpuEfficiency(threads: threads) }
         let clean = rounds.filter(\.isClean)
+        let enoughClean = clean.count >= min(3, options.minimumScalingRounds)
+        // E_cpu survives stolen cores for independent work, but not for spinning: a spinner
+        // whose rival is descheduled has nobody to spin against. So clean rounds decide
+        // whenever there are enough of them.
+        let efficiencies = (enoughClean ? clean : rounds).map { $0.cpuEfficiency(threads: threads) }
         let speedups = clean.map { $0.speedup(threads: threads) }
         let n = Double(threads)
         let serialFractions = speedups.map { (1 / max($0, 1e-9) - 1 / n) / (1 - 1 / n) }
-        let enoughClean = clean.count >= min(3, options.minimumScalingRounds)
         return ScalingProfile(
             threads: threads, rounds: rounds, cleanRounds: clean.count,
             speedup: enoughClean ? Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups) : nil,

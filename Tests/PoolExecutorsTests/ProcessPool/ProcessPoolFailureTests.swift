@@ -172,6 +172,8 @@ struct ProcessHygieneTests {
             pool.shutdown(wait: true)
         }
         #expect(zombieChildren().isEmpty)
-        #expect(openDescriptorCount() <= before)
+        // The count is process-wide: tests of other suites running alongside (the profiler's
+        // pipe and /proc readers) hold descriptors for a while. A leak never comes back down.
+        #expect(eventually(seconds: 60) { openDescriptorCount() <= before }, "descriptors: \(openDescriptorCount()) > \(before)")
     }
 }
