@@ -31,7 +31,8 @@ struct ProfilingSession<Task: PoolTask> {
         serial.warmUp()
         let serialLimit = options.maximumSeconds / 2
         serial.run(origin: origin) { elapsed, ratio in
-            isSerialDone(serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
+            isSerialDone(
+                serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
         }
         try checkFailures()
         let cpuRatio = serial.cpuRatio
@@ -53,14 +54,18 @@ struct ProfilingSession<Task: PoolTask> {
                 callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)
             try checkFailures()
             if scaling?.noisyHost == true {
-                notes.append("noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable")
+                notes.append(
+                    "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
+                )
             }
             if Machine.usableCores < 4 {
-                notes.append("no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")
+                notes.append(
+                    "no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")
             }
         } else {
             serial.run(origin: origin) { elapsed, ratio in
-                isSerialDone(serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds, limit: serialLimit)
+                isSerialDone(
+                    serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds, limit: serialLimit)
             }
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
@@ -75,11 +80,13 @@ struct ProfilingSession<Task: PoolTask> {
                 samplerCoreShare: cost.coreShare)
         }
         if let cost = samplerCost, cost.achievedHertz < options.samplingHertz * 0.5 {
-            notes.append("the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
+            notes.append(
+                "the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
         }
         let shipping = payload(runner, calls.threadCPUSecondsPerCall)
         var figures = [
-            DecidingFigure(name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
+            DecidingFigure(
+                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
         ]
         if let scaling {
             figures.append(
@@ -95,7 +102,8 @@ struct ProfilingSession<Task: PoolTask> {
         }
         let borderline = figures.filter(\.isBorderline).map(\.name)
         if !borderline.isEmpty {
-            notes.append("borderline: \(borderline.joined(separator: ", ")) still straddles a threshold after the budget")
+            notes.append(
+                "borderline: \(borderline.joined(separator: ", ")) still straddles a threshold after the budget")
         }
         return TaskProfile(
             task: task,
@@ -107,7 +115,9 @@ struct ProfilingSession<Task: PoolTask> {
             notes: notes)
     }
 
-    private func isSerialDone(_ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double) -> Bool {
+    private func isSerialDone(
+        _ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double
+    ) -> Bool {
         if measurements >= options.maximumCalls || elapsed >= limit { return true }
         if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
         guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }

@@ -45,10 +45,12 @@ public struct SpinningMutex: ReferenceWorkload {
         var sum: UInt64 = 0
         let slice = max(input.iterations / 200, 10)
         for round in 0..<200 {
-            sum = sum &+ mutex.withLock { shared in
-                shared = shared &+ churn(input.seed &+ UInt64(round), iterations: slice * 9 / 10)
-                return shared
-            }
+            sum =
+                sum
+                &+ mutex.withLock { shared in
+                    shared = shared &+ churn(input.seed &+ UInt64(round), iterations: slice * 9 / 10)
+                    return shared
+                }
             sum = sum &+ churn(sum, iterations: slice / 10)
         }
         return sum

@@ -24,11 +24,11 @@ public struct PipeRead: ReferenceWorkload {
     }
 }
 
-/// Writes 64 KiB to a temporary file and fsyncs it: waits on the disk.
+/// Writes 8 KiB to a temporary file and fsyncs it: waits on the disk.
 public struct DiskSync: ReferenceWorkload {
     public static let workloadName = "disk-fsync"
-    public static let summary = "writes 64 KiB to a temporary file and fsyncs it: waits on the disk"
-    public static func inputs(count: Int) -> [Int] { Array(repeating: 64 << 10, count: count) }
+    public static let summary = "writes 8 KiB to a temporary file and fsyncs it: waits on the disk"
+    public static func inputs(count: Int) -> [Int] { Array(repeating: 8 << 10, count: count) }
 
     public static func run(_ input: Int) throws -> Int {
         try BlockingCalls.writeAndSync(bytes: input)

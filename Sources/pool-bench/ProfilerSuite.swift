@@ -14,7 +14,9 @@ struct ProfilerSuite {
 
     func run(json: Bool) -> Report {
         let report = Report(suite: "profiler")
-        let medium = PureCPU.inputs(count: 16).map { ComputeWork(seed: $0.seed, iterations: iterationsFor(seconds: 100e-6)) }
+        let medium = PureCPU.inputs(count: 16).map {
+            ComputeWork(seed: $0.seed, iterations: iterationsFor(seconds: 100e-6))
+        }
         let tiny = TinyTask.inputs(count: 64)
         for _ in 0..<rounds {
             let bare = secondsPerCall(PureCPU.self, medium, calls: 2_000)
@@ -42,18 +44,21 @@ struct ProfilerSuite {
             let profiles = (0..<runs).map { _ in profileOnce(workload) }
             for profile in profiles {
                 if let waits = profile.waits, workload == BlockingSleep.self {
-                    report.record("sampler", "core share at 1 kHz", unit: "%", ours: true, value: waits.samplerCoreShare * 100)
+                    report.record(
+                        "sampler", "core share at 1 kHz", unit: "%", ours: true, value: waits.samplerCoreShare * 100)
                     report.record("sampler", "achieved rate", unit: "Hz", ours: true, value: waits.samplesPerSecond)
                 }
-                report.record("profile_seconds", workload.workloadName, unit: "s", ours: true, value: profile.profilingSeconds)
+                report.record(
+                    "profile_seconds", workload.workloadName, unit: "s", ours: true, value: profile.profilingSeconds)
                 if json { print(jsonObject(Self.fields(workload.workloadName, profile))) }
             }
             stability.append(Self.stabilityLine(workload.workloadName, profiles))
         }
         if !json {
             print("pool-bench profiler: each reference workload profiled \(runs) time(s)")
-            print(pad("workload", 16) + pad("cpu_ratio", 18) + pad("E_cpu", 14) + pad("serial e", 14)
-                + pad("wait (share)", 22) + pad("seconds", 16) + "stable")
+            print(
+                pad("workload", 16) + pad("cpu_ratio", 18) + pad("E_cpu", 14) + pad("serial e", 14)
+                    + pad("dominant wait", 24) + pad("seconds", 16) + "stable")
             stability.forEach { print($0) }
             print("")
         }
@@ -111,23 +116,32 @@ struct ProfilerSuite {
             guard let low = found.min(), let high = found.max() else { return "-" }
             return low == high ? format(low) : "\(format(low))–\(format(high))"
         }
-        let sides = Set(profiles.map { profile in
-            ["cpu_ratio", "cpu_efficiency", "serial_fraction"].map { side(profile.figure($0)) }.joined(separator: "/")
-        })
-        let waits = Set(profiles.compactMap { profile -> String? in
-            // The N-thread phase shows lock waits that one thread never has.
+        let sides = Set(
+            profiles.map { profile in
+                ["cpu_ratio", "cpu_efficiency", "serial_fraction"].map { side(profile.figure($0)) }.joined(
+                    separator: "/")
+            })
+        // The dominant wait per run (the N-thread phase shows lock waits that one thread never
+        // has), shown as one range per activity.
+        var shares: [String: [Int]] = [:]
+        for profile in profiles {
             let concurrent = profile.scaling?.waits
             guard let waits = concurrent?.dominantWait != nil ? concurrent : profile.waits,
                 let dominant = waits.dominantWait
-            else { return nil }
-            let share = Int((waits.fraction(dominant).value * 100).rounded())
-            return "\(dominant.rawValue) \(share)%" + (waits.threads > 1 ? " (×\(waits.threads))" : "")
-        })
+            else { continue }
+            let label = dominant.rawValue + (waits.threads > 1 ? " ×\(waits.threads)" : "")
+            shares[label, default: []].append(Int((waits.fraction(dominant).value * 100).rounded()))
+        }
+        let waits = shares.keys.sorted().map { label in
+            let values = shares[label]!
+            let low = values.min()!, high = values.max()!
+            return "\(label) " + (low == high ? "\(low)%" : "\(low)–\(high)%")
+        }
         let seconds = profiles.map(\.profilingSeconds)
         let stable = sides.count == 1 && !(sides.first ?? "").contains("?") && (seconds.max() ?? 99) <= 2.0
         let secondsText = "\(format(seconds.min() ?? 0))–\(format(seconds.max() ?? 0))"
         return pad(name, 16) + pad(values("cpu_ratio"), 18) + pad(values("cpu_efficiency"), 14)
-            + pad(values("serial_fraction"), 14) + pad(waits.sorted().joined(separator: ","), 22)
+            + pad(values("serial_fraction"), 14) + pad(waits.joined(separator: ", "), 24)
             + pad(secondsText, 16) + (stable ? "yes" : "no (\(sides.sorted().joined(separator: " ")))")
     }
 

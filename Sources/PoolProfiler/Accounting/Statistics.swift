@@ -68,7 +68,9 @@ enum Statistics {
 
     /// Two-sided 95 % quantile of Student's t with `degrees` degrees of freedom.
     static func t95(degrees: Int) -> Double {
-        let table: [Double] = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13]
+        let table: [Double] = [
+            12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13,
+        ]
         if degrees < 1 { return .infinity }
         if degrees <= table.count { return table[degrees - 1] }
         if degrees <= 30 { return 2.09 }

@@ -28,7 +28,9 @@ final class ThreadProbe {
 
     /// `schedstat` reads "run-ns wait-ns timeslices".
     private static func parseSchedulerStatistics(_ bytes: UnsafeBufferPointer<UInt8>) -> (run: Int64, waiting: Int64)? {
-        guard let first = parseNumber(bytes, from: 0), let second = parseNumber(bytes, from: first.end) else { return nil }
+        guard let first = parseNumber(bytes, from: 0), let second = parseNumber(bytes, from: first.end) else {
+            return nil
+        }
         return (first.value, second.value)
     }
 

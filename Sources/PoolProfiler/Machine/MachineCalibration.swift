@@ -54,7 +54,9 @@ public struct MachineCalibration: Sendable {
 
     /// The cache file for this host and executable build.
     public var cachePath: String? {
-        cacheDirectory.map { "\($0)/machine-\(CalibrationFiles.safe(CalibrationFiles.hostName))-\(buildKey.prefix(16)).json" }
+        cacheDirectory.map {
+            "\($0)/machine-\(CalibrationFiles.safe(CalibrationFiles.hostName))-\(buildKey.prefix(16)).json"
+        }
     }
 
     /// The executable's identity: its GNU build id, or its path, size and change time.

@@ -34,7 +34,8 @@ struct ScalingProbe<Task: PoolTask> {
             let ratio = max(single.runQueueRatio, concurrent.runQueueRatio)
             rounds.append(
                 ScalingRound(
-                    singleCalls: single.calls, singleWallSeconds: single.wall.seconds, singleCPUSeconds: single.cpu.seconds,
+                    singleCalls: single.calls, singleWallSeconds: single.wall.seconds,
+                    singleCPUSeconds: single.cpu.seconds,
                     concurrentCalls: concurrent.calls, concurrentWallSeconds: concurrent.wall.seconds,
                     concurrentCPUSeconds: concurrent.cpu.seconds,
                     runQueueRatio: ratio, isClean: ratio <= options.runQueueLimit))
@@ -106,7 +107,8 @@ struct ScalingProbe<Task: PoolTask> {
         let readings = results.withLock { $0 }
         let first = readings.map(\.start.wall).min() ?? 0
         let last = readings.map(\.end.wall).max() ?? 0
-        return readings.reduce(into: Run(calls: 0, wall: last - first, cpu: 0, runQueue: 0, threadTime: 0)) { run, item in
+        return readings.reduce(into: Run(calls: 0, wall: last - first, cpu: 0, runQueue: 0, threadTime: 0)) {
+            run, item in
             run.calls += item.calls
             run.cpu += item.end.threadCPU - item.start.threadCPU
             run.runQueue += item.end.runQueue - item.start.runQueue

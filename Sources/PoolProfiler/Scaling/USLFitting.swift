@@ -46,7 +46,9 @@ enum USLFitting {
 
     private static func interval(_ value: Double, _ draws: [Double]) -> Estimate {
         let sorted = draws.sorted()
-        guard sorted.count >= 20 else { return Estimate(value: value, low: -.infinity, high: .infinity, observations: 0) }
+        guard sorted.count >= 20 else {
+            return Estimate(value: value, low: -.infinity, high: .infinity, observations: 0)
+        }
         return Estimate(
             value: value, low: sorted[Int(Double(sorted.count) * 0.025)],
             high: sorted[Int(Double(sorted.count) * 0.975) - 1], observations: draws.count)

@@ -174,6 +174,8 @@ struct ProcessHygieneTests {
         #expect(zombieChildren().isEmpty)
         // The count is process-wide: tests of other suites running alongside (the profiler's
         // pipe and /proc readers) hold descriptors for a while. A leak never comes back down.
-        #expect(eventually(seconds: 60) { openDescriptorCount() <= before }, "descriptors: \(openDescriptorCount()) > \(before)")
+        #expect(
+            eventually(seconds: 60) { openDescriptorCount() <= before },
+            "descriptors: \(openDescriptorCount()) > \(before)")
     }
 }
