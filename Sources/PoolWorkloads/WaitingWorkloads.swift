@@ -24,14 +24,14 @@ public struct PipeRead: ReferenceWorkload {
     }
 }
 
-/// Writes 8 KiB to a temporary file and fsyncs it: waits on the disk.
+/// Writes 8 KiB to a temporary file and fsyncs it, four times over: waits on the disk.
 public struct DiskSync: ReferenceWorkload {
     public static let workloadName = "disk-fsync"
-    public static let summary = "writes 8 KiB to a temporary file and fsyncs it: waits on the disk"
+    public static let summary = "writes and fsyncs 8 KiB four times in a temporary file: waits on the disk"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 8 << 10, count: count) }
 
     public static func run(_ input: Int) throws -> Int {
-        try BlockingCalls.writeAndSync(bytes: input)
+        try BlockingCalls.writeAndSync(bytes: input, times: 4)
     }
 }
 

@@ -38,10 +38,24 @@ struct ProfilerSuite {
                 figure: "call_tiny", numerator: "profiled call (grouped)", denominator: "bare call", peer: "bare call",
                 target: "≤ 1.03×", meets: { $0 <= 1.03 }))
 
+        // The machine's costs, measured now (not from the cache) and shown; profiles then
+        // count the pipe transfer in their shipping cost.
+        let machine = try? MachineCalibration(cacheDirectory: nil).measure()
+        if let machine {
+            report.record("machine", "worker start", unit: "ms", ours: true, value: machine.workerStartSeconds * 1e3)
+            report.record("machine", "round trip", unit: "us", ours: true, value: machine.roundTripSeconds * 1e6)
+            report.record(
+                "machine", "pipe bandwidth", unit: "MB/s", ours: true, value: machine.ipcBandwidthBytesPerSecond / 1e6)
+            report.record("machine", "thread start", unit: "us", ours: true, value: machine.threadStartSeconds * 1e6)
+            report.record(
+                "machine", "ThreadPool submit+wait", unit: "us", ours: true, value: machine.threadDispatchSeconds * 1e6)
+            report.record(
+                "machine", "ProcessPool map item", unit: "us", ours: true, value: machine.processMapItemSeconds * 1e6)
+        }
         let runs = quick ? 1 : rounds
         var stability: [String] = []
         for workload in ReferenceWorkloads.all {
-            let profiles = (0..<runs).map { _ in profileOnce(workload) }
+            let profiles = (0..<runs).map { _ in profileOnce(workload, machine: machine) }
             for profile in profiles {
                 if let waits = profile.waits, workload == BlockingSleep.self {
                     report.record(
@@ -58,6 +72,7 @@ struct ProfilerSuite {
             print("pool-bench profiler: each reference workload profiled \(runs) time(s)")
             print(
                 pad("workload", 16) + pad("cpu_ratio", 18) + pad("E_cpu", 14) + pad("serial e", 14)
+                    + pad("ship/compute", 16)
                     + pad("dominant wait", 24) + pad("seconds", 16) + "stable")
             stability.forEach { print($0) }
             print("")
@@ -95,10 +110,10 @@ struct ProfilerSuite {
         return profile.calls.wallSecondsPerCall.value
     }
 
-    private func profileOnce<W: ReferenceWorkload>(_ workload: W.Type) -> TaskProfile {
+    private func profileOnce<W: ReferenceWorkload>(_ workload: W.Type, machine: MachineProfile?) -> TaskProfile {
         settle()
         do {
-            return try Profiler().profile(workload, sample: workload.inputs(count: 8))
+            return try Profiler(machine: machine).profile(workload, sample: workload.inputs(count: 8))
         } catch {
             fatalError("profiling \(W.workloadName) failed: \(error)")
         }
@@ -111,11 +126,11 @@ struct ProfilerSuite {
     }
 
     static func stabilityLine(_ name: String, _ profiles: [TaskProfile]) -> String {
-        func values(_ figure: String) -> String {
-            let found = profiles.compactMap { $0.figure(figure)?.estimate.value }
+        func range(_ found: [Double]) -> String {
             guard let low = found.min(), let high = found.max() else { return "-" }
             return low == high ? format(low) : "\(format(low))–\(format(high))"
         }
+        func values(_ figure: String) -> String { range(profiles.compactMap { $0.figure(figure)?.estimate.value }) }
         let sides = Set(
             profiles.map { profile in
                 ["cpu_ratio", "cpu_efficiency", "serial_fraction"].map { side(profile.figure($0)) }.joined(
@@ -129,8 +144,10 @@ struct ProfilerSuite {
             guard let waits = concurrent?.dominantWait != nil ? concurrent : profile.waits,
                 let dominant = waits.dominantWait
             else { continue }
+            let share = Int((waits.fraction(dominant).value * 100).rounded())
+            guard share >= 1 else { continue }  // a stray sample is not a finding
             let label = dominant.rawValue + (waits.threads > 1 ? " ×\(waits.threads)" : "")
-            shares[label, default: []].append(Int((waits.fraction(dominant).value * 100).rounded()))
+            shares[label, default: []].append(share)
         }
         let waits = shares.keys.sorted().map { label in
             let values = shares[label]!
@@ -141,7 +158,8 @@ struct ProfilerSuite {
         let stable = sides.count == 1 && !(sides.first ?? "").contains("?") && (seconds.max() ?? 99) <= 2.0
         let secondsText = "\(format(seconds.min() ?? 0))–\(format(seconds.max() ?? 0))"
         return pad(name, 16) + pad(values("cpu_ratio"), 18) + pad(values("cpu_efficiency"), 14)
-            + pad(values("serial_fraction"), 14) + pad(waits.joined(separator: ", "), 24)
+            + pad(values("serial_fraction"), 14)
+            + pad(range(profiles.map(\.payload.shippingToComputeRatio)), 16) + pad(waits.joined(separator: ", "), 24)
             + pad(secondsText, 16) + (stable ? "yes" : "no (\(sides.sorted().joined(separator: " ")))")
     }
 

@@ -40,8 +40,10 @@ enum BlockingCalls {
         return received
     }
 
-    /// Writes `bytes` bytes to a new file in the temporary directory, fsyncs it and removes it.
-    static func writeAndSync(bytes: Int) throws -> Int {
+    /// Creates a file in the temporary directory, writes `bytes` bytes and fsyncs them `times`
+    /// times over, and removes it. Several syncs per file keep the CPU cost of creating and
+    /// removing the file small next to the waits on the device.
+    static func writeAndSync(bytes: Int, times: Int) throws -> Int {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var template = Array("\(directory)/pool-advisor-disk-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
@@ -51,10 +53,12 @@ enum BlockingCalls {
             unlink(template)
         }
         let block = [UInt8](repeating: 0x5a, count: bytes)
-        let written = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes else { throw WorkloadError.systemCall("write", errno) }
-        guard fsync(fd) == 0 else { throw WorkloadError.systemCall("fsync", errno) }
-        return written
+        for _ in 0..<times {
+            let written = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            guard written == bytes else { throw WorkloadError.systemCall("write", errno) }
+            guard fsync(fd) == 0 else { throw WorkloadError.systemCall("fsync", errno) }
+        }
+        return bytes * times
     }
 }
 
