@@ -99,25 +99,3 @@ final class SerialPhase {
             probeOverheadRatio: Double(probeCost) * Double(records.count) / wall)
     }
 }
-
-extension CallRecord {
-    static let zero = CallRecord(calls: 0, from: .zero, to: .zero)
-
-    mutating func accumulate(_ other: CallRecord) {
-        calls += other.calls
-        wall += other.wall
-        threadCPU += other.threadCPU
-        run += other.run
-        runQueue += other.runQueue
-        processCPU += other.processCPU
-        childrenCPU += other.childrenCPU
-        voluntarySwitches += other.voluntarySwitches
-        involuntarySwitches += other.involuntarySwitches
-    }
-}
-
-extension ProbeReading {
-    static let zero = ProbeReading(
-        wall: 0, threadCPU: 0, run: 0, runQueue: 0, processCPU: 0, childrenCPU: 0, voluntarySwitches: 0,
-        involuntarySwitches: 0)
-}

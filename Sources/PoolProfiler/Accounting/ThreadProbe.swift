@@ -51,35 +51,48 @@ final class ThreadProbe {
     }
 }
 
-/// The counters' change over one measured group of calls.
+/// The counters' change over one measured group of calls; its fields read through to the
+/// change in each counter (`record.wall`, `record.threadCPU`, …).
+@dynamicMemberLookup
 struct CallRecord: Sendable {
     /// Task calls in the group (more than 1 for calls shorter than the probe's cost allows).
     var calls: Int
-    var wall: Int64
-    var threadCPU: Int64
-    var run: Int64
-    var runQueue: Int64
-    var processCPU: Int64
-    var childrenCPU: Int64
-    var voluntarySwitches: Int64
-    var involuntarySwitches: Int64
+    var change: ProbeReading
 
     init(calls: Int, from start: ProbeReading, to end: ProbeReading) {
         self.calls = calls
-        wall = end.wall - start.wall
-        threadCPU = end.threadCPU - start.threadCPU
-        run = end.run - start.run
-        runQueue = end.runQueue - start.runQueue
-        processCPU = end.processCPU - start.processCPU
-        childrenCPU = end.childrenCPU - start.childrenCPU
-        voluntarySwitches = end.voluntarySwitches - start.voluntarySwitches
-        involuntarySwitches = end.involuntarySwitches - start.involuntarySwitches
+        change = end.combined(with: start, by: -)
     }
+
+    subscript(dynamicMember path: KeyPath<ProbeReading, Int64>) -> Int64 { change[keyPath: path] }
+
+    mutating func accumulate(_ other: CallRecord) {
+        calls += other.calls
+        change = change.combined(with: other.change, by: +)
+    }
+
+    static let zero = CallRecord(calls: 0, from: .zero, to: .zero)
 
     /// CPU time over the time the thread was not waiting for a core: the task's own share of
     /// computing, unaffected by neighbours that steal the core.
     var cpuRatio: Double {
-        let own = max(wall - runQueue, 1)
-        return min(Double(threadCPU) / Double(own), 1.5)
+        let own = max(change.wall - change.runQueue, 1)
+        return min(Double(change.threadCPU) / Double(own), 1.5)
+    }
+}
+
+extension ProbeReading: Sendable {
+    static let zero = ProbeReading(
+        wall: 0, threadCPU: 0, run: 0, runQueue: 0, processCPU: 0, childrenCPU: 0, voluntarySwitches: 0,
+        involuntarySwitches: 0)
+
+    /// Every counter of `self` combined with the same counter of `other`.
+    func combined(with other: ProbeReading, by operation: (Int64, Int64) -> Int64) -> ProbeReading {
+        ProbeReading(
+            wall: operation(wall, other.wall), threadCPU: operation(threadCPU, other.threadCPU),
+            run: operation(run, other.run), runQueue: operation(runQueue, other.runQueue),
+            processCPU: operation(processCPU, other.processCPU), childrenCPU: operation(childrenCPU, other.childrenCPU),
+            voluntarySwitches: operation(voluntarySwitches, other.voluntarySwitches),
+            involuntarySwitches: operation(involuntarySwitches, other.involuntarySwitches))
     }
 }
