@@ -25,10 +25,13 @@ struct ProfilingSession<Task: PoolTask> {
 
         // Serial phase: half the minimum time (the scaling test takes the other half, or the
         // serial phase resumes when there is no scaling test).
-        let threadID = ProcFS.currentThreadID
+        let threadID = Int32(truncatingIfNeeded: PlatformThread.currentThreadID)
         sampler?.watch(threadID)
         let serial = SerialPhase(callGroup: runner.callGroup)
         serial.warmUp()
+        // The sampler's CPU during the serial phase, which per-call accounting must not count
+        // as the task's helper threads (its counter is refreshed every 64 ticks).
+        let samplerStart = sampler?.cpuSoFar ?? 0
         let serialLimit = options.maximumSeconds / 2
         serial.run(origin: origin) { elapsed, ratio in
             isSerialDone(
@@ -45,9 +48,11 @@ struct ProfilingSession<Task: PoolTask> {
             skipped = "one usable core: nothing to scale onto"
         }
         var serialCounts = sampler?.takeCounts() ?? ActivityCounts()
+        var samplerCPU = Int64(0)
         if skipped == nil {
             sampler?.unwatch(threadID)
-            let perCall = serial.summary(samplerCPU: 0).wallSecondsPerCall.value
+            samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
+            let perCall = serial.meanCallSeconds
             let deadline = origin + Int64(options.maximumSeconds * 1e9)
             let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
             scaling = try probe.measure(
@@ -69,10 +74,10 @@ struct ProfilingSession<Task: PoolTask> {
             }
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
+            samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
             try checkFailures()
         }
         samplerCost = sampler?.stop()
-        let samplerCPU = Int64((samplerCost?.cpuSeconds ?? 0) * 1e9)
         let calls = serial.summary(samplerCPU: samplerCPU)
         let waits = samplerCost.map { cost in
             WaitBreakdown(

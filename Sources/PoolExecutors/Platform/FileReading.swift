@@ -8,7 +8,7 @@ import CPoolPlatform
 
 /// Small text files from `/proc` and `/sys`, read with plain `open`/`read` so this module does
 /// not need Foundation (a worker process that loads Foundation starts several ms slower).
-enum SystemFiles {
+package enum SystemFiles {
     /// The whole file as UTF-8 text, or `nil` if it cannot be opened or read.
     /// Reads at most `limit` bytes: these are kernel files of a few lines.
     static func readText(_ path: String, limit: Int = 1 << 16) -> String? {
@@ -32,7 +32,7 @@ enum SystemFiles {
     }
 
     /// The value of environment variable `name`, if set.
-    static func environment(_ name: String) -> String? {
+    package static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 }

@@ -31,6 +31,12 @@ final class SerialPhase {
         adjustGroupSize(callNanoseconds: after.wall - before.wall)
     }
 
+    /// Mean wall time of one call so far, in seconds.
+    var meanCallSeconds: Double {
+        let calls = records.reduce(0) { $0 + $1.calls }
+        return records.reduce(Int64(0)) { $0 + $1.wall }.seconds / Double(max(calls, 1))
+    }
+
     /// The CPU ratio so far: ratio of sums, with the interval of the per-record ratios.
     var cpuRatio: Estimate {
         let value = ownTimeSum > 0 ? Double(cpuSum) / Double(ownTimeSum) : 0

@@ -14,10 +14,10 @@ import PoolExecutors
 /// The calibration cache's file handling: where it lives, reading and atomic writing.
 enum CalibrationFiles {
     static var defaultDirectory: String? {
-        if let cache = getenv("XDG_CACHE_HOME").map({ String(cString: $0) }), cache.hasPrefix("/") {
+        if let cache = SystemFiles.environment("XDG_CACHE_HOME"), cache.hasPrefix("/") {
             return "\(cache)/pool-advisor"
         }
-        guard let home = getenv("HOME").map({ String(cString: $0) }), !home.isEmpty else { return nil }
+        guard let home = SystemFiles.environment("HOME"), !home.isEmpty else { return nil }
         return "\(home)/.cache/pool-advisor"
     }
 

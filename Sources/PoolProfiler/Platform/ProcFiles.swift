@@ -1,5 +1,3 @@
-import CPoolPlatform
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -38,9 +36,6 @@ enum ProcFS {
 
     /// Whether `/proc/thread-self/schedstat` exists (kernels built with `CONFIG_SCHED_INFO`).
     static let hasSchedulerStatistics: Bool = access("/proc/thread-self/schedstat", R_OK) == 0
-
-    /// The calling thread's kernel id.
-    static var currentThreadID: Int32 { Int32(truncatingIfNeeded: poolsys_current_thread_id()) }
 
     /// What descriptor `fd` of this process is: `pipe`, `socket`, `file`, or `other`, read from
     /// the `/proc/self/fd` link's target.

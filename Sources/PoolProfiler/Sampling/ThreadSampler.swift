@@ -19,7 +19,6 @@ final class ThreadSampler: @unchecked Sendable {
         var watched: [Watched] = []
         var counts = ActivityCounts()
         var descriptorKinds: [Int: ProcFS.DescriptorKind] = [:]
-        var ticks = 0
     }
 
     private let state = Locked(State())
@@ -51,6 +50,9 @@ final class ThreadSampler: @unchecked Sendable {
             ticks: tickCount.load(ordering: .acquiring), wallSeconds: wall.seconds,
             cpuSeconds: samplerCPU.load(ordering: .acquiring).seconds)
     }
+
+    /// The sampler thread's CPU time so far (refreshed every 64 ticks).
+    var cpuSoFar: Int64 { samplerCPU.load(ordering: .acquiring) }
 
     /// Starts sampling thread `threadID` of this process. Returns false when its files cannot
     /// be opened.
@@ -87,18 +89,17 @@ final class ThreadSampler: @unchecked Sendable {
             Clocks.sleep(untilMonotonic: deadline)
             let now = Clocks.monotonic()
             if now - deadline > 10 * interval { deadline = now }  // descheduled for long: do not burst
-            sampleOnce()
             let ticks = tickCount.wrappingAdd(1, ordering: .relaxed).newValue
+            sampleOnce(tick: ticks)
             if ticks % 64 == 0 { samplerCPU.store(Clocks.threadCPU(), ordering: .releasing) }
         }
         samplerCPU.store(Clocks.threadCPU(), ordering: .releasing)
     }
 
-    private func sampleOnce() {
+    private func sampleOnce(tick: Int) {
         state.withLock { state in
-            state.ticks += 1
             // Descriptor numbers are reused; forget what they were now and then.
-            if state.ticks % 256 == 0 { state.descriptorKinds.removeAll(keepingCapacity: true) }
+            if tick % 256 == 0 { state.descriptorKinds.removeAll(keepingCapacity: true) }
             for watched in state.watched {
                 guard let letter = watched.stat.withContents(Self.stateLetter) ?? nil else { continue }
                 let activity =

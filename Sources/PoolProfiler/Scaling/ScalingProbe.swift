@@ -90,7 +90,7 @@ struct ScalingProbe<Task: PoolTask> {
             try PlatformThread.start(name: "pa-scale-\(index)") {
                 var caller = runner.makeWorker(offset: index * 7919)
                 let probe = ThreadProbe()
-                let threadID = ProcFS.currentThreadID
+                let threadID = Int32(truncatingIfNeeded: PlatformThread.currentThreadID)
                 sampler?.watch(threadID)
                 let start = probe.read()
                 for done in 1...calls {

@@ -44,7 +44,7 @@ enum BlockingCalls {
     /// times over, and removes it. Several syncs per file keep the CPU cost of creating and
     /// removing the file small next to the waits on the device.
     static func writeAndSync(bytes: Int, times: Int) throws -> Int {
-        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let directory = SystemFiles.environment("TMPDIR") ?? "/tmp"
         var template = Array("\(directory)/pool-advisor-disk-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         guard fd >= 0 else { throw WorkloadError.systemCall("mkstemp in \(directory)", errno) }
