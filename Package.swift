@@ -37,6 +37,11 @@ let package = Package(
             dependencies: ["CPoolPlatform", "PoolExecutors", "PoolWire"],
             swiftSettings: strictSettings
         ),
+        // The rule language: parse with file:line:col errors, check, evaluate, explain. Pure Swift.
+        .target(
+            name: "PoolRules",
+            swiftSettings: strictSettings
+        ),
         // The reference workloads: tasks with known behaviour (compute, sleep, locks, I/O).
         .target(
             name: "PoolWorkloads",
@@ -45,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "PoolAdvisor",
-            dependencies: ["PoolExecutors", "PoolWire", "PoolProfiler", "PoolWorkloads"],
+            dependencies: ["PoolExecutors", "PoolWire", "PoolProfiler", "PoolRules", "PoolWorkloads"],
             swiftSettings: strictSettings
         ),
         // The tasks pool-bench runs in workers, shared with the lean worker executables.
@@ -90,6 +95,11 @@ let package = Package(
         .testTarget(
             name: "PoolProfilerTests",
             dependencies: ["PoolProfiler", "PoolWorkloads", "pool-test-worker"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PoolRulesTests",
+            dependencies: ["PoolRules"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,150 @@
+/// The decision a rule made: the mode, its parameters and the reason with the values quoted.
+public struct RuleDecision: Codable, Sendable, Equatable {
+    public var rule: String
+    public var location: SourceLocation
+    public var mode: DecisionMode
+    /// `workers`, `chunk`, `fetch_workers`, `compute_workers` as the rule computed them.
+    public var parameters: [String: Double]
+    /// For a pipeline: where the compute stage runs (`processes` or `threads`), if the rule said.
+    public var computeStage: DecisionMode?
+    public var reason: String?
+}
+
+/// A warning or an advice line added by an advisory rule.
+public struct RuleAdvisory: Codable, Sendable, Equatable {
+    public var rule: String
+    public var location: SourceLocation
+    public var kind: RuleKind
+    public var text: String
+    public var reason: String?
+}
+
+/// One comparison of a condition with its value and the facts it read.
+public struct ConditionTrace: Codable, Sendable, Equatable {
+    /// The comparison as written in the file.
+    public var text: String
+    public var location: SourceLocation
+    public var value: FactValue
+    /// The facts the comparison read and their values, in order of appearance.
+    public var facts: [FactReading]
+}
+
+/// A fact's name and value as a rule read it.
+public struct FactReading: Codable, Sendable, Equatable {
+    public var name: String
+    public var value: FactValue
+
+    public init(name: String, value: FactValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// How a rule came out in one evaluation.
+public enum RuleOutcome: String, Codable, Sendable {
+    /// The decision rule that chose the mode.
+    case decided
+    /// Matched, but a rule ahead of it had already decided.
+    case outranked
+    /// Matched, but a parameter came out unknown or not a positive number, so the next rule was tried.
+    case invalidParameters
+    /// An advisory rule that matched and added its line.
+    case added
+    /// The condition was false.
+    case notMatched
+    /// The condition needed a fact that was not measured.
+    case unknown
+}
+
+/// Every rule's outcome with each of its conditions, so near misses are visible.
+public struct RuleTrace: Codable, Sendable, Equatable {
+    public var rule: String
+    public var location: SourceLocation
+    public var priority: Int
+    public var kind: RuleKind
+    public var outcome: RuleOutcome
+    /// Why the outcome, when it needs words (for instance, which parameter was unknown).
+    public var note: String?
+    public var conditions: [ConditionTrace]
+}
+
+/// The result of evaluating a rule set on facts.
+public struct RuleEvaluation: Codable, Sendable, Equatable {
+    /// The decision, or nil when no decision rule matched (possible only without a fallback rule).
+    public var decision: RuleDecision?
+    public var advisories: [RuleAdvisory]
+    /// Every rule in evaluation order.
+    public var trace: [RuleTrace]
+    /// The facts the rules saw.
+    public var facts: Facts
+}
+
+extension RuleSet {
+    /// Evaluates every rule on `facts`. The first matching decision rule in priority order decides;
+    /// every matching advisory rule adds its line; every rule is traced.
+    public func evaluate(_ facts: Facts) -> RuleEvaluation {
+        var result = RuleEvaluation(decision: nil, advisories: [], trace: [], facts: facts)
+        for rule in rules {
+            let matched = Evaluator.value(of: rule.condition, facts: facts).truth
+            var trace = RuleTrace(
+                rule: rule.name, location: location(rule.start), priority: rule.priority, kind: RuleKind(rule.action),
+                outcome: matched == true ? .added : matched == false ? .notMatched : .unknown, note: nil,
+                conditions: conditionTraces(rule.condition, facts))
+            let reason = rule.reason.map { Evaluator.render($0, facts: facts) }
+            if matched == true {
+                switch rule.action {
+                case .decide(let mode, let parameters):
+                    if result.decision != nil {
+                        trace.outcome = .outranked
+                        trace.note = "'\(result.decision!.rule)' decided first"
+                    } else {
+                        switch decide(mode, parameters, facts) {
+                        case .success(let values):
+                            trace.outcome = .decided
+                            result.decision = RuleDecision(
+                                rule: rule.name, location: location(rule.start), mode: mode, parameters: values,
+                                computeStage: parameters.first { $0.stageMode != nil }?.stageMode, reason: reason)
+                        case .failure(let problem):
+                            trace.outcome = .invalidParameters
+                            trace.note = problem.message
+                        }
+                    }
+                case .warn(let text), .advise(let text):
+                    result.advisories.append(
+                        RuleAdvisory(
+                            rule: rule.name, location: location(rule.start), kind: trace.kind,
+                            text: Evaluator.render(text, facts: facts), reason: reason))
+                }
+            }
+            result.trace.append(trace)
+        }
+        return result
+    }
+
+    private struct ParameterProblem: Error { let message: String }
+
+    private func decide(_ mode: DecisionMode, _ parameters: [ParameterSyntax], _ facts: Facts) -> Result<
+        [String: Double], ParameterProblem
+    > {
+        var values: [String: Double] = [:]
+        for parameter in parameters {
+            guard let expression = parameter.value else { continue }
+            let value = Evaluator.value(of: expression, facts: facts)
+            guard let x = value.number, x.isFinite, x > 0 else {
+                return .failure(
+                    ParameterProblem(
+                        message: "\(parameter.name) = \(quote(expression)) is \(value), not a positive number"))
+            }
+            values[parameter.name] = x
+        }
+        return .success(values)
+    }
+
+    private func conditionTraces(_ condition: Expression, _ facts: Facts) -> [ConditionTrace] {
+        Evaluator.conditions(in: condition).map { leaf in
+            ConditionTrace(
+                text: quote(leaf), location: location(leaf.start), value: Evaluator.value(of: leaf, facts: facts),
+                facts: Evaluator.factNames(in: leaf).map { FactReading(name: $0, value: facts[$0]) })
+        }
+    }
+}
