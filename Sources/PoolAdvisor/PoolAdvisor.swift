@@ -1,7 +1,7 @@
-// `import PoolAdvisor` gives the whole public API: this module re-exports the others as they
-// land (executors, the wire codec, the profiler and the reference workloads; rules and the
-// advisor in later issues).
+// `import PoolAdvisor` gives the whole public API: the advisor and its cost model here, and the
+// executors, the wire codec, the profiler, the rule language and the reference workloads re-exported.
 @_exported public import PoolExecutors
 @_exported public import PoolProfiler
+@_exported public import PoolRules
 @_exported public import PoolWire
 @_exported public import PoolWorkloads

@@ -46,7 +46,9 @@ public struct Profiler: Sendable {
             return PayloadProbe.measure(
                 task, inputs: sample, outputs: outputs, cpuSecondsPerCall: cpuPerCall, machine: machine)
         }
-        return ProfiledRun(profile: profile, outputs: runner.keptOutputs)
+        var declared = profile
+        declared.declared = TaskDeclaration(of: task)
+        return ProfiledRun(profile: declared, outputs: runner.keptOutputs)
     }
 
     /// The `async` form of ``measure(_:sample:)``: the profile runs on a thread of its own,

@@ -48,16 +48,15 @@ public struct FetchThenCompute: Codable, Sendable, Equatable {
 
 /// Waits (a 3 ms pipe read standing for a download), then computes about as long: the shape
 /// a split pipeline is for. ``MixedFetch`` and ``MixedCompute`` are its two stages.
-public struct WaitThenCompute: ReferenceWorkload {
+public struct WaitThenCompute: ReferenceWorkload, StagedTask {
     public static let workloadName = "mixed"
     public static let summary = "waits 3 ms on a pipe, then computes about as long (two stages)"
     public static func inputs(count: Int) -> [FetchThenCompute] {
         ComputeWork.series(count, iterations: 1_500_000).map { FetchThenCompute(waitMicroseconds: 3_000, work: $0) }
     }
 
-    public static func run(_ input: FetchThenCompute) throws -> UInt64 {
-        try MixedCompute.run(MixedFetch.run(input))
-    }
+    public typealias Fetch = MixedFetch
+    public typealias Compute = MixedCompute
 }
 
 /// Stage one of ``WaitThenCompute``: the wait.

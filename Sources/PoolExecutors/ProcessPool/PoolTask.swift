@@ -35,6 +35,9 @@ public protocol PoolTask: Sendable {
     /// Defaults to `false`.
     static var isIdempotent: Bool { get }
 
+    /// What the author declares about the task (crash-prone, not thread-safe). Defaults to none.
+    static var traits: TaskTraits { get }
+
     /// Runs the task. An error thrown here comes back to the caller as a ``RemoteTaskError``
     /// carrying the error's type name and description; the worker stays alive.
     static func run(_ input: Input) throws -> Output
@@ -43,6 +46,7 @@ public protocol PoolTask: Sendable {
 extension PoolTask {
     public static var name: String { String(reflecting: Self.self) }
     public static var isIdempotent: Bool { false }
+    public static var traits: TaskTraits { [] }
 }
 
 /// Identity of a task's signature, compared between parent and worker in the handshake so that

@@ -43,3 +43,16 @@ public struct MachineProfile: Codable, Sendable, Equatable {
         self.processMapItemSeconds = processMapItemSeconds
     }
 }
+
+extension MachineProfile {
+    /// Conservative figures for a machine that was not calibrated, close to what a small Linux VM
+    /// measures (worker start 15 ms, round trip 25 µs, thread start 30 µs, pipe 500 MB/s). The
+    /// advisor uses them only when no calibration exists, and says so.
+    public static func typical(cores: Int) -> MachineProfile {
+        MachineProfile(
+            host: "typical", executableBuild: "none", measuredAtEpochSeconds: 0, usableCores: max(1, cores),
+            workerStartSeconds: 0.015, roundTripSeconds: 25e-6, ipcBandwidthBytesPerSecond: 500e6,
+            threadStartSeconds: 30e-6, threadDispatchSeconds: 1e-6, threadMapItemSeconds: 0.3e-6,
+            processMapItemSeconds: 1e-6)
+    }
+}

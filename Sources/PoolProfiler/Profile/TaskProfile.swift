@@ -1,3 +1,5 @@
+public import PoolExecutors
+
 /// Everything the profiler measured about one task on this machine: what a rule engine decides
 /// on. `Codable`; every field carries its unit in its name (`…Seconds`, `…Bytes`, `…Ratio` for
 /// a fraction of time). The JSON schema is documented in `docs/profile-schema.md`.
@@ -28,6 +30,8 @@ public struct TaskProfile: Codable, Sendable {
     public var failures: [ProfiledFailure]
     /// Plain-language remarks: degraded accounting, a noisy host, a budget that ran out.
     public var notes: [String]
+    /// What the task's author declared (traits, stages); absent in profiles written before it existed.
+    public var declared: TaskDeclaration?
 
     /// Whether any deciding figure's interval still straddles a threshold.
     public var isBorderline: Bool { figures.contains { $0.isBorderline } }
@@ -76,6 +80,31 @@ public struct CallSummary: Codable, Sendable {
     public var involuntarySwitchesPerCall: Double
     /// The probe's own cost over the measured time.
     public var probeOverheadRatio: Double
+}
+
+/// What the task's type declares about itself, recorded so a saved profile can be advised on alone.
+public struct TaskDeclaration: Codable, Sendable, Equatable {
+    public var crashProne: Bool
+    public var notThreadSafe: Bool
+    /// The fetch and compute stage names of a ``StagedTask``, or nil for a one-stage task.
+    public var stages: [String]?
+
+    public init(crashProne: Bool = false, notThreadSafe: Bool = false, stages: [String]? = nil) {
+        self.crashProne = crashProne
+        self.notThreadSafe = notThreadSafe
+        self.stages = stages
+    }
+
+    /// What `Task` declares.
+    public init<Task: PoolTask>(of task: Task.Type) {
+        self.init(
+            crashProne: Task.traits.contains(.crashProne), notThreadSafe: Task.traits.contains(.notThreadSafe),
+            stages: (task as? any StagedTask.Type).map { Self.stageNames($0) })
+    }
+
+    private static func stageNames<Staged: StagedTask>(_: Staged.Type) -> [String] {
+        [Staged.Fetch.name, Staged.Compute.name]
+    }
 }
 
 /// Shares of samples per activity, with intervals.

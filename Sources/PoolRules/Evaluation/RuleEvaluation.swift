@@ -17,6 +17,14 @@ public struct RuleAdvisory: Codable, Sendable, Equatable {
     public var kind: RuleKind
     public var text: String
     public var reason: String?
+
+    public init(rule: String, location: SourceLocation, kind: RuleKind, text: String, reason: String? = nil) {
+        self.rule = rule
+        self.location = location
+        self.kind = kind
+        self.text = text
+        self.reason = reason
+    }
 }
 
 /// One comparison of a condition with its value and the facts it read.

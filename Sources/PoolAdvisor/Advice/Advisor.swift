@@ -1,0 +1,122 @@
+public import PoolProfiler
+public import PoolRules
+
+/// Turns a task's profile into a recommendation by evaluating the decision rules.
+///
+/// ```swift
+/// let profile = try Profiler().profile(Checksum.self, sample: Array(paths.prefix(32)))
+/// let advice = try Advisor().recommend(profile, items: paths.count)
+/// print(advice.summary)        // "threads × 2, chunk 4 (rule cpu-scales-on-threads)"
+/// print(advice.explanation)    // every rule, each condition with its measured value
+/// ```
+///
+/// The rules are data: ``defaultRules`` is `rules/decision-matrix.rules` compiled into the
+/// binary; ``init(rules:machine:)`` takes any other checked ``RuleSet``.
+public struct Advisor: Sendable {
+    /// The rules this advisor evaluates.
+    public let rules: RuleSet
+    /// The machine's costs; nil means "use the cached calibration, or typical figures".
+    public let machine: MachineProfile?
+
+    /// The built-in decision matrix, checked against ``AdvisorFacts/schema``.
+    public static let defaultRules: RuleSet = {
+        do {
+            return try RuleSet(
+                source: defaultRulesSource, file: "rules/decision-matrix.rules", schema: AdvisorFacts.schema)
+        } catch {
+            fatalError("BUG: the built-in rules do not load:\n\(error)")
+        }
+    }()
+
+    /// An advisor with `rules` (the built-in matrix by default) for `machine`.
+    /// - Parameters:
+    ///   - rules: a rule set checked against ``AdvisorFacts/schema``.
+    ///   - machine: this machine's costs, from ``MachineCalibration``. When nil, the advisor uses
+    ///     the cached calibration of the running executable if there is one, and otherwise the
+    ///     typical figures of ``MachineProfile/typical(cores:)`` (and says so in a warning).
+    public init(rules: RuleSet = Advisor.defaultRules, machine: MachineProfile? = nil) {
+        self.rules = rules
+        self.machine = machine
+    }
+
+    /// Loads a rules file and checks it against the advisor's facts.
+    /// - Throws: ``RuleFileError`` naming every error at `file:line:col`, or ``RuleLoadingError``
+    ///   when the file cannot be read.
+    public static func loadRules(contentsOf path: String) throws -> RuleSet {
+        guard let text = RuleFiles.read(path) else { throw RuleLoadingError(path: path) }
+        return try RuleSet(source: text, file: path, schema: AdvisorFacts.schema)
+    }
+
+    /// Recommends how to run `items` inputs of the profiled task.
+    /// - Parameters:
+    ///   - profile: what ``Profiler`` measured.
+    ///   - items: how many inputs the whole job has.
+    /// - Returns: the mode with its sizes, the deciding rule, advice, predicted times and the full trace.
+    public func recommend(_ profile: TaskProfile, items: Int) -> Recommendation {
+        let (machine, machineNote) = resolvedMachine(cores: profile.host.usableCores)
+        let model = CostModel(profile: profile, machine: machine)
+        let items = max(0, items)
+        let costs = model.predict(items: items)
+        let facts = AdvisorFacts.facts(for: profile, items: items, machine: machine, costs: costs)
+        var evaluation = rules.evaluate(facts)
+        if let machineNote {
+            evaluation.advisories.insert(
+                RuleAdvisory(
+                    rule: "(advisor)", location: SourceLocation(file: "<advisor>", line: 0, column: 0), kind: .warning,
+                    text: machineNote, reason: nil),
+                at: 0)
+        }
+        return Self.recommendation(profile: profile, items: items, evaluation: evaluation, model: model, costs: costs)
+    }
+
+    private func resolvedMachine(cores: Int) -> (MachineProfile, String?) {
+        if let machine { return (machine, nil) }
+        if let cached = try? MachineCalibration().cachedProfile() { return (cached, nil) }
+        return (
+            .typical(cores: cores),
+            "no machine calibration: typical costs assumed (run `pool-advisor calibrate` for this machine's)"
+        )
+    }
+
+    static func recommendation(
+        profile: TaskProfile, items: Int, evaluation: RuleEvaluation, model: CostModel, costs: CostPrediction
+    ) -> Recommendation {
+        let decision = evaluation.decision
+        let mode = decision?.mode ?? .serial
+        func parameter(_ name: String) -> Int? { decision?.parameters[name].map { max(1, Int($0.rounded(.up))) } }
+        var recommendation = Recommendation(
+            task: profile.task, items: items, mode: mode, workers: nil, chunkSize: nil, pipeline: nil,
+            decidingRule: decision, warnings: evaluation.advisories.filter { $0.kind == .warning },
+            advice: evaluation.advisories.filter { $0.kind == .advice }, predicted: costs,
+            predictedSeconds: costs.serial.seconds,
+            isBorderline: profile.isBorderline || (profile.scaling?.noisyHost ?? false), evaluation: evaluation)
+        switch mode {
+        case .serial: break
+        case .threads, .processes:
+            let workers = parameter("workers") ?? max(1, profile.host.usableCores)
+            let chunk = parameter("chunk") ?? 1
+            recommendation.workers = workers
+            recommendation.chunkSize = chunk
+            recommendation.predictedSeconds = model.seconds(mode, items: items, workers: workers, chunk: chunk)
+        case .pipeline:
+            let plan = PipelinePlan(
+                fetchWorkers: parameter("fetch_workers") ?? max(1, profile.host.usableCores),
+                computeWorkers: parameter("compute_workers") ?? max(1, profile.host.usableCores),
+                computeStage: decision?.computeStage ?? .processes, chunkSize: parameter("chunk") ?? 1)
+            recommendation.pipeline = plan
+            recommendation.workers = plan.computeWorkers
+            recommendation.chunkSize = plan.chunkSize
+            recommendation.predictedSeconds = model.seconds(
+                .pipeline, items: items, workers: plan.computeWorkers, chunk: plan.chunkSize,
+                fetchWorkers: plan.fetchWorkers,
+                computeStage: plan.computeStage)
+        }
+        return recommendation
+    }
+}
+
+/// A rules file that could not be read.
+public struct RuleLoadingError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var description: String { "cannot read the rules file '\(path)' (missing, unreadable or not UTF-8)" }
+}

@@ -1,0 +1,156 @@
+public import PoolProfiler
+public import PoolRules
+
+/// One way to run the job and its predicted wall time.
+public struct PlanCost: Codable, Sendable, Equatable {
+    public var mode: DecisionMode
+    /// Threads or worker processes (for a pipeline: the compute stage's).
+    public var workers: Int
+    /// Items per dispatched chunk.
+    public var chunk: Int
+    /// For a pipeline: the fetch stage's threads.
+    public var fetchWorkers: Int?
+    /// For a pipeline: where the compute stage runs.
+    public var computeStage: DecisionMode?
+    public var seconds: Double
+}
+
+/// The predicted wall time of the whole job in each mode, each at its best size.
+public struct CostPrediction: Codable, Sendable, Equatable {
+    public var serial: PlanCost
+    public var threads: PlanCost
+    public var processes: PlanCost
+    /// Nil when the task declares no stages.
+    public var pipeline: PlanCost?
+
+    /// The fastest of the parallel plans.
+    public var bestParallel: PlanCost {
+        ([threads, processes] + (pipeline.map { [$0] } ?? [])).min { $0.seconds < $1.seconds }!
+    }
+}
+
+/// Predicts the wall time of a job from the task's profile and the machine's costs.
+///
+/// Each mode's time is the largest of a few lower bounds (the formulas are in `docs/cost-model.md`):
+/// the wall time the workers need to get through every call, the CPU the cores must supply, and
+/// what the submitting thread must do one item at a time; plus the start-up cost. Thread
+/// speed-up on k cores follows the measured Karp–Flatt fraction e: `k / (1 + e·(k − 1))`, which
+/// also covers copies that slow each other (e > 1); without it, `k · E_cpu`; without either, `k`.
+public struct CostModel: Sendable {
+    public let profile: TaskProfile
+    public let machine: MachineProfile
+
+    public init(profile: TaskProfile, machine: MachineProfile) {
+        self.profile = profile
+        self.machine = machine
+    }
+
+    private var wall: Double { max(profile.calls.wallSecondsPerCall.value, 1e-9) }
+    private var cpu: Double { min(profile.calls.threadCPUSecondsPerCall, wall) }
+    private var ship: Double { profile.payload.shippingSecondsPerCall }
+    private var cores: Int { max(1, machine.usableCores) }
+
+    /// Throughput of k concurrent copies on threads, relative to one.
+    func threadSpeedup(_ k: Int) -> Double {
+        let k = Double(max(1, k))
+        if let e = profile.scaling?.serialFraction?.value, e.isFinite {
+            return k / (1 + max(0, e) * (k - 1))
+        }
+        if let efficiency = profile.scaling?.cpuEfficiency.value, efficiency.isFinite {
+            return max(0.01, k * min(1, efficiency))
+        }
+        return k
+    }
+
+    /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
+    /// four chunks per worker remain for balance.
+    public func chunk(items: Int, workers: Int, overhead: Double) -> Int {
+        let wanted = Int((50 * overhead / wall).rounded(.up))
+        let balanced = max(1, items / max(1, 4 * workers))
+        return max(1, min(wanted, balanced))
+    }
+
+    /// Predicted seconds for `items` run in `mode`.
+    public func seconds(
+        _ mode: DecisionMode, items: Int, workers: Int = 1, chunk: Int = 1, fetchWorkers: Int = 1,
+        computeStage: DecisionMode = .processes
+    ) -> Double {
+        let n = Double(items)
+        let w = Double(max(1, workers))
+        let chunks = (n / Double(max(1, chunk))).rounded(.up)
+        let busyCores = min(max(1, workers), cores)
+        switch mode {
+        case .serial:
+            return n * wall
+        case .threads:
+            let start = w * machine.threadStartSeconds
+            let waitBound = n * wall / w
+            let cpuBound = n * cpu / threadSpeedup(busyCores)
+            let dispatchBound = chunks * machine.threadDispatchSeconds
+            return start + max(waitBound, cpuBound, dispatchBound)
+        case .processes:
+            let start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
+            let perItemParent = ship / 2 + machine.processMapItemSeconds
+            let waitBound = (n * (wall + ship / 2) + chunks * machine.roundTripSeconds) / w
+            let cpuBound = n * (cpu + ship + machine.processMapItemSeconds) / Double(busyCores)
+            return start + max(waitBound, cpuBound, n * perItemParent)
+        case .pipeline:
+            let fetch = n * max(wall - cpu, 0) / Double(max(1, fetchWorkers))
+            let computeCores = Double(busyCores)
+            let compute: Double
+            let start: Double
+            if computeStage == .processes {
+                start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
+                compute = max(
+                    n * (cpu + ship + machine.processMapItemSeconds) / computeCores,
+                    n * (ship / 2 + machine.processMapItemSeconds))
+            } else {
+                start = (w + Double(fetchWorkers)) * machine.threadStartSeconds
+                compute = n * cpu / threadSpeedup(busyCores)
+            }
+            return start + max(fetch, compute, chunks * machine.threadDispatchSeconds)
+        }
+    }
+
+    /// Each mode at its best size among worker counts 1…64.
+    public func predict(items: Int) -> CostPrediction {
+        let serial = PlanCost(mode: .serial, workers: 1, chunk: 1, seconds: seconds(.serial, items: items))
+        let counts = Self.workerCounts(cores: cores, items: items)
+        func best(_ mode: DecisionMode, overhead: Double) -> PlanCost {
+            counts.map { workers in
+                let chunk = chunk(items: items, workers: workers, overhead: overhead)
+                return PlanCost(
+                    mode: mode, workers: workers, chunk: chunk,
+                    seconds: seconds(mode, items: items, workers: workers, chunk: chunk))
+            }.min { $0.seconds < $1.seconds }!
+        }
+        let threads = best(.threads, overhead: machine.threadDispatchSeconds)
+        let processes = best(.processes, overhead: machine.roundTripSeconds)
+        var pipeline: PlanCost?
+        if profile.declared?.stages != nil {
+            let stage: DecisionMode = threadSpeedup(cores) >= 0.85 * Double(cores) ? .threads : .processes
+            let compute = min(cores, max(1, items))
+            pipeline = counts.map { fetch in
+                let chunk = 1
+                return PlanCost(
+                    mode: .pipeline, workers: compute, chunk: chunk, fetchWorkers: fetch, computeStage: stage,
+                    seconds: seconds(
+                        .pipeline, items: items, workers: compute, chunk: chunk, fetchWorkers: fetch,
+                        computeStage: stage))
+            }.min { $0.seconds < $1.seconds }
+        }
+        return CostPrediction(serial: serial, threads: threads, processes: processes, pipeline: pipeline)
+    }
+
+    static func workerCounts(cores: Int, items: Int) -> [Int] {
+        let limit = max(1, min(64, items))
+        var counts = Set((1...min(cores, limit)).map { $0 })
+        var k = cores
+        while k <= limit {
+            counts.insert(k)
+            k *= 2
+        }
+        counts.insert(limit)
+        return counts.sorted()
+    }
+}

@@ -1,0 +1,62 @@
+public import PoolRules
+
+/// How to run a job, why, and what each way was predicted to cost. `Codable`: the CLI prints it
+/// as JSON, and a saved one can be replayed by the executors.
+public struct Recommendation: Codable, Sendable {
+    /// The task's name as the profile recorded it.
+    public var task: String
+    public var items: Int
+    public var mode: DecisionMode
+    /// Threads or worker processes; for a pipeline, the compute stage's. Nil for serial.
+    public var workers: Int?
+    /// Items per dispatched chunk; nil for serial.
+    public var chunkSize: Int?
+    /// The pipeline's stages, when the mode is `.pipeline`.
+    public var pipeline: PipelinePlan?
+    /// The rule that decided, with its location and reason (values quoted); nil only when no
+    /// decision rule matched, in which case the advisor ran serially by default.
+    public var decidingRule: RuleDecision?
+    public var warnings: [RuleAdvisory]
+    public var advice: [RuleAdvisory]
+    /// Predicted wall time of the job per mode, each at its best size.
+    public var predicted: CostPrediction
+    /// Predicted wall time of the job as recommended.
+    public var predictedSeconds: Double
+    /// True when a deciding measurement sits on a threshold or the host was noisy: another
+    /// profile may decide differently.
+    public var isBorderline: Bool
+    /// Every rule with each of its conditions and the facts it read.
+    public var evaluation: RuleEvaluation
+
+    /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`.
+    public var summary: String {
+        var text: String
+        switch mode {
+        case .serial: text = "serial"
+        case .threads, .processes:
+            text = "\(mode.rawValue) × \(workers ?? 1)"
+            if let chunk = chunkSize, chunk > 1 { text += ", chunk \(chunk)" }
+        case .pipeline:
+            let plan =
+                pipeline ?? PipelinePlan(fetchWorkers: 1, computeWorkers: 1, computeStage: .processes, chunkSize: 1)
+            text =
+                "pipeline: fetch on threads × \(plan.fetchWorkers), compute on \(plan.computeStage.rawValue) × \(plan.computeWorkers)"
+        }
+        if let rule = decidingRule?.rule { text += " (rule \(rule))" }
+        return text
+    }
+
+    /// The decision, its reason, warnings, advice, then every rule considered with its values.
+    public var explanation: String { evaluation.explanation() }
+}
+
+/// The two stages of a split pipeline.
+public struct PipelinePlan: Codable, Sendable, Equatable {
+    /// Threads running the fetch (waiting) stage.
+    public var fetchWorkers: Int
+    /// Workers running the compute stage.
+    public var computeWorkers: Int
+    /// `.processes` or `.threads`.
+    public var computeStage: DecisionMode
+    public var chunkSize: Int
+}

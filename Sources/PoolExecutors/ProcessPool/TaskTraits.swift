@@ -1,0 +1,37 @@
+/// What a task's author knows about it that no profile can measure.
+///
+/// Declare traits on the task; the advisor's rules read them as the facts `crash_prone` and
+/// `thread_unsafe`:
+///
+/// ```swift
+/// struct Render: PoolTask {
+///     static let traits: TaskTraits = [.notThreadSafe]   // wraps a C library with global state
+///     static func run(_ page: Page) throws -> Image { … }
+/// }
+/// ```
+public struct TaskTraits: OptionSet, Codable, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// The task may crash the process (a C library that aborts, unbounded recursion): run it in
+    /// worker processes so a crash costs one item, not the program.
+    public static let crashProne = TaskTraits(rawValue: 1 << 0)
+    /// Two copies must never run at once in one process (global state, a non-reentrant library).
+    public static let notThreadSafe = TaskTraits(rawValue: 1 << 1)
+}
+
+/// A task made of two stages: one that mostly waits (fetch), then one that mostly computes
+/// (transform). Declaring them lets the advisor recommend a split pipeline: the fetch stage on
+/// threads feeding the compute stage on processes or threads.
+///
+/// `run(_:)` must equal `Compute.run(Fetch.run(input))`; the default implementation is exactly that.
+public protocol StagedTask: PoolTask {
+    /// The waiting stage: reads, downloads, queries.
+    associatedtype Fetch: PoolTask where Fetch.Input == Input
+    /// The computing stage, fed with what the fetch stage returned.
+    associatedtype Compute: PoolTask where Compute.Input == Fetch.Output, Compute.Output == Output
+}
+
+extension StagedTask {
+    public static func run(_ input: Input) throws -> Output { try Compute.run(Fetch.run(input)) }
+}

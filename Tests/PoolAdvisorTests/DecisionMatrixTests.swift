@@ -1,0 +1,185 @@
+import Foundation
+import PoolAdvisor
+import Testing
+
+/// The repository's root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+@Suite("The default decision matrix")
+struct DecisionMatrixTests {
+    @Test("the rules compiled into the binary are byte for byte rules/decision-matrix.rules")
+    func embeddedIdentity() throws {
+        let file = try Data(contentsOf: repositoryRoot.appendingPathComponent("rules/decision-matrix.rules"))
+        #expect(
+            file == Data(Advisor.defaultRulesSource.utf8),
+            "rules/decision-matrix.rules changed: run .ci/embed-rules to embed it again")
+    }
+
+    @Test("the default rules load without warnings")
+    func loadsCleanly() {
+        #expect(Advisor.defaultRules.warnings.isEmpty)
+        #expect(Advisor.defaultRules.summaries.count > 10)
+    }
+
+    /// A CPU-bound task that scales, on a 2-core machine like this one, 1000 items of 1 ms.
+    static func baseline() -> Facts {
+        var facts = Facts([
+            "items": .number(1000), "call_seconds": .number(0.001), "cpu_seconds": .number(0.001),
+            "cpu_ratio": .number(1),
+            "blocked_ratio": .number(0), "run_queue_ratio": .number(0), "io_share": .number(0),
+            "lock_share": .number(0),
+            "sleep_share": .number(0), "dominant_wait": .text("none"), "scaling_threads": .number(2),
+            "cpu_efficiency": .number(0.98), "serial_fraction": .number(0.03), "speedup": .number(1.94),
+            "noisy_host": .boolean(false), "borderline": .boolean(false), "borderline_figures": .text("none"),
+            "failed_calls": .number(0), "input_bytes": .number(16), "output_bytes": .number(9),
+            "ship_seconds": .number(2e-6), "ship_ratio": .number(0.002), "crash_prone": .boolean(false),
+            "thread_unsafe": .boolean(false), "has_stages": .boolean(false), "cores": .number(2),
+            "thread_start_seconds": .number(27e-6), "thread_dispatch_seconds": .number(0.6e-6),
+            "worker_start_seconds": .number(0.010), "round_trip_seconds": .number(19e-6),
+            "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
+            "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "best_parallel_seconds": .number(0.52),
+        ])
+        facts["call_seconds"] = .number(0.001)
+        return facts
+    }
+
+    struct Cell: Sendable, CustomTestStringConvertible {
+        let name: String
+        let changes: [String: FactValue]
+        let rule: String
+        let mode: DecisionMode
+        var parameters: [String: Double] = [:]
+        var testDescription: String { name }
+    }
+
+    static let cells: [Cell] = [
+        Cell(
+            name: "CPU-bound, scales on threads", changes: [:], rule: "cpu-scales-on-threads", mode: .threads,
+            parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, spins (low E_cpu)",
+            changes: [
+                "cpu_efficiency": .number(0.55), "serial_fraction": .number(0.85), "threads_seconds": .number(0.93),
+            ],
+            rule: "cpu-does-not-scale", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, blocking lock (high e, E_cpu fine)",
+            changes: [
+                "cpu_efficiency": .number(0.92), "serial_fraction": .number(0.98), "lock_share": .number(0.4),
+                "threads_seconds": .number(1.0),
+            ],
+            rule: "cpu-does-not-scale", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, does not scale, but shipping costs more than it gains",
+            changes: [
+                "cpu_efficiency": .number(0.5), "serial_fraction": .number(0.9), "ship_ratio": .number(40),
+                "processes_seconds": .number(9), "best_parallel_seconds": .number(0.8), "threads_seconds": .number(0.8),
+            ],
+            rule: "shipping-outweighs-processes", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, scaling in between, threads cheaper",
+            changes: ["cpu_efficiency": .number(0.78), "serial_fraction": .number(0.2)],
+            rule: "cpu-unclear-threads-cheaper", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, scaling in between, processes cheaper",
+            changes: [
+                "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.2), "threads_seconds": .number(0.7),
+            ],
+            rule: "cpu-unclear-processes-cheaper", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, scaling not measured",
+            changes: ["cpu_efficiency": .unknown, "serial_fraction": .unknown],
+            rule: "cpu-unclear-threads-cheaper", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "waits (sleep)",
+            changes: [
+                "cpu_ratio": .number(0.003), "cpu_efficiency": .unknown, "serial_fraction": .unknown,
+                "dominant_wait": .text("sleep"),
+            ],
+            rule: "waiting-dominates", mode: .threads, parameters: ["workers": 64]),
+        Cell(
+            name: "waits, few items caps the threads",
+            changes: [
+                "cpu_ratio": .number(0.01), "items": .number(10), "best_parallel_seconds": .number(0.1),
+                "serial_seconds": .number(0.5),
+            ],
+            rule: "waiting-dominates", mode: .threads, parameters: ["workers": 10]),
+        Cell(
+            name: "waits a little (disk)", changes: ["cpu_ratio": .number(0.25)],
+            rule: "waiting-dominates", mode: .threads, parameters: ["workers": 8]),
+        Cell(
+            name: "mixed, two stages",
+            changes: [
+                "cpu_ratio": .number(0.5), "blocked_ratio": .number(0.5), "has_stages": .boolean(true),
+                "pipeline_seconds": .number(0.5),
+            ],
+            rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
+        Cell(
+            name: "mixed, two stages, pipeline predicted slower",
+            changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9)],
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 4]),
+        Cell(
+            name: "mixed, one stage", changes: ["cpu_ratio": .number(0.5)],
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 4]),
+        Cell(
+            name: "mixed, one stage, does not scale",
+            changes: ["cpu_ratio": .number(0.5), "cpu_efficiency": .number(0.4)],
+            rule: "mixed-one-stage-no-scaling", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
+            name: "tiny calls, chunked",
+            changes: [
+                "call_seconds": .number(0.85e-6), "cpu_seconds": .number(0.85e-6), "items": .number(100_000),
+                "serial_seconds": .number(0.085), "best_parallel_seconds": .number(0.05),
+                "threads_seconds": .number(0.05),
+            ],
+            rule: "cpu-scales-on-threads", mode: .threads, parameters: ["workers": 2, "chunk": 36]),
+        Cell(
+            name: "tiny calls, pool cannot pay",
+            changes: [
+                "call_seconds": .number(0.85e-6), "items": .number(100), "serial_seconds": .number(85e-6),
+                "best_parallel_seconds": .number(80e-6),
+            ],
+            rule: "pool-cannot-pay", mode: .serial),
+        Cell(name: "one item", changes: ["items": .number(1)], rule: "single-item", mode: .serial),
+        Cell(
+            name: "declared crash-prone", changes: ["crash_prone": .boolean(true), "cpu_ratio": .number(0.01)],
+            rule: "declared-crash-prone", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "declared not thread-safe", changes: ["thread_unsafe": .boolean(true)],
+            rule: "declared-not-thread-safe", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+    ]
+
+    @Test("each cell of the matrix decides as a person would", arguments: cells)
+    func matrix(_ cell: Cell) {
+        var facts = Self.baseline()
+        for (name, value) in cell.changes { facts[name] = value }
+        let result = Advisor.defaultRules.evaluate(facts)
+        #expect(result.decision?.rule == cell.rule, "\(result.explanation(verbose: false))")
+        #expect(result.decision?.mode == cell.mode)
+        #expect(result.decision?.parameters == cell.parameters)
+        #expect(result.decision?.reason?.contains("{") == false)
+    }
+
+    @Test("a borderline, noisy profile says so; the shipping, lock and stages advice appear when they apply")
+    func advisories() {
+        var facts = Self.baseline()
+        facts["borderline"] = .boolean(true)
+        facts["borderline_figures"] = .text("cpu_ratio")
+        facts["noisy_host"] = .boolean(true)
+        facts["ship_ratio"] = .number(85)
+        facts["input_bytes"] = .number(4_194_304)
+        facts["lock_share"] = .number(0.4)
+        facts["cpu_ratio"] = .number(0.5)
+        let result = Advisor.defaultRules.evaluate(facts)
+        #expect(
+            result.advisories.map(\.rule) == [
+                "borderline-profile", "noisy-host", "shipping-is-costly", "lock-contention", "split-into-stages",
+            ])
+        #expect(result.advisories[0].text.contains("(cpu_ratio)"))
+        #expect(result.advisories[2].text.contains("4.00 MiB in"))
+        #expect(result.advisories[2].text.contains("85.0×"))
+        #expect(result.advisories[3].text.contains("40%"))
+        #expect(Advisor.defaultRules.evaluate(Self.baseline()).advisories.isEmpty)
+    }
+}
