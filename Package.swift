@@ -16,6 +16,8 @@ let package = Package(
     name: "pool-advisor",
     products: [
         .library(name: "PoolAdvisor", targets: ["PoolAdvisor"]),
+        .library(name: "PoolAdvisorCLI", targets: ["PoolAdvisorCLI"]),
+        .executable(name: "pool-advisor", targets: ["pool-advisor"]),
         .executable(name: "pool-bench", targets: ["pool-bench"]),
     ],
     targets: [
@@ -51,6 +53,17 @@ let package = Package(
         .target(
             name: "PoolAdvisor",
             dependencies: ["PoolExecutors", "PoolWire", "PoolProfiler", "PoolRules", "PoolWorkloads"],
+            swiftSettings: strictSettings
+        ),
+        // The command line as a library, so a program with its own tasks gets the same CLI.
+        .target(
+            name: "PoolAdvisorCLI",
+            dependencies: ["PoolAdvisor"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pool-advisor",
+            dependencies: ["PoolAdvisorCLI"],
             swiftSettings: strictSettings
         ),
         // The tasks pool-bench runs in workers, shared with the lean worker executables.
@@ -104,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PoolAdvisorTests",
-            dependencies: ["PoolAdvisor"],
+            dependencies: ["PoolAdvisor", "pool-advisor"],
             swiftSettings: strictSettings
         ),
     ]

@@ -5,3 +5,8 @@
 @_exported public import PoolRules
 @_exported public import PoolWire
 @_exported public import PoolWorkloads
+
+/// The library's version, printed by `pool-advisor --version`.
+public enum PoolAdvisorVersion {
+    public static let current = "0.5.0"
+}

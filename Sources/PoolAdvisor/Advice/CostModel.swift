@@ -62,6 +62,20 @@ public struct CostModel: Sendable {
         return k
     }
 
+    /// Throughput of k worker processes relative to one. Processes share no lock or cache line, so
+    /// they scale with the cores, except for what the host itself takes: when copies on threads
+    /// keep their speed (E_cpu ≥ 0.85), any shortfall of the measured speed-up is the host's
+    /// (neighbours, clock, memory), and processes pay it too.
+    func processSpeedup(_ k: Int) -> Double {
+        let k = max(1, k)
+        guard k > 1, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
+            scaling.cpuEfficiency.value >= 0.85
+        else { return Double(k) }
+        let n = Double(min(scaling.threads, k))
+        let hostShare = min(1, max(0.5, speedup / (n * min(1, scaling.cpuEfficiency.value))))
+        return Double(k) * hostShare
+    }
+
     /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
     /// four chunks per worker remain for balance.
     public func chunk(items: Int, workers: Int, overhead: Double) -> Int {
@@ -92,11 +106,11 @@ public struct CostModel: Sendable {
             let start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
             let perItemParent = ship / 2 + machine.processMapItemSeconds
             let waitBound = (n * (wall + ship / 2) + chunks * machine.roundTripSeconds) / w
-            let cpuBound = n * (cpu + ship + machine.processMapItemSeconds) / Double(busyCores)
+            let cpuBound = n * (cpu + ship + machine.processMapItemSeconds) / processSpeedup(busyCores)
             return start + max(waitBound, cpuBound, n * perItemParent)
         case .pipeline:
             let fetch = n * max(wall - cpu, 0) / Double(max(1, fetchWorkers))
-            let computeCores = Double(busyCores)
+            let computeCores = processSpeedup(busyCores)
             let compute: Double
             let start: Double
             if computeStage == .processes {

@@ -82,7 +82,10 @@ struct ConcurrentCaller<Task: PoolTask> {
     var failed = 0
 
     init(sample: [Task.Input], offset: Int) {
-        self.sample = sample
+        // A private copy of the array: sharing one buffer would make unoptimised builds bump its
+        // reference count from every thread on every call, a contended cache line the task does
+        // not have.
+        self.sample = sample.map { $0 }
         cursor = offset % sample.count
     }
 

@@ -81,13 +81,19 @@ public struct FactSchema: Sendable {
 
     public subscript(name: String) -> FactDefinition? { byName[name] }
 
-    /// The known name closest to `name` by edit distance, if close enough to be a likely typo.
-    func suggestion(for name: String) -> String? {
-        let scored = facts.map { ($0.name, editDistance(name, $0.name)) }
+    /// The known name closest to `name`, if close enough to be a likely typo.
+    func suggestion(for name: String) -> String? { NameSuggestion.closest(to: name, among: facts.map(\.name)) }
+}
+
+/// "Did you mean …?" for names: facts in rules files, options and commands on the command line.
+public enum NameSuggestion {
+    /// The candidate nearest to `name` by edit distance when it is within a third of the name's
+    /// length (at least 2 edits), or else one that `name` is a prefix of (or that is a prefix of it).
+    public static func closest(to name: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(name, $0)) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        let prefixMatch = facts.first { $0.name.hasPrefix(name) || name.hasPrefix($0.name) }
         if best.1 <= max(2, name.count / 3) { return best.0 }
-        return prefixMatch?.name
+        return candidates.first { $0.hasPrefix(name) || name.hasPrefix($0) }
     }
 }
 

@@ -1,0 +1,141 @@
+internal import PoolRules
+
+/// A command's options and operands, for parsing and for `--help`.
+struct CommandSpec: Sendable {
+    struct Option: Sendable {
+        /// `--sample`
+        var name: String
+        /// `N` for an option with a value; nil for a flag.
+        var value: String?
+        var help: String
+    }
+
+    /// `profile`, or `rules check` for a nested command.
+    var name: String
+    /// `TASK [--sample N] …`, after the command's name.
+    var synopsis: String
+    var summary: String
+    var discussion: String = ""
+    var options: [Option] = []
+    /// Names of the operands, in order, e.g. `["TASK"]`.
+    var operands: [String] = []
+    var optionalOperands: Int = 0
+
+    var usage: String { "pool-advisor \(name) \(synopsis)".trimmingSpaces() }
+
+    /// The text `--help` prints.
+    var help: String {
+        var lines = ["OVERVIEW: \(summary)", "", "USAGE: \(usage)"]
+        if !discussion.isEmpty { lines += ["", discussion] }
+        let all = options + [Option(name: "--help", value: nil, help: "Show this help.")]
+        lines += ["", "OPTIONS:"]
+        let width = all.map { $0.name.count + ($0.value.map { $0.count + 1 } ?? 0) }.max() ?? 0
+        for option in all {
+            let head = option.name + (option.value.map { " \($0)" } ?? "")
+            lines.append("  \(head.padded(to: width))  \(option.help)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A mistake on the command line: exit status 2, with the usage and a hint.
+struct UsageError: Error {
+    var message: String
+    var command: CommandSpec?
+}
+
+/// The command line after parsing against a ``CommandSpec``.
+struct ParsedArguments {
+    var operands: [String] = []
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+    var wantsHelp = false
+
+    func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    /// Parses `--name value`, `--name=value`, flags, `--` and operands; `-h`/`--help` anywhere.
+    init(_ arguments: ArraySlice<String>, for spec: CommandSpec) throws(UsageError) {
+        var rest = arguments[...]
+        var onlyOperands = false
+        while let argument = rest.popFirst() {
+            if onlyOperands || !argument.hasPrefix("-") || argument == "-" {
+                operands.append(argument)
+                continue
+            }
+            if argument == "--" {
+                onlyOperands = true
+                continue
+            }
+            if argument == "--help" || argument == "-h" {
+                wantsHelp = true
+                continue
+            }
+            var name = argument
+            var inline: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inline = String(argument[argument.index(after: equals)...])
+            }
+            guard let option = spec.options.first(where: { $0.name == name }) else {
+                let close = NameSuggestion.closest(to: name, among: spec.options.map(\.name) + ["--help"])
+                let hint = close.map { " (did you mean '\($0)'?)" } ?? ""
+                throw UsageError(message: "unknown option '\(name)'\(hint)", command: spec)
+            }
+            if option.value == nil {
+                guard inline == nil else {
+                    throw UsageError(message: "option '\(name)' takes no value", command: spec)
+                }
+                flags.insert(name)
+            } else if let value = inline ?? rest.popFirst() {
+                values[name] = value
+            } else {
+                throw UsageError(message: "option '\(name)' needs a value (\(option.value!))", command: spec)
+            }
+        }
+        if wantsHelp { return }
+        let required = spec.operands.count - spec.optionalOperands
+        if operands.count < required {
+            throw UsageError(message: "missing \(spec.operands[operands.count])", command: spec)
+        }
+        if operands.count > spec.operands.count {
+            throw UsageError(message: "unexpected argument '\(operands[spec.operands.count])'", command: spec)
+        }
+    }
+
+    /// The option's value as a whole number in `range`, or `fallback` when absent.
+    func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int, spec: CommandSpec)
+        throws(UsageError) -> Int
+    {
+        guard let text = values[name] else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw UsageError(
+                message:
+                    "invalid value '\(text)' for '\(name)': expected a whole number from \(range.lowerBound) to \(range.upperBound)",
+                command: spec)
+        }
+        return value
+    }
+
+    /// The option's value as a number in `range`, or `fallback` when absent.
+    func number(_ name: String, in range: ClosedRange<Double>, default fallback: Double, spec: CommandSpec)
+        throws(UsageError) -> Double
+    {
+        guard let text = values[name] else { return fallback }
+        guard let value = Double(text), range.contains(value) else {
+            throw UsageError(
+                message:
+                    "invalid value '\(text)' for '\(name)': expected a number from \(NumberText.automatic(range.lowerBound)) to \(NumberText.automatic(range.upperBound))",
+                command: spec)
+        }
+        return value
+    }
+}
+
+extension String {
+    func padded(to width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}

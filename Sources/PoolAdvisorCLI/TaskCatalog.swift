@@ -1,0 +1,59 @@
+internal import Foundation
+internal import PoolAdvisor
+
+/// The tasks the CLI can profile: the reference workloads by their short names, and the tasks
+/// the embedding program registered, by ``PoolTask/name``.
+struct TaskCatalog: Sendable {
+    let tasks: [any PoolTask.Type]
+
+    /// The command-line name: a reference workload's short name, otherwise the task's name.
+    static func commandName(_ task: any PoolTask.Type) -> String {
+        (task as? any ReferenceWorkload.Type)?.workloadName ?? task.name
+    }
+
+    func named(_ name: String) -> (any PoolTask.Type)? {
+        tasks.first { Self.commandName($0) == name || $0.name == name }
+    }
+
+    var names: [String] { tasks.map(Self.commandName) }
+}
+
+/// A failure the CLI reports on stderr with exit status 1.
+struct CommandFailure: Error {
+    var message: String
+}
+
+/// Inputs read from a JSON Lines file: one JSON value per line, decoded as the task's input.
+enum InputFiles {
+    static func read<Task: PoolTask>(_ task: Task.Type, from path: String) throws(CommandFailure) -> [Task.Input] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw CommandFailure(message: "cannot read the inputs file '\(path)'")
+        }
+        let decoder = JSONDecoder()
+        var inputs: [Task.Input] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            do {
+                inputs.append(try decoder.decode(Task.Input.self, from: Data(trimmed.utf8)))
+            } catch {
+                throw CommandFailure(
+                    message:
+                        "\(path):\(index + 1): not a valid input for \(Task.name) (\(String(reflecting: Task.Input.self))): \(Self.reason(error))"
+                )
+            }
+        }
+        if inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
+        return inputs
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .dataCorrupted(let context)?: "malformed JSON (\(context.debugDescription))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?: context.debugDescription
+        case .keyNotFound(let key, _)?: "missing key '\(key.stringValue)'"
+        default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import PoolAdvisor
+import Testing
+
+/// The `pool-advisor` executable built beside this test bundle.
+let commandPath: String = {
+    let bundle =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("pool-advisor").path
+}()
+
+/// A private cache directory so the tests neither read nor write the user's calibration.
+let commandCache: String = {
+    let path = NSTemporaryDirectory() + "pool-advisor-cli-tests-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
+
+struct CommandResult {
+    var status: Int32
+    var output: String
+    var error: String
+}
+
+/// Runs the CLI with `arguments`, no standard input, stdout and stderr captured through files.
+func runCommand(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: commandPath)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] = commandCache
+    environment["SWIFT_BACKTRACE"] = "enable=no"
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let directory = FileManager.default.temporaryDirectory
+    let outURL = directory.appendingPathComponent("cli-out-\(UUID().uuidString)")
+    let errURL = directory.appendingPathComponent("cli-err-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return CommandResult(
+        status: process.terminationStatus, output: try String(contentsOf: outURL, encoding: .utf8),
+        error: try String(contentsOf: errURL, encoding: .utf8))
+}
+
+func temporaryFile(_ name: String, _ text: String) throws -> String {
+    let path = commandCache + "/" + name
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("The pool-advisor command", .serialized, .timeLimit(.minutes(5)))
+struct CommandLineTests {
+    func profile(_ workload: String) throws -> ProfileJSON {
+        let result = try runCommand(["profile", workload, "--json", "--budget", "3", "--items", "2000"])
+        #expect(result.status == 0, "\(result.error)")
+        return try JSONDecoder().decode(ProfileJSON.self, from: Data(result.output.utf8))
+    }
+
+    struct ProfileJSON: Decodable {
+        var profile: TaskProfile
+        var machine: MachineProfile
+        var recommendation: Recommendation
+    }
+
+    /// Pure computation must run in parallel, one worker per core. Whether threads or processes
+    /// depends on how well two copies share this host's cores (in a debug build on a VM whose two
+    /// vCPUs share a physical core they may not), so only the parallel shape is asserted here;
+    /// `docs/cli.md` shows the release build's reading.
+    @Test("profile --json: pure computation runs in parallel, one worker per core; one item runs serially")
+    func computeInParallel() throws {
+        let document = try profile("cpu")
+        #expect(
+            [.threads, .processes].contains(document.recommendation.mode), "\(document.recommendation.explanation)")
+        #expect(document.recommendation.workers == document.machine.usableCores)
+        #expect(document.profile.calls.cpuRatio.value > 0.8)
+        #expect(document.recommendation.decidingRule?.reason?.isEmpty == false)
+        let single = try runCommand(["profile", "cpu", "--json", "--budget", "1", "--items", "1"])
+        let one = try JSONDecoder().decode(ProfileJSON.self, from: Data(single.output.utf8))
+        #expect(one.recommendation.mode == .serial)
+        #expect(one.recommendation.decidingRule?.rule == "single-item")
+    }
+
+    @Test("profile --json: sleeping and pipe waits run on many threads", arguments: ["sleep", "pipe-read"])
+    func waitsOnManyThreads(_ workload: String) throws {
+        let document = try profile(workload)
+        #expect(document.recommendation.mode == .threads, "\(document.recommendation.explanation)")
+        #expect((document.recommendation.workers ?? 0) >= 16)
+        #expect(document.recommendation.decidingRule?.rule == "waiting-dominates")
+    }
+
+    @Test("the report on a pipe has no colour codes, and the saved JSON can be explained again")
+    func reportAndExplain() throws {
+        let report = try runCommand(["profile", "sleep", "--budget", "1"])
+        #expect(report.status == 0, "\(report.error)")
+        #expect(report.output.contains("recommended"))
+        #expect(report.output.contains("sleep 9"))  // "sleep 99%" or so in the time split
+        #expect(!report.output.contains("\u{1B}["))
+        let saved = try runCommand(["profile", "sleep", "--json", "--budget", "1", "--items", "500"])
+        let path = try temporaryFile("sleep-profile.json", saved.output)
+        let explained = try runCommand(["rules", "explain", path])
+        #expect(explained.status == 0, "\(explained.error)")
+        #expect(explained.output.contains("500 items: threads × 64 (rule waiting-dominates)"))
+        #expect(explained.output.contains("✓ cpu_ratio < 0.3"))
+        let fewer = try runCommand(["rules", "explain", path, "--items", "1"])
+        #expect(fewer.output.contains("serial (rule single-item)"))
+    }
+
+    @Test("rules check: the default file is fine; a broken file exits 1 naming file:line:col")
+    func rulesCheck() throws {
+        let good = try runCommand([
+            "rules", "check", repositoryRoot.appendingPathComponent("rules/decision-matrix.rules").path,
+        ])
+        #expect(good.status == 0, "\(good.error)")
+        #expect(good.output.contains(": ok, "))
+        let broken = try temporaryFile(
+            "broken.rules", "rule fine when true then serial\nrule bad priority 3 when cpu_ration > 0.8 then threads\n")
+        let result = try runCommand(["rules", "check", broken])
+        #expect(result.status == 1)
+        #expect(result.error.contains("broken.rules:2:26: error: unknown fact 'cpu_ration'; did you mean 'cpu_ratio'?"))
+        #expect(result.error.contains("                         ^"))
+        let missing = try runCommand(["rules", "check", commandCache + "/no-such.rules"])
+        #expect(missing.status == 1)
+        #expect(missing.error.contains("cannot read the rules file"))
+    }
+
+    @Test("profile --rules with a broken file exits 1 before profiling")
+    func profileWithBrokenRules() throws {
+        let broken = try temporaryFile("broken2.rules", "rule a when cpu_ratio >> 1 then serial\n")
+        let result = try runCommand(["profile", "cpu", "--rules", broken])
+        #expect(result.status == 1)
+        #expect(result.error.contains("broken2.rules:1:24: error: expected a value"))
+        #expect(result.output.isEmpty)
+    }
+
+    @Test(
+        "usage errors exit 2 with the usage and a hint",
+        arguments: [
+            (["frobnicate"], "unknown command 'frobnicate'"),
+            (["profil"], "unknown command 'profil' (did you mean 'profile'?)"),
+            (["--verbose"], "unknown option '--verbose'"),
+            (["profile"], "missing TASK"),
+            (["profile", "cpu", "--sampel", "3"], "unknown option '--sampel' (did you mean '--sample'?)"),
+            (["profile", "cpu", "--sample", "lots"], "invalid value 'lots' for '--sample'"),
+            (["profile", "cpu", "--budget"], "option '--budget' needs a value"),
+            (["profile", "cpux"], "unknown task 'cpux' (did you mean 'cpu'?)"),
+            (["profile", "cpu", "extra"], "unexpected argument 'extra'"),
+            (["rules", "lst"], "unknown subcommand 'lst' (did you mean 'list'?)"),
+            (["tasks", "--json=yes"], "option '--json' takes no value"),
+        ])
+    func usageErrors(_ arguments: [String], _ message: String) throws {
+        let result = try runCommand(arguments)
+        #expect(result.status == 2)
+        #expect(result.error.contains("error: \(message)"), "\(result.error)")
+        #expect(result.error.contains("Usage: pool-advisor"))
+        #expect(result.output.isEmpty)
+    }
+
+    @Test(
+        "--help on every command and --version exit 0",
+        arguments: [
+            ["--help"], ["help"], ["help", "profile"], ["profile", "--help"], ["calibrate", "--help"],
+            ["tasks", "--help"],
+            ["rules", "--help"], ["rules", "list", "--help"], ["rules", "check", "--help"],
+            ["rules", "explain", "--help"],
+            ["rules", "facts", "--help"],
+        ])
+    func help(_ arguments: [String]) throws {
+        let result = try runCommand(arguments)
+        #expect(result.status == 0)
+        #expect(result.output.contains("USAGE: pool-advisor"))
+        #expect(result.error.isEmpty)
+    }
+
+    @Test("--version, tasks, rules list and rules facts print what they say")
+    func listings() throws {
+        let version = try runCommand(["--version"])
+        #expect(version.output == "pool-advisor \(PoolAdvisorVersion.current)\n")
+        let tasks = try runCommand(["tasks", "--json"])
+        struct Entry: Decodable { var name: String }
+        let entries = try JSONDecoder().decode([Entry].self, from: Data(tasks.output.utf8))
+        let expected = ReferenceWorkloads.all.map { $0.workloadName }
+        #expect(entries.map(\.name) == expected)
+        let rules = try runCommand(["rules", "list"])
+        #expect(rules.output.contains("cpu-does-not-scale [priority 45, decision] rules/decision-matrix.rules:"))
+        let facts = try runCommand(["rules", "facts"])
+        #expect(facts.output.contains("cpu_efficiency"))
+    }
+
+    @Test("profile --inputs: a malformed line is reported with its line number, exit 1")
+    func malformedInputs() throws {
+        let inputs = try temporaryFile("inputs.jsonl", "{\"seed\": 1, \"iterations\": 10}\n{\"seed\": 2,\n")
+        let result = try runCommand(["profile", "cpu", "--inputs", inputs])
+        #expect(result.status == 1)
+        #expect(result.error.contains("inputs.jsonl:2: not a valid input"), "\(result.error)")
+    }
+}
