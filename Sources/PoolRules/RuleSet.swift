@@ -17,6 +17,9 @@ public struct RuleSet: Sendable {
     /// Problems that do not stop the rules from running.
     public let warnings: [RuleDiagnostic]
     let rules: [RuleSyntax]  // in evaluation order: priority, highest first, then file order
+    /// Per rule (same order), what its trace needs that does not depend on the facts: computed
+    /// once here so an evaluation only computes values.
+    private(set) var prepared: [PreparedRule] = []
     let lines: SourceLines
     let scalars: [Unicode.Scalar]
 
@@ -54,6 +57,17 @@ public struct RuleSet: Sendable {
         self.rules = RuleOrder.sorted(parsed)
         self.lines = lines
         self.scalars = scalars
+        self.prepared = rules.map(prepare)
+    }
+
+    private func prepare(_ rule: RuleSyntax) -> PreparedRule {
+        PreparedRule(
+            location: location(rule.start), kind: RuleKind(rule.action),
+            leaves: Evaluator.conditions(in: rule.condition).map { leaf in
+                PreparedRule.Leaf(
+                    expression: leaf, text: quote(leaf), location: location(leaf.start),
+                    facts: Evaluator.factNames(in: leaf))
+            })
     }
 
     /// One line per rule, in evaluation order, for listings.
@@ -93,6 +107,20 @@ public struct RuleSet: Sendable {
         case .advise: return "advise"
         }
     }
+}
+
+/// The fact-independent parts of a rule's trace.
+struct PreparedRule: Sendable {
+    struct Leaf: Sendable {
+        let expression: Expression
+        let text: String
+        let location: SourceLocation
+        let facts: [String]
+    }
+
+    let location: SourceLocation
+    let kind: RuleKind
+    let leaves: [Leaf]
 }
 
 /// What a rule does when it matches.

@@ -66,14 +66,27 @@ struct ProfilerSuite {
                     "profile_seconds", workload.workloadName, unit: "s", ours: true, value: profile.profilingSeconds)
                 if json { print(jsonObject(Self.fields(workload.workloadName, profile))) }
             }
-            stability.append(Self.stabilityLine(workload.workloadName, profiles))
+            // What the advisor recommends for a 1000-item job, per profile (the decision that counts).
+            let advisor = Advisor(machine: machine)
+            let advice = profiles.map { advisor.recommend($0, items: 1000) }
+            if json {
+                for recommendation in advice {
+                    print(
+                        jsonObject([
+                            ("suite", .text("profiler")), ("figure", .text("recommendation")),
+                            ("workload", .text(workload.workloadName)), ("mode", .text(recommendation.mode.rawValue)),
+                            ("rule", .text(recommendation.decidingRule?.rule ?? "none")),
+                        ]))
+                }
+            }
+            stability.append(Self.stabilityLine(workload.workloadName, profiles) + "  " + Self.adviceSummary(advice))
         }
         if !json {
             print("pool-bench profiler: each reference workload profiled \(runs) time(s)")
             print(
                 pad("workload", 16) + pad("cpu_ratio", 18) + pad("E_cpu", 14) + pad("serial e", 14)
                     + pad("ship/compute", 16)
-                    + pad("dominant wait", 24) + pad("seconds", 16) + "stable")
+                    + pad("dominant wait", 24) + pad("seconds", 16) + "stable  recommended (1000 items)")
             stability.forEach { print($0) }
             print("")
         }
@@ -161,6 +174,17 @@ struct ProfilerSuite {
             + pad(values("serial_fraction"), 14)
             + pad(range(profiles.map(\.payload.shippingToComputeRatio)), 16) + pad(waits.joined(separator: ", "), 24)
             + pad(secondsText, 16) + (stable ? "yes" : "no (\(sides.sorted().joined(separator: " ")))")
+    }
+
+    /// "threads×2" or "processes×2 ×4, threads×2 ×1" when the profiles disagree.
+    static func adviceSummary(_ advice: [Recommendation]) -> String {
+        var counts: [String: Int] = [:]
+        for recommendation in advice {
+            let shape = recommendation.mode.rawValue + (recommendation.workers.map { "×\($0)" } ?? "")
+            counts[shape, default: 0] += 1
+        }
+        if counts.count == 1 { return counts.keys.first! }
+        return counts.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
     }
 
     static func fields(_ name: String, _ profile: TaskProfile) -> [(String, JSONValue)] {

@@ -8,7 +8,7 @@ import PoolBenchTasks
 // pool-bench is also a worker executable for its own process pools: this must come first.
 WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
-let suites = ["threads", "processes", "wire", "profiler"]
+let suites = ["threads", "processes", "wire", "profiler", "rules"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
 
@@ -59,6 +59,7 @@ for suite in selected {
     case "processes": report = ProcessesSuite(quick: quick, rounds: rounds).run()
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
+    case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

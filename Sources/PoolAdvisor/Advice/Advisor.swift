@@ -71,7 +71,7 @@ public struct Advisor: Sendable {
 
     private func resolvedMachine(cores: Int) -> (MachineProfile, String?) {
         if let machine { return (machine, nil) }
-        if let cached = try? MachineCalibration().cachedProfile() { return (cached, nil) }
+        if let cached = MachineCalibration().cachedProfile() { return (cached, nil) }
         return (
             .typical(cores: cores),
             "no machine calibration: typical costs assumed (run `pool-advisor calibrate` for this machine's)"

@@ -62,19 +62,10 @@ public struct CostModel: Sendable {
         return k
     }
 
-    /// Throughput of k worker processes relative to one. Processes share no lock or cache line, so
-    /// they scale with the cores, except for what the host itself takes: when copies on threads
-    /// keep their speed (E_cpu ≥ 0.85), any shortfall of the measured speed-up is the host's
-    /// (neighbours, clock, memory), and processes pay it too.
-    func processSpeedup(_ k: Int) -> Double {
-        let k = max(1, k)
-        guard k > 1, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
-            scaling.cpuEfficiency.value >= 0.85
-        else { return Double(k) }
-        let n = Double(min(scaling.threads, k))
-        let hostShare = min(1, max(0.5, speedup / (n * min(1, scaling.cpuEfficiency.value))))
-        return Double(k) * hostShare
-    }
+    /// Throughput of k worker processes relative to one: k. Processes share no lock, cache line
+    /// or allocator, so the model lets them scale with the cores. It cannot see what the hardware
+    /// itself withholds (two vCPUs on one physical core, memory bandwidth); there it flatters them.
+    func processSpeedup(_ k: Int) -> Double { Double(max(1, k)) }
 
     /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
     /// four chunks per worker remain for balance.

@@ -96,7 +96,7 @@ extension Advisor {
           when cpu_ratio >= 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
           then processes workers = min(cores, items)
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
-          why "a call computes {cpu_ratio:%} of its time, but on {scaling_threads:d} threads copies keep only {cpu_efficiency:%} of their speed (serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
+          why "a call computes {cpu_ratio:%} of its time, but {scaling_threads:d} copies on threads run only {speedup:.2x} as fast as one (E_cpu {cpu_efficiency:.2}, serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
 
         rule cpu-unclear-threads-cheaper priority 40
           when cpu_ratio >= 0.8 and threads_seconds <= processes_seconds

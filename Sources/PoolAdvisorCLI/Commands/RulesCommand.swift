@@ -168,8 +168,9 @@ enum RulesCommand {
         if parsed.has("--json") {
             try context.printJSON(recommendation)
         } else {
-            context.print(
-                "\(document.profile.task), \(items) items: \(recommendation.summary)\n\(recommendation.explanation)\n")
+            let name =
+                context.catalog.named(document.profile.task).map(TaskCatalog.commandName) ?? document.profile.task
+            context.print("\(name), \(items) items: \(recommendation.summary)\n\(recommendation.explanation)\n")
         }
         return 0
     }

@@ -64,7 +64,8 @@ public enum NumberText {
     static func format(_ x: Double, _ format: ValueFormat) -> String {
         switch format {
         case .automatic: automatic(x)
-        case .percent(let decimals): fixed(x * 100, decimals: decimals) + "%"
+        case .percent(let decimals):
+            fixed(x * 100, decimals: decimals ?? (x != 0 && Swift.abs(x) < 0.01 ? 1 : 0)) + "%"
         case .fixed(let decimals): fixed(x, decimals: decimals)
         case .seconds: seconds(x)
         case .bytes: bytes(x)

@@ -92,12 +92,17 @@ extension RuleSet {
     /// every matching advisory rule adds its line; every rule is traced.
     public func evaluate(_ facts: Facts) -> RuleEvaluation {
         var result = RuleEvaluation(decision: nil, advisories: [], trace: [], facts: facts)
-        for rule in rules {
+        for (rule, prepared) in zip(rules, prepared) {
             let matched = Evaluator.value(of: rule.condition, facts: facts).truth
             var trace = RuleTrace(
-                rule: rule.name, location: location(rule.start), priority: rule.priority, kind: RuleKind(rule.action),
+                rule: rule.name, location: prepared.location, priority: rule.priority, kind: prepared.kind,
                 outcome: matched == true ? .added : matched == false ? .notMatched : .unknown, note: nil,
-                conditions: conditionTraces(rule.condition, facts))
+                conditions: prepared.leaves.map { leaf in
+                    ConditionTrace(
+                        text: leaf.text, location: leaf.location,
+                        value: Evaluator.value(of: leaf.expression, facts: facts),
+                        facts: leaf.facts.map { FactReading(name: $0, value: facts[$0]) })
+                })
             let reason = rule.reason.map { Evaluator.render($0, facts: facts) }
             if matched == true {
                 switch rule.action {
@@ -110,7 +115,7 @@ extension RuleSet {
                         case .success(let values):
                             trace.outcome = .decided
                             result.decision = RuleDecision(
-                                rule: rule.name, location: location(rule.start), mode: mode, parameters: values,
+                                rule: rule.name, location: prepared.location, mode: mode, parameters: values,
                                 computeStage: parameters.first { $0.stageMode != nil }?.stageMode, reason: reason)
                         case .failure(let problem):
                             trace.outcome = .invalidParameters
@@ -120,7 +125,7 @@ extension RuleSet {
                 case .warn(let text), .advise(let text):
                     result.advisories.append(
                         RuleAdvisory(
-                            rule: rule.name, location: location(rule.start), kind: trace.kind,
+                            rule: rule.name, location: prepared.location, kind: trace.kind,
                             text: Evaluator.render(text, facts: facts), reason: reason))
                 }
             }
@@ -146,13 +151,5 @@ extension RuleSet {
             values[parameter.name] = x
         }
         return .success(values)
-    }
-
-    private func conditionTraces(_ condition: Expression, _ facts: Facts) -> [ConditionTrace] {
-        Evaluator.conditions(in: condition).map { leaf in
-            ConditionTrace(
-                text: quote(leaf), location: location(leaf.start), value: Evaluator.value(of: leaf, facts: facts),
-                facts: Evaluator.factNames(in: leaf).map { FactReading(name: $0, value: facts[$0]) })
-        }
     }
 }

@@ -361,7 +361,7 @@ struct Parser {
             rest = rest.dropFirst(2)
         }
         switch rest {
-        case "%": return .percent(decimals: decimals ?? 0)
+        case "%": return .percent(decimals: decimals)
         case "" where decimals != nil: return .fixed(decimals: decimals!)
         case "s" where decimals == nil: return .seconds
         case "B" where decimals == nil: return .bytes

@@ -57,7 +57,8 @@ enum BinaryOperator: String, Sendable {
 /// How a value is shown inside a reason: `{cpu_ratio:%}`, `{serial_fraction:.2}`, `{call_seconds:s}`.
 public enum ValueFormat: Sendable, Equatable {
     case automatic
-    case percent(decimals: Int)
+    /// Percent; with no decimals given, one decimal below 1 % (0.5%) and none above (42%).
+    case percent(decimals: Int?)
     case fixed(decimals: Int)
     case seconds
     case bytes
