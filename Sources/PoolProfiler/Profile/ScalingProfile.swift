@@ -22,6 +22,22 @@ public struct ScalingProfile: Codable, Sendable {
     public var waits: WaitBreakdown?
     /// A Universal Scalability Law fit, made only with ≥ 4 cores and ≥ 5 thread counts.
     public var universalScalability: USLFit?
+
+    /// A scaling profile from its parts (the profiler builds these; tests and tools may too).
+    public init(
+        threads: Int, rounds: [ScalingRound], cleanRounds: Int, speedup: Estimate?, serialFraction: Estimate?,
+        cpuEfficiency: Estimate, noisyHost: Bool, waits: WaitBreakdown?, universalScalability: USLFit?
+    ) {
+        self.threads = threads
+        self.rounds = rounds
+        self.cleanRounds = cleanRounds
+        self.speedup = speedup
+        self.serialFraction = serialFraction
+        self.cpuEfficiency = cpuEfficiency
+        self.noisyHost = noisyHost
+        self.waits = waits
+        self.universalScalability = universalScalability
+    }
 }
 
 /// One pair of runs: k calls on one thread, then up to k calls on each of N threads (cut
