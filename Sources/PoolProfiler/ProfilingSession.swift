@@ -139,5 +139,8 @@ struct ProfilingSession<Task: PoolTask> {
 }
 
 func percent(_ value: Double) -> String {
-    "\(Int((value * 100).rounded())) %"
+    // One decimal below 10 % ("0.3 %"), whole percents above.
+    let scaled = value * 100
+    if scaled != 0 && abs(scaled) < 10 { return "\((scaled * 10).rounded() / 10) %" }
+    return "\(Int(scaled.rounded())) %"
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// Pure computation on private data: scales on threads, CPU ratio near 1.
 public struct PureCPU: ReferenceWorkload {
     public static let workloadName = "cpu"
-    public static let summary = "pure computation on private data (about 2 ms a call)"
+    public static let summary = "pure computation on private data (a few milliseconds a call)"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 1_500_000) }
     public static func run(_ input: ComputeWork) -> UInt64 { churn(input.seed, iterations: input.iterations) }
 }

@@ -199,6 +199,38 @@ struct CommandLineTests {
         #expect(facts.output.contains("cpu_efficiency"))
     }
 
+    /// On a terminal (a pseudo-terminal made by util-linux `script`) the output is coloured,
+    /// unless `NO_COLOR` is set or `TERM=dumb`.
+    @Test(
+        "colour on a terminal only, and never with NO_COLOR",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func colourOnTerminals() throws {
+        func underTerminal(_ environment: [String: String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qec", "'\(commandPath)' rules list", "/dev/null"]
+            var merged = ProcessInfo.processInfo.environment
+            merged.removeValue(forKey: "NO_COLOR")
+            for (key, value) in environment { merged[key] = value }
+            process.environment = merged
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let coloured = try underTerminal(["TERM": "xterm"])
+        #expect(coloured.contains("cpu-does-not-scale"))
+        #expect(coloured.contains("\u{1B}[1m"))
+        let plain = try underTerminal(["TERM": "xterm", "NO_COLOR": "1"])
+        #expect(plain.contains("cpu-does-not-scale"))
+        #expect(!plain.contains("\u{1B}["))
+        #expect(!(try underTerminal(["TERM": "dumb"])).contains("\u{1B}["))
+    }
+
     @Test("profile --inputs: a malformed line is reported with its line number, exit 1")
     func malformedInputs() throws {
         let inputs = try temporaryFile("inputs.jsonl", "{\"seed\": 1, \"iterations\": 10}\n{\"seed\": 2,\n")

@@ -62,10 +62,21 @@ public struct CostModel: Sendable {
         return k
     }
 
-    /// Throughput of k worker processes relative to one: k. Processes share no lock, cache line
-    /// or allocator, so the model lets them scale with the cores. It cannot see what the hardware
-    /// itself withholds (two vCPUs on one physical core, memory bandwidth); there it flatters them.
-    func processSpeedup(_ k: Int) -> Double { Double(max(1, k)) }
+    /// Throughput of k worker processes relative to one. Processes share no lock, cache line or
+    /// allocator, so they scale with the cores, except for what the host withholds. When copies on
+    /// threads clearly scale (E_cpu ≥ 0.85 and e ≤ 0.15), the task shares nothing that matters,
+    /// so any shortfall of the measured speed-up is the host's (neighbours, two vCPUs on one
+    /// core, memory bandwidth) and processes pay it too. Otherwise the model cannot tell the
+    /// host's share from the task's and lets processes scale fully, which flatters them.
+    func processSpeedup(_ k: Int) -> Double {
+        let k = max(1, k)
+        guard k > 1, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
+            let e = scaling.serialFraction?.value, scaling.cpuEfficiency.value >= 0.85, e <= 0.15
+        else { return Double(k) }
+        let measuredCopies = Double(max(2, scaling.threads))
+        let hostShare = min(1, max(0.5, speedup / (measuredCopies * min(1, scaling.cpuEfficiency.value))))
+        return Double(k) * hostShare
+    }
 
     /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
     /// four chunks per worker remain for balance.
@@ -133,15 +144,15 @@ public struct CostModel: Sendable {
         let processes = best(.processes, overhead: machine.roundTripSeconds)
         var pipeline: PlanCost?
         if profile.declared?.stages != nil {
-            let stage: DecisionMode = threadSpeedup(cores) >= 0.85 * Double(cores) ? .threads : .processes
             let compute = min(cores, max(1, items))
-            pipeline = counts.map { fetch in
-                let chunk = 1
-                return PlanCost(
-                    mode: .pipeline, workers: compute, chunk: chunk, fetchWorkers: fetch, computeStage: stage,
-                    seconds: seconds(
-                        .pipeline, items: items, workers: compute, chunk: chunk, fetchWorkers: fetch,
-                        computeStage: stage))
+            pipeline = counts.flatMap { fetch in
+                [DecisionMode.processes, .threads].map { stage in
+                    PlanCost(
+                        mode: .pipeline, workers: compute, chunk: 1, fetchWorkers: fetch, computeStage: stage,
+                        seconds: seconds(
+                            .pipeline, items: items, workers: compute, chunk: 1, fetchWorkers: fetch,
+                            computeStage: stage))
+                }
             }.min { $0.seconds < $1.seconds }
         }
         return CostPrediction(serial: serial, threads: threads, processes: processes, pipeline: pipeline)

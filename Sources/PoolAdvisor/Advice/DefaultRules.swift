@@ -60,7 +60,7 @@ extension Advisor {
 
         rule mixed-split-pipeline priority 65
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and has_stages and known(pipeline_seconds)
-               and pipeline_seconds <= 1.05 * min(threads_seconds, processes_seconds)
+               and pipeline_seconds <= 1.25 * min(threads_seconds, processes_seconds)
           then pipeline fetch_workers = clamp(ceil(1.5 * cores * (1 - cpu_ratio) / cpu_ratio), 1, min(64, items))
                         compute_workers = min(cores, items)
                         compute = processes
