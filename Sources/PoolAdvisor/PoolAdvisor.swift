@@ -8,5 +8,6 @@
 
 /// The library's version, printed by `pool-advisor --version`.
 public enum PoolAdvisorVersion {
+    /// Semantic version of the library and the CLI.
     public static let current = "0.5.0"
 }

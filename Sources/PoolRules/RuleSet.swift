@@ -143,10 +143,16 @@ public enum RuleKind: String, Codable, Sendable {
 
 /// A rule as `rules list` shows it.
 public struct RuleSummary: Codable, Sendable {
+    /// The rule's name.
     public var name: String
+    /// Its priority; higher is considered first.
     public var priority: Int
+    /// Decision, warning or advice.
     public var kind: RuleKind
+    /// Where the rule starts.
     public var location: SourceLocation
+    /// The condition as written.
     public var condition: String
+    /// The mode and its parameters as written, or `warn` / `advise`.
     public var action: String
 }

@@ -117,6 +117,7 @@ public struct Advisor: Sendable {
 
 /// A rules file that could not be read.
 public struct RuleLoadingError: Error, Sendable, CustomStringConvertible {
+    /// The path as given.
     public var path: String
     public var description: String { "cannot read the rules file '\(path)' (missing, unreadable or not UTF-8)" }
 }

@@ -3,6 +3,7 @@ public import PoolRules
 
 /// One way to run the job and its predicted wall time.
 public struct PlanCost: Codable, Sendable, Equatable {
+    /// The mode this plan runs in.
     public var mode: DecisionMode
     /// Threads or worker processes (for a pipeline: the compute stage's).
     public var workers: Int
@@ -12,13 +13,17 @@ public struct PlanCost: Codable, Sendable, Equatable {
     public var fetchWorkers: Int?
     /// For a pipeline: where the compute stage runs.
     public var computeStage: DecisionMode?
+    /// Predicted wall time of the whole job.
     public var seconds: Double
 }
 
 /// The predicted wall time of the whole job in each mode, each at its best size.
 public struct CostPrediction: Codable, Sendable, Equatable {
+    /// Every item on the calling thread.
     public var serial: PlanCost
+    /// The fastest thread pool.
     public var threads: PlanCost
+    /// The fastest process pool.
     public var processes: PlanCost
     /// Nil when the task declares no stages.
     public var pipeline: PlanCost?
@@ -37,9 +42,12 @@ public struct CostPrediction: Codable, Sendable, Equatable {
 /// speed-up on k cores follows the measured Karp–Flatt fraction e: `k / (1 + e·(k − 1))`, which
 /// also covers copies that slow each other (e > 1); without it, `k · E_cpu`; without either, `k`.
 public struct CostModel: Sendable {
+    /// What the task costs per call.
     public let profile: TaskProfile
+    /// What the machine charges for threads, workers and shipping.
     public let machine: MachineProfile
 
+    /// A model of `profile` run on `machine`.
     public init(profile: TaskProfile, machine: MachineProfile) {
         self.profile = profile
         self.machine = machine

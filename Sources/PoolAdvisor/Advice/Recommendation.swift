@@ -5,7 +5,9 @@ public import PoolRules
 public struct Recommendation: Codable, Sendable {
     /// The task's name as the profile recorded it.
     public var task: String
+    /// Items in the job the advice is for.
     public var items: Int
+    /// Serial, threads, processes or a pipeline.
     public var mode: DecisionMode
     /// Threads or worker processes; for a pipeline, the compute stage's. Nil for serial.
     public var workers: Int?
@@ -16,7 +18,9 @@ public struct Recommendation: Codable, Sendable {
     /// The rule that decided, with its location and reason (values quoted); nil only when no
     /// decision rule matched, in which case the advisor ran serially by default.
     public var decidingRule: RuleDecision?
+    /// Lines from `warn` rules: reasons to doubt the profile (borderline, noisy host, failures).
     public var warnings: [RuleAdvisory]
+    /// Lines from `advise` rules: what would make the task run better.
     public var advice: [RuleAdvisory]
     /// Predicted wall time of the job per mode, each at its best size.
     public var predicted: CostPrediction
@@ -58,5 +62,6 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     public var computeWorkers: Int
     /// `.processes` or `.threads`.
     public var computeStage: DecisionMode
+    /// Items per chunk handed to the compute stage.
     public var chunkSize: Int
 }

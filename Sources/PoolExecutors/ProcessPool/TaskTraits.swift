@@ -33,5 +33,6 @@ public protocol StagedTask: PoolTask {
 }
 
 extension StagedTask {
+    /// Runs the fetch stage, then the compute stage on its result.
     public static func run(_ input: Input) throws -> Output { try Compute.run(Fetch.run(input)) }
 }

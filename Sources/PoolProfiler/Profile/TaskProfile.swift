@@ -84,11 +84,14 @@ public struct CallSummary: Codable, Sendable {
 
 /// What the task's type declares about itself, recorded so a saved profile can be advised on alone.
 public struct TaskDeclaration: Codable, Sendable, Equatable {
+    /// Declared ``TaskTraits/crashProne``.
     public var crashProne: Bool
+    /// Declared ``TaskTraits/notThreadSafe``.
     public var notThreadSafe: Bool
     /// The fetch and compute stage names of a ``StagedTask``, or nil for a one-stage task.
     public var stages: [String]?
 
+    /// A declaration from its parts (nothing declared by default).
     public init(crashProne: Bool = false, notThreadSafe: Bool = false, stages: [String]? = nil) {
         self.crashProne = crashProne
         self.notThreadSafe = notThreadSafe

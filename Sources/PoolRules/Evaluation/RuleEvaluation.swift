@@ -1,5 +1,6 @@
 /// The decision a rule made: the mode, its parameters and the reason with the values quoted.
 public struct RuleDecision: Codable, Sendable, Equatable {
+    /// The deciding rule's name.
     public var rule: String
     public var location: SourceLocation
     public var mode: DecisionMode
@@ -7,17 +8,21 @@ public struct RuleDecision: Codable, Sendable, Equatable {
     public var parameters: [String: Double]
     /// For a pipeline: where the compute stage runs (`processes` or `threads`), if the rule said.
     public var computeStage: DecisionMode?
+    /// The rule's `why` text with the values filled in, if it has one.
     public var reason: String?
 }
 
 /// A warning or an advice line added by an advisory rule.
 public struct RuleAdvisory: Codable, Sendable, Equatable {
+    /// The advisory rule's name.
     public var rule: String
     public var location: SourceLocation
     public var kind: RuleKind
+    /// The `warn` or `advise` text with the values filled in.
     public var text: String
     public var reason: String?
 
+    /// An advisory line; the advisor adds its own (for instance, about a missing calibration) this way.
     public init(rule: String, location: SourceLocation, kind: RuleKind, text: String, reason: String? = nil) {
         self.rule = rule
         self.location = location
@@ -31,7 +36,9 @@ public struct RuleAdvisory: Codable, Sendable, Equatable {
 public struct ConditionTrace: Codable, Sendable, Equatable {
     /// The comparison as written in the file.
     public var text: String
+    /// Where the comparison starts in the file.
     public var location: SourceLocation
+    /// True, false or unknown.
     public var value: FactValue
     /// The facts the comparison read and their values, in order of appearance.
     public var facts: [FactReading]
@@ -39,9 +46,11 @@ public struct ConditionTrace: Codable, Sendable, Equatable {
 
 /// A fact's name and value as a rule read it.
 public struct FactReading: Codable, Sendable, Equatable {
+    /// The fact's name.
     public var name: String
     public var value: FactValue
 
+    /// A reading of `name` as `value`.
     public init(name: String, value: FactValue) {
         self.name = name
         self.value = value
@@ -66,13 +75,16 @@ public enum RuleOutcome: String, Codable, Sendable {
 
 /// Every rule's outcome with each of its conditions, so near misses are visible.
 public struct RuleTrace: Codable, Sendable, Equatable {
+    /// The rule's name.
     public var rule: String
     public var location: SourceLocation
     public var priority: Int
     public var kind: RuleKind
+    /// How the rule came out.
     public var outcome: RuleOutcome
     /// Why the outcome, when it needs words (for instance, which parameter was unknown).
     public var note: String?
+    /// Each comparison of the condition (the leaves under `and`, `or`, `not`) with its value.
     public var conditions: [ConditionTrace]
 }
 
@@ -80,6 +92,7 @@ public struct RuleTrace: Codable, Sendable, Equatable {
 public struct RuleEvaluation: Codable, Sendable, Equatable {
     /// The decision, or nil when no decision rule matched (possible only without a fallback rule).
     public var decision: RuleDecision?
+    /// Every matching advisory rule's line, in evaluation order.
     public var advisories: [RuleAdvisory]
     /// Every rule in evaluation order.
     public var trace: [RuleTrace]

@@ -52,14 +52,18 @@ public enum FactValue: Sendable, Equatable, Codable, CustomStringConvertible {
 
 /// A fact the rules may use: its name, type, unit and meaning (shown by `rules list` and in docs).
 public struct FactDefinition: Codable, Sendable, Equatable {
+    /// The name rules use, in snake_case.
     public var name: String
+    /// Number, boolean or text: the checker holds every use to it.
     public var type: FactType
     /// `ratio`, `seconds`, `bytes`, `count`, … for the reader; the language itself has no units.
     public var unit: String
+    /// One line on what the fact means, for `rules facts` and the docs.
     public var summary: String
     /// Whether a profile can leave the fact unknown (then comparisons with it are unknown too).
     public var mayBeUnknown: Bool
 
+    /// Defines the fact `name` of `type`.
     public init(_ name: String, _ type: FactType, unit: String = "", _ summary: String, mayBeUnknown: Bool = false) {
         self.name = name
         self.type = type
@@ -71,9 +75,11 @@ public struct FactDefinition: Codable, Sendable, Equatable {
 
 /// The facts a rules file is checked against: an unknown name is a load error, not a silent false.
 public struct FactSchema: Sendable {
+    /// Every fact, in the order listings show them.
     public let facts: [FactDefinition]
     private let byName: [String: FactDefinition]
 
+    /// A schema of `facts`; a repeated name keeps its first definition.
     public init(_ facts: [FactDefinition]) {
         self.facts = facts
         self.byName = Dictionary(facts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -99,8 +105,10 @@ public enum NameSuggestion {
 
 /// The values of the facts for one evaluation. Names absent from the dictionary are unknown.
 public struct Facts: Sendable, Codable, Equatable {
+    /// The values by fact name.
     public var values: [String: FactValue]
 
+    /// Facts with `values`; any other name reads as unknown.
     public init(_ values: [String: FactValue] = [:]) { self.values = values }
 
     public subscript(name: String) -> FactValue {

@@ -2,9 +2,12 @@
 public struct SourceLocation: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The file name as the user gave it (or `<rules>` for text without a file).
     public var file: String
+    /// 1-based line.
     public var line: Int
+    /// 1-based column, counting Unicode scalars.
     public var column: Int
 
+    /// The place `file:line:column`.
     public init(file: String, line: Int, column: Int) {
         self.file = file
         self.line = line
@@ -26,13 +29,18 @@ public struct RuleDiagnostic: Codable, Sendable, Hashable, CustomStringConvertib
             noFallback
     }
 
+    /// Whether the file still loads.
     public var severity: Severity
+    /// The class of problem.
     public var kind: Kind
+    /// Where the problem starts.
     public var location: SourceLocation
+    /// What is wrong, and where it helps, what to write instead.
     public var message: String
     /// The offending source line, shown under the message with a caret.
     public var sourceLine: String
 
+    /// A diagnostic at `location` quoting `line`.
     public init(_ severity: Severity, _ kind: Kind, at location: SourceLocation, _ message: String, line: String) {
         self.severity = severity
         self.kind = kind
@@ -51,10 +59,13 @@ public struct RuleDiagnostic: Codable, Sendable, Hashable, CustomStringConvertib
 
 /// The errors that kept a rules file from loading (at least one), with any warnings found too.
 public struct RuleFileError: Error, Sendable, CustomStringConvertible {
+    /// Every error and warning, in file order.
     public var diagnostics: [RuleDiagnostic]
 
+    /// Wraps `diagnostics`, of which at least one is an error.
     public init(diagnostics: [RuleDiagnostic]) { self.diagnostics = diagnostics }
 
+    /// The errors alone.
     public var errors: [RuleDiagnostic] { diagnostics.filter { $0.severity == .error } }
 
     public var description: String {
