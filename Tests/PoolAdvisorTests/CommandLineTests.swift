@@ -237,5 +237,12 @@ struct CommandLineTests {
         let result = try runCommand(["profile", "cpu", "--inputs", inputs])
         #expect(result.status == 1)
         #expect(result.error.contains("inputs.jsonl:2: not a valid input"), "\(result.error)")
+        let good = try temporaryFile(
+            "good.jsonl", "{\"seed\": 1, \"iterations\": 2000}\n\n{\"seed\": 2, \"iterations\": 2000}\n")
+        let profiled = try runCommand(["profile", "cpu", "--inputs", good, "--json", "--budget", "1"])
+        #expect(profiled.status == 0, "\(profiled.error)")
+        let document = try JSONDecoder().decode(ProfileJSON.self, from: Data(profiled.output.utf8))
+        // 2000 iterations is microseconds, not the milliseconds of the built-in inputs.
+        #expect(document.profile.calls.wallSecondsPerCall.value < 0.001)
     }
 }
