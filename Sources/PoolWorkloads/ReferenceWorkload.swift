@@ -25,8 +25,11 @@ public enum ReferenceWorkloads {
         all.first { $0.workloadName == name }
     }
 
-    /// Every workload's task, for ``WorkerEntry/runIfWorker(tasks:)``.
-    public static var tasks: [any PoolTask.Type] { all.map { $0 as any PoolTask.Type } }
+    /// Every workload's task and the mixed workload's two stage tasks, for
+    /// ``WorkerEntry/runIfWorker(tasks:)``.
+    public static var tasks: [any PoolTask.Type] {
+        all.map { $0 as any PoolTask.Type } + [MixedFetch.self, MixedCompute.self]
+    }
 }
 
 /// Computation no compiler can fold away: `iterations` rounds of xorshift-multiply.

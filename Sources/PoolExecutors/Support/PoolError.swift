@@ -79,5 +79,11 @@ public struct MapError: Error, Sendable, CustomStringConvertible {
     /// The error the transform threw for that element, unchanged.
     public let error: any Error
 
+    /// The failure of the element at `index` with `error`.
+    public init(index: Int, error: any Error) {
+        self.index = index
+        self.error = error
+    }
+
     public var description: String { "map failed at input index \(index): \(error)" }
 }

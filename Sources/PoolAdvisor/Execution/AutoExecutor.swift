@@ -1,0 +1,235 @@
+internal import Foundation
+public import PoolExecutors
+public import PoolProfiler
+public import PoolRules
+
+/// Decides and runs in one call: profiles the task on the first inputs, asks the ``Advisor``,
+/// then runs the rest as recommended. The profiling calls' outputs are kept, never recomputed.
+///
+/// ```swift
+/// let run = try AutoExecutor().run(Checksum.self, paths)
+/// print(run.recommendation?.summary ?? "serial")   // what it chose, and `explanation` for why
+/// let sums = run.outputs                           // in input order
+/// ```
+///
+/// On long runs it keeps watching: the rest is run in batches of about
+/// ``Options/watchSeconds`` each, and when a batch takes more than ``Options/driftFactor`` times
+/// its predicted time, the task is profiled again on the next inputs (their outputs kept as
+/// well) and the executor switches if the new recommendation differs. ``AutoRun/switches``
+/// records each switch and why.
+public final class AutoExecutor: Sendable {
+    /// How much to profile and how closely to watch.
+    public struct Options: Sendable {
+        /// Inputs to profile on (the first ones).
+        public var sampleSize = 32
+        /// The profiler's settings; shorter than ``ProfilerOptions``' defaults, since the
+        /// profiling time is part of the job.
+        public var profiler: ProfilerOptions
+        /// Worker settings for process pools (executable, environment, timeouts).
+        public var processes = ProcessPool.Configuration()
+        /// Predicted seconds of work per watched batch.
+        public var watchSeconds = 1.0
+        /// A batch slower than this many times its prediction counts as drift.
+        public var driftFactor = 2.0
+        /// Most re-profilings per run.
+        public var maximumSwitches = 2
+        /// Batches shorter than this are never judged (too short to measure reliably).
+        public var driftMinimumSeconds = 0.2
+
+        public init() {
+            var profiler = ProfilerOptions()
+            profiler.minimumCalls = 10
+            profiler.minimumSeconds = 0.3
+            profiler.maximumSeconds = 1.5
+            self.profiler = profiler
+        }
+    }
+
+    public let advisor: Advisor
+    public let options: Options
+
+    /// An executor that asks `advisor` (the default rules and this machine's cached calibration
+    /// by default).
+    public init(advisor: Advisor = Advisor(), options: Options = Options()) {
+        self.advisor = advisor
+        self.options = options
+    }
+
+    /// Profiles, decides and runs; returns the outputs in input order with the decision.
+    /// - Throws: ``MapError`` with the first failing input index (a failure among the profiled
+    ///   inputs stops the job before the rest runs); ``PoolError`` if a pool cannot start.
+    public func run<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>) throws -> AutoRun<
+        Task.Output
+    > {
+        let inputs = Array(inputs)
+        let started = Date()
+        var outputs = [Task.Output?](repeating: nil, count: inputs.count)
+        guard inputs.count >= 2 else {
+            for (index, input) in inputs.enumerated() {
+                do { outputs[index] = try Task.run(input) } catch { throw MapError(index: index, error: error) }
+            }
+            return AutoRun(
+                outputs: outputs.map { $0! }, profile: nil, recommendation: nil, profiledItems: inputs.count,
+                switches: [], profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
+        }
+        let sampleCount = min(max(1, options.sampleSize), inputs.count)
+        let first = try profile(task, inputs, range: 0..<sampleCount, into: &outputs)
+        var recommendation = advisor.recommend(first.profile, items: inputs.count)
+        var profilingSeconds = first.seconds
+        var profiledItems = first.kept
+        var plan = ExecutionPlan(recommendation)
+        var executor = Executor(plan: plan, processes: options.processes)
+        defer { executor.shutdown() }
+        var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
+        var switches: [ModeSwitch] = []
+        var pending = outputs.indices.filter { outputs[$0] == nil }
+        var batchNumber = 0
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(batchSize(plan: plan, model: model)))
+            pending.removeFirst(batch.count)
+            let clock = Date()
+            let results: [Task.Output]
+            do {
+                results = try executor.map(task, batch.map { inputs[$0] })
+            } catch let error as MapError {
+                throw MapError(index: batch[error.index], error: error.error)
+            } catch let error as PipelineError {
+                throw MapError(index: batch[error.index], error: error.error)
+            }
+            for (offset, index) in batch.enumerated() { outputs[index] = results[offset] }
+            let elapsed = Date().timeIntervalSince(clock)
+            batchNumber += 1
+            // The first batch pays the pools' start; judge drift from the second on.
+            let predicted = steadySeconds(plan, items: batch.count, model: model)
+            guard batchNumber > 1, switches.count < options.maximumSwitches, pending.count >= 2 * sampleCount,
+                elapsed > options.driftMinimumSeconds, elapsed > options.driftFactor * predicted
+            else { continue }
+            let resample = Array(pending.prefix(sampleCount))
+            let again = try profile(task, inputs, indices: resample, into: &outputs)
+            profilingSeconds += again.seconds
+            profiledItems += again.kept
+            pending.removeAll { outputs[$0] != nil }
+            let next = advisor.recommend(again.profile, items: pending.count)
+            let nextPlan = ExecutionPlan(next)
+            model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
+            guard nextPlan != plan else { continue }
+            switches.append(
+                ModeSwitch(
+                    atIndex: resample.last.map { $0 + 1 } ?? 0, from: plan, to: nextPlan,
+                    reason:
+                        "a batch of \(batch.count) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
+                ))
+            executor.shutdown()
+            plan = nextPlan
+            recommendation = next
+            executor = Executor(plan: plan, processes: options.processes)
+        }
+        return AutoRun(
+            outputs: outputs.map { $0! }, profile: first.profile, recommendation: recommendation,
+            profiledItems: profiledItems, switches: switches,
+            profilingSeconds: profilingSeconds, totalSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Profiles, decides and runs; returns only the outputs, in input order.
+    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>) throws -> [Task.Output] {
+        try run(task, inputs).outputs
+    }
+
+    /// The `async` form of ``run(_:_:)``: the work happens on threads of its own.
+    public func run<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input> & Sendable) async throws
+        -> AutoRun<Task.Output>
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try PlatformThread.start(name: "auto-executor") {
+                    continuation.resume(with: Result { try self.run(task, inputs) })
+                }.detach()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private struct Sampled {
+        let profile: TaskProfile
+        let seconds: Double
+        /// Inputs whose outputs the profiling computed.
+        let kept: Int
+    }
+
+    private func profile<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], range: Range<Int>, into outputs: inout [Task.Output?]
+    ) throws -> Sampled {
+        try profile(task, inputs, indices: Array(range), into: &outputs)
+    }
+
+    /// Profiles on `indices` and keeps the outputs the profiling computed.
+    private func profile<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], indices: [Int], into outputs: inout [Task.Output?]
+    ) throws -> Sampled {
+        let clock = Date()
+        let measured: ProfiledRun<Task.Output>
+        do {
+            measured = try Profiler(options: options.profiler, machine: advisor.machine).measure(
+                task, sample: indices.map { inputs[$0] })
+        } catch ProfilerError.everyCallFailed {
+            // Every call threw: report the first input's own error.
+            do {
+                _ = try Task.run(inputs[indices[0]])
+            } catch {
+                throw MapError(index: indices[0], error: error)
+            }
+            throw MapError(index: indices[0], error: ProfilerError.emptySample(task: Task.name))
+        }
+        var kept = 0
+        for (offset, index) in indices.enumerated() {
+            switch measured.outputs[offset] {
+            case .success(let value)?:
+                outputs[index] = value
+                kept += 1
+            case .failure(let error)?: throw MapError(index: index, error: error)
+            case nil: break
+            }
+        }
+        return Sampled(profile: measured.profile, seconds: Date().timeIntervalSince(clock), kept: kept)
+    }
+
+    /// Items per watched batch: about ``Options/watchSeconds`` of predicted work, and at least
+    /// four chunks per worker so batch boundaries cost little.
+    private func batchSize(plan: ExecutionPlan, model: CostModel) -> Int {
+        let perItem = max(steadySeconds(plan, items: 1000, model: model) / 1000, 1e-9)
+        let minimum = 4 * max(1, plan.workers) * max(1, plan.chunkSize ?? 1)
+        return max(minimum, Int(options.watchSeconds / perItem))
+    }
+
+    private func steadySeconds(_ plan: ExecutionPlan, items: Int, model: CostModel) -> Double {
+        model.seconds(
+            plan.mode, items: items, workers: plan.workers, chunk: plan.chunkSize ?? 1, fetchWorkers: plan.fetchWorkers,
+            computeStage: plan.computeStage)
+    }
+}
+
+/// What ``AutoExecutor/run(_:_:)`` did.
+public struct AutoRun<Output: Sendable>: Sendable {
+    /// The outputs, in input order (the profiled inputs' included).
+    public var outputs: [Output]
+    /// The first profile; nil for a job of fewer than two inputs (run serially).
+    public var profile: TaskProfile?
+    /// The recommendation in force at the end (after any switch).
+    public var recommendation: Recommendation?
+    /// Inputs whose outputs came from profiling calls.
+    public var profiledItems: Int
+    /// Mode changes made because the workload drifted from its profile.
+    public var switches: [ModeSwitch]
+    public var profilingSeconds: Double
+    public var totalSeconds: Double
+}
+
+/// A change of plan in the middle of an ``AutoExecutor`` run.
+public struct ModeSwitch: Codable, Sendable, Equatable {
+    /// Inputs from this index on ran with the new plan.
+    public var atIndex: Int
+    public var from: ExecutionPlan
+    public var to: ExecutionPlan
+    public var reason: String
+}

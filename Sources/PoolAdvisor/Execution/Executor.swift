@@ -1,0 +1,185 @@
+public import PoolExecutors
+public import PoolRules
+
+/// Runs a job the way a ``Recommendation`` says: one `map` over serial, threads, processes and
+/// the split pipeline.
+///
+/// ```swift
+/// let advice = Advisor().recommend(profile, items: paths.count)
+/// let executor = Executor(advice)
+/// let sums = try executor.map(Checksum.self, paths)      // in input order
+/// executor.shutdown()
+/// ```
+///
+/// Pools are started on first use and kept for later maps until ``shutdown()`` (or until the
+/// executor is released). Worker processes run this executable, so `main` must call
+/// ``WorkerEntry/runIfWorker(tasks:)`` first, with every task it maps.
+public final class Executor: Sendable {
+    /// How the executor runs jobs.
+    public let plan: ExecutionPlan
+    private let processTemplate: ProcessPool.Configuration
+    private let pools = Locked<Pools>(Pools())
+
+    private struct Pools: @unchecked Sendable {
+        var threads: ThreadPool?
+        var processes: ProcessPool?
+        var pipelines: [ObjectIdentifier: AnyObject] = [:]
+        var shutDown = false
+    }
+
+    /// An executor for `recommendation`'s mode and sizes.
+    /// - Parameter processes: the worker settings for process pools (executable, environment,
+    ///   timeouts); its worker count is replaced by the plan's.
+    public convenience init(_ recommendation: Recommendation, processes: ProcessPool.Configuration = .init()) {
+        self.init(plan: ExecutionPlan(recommendation), processes: processes)
+    }
+
+    /// An executor for an explicit plan.
+    public init(plan: ExecutionPlan, processes: ProcessPool.Configuration = .init()) {
+        self.plan = plan
+        self.processTemplate = processes
+    }
+
+    deinit { shutdown(wait: false) }
+
+    /// Runs `task` on every input as planned and returns the outputs in input order.
+    ///
+    /// In pipeline mode the task must be a ``StagedTask``; a task without stages runs on
+    /// threads with the pipeline's fetch workers instead.
+    /// - Throws: ``MapError`` with the first failing index (threads, processes, serial) or
+    ///   ``PipelineError`` (pipeline); ``PoolError`` if a pool cannot start or was shut down.
+    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>) throws -> [Task.Output] {
+        let inputs = Array(inputs)
+        if inputs.isEmpty { return [] }
+        switch plan.mode {
+        case .serial:
+            return try inputs.enumerated().map { index, input in
+                do { return try Task.run(input) } catch { throw MapError(index: index, error: error) }
+            }
+        case .threads:
+            return try threadPool(workers: plan.workers).map(inputs, chunkSize: plan.chunkSize) { try Task.run($0) }
+        case .processes:
+            return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize)
+        case .pipeline:
+            if let staged = Task.self as? any StagedTask.Type {
+                return try runPipeline(staged, inputs) as! [Task.Output]
+            }
+            return try threadPool(workers: plan.fetchWorkers).map(inputs, chunkSize: 1) { try Task.run($0) }
+        }
+    }
+
+    /// The `async` form of ``map(_:_:)``: suspends, never blocking a cooperative thread.
+    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input> & Sendable) async throws
+        -> [Task.Output]
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try PlatformThread.start(name: "executor") {
+                    continuation.resume(with: Result { try self.map(task, inputs) })
+                }.detach()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Stops the executor's pools (they restart on the next map).
+    public func shutdown(wait: Bool = true) {
+        let stopping = pools.withLock { pools in
+            defer { pools = Pools() }
+            return pools
+        }
+        stopping.threads?.shutdown(wait: wait)
+        stopping.processes?.shutdown(wait: wait)
+        for case let pipeline as any ShutDownable in stopping.pipelines.values { pipeline.shutDown(wait: wait) }
+    }
+
+    private func threadPool(workers: Int) -> ThreadPool {
+        pools.withLock { pools in
+            if let pool = pools.threads, pool.workerCount == workers { return pool }
+            let pool = ThreadPool(workers: max(1, workers), name: "exec")
+            pools.threads = pool
+            return pool
+        }
+    }
+
+    private func processPool() throws -> ProcessPool {
+        try pools.withLock { pools in
+            if let pool = pools.processes { return pool }
+            var configuration = processTemplate
+            configuration.workers = max(1, plan.workers)
+            let pool = try ProcessPool(configuration: configuration)
+            pools.processes = pool
+            return pool
+        }
+    }
+
+    private func runPipeline<Staged: StagedTask>(_ task: Staged.Type, _ inputs: [any Sendable]) throws -> [Staged
+        .Output]
+    {
+        let typed = inputs.map { $0 as! Staged.Input }
+        let pipeline: Pipeline<Staged.Fetch, Staged.Compute> = try pools.withLock { pools in
+            let key = ObjectIdentifier(Staged.self)
+            if let existing = pools.pipelines[key] as? Pipeline<Staged.Fetch, Staged.Compute> { return existing }
+            var processes = processTemplate
+            processes.workers = max(1, plan.workers)
+            let compute: Pipeline<Staged.Fetch, Staged.Compute>.Configuration.ComputeStage =
+                plan.computeStage == .threads ? .threads(workers: max(1, plan.workers)) : .processes(processes)
+            let created = try Pipeline(
+                for: Staged.self, configuration: .init(fetchWorkers: max(1, plan.fetchWorkers), compute: compute))
+            pools.pipelines[key] = created
+            return created
+        }
+        return try pipeline.map(typed)
+    }
+}
+
+/// What an ``Executor`` runs: a mode with its sizes.
+public struct ExecutionPlan: Codable, Sendable, Equatable {
+    public var mode: DecisionMode
+    /// Threads or worker processes (for a pipeline: the compute stage's).
+    public var workers: Int
+    /// Items per chunk; nil lets the pool choose.
+    public var chunkSize: Int?
+    /// For a pipeline: the fetch stage's threads.
+    public var fetchWorkers: Int
+    /// For a pipeline: where stage two runs.
+    public var computeStage: DecisionMode
+
+    public init(
+        mode: DecisionMode, workers: Int = Machine.usableCores, chunkSize: Int? = nil, fetchWorkers: Int = 1,
+        computeStage: DecisionMode = .processes
+    ) {
+        self.mode = mode
+        self.workers = workers
+        self.chunkSize = chunkSize
+        self.fetchWorkers = fetchWorkers
+        self.computeStage = computeStage
+    }
+
+    /// The plan a recommendation describes.
+    public init(_ recommendation: Recommendation) {
+        self.init(
+            mode: recommendation.mode, workers: recommendation.workers ?? 1, chunkSize: recommendation.chunkSize,
+            fetchWorkers: recommendation.pipeline?.fetchWorkers ?? 1,
+            computeStage: recommendation.pipeline?.computeStage ?? .processes)
+    }
+
+    /// `threads × 4, chunk 8`, `processes × 2`, `pipeline 3 → processes × 2`, `serial`.
+    public var summary: String {
+        switch mode {
+        case .serial: return "serial"
+        case .threads, .processes:
+            return "\(mode.rawValue) × \(workers)" + ((chunkSize ?? 1) > 1 ? ", chunk \(chunkSize!)" : "")
+        case .pipeline: return "pipeline \(fetchWorkers) → \(computeStage.rawValue) × \(workers)"
+        }
+    }
+}
+
+protocol ShutDownable: AnyObject {
+    func shutDown(wait: Bool)
+}
+
+extension Pipeline: ShutDownable {
+    func shutDown(wait: Bool) { shutdown(wait: wait) }
+}

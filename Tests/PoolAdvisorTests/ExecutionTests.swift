@@ -1,0 +1,150 @@
+import Foundation
+import PoolAdvisor
+import Testing
+
+/// Process pools in these tests run the `pool-advisor` executable, which registers every
+/// reference workload and the mixed workload's stages.
+var advisorWorkers: ProcessPool.Configuration {
+    var configuration = ProcessPool.Configuration(workers: 2)
+    configuration.executable = .path(commandPath)
+    configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
+    return configuration
+}
+
+/// Short profiling, so the suite stays quick in a debug build.
+var quickAuto: AutoExecutor.Options {
+    var options = AutoExecutor.Options()
+    options.sampleSize = 8
+    options.profiler.minimumCalls = 5
+    options.profiler.minimumSeconds = 0.05
+    options.profiler.maximumSeconds = 0.4
+    options.processes = advisorWorkers
+    return options
+}
+
+func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data { try JSONEncoder().encode(outputs) }
+
+/// Throws for negative inputs.
+struct NoNegatives: PoolTask {
+    struct Negative: Error {}
+    static func run(_ input: Int) throws -> Int {
+        if input < 0 { throw Negative() }
+        usleep(200)
+        return input
+    }
+}
+
+/// Before index 300 a call sleeps 2 ms; from 300 on it computes instead.
+struct DriftingTask: PoolTask {
+    static func run(_ input: Int) -> UInt64 {
+        if input < 300 {
+            usleep(2_000)
+            return UInt64(input)
+        }
+        return churn(UInt64(input), iterations: 200_000)
+    }
+}
+
+@Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(5)))
+struct ExecutionTests {
+    @Test("Executor runs every mode and gives the serial outputs, in order")
+    func everyMode() throws {
+        let inputs = TinyTask.inputs(count: 500)
+        let expected = inputs.map(TinyTask.run)
+        let plans = [
+            ExecutionPlan(mode: .serial), ExecutionPlan(mode: .threads, workers: 3, chunkSize: 7),
+            ExecutionPlan(mode: .threads, workers: 2), ExecutionPlan(mode: .processes, workers: 2, chunkSize: 5),
+            ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3),
+        ]
+        for plan in plans {
+            let executor = Executor(plan: plan, processes: advisorWorkers)
+            #expect(try executor.map(TinyTask.self, inputs) == expected, "\(plan.summary)")
+            #expect(try executor.map(TinyTask.self, inputs.prefix(10)) == Array(expected.prefix(10)), "reused pools")
+            executor.shutdown()
+        }
+        let mixed = WaitThenCompute.inputs(count: 12).map {
+            FetchThenCompute(waitMicroseconds: 500, work: ComputeWork(seed: $0.work.seed, iterations: 20_000))
+        }
+        let serial = try mixed.map(WaitThenCompute.run)
+        for stage in [DecisionMode.processes, .threads] {
+            let executor = Executor(
+                plan: ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 4, computeStage: stage),
+                processes: advisorWorkers)
+            #expect(try executor.map(WaitThenCompute.self, mixed) == serial, "pipeline computing on \(stage)")
+            executor.shutdown()
+        }
+    }
+
+    @Test("Executor reports a failing input's index in every mode")
+    func failures() throws {
+        let inputs = [1, 2, -1, 4, -5, 6]
+        let plans = [
+            ExecutionPlan(mode: .serial), ExecutionPlan(mode: .threads, workers: 2),
+            ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 2),
+        ]
+        for plan in plans {
+            let executor = Executor(plan: plan)
+            do {
+                _ = try executor.map(NoNegatives.self, inputs)
+                Issue.record("\(plan.summary): no error")
+            } catch let error as MapError {
+                #expect(error.index == 2, "\(plan.summary)")
+            }
+            executor.shutdown()
+        }
+    }
+
+    static let sizes: [String: Int] = [
+        "cpu": 24, "sleep": 40, "pipe-read": 40, "disk-fsync": 16, "blocking-lock": 24, "spinning-mutex": 24,
+        "atomic-counter": 24, "allocation": 24, "mixed": 20, "large-payload": 10, "tiny": 3_000,
+    ]
+
+    @Test(
+        "AutoExecutor returns exactly the serial outputs in order, profiled ones included",
+        arguments: ReferenceWorkloads.all.map { $0.workloadName })
+    func autoMatchesSerial(_ name: String) throws {
+        let workload = try #require(ReferenceWorkloads.named(name))
+        try check(workload, count: Self.sizes[name] ?? 20)
+    }
+
+    private func check<Workload: ReferenceWorkload>(_ workload: Workload.Type, count: Int) throws {
+        let inputs = Workload.inputs(count: count)
+        let expected = try inputs.map { try Workload.run($0) }
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
+        let run = try auto.run(Workload.self, inputs)
+        #expect(try encoded(run.outputs) == encoded(expected), "\(run.recommendation?.summary ?? "serial")")
+        #expect(run.profiledItems > 0 && run.profiledItems <= 8)
+        #expect(run.recommendation != nil)
+        #expect(run.profile?.task == Workload.name)
+    }
+
+    @Test("AutoExecutor stops at a failure among the profiled inputs and names its index")
+    func autoFailure() throws {
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
+        do {
+            _ = try auto.run(NoNegatives.self, [5, 5, -1, 5, 5, 5])
+            Issue.record("no error")
+        } catch let error as MapError {
+            #expect(error.index == 2)
+        }
+        #expect(try auto.map(NoNegatives.self, [7]) == [7])
+        #expect(try auto.map(NoNegatives.self, [Int]()) == [])
+    }
+
+    @Test("AutoExecutor switches mode when the workload drifts from its profile, and says so")
+    func drift() throws {
+        var options = quickAuto
+        options.watchSeconds = 0.001  // the smallest batches: four chunks per worker
+        options.driftMinimumSeconds = 0.01
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        let inputs = Array(0..<600)
+        let run = try auto.run(DriftingTask.self, inputs)
+        #expect(run.outputs == inputs.map(DriftingTask.run))
+        #expect(run.switches.count >= 1)
+        let first = try #require(run.switches.first)
+        #expect(first.from.mode == .threads && first.from.workers == 64)
+        #expect(first.to != first.from)
+        #expect(first.reason.contains("its prediction"))
+        #expect(first.atIndex > 300)
+    }
+}
