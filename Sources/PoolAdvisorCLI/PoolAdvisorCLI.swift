@@ -63,7 +63,9 @@ public enum PoolAdvisorCLI {
         USAGE: pool-advisor <command> [options]
 
         COMMANDS:
+          demo                Profile, recommend and run every mode on every reference workload.
           profile TASK        Profile a task and recommend how to run it.
+          run TASK            Run a task on JSON Lines inputs (auto mode: profile, decide, run).
           calibrate           Measure (or show the cached) costs of this machine.
           tasks               List the tasks this program can profile.
           rules list          List the decision rules in evaluation order.
@@ -104,9 +106,11 @@ public enum PoolAdvisorCLI {
         case "profile": return try ProfileCommand.run(rest, context)
         case "calibrate": return try CalibrateCommand.run(rest, context)
         case "tasks": return try TasksCommand.run(rest, context)
+        case "run": return try RunCommand.run(rest, context)
+        case "demo": return try DemoCommand.run(rest, context)
         case "rules": return try RulesCommand.run(rest, context)
         default:
-            let commands = ["profile", "calibrate", "tasks", "rules", "help"]
+            let commands = ["demo", "profile", "run", "calibrate", "tasks", "rules", "help"]
             let hint =
                 NameSuggestion.closest(to: first, among: commands + ["--help", "--version"]).map {
                     " (did you mean '\($0)'?)"
@@ -132,6 +136,15 @@ struct CommandContext: Sendable {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         print(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+    }
+
+    /// The task called `name`, or a usage error with a suggestion.
+    func task(named name: String, spec: CommandSpec) throws -> any PoolTask.Type {
+        guard let task = catalog.named(name) else {
+            let hint = NameSuggestion.closest(to: name, among: catalog.names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw UsageError(message: "unknown task '\(name)'\(hint); 'pool-advisor tasks' lists them", command: spec)
+        }
+        return task
     }
 
     /// Loads `--rules FILE` if given, else the built-in matrix.

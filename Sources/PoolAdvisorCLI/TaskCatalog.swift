@@ -26,17 +26,26 @@ struct CommandFailure: Error {
 /// Inputs read from a JSON Lines file: one JSON value per line, decoded as the task's input.
 enum InputFiles {
     static func read<Task: PoolTask>(_ task: Task.Type, from path: String) throws(CommandFailure) -> [Task.Input] {
+        try readNumbered(task, from: path).inputs
+    }
+
+    /// The inputs and, for each, its line number in the file (blank lines are skipped).
+    static func readNumbered<Task: PoolTask>(_ task: Task.Type, from path: String) throws(CommandFailure) -> (
+        inputs: [Task.Input], lines: [Int]
+    ) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw CommandFailure(message: "cannot read the inputs file '\(path)'")
         }
         let decoder = JSONDecoder()
         var inputs: [Task.Input] = []
+        var lines: [Int] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             do {
                 inputs.append(try decoder.decode(Task.Input.self, from: Data(trimmed.utf8)))
+                lines.append(index + 1)
             } catch {
                 throw CommandFailure(
                     message:
@@ -45,7 +54,7 @@ enum InputFiles {
             }
         }
         if inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
-        return inputs
+        return (inputs, lines)
     }
 
     private static func reason(_ error: any Error) -> String {

@@ -58,15 +58,17 @@ public final class AutoExecutor: Sendable {
     /// Profiles, decides and runs; returns the outputs in input order with the decision.
     /// - Throws: ``MapError`` with the first failing input index (a failure among the profiled
     ///   inputs stops the job before the rest runs); ``PoolError`` if a pool cannot start.
-    public func run<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>) throws -> AutoRun<
-        Task.Output
-    > {
+    /// - Parameter progress: counts finished items, profiled ones included, as they finish.
+    public func run<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil
+    ) throws -> AutoRun<Task.Output> {
         let inputs = Array(inputs)
         let started = Date()
         var outputs = [Task.Output?](repeating: nil, count: inputs.count)
         guard inputs.count >= 2 else {
             for (index, input) in inputs.enumerated() {
                 do { outputs[index] = try Task.run(input) } catch { throw MapError(index: index, error: error) }
+                progress?.add(1)
             }
             return AutoRun(
                 outputs: outputs.map { $0! }, profile: nil, recommendation: nil, profiledItems: inputs.count,
@@ -77,6 +79,7 @@ public final class AutoExecutor: Sendable {
         var recommendation = advisor.recommend(first.profile, items: inputs.count)
         var profilingSeconds = first.seconds
         var profiledItems = first.kept
+        progress?.add(first.kept)
         var plan = ExecutionPlan(recommendation)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
@@ -90,7 +93,7 @@ public final class AutoExecutor: Sendable {
             let clock = Date()
             let results: [Task.Output]
             do {
-                results = try executor.map(task, batch.map { inputs[$0] })
+                results = try executor.map(task, batch.map { inputs[$0] }, progress: progress)
             } catch let error as MapError {
                 throw MapError(index: batch[error.index], error: error.error)
             } catch let error as PipelineError {
@@ -108,6 +111,7 @@ public final class AutoExecutor: Sendable {
             let again = try profile(task, inputs, indices: resample, into: &outputs)
             profilingSeconds += again.seconds
             profiledItems += again.kept
+            progress?.add(again.kept)
             pending.removeAll { outputs[$0] != nil }
             let next = advisor.recommend(again.profile, items: pending.count)
             let nextPlan = ExecutionPlan(next)

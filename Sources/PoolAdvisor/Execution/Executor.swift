@@ -1,5 +1,6 @@
 public import PoolExecutors
 public import PoolRules
+internal import Synchronization
 
 /// Runs a job the way a ``Recommendation`` says: one `map` over serial, threads, processes and
 /// the split pipeline.
@@ -48,24 +49,54 @@ public final class Executor: Sendable {
     /// threads with the pipeline's fetch workers instead.
     /// - Throws: ``MapError`` with the first failing index (threads, processes, serial) or
     ///   ``PipelineError`` (pipeline); ``PoolError`` if a pool cannot start or was shut down.
-    public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>) throws -> [Task.Output] {
+    /// - Parameter progress: counts finished items as they finish (for progress displays).
+    public func map<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil
+    ) throws -> [Task.Output] {
         let inputs = Array(inputs)
         if inputs.isEmpty { return [] }
         switch plan.mode {
         case .serial:
             return try inputs.enumerated().map { index, input in
+                defer { progress?.add(1) }
                 do { return try Task.run(input) } catch { throw MapError(index: index, error: error) }
             }
         case .threads:
-            return try threadPool(workers: plan.workers).map(inputs, chunkSize: plan.chunkSize) { try Task.run($0) }
+            return try threadPool(workers: plan.workers).map(inputs, chunkSize: plan.chunkSize) {
+                defer { progress?.add(1) }
+                return try Task.run($0)
+            }
         case .processes:
-            return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize)
+            guard let progress else { return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize) }
+            let stream = try processPool().mapUnordered(Task.self, inputs, chunkSize: plan.chunkSize)
+            return try Self.collect(stream, count: inputs.count, progress)
         case .pipeline:
             if let staged = Task.self as? any StagedTask.Type {
-                return try runPipeline(staged, inputs) as! [Task.Output]
+                return try runPipeline(staged, inputs, progress) as! [Task.Output]
             }
-            return try threadPool(workers: plan.fetchWorkers).map(inputs, chunkSize: 1) { try Task.run($0) }
+            return try threadPool(workers: plan.fetchWorkers).map(inputs, chunkSize: 1) {
+                defer { progress?.add(1) }
+                return try Task.run($0)
+            }
         }
+    }
+
+    /// Results from an unordered stream, put back in input order, counting as they arrive.
+    private static func collect<Output>(_ completions: Completions<Output>, count: Int, _ progress: ProgressCounter)
+        throws -> [Output]
+    {
+        var slots = [Output?](repeating: nil, count: count)
+        for completion in completions.blocking {
+            switch completion.result {
+            case .success(let value):
+                slots[completion.index] = value
+                progress.add(1)
+            case .failure(let error):
+                completions.cancel()
+                throw MapError(index: completion.index, error: error)
+            }
+        }
+        return slots.map { $0! }
     }
 
     /// The `async` form of ``map(_:_:)``: suspends, never blocking a cooperative thread.
@@ -114,9 +145,9 @@ public final class Executor: Sendable {
         }
     }
 
-    private func runPipeline<Staged: StagedTask>(_ task: Staged.Type, _ inputs: [any Sendable]) throws -> [Staged
-        .Output]
-    {
+    private func runPipeline<Staged: StagedTask>(
+        _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?
+    ) throws -> [Staged.Output] {
         let typed = inputs.map { $0 as! Staged.Input }
         let pipeline: Pipeline<Staged.Fetch, Staged.Compute> = try pools.withLock { pools in
             let key = ObjectIdentifier(Staged.self)
@@ -130,8 +161,29 @@ public final class Executor: Sendable {
             pools.pipelines[key] = created
             return created
         }
-        return try pipeline.map(typed)
+        let results = pipeline.results(typed)
+        defer { results.cancel() }
+        var outputs: [Staged.Output] = []
+        outputs.reserveCapacity(typed.count)
+        for result in results {
+            outputs.append(try result.get())
+            progress?.add(1)
+        }
+        return outputs
     }
+}
+
+/// A count of finished items that another thread can read while a job runs.
+public final class ProgressCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Items finished so far.
+    public var completed: Int { count.load(ordering: .relaxed) }
+
+    /// Adds `items` finished items.
+    public func add(_ items: Int) { count.add(items, ordering: .relaxed) }
 }
 
 /// What an ``Executor`` runs: a mode with its sizes.

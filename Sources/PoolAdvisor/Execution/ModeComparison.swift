@@ -1,0 +1,117 @@
+internal import Foundation
+public import PoolExecutors
+public import PoolProfiler
+public import PoolRules
+public import PoolWorkloads
+
+/// Profiles a reference workload, asks the advisor, then runs the same inputs in every mode and
+/// compares: what `pool-advisor demo` prints, and the proof that the advice was right.
+public struct ModeComparison: Codable, Sendable {
+    /// One way of running the job, with its predicted and measured wall time.
+    public struct Timing: Codable, Sendable {
+        public var plan: ExecutionPlan
+        public var predictedSeconds: Double
+        /// The median over the rounds.
+        public var measuredSeconds: Double
+        /// Every round's time.
+        public var rounds: [Double]
+    }
+
+    public var workload: String
+    public var items: Int
+    /// The recommended plan and its times.
+    public var recommended: Timing
+    public var rule: String?
+    /// Each mode at the cost model's best size for it (the pipeline only for staged tasks).
+    public var modes: [String: Timing]
+    /// The mode that ran fastest (`recommended` when the recommended plan beat every mode's).
+    public var fastest: String
+    /// The recommended plan's time over the fastest time: 1 means the advice was the best choice.
+    public var regret: Double
+    public var profilingSeconds: Double
+
+    /// How big and how careful a comparison is.
+    public struct Settings: Sendable {
+        /// The job is sized so it takes about this long run serially.
+        public var serialSeconds = 1.0
+        /// Each plan runs this many times; the median counts.
+        public var rounds = 3
+        /// Inputs may take at most this much memory.
+        public var inputBytesLimit = 256.0 * 1_048_576
+        public var profiler = ProfilerOptions()
+        /// Worker settings for process pools (the executable must register the reference workloads).
+        public var processes = ProcessPool.Configuration()
+
+        public init() {}
+    }
+
+    /// Runs the comparison for `workload` on `machine`.
+    /// - Throws: what profiling or a run throws (``ProfilerError``, ``MapError``, ``PoolError``).
+    public static func run<Workload: ReferenceWorkload>(
+        _ workload: Workload.Type, machine: MachineProfile, rules: RuleSet = Advisor.defaultRules, settings: Settings
+    ) throws -> ModeComparison {
+        let profile = try Profiler(options: settings.profiler, machine: machine).profile(
+            workload, sample: workload.inputs(count: 32))
+        let call = max(profile.calls.wallSecondsPerCall.value, 1e-7)
+        let byMemory = Int(settings.inputBytesLimit / max(1, profile.payload.inputBytes))
+        let items = max(16, min(200_000, byMemory, Int(settings.serialSeconds / call)))
+        let inputs = workload.inputs(count: items)
+        let advice = Advisor(rules: rules, machine: machine).recommend(profile, items: items)
+        let costs = advice.predicted
+        var plans: [(String, ExecutionPlan, Double)] = [
+            ("serial", ExecutionPlan(mode: .serial), costs.serial.seconds),
+            ("threads", plan(costs.threads), costs.threads.seconds),
+            ("processes", plan(costs.processes), costs.processes.seconds),
+        ]
+        if let pipeline = costs.pipeline { plans.append(("pipeline", plan(pipeline), pipeline.seconds)) }
+        let recommendedPlan = ExecutionPlan(advice)
+        var modes: [String: Timing] = [:]
+        for (name, plan, predicted) in plans {
+            let rounds = try measure(workload, inputs, plan, settings)
+            modes[name] = Timing(
+                plan: plan, predictedSeconds: predicted, measuredSeconds: median(rounds), rounds: rounds)
+        }
+        let recommended: Timing
+        if let same = modes.values.first(where: { $0.plan == recommendedPlan }) {
+            recommended = Timing(
+                plan: recommendedPlan, predictedSeconds: advice.predictedSeconds, measuredSeconds: same.measuredSeconds,
+                rounds: same.rounds)
+        } else {
+            let rounds = try measure(workload, inputs, recommendedPlan, settings)
+            recommended = Timing(
+                plan: recommendedPlan, predictedSeconds: advice.predictedSeconds, measuredSeconds: median(rounds),
+                rounds: rounds)
+        }
+        let best = modes.min { $0.value.measuredSeconds < $1.value.measuredSeconds }!
+        let fastest = recommended.measuredSeconds < best.value.measuredSeconds ? "recommended" : best.key
+        let fastestSeconds = min(recommended.measuredSeconds, best.value.measuredSeconds)
+        return ModeComparison(
+            workload: workload.workloadName, items: items, recommended: recommended, rule: advice.decidingRule?.rule,
+            modes: modes, fastest: fastest, regret: recommended.measuredSeconds / max(fastestSeconds, 1e-9),
+            profilingSeconds: profile.profilingSeconds)
+    }
+
+    private static func plan(_ cost: PlanCost) -> ExecutionPlan {
+        ExecutionPlan(
+            mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
+            computeStage: cost.computeStage ?? .processes)
+    }
+
+    /// Wall time of the whole job with `plan`, pools started inside the timing (as the cost model counts them).
+    private static func measure<Workload: ReferenceWorkload>(
+        _ workload: Workload.Type, _ inputs: [Workload.Input], _ plan: ExecutionPlan, _ settings: Settings
+    ) throws -> [Double] {
+        try (0..<max(1, settings.rounds)).map { _ in
+            let executor = Executor(plan: plan, processes: settings.processes)
+            defer { executor.shutdown() }
+            let started = Date()
+            _ = try executor.map(workload, inputs)
+            return Date().timeIntervalSince(started)
+        }
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+}

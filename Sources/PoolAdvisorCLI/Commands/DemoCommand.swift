@@ -1,0 +1,134 @@
+internal import Foundation
+internal import PoolAdvisor
+
+/// `pool-advisor demo`: profile, recommend, then run every mode on every reference workload.
+enum DemoCommand {
+    static let spec = CommandSpec(
+        name: "demo", synopsis: "[--quick] [--rounds N] [--only NAME,…] [--json]",
+        summary: "Profile each reference workload, recommend, run every mode on the same inputs, and compare.",
+        discussion: """
+            For each workload: the profile, the recommendation, then the job (sized to take about a
+            second serially, a quarter with --quick) run serially, on threads, on processes and, for
+            a staged task, as a pipeline, each at the size the cost model finds best, plus the
+            recommended plan. The table shows predicted and measured seconds per mode, the fastest,
+            and the regret: the recommended plan's time over the fastest time (1.00 is perfect).
+            """,
+        options: [
+            .init(name: "--quick", value: nil, help: "Smaller jobs and one round each (for CI)."),
+            .init(
+                name: "--rounds", value: "N", help: "Runs of each plan; the median counts (default 3, 1 with --quick)."),
+            .init(name: "--only", value: "NAMES", help: "Comma-separated workloads to run (default: all)."),
+            .init(name: "--json", value: nil, help: "One JSON object per workload instead of the table."),
+        ])
+
+    static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
+        let parsed = try ParsedArguments(arguments, for: spec)
+        if parsed.wantsHelp {
+            context.print(spec.help)
+            return 0
+        }
+        let quick = parsed.has("--quick")
+        var settings = ModeComparison.Settings()
+        settings.serialSeconds = quick ? 0.25 : 1.0
+        settings.rounds = try parsed.integer("--rounds", in: 1...20, default: quick ? 1 : 3, spec: spec)
+        settings.profiler.maximumSeconds = quick ? 1.5 : 3
+        var workloads = ReferenceWorkloads.all
+        if let only = parsed.values["--only"] {
+            let names = only.split(separator: ",").map(String.init)
+            for name in names where ReferenceWorkloads.named(name) == nil {
+                let hint = NameSuggestion.closest(to: name, among: ReferenceWorkloads.all.map { $0.workloadName })
+                throw UsageError(
+                    message: "unknown workload '\(name)' in --only" + (hint.map { " (did you mean '\($0)'?)" } ?? ""),
+                    command: spec)
+            }
+            workloads = workloads.filter { names.contains($0.workloadName) }
+        }
+        let machine = try context.machine()
+        let json = parsed.has("--json")
+        if !json { context.print(DemoTable.header) }
+        var regrets: [Double] = []
+        for workload in workloads {
+            let row = try compare(workload, machine: machine, settings: settings)
+            regrets.append(row.regret)
+            context.print(json ? try DemoTable.jsonLine(row) : DemoTable.line(row, style: context.outputStyle))
+        }
+        if !json, let worst = regrets.max() {
+            let within = regrets.filter { $0 <= 1.10 }.count
+            context.print(
+                "\nregret ≤ 1.10 on \(within) of \(regrets.count) workloads; worst \(NumberText.fixed(worst, decimals: 2)). "
+                    + "Cells are predicted → measured seconds; the recommended plan ran as shown in its column.\n")
+        }
+        return 0
+    }
+
+    private static func compare<Workload: ReferenceWorkload>(
+        _ workload: Workload.Type, machine: MachineProfile, settings: ModeComparison.Settings
+    ) throws -> ModeComparison {
+        do {
+            return try ModeComparison.run(workload, machine: machine, settings: settings)
+        } catch {
+            throw CommandFailure(message: "demo of \(Workload.workloadName) failed: \(error)")
+        }
+    }
+}
+
+/// The demo's table and JSON lines.
+enum DemoTable {
+    static let header =
+        "workload".padded(to: 15) + "items".padded(to: 8) + "recommended".padded(to: 34) + "serial".padded(to: 17)
+        + "threads".padded(to: 17) + "processes".padded(to: 17) + "pipeline".padded(to: 17)
+        + "recommended".padded(to: 17)
+        + "fastest".padded(to: 12) + "regret\n"
+
+    static func cell(_ timing: ModeComparison.Timing?) -> String {
+        guard let timing else { return "–".padded(to: 17) }
+        return "\(short(timing.predictedSeconds)) → \(short(timing.measuredSeconds))".padded(to: 17)
+    }
+
+    static func short(_ seconds: Double) -> String {
+        seconds >= 10
+            ? NumberText.fixed(seconds, decimals: 1)
+            : seconds >= 0.1 ? NumberText.fixed(seconds, decimals: 2) : NumberText.fixed(seconds, decimals: 3)
+    }
+
+    static func line(_ row: ModeComparison, style: Style) -> String {
+        let regret = NumberText.fixed(row.regret, decimals: 2)
+        let painted = row.regret <= 1.10 ? style.paint(regret, "32") : style.paint(regret, "31")
+        return row.workload.padded(to: 15) + "\(row.items)".padded(to: 8) + row.recommended.plan.summary.padded(to: 34)
+            + cell(row.modes["serial"]) + cell(row.modes["threads"]) + cell(row.modes["processes"])
+            + cell(row.modes["pipeline"]) + cell(row.recommended) + row.fastest.padded(to: 12) + painted + "\n"
+    }
+
+    /// `{"workload","recommended","fastest","regret","items","serial_seconds",…,"predicted_…"}`.
+    static func jsonLine(_ row: ModeComparison) throws -> String {
+        var object: [String: JSONScalar] = [
+            "workload": .text(row.workload), "recommended": .text(row.recommended.plan.mode.rawValue),
+            "recommended_plan": .text(row.recommended.plan.summary), "fastest": .text(row.fastest),
+            "regret": .number(row.regret), "items": .number(Double(row.items)),
+            "recommended_seconds": .number(row.recommended.measuredSeconds),
+            "predicted_recommended_seconds": .number(row.recommended.predictedSeconds),
+            "profiling_seconds": .number(row.profilingSeconds),
+        ]
+        if let rule = row.rule { object["rule"] = .text(rule) }
+        for (mode, timing) in row.modes {
+            object["\(mode)_seconds"] = .number(timing.measuredSeconds)
+            object["predicted_\(mode)_seconds"] = .number(timing.predictedSeconds)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
+    }
+
+    enum JSONScalar: Encodable {
+        case text(String)
+        case number(Double)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .text(let text): try container.encode(text)
+            case .number(let number): try container.encode(number.isFinite ? number : -1)
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+internal import Foundation
+internal import PoolAdvisor
+
+/// `pool-advisor run TASK --inputs FILE.jsonl`: run a job, outputs as JSON Lines in input order.
+enum RunCommand {
+    static let spec = CommandSpec(
+        name: "run",
+        synopsis:
+            "TASK --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--quiet]",
+        summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
+        discussion: """
+            Every input line is read and checked before any work starts; a malformed line is an
+            error naming its line number. --mode auto (the default) profiles the task on the first
+            inputs (their outputs are kept), asks the advisor, and runs the rest as recommended;
+            the decision goes to stderr. Progress goes to stderr: a bar on a terminal, a plain line
+            every two seconds otherwise, nothing with --quiet.
+            """,
+        options: [
+            .init(name: "--inputs", value: "FILE", help: "The inputs, one JSON value per line (required)."),
+            .init(name: "--mode", value: "MODE", help: "auto (default), serial, threads, processes or pipeline."),
+            .init(name: "--workers", value: "N", help: "Threads or processes for a fixed mode (default: the cores)."),
+            .init(name: "--chunk", value: "N", help: "Items per chunk for a fixed mode (default: automatic)."),
+            .init(name: "--fetch-workers", value: "N", help: "Fetch threads of a pipeline (default: 4 × the cores)."),
+            .init(name: "--rules", value: "FILE", help: "Decide with this rules file (auto mode)."),
+            .init(name: "--output", value: "FILE", help: "Write the outputs here instead of stdout."),
+            .init(name: "--quiet", value: nil, help: "No progress and no summary on stderr."),
+        ], operands: ["TASK"])
+
+    static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
+        let parsed = try ParsedArguments(arguments, for: spec)
+        if parsed.wantsHelp {
+            context.print(spec.help)
+            return 0
+        }
+        let task = try context.task(named: parsed.operands[0], spec: spec)
+        guard let inputsPath = parsed.values["--inputs"] else {
+            throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)
+        }
+        let modeName = parsed.values["--mode"] ?? "auto"
+        let mode = DecisionMode(rawValue: modeName)
+        guard mode != nil || modeName == "auto" else {
+            throw UsageError(
+                message:
+                    "invalid value '\(modeName)' for '--mode': expected auto, serial, threads, processes or pipeline",
+                command: spec)
+        }
+        let cores = Machine.usableCores
+        let settings = RunSettings(
+            inputsPath: inputsPath, mode: mode,
+            workers: try parsed.integer("--workers", in: 1...4096, default: cores, spec: spec),
+            chunk: parsed.values["--chunk"] == nil
+                ? nil : try parsed.integer("--chunk", in: 1...1_000_000, default: 1, spec: spec),
+            fetchWorkers: try parsed.integer("--fetch-workers", in: 1...4096, default: 4 * cores, spec: spec),
+            rules: parsed.values["--rules"], output: parsed.values["--output"], quiet: parsed.has("--quiet"))
+        return try execute(task, settings, context)
+    }
+
+    struct RunSettings {
+        var inputsPath: String
+        var mode: DecisionMode?
+        var workers: Int
+        var chunk: Int?
+        var fetchWorkers: Int
+        var rules: String?
+        var output: String?
+        var quiet: Bool
+    }
+
+    private static func execute<Task: PoolTask>(_ task: Task.Type, _ settings: RunSettings, _ context: CommandContext)
+        throws -> Int32
+    {
+        let (inputs, lines) = try InputFiles.readNumbered(task, from: settings.inputsPath)
+        let rules = try context.rules(settings.rules)
+        let sink = try OutputSink(path: settings.output)
+        let counter = ProgressCounter()
+        let reporter =
+            settings.quiet
+            ? nil : ProgressReporter(total: inputs.count, counter: counter, terminal: Terminal.isTerminal(.error))
+        let started = Date()
+        var summary: String
+        let outputs: [Task.Output]
+        do {
+            if let mode = settings.mode {
+                let plan = ExecutionPlan(
+                    mode: mode, workers: settings.workers, chunkSize: settings.chunk,
+                    fetchWorkers: settings.fetchWorkers)
+                let executor = Executor(plan: plan)
+                defer { executor.shutdown() }
+                reporter?.start()
+                outputs = try executor.map(task, inputs, progress: counter)
+                summary = plan.summary
+            } else {
+                let machine = try context.machine()
+                let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: machine))
+                reporter?.start()
+                let run = try auto.run(task, inputs, progress: counter)
+                outputs = run.outputs
+                summary =
+                    (run.recommendation?.summary ?? "serial") + ", decided on \(run.profiledItems) profiled inputs"
+                for change in run.switches {
+                    summary += "; switched at input \(change.atIndex + 1) to \(change.to.summary): \(change.reason)"
+                }
+                if let reason = run.recommendation?.decidingRule?.reason, !settings.quiet {
+                    context.note("why: \(reason)\n")
+                }
+            }
+        } catch let error as MapError {
+            reporter?.stop()
+            throw CommandFailure(
+                message: "\(settings.inputsPath):\(lines[error.index]): the task failed: \(error.error)")
+        } catch {
+            reporter?.stop()
+            throw error
+        }
+        reporter?.stop()
+        try sink.write(outputs)
+        if !settings.quiet {
+            context.note(
+                "ran \(inputs.count) inputs in \(NumberText.seconds(Date().timeIntervalSince(started))): \(summary)\n")
+        }
+        return 0
+    }
+}
+
+/// Where `run` writes its JSON Lines: stdout, or a file written whole once the job succeeded.
+struct OutputSink {
+    let path: String?
+
+    init(path: String?) throws {
+        self.path = path
+        if let path,
+            !FileManager.default.isWritableFile(
+                atPath: (path as NSString).deletingLastPathComponent.isEmpty
+                    ? "." : (path as NSString).deletingLastPathComponent)
+        {
+            throw CommandFailure(
+                message: "cannot write the output file '\(path)': its directory is missing or not writable")
+        }
+    }
+
+    func write<Output: Encodable>(_ outputs: [Output]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        for output in outputs {
+            text += String(decoding: try encoder.encode(output), as: UTF8.self)
+            text += "\n"
+        }
+        if let path {
+            do {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw CommandFailure(message: "cannot write the output file '\(path)': \(error.localizedDescription)")
+            }
+        } else {
+            Terminal.write(text, to: .output)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+internal import Foundation
+internal import PoolAdvisor
+internal import PoolExecutors
+
+/// Progress of a job on stderr: a bar with rate and ETA redrawn in place on a terminal, a plain
+/// line every few seconds otherwise, nothing when quiet.
+final class ProgressReporter: @unchecked Sendable {
+    private let total: Int
+    private let counter: ProgressCounter
+    private let terminal: Bool
+    private let started = Date()
+    private let stopped = Locked<Bool>(false)
+    private var thread: PlatformThread?
+
+    init(total: Int, counter: ProgressCounter, terminal: Bool) {
+        self.total = total
+        self.counter = counter
+        self.terminal = terminal
+    }
+
+    func start() {
+        let interval: UInt32 = terminal ? 200_000 : 2_000_000
+        thread = try? PlatformThread.start(name: "progress") { [self] in
+            var waited: UInt32 = 0
+            while !stopped.withLock({ $0 }) {
+                usleep(50_000)
+                waited += 50_000
+                if waited >= interval {
+                    waited = 0
+                    draw(final: false)
+                }
+            }
+        }
+    }
+
+    /// Stops redrawing and prints the last state.
+    func stop() {
+        stopped.withLock { $0 = true }
+        thread?.join()
+        thread = nil
+        draw(final: true)
+    }
+
+    private func draw(final: Bool) {
+        let done = min(counter.completed, total)
+        let elapsed = Date().timeIntervalSince(started)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let remaining = rate > 0 ? Double(total - done) / rate : .infinity
+        let percent = total > 0 ? Double(done) / Double(total) : 1
+        let eta =
+            final
+            ? "in \(NumberText.seconds(elapsed))"
+            : (remaining.isFinite ? "ETA \(NumberText.seconds(remaining))" : "ETA –")
+        let figures =
+            "\(done)/\(total) \(NumberText.fixed(percent * 100, decimals: 0))%  \(NumberText.automatic(rate)) items/s  \(eta)"
+        if terminal {
+            let width = 30
+            let filled = Int((percent * Double(width)).rounded(.down))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            Terminal.write("\r\u{1B}[K[\(bar)] \(figures)" + (final ? "\n" : ""), to: .error)
+        } else {
+            Terminal.write("progress: \(figures)\n", to: .error)
+        }
+    }
+}
