@@ -1,0 +1,101 @@
+import Foundation
+import PoolAdvisor
+import Testing
+
+@Suite("pool-advisor run and demo", .serialized, .timeLimit(.minutes(5)))
+struct RunCommandTests {
+    static let pipeInputs = (0..<120).map { "\(500 + $0)" }.joined(separator: "\n") + "\n"
+
+    @Test("run writes one output line per input, in input order, in every mode")
+    func runInOrder() throws {
+        let inputs = try temporaryFile(
+            "sleep-inputs.jsonl", (1...60).map { "\($0 * 50)" }.joined(separator: "\n") + "\n")
+        for mode in ["auto", "serial", "threads", "processes"] {
+            let result = try runCommand(["run", "sleep", "--inputs", inputs, "--mode", mode, "--workers", "8"])
+            #expect(result.status == 0, "\(mode): \(result.error)")
+            #expect(result.output == (1...60).map { "\($0 * 50)\n" }.joined(), "\(mode)")
+            #expect(result.error.contains("ran 60 inputs in"), "\(mode)")
+        }
+    }
+
+    @Test("run --mode pipeline runs a staged task's two stages; --output writes the file; --quiet is silent")
+    func pipelineAndOutput() throws {
+        let lines = (0..<16).map { "{\"waitMicroseconds\": 300, \"work\": {\"seed\": \($0), \"iterations\": 20000}}" }
+        let inputs = try temporaryFile("mixed-inputs.jsonl", lines.joined(separator: "\n") + "\n")
+        let expected = try (0..<16).map {
+            try WaitThenCompute.run(
+                FetchThenCompute(waitMicroseconds: 300, work: ComputeWork(seed: UInt64($0), iterations: 20_000)))
+        }
+        let output = commandCache + "/mixed-out.jsonl"
+        let result = try runCommand([
+            "run", "mixed", "--inputs", inputs, "--mode", "pipeline", "--output", output, "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.isEmpty)
+        #expect(result.error.isEmpty)
+        let written = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(written == expected.map { "\($0)\n" }.joined())
+    }
+
+    @Test("run: a malformed line is reported with its number before any work; a failing input names its line")
+    func runErrors() throws {
+        let malformed = try temporaryFile("malformed.jsonl", "100\n200\n\n{oops\n300\n")
+        let result = try runCommand(["run", "sleep", "--inputs", malformed])
+        #expect(result.status == 1)
+        #expect(result.error.contains("malformed.jsonl:4: not a valid input"), "\(result.error)")
+        #expect(!result.error.contains("ran "))
+        #expect(result.output.isEmpty)
+        let missing = try runCommand(["run", "sleep"])
+        #expect(missing.status == 2)
+        #expect(missing.error.contains("missing --inputs"))
+        let badMode = try runCommand(["run", "sleep", "--inputs", malformed, "--mode", "fast"])
+        #expect(badMode.status == 2)
+        #expect(badMode.error.contains("invalid value 'fast' for '--mode'"))
+        let unwritable = try runCommand([
+            "run", "sleep", "--inputs", try temporaryFile("ok.jsonl", "1\n"), "--output", "/no/such/dir/out.jsonl",
+        ])
+        #expect(unwritable.status == 1)
+        #expect(unwritable.error.contains("cannot write the output file"))
+    }
+
+    @Test("run without a terminal prints plain progress lines, not a redrawn bar")
+    func plainProgress() throws {
+        let inputs = try temporaryFile("slow.jsonl", String(repeating: "200000\n", count: 24))  // 24 × 0.2 s, serially
+        let result = try runCommand(["run", "sleep", "--inputs", inputs, "--mode", "serial"])
+        #expect(result.status == 0)
+        #expect(result.error.contains("progress: "))
+        #expect(!result.error.contains("\r"))
+        #expect(result.error.contains("24/24 100%"))
+    }
+
+    struct DemoRow: Decodable {
+        var workload: String
+        var recommended: String
+        var fastest: String
+        var regret: Double
+        var items: Int
+        var serial_seconds: Double
+        var threads_seconds: Double
+        var processes_seconds: Double
+        var predicted_threads_seconds: Double
+    }
+
+    @Test("demo --quick --json gives one row per workload with every mode's seconds and the regret")
+    func demoJSON() throws {
+        let result = try runCommand(["demo", "--quick", "--only", "sleep,blocking-lock", "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let rows = try result.output.split(separator: "\n").map {
+            try JSONDecoder().decode(DemoRow.self, from: Data($0.utf8))
+        }
+        #expect(rows.map(\.workload) == ["sleep", "blocking-lock"])
+        for row in rows {
+            #expect(row.regret >= 1)
+            #expect(row.serial_seconds > 0 && row.threads_seconds > 0 && row.processes_seconds > 0)
+            #expect(["serial", "threads", "processes", "pipeline", "recommended"].contains(row.fastest))
+        }
+        #expect(rows[0].recommended == "threads")
+        let unknown = try runCommand(["demo", "--only", "sleeep"])
+        #expect(unknown.status == 2)
+        #expect(unknown.error.contains("did you mean 'sleep'?"))
+    }
+}
