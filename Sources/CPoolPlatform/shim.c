@@ -131,6 +131,31 @@ int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
     return status;
 }
 
+int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int status = posix_spawn_file_actions_init(&actions);
+    if (status == 0) status = posix_spawnattr_init(&attributes);
+    if (status == 0) {
+        status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+        if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+        if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+        sigset_t empty, all;
+        sigemptyset(&empty);
+        sigfillset(&all);
+        if (status == 0) status = posix_spawnattr_setsigmask(&attributes, &empty);
+        if (status == 0) status = posix_spawnattr_setsigdefault(&attributes, &all);
+        if (status == 0) status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (status == 0) status = posix_spawnp(pid, argv[0], &actions, &attributes, argv, envp);
+        posix_spawnattr_destroy(&attributes);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    return status;
+}
+
 int poolsys_shared_memory(const char *name, size_t bytes) {
 #if defined(__linux__)
     int fd = memfd_create(name, MFD_CLOEXEC);

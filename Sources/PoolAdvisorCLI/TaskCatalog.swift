@@ -57,6 +57,42 @@ enum InputFiles {
         return (inputs, lines)
     }
 
+    /// One command argument per line: a JSON string's value, or else the line's text as it is.
+    static func readArguments(from path: String) throws(CommandFailure) -> (arguments: [String], lines: [Int]) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw CommandFailure(message: "cannot read the inputs file '\(path)'")
+        }
+        var arguments: [String] = []
+        var lines: [Int] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            if trimmed.hasPrefix("\""), let value = try? JSONDecoder().decode(String.self, from: Data(trimmed.utf8)) {
+                arguments.append(value)
+            } else {
+                arguments.append(trimmed)
+            }
+            lines.append(index + 1)
+        }
+        if arguments.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
+        return (arguments, lines)
+    }
+
+    /// The command calls for `--exec TEMPLATE` over the arguments in `path`.
+    static func readCommandCalls(template: String, shell: Bool, from path: String) throws -> (
+        calls: [CommandCall], lines: [Int]
+    ) {
+        let parsed: CommandTemplate
+        do {
+            parsed = try CommandTemplate(template, shell: shell)
+        } catch {
+            throw UsageError(message: error.description, command: nil)
+        }
+        let (arguments, lines) = try readArguments(from: path)
+        return (arguments.map(parsed.call(for:)), lines)
+    }
+
     private static func reason(_ error: any Error) -> String {
         switch error as? DecodingError {
         case .dataCorrupted(let context)?: "malformed JSON (\(context.debugDescription))"
@@ -64,5 +100,24 @@ enum InputFiles {
         case .keyNotFound(let key, _)?: "missing key '\(key.stringValue)'"
         default: "\(error)"
         }
+    }
+}
+
+/// The task a `profile` or `run` command names: TASK, or the external command of `--exec`.
+enum TaskChoice {
+    static func resolve(_ parsed: ParsedArguments, context: CommandContext, spec: CommandSpec) throws
+        -> any PoolTask.Type
+    {
+        if parsed.values["--exec"] != nil {
+            guard parsed.operands.isEmpty else {
+                throw UsageError(message: "give either TASK or --exec, not both", command: spec)
+            }
+            return ExternalCommand.self
+        }
+        if parsed.has("--shell") { throw UsageError(message: "--shell applies only with --exec", command: spec) }
+        guard let name = parsed.operands.first else {
+            throw UsageError(message: "missing TASK (or --exec CMD)", command: spec)
+        }
+        return try context.task(named: name, spec: spec)
     }
 }

@@ -99,3 +99,73 @@ struct RunCommandTests {
         #expect(unknown.error.contains("did you mean 'sleep'?"))
     }
 }
+
+@Suite("pool-advisor --exec", .serialized, .timeLimit(.minutes(5)))
+struct ExecCommandTests {
+    struct Outcome: Decodable {
+        var status: Int32?
+        var stdout: String?
+        var stdoutBase64: String?
+        var stderr: String
+    }
+
+    func outcomes(_ text: String) throws -> [Outcome] {
+        try text.split(separator: "\n").map { try JSONDecoder().decode(Outcome.self, from: Data($0.utf8)) }
+    }
+
+    @Test("run --exec: one command per line, outputs in order; a failing command is reported and the others delivered")
+    func runCommands() throws {
+        let sleeps = try temporaryFile("sleeps.jsonl", String(repeating: "\"x\"\n", count: 12))
+        let slept = try runCommand(["run", "--exec", "sh -c 'sleep 0.05'", "--inputs", sleeps])
+        #expect(slept.status == 0, "\(slept.error)")
+        #expect(try outcomes(slept.output).map(\.status) == Array(repeating: 0, count: 12))
+        #expect(slept.error.contains("rule external-command"))
+
+        let codes = try temporaryFile("codes.jsonl", "0\n3\n0\n")
+        let mixed = try runCommand(["run", "--exec", "sh -c 'exit \"$0\"' {}", "--inputs", codes, "--mode", "threads"])
+        #expect(mixed.status == 1)
+        #expect(try outcomes(mixed.output).map(\.status) == [0, 3, 0])
+        #expect(mixed.error.contains("1 of 3 commands failed; the first, for line 2, exited with status 3"))
+
+        let words = try temporaryFile("words.jsonl", "\"abc\"\n\"it's\"\n")
+        let shell = try runCommand(["run", "--exec", "echo {} | tr a-z A-Z", "--shell", "--inputs", words, "--quiet"])
+        #expect(try outcomes(shell.output).map(\.stdout) == ["ABC\n", "IT'S\n"])
+    }
+
+    @Test("run --exec gzip: binary output comes back as base64, in input order")
+    func gzip() throws {
+        var lines: [String] = []
+        for index in 0..<6 {
+            let path = commandCache + "/gz-\(index).txt"
+            try String(repeating: "line \(index)\n", count: 2000 * (index + 1)).write(
+                toFile: path, atomically: true, encoding: .utf8)
+            lines.append("\"\(path)\"")
+        }
+        let inputs = try temporaryFile("gz.jsonl", lines.joined(separator: "\n") + "\n")
+        let result = try runCommand(["run", "--exec", "gzip -9 -c {}", "--inputs", inputs])
+        #expect(result.status == 0, "\(result.error)")
+        let compressed = try outcomes(result.output).map { Data(base64Encoded: $0.stdoutBase64 ?? "") ?? Data() }
+        #expect(compressed.count == 6)
+        #expect(compressed.allSatisfy { $0.prefix(2) == Data([0x1F, 0x8B]) })
+        // Larger inputs compress to larger outputs: the order is the input order.
+        #expect(compressed.map(\.count) == compressed.map(\.count).sorted())
+    }
+
+    @Test("profile --exec: a waiting command gets many at once; usage errors for --exec")
+    func profileCommand() throws {
+        let sleeps = try temporaryFile("sleeps2.jsonl", String(repeating: "\"0.03\"\n", count: 10))
+        let result = try runCommand(["profile", "--exec", "sleep {}", "--inputs", sleeps, "--json", "--budget", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let document = try JSONDecoder().decode(CommandLineTests.ProfileJSON.self, from: Data(result.output.utf8))
+        #expect(document.recommendation.decidingRule?.rule == "external-command")
+        #expect((document.recommendation.workers ?? 0) >= 8)
+        let both = try runCommand(["run", "sleep", "--exec", "true", "--inputs", sleeps])
+        #expect(both.status == 2)
+        #expect(both.error.contains("give either TASK or --exec"))
+        let unclosed = try runCommand(["run", "--exec", "echo 'open", "--inputs", sleeps])
+        #expect(unclosed.status == 2)
+        #expect(unclosed.error.contains("a quote is not closed"))
+        let noInputs = try runCommand(["profile", "--exec", "true"])
+        #expect(noInputs.status == 2)
+    }
+}

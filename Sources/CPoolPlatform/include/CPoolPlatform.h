@@ -31,6 +31,11 @@ int poolsys_set_pipe_capacity(int fd, int bytes);
 int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
                   const int *child_fds, int count, pid_t *pid);
 
+/// Starts the command `argv` (argv[0] searched in PATH, posix_spawnp) with stdin /dev/null,
+/// stdout on `stdout_fd`, stderr on `stderr_fd`, every other descriptor closed, the signal mask
+/// emptied and every signal's disposition reset. Returns 0 or an errno value.
+int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid);
+
 /// A close-on-exec anonymous shared-memory file of `bytes` (memfd_create + ftruncate), or -1.
 int poolsys_shared_memory(const char *name, size_t bytes);
 

@@ -18,6 +18,9 @@ public enum AdvisorFacts {
             "blocked_ratio", .number, unit: "ratio",
             "share of wall time the calling thread was blocked (not running, not runnable)"),
         FactDefinition(
+            "children_cpu_ratio", .number, unit: "ratio",
+            "CPU time of the call's child processes over its wall time (external commands)"),
+        FactDefinition(
             "run_queue_ratio", .number, unit: "ratio",
             "share of wall time spent runnable but waiting for a core (other programs)"),
         FactDefinition(
@@ -53,6 +56,7 @@ public enum AdvisorFacts {
         FactDefinition("crash_prone", .boolean, "the task declares it may crash the process"),
         FactDefinition("thread_unsafe", .boolean, "the task declares copies must not run at once in one process"),
         FactDefinition("has_stages", .boolean, "the task declares a fetch and a compute stage (StagedTask)"),
+        FactDefinition("runs_command", .boolean, "each call runs an external command (--exec, TaskTraits.runsCommand)"),
         // The machine.
         FactDefinition("cores", .number, unit: "count", "usable cores (affinity and cgroup quota)"),
         FactDefinition("thread_start_seconds", .number, unit: "seconds", "starting and joining one thread"),
@@ -85,6 +89,7 @@ public enum AdvisorFacts {
         set("cpu_seconds", profile.calls.threadCPUSecondsPerCall)
         set("cpu_ratio", profile.calls.cpuRatio.value)
         set("blocked_ratio", profile.calls.blockedRatio)
+        set("children_cpu_ratio", profile.calls.childrenCPURatio)
         set("run_queue_ratio", profile.calls.runQueueRatio)
         if let waits = profile.waits {
             set("io_share", waits.ioFraction.value)
@@ -113,6 +118,7 @@ public enum AdvisorFacts {
         facts["crash_prone"] = .boolean(declared.crashProne)
         facts["thread_unsafe"] = .boolean(declared.notThreadSafe)
         facts["has_stages"] = .boolean(declared.stages != nil)
+        facts["runs_command"] = .boolean(declared.runsCommand ?? false)
         set("cores", Double(machine.usableCores))
         set("thread_start_seconds", machine.threadStartSeconds)
         set("thread_dispatch_seconds", machine.threadDispatchSeconds)

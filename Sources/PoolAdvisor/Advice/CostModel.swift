@@ -54,7 +54,10 @@ public struct CostModel: Sendable {
     }
 
     private var wall: Double { max(profile.calls.wallSecondsPerCall.value, 1e-9) }
-    private var cpu: Double { min(profile.calls.threadCPUSecondsPerCall, wall) }
+    /// CPU of one call: its own thread's, plus its child processes' (a command's work).
+    private var cpu: Double {
+        min(profile.calls.threadCPUSecondsPerCall + profile.calls.childrenCPURatio * wall, wall)
+    }
     private var ship: Double { profile.payload.shippingSecondsPerCall }
     private var cores: Int { max(1, machine.usableCores) }
 

@@ -22,6 +22,11 @@ extension Advisor {
         # ---------------------------------------------------------------------------------------------
         # What the task's author declared outranks anything measured.
 
+        rule external-command priority 101
+          when runs_command and items > 1
+          then threads workers = clamp(ceil(cores / max(children_cpu_ratio, 0.05)), 1, min(64, items))
+          why "each call runs a command, a process already, busy on a core {children_cpu_ratio:%} of its time: so many at once keep the {cores:d} cores busy"
+
         rule declared-crash-prone priority 100
           when crash_prone and items > 1
           then processes workers = min(cores, items) chunk = 1
@@ -131,7 +136,7 @@ extension Advisor {
           warn "{failed_calls:d} of the sampled calls threw; their time is still counted"
 
         rule shipping-is-costly priority 15
-          when ship_ratio > 0.5
+          when ship_ratio > 0.5 and not runs_command
           advise "each call ships {input_bytes:B} in and {output_bytes:B} out, {ship_ratio:.1x} its compute time: a process pool would spend that copying"
 
         rule lock-contention priority 14
@@ -139,7 +144,7 @@ extension Advisor {
           advise "threads wait on a lock {lock_share:%} of the time: less sharing (or processes) would let copies run"
 
         rule split-into-stages priority 13
-          when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and not has_stages
+          when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and not has_stages and not runs_command
           advise "the task both waits and computes: declare its two stages (StagedTask) so a pipeline can overlap them"
 
         rule tiny-calls priority 12

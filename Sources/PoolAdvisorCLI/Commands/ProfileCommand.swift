@@ -8,6 +8,9 @@ enum ProfileCommand {
         summary: "Profile a task, recommend how to run it, and say why.",
         discussion: """
             TASK is a reference workload (see 'pool-advisor tasks') or a task the program registered.
+            With --exec, the task is an external command, run once per line of --inputs with the
+            line as its argument ({} in the command, else appended); argv is split without a
+            shell unless --shell. The command's CPU is measured from the children's rusage.
             The machine's costs are measured once and cached. The report shows where a call's time
             goes, how copies scale on threads, what shipping a call to a process costs, the
             predicted time of each mode and the recommendation with the rule that chose it.
@@ -20,8 +23,10 @@ enum ProfileCommand {
             .init(
                 name: "--inputs", value: "FILE",
                 help: "Sample inputs as JSON Lines (required for tasks without built-in inputs)."),
+            .init(name: "--exec", value: "CMD", help: "Profile an external command instead of a TASK."),
+            .init(name: "--shell", value: nil, help: "Run the --exec command under /bin/sh -c."),
             .init(name: "--json", value: nil, help: "Print the profile, machine and recommendation as JSON."),
-        ], operands: ["TASK"])
+        ], operands: ["TASK"], optionalOperands: 1)
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         let parsed = try ParsedArguments(arguments, for: spec)
@@ -29,12 +34,7 @@ enum ProfileCommand {
             context.print(spec.help)
             return 0
         }
-        let name = parsed.operands[0]
-        guard let task = context.catalog.named(name) else {
-            let hint =
-                NameSuggestion.closest(to: name, among: context.catalog.names).map { " (did you mean '\($0)'?)" } ?? ""
-            throw UsageError(message: "unknown task '\(name)'\(hint); 'pool-advisor tasks' lists them", command: spec)
-        }
+        let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
         let sample = try parsed.integer("--sample", in: 1...100_000, default: 32, spec: spec)
         let items = try parsed.integer("--items", in: 1...1_000_000_000, default: 1000, spec: spec)
         let budget = try parsed.number("--budget", in: 0.1...3600, default: 3, spec: spec)
@@ -44,7 +44,17 @@ enum ProfileCommand {
         options.maximumSeconds = budget
         options.minimumSeconds = min(options.minimumSeconds, budget / 2)
         let profiler = Profiler(options: options, machine: machine)
-        let profile = try measure(task, sample: sample, inputsFile: parsed.values["--inputs"], profiler: profiler)
+        let profile: TaskProfile
+        if let template = parsed.values["--exec"] {
+            guard let inputs = parsed.values["--inputs"] else {
+                throw UsageError(message: "--exec needs --inputs FILE (one argument per line)", command: spec)
+            }
+            let calls = try InputFiles.readCommandCalls(template: template, shell: parsed.has("--shell"), from: inputs)
+                .calls
+            profile = try profiled(ExternalCommand.self) { try profiler.profile(ExternalCommand.self, sample: calls) }
+        } else {
+            profile = try measure(task, sample: sample, inputsFile: parsed.values["--inputs"], profiler: profiler)
+        }
         let recommendation = Advisor(rules: rules, machine: machine).recommend(profile, items: items)
         if parsed.has("--json") {
             try context.printJSON(ProfileDocument(profile: profile, machine: machine, recommendation: recommendation))
@@ -52,7 +62,8 @@ enum ProfileCommand {
             let summary = (task as? any ReferenceWorkload.Type)?.summary
             context.print(
                 ProfileReport.render(
-                    profile, name: TaskCatalog.commandName(task), summary: summary, machine: machine,
+                    profile, name: parsed.values["--exec"].map { "--exec '\($0)'" } ?? TaskCatalog.commandName(task),
+                    summary: summary, machine: machine,
                     recommendation: recommendation, style: context.outputStyle))
         }
         return 0

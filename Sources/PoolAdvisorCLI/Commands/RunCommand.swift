@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             Every input line is read and checked before any work starts; a malformed line is an
@@ -14,6 +14,12 @@ enum RunCommand {
             inputs (their outputs are kept), asks the advisor, and runs the rest as recommended;
             the decision goes to stderr. Progress goes to stderr: a bar on a terminal, a plain line
             every two seconds otherwise, nothing with --quiet.
+
+            With --exec, each input line is one argument of an external command ({} in the
+            command, else appended; a JSON string line gives its value). argv is split without a
+            shell unless --shell. Each output line has the command's status (or signal), its
+            stdout (or stdoutBase64 when not UTF-8) and the end of its stderr. A failing command
+            does not stop the others; the exit status is then 1 and stderr names the lines.
             """,
         options: [
             .init(name: "--inputs", value: "FILE", help: "The inputs, one JSON value per line (required)."),
@@ -23,8 +29,10 @@ enum RunCommand {
             .init(name: "--fetch-workers", value: "N", help: "Fetch threads of a pipeline (default: 4 × the cores)."),
             .init(name: "--rules", value: "FILE", help: "Decide with this rules file (auto mode)."),
             .init(name: "--output", value: "FILE", help: "Write the outputs here instead of stdout."),
+            .init(name: "--exec", value: "CMD", help: "Run an external command per input line instead of a TASK."),
+            .init(name: "--shell", value: nil, help: "Run the --exec command under /bin/sh -c."),
             .init(name: "--quiet", value: nil, help: "No progress and no summary on stderr."),
-        ], operands: ["TASK"])
+        ], operands: ["TASK"], optionalOperands: 1)
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         let parsed = try ParsedArguments(arguments, for: spec)
@@ -32,7 +40,7 @@ enum RunCommand {
             context.print(spec.help)
             return 0
         }
-        let task = try context.task(named: parsed.operands[0], spec: spec)
+        let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
         guard let inputsPath = parsed.values["--inputs"] else {
             throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)
         }
@@ -52,7 +60,22 @@ enum RunCommand {
                 ? nil : try parsed.integer("--chunk", in: 1...1_000_000, default: 1, spec: spec),
             fetchWorkers: try parsed.integer("--fetch-workers", in: 1...4096, default: 4 * cores, spec: spec),
             rules: parsed.values["--rules"], output: parsed.values["--output"], quiet: parsed.has("--quiet"))
-        return try execute(task, settings, context)
+        if let template = parsed.values["--exec"] {
+            let (calls, lines) = try InputFiles.readCommandCalls(
+                template: template, shell: parsed.has("--shell"), from: inputsPath)
+            let outcomes = try execute(ExternalCommand.self, calls, lines, settings, context)
+            let failed = outcomes.indices.filter { !outcomes[$0].succeeded }
+            guard let first = failed.first else { return 0 }
+            let how =
+                outcomes[first].signal.map { "was killed by signal \($0)" }
+                ?? "exited with status \(outcomes[first].status ?? -1)"
+            context.note(
+                "error: \(failed.count) of \(outcomes.count) commands failed; the first, for line \(lines[first]), \(how): \(outcomes[first].stderr.split(separator: "\n").last ?? "")\n"
+            )
+            return 1
+        }
+        try readAndExecute(task, settings, context)
+        return 0
     }
 
     struct RunSettings {
@@ -66,10 +89,9 @@ enum RunCommand {
         var quiet: Bool
     }
 
-    private static func execute<Task: PoolTask>(_ task: Task.Type, _ settings: RunSettings, _ context: CommandContext)
-        throws -> Int32
-    {
-        let (inputs, lines) = try InputFiles.readNumbered(task, from: settings.inputsPath)
+    private static func execute<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ lines: [Int], _ settings: RunSettings, _ context: CommandContext
+    ) throws -> [Task.Output] {
         let rules = try context.rules(settings.rules)
         let sink = try OutputSink(path: settings.output)
         let counter = ProgressCounter()
@@ -118,7 +140,17 @@ enum RunCommand {
             context.note(
                 "ran \(inputs.count) inputs in \(NumberText.seconds(Date().timeIntervalSince(started))): \(summary)\n")
         }
-        return 0
+        return outputs
+    }
+
+    /// Reads `task`'s inputs from the file and runs them.
+    private static func readAndExecute<Task: PoolTask>(
+        _ task: Task.Type, _ settings: RunSettings, _ context: CommandContext
+    )
+        throws
+    {
+        let (inputs, lines) = try InputFiles.readNumbered(task, from: settings.inputsPath)
+        _ = try execute(task, inputs, lines, settings, context)
     }
 }
 

@@ -80,7 +80,7 @@ package enum Processes {
     }
 
     /// Calls `body` with a NULL-terminated C array of `strings`.
-    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
         var pointers = strings.map { strdup($0) }
         pointers.append(nil)
         defer { pointers.forEach { free($0) } }

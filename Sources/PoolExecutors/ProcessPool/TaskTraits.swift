@@ -18,6 +18,9 @@ public struct TaskTraits: OptionSet, Codable, Sendable, Hashable {
     public static let crashProne = TaskTraits(rawValue: 1 << 0)
     /// Two copies must never run at once in one process (global state, a non-reentrant library).
     public static let notThreadSafe = TaskTraits(rawValue: 1 << 1)
+    /// Each call runs an external command: it is a process already, so what matters is how
+    /// many run at once, and its CPU shows in the children's rusage.
+    public static let runsCommand = TaskTraits(rawValue: 1 << 2)
 }
 
 /// A task made of two stages: one that mostly waits (fetch), then one that mostly computes

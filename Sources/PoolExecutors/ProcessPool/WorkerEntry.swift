@@ -62,7 +62,10 @@ struct WorkerLoop {
     private let parentPID: Int32?
 
     init(setting: String, tasks: [any PoolTask.Type]) {
-        let builtIn: [any PoolTask.Type] = tasks.contains { $0.name == WorkerEcho.name } ? [] : [WorkerEcho.self]
+        // Every worker also serves the echo (for calibration) and external commands.
+        let builtIn: [any PoolTask.Type] = [WorkerEcho.self, ExternalCommand.self].filter { candidate in
+            !tasks.contains { $0.name == candidate.name }
+        }
         runners = (tasks + builtIn).map { Self.runner(for: $0) }
         parentPID = setting.split(separator: ":").last.flatMap { Int32($0) }
     }

@@ -88,13 +88,18 @@ public struct TaskDeclaration: Codable, Sendable, Equatable {
     public var crashProne: Bool
     /// Declared ``TaskTraits/notThreadSafe``.
     public var notThreadSafe: Bool
+    /// Declared ``TaskTraits/runsCommand`` (absent in older profiles: false).
+    public var runsCommand: Bool?
     /// The fetch and compute stage names of a ``StagedTask``, or nil for a one-stage task.
     public var stages: [String]?
 
     /// A declaration from its parts (nothing declared by default).
-    public init(crashProne: Bool = false, notThreadSafe: Bool = false, stages: [String]? = nil) {
+    public init(
+        crashProne: Bool = false, notThreadSafe: Bool = false, runsCommand: Bool = false, stages: [String]? = nil
+    ) {
         self.crashProne = crashProne
         self.notThreadSafe = notThreadSafe
+        self.runsCommand = runsCommand ? true : nil
         self.stages = stages
     }
 
@@ -102,6 +107,7 @@ public struct TaskDeclaration: Codable, Sendable, Equatable {
     public init<Task: PoolTask>(of task: Task.Type) {
         self.init(
             crashProne: Task.traits.contains(.crashProne), notThreadSafe: Task.traits.contains(.notThreadSafe),
+            runsCommand: Task.traits.contains(.runsCommand),
             stages: (task as? any StagedTask.Type).map { Self.stageNames($0) })
     }
 

@@ -1,0 +1,60 @@
+import CPoolPlatform
+import PoolWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Running an external command to completion with its output captured: the one place commands
+/// are spawned. Output goes to anonymous memory files rather than pipes, so a command that
+/// writes a lot to both streams can never deadlock against a reader.
+package enum CommandProcesses {
+    /// What a finished command left behind.
+    package struct Finished {
+        package var exit: ProcessExit
+        package var standardOutput: [UInt8]
+        package var standardError: [UInt8]
+    }
+
+    /// Runs `arguments` (the first is looked up in `PATH`) and waits for it.
+    /// - Throws: ``SystemCallError`` if the capture files cannot be made. A command that cannot
+    ///   be started (not found, not executable) finishes with status 127 and the reason on stderr,
+    ///   as a shell would report it.
+    package static func run(_ arguments: [String]) throws -> Finished {
+        guard let program = arguments.first, !program.isEmpty else {
+            return Finished(exit: .exited(127), standardOutput: [], standardError: Array("empty command\n".utf8))
+        }
+        let output = poolsys_shared_memory("pool-advisor-command-out", 0)
+        guard output >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
+        defer { close(output) }
+        let error = poolsys_shared_memory("pool-advisor-command-err", 0)
+        guard error >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
+        defer { close(error) }
+        var pid: pid_t = 0
+        let status = Processes.withCStrings(arguments) { argv in
+            Processes.withCStrings(Processes.environment()) { envp in
+                poolsys_spawn_command(argv, envp, output, error, &pid)
+            }
+        }
+        guard status == 0 else {
+            let reason = String(cString: strerror(status))
+            return Finished(
+                exit: .exited(127), standardOutput: [], standardError: Array("\(program): \(reason)\n".utf8))
+        }
+        let exit = Processes.reap(pid, blocking: true) ?? .unknown
+        return Finished(exit: exit, standardOutput: readAll(output), standardError: readAll(error))
+    }
+
+    private static func readAll(_ fd: Int32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var offset: off_t = 0
+        while true {
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return bytes }
+            bytes.append(contentsOf: chunk.prefix(count))
+            offset += off_t(count)
+        }
+    }
+}
