@@ -8,7 +8,7 @@ import PoolBenchTasks
 // pool-bench is also a worker executable for its own process pools: this must come first.
 WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
-let suites = ["threads", "processes", "wire", "profiler", "rules"]
+let suites = ["threads", "processes", "wire", "profiler", "rules", "auto"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
 
@@ -60,6 +60,7 @@ for suite in selected {
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
+    case "auto": report = AutoSuite(quick: quick, rounds: quick ? 1 : min(rounds, 3)).run()
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

@@ -34,7 +34,8 @@ struct DecisionMatrixTests {
             "noisy_host": .boolean(false), "borderline": .boolean(false), "borderline_figures": .text("none"),
             "failed_calls": .number(0), "input_bytes": .number(16), "output_bytes": .number(9),
             "ship_seconds": .number(2e-6), "ship_ratio": .number(0.002), "crash_prone": .boolean(false),
-            "thread_unsafe": .boolean(false), "has_stages": .boolean(false), "cores": .number(2),
+            "thread_unsafe": .boolean(false), "has_stages": .boolean(false), "runs_command": .boolean(false),
+            "children_cpu_ratio": .number(0), "cores": .number(2),
             "thread_start_seconds": .number(27e-6), "thread_dispatch_seconds": .number(0.6e-6),
             "worker_start_seconds": .number(0.010), "round_trip_seconds": .number(19e-6),
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
@@ -142,6 +143,14 @@ struct DecisionMatrixTests {
             ],
             rule: "pool-cannot-pay", mode: .serial),
         Cell(name: "one item", changes: ["items": .number(1)], rule: "single-item", mode: .serial),
+        Cell(
+            name: "an external command, mostly waiting",
+            changes: ["runs_command": .boolean(true), "cpu_ratio": .number(0.01), "children_cpu_ratio": .number(0.02)],
+            rule: "external-command", mode: .threads, parameters: ["workers": 40]),
+        Cell(
+            name: "an external command, computing (gzip)",
+            changes: ["runs_command": .boolean(true), "cpu_ratio": .number(0.05), "children_cpu_ratio": .number(0.9)],
+            rule: "external-command", mode: .threads, parameters: ["workers": 3]),
         Cell(
             name: "declared crash-prone", changes: ["crash_prone": .boolean(true), "cpu_ratio": .number(0.01)],
             rule: "declared-crash-prone", mode: .processes, parameters: ["workers": 2, "chunk": 1]),

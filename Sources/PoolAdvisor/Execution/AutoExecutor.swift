@@ -35,6 +35,12 @@ public final class AutoExecutor: Sendable {
         public var maximumSwitches = 2
         /// Batches shorter than this are never judged (too short to measure reliably).
         public var driftMinimumSeconds = 0.2
+        /// Profiling may take at most this share of the job's likely parallel time, estimated
+        /// from the first input (run alone, its output kept), within ``minimumProfileSeconds``
+        /// and the profiler's own `maximumSeconds`. A short job is profiled briefly; a long one fully.
+        public var profileShare = 0.05
+        /// The least time spent profiling, however short the job.
+        public var minimumProfileSeconds = 0.05
 
         public init() {
             var profiler = ProfilerOptions()
@@ -74,11 +80,32 @@ public final class AutoExecutor: Sendable {
                 outputs: outputs.map { $0! }, profile: nil, recommendation: nil, profiledItems: inputs.count,
                 switches: [], profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
         }
-        let sampleCount = min(max(1, options.sampleSize), inputs.count)
-        let first = try profile(task, inputs, range: 0..<sampleCount, into: &outputs)
+        // The first input alone, timed: its output is kept, and it sizes the profiling budget
+        // from the job's likely parallel length (waits overlap widely, computation on the cores).
+        let timing: CallTiming
+        do {
+            let (output, measured) = try CallTiming.measure { try Task.run(inputs[0]) }
+            outputs[0] = output
+            timing = measured
+        } catch {
+            throw MapError(index: 0, error: error)
+        }
+        progress?.add(1)
+        let cores = Double(max(1, Machine.usableCores))
+        let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
+        let parallelEstimate = timing.wallSeconds * Double(inputs.count) / parallelism
+        let budget = min(
+            options.profiler.maximumSeconds, max(options.minimumProfileSeconds, options.profileShare * parallelEstimate)
+        )
+        var profilerOptions = options.profiler
+        profilerOptions.maximumSeconds = budget
+        profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, budget / 2)
+        profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, budget / 10)
+        let sampleCount = min(max(1, options.sampleSize), inputs.count - 1)
+        let first = try profile(task, inputs, range: 1..<(1 + sampleCount), options: profilerOptions, into: &outputs)
         var recommendation = advisor.recommend(first.profile, items: inputs.count)
         var profilingSeconds = first.seconds
-        var profiledItems = first.kept
+        var profiledItems = first.kept + 1
         progress?.add(first.kept)
         var plan = ExecutionPlan(recommendation)
         var executor = Executor(plan: plan, processes: options.processes)
@@ -108,7 +135,7 @@ public final class AutoExecutor: Sendable {
                 elapsed > options.driftMinimumSeconds, elapsed > options.driftFactor * predicted
             else { continue }
             let resample = Array(pending.prefix(sampleCount))
-            let again = try profile(task, inputs, indices: resample, into: &outputs)
+            let again = try profile(task, inputs, indices: resample, options: options.profiler, into: &outputs)
             profilingSeconds += again.seconds
             profiledItems += again.kept
             progress?.add(again.kept)
@@ -162,19 +189,21 @@ public final class AutoExecutor: Sendable {
     }
 
     private func profile<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], range: Range<Int>, into outputs: inout [Task.Output?]
+        _ task: Task.Type, _ inputs: [Task.Input], range: Range<Int>, options: ProfilerOptions,
+        into outputs: inout [Task.Output?]
     ) throws -> Sampled {
-        try profile(task, inputs, indices: Array(range), into: &outputs)
+        try profile(task, inputs, indices: Array(range), options: options, into: &outputs)
     }
 
     /// Profiles on `indices` and keeps the outputs the profiling computed.
     private func profile<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], indices: [Int], into outputs: inout [Task.Output?]
+        _ task: Task.Type, _ inputs: [Task.Input], indices: [Int], options profilerOptions: ProfilerOptions,
+        into outputs: inout [Task.Output?]
     ) throws -> Sampled {
         let clock = Date()
         let measured: ProfiledRun<Task.Output>
         do {
-            measured = try Profiler(options: options.profiler, machine: advisor.machine).measure(
+            measured = try Profiler(options: profilerOptions, machine: advisor.machine).measure(
                 task, sample: indices.map { inputs[$0] })
         } catch ProfilerError.everyCallFailed {
             // Every call threw: report the first input's own error.
