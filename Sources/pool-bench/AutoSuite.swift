@@ -63,10 +63,15 @@ struct AutoSuite {
             report.record(figure, "best fixed mode", unit: "s", value: best.seconds)
             settle()
             var chosen = ""
+            var detail = ""
             let seconds = try secondsTaken {
                 let run = try AutoExecutor(advisor: Advisor(machine: machine)).run(workload, inputs)
                 chosen = run.recommendation.map { ExecutionPlan($0).summary } ?? "serial"
+                detail =
+                    "profiling \(format(run.profilingSeconds)) s on \(run.profiledItems) inputs, \(run.switches.count) switch(es)"
+                    + run.switches.map { ": \($0.reason)" }.joined()
             }
+            report.note("\(workload.workloadName), AutoExecutor: \(detail)")
             report.record(figure, "AutoExecutor → \(chosen)", unit: "s", ours: true, value: seconds)
             report.record(figure, "AutoExecutor", unit: "s", ours: true, value: seconds)
         }

@@ -80,17 +80,24 @@ public final class AutoExecutor: Sendable {
                 outputs: outputs.map { $0! }, profile: nil, recommendation: nil, profiledItems: inputs.count,
                 switches: [], profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
         }
-        // The first input alone, timed: its output is kept, and it sizes the profiling budget
-        // from the job's likely parallel length (waits overlap widely, computation on the cores).
-        let timing: CallTiming
-        do {
-            let (output, measured) = try CallTiming.measure { try Task.run(inputs[0]) }
-            outputs[0] = output
-            timing = measured
-        } catch {
-            throw MapError(index: 0, error: error)
+        // The first inputs alone, timed (up to 16 calls or 5 ms): their outputs are kept, and the
+        // fastest call sizes the profiling budget from the job's likely parallel length (waits
+        // overlap widely, computation on the cores). The fastest, since a first call is cold.
+        var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
+        var timed = 0
+        var spent = 0.0
+        while timed < min(16, inputs.count - 1) && (timed == 0 || spent < 0.005) {
+            do {
+                let (output, measured) = try CallTiming.measure { try Task.run(inputs[timed]) }
+                outputs[timed] = output
+                if measured.wallSeconds < timing.wallSeconds { timing = measured }
+                spent += measured.wallSeconds
+            } catch {
+                throw MapError(index: timed, error: error)
+            }
+            timed += 1
+            progress?.add(1)
         }
-        progress?.add(1)
         let cores = Double(max(1, Machine.usableCores))
         let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
         let parallelEstimate = timing.wallSeconds * Double(inputs.count) / parallelism
@@ -101,59 +108,66 @@ public final class AutoExecutor: Sendable {
         profilerOptions.maximumSeconds = budget
         profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, budget / 2)
         profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, budget / 10)
-        let sampleCount = min(max(1, options.sampleSize), inputs.count - 1)
-        let first = try profile(task, inputs, range: 1..<(1 + sampleCount), options: profilerOptions, into: &outputs)
+        let sampleCount = min(max(1, options.sampleSize), inputs.count - timed)
+        let first = try profile(
+            task, inputs, range: timed..<(timed + sampleCount), options: profilerOptions, into: &outputs)
         var recommendation = advisor.recommend(first.profile, items: inputs.count)
         var profilingSeconds = first.seconds
-        var profiledItems = first.kept + 1
+        var profiledItems = first.kept + timed
         progress?.add(first.kept)
         var plan = ExecutionPlan(recommendation)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
         var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
         var switches: [ModeSwitch] = []
-        var pending = outputs.indices.filter { outputs[$0] == nil }
+        // Inputs the profiler did not reach inside the profiled range, if any: run them first.
+        try fill((0..<(timed + sampleCount)).filter { outputs[$0] == nil }, task, inputs, executor, progress, &outputs)
+        var cursor = timed + sampleCount
         var batchNumber = 0
-        while !pending.isEmpty {
-            let batch = Array(pending.prefix(batchSize(plan: plan, model: model)))
-            pending.removeFirst(batch.count)
+        while cursor < inputs.count {
+            // Contiguous batches: no index bookkeeping per item, which tiny tasks would feel.
+            let end = min(inputs.count, cursor + batchSize(plan: plan, model: model))
             let clock = Date()
             let results: [Task.Output]
             do {
-                results = try executor.map(task, batch.map { inputs[$0] }, progress: progress)
+                results = try executor.map(task, inputs[cursor..<end], progress: progress)
             } catch let error as MapError {
-                throw MapError(index: batch[error.index], error: error.error)
+                throw MapError(index: cursor + error.index, error: error.error)
             } catch let error as PipelineError {
-                throw MapError(index: batch[error.index], error: error.error)
+                throw MapError(index: cursor + error.index, error: error.error)
             }
-            for (offset, index) in batch.enumerated() { outputs[index] = results[offset] }
+            for offset in results.indices { outputs[cursor + offset] = results[offset] }
             let elapsed = Date().timeIntervalSince(clock)
+            let count = end - cursor
+            cursor = end
             batchNumber += 1
             // The first batch pays the pools' start; judge drift from the second on.
-            let predicted = steadySeconds(plan, items: batch.count, model: model)
-            guard batchNumber > 1, switches.count < options.maximumSwitches, pending.count >= 2 * sampleCount,
+            let predicted = steadySeconds(plan, items: count, model: model)
+            guard batchNumber > 1, switches.count < options.maximumSwitches, inputs.count - cursor >= 2 * sampleCount,
                 elapsed > options.driftMinimumSeconds, elapsed > options.driftFactor * predicted
             else { continue }
-            let resample = Array(pending.prefix(sampleCount))
-            let again = try profile(task, inputs, indices: resample, options: options.profiler, into: &outputs)
+            let resample = cursor..<(cursor + sampleCount)
+            let again = try profile(task, inputs, range: resample, options: options.profiler, into: &outputs)
             profilingSeconds += again.seconds
             profiledItems += again.kept
             progress?.add(again.kept)
-            pending.removeAll { outputs[$0] != nil }
-            let next = advisor.recommend(again.profile, items: pending.count)
+            cursor = resample.upperBound
+            let next = advisor.recommend(again.profile, items: inputs.count - cursor)
             let nextPlan = ExecutionPlan(next)
             model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
-            guard nextPlan != plan else { continue }
-            switches.append(
-                ModeSwitch(
-                    atIndex: resample.last.map { $0 + 1 } ?? 0, from: plan, to: nextPlan,
-                    reason:
-                        "a batch of \(batch.count) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
-                ))
-            executor.shutdown()
-            plan = nextPlan
-            recommendation = next
-            executor = Executor(plan: plan, processes: options.processes)
+            if nextPlan != plan {
+                switches.append(
+                    ModeSwitch(
+                        atIndex: cursor, from: plan, to: nextPlan,
+                        reason:
+                            "a batch of \(count) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
+                    ))
+                executor.shutdown()
+                plan = nextPlan
+                recommendation = next
+                executor = Executor(plan: plan, processes: options.processes)
+            }
+            try fill(resample.filter { outputs[$0] == nil }, task, inputs, executor, progress, &outputs)
         }
         return AutoRun(
             outputs: outputs.map { $0! }, profile: first.profile, recommendation: recommendation,
@@ -178,6 +192,22 @@ public final class AutoExecutor: Sendable {
             } catch {
                 continuation.resume(throwing: error)
             }
+        }
+    }
+
+    /// Runs the inputs at `indices` (a few, never reached by a profile) and stores their outputs.
+    private func fill<Task: PoolTask>(
+        _ indices: [Int], _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor, _ progress: ProgressCounter?,
+        _ outputs: inout [Task.Output?]
+    ) throws {
+        guard !indices.isEmpty else { return }
+        do {
+            let results = try executor.map(task, indices.map { inputs[$0] }, progress: progress)
+            for (offset, index) in indices.enumerated() { outputs[index] = results[offset] }
+        } catch let error as MapError {
+            throw MapError(index: indices[error.index], error: error.error)
+        } catch let error as PipelineError {
+            throw MapError(index: indices[error.index], error: error.error)
         }
     }
 

@@ -6,6 +6,12 @@ public struct CallTiming: Sendable {
     /// The calling thread's CPU plus reaped children's CPU (commands), in seconds.
     public var cpuSeconds: Double
 
+    /// A timing from its parts.
+    public init(wallSeconds: Double, cpuSeconds: Double) {
+        self.wallSeconds = wallSeconds
+        self.cpuSeconds = cpuSeconds
+    }
+
     /// CPU over wall time, in [0, 1].
     public var cpuShare: Double { wallSeconds > 0 ? min(1, cpuSeconds / wallSeconds) : 1 }
 
