@@ -70,109 +70,103 @@ public final class AutoExecutor: Sendable {
     ) throws -> AutoRun<Task.Output> {
         let inputs = Array(inputs)
         let started = Date()
-        var outputs = [Task.Output?](repeating: nil, count: inputs.count)
+        // Outputs are appended in input order as they are known: no optional slots, no index
+        // bookkeeping per item, which tasks of a microsecond would feel.
+        var outputs: [Task.Output] = []
+        outputs.reserveCapacity(inputs.count)
         guard inputs.count >= 2 else {
             for (index, input) in inputs.enumerated() {
-                do { outputs[index] = try Task.run(input) } catch { throw MapError(index: index, error: error) }
+                do { outputs.append(try Task.run(input)) } catch { throw MapError(index: index, error: error) }
                 progress?.add(1)
             }
             return AutoRun(
-                outputs: outputs.map { $0! }, profile: nil, recommendation: nil, profiledItems: inputs.count,
-                switches: [], profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
+                outputs: outputs, profile: nil, recommendation: nil, profiledItems: inputs.count, switches: [],
+                profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
         }
         // The first inputs alone, timed (up to 16 calls or 5 ms): their outputs are kept, and the
         // fastest call sizes the profiling budget from the job's likely parallel length (waits
         // overlap widely, computation on the cores). The fastest, since a first call is cold.
         var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
-        var timed = 0
         var spent = 0.0
-        while timed < min(16, inputs.count - 1) && (timed == 0 || spent < 0.005) {
+        while outputs.count < min(16, inputs.count - 1) && (outputs.isEmpty || spent < 0.005) {
+            let index = outputs.count
             do {
-                let (output, measured) = try CallTiming.measure { try Task.run(inputs[timed]) }
-                outputs[timed] = output
+                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
+                outputs.append(output)
                 if measured.wallSeconds < timing.wallSeconds { timing = measured }
                 spent += measured.wallSeconds
             } catch {
-                throw MapError(index: timed, error: error)
+                throw MapError(index: index, error: error)
             }
-            timed += 1
             progress?.add(1)
         }
         let cores = Double(max(1, Machine.usableCores))
         let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
         let parallelEstimate = timing.wallSeconds * Double(inputs.count) / parallelism
-        let budget = min(
+        var profilerOptions = options.profiler
+        profilerOptions.maximumSeconds = min(
             options.profiler.maximumSeconds, max(options.minimumProfileSeconds, options.profileShare * parallelEstimate)
         )
-        var profilerOptions = options.profiler
-        profilerOptions.maximumSeconds = budget
-        profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, budget / 2)
-        profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, budget / 10)
-        let sampleCount = min(max(1, options.sampleSize), inputs.count - timed)
-        let first = try profile(
-            task, inputs, range: timed..<(timed + sampleCount), options: profilerOptions, into: &outputs)
+        profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, profilerOptions.maximumSeconds / 2)
+        profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, profilerOptions.maximumSeconds / 10)
+        let sampleCount = min(max(1, options.sampleSize), inputs.count - outputs.count)
+        let timed = outputs.count
+
+        let first = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), profilerOptions)
         var recommendation = advisor.recommend(first.profile, items: inputs.count)
         var profilingSeconds = first.seconds
-        var profiledItems = first.kept + timed
-        progress?.add(first.kept)
+        var profiledItems = timed + first.keptCount
+        progress?.add(first.keptCount)
         var plan = ExecutionPlan(recommendation)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
+        try complete(first, task, inputs, executor, progress, into: &outputs)
         var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
         var switches: [ModeSwitch] = []
-        // Inputs the profiler did not reach inside the profiled range, if any: run them first.
-        try fill((0..<(timed + sampleCount)).filter { outputs[$0] == nil }, task, inputs, executor, progress, &outputs)
-        var cursor = timed + sampleCount
         var batchNumber = 0
-        while cursor < inputs.count {
-            // Contiguous batches: no index bookkeeping per item, which tiny tasks would feel.
-            let end = min(inputs.count, cursor + batchSize(plan: plan, model: model))
+        while outputs.count < inputs.count {
+            let start = outputs.count
+            let end = min(inputs.count, start + batchSize(plan: plan, model: model))
             let clock = Date()
-            let results: [Task.Output]
             do {
-                results = try executor.map(task, inputs[cursor..<end], progress: progress)
+                outputs.append(contentsOf: try executor.map(task, inputs[start..<end], progress: progress))
             } catch let error as MapError {
-                throw MapError(index: cursor + error.index, error: error.error)
+                throw MapError(index: start + error.index, error: error.error)
             } catch let error as PipelineError {
-                throw MapError(index: cursor + error.index, error: error.error)
+                throw MapError(index: start + error.index, error: error.error)
             }
-            for offset in results.indices { outputs[cursor + offset] = results[offset] }
             let elapsed = Date().timeIntervalSince(clock)
-            let count = end - cursor
-            cursor = end
             batchNumber += 1
             // The first batch pays the pools' start; judge drift from the second on.
-            let predicted = steadySeconds(plan, items: count, model: model)
-            guard batchNumber > 1, switches.count < options.maximumSwitches, inputs.count - cursor >= 2 * sampleCount,
-                elapsed > options.driftMinimumSeconds, elapsed > options.driftFactor * predicted
+            let predicted = steadySeconds(plan, items: end - start, model: model)
+            guard batchNumber > 1, switches.count < options.maximumSwitches,
+                inputs.count - outputs.count >= 2 * sampleCount, elapsed > options.driftMinimumSeconds,
+                elapsed > options.driftFactor * predicted
             else { continue }
-            let resample = cursor..<(cursor + sampleCount)
-            let again = try profile(task, inputs, range: resample, options: options.profiler, into: &outputs)
+            let again = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), options.profiler)
             profilingSeconds += again.seconds
-            profiledItems += again.kept
-            progress?.add(again.kept)
-            cursor = resample.upperBound
-            let next = advisor.recommend(again.profile, items: inputs.count - cursor)
+            profiledItems += again.keptCount
+            progress?.add(again.keptCount)
+            let next = advisor.recommend(again.profile, items: inputs.count - outputs.count)
             let nextPlan = ExecutionPlan(next)
             model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
             if nextPlan != plan {
                 switches.append(
                     ModeSwitch(
-                        atIndex: cursor, from: plan, to: nextPlan,
+                        atIndex: again.range.upperBound, from: plan, to: nextPlan,
                         reason:
-                            "a batch of \(count) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
+                            "a batch of \(end - start) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
                     ))
                 executor.shutdown()
                 plan = nextPlan
                 recommendation = next
                 executor = Executor(plan: plan, processes: options.processes)
             }
-            try fill(resample.filter { outputs[$0] == nil }, task, inputs, executor, progress, &outputs)
+            try complete(again, task, inputs, executor, progress, into: &outputs)
         }
         return AutoRun(
-            outputs: outputs.map { $0! }, profile: first.profile, recommendation: recommendation,
-            profiledItems: profiledItems, switches: switches,
-            profilingSeconds: profilingSeconds, totalSeconds: Date().timeIntervalSince(started))
+            outputs: outputs, profile: first.profile, recommendation: recommendation, profiledItems: profiledItems,
+            switches: switches, profilingSeconds: profilingSeconds, totalSeconds: Date().timeIntervalSince(started))
     }
 
     /// Profiles, decides and runs; returns only the outputs, in input order.
@@ -195,66 +189,66 @@ public final class AutoExecutor: Sendable {
         }
     }
 
-    /// Runs the inputs at `indices` (a few, never reached by a profile) and stores their outputs.
-    private func fill<Task: PoolTask>(
-        _ indices: [Int], _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor, _ progress: ProgressCounter?,
-        _ outputs: inout [Task.Output?]
-    ) throws {
-        guard !indices.isEmpty else { return }
-        do {
-            let results = try executor.map(task, indices.map { inputs[$0] }, progress: progress)
-            for (offset, index) in indices.enumerated() { outputs[index] = results[offset] }
-        } catch let error as MapError {
-            throw MapError(index: indices[error.index], error: error.error)
-        } catch let error as PipelineError {
-            throw MapError(index: indices[error.index], error: error.error)
-        }
-    }
-
-    private struct Sampled {
+    /// A profile of a range of inputs and the outputs its calls computed (nil where a call was
+    /// never reached).
+    private struct Sampled<Output> {
         let profile: TaskProfile
         let seconds: Double
-        /// Inputs whose outputs the profiling computed.
-        let kept: Int
+        let range: Range<Int>
+        let outputs: [Output?]
+        var keptCount: Int { outputs.count { $0 != nil } }
     }
 
+    /// Profiles `range`, keeping its outputs; a failing input stops the job with its index.
     private func profile<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], range: Range<Int>, options: ProfilerOptions,
-        into outputs: inout [Task.Output?]
-    ) throws -> Sampled {
-        try profile(task, inputs, indices: Array(range), options: options, into: &outputs)
-    }
-
-    /// Profiles on `indices` and keeps the outputs the profiling computed.
-    private func profile<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], indices: [Int], options profilerOptions: ProfilerOptions,
-        into outputs: inout [Task.Output?]
-    ) throws -> Sampled {
+        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions
+    ) throws -> Sampled<Task.Output> {
         let clock = Date()
         let measured: ProfiledRun<Task.Output>
         do {
             measured = try Profiler(options: profilerOptions, machine: advisor.machine).measure(
-                task, sample: indices.map { inputs[$0] })
+                task, sample: Array(inputs[range]))
         } catch ProfilerError.everyCallFailed {
             // Every call threw: report the first input's own error.
             do {
-                _ = try Task.run(inputs[indices[0]])
+                _ = try Task.run(inputs[range.lowerBound])
             } catch {
-                throw MapError(index: indices[0], error: error)
+                throw MapError(index: range.lowerBound, error: error)
             }
-            throw MapError(index: indices[0], error: ProfilerError.emptySample(task: Task.name))
+            throw MapError(index: range.lowerBound, error: ProfilerError.emptySample(task: Task.name))
         }
-        var kept = 0
-        for (offset, index) in indices.enumerated() {
-            switch measured.outputs[offset] {
-            case .success(let value)?:
-                outputs[index] = value
-                kept += 1
-            case .failure(let error)?: throw MapError(index: index, error: error)
-            case nil: break
+        var outputs: [Task.Output?] = []
+        outputs.reserveCapacity(range.count)
+        for (offset, outcome) in measured.outputs.prefix(range.count).enumerated() {
+            switch outcome {
+            case .success(let value)?: outputs.append(value)
+            case .failure(let error)?: throw MapError(index: range.lowerBound + offset, error: error)
+            case nil: outputs.append(nil)
             }
         }
-        return Sampled(profile: measured.profile, seconds: Date().timeIntervalSince(clock), kept: kept)
+        return Sampled(
+            profile: measured.profile, seconds: Date().timeIntervalSince(clock), range: range, outputs: outputs)
+    }
+
+    /// Appends a profiled range's outputs, running the few inputs the profiler never reached.
+    private func complete<Task: PoolTask>(
+        _ sampled: Sampled<Task.Output>, _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor,
+        _ progress: ProgressCounter?, into outputs: inout [Task.Output]
+    ) throws {
+        let missing = sampled.outputs.indices.filter { sampled.outputs[$0] == nil }
+        var computed: [Task.Output] = []
+        if !missing.isEmpty {
+            do {
+                computed = try executor.map(
+                    task, missing.map { inputs[sampled.range.lowerBound + $0] }, progress: progress)
+            } catch let error as MapError {
+                throw MapError(index: sampled.range.lowerBound + missing[error.index], error: error.error)
+            } catch let error as PipelineError {
+                throw MapError(index: sampled.range.lowerBound + missing[error.index], error: error.error)
+            }
+        }
+        var next = computed.makeIterator()
+        for output in sampled.outputs { outputs.append(output ?? next.next()!) }
     }
 
     /// Items per watched batch: about ``Options/watchSeconds`` of predicted work, and at least
