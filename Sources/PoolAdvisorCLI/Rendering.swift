@@ -16,13 +16,17 @@ struct TimeSplit {
     var io: Double
     var lock: Double
     var sleep: Double
+    /// Time the calling thread waited while its child processes computed (commands).
+    var children: Double
     var other: Double
 
     init(_ profile: TaskProfile) {
         let calls = profile.calls
         onCPU = min(1, max(0, calls.wallCPURatio))
         waitingForCore = min(1 - onCPU, max(0, calls.runQueueRatio))
-        let blocked = max(0, 1 - onCPU - waitingForCore)
+        let waiting = max(0, 1 - onCPU - waitingForCore)
+        children = min(waiting, max(0, calls.childrenCPURatio))
+        let blocked = waiting - children
         // The sampler says what the blocked time was spent on; split it in the same shares.
         if let waits = profile.waits {
             let ioCount = ThreadActivity.allCases.filter(\.isIO).reduce(0) { $0 + waits.counts[$1] }
@@ -44,10 +48,12 @@ struct TimeSplit {
         }
     }
 
-    /// One line of `width` cells: █ on-CPU, ▓ waiting for a core, ▒ I/O, ░ lock, · sleep, space other.
+    /// One line of `width` cells: █ on-CPU, ▚ child processes computing, ▓ waiting for a core,
+    /// ▒ I/O, ░ lock, · sleep, space other.
     func bar(width: Int, style: Style) -> String {
         let parts: [(Double, Character, String)] = [
-            (onCPU, "█", "32"), (waitingForCore, "▓", "33"), (io, "▒", "34"), (lock, "░", "31"), (sleep, "·", "35"),
+            (onCPU, "█", "32"), (children, "▚", "36"), (waitingForCore, "▓", "33"), (io, "▒", "34"), (lock, "░", "31"),
+            (sleep, "·", "35"),
             (other, " ", "0"),
         ]
         var cells = parts.map { Int(($0.0 * Double(width)).rounded()) }
@@ -62,9 +68,11 @@ struct TimeSplit {
 
     var legend: String {
         [
-            ("on-CPU", onCPU), ("waiting for a core", waitingForCore), ("I/O", io), ("lock", lock), ("sleep", sleep),
+            ("on-CPU", onCPU), ("child processes", children), ("waiting for a core", waitingForCore), ("I/O", io),
+            ("lock", lock), ("sleep", sleep),
             ("other wait", other),
-        ].map { "\($0.0) \(NumberText.fixed($0.1 * 100, decimals: 0))%" }.joined(separator: " · ")
+        ].filter { $0.0 != "child processes" || $0.1 > 0 }
+            .map { "\($0.0) \(NumberText.fixed($0.1 * 100, decimals: 0))%" }.joined(separator: " · ")
     }
 }
 

@@ -69,8 +69,9 @@ enum RunCommand {
             let how =
                 outcomes[first].signal.map { "was killed by signal \($0)" }
                 ?? "exited with status \(outcomes[first].status ?? -1)"
+            let tail = outcomes[first].stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
             context.note(
-                "error: \(failed.count) of \(outcomes.count) commands failed; the first, for line \(lines[first]), \(how): \(outcomes[first].stderr.split(separator: "\n").last ?? "")\n"
+                "error: \(failed.count) of \(outcomes.count) commands failed; the first, for line \(lines[first]), \(how)\(tail)\n"
             )
             return 1
         }
