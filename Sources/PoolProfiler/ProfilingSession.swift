@@ -58,6 +58,10 @@ struct ProfilingSession<Task: PoolTask> {
             scaling = try probe.measure(
                 callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)
             try checkFailures()
+            if let scaling, !scaling.noisyHost, scaling.speedup == nil {
+                notes.append(
+                    "\(scaling.cleanRounds) scaling round(s) fit the budget: speed-up and serial fraction need three")
+            }
             if scaling?.noisyHost == true {
                 notes.append(
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"

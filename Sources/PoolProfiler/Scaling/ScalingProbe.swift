@@ -69,7 +69,9 @@ struct ScalingProbe<Task: PoolTask> {
             serialFraction: enoughClean
                 ? Statistics.estimate(Statistics.mean(serialFractions), spreadOf: serialFractions) : nil,
             cpuEfficiency: Statistics.estimate(Statistics.mean(efficiencies), spreadOf: efficiencies),
-            noisyHost: !enoughClean,
+            // Noisy means neighbours spoiled rounds; a budget that allowed few rounds, all clean,
+            // is not noise (the figures' wide intervals already say how sure they are).
+            noisyHost: !enoughClean && clean.count < rounds.count,
             waits: sampler.map { _ in
                 WaitBreakdown(
                     threads: threads, samples: waits.total, samplesPerSecond: 0, counts: waits, samplerCoreShare: 0)
