@@ -42,6 +42,7 @@ public final class AutoExecutor: Sendable {
         /// The least time spent profiling, however short the job.
         public var minimumProfileSeconds = 0.05
 
+        /// The defaults: 32 profiled inputs, a profiling budget of 5 % of the job, 1 s watched batches, 2× drift.
         public init() {
             var profiler = ProfilerOptions()
             profiler.minimumCalls = 10
@@ -51,7 +52,9 @@ public final class AutoExecutor: Sendable {
         }
     }
 
+    /// The advisor asked for the plan (its rules and machine).
     public let advisor: Advisor
+    /// How much to profile and how closely to watch.
     public let options: Options
 
     /// An executor that asks `advisor` (the default rules and this machine's cached calibration
@@ -278,7 +281,9 @@ public struct AutoRun<Output: Sendable>: Sendable {
     public var profiledItems: Int
     /// Mode changes made because the workload drifted from its profile.
     public var switches: [ModeSwitch]
+    /// Time spent timing first calls and profiling (their outputs kept).
     public var profilingSeconds: Double
+    /// The whole run, profiling included.
     public var totalSeconds: Double
 }
 
@@ -286,7 +291,10 @@ public struct AutoRun<Output: Sendable>: Sendable {
 public struct ModeSwitch: Codable, Sendable, Equatable {
     /// Inputs from this index on ran with the new plan.
     public var atIndex: Int
+    /// The plan before the switch.
     public var from: ExecutionPlan
+    /// The plan after it.
     public var to: ExecutionPlan
+    /// What was measured, and what the new profile recommended.
     public var reason: String
 }

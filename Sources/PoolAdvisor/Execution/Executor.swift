@@ -177,6 +177,7 @@ public final class Executor: Sendable {
 public final class ProgressCounter: Sendable {
     private let count = Atomic<Int>(0)
 
+    /// A counter at zero.
     public init() {}
 
     /// Items finished so far.
@@ -188,6 +189,7 @@ public final class ProgressCounter: Sendable {
 
 /// What an ``Executor`` runs: a mode with its sizes.
 public struct ExecutionPlan: Codable, Sendable, Equatable {
+    /// Serial, threads, processes or pipeline.
     public var mode: DecisionMode
     /// Threads or worker processes (for a pipeline: the compute stage's).
     public var workers: Int
@@ -198,6 +200,7 @@ public struct ExecutionPlan: Codable, Sendable, Equatable {
     /// For a pipeline: where stage two runs.
     public var computeStage: DecisionMode
 
+    /// A plan from its parts (defaults: one worker per core, automatic chunks).
     public init(
         mode: DecisionMode, workers: Int = Machine.usableCores, chunkSize: Int? = nil, fetchWorkers: Int = 1,
         computeStage: DecisionMode = .processes

@@ -9,7 +9,9 @@ public import PoolWorkloads
 public struct ModeComparison: Codable, Sendable {
     /// One way of running the job, with its predicted and measured wall time.
     public struct Timing: Codable, Sendable {
+        /// The plan that ran.
         public var plan: ExecutionPlan
+        /// What the cost model predicted for it.
         public var predictedSeconds: Double
         /// The median over the rounds.
         public var measuredSeconds: Double
@@ -17,10 +19,13 @@ public struct ModeComparison: Codable, Sendable {
         public var rounds: [Double]
     }
 
+    /// The reference workload's short name.
     public var workload: String
+    /// Inputs in the job.
     public var items: Int
     /// The recommended plan and its times.
     public var recommended: Timing
+    /// The rule that decided.
     public var rule: String?
     /// Each mode at the cost model's best size for it (the pipeline only for staged tasks).
     public var modes: [String: Timing]
@@ -28,6 +33,7 @@ public struct ModeComparison: Codable, Sendable {
     public var fastest: String
     /// The recommended plan's time over the fastest time: 1 means the advice was the best choice.
     public var regret: Double
+    /// How long the profile took.
     public var profilingSeconds: Double
 
     /// How big and how careful a comparison is.
@@ -38,10 +44,12 @@ public struct ModeComparison: Codable, Sendable {
         public var rounds = 3
         /// Inputs may take at most this much memory.
         public var inputBytesLimit = 256.0 * 1_048_576
+        /// The profiler's settings.
         public var profiler = ProfilerOptions()
         /// Worker settings for process pools (the executable must register the reference workloads).
         public var processes = ProcessPool.Configuration()
 
+        /// The defaults: a one-second serial job, 3 rounds.
         public init() {}
     }
 

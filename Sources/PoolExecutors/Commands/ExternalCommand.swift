@@ -1,7 +1,9 @@
 /// One run of an external command: its arguments, the first being the program (looked up in `PATH`).
 public struct CommandCall: Codable, Sendable, Equatable {
+    /// The program, then its arguments; no shell interprets them.
     public var arguments: [String]
 
+    /// A call of `arguments`.
     public init(arguments: [String]) { self.arguments = arguments }
 }
 
@@ -51,7 +53,9 @@ public struct CommandOutcome: Codable, Sendable, Equatable {
 /// Each call is a process already, so the advisor sizes how many run at once (threads that
 /// wait for children), and the profiler measures the command's CPU from its rusage.
 public struct ExternalCommand: PoolTask {
+    /// The name every worker serves it under.
     public static let name = "pool-advisor.exec"
+    /// Declares that each call runs a command (the advisor sizes parallelism from the children's CPU).
     public static let traits: TaskTraits = [.runsCommand]
 
     /// Runs the command and waits for it.
@@ -69,7 +73,9 @@ public struct ExternalCommand: PoolTask {
 /// `shell: true` the template runs under `/bin/sh -c` with the argument single-quoted.
 /// A template without `{}` gets the argument as its last word.
 public struct CommandTemplate: Sendable, Equatable {
+    /// The template split into words (with `{}` still in place).
     public let words: [String]
+    /// Whether calls run under `/bin/sh -c`.
     public let usesShell: Bool
     private let template: String
 
@@ -137,7 +143,9 @@ public struct CommandTemplate: Sendable, Equatable {
 
 /// A command template that cannot be split into words.
 public struct CommandTemplateError: Error, Sendable, CustomStringConvertible {
+    /// The template as given.
     public var template: String
+    /// What is wrong with it.
     public var problem: String
     public var description: String { "cannot use the command '\(template)': \(problem)" }
 }

@@ -38,10 +38,12 @@ public final class Pipeline<Fetch: PoolTask, Compute: PoolTask>: Sendable where 
 
         /// Threads running stage one.
         public var fetchWorkers: Int
+        /// Where stage two runs, and how many workers it has.
         public var compute: ComputeStage
         /// Most items in flight at once; nil means twice the two stages' workers together.
         public var capacity: Int?
 
+        /// Stage sizes; `capacity` nil means twice both stages' workers.
         public init(fetchWorkers: Int, compute: ComputeStage, capacity: Int? = nil) {
             self.fetchWorkers = fetchWorkers
             self.compute = compute
@@ -178,6 +180,7 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
 
     /// The input's position in the input sequence.
     public let index: Int
+    /// The stage that failed.
     public let stage: Stage
     /// What the stage threw (for a process stage: a ``RemoteTaskError`` or ``PoolError``).
     public let error: any Error

@@ -2,6 +2,7 @@
 /// of any child processes it waited for. Cheap enough to time a single call before deciding
 /// how long to profile.
 public struct CallTiming: Sendable {
+    /// Wall time of the call.
     public var wallSeconds: Double
     /// The calling thread's CPU plus reaped children's CPU (commands), in seconds.
     public var cpuSeconds: Double
