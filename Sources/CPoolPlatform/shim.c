@@ -87,6 +87,17 @@ int poolsys_set_pipe_capacity(int fd, int bytes) {
 #endif
 }
 
+/// The child starts with an empty signal mask and every signal at its default disposition.
+static int reset_child_signals(posix_spawnattr_t *attributes) {
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    int status = posix_spawnattr_setsigmask(attributes, &empty);
+    if (status == 0) status = posix_spawnattr_setsigdefault(attributes, &all);
+    if (status == 0) status = posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    return status;
+}
+
 int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
                   const int *child_fds, int count, pid_t *pid) {
     // Sources must not collide with the targets 3..3+count-1: move any low one out of the way.
@@ -117,12 +128,7 @@ int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
 #if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
         if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + count);
 #endif
-        sigset_t empty, all;
-        sigemptyset(&empty);
-        sigfillset(&all);
-        if (status == 0) status = posix_spawnattr_setsigmask(&attributes, &empty);
-        if (status == 0) status = posix_spawnattr_setsigdefault(&attributes, &all);
-        if (status == 0) status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (status == 0) status = reset_child_signals(&attributes);
         if (status == 0) status = posix_spawn(pid, path, &actions, &attributes, argv, envp);
         posix_spawnattr_destroy(&attributes);
     }
@@ -143,12 +149,7 @@ int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd,
 #if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
         if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 #endif
-        sigset_t empty, all;
-        sigemptyset(&empty);
-        sigfillset(&all);
-        if (status == 0) status = posix_spawnattr_setsigmask(&attributes, &empty);
-        if (status == 0) status = posix_spawnattr_setsigdefault(&attributes, &all);
-        if (status == 0) status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (status == 0) status = reset_child_signals(&attributes);
         if (status == 0) status = posix_spawnp(pid, argv[0], &actions, &attributes, argv, envp);
         posix_spawnattr_destroy(&attributes);
     }

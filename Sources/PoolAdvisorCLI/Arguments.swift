@@ -106,25 +106,25 @@ struct ParsedArguments {
     func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int, spec: CommandSpec)
         throws(UsageError) -> Int
     {
-        guard let text = values[name] else { return fallback }
-        guard let value = Int(text), range.contains(value) else {
-            throw UsageError(
-                message:
-                    "invalid value '\(text)' for '\(name)': expected a whole number from \(range.lowerBound) to \(range.upperBound)",
-                command: spec)
-        }
-        return value
+        try value(name, in: range, default: fallback, spec: spec, kind: "a whole number") { "\($0)" }
     }
 
     /// The option's value as a number in `range`, or `fallback` when absent.
     func number(_ name: String, in range: ClosedRange<Double>, default fallback: Double, spec: CommandSpec)
         throws(UsageError) -> Double
     {
+        try value(name, in: range, default: fallback, spec: spec, kind: "a number") { NumberText.automatic($0) }
+    }
+
+    private func value<Value: LosslessStringConvertible & Comparable>(
+        _ name: String, in range: ClosedRange<Value>, default fallback: Value, spec: CommandSpec, kind: String,
+        show: (Value) -> String
+    ) throws(UsageError) -> Value {
         guard let text = values[name] else { return fallback }
-        guard let value = Double(text), range.contains(value) else {
+        guard let value = Value(text), range.contains(value) else {
             throw UsageError(
                 message:
-                    "invalid value '\(text)' for '\(name)': expected a number from \(NumberText.automatic(range.lowerBound)) to \(NumberText.automatic(range.upperBound))",
+                    "invalid value '\(text)' for '\(name)': expected \(kind) from \(show(range.lowerBound)) to \(show(range.upperBound))",
                 command: spec)
         }
         return value

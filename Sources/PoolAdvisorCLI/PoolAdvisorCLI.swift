@@ -138,6 +138,14 @@ struct CommandContext: Sendable {
         print(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
     }
 
+    /// Parses `arguments` for `spec`; for `--help`, prints the help and returns nil.
+    func parse(_ arguments: ArraySlice<String>, _ spec: CommandSpec) throws(UsageError) -> ParsedArguments? {
+        let parsed = try ParsedArguments(arguments, for: spec)
+        guard parsed.wantsHelp else { return parsed }
+        print(spec.help)
+        return nil
+    }
+
     /// The task called `name`, or a usage error with a suggestion.
     func task(named name: String, spec: CommandSpec) throws -> any PoolTask.Type {
         guard let task = catalog.named(name) else {

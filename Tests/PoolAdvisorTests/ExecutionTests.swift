@@ -150,7 +150,7 @@ struct ExecutionTests {
         let first = try #require(run.switches.first)
         #expect(first.from.mode == .threads && first.from.workers == 64)
         #expect(first.to.mode == .threads && first.to.workers == 2)
-        #expect(first.reason.contains("its prediction"))
+        #expect(first.reason.contains("the best batch so far"))
         #expect(first.atIndex > 300)
     }
 }

@@ -1,7 +1,7 @@
 internal import Foundation
 public import PoolExecutors
 public import PoolProfiler
-public import PoolRules
+internal import PoolRules
 
 /// Decides and runs in one call: profiles the task on the first inputs, asks the ``Advisor``,
 /// then runs the rest as recommended. The profiling calls' outputs are kept, never recomputed.
@@ -13,8 +13,8 @@ public import PoolRules
 /// ```
 ///
 /// On long runs it keeps watching: the rest is run in batches of about
-/// ``Options/watchSeconds`` each, and when a batch takes more than ``Options/driftFactor`` times
-/// its predicted time, the task is profiled again on the next inputs (their outputs kept as
+/// ``Options/watchSeconds`` each, and when a batch's time per item exceeds
+/// ``Options/driftFactor`` times the best batch so far, the task is profiled again on the next inputs (their outputs kept as
 /// well) and the executor switches if the new recommendation differs. ``AutoRun/switches``
 /// records each switch and why.
 public final class AutoExecutor: Sendable {
@@ -29,7 +29,8 @@ public final class AutoExecutor: Sendable {
         public var processes = ProcessPool.Configuration()
         /// Predicted seconds of work per watched batch.
         public var watchSeconds = 1.0
-        /// A batch slower than this many times its prediction counts as drift.
+        /// A batch whose time per item exceeds this many times the best batch so far (same plan)
+        /// counts as drift.
         public var driftFactor = 2.0
         /// Most re-profilings per run.
         public var maximumSwitches = 2
@@ -126,7 +127,9 @@ public final class AutoExecutor: Sendable {
         try complete(first, task, inputs, executor, progress, into: &outputs)
         var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
         var switches: [ModeSwitch] = []
-        var batchNumber = 0
+        // The best time per item measured so far with the current plan: drift is judged against
+        // what this machine actually did, which a loaded host slows as much as the batch itself.
+        var reference = Double.infinity
         while outputs.count < inputs.count {
             let start = outputs.count
             let end = min(inputs.count, start + batchSize(plan: plan, model: model))
@@ -139,13 +142,15 @@ public final class AutoExecutor: Sendable {
                 throw MapError(index: start + error.index, error: error.error)
             }
             let elapsed = Date().timeIntervalSince(clock)
-            batchNumber += 1
-            // The first batch pays the pools' start; judge drift from the second on.
-            let predicted = steadySeconds(plan, items: end - start, model: model)
-            guard batchNumber > 1, switches.count < options.maximumSwitches,
+            let perItem = elapsed / Double(end - start)
+            // The first batch of a plan only sets the reference (it also pays the pools' start).
+            guard reference.isFinite, switches.count < options.maximumSwitches,
                 inputs.count - outputs.count >= 2 * sampleCount, elapsed > options.driftMinimumSeconds,
-                elapsed > options.driftFactor * predicted
-            else { continue }
+                perItem > options.driftFactor * reference
+            else {
+                reference = min(reference, perItem)
+                continue
+            }
             let again = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), options.profiler)
             profilingSeconds += again.seconds
             profiledItems += again.keptCount
@@ -158,12 +163,15 @@ public final class AutoExecutor: Sendable {
                     ModeSwitch(
                         atIndex: again.range.upperBound, from: plan, to: nextPlan,
                         reason:
-                            "a batch of \(end - start) took \(NumberText.seconds(elapsed)), \(NumberText.fixed(elapsed / max(predicted, 1e-9), decimals: 1))× its prediction; profiled again: \(next.summary)"
+                            "a batch of \(end - start) took \(NumberText.seconds(perItem)) an item, \(NumberText.fixed(perItem / reference, decimals: 1))× the best batch so far; profiled again: \(next.summary)"
                     ))
                 executor.shutdown()
                 plan = nextPlan
                 recommendation = next
                 executor = Executor(plan: plan, processes: options.processes)
+                reference = .infinity
+            } else {
+                reference = perItem  // same advice: the slower rate is the new normal
             }
             try complete(again, task, inputs, executor, progress, into: &outputs)
         }

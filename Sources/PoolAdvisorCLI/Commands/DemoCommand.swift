@@ -22,11 +22,7 @@ enum DemoCommand {
         ])
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.wantsHelp {
-            context.print(spec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, spec) else { return 0 }
         let quick = parsed.has("--quick")
         var settings = ModeComparison.Settings()
         settings.serialSeconds = quick ? 0.25 : 1.0

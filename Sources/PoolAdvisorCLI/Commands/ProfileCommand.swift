@@ -29,11 +29,7 @@ enum ProfileCommand {
         ], operands: ["TASK"], optionalOperands: 1)
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.wantsHelp {
-            context.print(spec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, spec) else { return 0 }
         let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
         let sample = try parsed.integer("--sample", in: 1...100_000, default: 32, spec: spec)
         let items = try parsed.integer("--items", in: 1...1_000_000_000, default: 1000, spec: spec)

@@ -43,11 +43,7 @@ enum RulesCommand {
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let sub = arguments.first, !sub.hasPrefix("-") else {
-            let parsed = try ParsedArguments(arguments, for: spec)
-            if parsed.wantsHelp {
-                context.print(spec.help)
-                return 0
-            }
+            guard try context.parse(arguments, spec) != nil else { return 0 }
             throw UsageError(message: "missing SUBCOMMAND (list, facts, check or explain)", command: spec)
         }
         let rest = arguments.dropFirst()
@@ -66,11 +62,7 @@ enum RulesCommand {
     }
 
     private static func list(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: listSpec)
-        if parsed.wantsHelp {
-            context.print(listSpec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, listSpec) else { return 0 }
         let rules = try context.rules(parsed.values["--rules"])
         if parsed.has("--json") {
             try context.printJSON(rules.summaries)
@@ -90,11 +82,7 @@ enum RulesCommand {
     }
 
     private static func facts(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: factsSpec)
-        if parsed.wantsHelp {
-            context.print(factsSpec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, factsSpec) else { return 0 }
         let facts = AdvisorFacts.schema.facts
         if parsed.has("--json") {
             try context.printJSON(facts)
@@ -112,14 +100,8 @@ enum RulesCommand {
     }
 
     private static func check(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: checkSpec)
-        if parsed.wantsHelp || parsed.operands.isEmpty {
-            if parsed.operands.isEmpty && !parsed.wantsHelp {
-                throw UsageError(message: "missing FILE", command: checkSpec)
-            }
-            context.print(checkSpec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, checkSpec) else { return 0 }
+        if parsed.operands.isEmpty { throw UsageError(message: "missing FILE", command: checkSpec) }
         var status: Int32 = 0
         for path in parsed.operands {
             do {
@@ -141,11 +123,7 @@ enum RulesCommand {
     }
 
     private static func explain(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: explainSpec)
-        if parsed.wantsHelp {
-            context.print(explainSpec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, explainSpec) else { return 0 }
         let path = parsed.operands[0]
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandFailure(message: "cannot read the profile '\(path)'")

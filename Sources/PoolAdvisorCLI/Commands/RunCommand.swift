@@ -35,11 +35,7 @@ enum RunCommand {
         ], operands: ["TASK"], optionalOperands: 1)
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.wantsHelp {
-            context.print(spec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, spec) else { return 0 }
         let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
         guard let inputsPath = parsed.values["--inputs"] else {
             throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)

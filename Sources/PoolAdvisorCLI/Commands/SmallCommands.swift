@@ -12,11 +12,7 @@ enum CalibrateCommand {
         ])
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.wantsHelp {
-            context.print(spec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, spec) else { return 0 }
         let machine = try context.machine(refresh: parsed.has("--refresh"))
         if parsed.has("--json") {
             try context.printJSON(machine)
@@ -50,11 +46,7 @@ enum TasksCommand {
     }
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        let parsed = try ParsedArguments(arguments, for: spec)
-        if parsed.wantsHelp {
-            context.print(spec.help)
-            return 0
-        }
+        guard let parsed = try context.parse(arguments, spec) else { return 0 }
         let entries = context.catalog.tasks.map {
             Entry(
                 name: TaskCatalog.commandName($0), task: $0.name, summary: ($0 as? any ReferenceWorkload.Type)?.summary)
