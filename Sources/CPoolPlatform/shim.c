@@ -87,14 +87,32 @@ int poolsys_set_pipe_capacity(int fd, int bytes) {
 #endif
 }
 
-/// The child starts with an empty signal mask and every signal at its default disposition.
-static int reset_child_signals(posix_spawnattr_t *attributes) {
+/// The part both spawns share: close every descriptor from `close_from` up, start the child
+/// with an empty signal mask and every signal at its default disposition, then posix_spawn
+/// (or posix_spawnp when `search_path`, which looks the program up in PATH).
+static int spawn_with(posix_spawn_file_actions_t *actions, int close_from, int search_path, const char *path,
+                      char *const argv[], char *const envp[], pid_t *pid) {
+    int status = 0;
+#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+    status = posix_spawn_file_actions_addclosefrom_np(actions, close_from);
+#else
+    (void)close_from;
+#endif
+    if (status != 0) return status;
+    posix_spawnattr_t attributes;
+    status = posix_spawnattr_init(&attributes);
+    if (status != 0) return status;
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);
-    int status = posix_spawnattr_setsigmask(attributes, &empty);
-    if (status == 0) status = posix_spawnattr_setsigdefault(attributes, &all);
-    if (status == 0) status = posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    status = posix_spawnattr_setsigmask(&attributes, &empty);
+    if (status == 0) status = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (status == 0) status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (status == 0) {
+        status = search_path ? posix_spawnp(pid, path, actions, &attributes, argv, envp)
+                             : posix_spawn(pid, path, actions, &attributes, argv, envp);
+    }
+    posix_spawnattr_destroy(&attributes);
     return status;
 }
 
@@ -118,42 +136,28 @@ int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
         }
     }
     posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
     int status = posix_spawn_file_actions_init(&actions);
-    if (status == 0) status = posix_spawnattr_init(&attributes);
     if (status == 0) {
         status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
         for (int i = 0; status == 0 && i < count; i++)
             status = posix_spawn_file_actions_adddup2(&actions, sources[i], 3 + i);
-#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-        if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + count);
-#endif
-        if (status == 0) status = reset_child_signals(&attributes);
-        if (status == 0) status = posix_spawn(pid, path, &actions, &attributes, argv, envp);
-        posix_spawnattr_destroy(&attributes);
+        if (status == 0) status = spawn_with(&actions, 3 + count, 0, path, argv, envp, pid);
+        posix_spawn_file_actions_destroy(&actions);
     }
-    posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < count; i++) if (moved[i] >= 0) close(moved[i]);
     return status;
 }
 
 int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
     int status = posix_spawn_file_actions_init(&actions);
-    if (status == 0) status = posix_spawnattr_init(&attributes);
     if (status == 0) {
         status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
         if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
         if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
-#if defined(__linux__) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-        if (status == 0) status = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-        if (status == 0) status = reset_child_signals(&attributes);
-        if (status == 0) status = posix_spawnp(pid, argv[0], &actions, &attributes, argv, envp);
-        posix_spawnattr_destroy(&attributes);
+        if (status == 0) status = spawn_with(&actions, 3, 1, argv[0], argv, envp, pid);
+        posix_spawn_file_actions_destroy(&actions);
     }
-    posix_spawn_file_actions_destroy(&actions);
     return status;
 }
 

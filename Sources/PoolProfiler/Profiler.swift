@@ -56,15 +56,7 @@ public struct Profiler: Sendable {
     public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) async throws -> ProfiledRun<
         Task.Output
     > {
-        try await withCheckedThrowingContinuation { continuation in
-            do {
-                try PlatformThread.start(name: "pa-profiler") {
-                    continuation.resume(with: Result { try measure(task, sample: sample) })
-                }.detach()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+        try await PlatformThread.result(name: "pa-profiler") { try measure(task, sample: sample) }
     }
 
     /// The `async` form of ``profile(_:sample:)``.

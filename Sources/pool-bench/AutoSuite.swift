@@ -43,9 +43,9 @@ struct AutoSuite {
         let inputs = workload.inputs(count: items)
         let costs = model.predict(items: items)
         var fixed: [(String, ExecutionPlan)] = [
-            ("threads", Self.plan(costs.threads)), ("processes", Self.plan(costs.processes)),
+            ("threads", ExecutionPlan(costs.threads)), ("processes", ExecutionPlan(costs.processes)),
         ]
-        if let pipeline = costs.pipeline { fixed.append(("pipeline", Self.plan(pipeline))) }
+        if let pipeline = costs.pipeline { fixed.append(("pipeline", ExecutionPlan(pipeline))) }
         if costs.serial.seconds <= 3 * costs.bestParallel.seconds {
             fixed.append(("serial", ExecutionPlan(mode: .serial)))
         }
@@ -81,9 +81,4 @@ struct AutoSuite {
                 target: "≤ 1.10×", meets: { $0 <= 1.10 }))
     }
 
-    private static func plan(_ cost: PlanCost) -> ExecutionPlan {
-        ExecutionPlan(
-            mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
-            computeStage: cost.computeStage ?? .processes)
-    }
 }

@@ -189,15 +189,7 @@ public final class AutoExecutor: Sendable {
     public func run<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input> & Sendable) async throws
         -> AutoRun<Task.Output>
     {
-        try await withCheckedThrowingContinuation { continuation in
-            do {
-                try PlatformThread.start(name: "auto-executor") {
-                    continuation.resume(with: Result { try self.run(task, inputs) })
-                }.detach()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+        try await PlatformThread.result(name: "auto-executor") { try self.run(task, inputs) }
     }
 
     /// A profile of a range of inputs and the outputs its calls computed (nil where a call was

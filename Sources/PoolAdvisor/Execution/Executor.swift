@@ -24,8 +24,7 @@ public final class Executor: Sendable {
     private struct Pools: @unchecked Sendable {
         var threads: ThreadPool?
         var processes: ProcessPool?
-        var pipelines: [ObjectIdentifier: AnyObject] = [:]
-        var shutDown = false
+        var pipelines: [ObjectIdentifier: any ShutDownable] = [:]
     }
 
     /// An executor for `recommendation`'s mode and sizes.
@@ -103,15 +102,7 @@ public final class Executor: Sendable {
     public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input> & Sendable) async throws
         -> [Task.Output]
     {
-        try await withCheckedThrowingContinuation { continuation in
-            do {
-                try PlatformThread.start(name: "executor") {
-                    continuation.resume(with: Result { try self.map(task, inputs) })
-                }.detach()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+        try await PlatformThread.result(name: "executor") { try self.map(task, inputs) }
     }
 
     /// Stops the executor's pools (they restart on the next map).
@@ -122,7 +113,7 @@ public final class Executor: Sendable {
         }
         stopping.threads?.shutdown(wait: wait)
         stopping.processes?.shutdown(wait: wait)
-        for case let pipeline as any ShutDownable in stopping.pipelines.values { pipeline.shutDown(wait: wait) }
+        for pipeline in stopping.pipelines.values { pipeline.shutDown(wait: wait) }
     }
 
     private func threadPool(workers: Int) -> ThreadPool {
@@ -218,6 +209,13 @@ public struct ExecutionPlan: Codable, Sendable, Equatable {
             mode: recommendation.mode, workers: recommendation.workers ?? 1, chunkSize: recommendation.chunkSize,
             fetchWorkers: recommendation.pipeline?.fetchWorkers ?? 1,
             computeStage: recommendation.pipeline?.computeStage ?? .processes)
+    }
+
+    /// The plan a cost-model prediction describes (a mode at the size the model found best).
+    public init(_ cost: PlanCost) {
+        self.init(
+            mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
+            computeStage: cost.computeStage ?? .processes)
     }
 
     /// `threads × 4, chunk 8`, `processes × 2`, `pipeline 3 → processes × 2`, `serial`.

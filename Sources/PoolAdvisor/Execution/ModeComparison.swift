@@ -68,10 +68,10 @@ public struct ModeComparison: Codable, Sendable {
         let costs = advice.predicted
         var plans: [(String, ExecutionPlan, Double)] = [
             ("serial", ExecutionPlan(mode: .serial), costs.serial.seconds),
-            ("threads", plan(costs.threads), costs.threads.seconds),
-            ("processes", plan(costs.processes), costs.processes.seconds),
+            ("threads", ExecutionPlan(costs.threads), costs.threads.seconds),
+            ("processes", ExecutionPlan(costs.processes), costs.processes.seconds),
         ]
-        if let pipeline = costs.pipeline { plans.append(("pipeline", plan(pipeline), pipeline.seconds)) }
+        if let pipeline = costs.pipeline { plans.append(("pipeline", ExecutionPlan(pipeline), pipeline.seconds)) }
         let recommendedPlan = ExecutionPlan(advice)
         var modes: [String: Timing] = [:]
         for (name, plan, predicted) in plans {
@@ -97,12 +97,6 @@ public struct ModeComparison: Codable, Sendable {
             workload: workload.workloadName, items: items, recommended: recommended, rule: advice.decidingRule?.rule,
             modes: modes, fastest: fastest, regret: recommended.measuredSeconds / max(fastestSeconds, 1e-9),
             profilingSeconds: profile.profilingSeconds)
-    }
-
-    private static func plan(_ cost: PlanCost) -> ExecutionPlan {
-        ExecutionPlan(
-            mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
-            computeStage: cost.computeStage ?? .processes)
     }
 
     /// Wall time of the whole job with `plan`, pools started inside the timing (as the cost model counts them).

@@ -106,15 +106,7 @@ public final class Pipeline<Fetch: PoolTask, Compute: PoolTask>: Sendable where 
     /// The `async` form of ``map(_:)``: the reading happens on a thread of its own, so no
     /// cooperative thread ever blocks.
     public func map(_ inputs: some Sequence<Fetch.Input> & Sendable) async throws -> [Compute.Output] {
-        try await withCheckedThrowingContinuation { continuation in
-            do {
-                try PlatformThread.start(name: "pipe-reader") {
-                    continuation.resume(with: Result { try self.map(inputs) })
-                }.detach()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+        try await PlatformThread.result(name: "pipe-reader") { try self.map(inputs) }
     }
 
     /// Stops both pools. Items in flight complete (or, with `cancelPending`, fail if not started).

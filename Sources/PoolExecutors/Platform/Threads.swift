@@ -37,6 +37,20 @@ package struct PlatformThread: @unchecked Sendable {
     }
 
     /// Waits for the thread to end and releases its resources.
+    /// Runs blocking `work` on a new detached thread of its own and suspends until it finishes:
+    /// the `async` forms use it so that waiting never blocks a cooperative thread.
+    package static func result<Value: Sendable>(
+        name: String, _ work: @escaping @Sendable () throws -> Value
+    ) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            do {
+                try start(name: name) { continuation.resume(with: Result { try work() }) }.detach()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
     package func join() {
         pthread_join(handle, nil)
     }
