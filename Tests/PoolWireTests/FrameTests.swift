@@ -2,10 +2,14 @@ import Foundation
 import PoolWire
 import Testing
 
-/// A pipe whose ends are closed when the test is done with them.
+/// A pipe whose ends are closed exactly once, when the test is done with them.
+///
+/// Closing a descriptor twice is not harmless while tests run in parallel: between the two
+/// closes another test's `pipe()` may be handed the same number, and the second close then cuts
+/// that test's pipe.
 final class TestPipe: @unchecked Sendable {
-    let readEnd: Int32
-    var writeEnd: Int32
+    private(set) var readEnd: Int32
+    private(set) var writeEnd: Int32
     init() {
         var fds: [Int32] = [0, 0]
         precondition(pipe(&fds) == 0)
@@ -16,8 +20,12 @@ final class TestPipe: @unchecked Sendable {
         if writeEnd >= 0 { close(writeEnd) }
         writeEnd = -1
     }
+    func closeReadEnd() {
+        if readEnd >= 0 { close(readEnd) }
+        readEnd = -1
+    }
     deinit {
-        close(readEnd)
+        closeReadEnd()
         closeWriteEnd()
     }
 }
@@ -90,7 +98,7 @@ final class TestPipe: @unchecked Sendable {
     @Test func writingToAClosedReaderThrowsEPIPE() throws {
         signal(SIGPIPE, SIG_IGN)
         let pipe = TestPipe()
-        close(pipe.readEnd)
+        pipe.closeReadEnd()
         let error = try #require(throws: SystemCallError.self) {
             try [UInt8](repeating: 0, count: 8).withUnsafeBytes {
                 try FrameWriter.write(kind: 1, payload: $0, to: pipe.writeEnd)
