@@ -56,6 +56,18 @@ public struct ComputeWork: Codable, Sendable, Equatable {
         self.iterations = iterations
     }
 
+    /// Decodes and checks the work: a negative iteration count is rejected here, where the
+    /// input file's line can still be named, rather than trapping in a worker.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        iterations = try container.decode(Int.self, forKey: .iterations)
+        guard iterations >= 0 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .iterations, in: container, debugDescription: "iterations must be 0 or more, not \(iterations)")
+        }
+    }
+
     static func series(_ count: Int, iterations: Int) -> [ComputeWork] {
         (0..<count).map { ComputeWork(seed: UInt64($0) &* 0x9E37_79B9 &+ 1, iterations: iterations) }
     }

@@ -37,7 +37,7 @@ struct RunCommandTests {
         #expect(written == expected.map { "\($0)\n" }.joined())
     }
 
-    @Test("run: a malformed line is reported with its number before any work; a failing input names its line")
+    @Test("run: a malformed line is reported with its number before any work; bad flags and paths are named")
     func runErrors() throws {
         let malformed = try temporaryFile("malformed.jsonl", "100\n200\n\n{oops\n300\n")
         let result = try runCommand(["run", "sleep", "--inputs", malformed])
@@ -56,6 +56,36 @@ struct RunCommandTests {
         ])
         #expect(unwritable.status == 1)
         #expect(unwritable.error.contains("cannot write the output file"))
+        let negative = try temporaryFile(
+            "negative.jsonl", "{\"seed\": 1, \"iterations\": 10}\n{\"seed\": 2, \"iterations\": -5}\n")
+        let rejected = try runCommand(["run", "cpu", "--inputs", negative])
+        #expect(rejected.status == 1)
+        #expect(rejected.error.contains("negative.jsonl:2: not a valid input"), "\(rejected.error)")
+        #expect(rejected.error.contains("iterations must be 0 or more"), "\(rejected.error)")
+    }
+
+    @Test("run: a failing input names its line; the outputs before it stay in FILE.partial, and FILE is not written")
+    func failureKeepsEarlierOutputs() throws {
+        let inputs = try temporaryFile("fsync-inputs.jsonl", "512\n1024\n-1\n2048\n")
+        let output = commandCache + "/fsync-out.jsonl"
+        try? FileManager.default.removeItem(atPath: output)
+        let failed = try runCommand(["run", "disk-fsync", "--inputs", inputs, "--mode", "serial", "--output", output])
+        #expect(failed.status == 1)
+        #expect(failed.error.contains("fsync-inputs.jsonl:3: the task failed: invalid input"), "\(failed.error)")
+        #expect(failed.error.contains("the 2 outputs before it are in '\(output).partial'"), "\(failed.error)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try String(contentsOfFile: output + ".partial", encoding: .utf8) == "2048\n4096\n")
+
+        let threads = try runCommand(["run", "disk-fsync", "--inputs", inputs, "--mode", "threads", "--quiet"])
+        #expect(threads.status == 1)
+        #expect(threads.error.contains("fsync-inputs.jsonl:3:"), "\(threads.error)")
+        #expect(threads.output == "2048\n4096\n", "outputs before the failure still reach stdout")
+
+        let good = try temporaryFile("fsync-good.jsonl", "512\n1024\n")
+        let succeeded = try runCommand(["run", "disk-fsync", "--inputs", good, "--mode", "threads", "--output", output])
+        #expect(succeeded.status == 0, "\(succeeded.error)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n")
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"), "the partial file took the final name")
     }
 
     @Test("run without a terminal prints plain progress lines, not a redrawn bar")

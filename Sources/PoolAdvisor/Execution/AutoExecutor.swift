@@ -72,21 +72,59 @@ public final class AutoExecutor: Sendable {
     public func run<Task: PoolTask>(
         _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil
     ) throws -> AutoRun<Task.Output> {
-        let inputs = Array(inputs)
-        let started = Date()
-        // Outputs are appended in input order as they are known: no optional slots, no index
-        // bookkeeping per item, which tasks of a microsecond would feel.
         var outputs: [Task.Output] = []
         outputs.reserveCapacity(inputs.count)
+        let report = try run(task, Array(inputs), progress: progress) { outputs.append(contentsOf: $0) }
+        return AutoRun(outputs: outputs, report: report)
+    }
+
+    /// Profiles, decides and runs, handing each output to `body` in input order instead of
+    /// collecting them: the profiled inputs' outputs first, then each watched batch's as the
+    /// batch ends (about ``Options/watchSeconds`` apart), so a long job's outputs can be written
+    /// as it goes.
+    ///
+    /// ```swift
+    /// let report = try AutoExecutor().run(Checksum.self, paths) { index, sum in
+    ///     print(paths[index], sum)
+    /// }
+    /// print(report.recommendation?.summary ?? "serial")
+    /// ```
+    /// - Throws: as ``run(_:_:progress:)``; an error thrown by `body` stops the job and is
+    ///   rethrown as it is.
+    public func run<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
+        forEachOutput body: (_ index: Int, _ output: Task.Output) throws -> Void
+    ) throws -> AutoReport {
+        var index = 0
+        return try run(task, Array(inputs), progress: progress) { batch in
+            for output in batch {
+                try body(index, output)
+                index += 1
+            }
+        }
+    }
+
+    /// The engine of both forms: outputs leave in input order, a batch at a time, through
+    /// `deliver`, so collecting them costs one append per batch, not a call per item (tasks of a
+    /// microsecond would feel that).
+    private func run<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], progress: ProgressCounter?,
+        deliver: ([Task.Output]) throws -> Void
+    ) throws -> AutoReport {
+        let started = Date()
         guard inputs.count >= 2 else {
             for (index, input) in inputs.enumerated() {
-                do { outputs.append(try Task.run(input)) } catch { throw MapError(index: index, error: error) }
+                let output: Task.Output
+                do { output = try Task.run(input) } catch { throw MapError(index: index, error: error) }
                 progress?.add(1)
+                try deliver([output])
             }
-            return AutoRun(
-                outputs: outputs, profile: nil, recommendation: nil, profiledItems: inputs.count, switches: [],
+            return AutoReport(
+                profile: nil, recommendation: nil, profiledItems: inputs.count, switches: [],
                 profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
         }
+        // The first calls' outputs wait for the profiled ones and leave with them.
+        var outputs: [Task.Output] = []
         // The first inputs alone, timed (up to 16 calls or 5 ms): their outputs are kept, and the
         // fastest call sizes the profiling budget from the job's likely parallel length (waits
         // overlap widely, computation on the cores). The fastest, since a first call is cold.
@@ -124,38 +162,44 @@ public final class AutoExecutor: Sendable {
         var plan = ExecutionPlan(recommendation)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
-        try complete(first, task, inputs, executor, progress, into: &outputs)
+        try deliver(outputs + complete(first, task, inputs, executor, progress))
+        outputs = []
+        var done = first.range.upperBound
         var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
         var switches: [ModeSwitch] = []
         // The best time per item measured so far with the current plan: drift is judged against
         // what this machine actually did, which a loaded host slows as much as the batch itself.
         var reference = Double.infinity
-        while outputs.count < inputs.count {
-            let start = outputs.count
+        while done < inputs.count {
+            let start = done
             let end = min(inputs.count, start + batchSize(plan: plan, model: model))
             let clock = Date()
+            let batch: [Task.Output]
             do {
-                outputs.append(contentsOf: try executor.map(task, inputs[start..<end], progress: progress))
+                batch = try executor.map(task, inputs[start..<end], progress: progress)
             } catch let error as MapError {
                 throw MapError(index: start + error.index, error: error.error)
             } catch let error as PipelineError {
                 throw MapError(index: start + error.index, error: error.error)
             }
+            // Timed before delivery: the caller's handling of the outputs is not the task's speed.
             let elapsed = Date().timeIntervalSince(clock)
+            try deliver(batch)
+            done = end
             let perItem = elapsed / Double(end - start)
             // The first batch of a plan only sets the reference (it also pays the pools' start).
             guard reference.isFinite, switches.count < options.maximumSwitches,
-                inputs.count - outputs.count >= 2 * sampleCount, elapsed > options.driftMinimumSeconds,
+                inputs.count - done >= 2 * sampleCount, elapsed > options.driftMinimumSeconds,
                 perItem > options.driftFactor * reference
             else {
                 reference = min(reference, perItem)
                 continue
             }
-            let again = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), options.profiler)
+            let again = try profile(task, inputs, done..<(done + sampleCount), options.profiler)
             profilingSeconds += again.seconds
             profiledItems += again.keptCount
             progress?.add(again.keptCount)
-            let next = advisor.recommend(again.profile, items: inputs.count - outputs.count)
+            let next = advisor.recommend(again.profile, items: inputs.count - done)
             let nextPlan = ExecutionPlan(next)
             model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
             if nextPlan != plan {
@@ -173,10 +217,11 @@ public final class AutoExecutor: Sendable {
             } else {
                 reference = perItem  // same advice: the slower rate is the new normal
             }
-            try complete(again, task, inputs, executor, progress, into: &outputs)
+            try deliver(try complete(again, task, inputs, executor, progress))
+            done = again.range.upperBound
         }
-        return AutoRun(
-            outputs: outputs, profile: first.profile, recommendation: recommendation, profiledItems: profiledItems,
+        return AutoReport(
+            profile: first.profile, recommendation: recommendation, profiledItems: profiledItems,
             switches: switches, profilingSeconds: profilingSeconds, totalSeconds: Date().timeIntervalSince(started))
     }
 
@@ -233,11 +278,11 @@ public final class AutoExecutor: Sendable {
             profile: measured.profile, seconds: Date().timeIntervalSince(clock), range: range, outputs: outputs)
     }
 
-    /// Appends a profiled range's outputs, running the few inputs the profiler never reached.
+    /// A profiled range's outputs, running the few inputs the profiler never reached.
     private func complete<Task: PoolTask>(
         _ sampled: Sampled<Task.Output>, _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor,
-        _ progress: ProgressCounter?, into outputs: inout [Task.Output]
-    ) throws {
+        _ progress: ProgressCounter?
+    ) throws -> [Task.Output] {
         let missing = sampled.outputs.indices.filter { sampled.outputs[$0] == nil }
         var computed: [Task.Output] = []
         if !missing.isEmpty {
@@ -251,7 +296,7 @@ public final class AutoExecutor: Sendable {
             }
         }
         var next = computed.makeIterator()
-        for output in sampled.outputs { outputs.append(output ?? next.next()!) }
+        return sampled.outputs.map { $0 ?? next.next()! }
     }
 
     /// Items per watched batch: about ``Options/watchSeconds`` of predicted work, and at least
@@ -269,10 +314,8 @@ public final class AutoExecutor: Sendable {
     }
 }
 
-/// What ``AutoExecutor/run(_:_:)`` did.
-public struct AutoRun<Output: Sendable>: Sendable {
-    /// The outputs, in input order (the profiled inputs' included).
-    public var outputs: [Output]
+/// What an ``AutoExecutor`` run decided and measured, without its outputs.
+public struct AutoReport: Sendable {
     /// The first profile; nil for a job of fewer than two inputs (run serially).
     public var profile: TaskProfile?
     /// The recommendation in force at the end (after any switch).
@@ -285,6 +328,25 @@ public struct AutoRun<Output: Sendable>: Sendable {
     public var profilingSeconds: Double
     /// The whole run, profiling included.
     public var totalSeconds: Double
+}
+
+/// What ``AutoExecutor/run(_:_:progress:)`` did: the outputs and the ``AutoReport``.
+@dynamicMemberLookup
+public struct AutoRun<Output: Sendable>: Sendable {
+    /// The outputs, in input order (the profiled inputs' included).
+    public var outputs: [Output]
+    /// The decision and the measurements: `run.recommendation`, `run.switches` and the rest
+    /// read through to it.
+    public var report: AutoReport
+
+    /// A run's outputs with its report.
+    public init(outputs: [Output], report: AutoReport) {
+        self.outputs = outputs
+        self.report = report
+    }
+
+    /// `run.recommendation`, `run.profiledItems` and the other report fields.
+    public subscript<Value>(dynamicMember field: KeyPath<AutoReport, Value>) -> Value { report[keyPath: field] }
 }
 
 /// A change of plan in the middle of an ``AutoExecutor`` run.

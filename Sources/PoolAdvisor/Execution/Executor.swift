@@ -66,12 +66,18 @@ public final class Executor: Sendable {
                 return try Task.run($0)
             }
         case .processes:
-            guard let progress else { return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize) }
+            guard progress != nil else { return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize) }
+            var outputs: [Task.Output] = []
+            outputs.reserveCapacity(inputs.count)
             let stream = try processPool().mapUnordered(Task.self, inputs, chunkSize: plan.chunkSize)
-            return try Self.collect(stream, count: inputs.count, progress)
+            try Self.deliverInOrder(stream, count: inputs.count, progress) { outputs.append($1) }
+            return outputs
         case .pipeline:
             if let staged = Task.self as? any StagedTask.Type {
-                return try runPipeline(staged, inputs, progress) as! [Task.Output]
+                var outputs: [Task.Output] = []
+                outputs.reserveCapacity(inputs.count)
+                try streamPipeline(staged, inputs, progress) { outputs.append($1 as! Task.Output) }
+                return outputs
             }
             return try threadPool(workers: plan.fetchWorkers).map(inputs, chunkSize: 1) {
                 defer { progress?.add(1) }
@@ -80,22 +86,86 @@ public final class Executor: Sendable {
         }
     }
 
-    /// Results from an unordered stream, put back in input order, counting as they arrive.
-    private static func collect<Output>(_ completions: Completions<Output>, count: Int, _ progress: ProgressCounter)
-        throws -> [Output]
-    {
-        var slots = [Output?](repeating: nil, count: count)
+    /// Runs `task` on every input as planned and hands each output to `body` in input order,
+    /// as soon as it and every output before it are done: a long job's first outputs can be
+    /// written while the rest still run, and no array of all outputs is built.
+    ///
+    /// ```swift
+    /// try executor.forEachOutput(of: Resize.self, images) { index, thumbnail in
+    ///     try save(thumbnail, as: names[index])
+    /// }
+    /// ```
+    ///
+    /// Outputs that finish ahead of an earlier, slower one wait in a buffer until it is done.
+    /// - Throws: ``MapError`` for the lowest failing index among those started (threads,
+    ///   processes, serial) once every output before it was handed to `body`, or
+    ///   ``PipelineError`` (pipeline); work not yet started is then dropped. An error thrown by
+    ///   `body` stops the job the same way and is rethrown as it is.
+    public func forEachOutput<Task: PoolTask>(
+        of task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
+        _ body: (_ index: Int, _ output: Task.Output) throws -> Void
+    ) throws {
+        let inputs = Array(inputs)
+        if inputs.isEmpty { return }
+        switch plan.mode {
+        case .serial:
+            for (index, input) in inputs.enumerated() {
+                let output: Task.Output
+                do { output = try Task.run(input) } catch { throw MapError(index: index, error: error) }
+                progress?.add(1)
+                try body(index, output)
+            }
+        case .threads:
+            let stream = try threadPool(workers: plan.workers).mapUnordered(inputs, chunkSize: plan.chunkSize) {
+                try Task.run($0)
+            }
+            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+        case .processes:
+            let stream = try processPool().mapUnordered(Task.self, inputs, chunkSize: plan.chunkSize)
+            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+        case .pipeline:
+            if let staged = Task.self as? any StagedTask.Type {
+                try streamPipeline(staged, inputs, progress) { try body($0, $1 as! Task.Output) }
+                return
+            }
+            let stream = try threadPool(workers: plan.fetchWorkers).mapUnordered(inputs, chunkSize: 1) {
+                try Task.run($0)
+            }
+            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+        }
+    }
+
+    /// Puts an unordered stream back in input order, counting items as they finish.
+    ///
+    /// A failure is held until every earlier index has arrived, so the error reported is the
+    /// lowest failing index among the started items, whatever order the workers finished in;
+    /// only then is the unstarted rest cancelled.
+    private static func deliverInOrder<Output>(
+        _ completions: Completions<Output>, count: Int, _ progress: ProgressCounter?,
+        _ body: (Int, Output) throws -> Void
+    ) throws {
+        defer { completions.cancel() }
+        var waiting: [Int: Output] = [:]
+        var next = 0
+        var failure: MapError?
         for completion in completions.blocking {
             switch completion.result {
             case .success(let value):
-                slots[completion.index] = value
-                progress.add(1)
+                progress?.add(1)
+                if completion.index < (failure?.index ?? count) { waiting[completion.index] = value }
             case .failure(let error):
-                completions.cancel()
-                throw MapError(index: completion.index, error: error)
+                if completion.index < (failure?.index ?? count) {
+                    failure = MapError(index: completion.index, error: error)
+                }
             }
+            while let value = waiting.removeValue(forKey: next) {
+                try body(next, value)
+                next += 1
+            }
+            if let failure, failure.index == next { throw failure }
         }
-        return slots.map { $0! }
+        // Every index arrives exactly once, so the loop ends by delivering all or by the failure.
+        if let failure { throw failure }
     }
 
     /// The `async` form of ``map(_:_:)``: suspends, never blocking a cooperative thread.
@@ -136,9 +206,10 @@ public final class Executor: Sendable {
         }
     }
 
-    private func runPipeline<Staged: StagedTask>(
-        _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?
-    ) throws -> [Staged.Output] {
+    private func streamPipeline<Staged: StagedTask>(
+        _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?,
+        _ body: (Int, any Sendable) throws -> Void
+    ) throws {
         let typed = inputs.map { $0 as! Staged.Input }
         let pipeline: Pipeline<Staged.Fetch, Staged.Compute> = try pools.withLock { pools in
             let key = ObjectIdentifier(Staged.self)
@@ -154,13 +225,11 @@ public final class Executor: Sendable {
         }
         let results = pipeline.results(typed)
         defer { results.cancel() }
-        var outputs: [Staged.Output] = []
-        outputs.reserveCapacity(typed.count)
-        for result in results {
-            outputs.append(try result.get())
+        for (index, result) in results.enumerated() {
+            let output = try result.get()
             progress?.add(1)
+            try body(index, output)
         }
-        return outputs
     }
 }
 

@@ -59,15 +59,19 @@ enum RunCommand {
         if let template = parsed.values["--exec"] {
             let (calls, lines) = try InputFiles.readCommandCalls(
                 template: template, shell: parsed.has("--shell"), from: inputsPath)
-            let outcomes = try execute(ExternalCommand.self, calls, lines, settings, context)
-            let failed = outcomes.indices.filter { !outcomes[$0].succeeded }
+            var failed: (count: Int, first: (line: Int, outcome: CommandOutcome)?) = (0, nil)
+            try execute(ExternalCommand.self, calls, lines, settings, context) { index, outcome in
+                guard !outcome.succeeded else { return }
+                failed.count += 1
+                if failed.first == nil { failed.first = (lines[index], outcome) }
+            }
             guard let first = failed.first else { return 0 }
             let how =
-                outcomes[first].signal.map { "was killed by signal \($0)" }
-                ?? "exited with status \(outcomes[first].status ?? -1)"
-            let tail = outcomes[first].stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
+                first.outcome.signal.map { "was killed by signal \($0)" }
+                ?? "exited with status \(first.outcome.status ?? -1)"
+            let tail = first.outcome.stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
             context.note(
-                "error: \(failed.count) of \(outcomes.count) commands failed; the first, for line \(lines[first]), \(how)\(tail)\n"
+                "error: \(failed.count) of \(calls.count) commands failed; the first, for line \(first.line), \(how)\(tail)\n"
             )
             return 1
         }
@@ -86,18 +90,24 @@ enum RunCommand {
         var quiet: Bool
     }
 
+    /// Runs the job, writing each output as soon as it and all before it are done.
+    /// - Parameter observe: sees every output, in input order, before it is written.
     private static func execute<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], _ lines: [Int], _ settings: RunSettings, _ context: CommandContext
-    ) throws -> [Task.Output] {
+        _ task: Task.Type, _ inputs: [Task.Input], _ lines: [Int], _ settings: RunSettings, _ context: CommandContext,
+        observe: (Int, Task.Output) -> Void = { _, _ in }
+    ) throws {
         let rules = try context.rules(settings.rules)
-        let sink = try OutputSink(path: settings.output)
+        let writer = try OutputWriter(path: settings.output)
         let counter = ProgressCounter()
         let reporter =
             settings.quiet
             ? nil : ProgressReporter(total: inputs.count, counter: counter, terminal: Terminal.isTerminal(.error))
         let started = Date()
+        func write(_ index: Int, _ output: Task.Output) throws {
+            observe(index, output)
+            try writer.write(output)
+        }
         var summary: String
-        let outputs: [Task.Output]
         do {
             if let mode = settings.mode {
                 let plan = ExecutionPlan(
@@ -106,14 +116,13 @@ enum RunCommand {
                 let executor = Executor(plan: plan)
                 defer { executor.shutdown() }
                 reporter?.start()
-                outputs = try executor.map(task, inputs, progress: counter)
+                try executor.forEachOutput(of: task, inputs, progress: counter, write)
                 summary = plan.summary
             } else {
                 let machine = try context.machine()
                 let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: machine))
                 reporter?.start()
-                let run = try auto.run(task, inputs, progress: counter)
-                outputs = run.outputs
+                let run = try auto.run(task, inputs, progress: counter, forEachOutput: write)
                 summary =
                     (run.recommendation?.summary ?? "serial") + ", decided on \(run.profiledItems) profiled inputs"
                 for change in run.switches {
@@ -123,21 +132,28 @@ enum RunCommand {
                     context.note("why: \(reason)\n")
                 }
             }
-        } catch let error as MapError {
             reporter?.stop()
-            throw CommandFailure(
-                message: "\(settings.inputsPath):\(lines[error.index]): the task failed: \(error.error)")
+            try writer.finish()
         } catch {
             reporter?.stop()
-            throw error
+            let kept = writer.keepWhatWasWritten().map { "; \($0)" } ?? ""
+            switch error {
+            case let failure as MapError:
+                throw CommandFailure(
+                    message: "\(settings.inputsPath):\(lines[failure.index]): the task failed: \(failure.error)\(kept)")
+            case let failure as PipelineError:
+                throw CommandFailure(
+                    message:
+                        "\(settings.inputsPath):\(lines[failure.index]): the task failed in its \(failure.stage.rawValue) stage: \(failure.error)\(kept)"
+                )
+            default:
+                throw error
+            }
         }
-        reporter?.stop()
-        try sink.write(outputs)
         if !settings.quiet {
             context.note(
                 "ran \(inputs.count) inputs in \(NumberText.seconds(Date().timeIntervalSince(started))): \(summary)\n")
         }
-        return outputs
     }
 
     /// Reads `task`'s inputs from the file and runs them.
@@ -147,42 +163,6 @@ enum RunCommand {
         throws
     {
         let (inputs, lines) = try InputFiles.readNumbered(task, from: settings.inputsPath)
-        _ = try execute(task, inputs, lines, settings, context)
-    }
-}
-
-/// Where `run` writes its JSON Lines: stdout, or a file written whole once the job succeeded.
-struct OutputSink {
-    let path: String?
-
-    init(path: String?) throws {
-        self.path = path
-        if let path,
-            !FileManager.default.isWritableFile(
-                atPath: (path as NSString).deletingLastPathComponent.isEmpty
-                    ? "." : (path as NSString).deletingLastPathComponent)
-        {
-            throw CommandFailure(
-                message: "cannot write the output file '\(path)': its directory is missing or not writable")
-        }
-    }
-
-    func write<Output: Encodable>(_ outputs: [Output]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var text = ""
-        for output in outputs {
-            text += String(decoding: try encoder.encode(output), as: UTF8.self)
-            text += "\n"
-        }
-        if let path {
-            do {
-                try text.write(toFile: path, atomically: true, encoding: .utf8)
-            } catch {
-                throw CommandFailure(message: "cannot write the output file '\(path)': \(error.localizedDescription)")
-            }
-        } else {
-            Terminal.write(text, to: .output)
-        }
+        try execute(task, inputs, lines, settings, context)
     }
 }

@@ -18,6 +18,9 @@ enum BlockingCalls {
     /// Blocks in `read` on a fresh pipe until a helper thread writes `bytes` bytes into it
     /// after `microseconds`. Returns the bytes read.
     static func readPipe(afterMicroseconds microseconds: Int, bytes: Int) throws -> Int {
+        guard microseconds >= 0, bytes >= 0 else {
+            throw WorkloadError.invalidInput("a pipe read needs a wait and a size of 0 or more")
+        }
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw WorkloadError.systemCall("pipe", errno) }
         let (reader, writer) = (fds[0], fds[1])
@@ -44,6 +47,9 @@ enum BlockingCalls {
     /// times over, and removes it. Several syncs per file keep the CPU cost of creating and
     /// removing the file small next to the waits on the device.
     static func writeAndSync(bytes: Int, times: Int) throws -> Int {
+        guard bytes >= 0, times >= 0 else {
+            throw WorkloadError.invalidInput("a write needs a size of 0 bytes or more, not \(bytes)")
+        }
         let directory = SystemFiles.environment("TMPDIR") ?? "/tmp"
         var template = Array("\(directory)/pool-advisor-disk-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
@@ -65,10 +71,13 @@ enum BlockingCalls {
 /// A workload's system call failed.
 public enum WorkloadError: Error, CustomStringConvertible {
     case systemCall(String, Int32)
+    /// An input the workload cannot run (a negative size, say).
+    case invalidInput(String)
 
     public var description: String {
         switch self {
         case .systemCall(let call, let code): "\(call) failed: \(String(cString: strerror(code)))"
+        case .invalidInput(let reason): "invalid input: \(reason)"
         }
     }
 }
