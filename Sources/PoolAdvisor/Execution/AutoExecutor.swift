@@ -20,8 +20,11 @@ internal import PoolRules
 public final class AutoExecutor: Sendable {
     /// How much to profile and how closely to watch.
     public struct Options: Sendable {
-        /// Inputs to profile on (the first ones).
+        /// Inputs to profile on (the first ones), at least.
         public var sampleSize = 32
+        /// The most inputs to profile on: for tiny calls the sample grows up to the calls the
+        /// profiler's serial phase can make, so their outputs are kept, not recomputed.
+        public var maximumSampleSize = 200_000
         /// The profiler's settings; shorter than ``ProfilerOptions``' defaults, since the
         /// profiling time is part of the job.
         public var profiler: ProfilerOptions
@@ -142,6 +145,29 @@ public final class AutoExecutor: Sendable {
             }
             progress?.add(1)
         }
+        // A call of a few microseconds is timed badly on its own: reading the clocks costs about
+        // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
+        // such calls more, timed as one group, give the time per call (their outputs are kept).
+        if timing.wallSeconds < 20e-6 {
+            let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
+            if group.count >= 16 {
+                var index = group.lowerBound
+                do {
+                    let (_, measured) = try CallTiming.measure {
+                        while index < group.upperBound {
+                            outputs.append(try Task.run(inputs[index]))
+                            index += 1
+                        }
+                    }
+                    timing = CallTiming(
+                        wallSeconds: measured.wallSeconds / Double(group.count),
+                        cpuSeconds: measured.cpuSeconds / Double(group.count))
+                } catch {
+                    throw MapError(index: index, error: error)
+                }
+                progress?.add(group.count)
+            }
+        }
         let cores = Double(max(1, Machine.usableCores))
         let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
         let parallelEstimate = timing.wallSeconds * Double(inputs.count) / parallelism
@@ -151,7 +177,12 @@ public final class AutoExecutor: Sendable {
         )
         profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, profilerOptions.maximumSeconds / 2)
         profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, profilerOptions.maximumSeconds / 10)
-        let sampleCount = min(max(1, options.sampleSize), inputs.count - outputs.count)
+        // Tiny calls: the profiler makes thousands of calls on its sample, but keeps only one
+        // output per sample input. A sample as long as its serial half can get through turns
+        // that work into outputs kept instead of work thrown away.
+        let reachable = Int(min(1e9, profilerOptions.maximumSeconds / 2 / max(timing.wallSeconds, 1e-9)))
+        let sampleCount = min(
+            max(1, options.sampleSize, min(reachable, options.maximumSampleSize)), inputs.count - outputs.count)
         let timed = outputs.count
 
         let first = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), profilerOptions)
