@@ -23,6 +23,13 @@ var quickAuto: AutoExecutor.Options {
     return options
 }
 
+/// One plan per mode, with fixed and automatic chunks, for tests that run every mode.
+let everyModePlan = [
+    ExecutionPlan(mode: .serial), ExecutionPlan(mode: .threads, workers: 3, chunkSize: 7),
+    ExecutionPlan(mode: .threads, workers: 2), ExecutionPlan(mode: .processes, workers: 2, chunkSize: 5),
+    ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3),
+]
+
 func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data { try JSONEncoder().encode(outputs) }
 
 /// Throws for negative inputs.
@@ -52,12 +59,7 @@ struct ExecutionTests {
     func everyMode() throws {
         let inputs = TinyTask.inputs(count: 500)
         let expected = inputs.map(TinyTask.run)
-        let plans = [
-            ExecutionPlan(mode: .serial), ExecutionPlan(mode: .threads, workers: 3, chunkSize: 7),
-            ExecutionPlan(mode: .threads, workers: 2), ExecutionPlan(mode: .processes, workers: 2, chunkSize: 5),
-            ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3),
-        ]
-        for plan in plans {
+        for plan in everyModePlan {
             let executor = Executor(plan: plan, processes: advisorWorkers)
             #expect(try executor.map(TinyTask.self, inputs) == expected, "\(plan.summary)")
             #expect(try executor.map(TinyTask.self, inputs.prefix(10)) == Array(expected.prefix(10)), "reused pools")

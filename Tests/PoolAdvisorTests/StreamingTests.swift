@@ -24,12 +24,7 @@ struct StreamingTests {
     func forEachOutputInOrder() throws {
         let inputs = TinyTask.inputs(count: 400)
         let expected = inputs.map(TinyTask.run)
-        let plans = [
-            ExecutionPlan(mode: .serial), ExecutionPlan(mode: .threads, workers: 3, chunkSize: 7),
-            ExecutionPlan(mode: .threads, workers: 2), ExecutionPlan(mode: .processes, workers: 2, chunkSize: 5),
-            ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3),
-        ]
-        for plan in plans {
+        for plan in everyModePlan {
             let executor = Executor(plan: plan, processes: advisorWorkers)
             defer { executor.shutdown() }
             let seen = Seen()
