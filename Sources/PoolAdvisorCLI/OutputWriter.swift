@@ -20,17 +20,17 @@ final class OutputWriter {
     private var lastWrite = ContinuousClock.now - .seconds(1)
 
     /// The partial file's name while the job runs.
-    var partialPath: String? { path.map { $0 + ".partial" } }
+    let partialPath: String?
 
     init(path: String?) throws(CommandFailure) {
         self.path = path
+        partialPath = path.map { $0 + ".partial" }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if let partial = path.map({ $0 + ".partial" }) {
+        if let path, let partial = partialPath {
             let opened = OutputFiles.create(partial)
             guard opened >= 0 else {
-                throw CommandFailure(
-                    message: "cannot write the output file '\(path!)': \(OutputFiles.lastErrorText(for: partial))")
+                throw CommandFailure(message: "cannot write the output file '\(path)': \(OutputFiles.lastErrorText)")
             }
             descriptor = opened
         } else {

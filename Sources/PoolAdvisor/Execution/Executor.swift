@@ -65,24 +65,19 @@ public final class Executor: Sendable {
                 defer { progress?.add(1) }
                 return try Task.run($0)
             }
-        case .processes:
-            guard progress != nil else { return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize) }
-            var outputs: [Task.Output] = []
-            outputs.reserveCapacity(inputs.count)
-            let stream = try processPool().mapUnordered(Task.self, inputs, chunkSize: plan.chunkSize)
-            try Self.deliverInOrder(stream, count: inputs.count, progress) { outputs.append($1) }
-            return outputs
-        case .pipeline:
-            if let staged = Task.self as? any StagedTask.Type {
-                var outputs: [Task.Output] = []
-                outputs.reserveCapacity(inputs.count)
-                try streamPipeline(staged, inputs, progress) { outputs.append($1 as! Task.Output) }
-                return outputs
-            }
+        case .processes where progress == nil:
+            return try processPool().map(Task.self, inputs, chunkSize: plan.chunkSize)
+        case .pipeline where !(Task.self is any StagedTask.Type):
             return try threadPool(workers: plan.fetchWorkers).map(inputs, chunkSize: 1) {
                 defer { progress?.add(1) }
                 return try Task.run($0)
             }
+        case .processes, .pipeline:
+            // Counted processes and staged pipelines stream anyway: collect what they hand over.
+            var outputs: [Task.Output] = []
+            outputs.reserveCapacity(inputs.count)
+            try forEachOutput(of: task, inputs, progress: progress) { outputs.append($1) }
+            return outputs
         }
     }
 

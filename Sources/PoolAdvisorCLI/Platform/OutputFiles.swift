@@ -14,7 +14,7 @@ enum OutputFiles {
     }
 
     /// Why the last call failed.
-    static func lastErrorText(for path: String) -> String { String(cString: strerror(errno)) }
+    static var lastErrorText: String { String(cString: strerror(errno)) }
 
     /// Writes every byte, retrying short writes and `EINTR`; the error's text, or nil.
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> String? {
@@ -23,7 +23,7 @@ enum OutputFiles {
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
-                return String(cString: strerror(errno))
+                return lastErrorText
             }
             offset += written
         }
@@ -31,7 +31,7 @@ enum OutputFiles {
     }
 
     static func rename(_ from: String, to: String) -> String? {
-        Glibc.rename(from, to) == 0 ? nil : String(cString: strerror(errno))
+        Glibc.rename(from, to) == 0 ? nil : lastErrorText
     }
 
     static func remove(_ path: String) { unlink(path) }
