@@ -88,16 +88,23 @@ let package = Package(
             exclude: ["Peers"],
             swiftSettings: strictSettings
         ),
+        // Fault-injection tasks shared by the fixture worker and the tests (same names and signatures).
+        .target(
+            name: "PoolTestFixtures",
+            dependencies: ["PoolExecutors"],
+            path: "Tests/Fixtures/PoolTestFixtures",
+            swiftSettings: strictSettings
+        ),
         // A worker executable the process-pool tests start (tasks that crash, hang, throw).
         .executableTarget(
             name: "pool-test-worker",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "PoolTestFixtures"],
             path: "Tests/Fixtures/pool-test-worker",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "PoolExecutorsTests",
-            dependencies: ["PoolExecutors", "pool-test-worker"],
+            dependencies: ["PoolExecutors", "PoolTestFixtures", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -139,3 +139,23 @@ import Testing
         #expect(ran.count < 10_000)
     }
 }
+
+@Suite struct ThreadPoolMapFailureOrderTests {
+    struct Failed: Error, Equatable { let index: Int }
+
+    /// A late input fails at once while an earlier one fails only after slow items: the map
+    /// still reports the earlier one, as a serial loop would.
+    @Test func mapReportsTheLowestFailingInput() throws {
+        let pool = ThreadPool(workers: 2)
+        defer { pool.shutdown() }
+        let error = #expect(throws: MapError.self) {
+            try pool.map(Array(0..<200), chunkSize: 100) { index -> Int in
+                if index < 99 { usleep(1_000) }
+                if index == 99 || index == 150 { throw Failed(index: index) }
+                return index
+            }
+        }
+        #expect(error?.index == 99)
+        #expect(error?.error as? Failed == Failed(index: 99))
+    }
+}

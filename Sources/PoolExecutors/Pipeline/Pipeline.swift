@@ -135,7 +135,7 @@ public final class Pipeline<Fetch: PoolTask, Compute: PoolTask>: Sendable where 
                 do {
                     let computed: Future<Compute.Output>
                     if let computeProcesses {
-                        computed = try computeProcesses.submit(Compute.self, value)
+                        computed = try computeProcesses.submit(Compute.self, value, inputIndex: index)
                     } else {
                         computed = try computeThreads!.submit { try Compute.run(value) }
                     }

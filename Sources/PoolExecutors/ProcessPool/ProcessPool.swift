@@ -65,8 +65,18 @@ public final class ProcessPool: Sendable {
     ///   ``PoolError`` if its worker crashed or timed out.
     /// - Throws: ``PoolError`` if the pool is shut down or broken.
     public func submit<Task: PoolTask>(_ task: Task.Type, _ input: Task.Input) throws -> Future<Task.Output> {
+        try submit(task, input, inputIndex: 0)
+    }
+
+    /// ``submit(_:_:)`` for an input the caller knows as `inputIndex` of a larger job: the
+    /// errors of a crash, timeout or throw name that index.
+    package func submit<Task: PoolTask>(_ task: Task.Type, _ input: Task.Input, inputIndex: Int) throws
+        -> Future<Task.Output>
+    {
         let future = Future<Task.Output>()
-        try core.enqueue(TaskSource(task, inputs: [input], chunkSize: 1, destination: .future(future)))
+        let source = TaskSource(task, inputs: [input], chunkSize: 1, destination: .future(future))
+        source.firstIndex = inputIndex
+        try core.enqueue(source)
         return future
     }
 
@@ -75,8 +85,10 @@ public final class ProcessPool: Sendable {
     /// - Parameter chunkSize: inputs per request. `nil` (the default) starts with single items
     ///   and then sizes batches to about 2 ms of worker time each, never so large that fewer
     ///   than four batches per worker remain.
-    /// - Throws: ``MapError`` with the index and error of the first failure seen (items not yet
-    ///   sent are not run); ``PoolError`` if the pool is shut down or broken.
+    /// - Throws: ``MapError`` with the index and error of the lowest failing input: once an item
+    ///   fails, items above it are not started and the items below it finish first, so the
+    ///   error is the one a serial loop would have met first. ``PoolError`` if the pool is shut
+    ///   down or broken.
     public func map<Task: PoolTask>(_ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil)
         throws -> [Task.Output]
     {
@@ -115,7 +127,7 @@ public final class ProcessPool: Sendable {
         let inputs = Array(inputs)
         let stop = StopFlag()
         let channel = CompletionChannel(expecting: inputs.count) {
-            stop.source?.stopped.store(true, ordering: .relaxed)
+            stop.source?.stop()
         }
         let source = TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .stream(channel))
         stop.source = source

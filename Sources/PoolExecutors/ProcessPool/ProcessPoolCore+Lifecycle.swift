@@ -19,12 +19,18 @@ extension ProcessPoolCore {
         }
     }
 
-    /// Accounts for everything a worker held when it ended: items answered are done; the item it
-    /// was running failed (crash or timeout) unless retries allow another go; items it finished
-    /// but could not report are re-run if idempotent, else failed as lost; items it never
-    /// started go back to the queue.
+    /// Accounts for everything a worker held when it ended: items answered are done, and so are
+    /// items it finished and logged on its progress page but had not sent (delivered from the
+    /// log); the item it was running failed (crash or timeout) unless retries allow another
+    /// go; items it finished but could not log (a window of a few instructions) are re-run if
+    /// idempotent, else failed as lost; items it never started go back to the queue.
     func workerEnded(slot: Int, connection: WorkerConnection, end: WorkerEnd, exit: ProcessExit) {
         let progress = connection.page?.read()
+        let recovered = lock.withLock { recoverLogged(slots[slot].inFlight, page: connection.page) }
+        if let recovered {
+            var cursor = recovered.cursor
+            try? deliver(recovered.batch, positions: recovered.positions, from: &cursor)
+        }
         var failures: [(WorkSource, Int, any Error)] = []
         lock.withLock {
             let batches = slots[slot].inFlight
@@ -50,7 +56,7 @@ extension ProcessPoolCore {
                         if batch.source.isIdempotent {
                             requeue(index, of: batch.source)
                         } else {
-                            failures.append((batch.source, index, lostError(batch, index, connection, exit)))
+                            failures.append((batch.source, index, lostError(batch, index, connection, end, exit)))
                         }
                     case .culprit:
                         let attempts = batch.source.attempts[index, default: 0]
@@ -66,6 +72,31 @@ extension ProcessPoolCore {
         }
         for (source, index, error) in failures { source.fail(index, with: error) }
         pump()
+    }
+
+    /// The items a dead worker logged but never replied: marks them answered in their batch and
+    /// returns them for delivery (lock held). Nil when nothing usable was logged; a log that
+    /// does not parse is ignored, as if the worker had logged nothing.
+    private func recoverLogged(_ batches: [Batch], page: ProgressPage?) -> (
+        batch: Batch, positions: Range<Int>, cursor: FrameCursor
+    )? {
+        guard let page else { return nil }
+        let log = page.loggedItems()
+        guard log.count > 0, let batch = batches.first(where: { $0.id == log.batch }),
+            log.first <= batch.answered, log.count <= batch.indexes.count - log.first
+        else { return nil }
+        var cursor = FrameCursor(log.records)
+        // Skip what the parent already received in reply frames.
+        do {
+            for _ in log.first..<batch.answered {
+                _ = try cursor.read(UInt8.self)
+                _ = try cursor.readLengthPrefixed()
+            }
+        } catch { return nil }
+        let positions = batch.answered..<(log.first + log.count)
+        guard !positions.isEmpty, (try? validateItems(cursor, count: positions.count)) != nil else { return nil }
+        batch.answered = positions.upperBound
+        return (batch, positions, cursor)
     }
 
     private enum ItemFate { case notStarted, lost, culprit }
@@ -97,6 +128,7 @@ extension ProcessPoolCore {
     private func culpritError(
         _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
     ) -> PoolError {
+        let index = batch.source.firstIndex + index
         let subject = "worker \(connection.pid) running \(batch.source.taskName) on input \(index)"
         switch end {
         case .timedOut:
@@ -120,12 +152,21 @@ extension ProcessPoolCore {
         }
     }
 
-    private func lostError(_ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ exit: ProcessExit)
-        -> PoolError
-    {
-        PoolError(
+    private func lostError(
+        _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
+    ) -> PoolError {
+        let index = batch.source.firstIndex + index
+        let why: String
+        switch end {
+        case .timedOut(_, let position):
+            let culprit = batch.source.firstIndex + batch.indexes[min(position, batch.indexes.count - 1)]
+            why = "was killed because input \(culprit) ran past the task timeout"
+        case .protocolError(let reason): why = "was killed because \(reason)"
+        case .crashed, .closed: why = "\(exit)"
+        }
+        return PoolError(
             .resultLost,
-            "\(batch.source.taskName) finished input \(index) in worker \(connection.pid), which then \(exit) before sending the result; the task is not idempotent, so it was not run again",
+            "\(batch.source.taskName) finished input \(index) in worker \(connection.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
             processID: connection.pid, processExit: exit, inputIndexes: [index])
     }
 

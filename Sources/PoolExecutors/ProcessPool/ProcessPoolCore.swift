@@ -35,6 +35,9 @@ final class ProcessPoolCore: @unchecked Sendable {
     var nextBatchID: UInt64 = 1
     var conductorsRunning = 0
     var conductors: [PlatformThread] = []
+    /// Worker time per item of each task seen so far (the latest source's estimate), so that
+    /// single submissions of a known task are paced like a map of it.
+    var nanosPerItem: [String: Double] = [:]
 
     /// Worker time a batch should take: long enough to amortise a round trip (tens of
     /// microseconds) a hundred times over, short enough that the cores stay balanced.
@@ -86,7 +89,6 @@ final class ProcessPoolCore: @unchecked Sendable {
             case .running, .shuttingDown: break
             case .terminated, .broken: return
             }
-            let window = max(1, configuration.batchesInFlightPerWorker)
             while let slot = leastLoadedSlot(window: window), let connection = slots[slot].connection,
                 let (source, indexes, taskIndex) = cutBatch(for: connection, refused: &refused)
             {
@@ -100,6 +102,18 @@ final class ProcessPoolCore: @unchecked Sendable {
             for index in indexes { source.fail(index, with: error) }
         }
         for dispatch in dispatches { send(dispatch) }
+    }
+
+    /// Batches a worker may hold for the next queued work (lock held). Queuing a second batch
+    /// behind a running one only saves a round trip, worth it for short batches; for long or
+    /// not yet timed ones it would pile work on whichever worker said hello first while the
+    /// others are still starting.
+    private var window: Int {
+        guard let source = queue.first(where: { $0.hasUndispatched }),
+            let perItem = source.nanosPerItem ?? nanosPerItem[source.taskName]
+        else { return 1 }
+        let batchNanoseconds = perItem * Double(chunkSize(for: source))
+        return batchNanoseconds <= 10 * Self.targetBatchNanoseconds ? max(1, configuration.batchesInFlightPerWorker) : 1
     }
 
     private func leastLoadedSlot(window: Int) -> Int? {
@@ -182,9 +196,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                     RemoteFailure(
                         typeName: String(reflecting: type(of: error)),
                         message: "the input could not be encoded: \(error)"))
-                builder.endLengthPrefix(lengthOffset)
-                builder.patchPayload(
-                    UInt32(builder.payloadCount - mark) | WorkerProtocol.failedInputFlag, at: lengthOffset)
+                builder.endLengthPrefix(lengthOffset, flag: WorkerProtocol.failedInputFlag)
             }
         }
         guard builder.payloadCount <= configuration.maximumFrameBytes else {
@@ -231,6 +243,7 @@ final class ProcessPoolCore: @unchecked Sendable {
         let closeNow = lock.withLock { () -> Bool in
             batch.answered = first + count
             batch.source.observe(busyNanoseconds: busy, items: count)
+            nanosPerItem[batch.source.taskName] = batch.source.nanosPerItem
             slots[slot].itemsRun += count
             if batch.answered == batch.indexes.count {
                 slots[slot].inFlight.removeAll { $0 === batch }
@@ -240,7 +253,15 @@ final class ProcessPoolCore: @unchecked Sendable {
             }
             return shouldCloseLocked(slot)
         }
-        for position in first..<(first + count) {
+        try deliver(batch, positions: first..<(first + count), from: &cursor)
+        if closeNow { connection.closeRequests(discardQueued: false) }
+        pump()
+    }
+
+    /// Hands the items at `positions` of `batch`, read from `cursor` (already validated), to
+    /// their source: outputs decoded, errors as ``RemoteTaskError``s (no lock held).
+    func deliver(_ batch: Batch, positions: Range<Int>, from cursor: inout FrameCursor) throws {
+        for position in positions {
             let status = try cursor.read(UInt8.self)
             let bytes = try cursor.readLengthPrefixed()
             let index = batch.indexes[position]
@@ -254,16 +275,14 @@ final class ProcessPoolCore: @unchecked Sendable {
                     index,
                     with: RemoteTaskError(
                         taskName: batch.source.taskName, typeName: failure.typeName, message: failure.message,
-                        inputIndex: index))
+                        inputIndex: batch.source.firstIndex + index))
             }
         }
-        if closeNow { connection.closeRequests(discardQueued: false) }
-        pump()
     }
 
     /// Walks `count` items (status byte and length-prefixed payload) so a malformed frame is
     /// rejected before any bookkeeping or delivery.
-    private func validateItems(_ cursor: FrameCursor, count: Int) throws {
+    func validateItems(_ cursor: FrameCursor, count: Int) throws {
         var probe = cursor
         for _ in 0..<count {
             _ = try probe.read(UInt8.self)

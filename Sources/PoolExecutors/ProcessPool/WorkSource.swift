@@ -12,6 +12,8 @@ class WorkSource: @unchecked Sendable {
     let isIdempotent: Bool
     let count: Int
     let fixedChunk: Int?
+    /// The index the caller knows input 0 by, for errors (a pipeline submits one item at a time).
+    var firstIndex = 0
 
     // Guarded by the pool's lock.
     var nextIndex = 0
@@ -20,8 +22,10 @@ class WorkSource: @unchecked Sendable {
     /// Smoothed worker time per item, in nanoseconds, once a reply has been seen.
     var nanosPerItem: Double?
 
-    /// Set when no more items should start: the consumer left or the map already failed.
-    let stopped = Atomic<Bool>(false)
+    /// Items at this index or above are not started: 0 once the consumer left, the failing
+    /// index once an ordered map failed (the items below it still run, so the failure it
+    /// reports is the lowest failing input's).
+    let dispatchLimit = Atomic<Int>(.max)
 
     init(taskName: String, signature: String, isIdempotent: Bool, count: Int, fixedChunk: Int?) {
         self.taskName = taskName
@@ -31,19 +35,37 @@ class WorkSource: @unchecked Sendable {
         self.fixedChunk = fixedChunk
     }
 
+    /// Starts no more items.
+    func stop() { dispatchLimit.store(0, ordering: .relaxed) }
+
+    /// Starts no more items at `index` or above.
+    func stop(from index: Int) {
+        var current = dispatchLimit.load(ordering: .relaxed)
+        while index < current {
+            let (exchanged, original) = dispatchLimit.compareExchange(
+                expected: current, desired: index, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+    }
+
     /// Whether items remain to be dispatched (pool lock held).
     var hasUndispatched: Bool {
-        !stopped.load(ordering: .relaxed) && (!retryIndexes.isEmpty || nextIndex < count)
+        let limit = dispatchLimit.load(ordering: .relaxed)
+        return nextIndex < min(count, limit) || retryIndexes.contains { $0 < limit }
     }
 
     /// Takes up to `limit` items to dispatch, retries first (pool lock held).
     func take(upTo limit: Int) -> [Int] {
+        let stop = dispatchLimit.load(ordering: .relaxed)
         if !retryIndexes.isEmpty {
+            retryIndexes.removeAll { $0 >= stop }
             let taken = Array(retryIndexes.prefix(limit))
             retryIndexes.removeFirst(taken.count)
-            return taken
+            if !taken.isEmpty { return taken }
         }
-        let end = min(count, nextIndex + limit)
+        let end = min(count, stop, nextIndex + limit)
+        guard nextIndex < end else { return [] }
         defer { nextIndex = end }
         return Array(nextIndex..<end).filter(claimForDispatch)
     }
@@ -123,7 +145,7 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
         case .future(let future):
             future.complete(with: outcome)
         case .ordered(let results):
-            if !results.record(index, outcome) { stopped.store(true, ordering: .relaxed) }
+            if let failing = results.record(index, outcome) { stop(from: failing) }
         case .stream(let channel):
             channel.push(CompletedItem(index: index, outcome: outcome))
         }
@@ -131,32 +153,56 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
 }
 
 /// The results of an ordered process-pool map, filled by conductors and read once `done`.
+///
+/// A failure completes `done` only once every item below it has finished, keeping the lowest
+/// failing index: the error a map reports is that of the first input, in input order, that
+/// failed, as a serial loop would report it.
 final class OrderedResults<Output: Sendable>: @unchecked Sendable {
+    private struct Progress {
+        var finished: [Bool]
+        /// Every item below this one has finished.
+        var prefix = 0
+        var failure: MapError?
+        var isDone = false
+    }
+
     let slots: ResultSlots<Output>
     let done = Future<Void>()
-    private let remaining: Locked<Int>
+    private let progress: Locked<Progress>
 
     init(count: Int) {
         slots = ResultSlots(count: count)
-        remaining = Locked(count)
+        progress = Locked(Progress(finished: Array(repeating: false, count: count)))
         if count == 0 { done.complete(with: .success(())) }
     }
 
-    /// Stores one outcome; returns `false` once the map has failed (stop dispatching).
-    func record(_ index: Int, _ outcome: FutureOutcome) -> Bool {
-        switch outcome {
-        case .success(let value):
-            slots.store(value as! Output, at: index)
-            let last = remaining.withLock {
-                $0 -= 1
-                return $0 == 0
+    /// Stores one outcome; returns the lowest failing index once there is one (items at or
+    /// above it need not start).
+    func record(_ index: Int, _ outcome: FutureOutcome) -> Int? {
+        if case .success(let value) = outcome { slots.store(value as! Output, at: index) }
+        let (completion, failing) = progress.withLock { state -> (Result<Void, MapError>?, Int?) in
+            guard !state.isDone, !state.finished[index] else { return (nil, state.failure?.index) }
+            state.finished[index] = true
+            if case .failure(let error) = outcome, state.failure.map({ index < $0.index }) ?? true {
+                state.failure = MapError(index: index, error: error)
             }
-            if last { done.complete(with: .success(())) }
-            return true
-        case .failure(let error):
-            done.complete(with: .failure(MapError(index: index, error: error)))
-            return false
+            while state.prefix < state.finished.count && state.finished[state.prefix] { state.prefix += 1 }
+            if let failure = state.failure, state.prefix > failure.index {
+                state.isDone = true
+                return (.failure(failure), failure.index)
+            }
+            if state.prefix == state.finished.count {
+                state.isDone = true
+                return (.success(()), nil)
+            }
+            return (nil, state.failure?.index)
         }
+        switch completion {
+        case .success?: done.complete(with: .success(()))
+        case .failure(let error)?: done.complete(with: .failure(error))
+        case nil: break
+        }
+        return failing
     }
 }
 

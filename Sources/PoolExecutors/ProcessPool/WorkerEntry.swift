@@ -60,6 +60,8 @@ struct WorkerLoop {
 
     private let runners: [Runner]
     private let parentPID: Int32?
+    /// The pool's largest frame: an output that cannot fit in one reply fails alone.
+    private let maximumFrameBytes: Int
 
     init(setting: String, tasks: [any PoolTask.Type]) {
         // Every worker also serves the echo (for calibration) and external commands.
@@ -67,7 +69,10 @@ struct WorkerLoop {
             !tasks.contains { $0.name == candidate.name }
         }
         runners = (tasks + builtIn).map { Self.runner(for: $0) }
-        parentPID = setting.split(separator: ":").last.flatMap { Int32($0) }
+        let fields = setting.split(separator: ":")
+        parentPID = fields.count > 1 ? Int32(fields[1]) : nil
+        maximumFrameBytes =
+            fields.count > 2 ? Int(fields[2]) ?? FrameHeader.defaultMaximumPayload : FrameHeader.defaultMaximumPayload
     }
 
     private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
@@ -174,7 +179,8 @@ struct WorkerLoop {
 
     /// Runs one batch: `[batch u64][task u32][count u32]` then `count` length-prefixed inputs.
     /// Replies with `[batch u64][first u32][count u32][busy ns u64]` and per item a status byte
-    /// and a length-prefixed payload, flushing at least every millisecond.
+    /// and a length-prefixed payload, flushing at least every millisecond. Each finished item is
+    /// also logged on the progress page until its reply is written, so a crash loses none.
     private func runBatch(_ payload: UnsafeRawBufferPointer, builder: FrameBuilder, page: ProgressPage?) throws {
         var cursor = FrameCursor(payload)
         let batch = try cursor.read(UInt64.self)
@@ -184,33 +190,7 @@ struct WorkerLoop {
             throw WireError(.invalidValue, at: 8, "task index \(taskIndex) is not registered")
         }
         let runner = runners[taskIndex]
-        var first = 0
-        var pending = 0
-        var busy: UInt64 = 0
-        var lastFlush = MonotonicClock.nanoseconds()
-        var countOffset = 0
-        var busyOffset = 0
-
-        func startReply(at index: Int) {
-            builder.begin(kind: FrameKind.results.rawValue)
-            builder.append(fixed: batch)
-            builder.append(fixed: UInt32(index))
-            countOffset = builder.payloadCount
-            builder.append(fixed: UInt32(0))
-            busyOffset = builder.payloadCount
-            builder.append(fixed: UInt64(0))
-        }
-        func flush() throws {
-            builder.patchPayload(UInt32(pending), at: countOffset)
-            builder.patchPayload(busy, at: busyOffset)
-            try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
-            first += pending
-            pending = 0
-            busy = 0
-            lastFlush = MonotonicClock.nanoseconds()
-        }
-
-        startReply(at: 0)
+        var reply = ReplyFrame(batch: batch, builder: builder, page: page)
         for index in 0..<count {
             let (failedInParent, input) = try cursor.readFlaggedLengthPrefixed(flag: WorkerProtocol.failedInputFlag)
             let started = MonotonicClock.nanoseconds()
@@ -218,7 +198,7 @@ struct WorkerLoop {
             let statusOffset = builder.payloadCount
             builder.append(fixed: UInt8(0))
             let lengthOffset = builder.beginLengthPrefix()
-            let status: ItemStatus
+            var status: ItemStatus
             if failedInParent {
                 builder.append(bytes: input)  // the parent's encoding error, echoed as this item's
                 status = .codingError
@@ -226,19 +206,94 @@ struct WorkerLoop {
                 status = runner.run(input, builder)
             }
             builder.endLengthPrefix(lengthOffset)
-            builder.patchPayload(status.rawValue, at: statusOffset)
-            page?.markFinished()
-            let finished = MonotonicClock.nanoseconds()
-            busy &+= finished &- started
-            pending += 1
-            if index + 1 < count
-                && (finished &- lastFlush >= WorkerProtocol.flushIntervalNanoseconds
-                    || builder.payloadCount >= WorkerProtocol.flushBytes)
-            {
-                try flush()
-                startReply(at: first)
+            let recordBytes = builder.payloadCount - statusOffset
+            if recordBytes + ReplyFrame.headerBytes + FrameHeader.size > maximumFrameBytes {
+                // Too large for any reply: this item fails alone, its worker keeps serving.
+                builder.truncate(toPayloadCount: statusOffset + 1)
+                let lengthOffset = builder.beginLengthPrefix()
+                status = Self.failure(
+                    WireError(
+                        .unencodable, at: 0,
+                        "the output (\(recordBytes) bytes encoded) exceeds the pool's maximum frame of \(maximumFrameBytes) bytes; raise ProcessPool.Configuration.maximumFrameBytes or return less"
+                    ), code: .codingError, into: builder)
+                builder.endLengthPrefix(lengthOffset)
             }
+            builder.patchPayload(status.rawValue, at: statusOffset)
+            let finished = MonotonicClock.nanoseconds()
+            try reply.add(itemAt: statusOffset, busy: finished &- started, maximumFrameBytes: maximumFrameBytes)
+            page?.markFinished()
+            if index + 1 < count && reply.isDue(now: finished) { try reply.flush() }
         }
-        try flush()
+        try reply.flush(evenIfEmpty: true)
+    }
+}
+
+/// The results frame a worker is filling for one batch, mirrored in the progress page's log.
+private struct ReplyFrame {
+    /// `[batch u64][first u32][count u32][busy ns u64]`.
+    static let headerBytes = 24
+    let batch: UInt64
+    let builder: FrameBuilder
+    let page: ProgressPage?
+    /// Position in the batch of the frame's first item.
+    private var first = 0
+    private var pending = 0
+    private var busy: UInt64 = 0
+    private var lastFlush = MonotonicClock.nanoseconds()
+    /// Set when the last item could not be logged: it must go out at once.
+    private var unlogged = false
+
+    init(batch: UInt64, builder: FrameBuilder, page: ProgressPage?) {
+        self.batch = batch
+        self.builder = builder
+        self.page = page
+        start()
+    }
+
+    private mutating func start() {
+        builder.begin(kind: FrameKind.results.rawValue)
+        builder.append(fixed: batch)
+        builder.append(fixed: UInt32(first))
+        builder.append(fixed: UInt32(0))
+        builder.append(fixed: UInt64(0))
+        page?.restartLog(batch: batch, first: first)
+    }
+
+    /// Counts the item whose record starts at payload offset `offset` (the builder's last),
+    /// logging it. A record that would push the frame past the maximum is sent in a frame of
+    /// its own, after the items before it.
+    mutating func add(itemAt offset: Int, busy itemBusy: UInt64, maximumFrameBytes: Int) throws {
+        var offset = offset
+        if pending > 0 && builder.payloadCount + FrameHeader.size > maximumFrameBytes {
+            let record = [UInt8](builder.payload(from: offset))
+            builder.truncate(toPayloadCount: offset)
+            try flush()
+            offset = builder.payloadCount
+            record.withUnsafeBytes { builder.append(bytes: $0) }
+        }
+        busy &+= itemBusy
+        pending += 1
+        unlogged = !(page?.appendToLog(builder.payload(from: offset)) ?? false)
+    }
+
+    /// Whether the frame should go out now: a millisecond since the last, a megabyte of
+    /// results, or an item the log had no room for.
+    func isDue(now: UInt64) -> Bool {
+        unlogged || now &- lastFlush >= WorkerProtocol.flushIntervalNanoseconds
+            || builder.payloadCount >= WorkerProtocol.flushBytes
+    }
+
+    /// Writes the frame (if it holds items) and starts the next one.
+    mutating func flush(evenIfEmpty: Bool = false) throws {
+        guard pending > 0 || evenIfEmpty else { return }
+        builder.patchPayload(UInt32(pending), at: 12)
+        builder.patchPayload(busy, at: 16)
+        try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
+        first += pending
+        pending = 0
+        busy = 0
+        unlogged = false
+        lastFlush = MonotonicClock.nanoseconds()
+        start()
     }
 }

@@ -30,7 +30,8 @@ struct WorkerLaunch: Sendable {
             requireSameBuild = sameBuild
         }
         arguments = [displayPath, WorkerProtocol.workerArgument]
-        let marker = "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID())"
+        let marker =
+            "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID()):\(configuration.maximumFrameBytes)"
         let prefix = WorkerProtocol.environmentKey + "="
         var entries: [String] = Processes.environment().filter { !$0.hasPrefix(prefix) }
         for (name, value) in configuration.environment.sorted(by: { $0.key < $1.key }) {
@@ -206,8 +207,12 @@ extension ProcessPoolCore {
             let event: FrameReader.Event
             do {
                 event = try connection.reader.next(timeoutMilliseconds: wait)
+            } catch let error as WireError where error.kind == .unexpectedEnd {
+                // It died in the middle of writing a reply: a crash, not a protocol breach.
+                event = .endOfStream
             } catch {
-                broken = "its reply stream is corrupt: \(error)"
+                broken =
+                    "its reply stream is corrupt (did the task write on descriptor \(WorkerProtocol.replyDescriptor)?): \(error)"
                 Processes.kill(connection.pid)
                 return .protocolError(broken!)
             }

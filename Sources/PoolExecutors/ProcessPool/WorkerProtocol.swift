@@ -1,6 +1,8 @@
 /// The conversation between a process pool and its workers, over two pipes and a shared page.
 ///
-/// - The worker's descriptor 3 carries requests, 4 carries replies, 5 is the ``ProgressPage``.
+/// - The worker's descriptor 3 carries requests, 4 carries replies, 5 is the ``ProgressPage``:
+///   the item running, and the finished items not yet replied (read by the parent if the
+///   worker dies, so they are delivered all the same).
 /// - The worker speaks first: a ``FrameKind/hello`` with the protocol version, its pid, its build
 ///   id and the tasks it registered (name and signature), or a ``FrameKind/fatal`` saying why it
 ///   cannot serve.
@@ -8,8 +10,8 @@
 ///   more ``FrameKind/results`` frames, in order.
 /// - End of file on the request pipe tells the worker to exit.
 enum WorkerProtocol {
-    static let version: UInt32 = 1
-    /// Set in a worker's environment: `"<version>:<parent pid>"`.
+    static let version: UInt32 = 2
+    /// Set in a worker's environment: `"<version>:<parent pid>:<maximum frame bytes>"`.
     static let environmentKey = "POOL_ADVISOR_WORKER"
     /// The argument workers are started with, so a program whose `main` lacks the entry guard
     /// most likely stops at once with a usage error.
@@ -19,7 +21,8 @@ enum WorkerProtocol {
     static let progressDescriptor: Int32 = 5
     /// Exit status of a worker that reports a fatal problem.
     static let fatalExitStatus: Int32 = 70
-    /// A worker flushes finished results at least this often within a long batch.
+    /// A worker flushes finished results at least this often within a long batch (the
+    /// progress page's log keeps them safe meanwhile).
     static let flushIntervalNanoseconds: UInt64 = 1_000_000
     static let flushBytes = 1 << 20
     /// Set in an input's length when the parent could not encode it: the bytes are a

@@ -14,6 +14,8 @@ final class ChunkCursor: Sendable {
     private let divisor: Int
     private let next = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
+    /// No item at or above this index starts (an ordered map failed there).
+    private let limit = Atomic<Int>(.max)
 
     init(count: Int, chunkSize: Int?, runners: Int) {
         precondition(chunkSize.map { $0 >= 1 } ?? true, "chunkSize must be at least 1")
@@ -25,7 +27,7 @@ final class ChunkCursor: Sendable {
     /// The next range to process, or `nil` when the input is exhausted or the map stopped.
     func claim() -> Range<Int>? {
         var start = next.load(ordering: .relaxed)
-        while start < count, !isStopped {
+        while start < min(count, limit.load(ordering: .relaxed)), !isStopped {
             let size = min(count - start, fixedChunk ?? max(1, (count - start) / divisor))
             let (exchanged, current) = next.compareExchange(
                 expected: start, desired: start + size, ordering: .relaxed)
@@ -48,4 +50,18 @@ final class ChunkCursor: Sendable {
     func stop() { stopped.store(true, ordering: .relaxed) }
 
     var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// Starts no item at or above `index`; items below it (all already claimed, since claims
+    /// go up) still run, so the lowest failing index is the one reported.
+    func stop(from index: Int) {
+        var current = limit.load(ordering: .relaxed)
+        while index < current {
+            let (exchanged, original) = limit.compareExchange(expected: current, desired: index, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// Whether item `index` should not start: the map stopped, or failed below it.
+    func skips(_ index: Int) -> Bool { isStopped || index >= limit.load(ordering: .relaxed) }
 }

@@ -20,7 +20,7 @@ final class OrderedMapJob: MapRunners, @unchecked Sendable {
     func work() {
         while let range = cursor.claim() {
             for index in range {
-                if cursor.isStopped { return }
+                if cursor.skips(index) { return }
                 do {
                     try process(index)
                 } catch {
@@ -32,12 +32,13 @@ final class OrderedMapJob: MapRunners, @unchecked Sendable {
         }
     }
 
-    /// Keeps the failure with the lowest index and stops the runners.
+    /// Keeps the failure with the lowest index; items above it do not start, items below it
+    /// finish, so the reported failure is the lowest failing input's.
     private func record(_ error: MapError) {
         failure.withLock { current in
             if current == nil || error.index < current!.index { current = error }
         }
-        cursor.stop()
+        cursor.stop(from: error.index)
     }
 
     func finish() {

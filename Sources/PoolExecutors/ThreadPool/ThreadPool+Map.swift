@@ -12,8 +12,9 @@ extension ThreadPool {
     ///   - chunkSize: Elements per claim, or `nil` for the automatic size.
     ///   - transform: The work for one element.
     /// - Returns: `transform(inputs[i])` at position `i`.
-    /// - Throws: ``MapError`` with the failing input index and the transform's error: the
-    ///   first failure stops the map and elements not yet started never run.
+    /// - Throws: ``MapError`` with the lowest failing input index and the transform's error:
+    ///   after a failure no element above it starts, and the elements below it finish first,
+    ///   so the error is the one a serial loop would have met.
     ///   `CancellationError` if the pool was shut down with `cancelPending` mid-map.
     ///   ``PoolError`` if the pool is shut down or broken.
     @inlinable

@@ -31,14 +31,21 @@ package final class FrameBuilder {
     /// Reserves a 4-byte length to be filled by ``endLengthPrefix(_:)``; returns its offset.
     package func beginLengthPrefix() -> Int { core.sink.appendPlaceholder(byteCount: 4) }
 
-    /// Writes the number of bytes appended since ``beginLengthPrefix()`` returned `offset`.
-    package func endLengthPrefix(_ offset: Int) {
-        core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4), at: offset)
+    /// Writes the number of bytes appended since ``beginLengthPrefix()`` returned `offset`,
+    /// with `flag` (a bit above any length a frame can hold) set in it.
+    package func endLengthPrefix(_ offset: Int, flag: UInt32 = 0) {
+        core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4) | flag, at: offset)
     }
 
     /// Overwrites a fixed-width field at payload offset `offset` (written earlier as a placeholder).
     package func patchPayload<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         core.sink.patch(value, at: FrameHeader.size + offset)
+    }
+
+    /// The payload bytes from payload offset `offset` to the end, valid until the builder is
+    /// used again.
+    package func payload(from offset: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: core.sink.bytes[(FrameHeader.size + offset)...])
     }
 
     /// Drops everything appended after `count` payload bytes (an item whose encoding failed).

@@ -1,6 +1,7 @@
 // A worker executable for the process-pool tests: tasks that echo, throw, crash and hang, and
 // modes that imitate a program whose main lacks the entry guard.
 import PoolExecutors
+import PoolTestFixtures
 
 #if canImport(Glibc)
     import Glibc
@@ -89,10 +90,11 @@ struct Nested: PoolTask {
     }
 }
 
-let allTasks: [any PoolTask.Type] = [
-    Echo.self, Square.self, PickyTask.self, Crashy.self, Nap.self, WhoAmI.self, Measure.self, Chatty.self,
-    CrashOnce.self, Nested.self,
-]
+let allTasks: [any PoolTask.Type] =
+    [
+        Echo.self, Square.self, PickyTask.self, Crashy.self, Nap.self, WhoAmI.self, Measure.self, Chatty.self,
+        CrashOnce.self, Nested.self,
+    ] + faultTasks
 
 switch getenv("FIXTURE_MODE").map({ String(cString: $0) }) ?? "" {
 case "no-guard-pool":

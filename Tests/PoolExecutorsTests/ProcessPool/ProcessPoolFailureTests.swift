@@ -45,10 +45,8 @@ struct ProcessPoolFailureTests {
                 #expect(error.code == .workerCrashed)
                 #expect(error.inputIndexes == [13])
             } else if case .success(let value) = outcome {
+                // Items 10...12 finished before the crash: delivered from the worker's log.
                 #expect(value == index)
-            } else if case .failure(let error as PoolError) = outcome {
-                // Items 10...12 finished before the crash but may not have been flushed.
-                #expect(error.code == .resultLost && (10...12).contains(index))
             } else {
                 Issue.record("item \(index) failed unexpectedly: \(outcome)")
             }

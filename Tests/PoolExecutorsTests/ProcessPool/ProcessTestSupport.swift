@@ -13,6 +13,13 @@ let fixturePath: String = {
 func fixturePool(
     workers: Int = 2, mode: String? = nil, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
 ) throws -> ProcessPool {
+    try ProcessPool(configuration: fixtureConfiguration(workers: workers, mode: mode, adjust))
+}
+
+/// The settings of a pool of fixture workers; `mode` sets FIXTURE_MODE for them.
+func fixtureConfiguration(
+    workers: Int = 2, mode: String? = nil, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+) -> ProcessPool.Configuration {
     var configuration = ProcessPool.Configuration(workers: workers)
     configuration.executable = .path(fixturePath)
     configuration.startTimeout = .seconds(30)
@@ -21,7 +28,7 @@ func fixturePool(
     // ThreadSanitizer was seen to hang) on those deliberate crashes.
     configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
     adjust(&configuration)
-    return try ProcessPool(configuration: configuration)
+    return configuration
 }
 
 // Mirrors of the fixture's tasks: same names and signatures, bodies never run here.
