@@ -98,7 +98,7 @@ let package = Package(
         // A worker executable the process-pool tests start (tasks that crash, hang, throw).
         .executableTarget(
             name: "pool-test-worker",
-            dependencies: ["PoolExecutors", "PoolTestFixtures"],
+            dependencies: ["PoolExecutors", "PoolTestFixtures", "PoolAdvisorCLI"],
             path: "Tests/Fixtures/pool-test-worker",
             swiftSettings: strictSettings
         ),
@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PoolAdvisorTests",
-            dependencies: ["PoolAdvisor", "pool-advisor"],
+            dependencies: ["PoolAdvisor", "PoolTestFixtures", "pool-advisor", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
     ]

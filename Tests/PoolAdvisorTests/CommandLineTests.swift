@@ -23,9 +23,11 @@ struct CommandResult {
 }
 
 /// Runs the CLI with `arguments`, no standard input, stdout and stderr captured through files.
-func runCommand(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+func runCommand(_ arguments: [String], environment extra: [String: String] = [:], executable: String = commandPath)
+    throws -> CommandResult
+{
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: commandPath)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] = commandCache

@@ -93,6 +93,13 @@ public struct Faulty: PoolTask {
     }
 }
 
+/// ``Faulty`` declared crash-prone, as a user would declare a task wrapping a C library that
+/// aborts: auto mode must profile and run it in worker processes.
+public struct CrashProneFaulty: PoolTask {
+    public static var traits: TaskTraits { [.crashProne] }
+    public static func run(_ input: [Int]) -> Int { Faulty.run(input) }
+}
+
 /// An input whose `encode(to:)` throws when `poisoned`: the parent cannot send it.
 public struct Fragile: Codable, Sendable, Equatable {
     public var value: Int
@@ -155,4 +162,6 @@ public struct Gated: PoolTask {
 }
 
 /// Every task of this library, for the fixture worker's entry guard.
-public let faultTasks: [any PoolTask.Type] = [Faulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self]
+public let faultTasks: [any PoolTask.Type] = [
+    Faulty.self, CrashProneFaulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self,
+]

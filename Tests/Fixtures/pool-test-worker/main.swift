@@ -1,5 +1,6 @@
 // A worker executable for the process-pool tests: tasks that echo, throw, crash and hang, and
 // modes that imitate a program whose main lacks the entry guard.
+import PoolAdvisorCLI
 import PoolExecutors
 import PoolTestFixtures
 
@@ -109,6 +110,12 @@ case "without-echo":
     WorkerEntry.runIfWorker(tasks: [Square.self])
 default:
     WorkerEntry.runIfWorker(tasks: allTasks)
+}
+
+// `pool-test-worker cli ARGS…`: the pool-advisor command line with the fault tasks, so the
+// fault-injection suite can drive `run` with tasks that crash.
+if CommandLine.arguments.dropFirst().first == "cli" {
+    PoolAdvisorCLI.main(tasks: allTasks, arguments: [CommandLine.arguments[0]] + CommandLine.arguments.dropFirst(2))
 }
 
 // Not a worker: act as a parent for the "killed parent" test. Print the workers' pids, then wait

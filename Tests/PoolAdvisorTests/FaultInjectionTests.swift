@@ -1,0 +1,108 @@
+import Foundation
+import PoolAdvisor
+import PoolTestFixtures
+import Testing
+
+/// The fixture worker built beside this bundle: it serves the fault tasks, and with `cli` as
+/// its first argument it is the pool-advisor command line with those tasks registered.
+let fixtureWorkerPath: String = {
+    let bundle =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("pool-test-worker").path
+}()
+
+/// The fault-injection suite for the executors and the command line: a worker that dies fails
+/// exactly its item, every output before the lowest failing input is delivered in order, and
+/// each input runs once.
+@Suite(.timeLimit(.minutes(5)))
+struct ExecutorFaultInjectionTests {
+    static let itemNanoseconds = [0, 200_000, 3_000_000]
+    static let faults: [Fault] = [.sigkill, .fatalError, .exit, .segfault, .memoryLimit, .hang]
+
+    struct Job {
+        let fault: Fault
+        let spin: Int
+        let log = FaultLog()
+
+        var count: Int { spin == 0 ? 1000 : spin < 1_000_000 ? 300 : 60 }
+        var faulty: [Int] { [count * 37 / 1000 + 1, count * 3 / 4] }
+        var firstFaulty: Int { faulty.min()! }
+        var inputs: [[Int]] { (0..<count).map { Faulty.input($0, faulty.contains($0) ? fault : .none, spin: spin) } }
+
+        var workers: ProcessPool.Configuration {
+            var configuration = ProcessPool.Configuration(workers: 2)
+            configuration.executable = .path(fixtureWorkerPath)
+            configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
+            configuration.environment["FAULT_LOG"] = log.path
+            if fault == .hang { configuration.taskTimeout = .seconds(2) }
+            return configuration
+        }
+
+        /// The failure names the first faulty input and why it failed.
+        func expectFirstFault(_ error: MapError?, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+            #expect(error?.index == firstFaulty, sourceLocation: sourceLocation)
+            guard let cause = error?.error as? PoolError else {
+                Issue.record("expected a PoolError, got \(String(describing: error))", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(cause.code == (fault == .hang ? .taskTimedOut : .workerCrashed), sourceLocation: sourceLocation)
+            #expect(cause.inputIndexes == [firstFaulty], sourceLocation: sourceLocation)
+        }
+
+        /// No input ran twice, and every input up to the first faulty one ran.
+        func expectRanOnceUpToFirstFault(sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+            let calls = log.calls()
+            #expect(calls.count == Set(calls).count, "an input ran twice", sourceLocation: sourceLocation)
+            #expect(Set(0...firstFaulty).isSubset(of: Set(calls)), sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(arguments: faults, itemNanoseconds)
+    func executorDeliversEveryOutputBeforeTheFirstFault(fault: Fault, spin: Int) throws {
+        let job = Job(fault: fault, spin: spin)
+        defer { job.log.remove() }
+        let executor = Executor(plan: ExecutionPlan(mode: .processes, workers: 2), processes: job.workers)
+        defer { executor.shutdown() }
+        var handed: [Int] = []
+        let error = #expect(throws: MapError.self) {
+            try executor.forEachOutput(of: Faulty.self, job.inputs) { index, output in
+                #expect(output == index * 2)
+                handed.append(index)
+            }
+        }
+        #expect(handed == Array(0..<job.firstFaulty))
+        job.expectFirstFault(error)
+        let mapped = #expect(throws: MapError.self) { try executor.map(Faulty.self, job.inputs) }
+        job.expectFirstFault(mapped)
+    }
+
+    @Test(arguments: faults.filter { $0 != .hang }, itemNanoseconds)
+    func runWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
+        let job = Job(fault: fault, spin: spin)
+        defer { job.log.remove() }
+        let lines = job.inputs.map { "[\($0.map(String.init).joined(separator: ","))]" }
+        let inputs = try temporaryFile("faults-\(UUID().uuidString).jsonl", lines.joined(separator: "\n") + "\n")
+        defer { try? FileManager.default.removeItem(atPath: inputs) }
+        let result = try runCommand(
+            ["cli", "run", "PoolTestFixtures.Faulty", "--inputs", inputs, "--mode", "processes", "--workers", "2"],
+            environment: ["FAULT_LOG": job.log.path], executable: fixtureWorkerPath)
+        #expect(result.status == 1)
+        #expect(result.output == (0..<job.firstFaulty).map { "\($0 * 2)\n" }.joined())
+        #expect(result.error.contains("\(inputs):\(job.firstFaulty + 1): the task failed"), "\(result.error)")
+        #expect(result.error.contains("on input \(job.firstFaulty) "), "\(result.error)")
+        #expect(result.error.contains("the \(job.firstFaulty) outputs before it"), "\(result.error)")
+        job.expectRanOnceUpToFirstFault()
+    }
+}
+
+/// A file the fault task appends each call's input index to, unique to one test.
+struct FaultLog: Sendable {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("pool-advisor-fault-\(getpid())-\(UUID().uuidString).log").path
+
+    func calls() -> [Int] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
