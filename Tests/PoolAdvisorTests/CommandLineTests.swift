@@ -9,6 +9,11 @@ let commandPath: String = {
     return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("pool-advisor").path
 }()
 
+/// The CLI with the tests' own tasks (`pool-advisor-test-tool`), built beside this test bundle.
+let testToolPath = URL(fileURLWithPath: commandPath).deletingLastPathComponent().appendingPathComponent(
+    "pool-advisor-test-tool"
+).path
+
 /// A private cache directory so the tests neither read nor write the user's calibration.
 let commandCache: String = {
     let path = NSTemporaryDirectory() + "pool-advisor-cli-tests-\(getpid())"
@@ -23,9 +28,11 @@ struct CommandResult {
 }
 
 /// Runs the CLI with `arguments`, no standard input, stdout and stderr captured through files.
-func runCommand(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CommandResult {
+func runCommand(_ arguments: [String], environment extra: [String: String] = [:], executable: String = commandPath)
+    throws -> CommandResult
+{
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: commandPath)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["XDG_CACHE_HOME"] = commandCache

@@ -37,7 +37,8 @@ extension Profiler {
             return (options.thresholds["cpu_ratio"] ?? []).allSatisfy(ratio.isClear)
         }
         let failures = runner.failures
-        if !options.stopsAtFirstFailure, runner.calls > 0, runner.failedCalls == runner.calls, let first = failures.first
+        if !options.stopsAtFirstFailure, runner.calls > 0, runner.failedCalls == runner.calls,
+            let first = failures.first
         {
             throw ProfilerError.everyCallFailed(task: Task.name, calls: runner.calls, first: first)
         }
@@ -55,7 +56,8 @@ extension Profiler {
             notes.append("no /proc/PID/schedstat on this system: the worker's CPU time is not measured")
         }
         let figures = [
-            DecidingFigure(name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
+            DecidingFigure(
+                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
         ]
         if figures.contains(where: \.isBorderline) {
             notes.append("borderline: cpu_ratio still straddles a threshold after the budget")
@@ -66,7 +68,8 @@ extension Profiler {
                 usableCores: Machine.usableCores, hasProcFS: ProcFS.isAvailable,
                 hasSchedulerStatistics: ProcFS.hasSchedulerStatistics),
             profilingSeconds: (Clocks.monotonic() - origin).seconds, calls: calls, waits: nil, scaling: nil,
-            scalingSkippedReason: "the task is crash-prone: its calls run only in worker processes, not on threads here",
+            scalingSkippedReason:
+                "the task is crash-prone: its calls run only in worker processes, not on threads here",
             payload: shipping, figures: figures, failures: failures, notes: notes)
         profile.declared = TaskDeclaration(of: task)
         return ProfiledRun(profile: profile, outputs: runner.outputs)
