@@ -122,9 +122,25 @@ let package = Package(
             dependencies: ["PoolRules"],
             swiftSettings: strictSettings
         ),
+        // Tasks the PoolAdvisor tests count, fail and crash, and the CLI that serves them as workers.
+        .target(
+            name: "PoolAdvisorTestTasks",
+            dependencies: ["PoolExecutors", "PoolWorkloads"],
+            path: "Tests/Fixtures/PoolAdvisorTestTasks",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pool-advisor-test-tool",
+            dependencies: ["PoolAdvisorCLI", "PoolAdvisorTestTasks"],
+            path: "Tests/Fixtures/pool-advisor-test-tool",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PoolAdvisorTests",
-            dependencies: ["PoolAdvisor", "PoolTestFixtures", "pool-advisor", "pool-test-worker"],
+            dependencies: [
+                "PoolAdvisor", "pool-advisor", "PoolAdvisorTestTasks", "pool-advisor-test-tool", "PoolTestFixtures",
+                "pool-test-worker",
+            ],
             swiftSettings: strictSettings
         ),
     ]

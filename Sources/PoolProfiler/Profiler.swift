@@ -40,7 +40,7 @@ public struct Profiler: Sendable {
     /// Profiles `task` on `sample` and also returns the outputs the profiling calls computed.
     public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) throws -> ProfiledRun<Task.Output> {
         guard !sample.isEmpty else { throw ProfilerError.emptySample(task: Task.name) }
-        let runner = CallRunner<Task>(sample: sample)
+        let runner = CallRunner<Task>(sample: sample, options: options)
         let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run { runner, cpuPerCall in
             let outputs = runner.keptOutputs.compactMap { try? $0?.get() }
             return PayloadProbe.measure(

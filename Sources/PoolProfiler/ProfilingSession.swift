@@ -28,7 +28,9 @@ struct ProfilingSession<Task: PoolTask> {
         let threadID = Int32(truncatingIfNeeded: PlatformThread.currentThreadID)
         sampler?.watch(threadID)
         let serial = SerialPhase(callGroup: runner.callGroup)
-        serial.warmUp()
+        // The cold first call is not measured; with a sample of one input that calls once
+        // each, it is the only call there is, so it is measured instead.
+        if !runner.callsEachInputOnce || runner.remaining > 1 { serial.warmUp() }
         // The sampler's CPU during the serial phase, which per-call accounting must not count
         // as the task's helper threads (its counter is refreshed every 64 ticks).
         let samplerStart = sampler?.cpuSoFar ?? 0
@@ -42,10 +44,15 @@ struct ProfilingSession<Task: PoolTask> {
         var scaling: ScalingProfile?
         var skipped: String?
         let threads = options.scalingThreads ?? min(Machine.usableCores, 4)
-        if cpuRatio.value < options.scalingMinimumCPURatio {
+        if runner.isStopped {
+            skipped = "a call failed, and the profile stops at the first failure"
+        } else if cpuRatio.value < options.scalingMinimumCPURatio {
             skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
         } else if threads < 2 {
             skipped = "one usable core: nothing to scale onto"
+        } else if runner.callsEachInputOnce, runner.remaining < (1 + threads) * max(1, options.minimumScalingRounds) {
+            skipped =
+                "the sample ran out: each input is called once, and \(runner.remaining) are left where \(options.minimumScalingRounds) rounds on 1 and \(threads) threads need \((1 + threads) * max(1, options.minimumScalingRounds))"
         }
         var serialCounts = sampler?.takeCounts() ?? ActivityCounts()
         var samplerCPU = Int64(0)
@@ -93,6 +100,11 @@ struct ProfilingSession<Task: PoolTask> {
                 "the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
         }
         let shipping = payload(runner, calls.threadCPUSecondsPerCall)
+        if runner.callsEachInputOnce, runner.isExhausted, !runner.isStopped {
+            notes.append(
+                "the sample ran out after \(runner.calls) calls (each input is called once: the task is not idempotent, or repeats were turned off); the figures rest on those calls"
+            )
+        }
         var figures = [
             DecidingFigure(
                 name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
@@ -127,7 +139,7 @@ struct ProfilingSession<Task: PoolTask> {
     private func isSerialDone(
         _ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double
     ) -> Bool {
-        if measurements >= options.maximumCalls || elapsed >= limit { return true }
+        if measurements >= options.maximumCalls || elapsed >= limit || runner.isExhausted { return true }
         if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
         guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }
         return (options.thresholds["cpu_ratio"] ?? []).allSatisfy(ratio.isClear)
@@ -135,6 +147,8 @@ struct ProfilingSession<Task: PoolTask> {
 
     /// Every call so far threw: there is nothing to profile.
     private func checkFailures() throws {
+        // Stopping at a failure is asked for by a caller that reads the failure from the outputs.
+        if runner.stopsAtFirstFailure { return }
         let failed = runner.failedCalls
         let calls = runner.calls
         guard calls > 0, failed == calls, let first = runner.recordedFailures.first else { return }

@@ -13,6 +13,12 @@ public protocol ReferenceWorkload: PoolTask {
     static func inputs(count: Int) -> [Input]
 }
 
+extension ReferenceWorkload {
+    /// Reference workloads are deterministic and leave nothing behind: calling one twice on an
+    /// input is harmless, so a standalone profile may cycle through a small sample.
+    public static var isIdempotent: Bool { true }
+}
+
 /// The catalogue of reference workloads, in a fixed order.
 public enum ReferenceWorkloads {
     public static let all: [any ReferenceWorkload.Type] = [

@@ -9,6 +9,11 @@ let commandPath: String = {
     return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("pool-advisor").path
 }()
 
+/// The CLI with the tests' own tasks (`pool-advisor-test-tool`), built beside this test bundle.
+let testToolPath = URL(fileURLWithPath: commandPath).deletingLastPathComponent().appendingPathComponent(
+    "pool-advisor-test-tool"
+).path
+
 /// A private cache directory so the tests neither read nor write the user's calibration.
 let commandCache: String = {
     let path = NSTemporaryDirectory() + "pool-advisor-cli-tests-\(getpid())"

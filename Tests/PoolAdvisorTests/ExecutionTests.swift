@@ -1,12 +1,13 @@
 import Foundation
 import PoolAdvisor
+import PoolAdvisorTestTasks
 import Testing
 
-/// Process pools in these tests run the `pool-advisor` executable, which registers every
-/// reference workload and the mixed workload's stages.
+/// Process pools in these tests run the `pool-advisor-test-tool` executable, which registers
+/// every reference workload, the mixed workload's stages and the tests' own tasks.
 var advisorWorkers: ProcessPool.Configuration {
     var configuration = ProcessPool.Configuration(workers: 2)
-    configuration.executable = .path(commandPath)
+    configuration.executable = .path(testToolPath)
     configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
     return configuration
 }
@@ -31,27 +32,6 @@ let everyModePlan = [
 ]
 
 func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data { try JSONEncoder().encode(outputs) }
-
-/// Throws for negative inputs.
-struct NoNegatives: PoolTask {
-    struct Negative: Error {}
-    static func run(_ input: Int) throws -> Int {
-        if input < 0 { throw Negative() }
-        usleep(200)
-        return input
-    }
-}
-
-/// Before index 300 a call sleeps 2 ms; from 300 on it computes instead.
-struct DriftingTask: PoolTask {
-    static func run(_ input: Int) -> UInt64 {
-        if input < 300 {
-            usleep(2_000)
-            return UInt64(input)
-        }
-        return churn(UInt64(input), iterations: 200_000)
-    }
-}
 
 @Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(5)))
 struct ExecutionTests {

@@ -3,7 +3,9 @@ import PoolExecutors
 import PoolProfiler
 import Testing
 
+/// Pure, so declared idempotent: the profiler may call an input more than once.
 struct Doubler: PoolTask {
+    static var isIdempotent: Bool { true }
     static func run(_ input: Int) -> Int { input * 2 }
 }
 

@@ -110,91 +110,63 @@ public final class AutoExecutor: Sendable {
     /// The engine of both forms: outputs leave in input order, a batch at a time, through
     /// `deliver`, so collecting them costs one append per batch, not a call per item (tasks of a
     /// microsecond would feel that).
+    ///
+    /// Every input runs exactly once: the first calls, the profiler's calls (each on a fresh
+    /// input, its output kept) and the batches partition the job. On a failure, every output
+    /// before the lowest failing index is delivered before the ``MapError`` is thrown.
     private func run<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], progress: ProgressCounter?,
         deliver: ([Task.Output]) throws -> Void
     ) throws -> AutoReport {
         let started = Date()
-        guard inputs.count >= 2 else {
-            for (index, input) in inputs.enumerated() {
-                let output: Task.Output
-                do { output = try Task.run(input) } catch { throw MapError(index: index, error: error) }
+        // Up front, whatever mode follows: a task no worker could run fails here, the same way
+        // on every machine, not only when processes happen to be chosen.
+        var outputs = try checkRegistered(task, inputs, progress)
+        let isolated = Task.traits.contains(.crashProne)
+        guard inputs.count - outputs.count >= 2 || (isolated && inputs.count > outputs.count) else {
+            // Too few to profile: the rest runs serially (a crash-prone call in a worker).
+            while outputs.count < inputs.count {
+                let index = outputs.count
+                do {
+                    outputs.append(isolated ? try inWorker(task, inputs[index]) : try Task.run(inputs[index]))
+                } catch {
+                    try deliver(outputs)
+                    throw MapError(index: index, error: error)
+                }
                 progress?.add(1)
-                try deliver([output])
             }
+            try deliver(outputs)
             return AutoReport(
                 profile: nil, recommendation: nil, profiledItems: inputs.count, switches: [],
                 profilingSeconds: 0, totalSeconds: Date().timeIntervalSince(started))
         }
-        // The first calls' outputs wait for the profiled ones and leave with them.
-        var outputs: [Task.Output] = []
-        // The first inputs alone, timed (up to 16 calls or 5 ms): their outputs are kept, and the
-        // fastest call sizes the profiling budget from the job's likely parallel length (waits
-        // overlap widely, computation on the cores). The fastest, since a first call is cold.
-        var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
-        var spent = 0.0
-        while outputs.count < min(16, inputs.count - 1) && (outputs.isEmpty || spent < 0.005) {
-            let index = outputs.count
-            do {
-                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
-                outputs.append(output)
-                if measured.wallSeconds < timing.wallSeconds { timing = measured }
-                spent += measured.wallSeconds
-            } catch {
-                throw MapError(index: index, error: error)
-            }
-            progress?.add(1)
+        let first: Sampled<Task.Output>
+        var profilerOptions = exactOnce(options.profiler)
+        if isolated {
+            // A crash-prone task is never called in this process: no first calls timed here,
+            // a sample profiled in a worker.
+            let count = min(inputs.count - outputs.count, max(1, options.sampleSize))
+            first = try profile(task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: true)
+        } else {
+            let timing = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
+            profilerOptions = budgeted(profilerOptions, timing: timing, items: inputs.count)
+            // The profiler takes a fresh input for every call (serial phase and each scaling
+            // thread) and keeps every output: a sample as long as the budget can get through,
+            // whose unreached rest simply runs with the executor.
+            let reachable = Int(min(1e9, 2 * profilerOptions.maximumSeconds / max(timing.wallSeconds, 1e-9)))
+            let count = min(
+                max(1, options.sampleSize, min(reachable, options.maximumSampleSize)), inputs.count - outputs.count)
+            first = try profile(task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false)
         }
-        // A call of a few microseconds is timed badly on its own: reading the clocks costs about
-        // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
-        // such calls more, timed as one group, give the time per call (their outputs are kept).
-        if timing.wallSeconds < 20e-6 {
-            let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
-            if group.count >= 16 {
-                var index = group.lowerBound
-                do {
-                    let (_, measured) = try CallTiming.measure {
-                        while index < group.upperBound {
-                            outputs.append(try Task.run(inputs[index]))
-                            index += 1
-                        }
-                    }
-                    timing = CallTiming(
-                        wallSeconds: measured.wallSeconds / Double(group.count),
-                        cpuSeconds: measured.cpuSeconds / Double(group.count))
-                } catch {
-                    throw MapError(index: index, error: error)
-                }
-                progress?.add(group.count)
-            }
-        }
-        let cores = Double(max(1, Machine.usableCores))
-        let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
-        let parallelEstimate = timing.wallSeconds * Double(inputs.count) / parallelism
-        var profilerOptions = options.profiler
-        profilerOptions.maximumSeconds = min(
-            options.profiler.maximumSeconds, max(options.minimumProfileSeconds, options.profileShare * parallelEstimate)
-        )
-        profilerOptions.minimumSeconds = min(profilerOptions.minimumSeconds, profilerOptions.maximumSeconds / 2)
-        profilerOptions.scalingRunSeconds = min(profilerOptions.scalingRunSeconds, profilerOptions.maximumSeconds / 10)
-        // Tiny calls: the profiler makes thousands of calls on its sample, but keeps only one
-        // output per sample input. A sample as long as its serial half can get through turns
-        // that work into outputs kept instead of work thrown away.
-        let reachable = Int(min(1e9, profilerOptions.maximumSeconds / 2 / max(timing.wallSeconds, 1e-9)))
-        let sampleCount = min(
-            max(1, options.sampleSize, min(reachable, options.maximumSampleSize)), inputs.count - outputs.count)
         let timed = outputs.count
-
-        let first = try profile(task, inputs, outputs.count..<(outputs.count + sampleCount), profilerOptions)
         var recommendation = advisor.recommend(first.profile, items: inputs.count)
         var profilingSeconds = first.seconds
         var profiledItems = timed + first.keptCount
         progress?.add(first.keptCount)
-        var plan = ExecutionPlan(recommendation)
+        var plan = Self.plan(recommendation, for: task)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
-        try deliver(outputs + complete(first, task, inputs, executor, progress))
-        outputs = []
+        try complete(first, task, inputs, executor, progress, before: outputs, deliver)
         var done = first.range.upperBound
         var model = CostModel(profile: first.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
         var switches: [ModeSwitch] = []
@@ -205,14 +177,7 @@ public final class AutoExecutor: Sendable {
             let start = done
             let end = min(inputs.count, start + batchSize(plan: plan, model: model))
             let clock = Date()
-            let batch: [Task.Output]
-            do {
-                batch = try executor.map(task, inputs[start..<end], progress: progress)
-            } catch let error as MapError {
-                throw MapError(index: start + error.index, error: error.error)
-            } catch let error as PipelineError {
-                throw MapError(index: start + error.index, error: error.error)
-            }
+            let batch = try runBatch(task, inputs, start..<end, executor, progress, deliver)
             // Timed before delivery: the caller's handling of the outputs is not the task's speed.
             let elapsed = Date().timeIntervalSince(clock)
             try deliver(batch)
@@ -220,18 +185,19 @@ public final class AutoExecutor: Sendable {
             let perItem = elapsed / Double(end - start)
             // The first batch of a plan only sets the reference (it also pays the pools' start).
             guard reference.isFinite, switches.count < options.maximumSwitches,
-                inputs.count - done >= 2 * sampleCount, elapsed > options.driftMinimumSeconds,
+                inputs.count - done >= 2 * first.range.count, elapsed > options.driftMinimumSeconds,
                 perItem > options.driftFactor * reference
             else {
                 reference = min(reference, perItem)
                 continue
             }
-            let again = try profile(task, inputs, done..<(done + sampleCount), options.profiler)
+            let again = try profile(
+                task, inputs, done..<(done + first.range.count), exactOnce(options.profiler), isolated: isolated)
             profilingSeconds += again.seconds
             profiledItems += again.keptCount
             progress?.add(again.keptCount)
             let next = advisor.recommend(again.profile, items: inputs.count - done)
-            let nextPlan = ExecutionPlan(next)
+            let nextPlan = Self.plan(next, for: task)
             model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
             if nextPlan != plan {
                 switches.append(
@@ -248,12 +214,97 @@ public final class AutoExecutor: Sendable {
             } else {
                 reference = perItem  // same advice: the slower rate is the new normal
             }
-            try deliver(try complete(again, task, inputs, executor, progress))
+            try complete(again, task, inputs, executor, progress, before: [], deliver)
             done = again.range.upperBound
         }
         return AutoReport(
             profile: first.profile, recommendation: recommendation, profiledItems: profiledItems,
             switches: switches, profilingSeconds: profilingSeconds, totalSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
+    /// `outputs`; returns the time of one call. The fastest call, since a first call is cold.
+    /// A failure delivers the outputs before it and throws its ``MapError``.
+    private func timeFirstCalls<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,
+        _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> CallTiming {
+        var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
+        var spent = 0.0
+        let firstTimed = outputs.count
+        while outputs.count < min(firstTimed + 16, inputs.count - 1)
+            && (outputs.count == firstTimed || spent < 0.005)
+        {
+            let index = outputs.count
+            do {
+                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
+                outputs.append(output)
+                if measured.wallSeconds < timing.wallSeconds { timing = measured }
+                spent += measured.wallSeconds
+            } catch {
+                try deliver(outputs)
+                throw MapError(index: index, error: error)
+            }
+            progress?.add(1)
+        }
+        // A call of a few microseconds is timed badly on its own: reading the clocks costs about
+        // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
+        // such calls more, timed as one group, give the time per call (their outputs are kept).
+        guard timing.wallSeconds < 20e-6 else { return timing }
+        let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
+        guard group.count >= 16 else { return timing }
+        var index = group.lowerBound
+        do {
+            let (_, measured) = try CallTiming.measure {
+                while index < group.upperBound {
+                    outputs.append(try Task.run(inputs[index]))
+                    index += 1
+                }
+            }
+            timing = CallTiming(
+                wallSeconds: measured.wallSeconds / Double(group.count),
+                cpuSeconds: measured.cpuSeconds / Double(group.count))
+        } catch {
+            progress?.add(index - group.lowerBound)
+            try deliver(outputs)
+            throw MapError(index: index, error: error)
+        }
+        progress?.add(group.count)
+        return timing
+    }
+
+    /// The profiling budget from the first calls: a share of the job's likely parallel length
+    /// (waits overlap widely, computation on the cores).
+    private func budgeted(_ base: ProfilerOptions, timing: CallTiming, items: Int) -> ProfilerOptions {
+        let cores = Double(max(1, Machine.usableCores))
+        let parallelism = timing.cpuShare >= 0.5 ? cores : min(64, cores / max(timing.cpuShare, 1.0 / 64))
+        let parallelEstimate = timing.wallSeconds * Double(items) / parallelism
+        var budgeted = base
+        budgeted.maximumSeconds = min(
+            base.maximumSeconds, max(options.minimumProfileSeconds, options.profileShare * parallelEstimate))
+        budgeted.minimumSeconds = min(budgeted.minimumSeconds, budgeted.maximumSeconds / 2)
+        budgeted.scalingRunSeconds = min(budgeted.scalingRunSeconds, budgeted.maximumSeconds / 10)
+        return budgeted
+    }
+
+    /// One watched batch through the executor, collected in order. A failure delivers the
+    /// batch's outputs before it and throws with the job's input index.
+    private func runBatch<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ executor: Executor,
+        _ progress: ProgressCounter?, _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> [Task.Output] {
+        var batch: [Task.Output] = []
+        batch.reserveCapacity(range.count)
+        do {
+            try executor.forEachOutput(of: task, inputs[range], progress: progress) { batch.append($1) }
+        } catch let error as MapError {
+            try deliver(batch)
+            throw MapError(index: range.lowerBound + error.index, error: error.error)
+        } catch let error as PipelineError {
+            try deliver(batch)
+            throw MapError(index: range.lowerBound + error.index, error: error.error)
+        }
+        return batch
     }
 
     /// Profiles, decides and runs; returns only the outputs, in input order.
@@ -266,68 +317,6 @@ public final class AutoExecutor: Sendable {
         -> AutoRun<Task.Output>
     {
         try await PlatformThread.result(name: "auto-executor") { try self.run(task, inputs) }
-    }
-
-    /// A profile of a range of inputs and the outputs its calls computed (nil where a call was
-    /// never reached).
-    private struct Sampled<Output> {
-        let profile: TaskProfile
-        let seconds: Double
-        let range: Range<Int>
-        let outputs: [Output?]
-        var keptCount: Int { outputs.count { $0 != nil } }
-    }
-
-    /// Profiles `range`, keeping its outputs; a failing input stops the job with its index.
-    private func profile<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions
-    ) throws -> Sampled<Task.Output> {
-        let clock = Date()
-        let measured: ProfiledRun<Task.Output>
-        do {
-            measured = try Profiler(options: profilerOptions, machine: advisor.machine).measure(
-                task, sample: Array(inputs[range]))
-        } catch ProfilerError.everyCallFailed {
-            // Every call threw: report the first input's own error.
-            do {
-                _ = try Task.run(inputs[range.lowerBound])
-            } catch {
-                throw MapError(index: range.lowerBound, error: error)
-            }
-            throw MapError(index: range.lowerBound, error: ProfilerError.emptySample(task: Task.name))
-        }
-        var outputs: [Task.Output?] = []
-        outputs.reserveCapacity(range.count)
-        for (offset, outcome) in measured.outputs.prefix(range.count).enumerated() {
-            switch outcome {
-            case .success(let value)?: outputs.append(value)
-            case .failure(let error)?: throw MapError(index: range.lowerBound + offset, error: error)
-            case nil: outputs.append(nil)
-            }
-        }
-        return Sampled(
-            profile: measured.profile, seconds: Date().timeIntervalSince(clock), range: range, outputs: outputs)
-    }
-
-    /// A profiled range's outputs, running the few inputs the profiler never reached.
-    private func complete<Task: PoolTask>(
-        _ sampled: Sampled<Task.Output>, _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor,
-        _ progress: ProgressCounter?
-    ) throws -> [Task.Output] {
-        let missing = sampled.outputs.indices.filter { sampled.outputs[$0] == nil }
-        var computed: [Task.Output] = []
-        if !missing.isEmpty {
-            do {
-                computed = try executor.map(
-                    task, missing.map { inputs[sampled.range.lowerBound + $0] }, progress: progress)
-            } catch let error as MapError {
-                throw MapError(index: sampled.range.lowerBound + missing[error.index], error: error.error)
-            } catch let error as PipelineError {
-                throw MapError(index: sampled.range.lowerBound + missing[error.index], error: error.error)
-            }
-        }
-        var next = computed.makeIterator()
-        return sampled.outputs.map { $0 ?? next.next()! }
     }
 
     /// Items per watched batch: about ``Options/watchSeconds`` of predicted work, and at least

@@ -23,10 +23,49 @@ public enum WorkerEntry {
     /// - Parameter tasks: every ``PoolTask`` type the program submits to process pools. A name
     ///   missing here is reported to the submitter as ``PoolError/Code/unknownTask``.
     public static func runIfWorker(tasks: [any PoolTask.Type]) {
+        // Recorded in the parent too: a worker started from this executable serves these.
+        let served = tasks + [WorkerEcho.self, ExternalCommand.self]
+        registered.withLock { known in
+            var table = known ?? [:]
+            for task in served where table[task.name] == nil { table[task.name] = TaskSignature.of(task) }
+            known = table
+        }
         guard let setting = startedAsWorker else { return }
         Processes.removeEnvironmentValue(WorkerProtocol.environmentKey)
         isServing.store(true, ordering: .releasing)
         WorkerLoop(setting: setting, tasks: tasks).serve()
+    }
+
+    /// Task names and signatures passed to ``runIfWorker(tasks:)`` in this process (with the
+    /// built-in ones every worker serves); nil until it was called.
+    static let registered = Locked<[String: String]?>(nil)
+
+    /// Checks, without starting a worker, that a worker started from this executable would
+    /// serve `task`: that this program called ``runIfWorker(tasks:)`` with it.
+    ///
+    /// Call it before work that may or may not go to worker processes, so that a missing
+    /// registration fails the same way whatever mode is chosen (``AutoExecutor`` does).
+    /// - Throws: ``PoolError`` of code ``PoolError/Code/unknownTask`` naming the fix.
+    public static func checkRegistered<Task: PoolTask>(_ task: Task.Type) throws(PoolError) {
+        let known = registered.withLock { $0 }
+        guard let known else {
+            throw PoolError(
+                .unknownTask,
+                "task '\(Task.name)' is not registered: this program never called WorkerEntry.runIfWorker(tasks:); add `WorkerEntry.runIfWorker(tasks: [\(Task.name).self])` as the first statement of main, so a worker process can run it"
+            )
+        }
+        guard let signature = known[Task.name] else {
+            throw PoolError(
+                .unknownTask,
+                "task '\(Task.name)' is not registered: add \(Task.name).self to WorkerEntry.runIfWorker(tasks:) at the top of main, so a worker process can run it (registered: \(known.keys.sorted().joined(separator: ", ")))"
+            )
+        }
+        guard signature == TaskSignature.of(task) else {
+            throw PoolError(
+                .unknownTask,
+                "task '\(Task.name)' has signature \(TaskSignature.of(task)) here but \(signature) in WorkerEntry.runIfWorker(tasks:): two tasks share the name; give one another name"
+            )
+        }
     }
 
     /// Whether this process is a pool worker (the guard ran, or should have).

@@ -1,8 +1,12 @@
 /// The serial phase: one call (or one group of short calls) at a time on the calling thread,
 /// each bracketed by exact counters.
 final class SerialPhase {
-    private let callGroup: (Int) -> Void
-    private let probe = ThreadProbe()
+    /// Makes up to n calls and returns how many it made (0: no input left, or stopped).
+    private let callGroup: (Int) -> Int
+    private let read: () -> ProbeReading
+    /// The least length of a group: the cost a group pays besides its calls (a probe reading;
+    /// for calls in a worker, a round trip) stays about 1 % of it.
+    private let minimumGroupNanoseconds: Int64
     private(set) var records: [CallRecord] = []
     private(set) var groupSize = 1
     /// Cost of one probe reading, measured before the first call.
@@ -13,22 +17,36 @@ final class SerialPhase {
     private var cpuSum: Int64 = 0
     private var ownTimeSum: Int64 = 0
 
-    init(callGroup: @escaping (Int) -> Void) {
-        self.callGroup = callGroup
+    /// Calls measured on the calling thread with its own counters.
+    convenience init(callGroup: @escaping (Int) -> Int) {
+        let probe = ThreadProbe()
+        self.init(callGroup: callGroup, read: probe.read, measuresRunQueue: probe.measuresRunQueue)
     }
 
-    var measuresRunQueue: Bool { probe.measuresRunQueue }
+    /// Calls measured with `read`, which brackets each group (for calls made elsewhere, such as
+    /// in a worker process).
+    init(
+        callGroup: @escaping (Int) -> Int, read: @escaping () -> ProbeReading, measuresRunQueue: Bool,
+        minimumGroupNanoseconds: Int64 = 0
+    ) {
+        self.callGroup = callGroup
+        self.read = read
+        self.measuresRunQueue = measuresRunQueue
+        self.minimumGroupNanoseconds = minimumGroupNanoseconds
+    }
+
+    let measuresRunQueue: Bool
 
     /// Measures the probe and makes one cold call that is not recorded (its output is kept).
     func warmUp() {
-        let first = probe.read()
+        let first = read()
         var last = first
-        for _ in 0..<32 { last = probe.read() }
+        for _ in 0..<32 { last = read() }
         probeCost = (last.wall - first.wall) / 32
-        let before = probe.read()
-        callGroup(1)
-        let after = probe.read()
-        adjustGroupSize(callNanoseconds: after.wall - before.wall)
+        let before = read()
+        let made = callGroup(1)
+        let after = read()
+        if made > 0 { adjustGroupSize(callNanoseconds: after.wall - before.wall) }
     }
 
     /// Mean wall time of one call so far, in seconds.
@@ -47,14 +65,16 @@ final class SerialPhase {
         return Estimate(value: value, low: value - half, high: value + half, observations: count)
     }
 
-    /// Measures groups until `isDone(elapsed, cpuRatio)` says so; `elapsed` counts from
-    /// `origin`. Readings are back to back, so each group pays for one probe reading.
+    /// Measures groups until `isDone(elapsed, cpuRatio)` says so or no call can be made;
+    /// `elapsed` counts from `origin`. Readings are back to back, so each group pays for one
+    /// probe reading.
     func run(origin: Int64, isDone: (_ elapsed: Double, _ cpuRatio: Estimate) -> Bool) {
-        var previous = probe.read()
+        var previous = read()
         while true {
-            callGroup(groupSize)
-            let now = probe.read()
-            add(CallRecord(calls: groupSize, from: previous, to: now))
+            let made = callGroup(groupSize)
+            let now = read()
+            guard made > 0 else { return }
+            add(CallRecord(calls: made, from: previous, to: now))
             previous = now
             if isDone((now.wall - origin).seconds, cpuRatio) { return }
             if records.count.isMultiple(of: 8) {
@@ -76,7 +96,7 @@ final class SerialPhase {
 
     /// Groups calls so one probe reading costs at most 1 % of a group.
     private func adjustGroupSize(callNanoseconds: Int64) {
-        let target = max(probeCost, 500) * 100
+        let target = max(max(probeCost, 500) * 100, minimumGroupNanoseconds)
         groupSize = max(1, min(1_000_000, Int((target + max(callNanoseconds, 1) - 1) / max(callNanoseconds, 1))))
     }
 

@@ -110,6 +110,17 @@ public struct ProfilerOptions: Sendable {
         "cpu_efficiency": [0.7, 0.85],
         "serial_fraction": [0.15, 0.3],
     ]
+    /// Whether an idempotent task's calls may cycle through the sample, calling an input more
+    /// than once (the default). A task that is not idempotent (``PoolTask/isIdempotent``) is
+    /// never called twice on one input, whatever this says: each call takes the next unused
+    /// input, and when the sample runs out the profile is made from the calls it has (its
+    /// intervals and notes say how sure it is). ``AutoExecutor`` sets this to `false`, so that
+    /// every input of a job runs exactly once.
+    public var repeatsIdempotentInputs = true
+    /// Stop calling at the first call that throws (or whose worker dies), keeping the outputs
+    /// made so far, instead of recording the failure and going on. The profile is then made
+    /// from the calls before it; a job that must stop at its first failing input sets this.
+    public var stopsAtFirstFailure = false
 
     public init() {}
 }

@@ -21,7 +21,13 @@ struct ScalingProbe<Task: PoolTask> {
     /// Rounds continue until the figures are clear and `earliestEnd` has passed, or until
     /// `deadline` or the maximum rounds.
     func measure(callSeconds: Double, earliestEnd: Int64, deadline: Int64) throws -> ScalingProfile {
-        let calls = max(1, min(1_000_000, Int((options.scalingRunSeconds / max(callSeconds, 1e-9)).rounded())))
+        var calls = max(1, min(1_000_000, Int((options.scalingRunSeconds / max(callSeconds, 1e-9)).rounded())))
+        // Calls that take each input once must fit the minimum rounds in what is left of the
+        // sample: shorter runs rather than fewer rounds (their spread shows in the intervals).
+        let inputsPerCall = 1 + threads
+        if runner.callsEachInputOnce {
+            calls = min(calls, runner.remaining / (inputsPerCall * max(1, options.minimumScalingRounds)))
+        }
         var rounds: [ScalingRound] = []
         var waits = ActivityCounts()
         while true {
@@ -44,6 +50,9 @@ struct ScalingProbe<Task: PoolTask> {
                 return profile
             }
             if rounds.count >= options.maximumScalingRounds || Clocks.monotonic() >= deadline { return profile }
+            if runner.isStopped || (runner.callsEachInputOnce && runner.remaining < inputsPerCall * calls) {
+                return profile
+            }
         }
     }
 
@@ -84,34 +93,40 @@ struct ScalingProbe<Task: PoolTask> {
     /// and sums their counters. Thread start-up skew (tens of µs) is small next to a run of
     /// tens of ms.
     func run(copies: Int, calls: Int, deadline: Int64 = .max) throws -> Run {
-        let results = Locked<[(start: ProbeReading, end: ProbeReading, calls: Int)]>([])
+        let results = Locked<[(start: ProbeReading, end: ProbeReading, caller: ConcurrentCaller<Task>)]>([])
         let runner = self.runner
         let sampler = copies > 1 ? self.sampler : nil
         let checkEvery = max(1, calls / 64)
+        // Once each: every thread gets its own fresh inputs, taken here before any starts.
+        let ranges = (0..<copies).map { _ in runner.reserve(calls) }
         let started = try (0..<copies).map { index in
-            try PlatformThread.start(name: "pa-scale-\(index)") {
-                var caller = runner.makeWorker(offset: index * 7919)
+            let range = ranges[index]
+            return try PlatformThread.start(name: "pa-scale-\(index)") {
+                var caller = runner.makeWorker(offset: index * 7919, range: range)
                 let probe = ThreadProbe()
                 let threadID = Int32(truncatingIfNeeded: PlatformThread.currentThreadID)
                 sampler?.watch(threadID)
                 let start = probe.read()
                 for done in 1...calls {
-                    caller.callNext()
-                    if done % checkEvery == 0, Clocks.monotonic() >= deadline { break }
+                    if !caller.callNext() {
+                        if runner.stopsAtFirstFailure, caller.failed > 0 { runner.stop() }
+                        break
+                    }
+                    if done % checkEvery == 0, Clocks.monotonic() >= deadline || runner.isStopped { break }
                 }
                 let end = probe.read()
                 sampler?.unwatch(threadID)
-                runner.finish(caller)
-                results.withLock { $0.append((start, end, caller.calls)) }
+                results.withLock { $0.append((start, end, caller)) }
             }
         }
         for thread in started { thread.join() }
         let readings = results.withLock { $0 }
+        for reading in readings { runner.finish(reading.caller) }
         let first = readings.map(\.start.wall).min() ?? 0
         let last = readings.map(\.end.wall).max() ?? 0
         return readings.reduce(into: Run(calls: 0, wall: last - first, cpu: 0, runQueue: 0, threadTime: 0)) {
             run, item in
-            run.calls += item.calls
+            run.calls += item.caller.calls
             run.cpu += item.end.threadCPU - item.start.threadCPU
             run.runQueue += item.end.runQueue - item.start.runQueue
             run.threadTime += item.end.wall - item.start.wall

@@ -1,0 +1,150 @@
+internal import Foundation
+internal import PoolExecutors
+internal import PoolProfiler
+
+/// A profile of a range of inputs and what its calls computed, by offset in the range: an
+/// output, the error of the call that stopped the profile, or nil where no call was made.
+struct Sampled<Output: Sendable> {
+    let profile: TaskProfile
+    let seconds: Double
+    let range: Range<Int>
+    let outputs: [Result<Output, any Error>?]
+
+    /// Outputs the profiler computed (kept, never recomputed).
+    var keptCount: Int {
+        outputs.count {
+            if case .success? = $0 { return true }
+            return false
+        }
+    }
+}
+
+extension AutoExecutor {
+    /// The profiler's settings for a job: each input called once (a repeat would run an input
+    /// twice), and the first failure ends the profile (the job stops there anyway).
+    func exactOnce(_ base: ProfilerOptions) -> ProfilerOptions {
+        var options = base
+        options.repeatsIdempotentInputs = false
+        options.stopsAtFirstFailure = true
+        return options
+    }
+
+    /// The executor's plan: the recommendation's, except that a crash-prone task always runs
+    /// in worker processes (rules that say otherwise cannot make its crash cost the program).
+    static func plan<Task: PoolTask>(_ recommendation: Recommendation, for task: Task.Type) -> ExecutionPlan {
+        let plan = ExecutionPlan(recommendation)
+        guard Task.traits.contains(.crashProne), plan.mode != .processes else { return plan }
+        let workers = plan.mode == .serial ? 1 : max(1, plan.workers)
+        return ExecutionPlan(mode: .processes, workers: workers, chunkSize: plan.chunkSize)
+    }
+
+    /// Fails up front when no worker could run `task`, whatever mode the advice will pick.
+    ///
+    /// Workers of this executable serve the tasks this program passed to
+    /// `WorkerEntry.runIfWorker(tasks:)`, which records them: a lookup, no process. Another
+    /// executable's list is only known by asking one of its workers, so the first input runs
+    /// there (its output is kept and returned, so it does not run again).
+    func checkRegistered<Task: PoolTask>(_ task: Task.Type, _ inputs: [Task.Input], _ progress: ProgressCounter?)
+        throws -> [Task.Output]
+    {
+        if options.processes.executable == .current {
+            try WorkerEntry.checkRegistered(task)
+            return []
+        }
+        guard let first = inputs.first else { return [] }
+        do {
+            let output = try inWorker(task, first)
+            progress?.add(1)
+            return [output]
+        } catch let error as PoolError where error.code == .unknownTask {
+            throw error
+        } catch {
+            throw MapError(index: 0, error: error)
+        }
+    }
+
+    /// One call in a worker process of its own (started and stopped here).
+    func inWorker<Task: PoolTask>(_ task: Task.Type, _ input: Task.Input) throws -> Task.Output {
+        var configuration = options.processes
+        configuration.workers = 1
+        let pool = try ProcessPool(configuration: configuration)
+        defer { pool.shutdown() }
+        return try pool.submit(task, input).result()
+    }
+
+    /// Profiles `range` (each input once, outputs kept): in this process, or, for a crash-prone
+    /// task, in a worker process of its own.
+    func profile<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions,
+        isolated: Bool
+    ) throws -> Sampled<Task.Output> {
+        let clock = Date()
+        let profiler = Profiler(options: profilerOptions, machine: advisor.machine)
+        let measured: ProfiledRun<Task.Output>
+        if isolated {
+            var configuration = options.processes
+            configuration.workers = 1
+            let pool = try ProcessPool(configuration: configuration)
+            defer { pool.shutdown() }
+            measured = try profiler.measure(task, sample: Array(inputs[range]), in: pool)
+            // No worker serves the task: the same error as a registration check, up front.
+            if case .failure(let error as PoolError)? = measured.outputs.first, error.code == .unknownTask {
+                throw error
+            }
+        } else {
+            measured = try profiler.measure(task, sample: Array(inputs[range]))
+        }
+        return Sampled(
+            profile: measured.profile, seconds: Date().timeIntervalSince(clock), range: range,
+            outputs: Array(measured.outputs.prefix(range.count)))
+    }
+
+    /// Delivers `before` and a profiled range's outputs in input order, running the inputs the
+    /// profiler did not reach with `executor`. At the lowest failing index (a profiled call's
+    /// error, or an executor run's) every output before it is delivered, then its ``MapError``
+    /// is thrown.
+    func complete<Task: PoolTask>(
+        _ sampled: Sampled<Task.Output>, _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor,
+        _ progress: ProgressCounter?, before: [Task.Output], _ deliver: ([Task.Output]) throws -> Void
+    ) throws {
+        let base = sampled.range.lowerBound
+        let failed = sampled.outputs.firstIndex {
+            if case .failure? = $0 { return true }
+            return false
+        }
+        let limit = failed ?? sampled.outputs.count
+        let missing = (0..<limit).filter { sampled.outputs[$0] == nil }
+        var computed: [Task.Output] = []
+        var missingFailure: MapError?
+        if !missing.isEmpty {
+            do {
+                try executor.forEachOutput(of: task, missing.map { inputs[base + $0] }, progress: progress) {
+                    computed.append($1)
+                }
+            } catch let error as MapError {
+                missingFailure = MapError(index: base + missing[error.index], error: error.error)
+            } catch let error as PipelineError {
+                missingFailure = MapError(index: base + missing[error.index], error: error.error)
+            }
+        }
+        var batch = before
+        batch.reserveCapacity(before.count + limit)
+        var next = computed.makeIterator()
+        for offset in 0..<limit {
+            if case .success(let value)? = sampled.outputs[offset] {
+                batch.append(value)
+            } else if let value = next.next() {
+                batch.append(value)
+            } else {
+                try deliver(batch)
+                // Fewer outputs than inputs sent only when the executor stopped at a failure.
+                guard let missingFailure else { preconditionFailure("BUG: the executor lost input \(base + offset)") }
+                throw missingFailure
+            }
+        }
+        try deliver(batch)
+        if let failed, case .failure(let error)? = sampled.outputs[failed] {
+            throw MapError(index: base + failed, error: error)
+        }
+    }
+}

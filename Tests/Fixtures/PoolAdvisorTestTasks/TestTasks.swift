@@ -1,0 +1,89 @@
+// Tasks the PoolAdvisor tests run in this process and in worker processes: the test bundle and
+// the `pool-advisor-test-tool` worker both link this module, so the names and signatures match.
+public import PoolExecutors
+internal import PoolWorkloads
+
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
+/// One call to log: the input's index, the log file, and where to fail or crash.
+public struct LoggedCall: Codable, Sendable, Equatable {
+    public var log: String
+    public var index: Int
+    /// At this index the task throws (``AppendCall``) or crashes (``CrashingCall``).
+    public var failAt: Int?
+    /// Spin this many rounds first, so calls are not all tiny.
+    public var work: Int
+
+    public init(log: String, index: Int, failAt: Int? = nil, work: Int = 0) {
+        self.log = log
+        self.index = index
+        self.failAt = failAt
+        self.work = work
+    }
+
+    /// Inputs 0..<count logging to `log`.
+    public static func series(_ count: Int, log: String, failAt: Int? = nil, work: Int = 0) -> [LoggedCall] {
+        (0..<count).map { LoggedCall(log: log, index: $0, failAt: failAt, work: work) }
+    }
+
+    /// Appends "index\n" to the log with one `O_APPEND` write: whole lines from any process.
+    func append() {
+        let line = Array("\(index)\n".utf8)
+        let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+}
+
+/// A failure at the index the input names.
+public struct AskedToFail: Error, Equatable, CustomStringConvertible {
+    public let index: Int
+    public var description: String { "asked to fail at input \(index)" }
+}
+
+/// Logs every call (not idempotent), then throws at `failAt`; returns the index.
+public struct AppendCall: PoolTask {
+    public static func run(_ input: LoggedCall) throws -> Int {
+        input.append()
+        if input.work > 0 { _ = churn(UInt64(input.index), iterations: input.work) }
+        if input.index == input.failAt { throw AskedToFail(index: input.index) }
+        return input.index
+    }
+}
+
+/// Declared crash-prone: logs every call, then calls `fatalError` at `failAt`.
+public struct CrashingCall: PoolTask {
+    public static let traits: TaskTraits = [.crashProne]
+    public static func run(_ input: LoggedCall) -> Int {
+        input.append()
+        if input.index == input.failAt { fatalError("asked to crash at input \(input.index)") }
+        return input.index
+    }
+}
+
+/// Throws for negative inputs.
+public struct NoNegatives: PoolTask {
+    public struct Negative: Error {}
+    public static func run(_ input: Int) throws -> Int {
+        if input < 0 { throw Negative() }
+        usleep(200)
+        return input
+    }
+}
+
+/// Before index 300 a call sleeps 2 ms; from 300 on it computes instead.
+public struct DriftingTask: PoolTask {
+    public static func run(_ input: Int) -> UInt64 {
+        if input < 300 {
+            usleep(2_000)
+            return UInt64(input)
+        }
+        return churn(UInt64(input), iterations: 200_000)
+    }
+}
+
+/// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
+public let testTasks: [any PoolTask.Type] = [AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self]
