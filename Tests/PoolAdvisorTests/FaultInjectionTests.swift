@@ -76,6 +76,47 @@ struct ExecutorFaultInjectionTests {
         job.expectFirstFault(mapped)
     }
 
+    /// A crash-prone task under auto mode: profiled and run in workers, so the host survives
+    /// and the error names the first faulty input, with every output before it handed over.
+    @Test(arguments: faults, itemNanoseconds)
+    func autoExecutorDeliversEveryOutputBeforeTheFirstFault(fault: Fault, spin: Int) throws {
+        let job = Job(fault: fault, spin: spin)
+        defer { job.log.remove() }
+        var options = AutoExecutor.Options()
+        options.sampleSize = 8
+        options.profiler.minimumSeconds = 0.05
+        options.profiler.maximumSeconds = 0.3
+        options.processes = job.workers
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        var handed: [Int] = []
+        let error = #expect(throws: MapError.self) {
+            try auto.run(CrashProneFaulty.self, job.inputs) { index, output in
+                #expect(output == index * 2)
+                handed.append(index)
+            }
+        }
+        #expect(handed == Array(0..<job.firstFaulty))
+        #expect(error?.index == job.firstFaulty)
+        job.expectRanOnceUpToFirstFault()
+    }
+
+    @Test(arguments: [Fault.sigkill, .fatalError, .exit], [0, 3_000_000])
+    func autoRunWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
+        let job = Job(fault: fault, spin: spin)
+        defer { job.log.remove() }
+        let lines = job.inputs.map { "[\($0.map(String.init).joined(separator: ","))]" }
+        let inputs = try temporaryFile("faults-\(UUID().uuidString).jsonl", lines.joined(separator: "\n") + "\n")
+        defer { try? FileManager.default.removeItem(atPath: inputs) }
+        let result = try runCommand(
+            ["cli", "run", "PoolTestFixtures.CrashProneFaulty", "--inputs", inputs],
+            environment: ["FAULT_LOG": job.log.path], executable: fixtureWorkerPath)
+        #expect(result.status == 1)
+        #expect(result.output == (0..<job.firstFaulty).map { "\($0 * 2)\n" }.joined())
+        #expect(result.error.contains("\(inputs):\(job.firstFaulty + 1): the task failed"), "\(result.error)")
+        #expect(result.error.contains("the \(job.firstFaulty) outputs before it"), "\(result.error)")
+        job.expectRanOnceUpToFirstFault()
+    }
+
     @Test(arguments: faults.filter { $0 != .hang }, itemNanoseconds)
     func runWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
         let job = Job(fault: fault, spin: spin)
