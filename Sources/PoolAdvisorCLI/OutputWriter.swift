@@ -1,87 +1,245 @@
 internal import Foundation
+internal import Synchronization
 
-/// Where `run` writes its JSON Lines, as the outputs arrive in input order: standard output, or
-/// a file that takes its name only once the job succeeded.
+/// Where `run` writes its JSON Lines, as the outputs arrive in input order: standard output, a
+/// new file that takes its name only once the job succeeded, or a device or FIFO written in place.
 ///
 /// Lines are buffered and written out every 64 kB, or with the first output that arrives 0.2 s
 /// after the last write, so a long job's outputs appear as it goes without a system call per
-/// line. A file is written as `FILE.partial` and renamed to `FILE` at the end: a reader never
-/// takes a half-written file for a finished one, and after a failure the outputs already
+/// line. A regular file is written as `FILE.partial` and renamed to `FILE` at the end: a reader
+/// never takes a half-written file for a finished one, and after a failure the outputs already
 /// computed are still there, under the partial name.
-final class OutputWriter {
+///
+/// Files it did not create are never replaced or written through a link: the target is
+/// checked before any work (a directory, a symbolic link to a regular file or an unwritable
+/// file is an error then, not after the job), and `FILE.partial` is created exclusively,
+/// never through a symbolic link; if it already exists the job does not start.
+///
+/// The writer is shared with the signal watcher (``Interruption``), which writes out the
+/// buffered lines and stops the writer before the process exits.
+final class OutputWriter: Sendable {
+    /// Where the lines go.
+    enum Destination: Equatable {
+        case standardOutput
+        /// A regular file written as `partial` and renamed to `path` at the end.
+        case file(path: String, partial: String)
+        /// A device or FIFO (or a link to one), written where it is and never replaced.
+        case inPlace(path: String)
+    }
+
+    let destination: Destination
+    private let state: Mutex<State>
+
+    private struct State: ~Copyable {
+        var descriptor: Int32
+        var encoder: JSONEncoder
+        var buffer: [UInt8] = []
+        /// Outputs accepted, and outputs whose lines reached the descriptor.
+        var accepted = 0
+        var written = 0
+        /// Long ago at first, so the first output is written at once.
+        var lastWrite = ContinuousClock.now - .seconds(1)
+        /// Set once the job ended or a signal stopped it; nothing is written after.
+        var renamed = false
+        var stopped = false
+    }
+
     /// The file the outputs go to, or nil for standard output.
-    let path: String?
-    /// Outputs accepted so far.
-    private(set) var count = 0
-    private let descriptor: Int32
-    private let encoder: JSONEncoder
-    private var buffer: [UInt8] = []
-    /// Long ago at first, so the first output is written at once.
-    private var lastWrite = ContinuousClock.now - .seconds(1)
-
-    /// The partial file's name while the job runs.
-    let partialPath: String?
-
-    init(path: String?) throws(CommandFailure) {
-        self.path = path
-        partialPath = path.map { $0 + ".partial" }
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if let path, let partial = partialPath {
-            let opened = OutputFiles.create(partial)
-            guard opened >= 0 else {
-                throw CommandFailure(message: "cannot write the output file '\(path)': \(OutputFiles.lastErrorText)")
-            }
-            descriptor = opened
-        } else {
-            descriptor = OutputFiles.standardOutput
+    var path: String? {
+        switch destination {
+        case .standardOutput: nil
+        case .file(let path, _), .inPlace(let path): path
         }
-        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// The partial file's name while the job runs (regular files only).
+    var partialPath: String? {
+        if case .file(_, let partial) = destination { return partial }
+        return nil
+    }
+
+    /// Outputs accepted so far.
+    var count: Int { state.withLock { $0.accepted } }
+
+    /// Checks and opens the destination; nothing has run yet when this throws.
+    /// - Throws: ``CommandFailure`` naming the path and how to fix it.
+    init(path: String?) throws(CommandFailure) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let path else {
+            destination = .standardOutput
+            state = Mutex(State(descriptor: OutputFiles.standardOutput, encoder: encoder))
+            return
+        }
+        let (destination, descriptor) = try Self.open(path)
+        self.destination = destination
+        state = Mutex(State(descriptor: descriptor, encoder: encoder))
+        state.withLock { $0.buffer.reserveCapacity(1 << 16) }
     }
 
     deinit {
+        let descriptor = state.withLock { $0.descriptor }
         if path != nil { OutputFiles.close(descriptor) }
+    }
+
+    /// Decides how `path` is written and opens it: the checks that make a bad target fail
+    /// before any work, and never replace what this program did not create.
+    private static func open(_ path: String) throws(CommandFailure) -> (Destination, Int32) {
+        func failure(_ why: String) -> CommandFailure {
+            CommandFailure(message: "cannot write the output file '\(path)': \(why)")
+        }
+        switch OutputFiles.kind(path) {
+        case .directory:
+            throw failure("it is a directory; give a file name (for example '\(path)/outputs.jsonl')")
+        case .symbolicLink:
+            switch OutputFiles.finalKind(path) {
+            case .special: return try inPlace(path)
+            case .directory: throw failure("it is a symbolic link to a directory; give a file name")
+            case .unreadable(let why): throw failure("it is a symbolic link that cannot be followed (\(why))")
+            case .missing, .regular, .symbolicLink:
+                throw failure(
+                    "it is a symbolic link, which would be replaced; give the path it points to, or remove the link")
+            }
+        case .special:
+            return try inPlace(path)
+        case .unreadable(let why):
+            throw failure(why)
+        case .regular where !OutputFiles.isWritable(path):
+            throw failure("\(OutputFiles.lastErrorText); change its permissions or choose another name")
+        case .regular, .missing:
+            let partial = path + ".partial"
+            let descriptor = OutputFiles.createExclusive(partial)
+            guard descriptor >= 0 else {
+                if case .missing = OutputFiles.kind(partial) {
+                    throw failure("cannot create '\(partial)': \(OutputFiles.lastErrorText)")
+                }
+                throw failure(
+                    "'\(partial)' already exists (the outputs of an earlier run that stopped?); move or remove it, then run again"
+                )
+            }
+            return (.file(path: path, partial: partial), descriptor)
+        }
+    }
+
+    /// Opens a device or FIFO where it is; refuses what turned out to be a regular file.
+    private static func inPlace(_ path: String) throws(CommandFailure) -> (Destination, Int32) {
+        let descriptor = OutputFiles.openInPlace(path)
+        guard descriptor >= 0 else {
+            throw CommandFailure(message: "cannot write the output file '\(path)': \(OutputFiles.lastErrorText)")
+        }
+        guard case .special = OutputFiles.kind(of: descriptor) else {
+            OutputFiles.close(descriptor)
+            throw CommandFailure(message: "cannot write the output file '\(path)': it changed while it was opened")
+        }
+        return (.inPlace(path: path), descriptor)
     }
 
     /// Adds one output line.
     func write<Output: Encodable>(_ output: Output) throws {
-        buffer.append(contentsOf: try encoder.encode(output))
-        buffer.append(UInt8(ascii: "\n"))
-        count += 1
-        if buffer.count >= 1 << 16 || ContinuousClock.now - lastWrite > .milliseconds(200) { try flush() }
+        let failure: CommandFailure? = try state.withLock { state in
+            if state.stopped { Self.waitForExit() }
+            state.buffer.append(contentsOf: try state.encoder.encode(output))
+            state.buffer.append(UInt8(ascii: "\n"))
+            state.accepted += 1
+            guard state.buffer.count >= 1 << 16 || ContinuousClock.now - state.lastWrite > .milliseconds(200) else {
+                return nil
+            }
+            return flush(&state)
+        }
+        if let failure { throw failure }
     }
 
     /// Writes out what is buffered.
     func flush() throws(CommandFailure) {
-        defer { lastWrite = .now }
-        guard !buffer.isEmpty else { return }
-        let failure = OutputFiles.writeAll(buffer, to: descriptor)
-        buffer.removeAll(keepingCapacity: true)
-        guard let failure else { return }
-        if let path {
-            throw CommandFailure(message: "cannot write the output file '\(path)': \(failure)")
+        if let failure = state.withLock({ flush(&$0) }) { throw failure }
+    }
+
+    private func flush(_ state: inout State) -> CommandFailure? {
+        defer { state.lastWrite = .now }
+        guard !state.buffer.isEmpty else { return nil }
+        let failure = OutputFiles.writeAll(state.buffer, to: state.descriptor)
+        state.buffer.removeAll(keepingCapacity: true)
+        guard let failure else {
+            state.written = state.accepted
+            return nil
         }
-        throw CommandFailure(message: "standard output was closed (\(failure)); the job stopped")
+        if let path {
+            return CommandFailure(message: "cannot write the output file '\(path)': \(failure)")
+        }
+        return CommandFailure(message: "standard output was closed (\(failure)); the job stopped")
     }
 
     /// Writes out the rest and gives the file its name.
     func finish() throws(CommandFailure) {
-        try flush()
-        guard let path, let partial = partialPath else { return }
-        if let failure = OutputFiles.rename(partial, to: path) {
-            throw CommandFailure(message: "cannot rename '\(partial)' to '\(path)': \(failure)")
+        let failure: CommandFailure? = state.withLock { state in
+            if state.stopped { Self.waitForExit() }
+            if let failure = flush(&state) { return failure }
+            guard case .file(let path, let partial) = destination else { return nil }
+            // Renaming over a link or directory that appeared meanwhile would replace it.
+            switch OutputFiles.kind(path) {
+            case .missing, .regular: break
+            default:
+                return CommandFailure(
+                    message:
+                        "'\(path)' was replaced by a link or special file during the job; the outputs are in '\(partial)'"
+                )
+            }
+            if let failure = OutputFiles.rename(partial, to: path) {
+                return CommandFailure(message: "cannot rename '\(partial)' to '\(path)': \(failure)")
+            }
+            state.renamed = true
+            return nil
         }
+        if let failure { throw failure }
     }
 
     /// After a failure: writes out the outputs accepted before it, and says where they are.
     /// - Returns: a sentence for the error message, or nil when nothing was written.
     func keepWhatWasWritten() -> String? {
-        try? flush()
-        guard count > 0 else {
-            if let partial = partialPath { OutputFiles.remove(partial) }
-            return nil
+        let written = state.withLock { state in
+            if state.stopped { Self.waitForExit() }
+            _ = flush(&state)
+            if state.written == 0, let partial = partialPath, OutputFiles.isSameFile(partial, as: state.descriptor) {
+                OutputFiles.remove(partial)
+            }
+            return state.written
         }
-        let place = partialPath.map { "'\($0)'" } ?? "standard output"
-        return "the \(count) outputs before it are in \(place)"
+        guard written > 0 else { return nil }
+        return "the \(written) outputs before it are in \(place(finished: false))"
+    }
+
+    /// For a signal: writes out every output accepted so far, stops the writer for good (a
+    /// later call from the job blocks until the process exits) and says where the outputs are.
+    func stopForSignal() -> String {
+        state.withLock { state in
+            let failure = flush(&state)
+            let renamed = state.renamed
+            state.stopped = true
+            if state.written == 0, !renamed, let partial = partialPath,
+                OutputFiles.isSameFile(partial, as: state.descriptor)
+            {
+                OutputFiles.remove(partial)
+                return "no output had finished; '\(partial)' was removed"
+            }
+            let counted = "\(state.written) finished output\(state.written == 1 ? " is" : "s are")"
+            if let failure {
+                return "\(counted) in \(place(finished: renamed)); writing the rest failed: \(failure.message)"
+            }
+            return "the \(counted) in \(place(finished: renamed))"
+        }
+    }
+
+    /// `'FILE.partial'`, `'FILE'` or `standard output`.
+    private func place(finished: Bool) -> String {
+        switch destination {
+        case .standardOutput: "standard output"
+        case .file(let path, let partial): "'\(finished ? path : partial)'"
+        case .inPlace(let path): "'\(path)'"
+        }
+    }
+
+    /// Parks the job's thread once a signal stopped the writer: the watcher is exiting.
+    private static func waitForExit() -> Never {
+        while true { sleep(60) }
     }
 }

@@ -168,12 +168,20 @@ struct CommandContext: Sendable {
     /// The machine's costs: the cached calibration, or a new one (saying so on stderr).
     func machine(refresh: Bool = false) throws -> MachineProfile {
         let calibration = MachineCalibration()
-        if !refresh, let cached = calibration.cachedProfile() { return cached }
+        if !refresh {
+            let check = calibration.checkCache()
+            if let cached = check.profile { return cached }
+            if let problem = check.problem { note("note: \(problem); measuring again\n") }
+        }
         note(
             "calibrating this machine (worker start, round trip, thread costs)\(calibration.cachePath.map { "; cached in \($0)" } ?? "")…\n"
         )
         do {
-            return try calibration.profile(refresh: true)
+            let measured = try calibration.profile(refresh: true)
+            if measured.method?.isNoisy == true {
+                note("note: the machine was busy while it was calibrated; the figures are kept for an hour only\n")
+            }
+            return measured
         } catch {
             throw CommandFailure(message: "calibrating the machine failed: \(error)")
         }

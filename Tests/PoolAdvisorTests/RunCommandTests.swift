@@ -81,7 +81,13 @@ struct RunCommandTests {
         #expect(threads.error.contains("fsync-inputs.jsonl:3:"), "\(threads.error)")
         #expect(threads.output == "2048\n4096\n", "outputs before the failure still reach stdout")
 
+        // The partial file left by the failure is never replaced: a new run refuses to start.
         let good = try temporaryFile("fsync-good.jsonl", "512\n1024\n")
+        let refused = try runCommand(["run", "disk-fsync", "--inputs", good, "--mode", "threads", "--output", output])
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("'\(output).partial' already exists"), "\(refused.error)")
+        #expect(try String(contentsOfFile: output + ".partial", encoding: .utf8) == "2048\n4096\n")
+        try FileManager.default.removeItem(atPath: output + ".partial")
         let succeeded = try runCommand(["run", "disk-fsync", "--inputs", good, "--mode", "threads", "--output", output])
         #expect(succeeded.status == 0, "\(succeeded.error)")
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n")

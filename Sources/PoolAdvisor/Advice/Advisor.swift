@@ -83,7 +83,10 @@ public struct Advisor: Sendable {
     ) -> Recommendation {
         let decision = evaluation.decision
         let mode = decision?.mode ?? .serial
-        func parameter(_ name: String) -> Int? { decision?.parameters[name].map { max(1, Int($0.rounded(.up))) } }
+        // A rules file may compute any finite size: clamped, never trapping in the conversion.
+        func parameter(_ name: String) -> Int? {
+            decision?.parameters[name].map { min(1_000_000, max(1, Int(saturating: $0.rounded(.up)))) }
+        }
         var recommendation = Recommendation(
             task: profile.task, items: items, mode: mode, workers: nil, chunkSize: nil, pipeline: nil,
             decidingRule: decision, warnings: evaluation.advisories.filter { $0.kind == .warning },

@@ -91,8 +91,10 @@ public struct CostModel: Sendable {
 
     /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
     /// four chunks per worker remain for balance.
+    /// Any `overhead` is accepted (a hostile or corrupt calibration may hold infinity or NaN):
+    /// the result is always in `1...max(1, items / (4 · workers))`.
     public func chunk(items: Int, workers: Int, overhead: Double) -> Int {
-        let wanted = Int((50 * overhead / wall).rounded(.up))
+        let wanted = Int(saturating: (50 * overhead / wall).rounded(.up))
         let balanced = max(1, items / max(1, 4 * workers))
         return max(1, min(wanted, balanced))
     }
@@ -179,5 +181,22 @@ public struct CostModel: Sendable {
         }
         counts.insert(limit)
         return counts.sorted()
+    }
+}
+
+extension Int {
+    /// `value` as an integer, clamped instead of trapping: NaN is 0, anything beyond the range
+    /// of `Int` (infinities included) is `Int.min` or `Int.max`. Every figure the cost model or a
+    /// rule turns into a count passes through here, because any of them can come from a file.
+    init(saturating value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9.2e18 {
+            self = .max
+        } else if value <= -9.2e18 {
+            self = .min
+        } else {
+            self = Int(value)
+        }
     }
 }

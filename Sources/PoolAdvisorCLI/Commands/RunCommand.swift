@@ -98,6 +98,8 @@ enum RunCommand {
     ) throws {
         let rules = try context.rules(settings.rules)
         let writer = try OutputWriter(path: settings.output)
+        let interruption = Interruption(stop: writer.stopForSignal)
+        defer { interruption.end() }
         let counter = ProgressCounter()
         let reporter =
             settings.quiet

@@ -1,3 +1,4 @@
+internal import Foundation
 internal import PoolAdvisor
 
 /// `pool-advisor calibrate`: the machine's costs.
@@ -5,7 +6,12 @@ enum CalibrateCommand {
     static let spec = CommandSpec(
         name: "calibrate", synopsis: "[--refresh] [--json]",
         summary: "Measure this machine's costs: worker start, round trip, pipe bandwidth, thread costs.",
-        discussion: "The result is cached per host and build for 7 days; --refresh measures again.",
+        discussion: """
+            Each figure is measured in several rounds and the quietest round is kept; a figure whose
+            rounds differ more than 2× is flagged as noisy (the machine was busy). The result is cached
+            per host and build for 7 days (1 hour when noisy); a cache that is unreadable, a link, or
+            holds implausible figures is measured again with a note. --refresh measures again.
+            """,
         options: [
             .init(name: "--refresh", value: nil, help: "Measure again even if a fresh calibration is cached."),
             .init(name: "--json", value: nil, help: "Print the machine profile as JSON."),
@@ -28,8 +34,54 @@ enum CalibrateCommand {
             ("thread map item", NumberText.seconds(machine.threadMapItemSeconds)),
             ("process map item", NumberText.seconds(machine.processMapItemSeconds)),
         ]
-        context.print(rows.map { "  \($0.0.padded(to: 17)) \($0.1)" }.joined(separator: "\n") + "\n")
+        let about = provenance(machine, cachePath: MachineCalibration().cachePath)
+        context.print((rows + about).map { "  \($0.0.padded(to: 17)) \($0.1)" }.joined(separator: "\n") + "\n")
         return 0
+    }
+
+    /// When and how the figures were measured, where they are cached and until when, and
+    /// which figures are noisy.
+    static func provenance(_ machine: MachineProfile, cachePath: String?, now: Date = Date()) -> [(String, String)] {
+        let measured = Date(timeIntervalSince1970: machine.measuredAtEpochSeconds)
+        let age = max(0, now.timeIntervalSince(measured))
+        var rows = [
+            ("measured", "\(timestamp(measured)) (\(age < 5 ? "just now" : NumberText.seconds(age) + " ago"))")
+        ]
+        guard let method = machine.method else {
+            rows.append(("method", "not recorded (cached by an older version; --refresh measures again)"))
+            return rows
+        }
+        rows.append(
+            (
+                "method",
+                "\(method.threadRounds) rounds of thread figures, \(method.workerRounds) of worker figures; each figure is its quietest round"
+            ))
+        let life = method.isNoisy ? MachineCalibration.noisyAgeSeconds : MachineCalibration().maximumAgeSeconds
+        if let cachePath {
+            rows.append(("cached in", "\(cachePath) until \(timestamp(measured.addingTimeInterval(life)))"))
+        }
+        if let share = method.otherProgramsCPUShare {
+            let busy = method.isBusy ? " (busy: kept for an hour only)" : ""
+            rows.append(
+                (
+                    "other programs",
+                    "used \(NumberText.fixed(share * 100, decimals: 0))% of the CPU while measuring\(busy)"
+                ))
+        }
+        for figure in method.noisyFigures {
+            let spread = NumberText.fixed(method.spread[figure] ?? 0, decimals: 1)
+            rows.append(
+                (
+                    "noisy", "\(figure): rounds differed \(spread)× (the machine was busy); kept for an hour only"
+                ))
+        }
+        return rows
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
     }
 }
 

@@ -41,16 +41,54 @@ public struct MachineCalibration: Sendable {
         return measured
     }
 
-    /// The cached profile if it exists, parses, matches this host, build and core count, and
-    /// is younger than ``maximumAgeSeconds``.
-    public func cachedProfile() -> MachineProfile? {
-        guard let path = cachePath, let cached = CalibrationFiles.read(path) else { return nil }
-        let age = CalibrationFiles.now() - cached.measuredAtEpochSeconds
-        guard cached.host == CalibrationFiles.hostName, cached.executableBuild == buildKey,
-            cached.usableCores == Machine.usableCores, age >= 0, age <= maximumAgeSeconds
-        else { return nil }
-        return cached
+    /// The cached profile if it exists, parses, holds plausible figures, matches this host,
+    /// build and core count, and is young enough (``maximumAgeSeconds``, or an hour when it
+    /// was measured on a busy machine).
+    public func cachedProfile() -> MachineProfile? { checkCache().profile }
+
+    /// What the cache holds and, when it is not used, why.
+    public struct CacheCheck: Sendable, Equatable {
+        /// The profile to use, or nil when it must be measured (again).
+        public var profile: MachineProfile?
+        /// Why a cache file that exists is not used (corrupt, implausible, a link, too old, from
+        /// another machine), to tell the user; nil when it is used or there is none.
+        public var problem: String?
+
+        /// A check's result: the profile to use, or why there is none.
+        public init(profile: MachineProfile? = nil, problem: String? = nil) {
+            self.profile = profile
+            self.problem = problem
+        }
     }
+
+    /// Reads and checks the cache: never trusts a file it did not write in this form (a link,
+    /// a huge or malformed file, figures outside ``MachineProfile/implausibility`` ranges).
+    public func checkCache() -> CacheCheck {
+        guard let path = cachePath else { return CacheCheck() }
+        let cached: MachineProfile
+        switch CalibrationFiles.read(path) {
+        case .missing: return CacheCheck()
+        case .rejected(let why): return CacheCheck(problem: "the cached calibration \(path) is not used: \(why)")
+        case .found(let profile): cached = profile
+        }
+        if let why = cached.implausibility {
+            return CacheCheck(problem: "the cached calibration \(path) is not used: \(why)")
+        }
+        guard cached.host == CalibrationFiles.hostName, cached.executableBuild == buildKey,
+            cached.usableCores == Machine.usableCores
+        else {
+            return CacheCheck(problem: "the cached calibration \(path) belongs to another host, build or core count")
+        }
+        let age = CalibrationFiles.now() - cached.measuredAtEpochSeconds
+        let limit = cached.method?.isNoisy == true ? min(maximumAgeSeconds, Self.noisyAgeSeconds) : maximumAgeSeconds
+        guard age >= 0, age <= limit else {
+            return CacheCheck(problem: "the cached calibration \(path) is too old")
+        }
+        return CacheCheck(profile: cached)
+    }
+
+    /// How long a calibration measured on a busy machine is kept.
+    public static let noisyAgeSeconds = 3600.0
 
     /// The cache file for this host and executable build.
     public var cachePath: String? {
@@ -67,87 +105,145 @@ public struct MachineCalibration: Sendable {
         }
     }
 
-    /// Measures every figure now (about a second), without touching the cache.
+    /// Measures every figure now (a second or two), without touching the cache: each figure in
+    /// several rounds, keeping the quietest round's (see ``CalibrationMethod``).
     public func measure() throws -> MachineProfile {
         let worker = try WorkerCosts.measure(executable: executable)
+        // No worker runs now: what the machine spends beyond this process is other programs'.
+        let machineBefore = CalibrationFiles.machineCPUSeconds()
+        let ownBefore = Clocks.processCPU()
         let threads = ThreadCosts.measure()
+        var otherShare: Double?
+        if let before = machineBefore, let after = CalibrationFiles.machineCPUSeconds(), after.total > before.total {
+            let own = Double(Clocks.processCPU() - ownBefore) / 1e9
+            otherShare = min(1, max(0, (after.busy - before.busy - own) / (after.total - before.total)))
+        }
+        let spread = worker.spread.merging(threads.spread) { first, _ in first }
         return MachineProfile(
             host: CalibrationFiles.hostName, executableBuild: buildKey, measuredAtEpochSeconds: CalibrationFiles.now(),
             usableCores: Machine.usableCores, workerStartSeconds: worker.start, roundTripSeconds: worker.roundTrip,
             ipcBandwidthBytesPerSecond: worker.bandwidth, threadStartSeconds: threads.start,
             threadDispatchSeconds: threads.dispatch, threadMapItemSeconds: threads.mapItem,
-            processMapItemSeconds: worker.mapItem)
+            processMapItemSeconds: worker.mapItem,
+            method: CalibrationMethod(
+                threadRounds: ThreadCosts.rounds, workerRounds: WorkerCosts.rounds, spread: spread,
+                otherProgramsCPUShare: otherShare))
+    }
+}
+
+/// One figure over several rounds: the quietest round is kept, the ratio of the slowest to
+/// the quietest is its spread.
+struct RoundFigures {
+    var rounds: [Double] = []
+
+    /// The lowest cost (for times).
+    var lowest: Double { rounds.min() ?? 0 }
+    /// The highest rate (for bandwidth).
+    var highest: Double { rounds.max() ?? 0 }
+    /// Slowest round over quietest, 1 for one round.
+    var spread: Double {
+        guard let low = rounds.min(), let high = rounds.max(), low > 0 else { return 1 }
+        return high / low
     }
 }
 
 /// Worker-process costs, timed through a one-worker pool and a pool of all cores.
 enum WorkerCosts {
+    static let rounds = 3
+
     static func measure(executable: WorkerExecutable) throws -> (
-        start: Double, roundTrip: Double, bandwidth: Double, mapItem: Double
+        start: Double, roundTrip: Double, bandwidth: Double, mapItem: Double, spread: [String: Double]
     ) {
         var configuration = ProcessPool.Configuration(workers: 1)
         configuration.executable = executable
-        var starts: [Double] = []
-        var roundTrip = 0.0
-        var bandwidth = 0.0
-        for attempt in 0..<3 {
+        var starts = RoundFigures()
+        var trips = RoundFigures()
+        var bandwidths = RoundFigures()
+        var mapItems = RoundFigures()
+        // A first start reads the executable from disk: warm it up, or round one is always "noisy".
+        let warmUp = try ProcessPool(configuration: configuration)
+        _ = try? warmUp.submit(WorkerEcho.self, []).result()
+        warmUp.shutdown()
+        for round in 0..<rounds {
             let begin = Clocks.monotonic()
             let pool = try ProcessPool(configuration: configuration)
             defer { pool.shutdown() }
             _ = try pool.submit(WorkerEcho.self, []).result()
             let firstAnswer = (Clocks.monotonic() - begin).seconds
-            var trips: [Double] = []
-            for _ in 0..<(attempt == 0 ? 200 : 20) {
+            var times: [Double] = []
+            for _ in 0..<(round == 0 ? 100 : 50) {
                 let sent = Clocks.monotonic()
                 _ = try pool.submit(WorkerEcho.self, []).result()
-                trips.append((Clocks.monotonic() - sent).seconds)
+                times.append((Clocks.monotonic() - sent).seconds)
             }
-            let median = Statistics.median(trips)
-            starts.append(max(firstAnswer - median, 0))
-            if attempt == 0 {
-                roundTrip = median
-                let block = [UInt8](repeating: 0xa5, count: 4 << 20)
-                let sent = Clocks.monotonic()
-                for _ in 0..<4 { _ = try pool.submit(WorkerEcho.self, block).result() }
-                let taken = max((Clocks.monotonic() - sent).seconds - 4 * median, 1e-6)
-                bandwidth = Double(2 * 4 * block.count) / taken
-            }
+            let median = Statistics.median(times)
+            trips.rounds.append(median)
+            starts.rounds.append(max(firstAnswer - median, 0))
+            let block = [UInt8](repeating: 0xa5, count: 2 << 20)
+            let sent = Clocks.monotonic()
+            for _ in 0..<4 { _ = try pool.submit(WorkerEcho.self, block).result() }
+            let taken = max((Clocks.monotonic() - sent).seconds - 4 * median, 1e-6)
+            bandwidths.rounds.append(Double(2 * 4 * block.count) / taken)
         }
         var many = ProcessPool.Configuration(workers: Machine.usableCores)
         many.executable = executable
         let pool = try ProcessPool(configuration: many)
         defer { pool.shutdown() }
-        let empties = Array(repeating: [UInt8](), count: 4_000)
+        let empties = Array(repeating: [UInt8](), count: 2_000)
         _ = try pool.map(WorkerEcho.self, Array(empties.prefix(200)))  // every worker up
-        let begin = Clocks.monotonic()
-        _ = try pool.map(WorkerEcho.self, empties)
-        let mapItem = (Clocks.monotonic() - begin).seconds / Double(empties.count)
-        return (Statistics.median(starts), roundTrip, bandwidth, mapItem)
+        for _ in 0..<rounds {
+            let begin = Clocks.monotonic()
+            _ = try pool.map(WorkerEcho.self, empties)
+            mapItems.rounds.append((Clocks.monotonic() - begin).seconds / Double(empties.count))
+        }
+        // Bandwidth is a rate: its quietest round is the fastest.
+        return (
+            starts.lowest, trips.lowest, bandwidths.highest, mapItems.lowest,
+            [
+                "workerStartSeconds": starts.spread, "roundTripSeconds": trips.spread,
+                "ipcBandwidthBytesPerSecond": bandwidths.spread, "processMapItemSeconds": mapItems.spread,
+            ]
+        )
     }
 }
 
 /// Thread costs: start and join, submit and wait, and a map's per-item cost.
 enum ThreadCosts {
-    static func measure() -> (start: Double, dispatch: Double, mapItem: Double) {
-        var starts: [Double] = []
-        for _ in 0..<50 {
-            let begin = Clocks.monotonic()
-            if let thread = try? PlatformThread.start(name: "pa-calibrate", {}) { thread.join() }
-            starts.append((Clocks.monotonic() - begin).seconds)
-        }
+    static let rounds = 5
+
+    static func measure() -> (start: Double, dispatch: Double, mapItem: Double, spread: [String: Double]) {
+        var starts = RoundFigures()
+        var dispatches = RoundFigures()
+        var mapItems = RoundFigures()
         let pool = ThreadPool(workers: Machine.usableCores, name: "pa-calibrate")
         defer { pool.shutdown() }
-        var dispatches: [Double] = []
-        for _ in 0..<2_000 {
-            let begin = Clocks.monotonic()
-            _ = try? pool.submit { 0 }.result()
-            dispatches.append((Clocks.monotonic() - begin).seconds)
-        }
-        let items = Array(0..<50_000)
+        let items = Array(0..<10_000)
         _ = try? pool.map(items.prefix(1_000)) { $0 }
-        let begin = Clocks.monotonic()
-        _ = try? pool.map(items) { $0 &+ 1 }
-        let mapItem = (Clocks.monotonic() - begin).seconds / Double(items.count)
-        return (Statistics.median(starts), Statistics.median(dispatches), mapItem)
+        for _ in 0..<rounds {
+            var times: [Double] = []
+            for _ in 0..<10 {
+                let begin = Clocks.monotonic()
+                if let thread = try? PlatformThread.start(name: "pa-calibrate", {}) { thread.join() }
+                times.append((Clocks.monotonic() - begin).seconds)
+            }
+            starts.rounds.append(Statistics.median(times))
+            times.removeAll()
+            for _ in 0..<400 {
+                let begin = Clocks.monotonic()
+                _ = try? pool.submit { 0 }.result()
+                times.append((Clocks.monotonic() - begin).seconds)
+            }
+            dispatches.rounds.append(Statistics.median(times))
+            let begin = Clocks.monotonic()
+            _ = try? pool.map(items) { $0 &+ 1 }
+            mapItems.rounds.append((Clocks.monotonic() - begin).seconds / Double(items.count))
+        }
+        return (
+            starts.lowest, dispatches.lowest, mapItems.lowest,
+            [
+                "threadStartSeconds": starts.spread, "threadDispatchSeconds": dispatches.spread,
+                "threadMapItemSeconds": mapItems.spread,
+            ]
+        )
     }
 }

@@ -23,12 +23,14 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     public var threadMapItemSeconds: Double
     /// Per-item cost of a `ProcessPool` map of empty tasks with automatic chunks.
     public var processMapItemSeconds: Double
+    /// How the figures were taken (rounds, spread, noise); nil in caches written before it existed.
+    public var method: CalibrationMethod?
 
     public init(
         host: String, executableBuild: String, measuredAtEpochSeconds: Double, usableCores: Int,
         workerStartSeconds: Double, roundTripSeconds: Double, ipcBandwidthBytesPerSecond: Double,
         threadStartSeconds: Double, threadDispatchSeconds: Double, threadMapItemSeconds: Double,
-        processMapItemSeconds: Double
+        processMapItemSeconds: Double, method: CalibrationMethod? = nil
     ) {
         self.host = host
         self.executableBuild = executableBuild
@@ -41,6 +43,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
         self.threadDispatchSeconds = threadDispatchSeconds
         self.threadMapItemSeconds = threadMapItemSeconds
         self.processMapItemSeconds = processMapItemSeconds
+        self.method = method
     }
 }
 
@@ -54,5 +57,76 @@ extension MachineProfile {
             workerStartSeconds: 0.015, roundTripSeconds: 25e-6, ipcBandwidthBytesPerSecond: 500e6,
             threadStartSeconds: 30e-6, threadDispatchSeconds: 1e-6, threadMapItemSeconds: 0.3e-6,
             processMapItemSeconds: 1e-6)
+    }
+}
+
+/// How a calibration was measured: how many rounds, which statistic was kept, and how far the
+/// rounds disagreed.
+///
+/// Each figure is measured in several rounds; the kept value is the quietest round's (the
+/// lowest median cost, the highest bandwidth), because a busy neighbour only ever makes a
+/// round slower. When the rounds of a figure differ by more than ``noiseRatio``, the machine
+/// was busy while it was measured: the figure is named in ``noisyFigures``, and the cache
+/// keeps such a calibration for an hour instead of a week.
+public struct CalibrationMethod: Codable, Sendable, Equatable {
+    /// Rounds of the thread figures and of the worker figures.
+    public var threadRounds: Int
+    public var workerRounds: Int
+    /// For each figure (by its JSON name), its slowest round over its quietest.
+    public var spread: [String: Double]
+    /// The figures whose rounds differ by more than ``noiseRatio``.
+    public var noisyFigures: [String]
+    /// The share of the machine's CPU time that other programs used during the thread rounds
+    /// (from `/proc/stat`, less this process's own); nil where it cannot be read. A steady
+    /// neighbour slows every round alike, which the spread cannot see, but this can.
+    public var otherProgramsCPUShare: Double?
+
+    /// Rounds differing by more than this factor mark a figure as noisy.
+    public static let noiseRatio = 2.0
+    /// Other programs using more than this share of the CPU make the whole calibration noisy.
+    public static let busyShare = 0.25
+
+    /// A method record; `noisyFigures` is derived from `spread`.
+    public init(threadRounds: Int, workerRounds: Int, spread: [String: Double], otherProgramsCPUShare: Double? = nil) {
+        self.threadRounds = threadRounds
+        self.workerRounds = workerRounds
+        self.spread = spread
+        self.otherProgramsCPUShare = otherProgramsCPUShare
+        noisyFigures = spread.filter { !($0.value <= Self.noiseRatio) }.keys.sorted()
+    }
+
+    /// True when other programs were busy or some figure's rounds disagreed.
+    public var isNoisy: Bool { !noisyFigures.isEmpty || isBusy }
+
+    /// True when other programs used more than ``busyShare`` of the CPU while measuring.
+    public var isBusy: Bool { (otherProgramsCPUShare ?? 0) > Self.busyShare }
+}
+
+extension MachineProfile {
+    /// The range each measured figure must lie in to be believed. Outside it (or NaN, or
+    /// infinite) a cached calibration is measured again: the cost model would divide by the
+    /// figure or turn it into a chunk size.
+    static var plausibleRanges: [(name: String, value: KeyPath<MachineProfile, Double>, range: ClosedRange<Double>)] {
+        [
+            ("workerStartSeconds", \.workerStartSeconds, 0...60),
+            ("roundTripSeconds", \.roundTripSeconds, 1e-7...1),
+            ("ipcBandwidthBytesPerSecond", \.ipcBandwidthBytesPerSecond, 1e4...1e12),
+            ("threadStartSeconds", \.threadStartSeconds, 1e-8...1),
+            ("threadDispatchSeconds", \.threadDispatchSeconds, 1e-9...0.1),
+            ("threadMapItemSeconds", \.threadMapItemSeconds, 1e-11...0.1),
+            ("processMapItemSeconds", \.processMapItemSeconds, 1e-9...1),
+            ("measuredAtEpochSeconds", \.measuredAtEpochSeconds, 0...1e11),
+        ]
+    }
+
+    /// Why these figures cannot be believed (`roundTripSeconds = 1e+308 is outside 1e-07…1`),
+    /// or nil when every figure is in its plausible range.
+    public var implausibility: String? {
+        if schemaVersion != 1 { return "schemaVersion \(schemaVersion) is not 1" }
+        if !(1...1_000_000).contains(usableCores) { return "usableCores = \(usableCores) is outside 1…1000000" }
+        for (name, path, range) in Self.plausibleRanges where !range.contains(self[keyPath: path]) {
+            return "\(name) = \(self[keyPath: path]) is outside \(range.lowerBound)…\(range.upperBound)"
+        }
+        return nil
     }
 }

@@ -11,7 +11,7 @@ import PoolExecutors
     import Darwin
 #endif
 
-/// The calibration cache's file handling: where it lives, reading and atomic writing.
+/// The calibration cache's file handling: where it lives, careful reading and atomic writing.
 enum CalibrationFiles {
     static var defaultDirectory: String? {
         if let cache = SystemFiles.environment("XDG_CACHE_HOME"), cache.hasPrefix("/") {
@@ -45,27 +45,95 @@ enum CalibrationFiles {
         String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
     }
 
-    static func read(_ path: String) -> MachineProfile? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(MachineProfile.self, from: data)
+    /// What reading the cache found.
+    enum Reading {
+        case missing
+        /// The file is there but not used; the text says why.
+        case rejected(String)
+        case found(MachineProfile)
     }
 
-    /// Writes to a temporary file and renames it, so a reader never sees half a file.
+    /// A cache file is a few hundred bytes; anything much larger is not one.
+    static let maximumBytes = 64 << 10
+
+    /// Reads the cache without following a symbolic link and without trusting its size.
+    static func read(_ path: String) -> Reading {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            return errno == ENOENT ? .missing : .rejected("it cannot be examined (\(errorText))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a regular file"
+            return .rejected("it is \(what)")
+        }
+        guard info.st_size <= maximumBytes else { return .rejected("it is \(info.st_size) bytes, not a calibration") }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return .rejected("it cannot be opened (\(errorText))") }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, $0.count - count) }
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 { return .rejected("it cannot be read (\(errorText))") }
+            if got == 0 { break }
+            count += got
+        }
+        guard count <= maximumBytes else { return .rejected("it grew past \(maximumBytes) bytes while read") }
+        do {
+            return .found(try JSONDecoder().decode(MachineProfile.self, from: Data(bytes.prefix(count))))
+        } catch {
+            return .rejected("it is not a calibration this version can read")
+        }
+    }
+
+    /// Writes to a temporary file created exclusively (never through a link) and renames it
+    /// over `path`, so a reader never sees half a file and nothing but the cache file is replaced.
     static func write(_ profile: MachineProfile, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(profile)
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(path).\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw CalibrationError.cannotWrite(path: temporary)
+        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw CalibrationError.cannotWrite(path: temporary) }
+        var offset = 0
+        let bytes = [UInt8](data)
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { break }
+            offset += written
         }
-        guard rename(temporary, path) == 0 else {
+        close(descriptor)
+        guard offset == bytes.count, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CalibrationError.cannotWrite(path: path)
         }
     }
+
+    /// The whole machine's busy and total CPU time so far, in seconds summed over its CPUs
+    /// (the first line of `/proc/stat`); nil where there is no such file.
+    static func machineCPUSeconds() -> (busy: Double, total: Double)? {
+        let descriptor = open("/proc/stat", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 512)  // the first line is all that is needed
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+        guard count > 0, let line = String(decoding: bytes.prefix(count), as: UTF8.self).split(separator: "\n").first,
+            line.hasPrefix("cpu ")
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 4 else { return nil }
+        // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+        let idle = ticks[3] + (ticks.count > 4 ? ticks[4] : 0)
+        let total = ticks.prefix(8).reduce(0, +)
+        let perSecond = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return ((total - idle) / perSecond, total / perSecond)
+    }
+
+    private static var errorText: String { String(cString: strerror(errno)) }
 }
 
 /// The calibration cache could not be written.
