@@ -20,14 +20,38 @@ struct ExecutorFaultInjectionTests {
     static let faults: [Fault] = [.sigkill, .fatalError, .exit, .segfault, .memoryLimit, .hang]
 
     struct Job {
-        let fault: Fault
-        let spin: Int
-        let log = FaultLog()
+        let plan: FaultPlan
+        var fault: Fault { plan.fault }
+        var log: CallLog { plan.log }
+        var firstFaulty: Int { plan.firstFaulty }
+        var inputs: [[Int]] { plan.inputs }
 
-        var count: Int { spin == 0 ? 1000 : spin < 1_000_000 ? 300 : 60 }
-        var faulty: [Int] { [count * 37 / 1000 + 1, count * 3 / 4] }
-        var firstFaulty: Int { faulty.min()! }
-        var inputs: [[Int]] { (0..<count).map { Faulty.input($0, faulty.contains($0) ? fault : .none, spin: spin) } }
+        init(fault: Fault, spin: Int) { plan = FaultPlan(fault: fault, spin: spin) }
+
+        /// Runs the fixture CLI's `run` on the job's inputs.
+        func run(_ task: String, _ options: [String]) throws -> CommandResult {
+            let inputs = try temporaryFile("faults.jsonl", plan.jsonLines)
+            return try runCommand(
+                ["cli", "run", task, "--inputs", inputs] + options, environment: ["FAULT_LOG": log.path],
+                executable: fixtureWorkerPath)
+        }
+
+        /// What `run` must have done when it met the first faulty line.
+        func expectStoppedAtFirstFault(
+            _ result: CommandResult, sourceLocation: Testing.SourceLocation = #_sourceLocation
+        ) {
+            #expect(result.status == 1, sourceLocation: sourceLocation)
+            #expect(result.output == (0..<firstFaulty).map { "\($0 * 2)\n" }.joined(), sourceLocation: sourceLocation)
+            #expect(
+                result.error.contains(":\(firstFaulty + 1): the task failed"), "\(result.error)",
+                sourceLocation: sourceLocation)
+            #expect(
+                result.error.contains("on input \(firstFaulty) "), "\(result.error)", sourceLocation: sourceLocation)
+            #expect(
+                result.error.contains("the \(firstFaulty) outputs before it"), "\(result.error)",
+                sourceLocation: sourceLocation)
+            expectRanOnceUpToFirstFault(sourceLocation: sourceLocation)
+        }
 
         var workers: ProcessPool.Configuration {
             var configuration = ProcessPool.Configuration(workers: 2)
@@ -104,46 +128,14 @@ struct ExecutorFaultInjectionTests {
     func autoRunWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
         let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
-        let lines = job.inputs.map { "[\($0.map(String.init).joined(separator: ","))]" }
-        let inputs = try temporaryFile("faults-\(UUID().uuidString).jsonl", lines.joined(separator: "\n") + "\n")
-        defer { try? FileManager.default.removeItem(atPath: inputs) }
-        let result = try runCommand(
-            ["cli", "run", "PoolTestFixtures.CrashProneFaulty", "--inputs", inputs],
-            environment: ["FAULT_LOG": job.log.path], executable: fixtureWorkerPath)
-        #expect(result.status == 1)
-        #expect(result.output == (0..<job.firstFaulty).map { "\($0 * 2)\n" }.joined())
-        #expect(result.error.contains("\(inputs):\(job.firstFaulty + 1): the task failed"), "\(result.error)")
-        #expect(result.error.contains("the \(job.firstFaulty) outputs before it"), "\(result.error)")
-        job.expectRanOnceUpToFirstFault()
+        job.expectStoppedAtFirstFault(try job.run("PoolTestFixtures.CrashProneFaulty", []))
     }
 
     @Test(arguments: faults.filter { $0 != .hang }, itemNanoseconds)
     func runWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
         let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
-        let lines = job.inputs.map { "[\($0.map(String.init).joined(separator: ","))]" }
-        let inputs = try temporaryFile("faults-\(UUID().uuidString).jsonl", lines.joined(separator: "\n") + "\n")
-        defer { try? FileManager.default.removeItem(atPath: inputs) }
-        let result = try runCommand(
-            ["cli", "run", "PoolTestFixtures.Faulty", "--inputs", inputs, "--mode", "processes", "--workers", "2"],
-            environment: ["FAULT_LOG": job.log.path], executable: fixtureWorkerPath)
-        #expect(result.status == 1)
-        #expect(result.output == (0..<job.firstFaulty).map { "\($0 * 2)\n" }.joined())
-        #expect(result.error.contains("\(inputs):\(job.firstFaulty + 1): the task failed"), "\(result.error)")
-        #expect(result.error.contains("on input \(job.firstFaulty) "), "\(result.error)")
-        #expect(result.error.contains("the \(job.firstFaulty) outputs before it"), "\(result.error)")
-        job.expectRanOnceUpToFirstFault()
+        job.expectStoppedAtFirstFault(
+            try job.run("PoolTestFixtures.Faulty", ["--mode", "processes", "--workers", "2"]))
     }
-}
-
-/// A file the fault task appends each call's input index to, unique to one test.
-struct FaultLog: Sendable {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("pool-advisor-fault-\(getpid())-\(UUID().uuidString).log").path
-
-    func calls() -> [Int] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -14,15 +14,14 @@ struct FaultInjectionTests {
 
     /// One job: `count` items, faults at two fixed positions.
     struct Job {
-        let fault: Fault
-        let spin: Int
-        let log: CallLog
+        let plan: FaultPlan
+        var fault: Fault { plan.fault }
+        var log: CallLog { plan.log }
+        var count: Int { plan.count }
+        var faulty: [Int] { plan.faulty }
+        var inputs: [[Int]] { plan.inputs }
 
-        var count: Int { spin == 0 ? 1000 : spin < 1_000_000 ? 300 : 60 }
-        var faulty: [Int] { [count * 37 / 1000 + 1, count * 3 / 4] }
-        var inputs: [[Int]] {
-            (0..<count).map { Faulty.input($0, faulty.contains($0) ? fault : .none, spin: spin) }
-        }
+        init(fault: Fault, spin: Int) { plan = FaultPlan(fault: fault, spin: spin) }
 
         func configuration(workers: Int = 2) -> ProcessPool.Configuration {
             fixtureConfiguration(workers: workers) {
@@ -73,7 +72,7 @@ struct FaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func submitFailsExactlyTheFaultyItems(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin, log: CallLog())
+        let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
         let pool = try ProcessPool(configuration: job.configuration())
         let futures = try job.inputs.map { try pool.submit(Faulty.self, $0) }
@@ -94,7 +93,7 @@ struct FaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func mapUnorderedDeliversEveryFinishedItem(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin, log: CallLog())
+        let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
         let pool = try ProcessPool(configuration: job.configuration())
         var delivered: [Int: Int] = [:]
@@ -116,7 +115,7 @@ struct FaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func mapReportsTheLowestFailingInput(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin, log: CallLog())
+        let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
         let pool = try ProcessPool(configuration: job.configuration())
         let error = #expect(throws: MapError.self) { try pool.map(Faulty.self, job.inputs) }
@@ -132,7 +131,7 @@ struct FaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func pipelineFailsExactlyTheFaultyItems(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin, log: CallLog())
+        let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
         let pipeline = try Pipeline(
             fetch: PassInput.self, compute: Faulty.self,
@@ -157,16 +156,4 @@ struct FaultInjectionTests {
 /// The pipeline's fetch stage: hands its input on (runs on threads, never in a worker).
 struct PassInput: PoolTask {
     static func run(_ input: [Int]) -> [Int] { input }
-}
-
-/// A file the fault task appends each call's input index to, unique to one test.
-struct CallLog: Sendable {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("pool-advisor-fault-\(getpid())-\(UUID().uuidString).log").path
-
-    func calls() -> [Int] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
