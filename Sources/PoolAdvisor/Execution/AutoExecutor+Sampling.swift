@@ -86,7 +86,8 @@ extension AutoExecutor {
             configuration.workers = 1
             let pool = try ProcessPool(configuration: configuration)
             defer { pool.shutdown() }
-            measured = try profiler.measure(task, sample: Array(inputs[range]), in: pool)
+            measured = try profiler.measure(
+                task, sample: Array(inputs[range]), in: pool, reportingIndexes: Array(range))
             // No worker serves the task: the same error as a registration check, up front.
             if case .failure(let error as PoolError)? = measured.outputs.first, error.code == .unknownTask {
                 throw error
@@ -118,9 +119,10 @@ extension AutoExecutor {
         var missingFailure: MapError?
         if !missing.isEmpty {
             do {
-                try executor.forEachOutput(of: task, missing.map { inputs[base + $0] }, progress: progress) {
-                    computed.append($1)
-                }
+                try executor.forEachOutput(
+                    of: task, missing.map { inputs[base + $0] }, reportingIndexes: missing.map { base + $0 },
+                    progress: progress
+                ) { computed.append($1) }
             } catch let error as MapError {
                 missingFailure = MapError(index: base + missing[error.index], error: error.error)
             } catch let error as PipelineError {

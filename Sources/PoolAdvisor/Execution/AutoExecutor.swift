@@ -296,7 +296,9 @@ public final class AutoExecutor: Sendable {
         var batch: [Task.Output] = []
         batch.reserveCapacity(range.count)
         do {
-            try executor.forEachOutput(of: task, inputs[range], progress: progress) { batch.append($1) }
+            try executor.forEachOutput(
+                of: task, inputs[range], reportingIndexes: Array(range), progress: progress
+            ) { batch.append($1) }
         } catch let error as MapError {
             try deliver(batch)
             throw MapError(index: range.lowerBound + error.index, error: error.error)

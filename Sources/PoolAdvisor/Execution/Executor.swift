@@ -100,6 +100,16 @@ public final class Executor: Sendable {
         of task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
         _ body: (_ index: Int, _ output: Task.Output) throws -> Void
     ) throws {
+        try forEachOutput(of: task, inputs, reportingIndexes: nil, progress: progress, body)
+    }
+
+    /// ``forEachOutput(of:_:progress:_:)`` for inputs the caller knows by `reportingIndexes`
+    /// in a larger job: a worker's crash or timeout names those indexes (positions stay the
+    /// same in `body` and in the thrown ``MapError``).
+    package func forEachOutput<Task: PoolTask>(
+        of task: Task.Type, _ inputs: some Collection<Task.Input>, reportingIndexes: [Int]?,
+        progress: ProgressCounter?, _ body: (_ index: Int, _ output: Task.Output) throws -> Void
+    ) throws {
         let inputs = Array(inputs)
         if inputs.isEmpty { return }
         switch plan.mode {
@@ -116,7 +126,8 @@ public final class Executor: Sendable {
             }
             try Self.deliverInOrder(stream, count: inputs.count, progress, body)
         case .processes:
-            let stream = try processPool().mapUnordered(Task.self, inputs, chunkSize: plan.chunkSize)
+            let stream = try processPool().mapUnordered(
+                Task.self, inputs, chunkSize: plan.chunkSize, reportingIndexes: reportingIndexes)
             try Self.deliverInOrder(stream, count: inputs.count, progress, body)
         case .pipeline:
             if let staged = Task.self as? any StagedTask.Type {

@@ -75,7 +75,7 @@ public final class ProcessPool: Sendable {
     {
         let future = Future<Task.Output>()
         let source = TaskSource(task, inputs: [input], chunkSize: 1, destination: .future(future))
-        source.firstIndex = inputIndex
+        source.reportedIndexes = [inputIndex]
         try core.enqueue(source)
         return future
     }
@@ -124,12 +124,21 @@ public final class ProcessPool: Sendable {
     public func mapUnordered<Task: PoolTask>(
         _ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int? = nil
     ) throws -> Completions<Task.Output> {
+        try mapUnordered(task, inputs, chunkSize: chunkSize, reportingIndexes: nil)
+    }
+
+    /// ``mapUnordered(_:_:chunkSize:)`` for inputs the caller knows by `reportingIndexes` (one
+    /// per input) in a larger job: errors name those indexes; completions keep positions.
+    package func mapUnordered<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int?, reportingIndexes: [Int]?
+    ) throws -> Completions<Task.Output> {
         let inputs = Array(inputs)
         let stop = StopFlag()
         let channel = CompletionChannel(expecting: inputs.count) {
             stop.source?.stop()
         }
         let source = TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .stream(channel))
+        source.reportedIndexes = reportingIndexes
         stop.source = source
         if !inputs.isEmpty { try core.enqueue(source) }
         return Completions(channel: channel)

@@ -128,7 +128,7 @@ extension ProcessPoolCore {
     private func culpritError(
         _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
     ) -> PoolError {
-        let index = batch.source.firstIndex + index
+        let index = batch.source.reportedIndex(index)
         let subject = "worker \(connection.pid) running \(batch.source.taskName) on input \(index)"
         switch end {
         case .timedOut:
@@ -155,11 +155,11 @@ extension ProcessPoolCore {
     private func lostError(
         _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
     ) -> PoolError {
-        let index = batch.source.firstIndex + index
+        let index = batch.source.reportedIndex(index)
         let why: String
         switch end {
         case .timedOut(_, let position):
-            let culprit = batch.source.firstIndex + batch.indexes[min(position, batch.indexes.count - 1)]
+            let culprit = batch.source.reportedIndex(batch.indexes[min(position, batch.indexes.count - 1)])
             why = "was killed because input \(culprit) ran past the task timeout"
         case .protocolError(let reason): why = "was killed because \(reason)"
         case .crashed, .closed: why = "\(exit)"

@@ -275,7 +275,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                     index,
                     with: RemoteTaskError(
                         taskName: batch.source.taskName, typeName: failure.typeName, message: failure.message,
-                        inputIndex: batch.source.firstIndex + index))
+                        inputIndex: batch.source.reportedIndex(index)))
             }
         }
     }

@@ -12,8 +12,15 @@ class WorkSource: @unchecked Sendable {
     let isIdempotent: Bool
     let count: Int
     let fixedChunk: Int?
-    /// The index the caller knows input 0 by, for errors (a pipeline submits one item at a time).
-    var firstIndex = 0
+    /// The indexes the caller knows the inputs by, for errors, when they are not `0..<count`
+    /// (a pipeline submits one item at a time; auto mode runs a job in pieces).
+    var reportedIndexes: [Int]?
+
+    /// The index errors give for item `index`.
+    func reportedIndex(_ index: Int) -> Int {
+        guard let reportedIndexes, reportedIndexes.indices.contains(index) else { return index }
+        return reportedIndexes[index]
+    }
 
     // Guarded by the pool's lock.
     var nextIndex = 0

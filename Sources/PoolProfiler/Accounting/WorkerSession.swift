@@ -22,9 +22,18 @@ extension Profiler {
     public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input], in pool: ProcessPool) throws
         -> ProfiledRun<Task.Output>
     {
+        try measure(task, sample: sample, in: pool, reportingIndexes: nil)
+    }
+
+    /// ``measure(_:sample:in:)`` for a sample the caller knows by `reportingIndexes` (one per
+    /// input) in a larger job: a crash's error names those indexes.
+    package func measure<Task: PoolTask>(
+        _ task: Task.Type, sample: [Task.Input], in pool: ProcessPool, reportingIndexes: [Int]?
+    ) throws -> ProfiledRun<Task.Output> {
         guard !sample.isEmpty else { throw ProfilerError.emptySample(task: Task.name) }
         let origin = Clocks.monotonic()
-        let runner = WorkerCallRunner<Task>(sample: sample, pool: pool, options: options)
+        let runner = WorkerCallRunner<Task>(
+            sample: sample, pool: pool, options: options, reportingIndexes: reportingIndexes ?? Array(sample.indices))
         let serial = SerialPhase(
             callGroup: runner.callGroup, read: runner.read, measuresRunQueue: ProcFS.hasSchedulerStatistics,
             minimumGroupNanoseconds: 2_000_000)
@@ -81,6 +90,8 @@ final class WorkerCallRunner<Task: PoolTask> {
     let sample: [Task.Input]
     let pool: ProcessPool
     let stopsAtFirstFailure: Bool
+    /// The job's index of each sample input, for the pool's errors.
+    let reportingIndexes: [Int]
     private(set) var outputs: [Result<Task.Output, any Error>?]
     private(set) var failures: [ProfiledFailure] = []
     private(set) var calls = 0
@@ -90,7 +101,8 @@ final class WorkerCallRunner<Task: PoolTask> {
     /// The worker's schedstat file, reopened when the worker changes (after a crash).
     private var statistics: (pid: Int32, file: ProcFile)?
 
-    init(sample: [Task.Input], pool: ProcessPool, options: ProfilerOptions) {
+    init(sample: [Task.Input], pool: ProcessPool, options: ProfilerOptions, reportingIndexes: [Int]) {
+        self.reportingIndexes = reportingIndexes
         self.sample = sample
         self.pool = pool
         stopsAtFirstFailure = options.stopsAtFirstFailure
@@ -108,7 +120,8 @@ final class WorkerCallRunner<Task: PoolTask> {
         nextFresh = group.upperBound
         calls += group.count
         do {
-            let completions = try pool.mapUnordered(Task.self, sample[group], chunkSize: group.count)
+            let completions = try pool.mapUnordered(
+                Task.self, sample[group], chunkSize: group.count, reportingIndexes: Array(reportingIndexes[group]))
             for completion in completions.blocking {
                 let index = group.lowerBound + completion.index
                 outputs[index] = completion.result
