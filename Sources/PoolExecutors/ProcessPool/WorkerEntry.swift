@@ -263,7 +263,7 @@ struct WorkerLoop {
             page?.markFinished()
             if index + 1 < count && reply.isDue(now: finished) { try reply.flush() }
         }
-        try reply.flush(evenIfEmpty: true)
+        try reply.finish()
     }
 }
 
@@ -323,8 +323,20 @@ private struct ReplyFrame {
     }
 
     /// Writes the frame (if it holds items) and starts the next one.
-    mutating func flush(evenIfEmpty: Bool = false) throws {
-        guard pending > 0 || evenIfEmpty else { return }
+    mutating func flush() throws {
+        guard pending > 0 else { return }
+        try write()
+        start()
+    }
+
+    /// Writes the batch's last frame, even an empty one (the parent waits for an answer to
+    /// every batch). The log keeps its items until the next batch starts, which is harmless:
+    /// the parent skips logged items it already received.
+    mutating func finish() throws {
+        try write()
+    }
+
+    private mutating func write() throws {
         builder.patchPayload(UInt32(pending), at: 12)
         builder.patchPayload(busy, at: 16)
         try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
@@ -333,6 +345,5 @@ private struct ReplyFrame {
         busy = 0
         unlogged = false
         lastFlush = MonotonicClock.nanoseconds()
-        start()
     }
 }
