@@ -46,10 +46,31 @@ public final class WireEncoder {
 ///
 /// Hostile bytes are safe: every length is checked against what remains before anything is
 /// allocated, and truncated, corrupt or over-long input ends in a ``WireError`` naming the
-/// byte offset and the property path.
+/// byte offset and the property path. Memory set aside ahead of the elements stays within a
+/// small multiple of the input, and the work within a fixed amount per input byte: the lists
+/// and dictionaries of one message may declare at most one element per input byte plus
+/// ``emptyElementAllowance`` elements in all (only elements that encode to no bytes, such as
+/// empty structs, need the allowance).
 public struct WireDecoder: Sendable {
+    /// The default ``emptyElementAllowance``: 65 536.
+    public static let defaultEmptyElementAllowance = 1 << 16
+
+    /// How many elements a message may declare beyond one per input byte, over all its lists and
+    /// dictionaries together.
+    ///
+    /// Every element that encodes to at least one byte is covered by the input's length; this
+    /// allowance is for elements that encode to nothing (empty structs, structs of empty
+    /// structs), whose counts the bytes cannot bound. A message that declares more fails with
+    /// ``WireError/Kind/lengthOutOfRange``.
+    public var emptyElementAllowance: Int
+
     /// Creates a decoder.
-    public init() {}
+    ///
+    /// - Parameter emptyElementAllowance: the elements a message may declare beyond one per input
+    ///   byte (see ``emptyElementAllowance``); negative values count as 0.
+    public init(emptyElementAllowance: Int = WireDecoder.defaultEmptyElementAllowance) {
+        self.emptyElementAllowance = emptyElementAllowance
+    }
 
     /// Decodes one `T` that must span all of `bytes`.
     ///
@@ -61,7 +82,11 @@ public struct WireDecoder: Sendable {
 
     /// Decodes one `T` that must span all of `bytes`, which are only borrowed.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        let core = WireDecoderCore(bytes)
+        try Self.decodeWhole(type, with: WireDecoderCore(bytes, emptyElementAllowance: emptyElementAllowance))
+    }
+
+    /// Decodes one `T` from `core`, which must consume all of its bytes.
+    static func decodeWhole<T: Decodable>(_ type: T.Type, with core: WireDecoderCore) throws -> T {
         let value = try Self.decodeValue(type, with: core)
         guard core.source.remaining == 0 else {
             throw WireError(
@@ -79,6 +104,31 @@ public struct WireDecoder: Sendable {
         } catch let error as DecodingError {
             if let deferred = core.deferredError { throw deferred }
             throw error
+        }
+    }
+}
+
+/// What one decode cost, so tests can bound the work hostile input causes without timing it.
+package struct WireDecodeCost: Sendable, Equatable {
+    /// List elements and dictionary entries the input declared and the decoder accepted to visit.
+    package var elements: Int
+    /// Bytes of collection storage set aside from counts read in the input (dictionary capacity
+    /// times entry size, and the blocks copied for trivial arrays and byte collections).
+    package var reservedBytes: Int
+}
+
+extension WireDecoder {
+    /// Decodes like ``decode(_:from:)`` and reports what it cost, whether it succeeded or not.
+    package func decodeMeasuringCost<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8]
+    ) -> (result: Result<T, any Error>, cost: WireDecodeCost) {
+        bytes.withUnsafeBytes { buffer in
+            let core = WireDecoderCore(buffer, emptyElementAllowance: emptyElementAllowance)
+            let result = Result { try Self.decodeWhole(type, with: core) }
+            return (
+                result,
+                WireDecodeCost(elements: core.elementLimit - core.elementBudget, reservedBytes: core.reservedBytes)
+            )
         }
     }
 }
