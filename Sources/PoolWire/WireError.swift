@@ -23,7 +23,8 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let trailingBytes = Kind(name: "trailing bytes")
         /// A frame header is damaged or announces more than the maximum frame size.
         public static let corruptFrame = Kind(name: "corrupt frame")
-        /// The stream ended in the middle of a frame.
+        /// The stream ended in the middle of a frame: the writer stopped or died while writing
+        /// it. ``FrameReader`` drops the partial frame; treat it like the end of the stream.
         public static let unexpectedEnd = Kind(name: "unexpected end of stream")
         /// A value cannot be encoded in this format (a count above 2³²−1).
         public static let unencodable = Kind(name: "unencodable value")
