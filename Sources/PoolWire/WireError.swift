@@ -17,6 +17,9 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidUTF8 = Kind(name: "invalid UTF-8")
         /// A length or count is larger than the bytes that remain, or than a configured limit.
         public static let lengthOutOfRange = Kind(name: "length out of range")
+        /// Values nest deeper than the decoder's `maximumDepth` (a recursive type, or hostile
+        /// input pretending to be one).
+        public static let nestedTooDeep = Kind(name: "nested too deep")
         /// An enum case or nested-container key that the type does not have.
         public static let unknownKey = Kind(name: "unknown key")
         /// The whole message decoded but bytes were left over.
@@ -57,7 +60,13 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let path = codingPath.isEmpty ? "" : " (at \(codingPath.joined(separator: ".")))"
+        // A deep path (hostile nesting reaches hundreds of levels) keeps its ends.
+        let shown =
+            codingPath.count <= 16
+            ? codingPath.joined(separator: ".")
+            : codingPath.prefix(6).joined(separator: ".") + ". … (\(codingPath.count - 12) more) … ."
+                + codingPath.suffix(6).joined(separator: ".")
+        let path = codingPath.isEmpty ? "" : " (at \(shown))"
         return "\(kind) at byte \(offset)\(path): \(detail)"
     }
 }

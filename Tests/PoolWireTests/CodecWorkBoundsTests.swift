@@ -84,6 +84,20 @@ import Testing
         #expect(try raised.decode([[Empty]].self, from: bytes) == beyond)
     }
 
+    @Test func deeplyNestedRecursiveValuesAreAnErrorNotAStackOverflow() throws {
+        let point = try WireEncoder().encode(Shape.point)
+        let level = Array(try WireEncoder().encode(Shape.labelled("", .point)).dropLast(point.count))
+        func nested(_ depth: Int) -> [UInt8] { Array([[UInt8]](repeating: level, count: depth).joined()) + point }
+        // 10 000 levels in 110 kB overflowed the stack (SIGSEGV) before.
+        let error = try #require(throws: WireError.self) { try WireDecoder().decode(Shape.self, from: nested(10_000)) }
+        #expect(error.kind == .nestedTooDeep)
+        #expect(error.description.contains("raise WireDecoder's maximumDepth"))
+        #expect(error.description.contains("more) …"))
+        #expect(error.description.count < 1_000)
+        #expect(throws: Never.self) { try WireDecoder().decode(Shape.self, from: nested(100)) }
+        #expect(throws: WireError.self) { try WireDecoder(maximumDepth: 50).decode(Shape.self, from: nested(100)) }
+    }
+
     @Test func trivialArraysAndBytesReserveExactlyWhatTheyCopy() throws {
         let doubles = (0..<1_000).map(Double.init)
         let bytes = try WireEncoder().encode(doubles)

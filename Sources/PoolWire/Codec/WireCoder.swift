@@ -50,7 +50,8 @@ public final class WireEncoder {
 /// small multiple of the input, and the work within a fixed amount per input byte: the lists
 /// and dictionaries of one message may declare at most one element per input byte plus
 /// ``emptyElementAllowance`` elements in all (only elements that encode to no bytes, such as
-/// empty structs, need the allowance).
+/// empty structs, need the allowance), and values may nest at most ``maximumDepth`` deep, so
+/// a recursive type cannot be made to overflow the stack.
 public struct WireDecoder: Sendable {
     /// The default ``emptyElementAllowance``: 65 536.
     public static let defaultEmptyElementAllowance = 1 << 16
@@ -64,12 +65,30 @@ public struct WireDecoder: Sendable {
     /// ``WireError/Kind/lengthOutOfRange``.
     public var emptyElementAllowance: Int
 
+    /// The default ``maximumDepth``: 512.
+    public static let defaultMaximumDepth = 512
+
+    /// How deep values may nest inside one another (each struct, enum, class or list of structs
+    /// counts a level) before decoding fails with ``WireError/Kind/nestedTooDeep``.
+    ///
+    /// Decoding recurses once per level, so without a limit a few bytes per level of a
+    /// recursive type (a tree, an indirect enum) could overflow the stack. A debug build uses
+    /// about 6 KB of stack per level, an optimised one far less: 512 levels fit an 8 MiB stack
+    /// either way.
+    public var maximumDepth: Int
+
     /// Creates a decoder.
     ///
-    /// - Parameter emptyElementAllowance: the elements a message may declare beyond one per input
-    ///   byte (see ``emptyElementAllowance``); negative values count as 0.
-    public init(emptyElementAllowance: Int = WireDecoder.defaultEmptyElementAllowance) {
+    /// - Parameters:
+    ///   - emptyElementAllowance: the elements a message may declare beyond one per input byte
+    ///     (see ``emptyElementAllowance``); negative values count as 0.
+    ///   - maximumDepth: how deep values may nest (see ``maximumDepth``).
+    public init(
+        emptyElementAllowance: Int = WireDecoder.defaultEmptyElementAllowance,
+        maximumDepth: Int = WireDecoder.defaultMaximumDepth
+    ) {
         self.emptyElementAllowance = emptyElementAllowance
+        self.maximumDepth = maximumDepth
     }
 
     /// Decodes one `T` that must span all of `bytes`.
@@ -82,7 +101,7 @@ public struct WireDecoder: Sendable {
 
     /// Decodes one `T` that must span all of `bytes`, which are only borrowed.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        try Self.decodeWhole(type, with: WireDecoderCore(bytes, emptyElementAllowance: emptyElementAllowance))
+        try Self.decodeWhole(type, with: WireDecoderCore(bytes, settings: self))
     }
 
     /// Decodes one `T` from `core`, which must consume all of its bytes.
@@ -123,7 +142,7 @@ extension WireDecoder {
         _ type: T.Type, from bytes: [UInt8]
     ) -> (result: Result<T, any Error>, cost: WireDecodeCost) {
         bytes.withUnsafeBytes { buffer in
-            let core = WireDecoderCore(buffer, emptyElementAllowance: emptyElementAllowance)
+            let core = WireDecoderCore(buffer, settings: self)
             let result = Result { try Self.decodeWhole(type, with: core) }
             return (
                 result,

@@ -29,11 +29,17 @@ final class WireDecoderCore: Decoder {
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(_ bytes: UnsafeRawBufferPointer, emptyElementAllowance: Int = WireDecoder.defaultEmptyElementAllowance) {
+    /// Values being decoded inside one another now (structs, enums, lists, classes).
+    @exclusivity(unchecked) private var depth = 0
+    /// The deepest nesting accepted before the stack could run out.
+    let maximumDepth: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, settings: WireDecoder = WireDecoder()) {
         source = ByteSource(bytes)
-        let (limit, overflow) = bytes.count.addingReportingOverflow(Swift.max(emptyElementAllowance, 0))
+        let (limit, overflow) = bytes.count.addingReportingOverflow(Swift.max(settings.emptyElementAllowance, 0))
         elementLimit = overflow ? Int.max : limit
         elementBudget = elementLimit
+        maximumDepth = settings.maximumDepth
     }
 
     /// Checks a count of list elements or dictionary entries read at `offset` against what the
@@ -127,6 +133,17 @@ final class WireDecoderCore: Decoder {
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         switch kinds.kind(of: type) {
         case .plain:
+            // Every way a type can contain itself passes through here; a recursive type nested
+            // deeper than the stack can hold (a few bytes per level of input) must be an error,
+            // not a stack overflow.
+            depth &+= 1
+            defer { depth &-= 1 }
+            guard depth <= maximumDepth else {
+                throw WireError(
+                    .nestedTooDeep, at: source.offset,
+                    "values are nested more than \(maximumDepth) deep (at \(T.self)); if the data is genuine, "
+                        + "raise WireDecoder's maximumDepth and make sure the decoding thread's stack can hold it")
+            }
             return try T(from: self)
         case .optional:
             optionalState = try decodePresence() ? .present : .absent
