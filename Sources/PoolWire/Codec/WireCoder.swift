@@ -131,8 +131,9 @@ public struct WireDecoder: Sendable {
 package struct WireDecodeCost: Sendable, Equatable {
     /// List elements and dictionary entries the input declared and the decoder accepted to visit.
     package var elements: Int
-    /// Bytes of collection storage set aside from counts read in the input (dictionary capacity
-    /// times entry size, and the blocks copied for trivial arrays and byte collections).
+    /// Bytes of collection storage set aside from counts read in the input (the dictionary
+    /// capacity asked for times the entry size, before the hash table rounds it up, and the
+    /// blocks copied for trivial arrays and byte collections).
     package var reservedBytes: Int
 }
 

@@ -48,16 +48,20 @@ final class WireDecoderCore: Decoder {
     func claimElements(_ declared: UInt64, at offset: Int, for what: @autoclosure () -> String) throws(WireError)
         -> Int
     {
-        guard declared <= UInt64(elementBudget) else {
-            throw WireError(
-                .lengthOutOfRange, at: offset,
-                "\(what()) claims \(declared) elements, but only \(source.remaining) bytes remain and the message may "
-                    + "declare \(elementBudget) more elements in all (one per input byte plus "
-                    + "\(elementLimit - source.end) that take no bytes); if the data is genuine, raise "
-                    + "WireDecoder's emptyElementAllowance")
-        }
+        guard declared <= UInt64(elementBudget) else { throw tooManyElements(declared, at: offset, for: what()) }
         elementBudget &-= Int(declared)
         return Int(declared)
+    }
+
+    /// The error for a count beyond the element budget, built out of line to keep callers lean.
+    @inline(never)
+    func tooManyElements(_ declared: UInt64, at offset: Int, for what: String) -> WireError {
+        WireError(
+            .lengthOutOfRange, at: offset,
+            "\(what) claims \(declared) elements, but only \(source.remaining) bytes remain and the message may "
+                + "declare \(elementBudget) more elements in all (one per input byte plus "
+                + "\(elementLimit - source.end) that take no bytes); if the data is genuine, raise "
+                + "WireDecoder's emptyElementAllowance")
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -138,12 +142,7 @@ final class WireDecoderCore: Decoder {
             // not a stack overflow.
             depth &+= 1
             defer { depth &-= 1 }
-            guard depth <= maximumDepth else {
-                throw WireError(
-                    .nestedTooDeep, at: source.offset,
-                    "values are nested more than \(maximumDepth) deep (at \(T.self)); if the data is genuine, "
-                        + "raise WireDecoder's maximumDepth and make sure the decoding thread's stack can hold it")
-            }
+            guard depth <= maximumDepth else { throw tooDeep(T.self) }
             return try T(from: self)
         case .optional:
             optionalState = try decodePresence() ? .present : .absent
@@ -171,6 +170,15 @@ final class WireDecoderCore: Decoder {
             guard let dictionary = type as? any WireDictionaryDecodable.Type else { return try T(from: self) }
             return try dictionary.wireDecode(from: self) as! T
         }
+    }
+
+    /// The error for nesting past ``maximumDepth``, built out of line to keep `decodeValue` lean.
+    @inline(never)
+    func tooDeep(_ type: Any.Type) -> WireError {
+        WireError(
+            .nestedTooDeep, at: source.offset,
+            "values are nested more than \(maximumDepth) deep (at \(type)); if the data is genuine, raise "
+                + "WireDecoder's maximumDepth and make sure the decoding thread's stack can hold it")
     }
 
     /// Reads a nested container's key, or takes the one `allKeys` already read, and checks it.
