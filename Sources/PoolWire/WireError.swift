@@ -17,13 +17,17 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidUTF8 = Kind(name: "invalid UTF-8")
         /// A length or count is larger than the bytes that remain, or than a configured limit.
         public static let lengthOutOfRange = Kind(name: "length out of range")
+        /// Values nest deeper than the decoder's `maximumDepth` (a recursive type, or hostile
+        /// input pretending to be one).
+        public static let nestedTooDeep = Kind(name: "nested too deep")
         /// An enum case or nested-container key that the type does not have.
         public static let unknownKey = Kind(name: "unknown key")
         /// The whole message decoded but bytes were left over.
         public static let trailingBytes = Kind(name: "trailing bytes")
         /// A frame header is damaged or announces more than the maximum frame size.
         public static let corruptFrame = Kind(name: "corrupt frame")
-        /// The stream ended in the middle of a frame.
+        /// The stream ended in the middle of a frame: the writer stopped or died while writing
+        /// it. ``FrameReader`` drops the partial frame; treat it like the end of the stream.
         public static let unexpectedEnd = Kind(name: "unexpected end of stream")
         /// A value cannot be encoded in this format (a count above 2³²−1).
         public static let unencodable = Kind(name: "unencodable value")
@@ -56,7 +60,13 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let path = codingPath.isEmpty ? "" : " (at \(codingPath.joined(separator: ".")))"
+        // A deep path (hostile nesting reaches hundreds of levels) keeps its ends.
+        let shown =
+            codingPath.count <= 16
+            ? codingPath.joined(separator: ".")
+            : codingPath.prefix(6).joined(separator: ".") + ". … (\(codingPath.count - 12) more) … ."
+                + codingPath.suffix(6).joined(separator: ".")
+        let path = codingPath.isEmpty ? "" : " (at \(shown))"
         return "\(kind) at byte \(offset)\(path): \(detail)"
     }
 }

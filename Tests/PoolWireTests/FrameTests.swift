@@ -61,13 +61,58 @@ final class TestPipe: @unchecked Sendable {
         }
     }
 
-    @Test func endOfFileInsideAFrameIsAnError() throws {
+    @Test func endOfFileInsideAFrameIsUnexpectedEndThenEndOfStream() throws {
         let pipe = TestPipe()
         let frame: [UInt8] = [0x50, 0x57, 1, 0, 10, 0, 0, 0, 1, 2]  // announces 10 bytes, sends 2
         _ = frame.withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) }
         pipe.closeWriteEnd()
-        let error = try #require(throws: WireError.self) { try FrameReader(descriptor: pipe.readEnd).next() }
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        let error = try #require(throws: WireError.self) { try reader.next() }
         #expect(error.kind == .unexpectedEnd)
+        #expect(error.offset == 10)
+        #expect(error.description.contains("after 10 of 18 bytes of a frame"))
+        // The partial frame is dropped: a caller that carries on sees the end of the stream.
+        guard case .endOfStream = try reader.next() else {
+            Issue.record("expected the end of the stream after the truncated frame")
+            return
+        }
+    }
+
+    @Test func aHeaderAnnouncingAGigabyteReservesOnlyWhatArrives() throws {
+        let pipe = TestPipe()
+        var bytes: [UInt8] = [0x50, 0x57, 1, 0, 0, 0, 0, 0x40]  // announces 1 GiB (the default maximum)
+        bytes += [UInt8](repeating: 7, count: 100)
+        _ = bytes.withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) }
+        pipe.closeWriteEnd()
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        let error = try #require(throws: WireError.self) { try reader.next(timeoutMilliseconds: 30_000) }
+        #expect(error.kind == .unexpectedEnd)
+        #expect(error.description.contains("after 108 of 1073741832 bytes"))
+        #expect(reader.bufferCapacity <= 1 << 20)
+    }
+
+    @Test func aFrameLargerThanTheFirstGrowthArrivesWholeInABoundedBuffer() throws {
+        let pipe = TestPipe()
+        let size = 3 << 20 + 5
+        let writer = Thread {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try! payload.withUnsafeBytes { try FrameWriter.write(kind: 4, payload: $0, to: pipe.writeEnd) }
+            pipe.closeWriteEnd()
+        }
+        writer.start()
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        guard case .frame(let kind, let payload) = try reader.next(timeoutMilliseconds: 30_000) else {
+            Issue.record("the large frame did not arrive")
+            return
+        }
+        #expect(kind == 4)
+        #expect(payload.count == size)
+        #expect(payload.enumerated().allSatisfy { $0.element == UInt8(truncatingIfNeeded: $0.offset &* 7) })
+        #expect(reader.bufferCapacity <= 2 * (size + FrameHeader.size))
+        guard case .endOfStream = try reader.next(timeoutMilliseconds: 30_000) else {
+            Issue.record("expected the end of the stream")
+            return
+        }
     }
 
     @Test func aDamagedHeaderOrAnOverlongFrameIsCorrupt() throws {

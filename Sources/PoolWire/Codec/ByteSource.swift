@@ -63,11 +63,15 @@ struct ByteSource {
     }
 
     /// Reads a varint length and checks that `length × unitSize` bytes remain.
+    ///
+    /// A `unitSize` below 1 counts as 1: a length is returned only when that many bytes remain,
+    /// so it always fits an `Int` (a count of things that may take no bytes goes through
+    /// ``WireDecoderCore/claimElements(_:at:for:)`` instead).
     @inline(__always)
     mutating func readLength(unitSize: Int, for what: @autoclosure () -> String) throws(WireError) -> Int {
         let start = offset
         let raw = try readVarint(for: what())
-        let (bytes, overflow) = raw.multipliedReportingOverflow(by: UInt64(unitSize))
+        let (bytes, overflow) = raw.multipliedReportingOverflow(by: UInt64(Swift.max(unitSize, 1)))
         guard !overflow, bytes <= UInt64(end - offset) else {
             throw WireError(
                 .lengthOutOfRange, at: start,

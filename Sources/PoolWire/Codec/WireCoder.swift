@@ -46,10 +46,50 @@ public final class WireEncoder {
 ///
 /// Hostile bytes are safe: every length is checked against what remains before anything is
 /// allocated, and truncated, corrupt or over-long input ends in a ``WireError`` naming the
-/// byte offset and the property path.
+/// byte offset and the property path. Memory set aside ahead of the elements stays within a
+/// small multiple of the input, and the work within a fixed amount per input byte: the lists
+/// and dictionaries of one message may declare at most one element per input byte plus
+/// ``emptyElementAllowance`` elements in all (only elements that encode to no bytes, such as
+/// empty structs, need the allowance), and values may nest at most ``maximumDepth`` deep, so
+/// a recursive type cannot be made to overflow the stack.
 public struct WireDecoder: Sendable {
+    /// The default ``emptyElementAllowance``: 65 536.
+    public static let defaultEmptyElementAllowance = 1 << 16
+
+    /// How many elements a message may declare beyond one per input byte, over all its lists and
+    /// dictionaries together.
+    ///
+    /// Every element that encodes to at least one byte is covered by the input's length; this
+    /// allowance is for elements that encode to nothing (empty structs, structs of empty
+    /// structs), whose counts the bytes cannot bound. A message that declares more fails with
+    /// ``WireError/Kind/lengthOutOfRange``.
+    public var emptyElementAllowance: Int
+
+    /// The default ``maximumDepth``: 512.
+    public static let defaultMaximumDepth = 512
+
+    /// How deep values may nest inside one another (each struct, enum, class or list of structs
+    /// counts a level) before decoding fails with ``WireError/Kind/nestedTooDeep``.
+    ///
+    /// Decoding recurses once per level, so without a limit a few bytes per level of a
+    /// recursive type (a tree, an indirect enum) could overflow the stack. A debug build uses
+    /// about 6 KB of stack per level, an optimised one far less: 512 levels fit an 8 MiB stack
+    /// either way.
+    public var maximumDepth: Int
+
     /// Creates a decoder.
-    public init() {}
+    ///
+    /// - Parameters:
+    ///   - emptyElementAllowance: the elements a message may declare beyond one per input byte
+    ///     (see ``emptyElementAllowance``); negative values count as 0.
+    ///   - maximumDepth: how deep values may nest (see ``maximumDepth``).
+    public init(
+        emptyElementAllowance: Int = WireDecoder.defaultEmptyElementAllowance,
+        maximumDepth: Int = WireDecoder.defaultMaximumDepth
+    ) {
+        self.emptyElementAllowance = emptyElementAllowance
+        self.maximumDepth = maximumDepth
+    }
 
     /// Decodes one `T` that must span all of `bytes`.
     ///
@@ -61,7 +101,11 @@ public struct WireDecoder: Sendable {
 
     /// Decodes one `T` that must span all of `bytes`, which are only borrowed.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        let core = WireDecoderCore(bytes)
+        try Self.decodeWhole(type, with: WireDecoderCore(bytes, settings: self))
+    }
+
+    /// Decodes one `T` from `core`, which must consume all of its bytes.
+    static func decodeWhole<T: Decodable>(_ type: T.Type, with core: WireDecoderCore) throws -> T {
         let value = try Self.decodeValue(type, with: core)
         guard core.source.remaining == 0 else {
             throw WireError(
@@ -79,6 +123,32 @@ public struct WireDecoder: Sendable {
         } catch let error as DecodingError {
             if let deferred = core.deferredError { throw deferred }
             throw error
+        }
+    }
+}
+
+/// What one decode cost, so tests can bound the work hostile input causes without timing it.
+package struct WireDecodeCost: Sendable, Equatable {
+    /// List elements and dictionary entries the input declared and the decoder accepted to visit.
+    package var elements: Int
+    /// Bytes of collection storage set aside from counts read in the input (the dictionary
+    /// capacity asked for times the entry size, before the hash table rounds it up, and the
+    /// blocks copied for trivial arrays and byte collections).
+    package var reservedBytes: Int
+}
+
+extension WireDecoder {
+    /// Decodes like ``decode(_:from:)`` and reports what it cost, whether it succeeded or not.
+    package func decodeMeasuringCost<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8]
+    ) -> (result: Result<T, any Error>, cost: WireDecodeCost) {
+        bytes.withUnsafeBytes { buffer in
+            let core = WireDecoderCore(buffer, settings: self)
+            let result = Result { try Self.decodeWhole(type, with: core) }
+            return (
+                result,
+                WireDecodeCost(elements: core.elementLimit - core.elementBudget, reservedBytes: core.reservedBytes)
+            )
         }
     }
 }

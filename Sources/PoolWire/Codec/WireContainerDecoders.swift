@@ -190,14 +190,9 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
     init(core: WireDecoderCore) throws(WireError) {
         self.core = core
         let at = core.source.offset
-        let declared = Int(try core.decodeFixed(UInt32.self))
-        // Elements normally take at least a byte each; the slack admits arrays of empty structs
-        // while still bounding the work a hostile count can cause.
-        guard declared <= core.source.remaining + 4096 else {
-            throw WireError(
-                .lengthOutOfRange, at: at,
-                "a list claims \(declared) elements but only \(core.source.remaining) bytes remain")
-        }
+        // Charged against the message's element budget, not the bytes left: the elements may be
+        // empty structs that take no bytes.
+        let declared = try core.claimElements(UInt64(try core.decodeFixed(UInt32.self)), at: at, for: "a list")
         total = declared
         count = declared
     }

@@ -12,14 +12,56 @@ final class WireDecoderCore: Decoder {
     /// A problem found where the protocol cannot throw (`allKeys`); reported instead of the
     /// generic error the caller then throws.
     var deferredError: WireError?
+    /// List elements and dictionary entries the rest of the message may still declare. It starts
+    /// at one per input byte plus the allowance for elements that take no bytes, and every count
+    /// read is charged against it before a single element is decoded: a count cannot be checked
+    /// against the bytes left when its elements may be empty structs, so this is what keeps the
+    /// work of a hostile message linear in its length (a `[[Empty]]` whose inner lists each
+    /// claimed the whole remainder once cost time quadratic in the input).
+    @exclusivity(unchecked) private(set) var elementBudget: Int
+    /// The budget this decode started with (for ``WireDecodeCost``).
+    let elementLimit: Int
+    /// Bytes of collection storage set aside from counts read in the input (for ``WireDecodeCost``).
+    @exclusivity(unchecked) var reservedBytes = 0
 
     enum OptionalState { case none, absent, present }
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    /// Values being decoded inside one another now (structs, enums, lists, classes).
+    @exclusivity(unchecked) private var depth = 0
+    /// The deepest nesting accepted before the stack could run out.
+    let maximumDepth: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, settings: WireDecoder = WireDecoder()) {
         source = ByteSource(bytes)
+        let (limit, overflow) = bytes.count.addingReportingOverflow(Swift.max(settings.emptyElementAllowance, 0))
+        elementLimit = overflow ? Int.max : limit
+        elementBudget = elementLimit
+        maximumDepth = settings.maximumDepth
+    }
+
+    /// Checks a count of list elements or dictionary entries read at `offset` against what the
+    /// message may still declare, and charges it.
+    @inline(__always)
+    func claimElements(_ declared: UInt64, at offset: Int, for what: @autoclosure () -> String) throws(WireError)
+        -> Int
+    {
+        guard declared <= UInt64(elementBudget) else { throw tooManyElements(declared, at: offset, for: what()) }
+        elementBudget &-= Int(declared)
+        return Int(declared)
+    }
+
+    /// The error for a count beyond the element budget, built out of line to keep callers lean.
+    @inline(never)
+    func tooManyElements(_ declared: UInt64, at offset: Int, for what: String) -> WireError {
+        WireError(
+            .lengthOutOfRange, at: offset,
+            "\(what) claims \(declared) elements, but only \(source.remaining) bytes remain and the message may "
+                + "declare \(elementBudget) more elements in all (one per input byte plus "
+                + "\(elementLimit - source.end) that take no bytes); if the data is genuine, raise "
+                + "WireDecoder's emptyElementAllowance")
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -95,6 +137,12 @@ final class WireDecoderCore: Decoder {
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         switch kinds.kind(of: type) {
         case .plain:
+            // Every way a type can contain itself passes through here; a recursive type nested
+            // deeper than the stack can hold (a few bytes per level of input) must be an error,
+            // not a stack overflow.
+            depth &+= 1
+            defer { depth &-= 1 }
+            guard depth <= maximumDepth else { throw tooDeep(T.self) }
             return try T(from: self)
         case .optional:
             optionalState = try decodePresence() ? .present : .absent
@@ -108,15 +156,29 @@ final class WireDecoderCore: Decoder {
         case .bool:
             return unsafeBitCast(try decodeBool(), to: T.self)
         case .bulkArray:
-            return try (type as! any WireBulkArray.Type).wireRead(from: &source) as! T
+            // Its storage is exactly the bytes it copies out of the input.
+            let start = source.offset
+            let array = try (type as! any WireBulkArray.Type).wireRead(from: &source)
+            reservedBytes &+= source.offset &- start
+            return array as! T
         case .byteCollection:
             let count = try source.readLength(unitSize: 1, for: "\(type)")
             let bytes = try source.take(count, for: "\(type)")
+            reservedBytes &+= count
             return (type as! any RangeReplaceableCollection<UInt8>.Type).wireMake(copying: bytes) as! T
         case .dictionary:
             guard let dictionary = type as? any WireDictionaryDecodable.Type else { return try T(from: self) }
             return try dictionary.wireDecode(from: self) as! T
         }
+    }
+
+    /// The error for nesting past ``maximumDepth``, built out of line to keep `decodeValue` lean.
+    @inline(never)
+    func tooDeep(_ type: Any.Type) -> WireError {
+        WireError(
+            .nestedTooDeep, at: source.offset,
+            "values are nested more than \(maximumDepth) deep (at \(type)); if the data is genuine, raise "
+                + "WireDecoder's maximumDepth and make sure the decoding thread's stack can hold it")
     }
 
     /// Reads a nested container's key, or takes the one `allKeys` already read, and checks it.

@@ -72,14 +72,20 @@ extension Dictionary: WireDictionaryEncodable where Key: Encodable, Value: Encod
 
 extension Dictionary: WireDictionaryDecodable where Key: Decodable, Value: Decodable {
     static func wireDecode(from decoder: WireDecoderCore) throws -> [Key: Value] {
-        // Each entry takes at least one byte unless both sides are empty structs; the bound keeps
-        // a hostile count from looping for long.
-        let count = try decoder.source.readLength(unitSize: 0, for: "dictionary")
-        guard count <= decoder.source.remaining + 4096 else {
-            throw WireError(.lengthOutOfRange, at: decoder.source.offset, "dictionary of \(count) entries")
-        }
+        let at = decoder.source.offset
+        let declared = try decoder.source.readVarint(for: "a dictionary")
+        let count = try decoder.claimElements(declared, at: at, for: "a dictionary")
         var result: [Key: Value] = [:]
-        result.reserveCapacity(Swift.min(count, decoder.source.remaining))
+        // Entries may encode to fewer bytes than they take in memory (a 9-byte `String: Int`
+        // entry is 24 bytes here), so reserve no more than twice the remaining input in entry
+        // memory: a hostile count then costs a small multiple of the input, and a genuine
+        // dictionary at worst grows once more at its end.
+        let entryStride = MemoryLayout<Key>.stride + MemoryLayout<Value>.stride
+        let reserve = Swift.min(count, 2 * decoder.source.remaining / Swift.max(entryStride, 1))
+        result.reserveCapacity(reserve)
+        // What was asked for (the table rounds up); reading back `capacity` or branching here
+        // cost 12 % on a 10 000-entry dictionary.
+        decoder.reservedBytes &+= reserve &* entryStride
         for _ in 0..<count {
             let key = try decoder.decodeValue(Key.self)
             result[key] = try decoder.decodeValue(Value.self)

@@ -1,10 +1,20 @@
 /// Reads length-prefixed frames from a file descriptor.
 ///
-/// It buffers reads (many small frames per `read(2)`), grows the buffer for a large frame up to
-/// the maximum payload, and handles short reads, `EINTR` and non-blocking descriptors. A clean
-/// end of file between frames is ``Event/endOfStream``; end of file inside a frame, a damaged
-/// header or an over-long frame is a thrown ``WireError``. Not thread-safe: one reader per
-/// descriptor, on one thread at a time.
+/// It buffers reads (many small frames per `read(2)`) and handles short reads, `EINTR` and
+/// non-blocking descriptors. For a large frame the buffer grows in bounded steps as its bytes
+/// arrive (to 1 MiB, then doubling, up to the announced size), never to the size a header merely
+/// announces: a header claiming 1 GiB costs nothing until a gigabyte has been sent.
+///
+/// How a stream can end:
+/// - end of file between frames is ``Event/endOfStream``;
+/// - end of file inside a frame (the writer stopped or died while writing it) is a thrown
+///   ``WireError`` of kind ``WireError/Kind/unexpectedEnd``; the partial frame is dropped.
+///   A caller that treats a dead writer like a closed one (a pool whose worker crashed
+///   mid-reply) handles this kind like ``Event/endOfStream``;
+/// - a damaged header or an over-long frame is a thrown ``WireError`` of kind
+///   ``WireError/Kind/corruptFrame``: the writer is alive but out of step.
+///
+/// Not thread-safe: one reader per descriptor, on one thread at a time.
 public final class FrameReader {
     /// What ``next(timeoutMilliseconds:)`` saw.
     public enum Event {
@@ -29,6 +39,11 @@ public final class FrameReader {
     /// Bytes consumed before `buffer[start]`, so errors can give a stream offset.
     private var streamOffset = 0
     private static let baseCapacity = 64 * 1024
+    /// The first step a large frame's buffer grows to; later steps double it.
+    private static let firstGrowth = 1 << 20
+
+    /// Bytes the reader's buffer holds now (to check it follows the bytes that arrived).
+    package var bufferCapacity: Int { capacity }
 
     /// Creates a reader of `descriptor` that refuses frames above `maximumPayload` bytes.
     public init(descriptor: Int32, maximumPayload: Int = FrameHeader.defaultMaximumPayload) {
@@ -74,11 +89,7 @@ public final class FrameReader {
             }
             switch try Descriptor.read(descriptor, into: buffer + end, count: capacity - end) {
             case .moved(0):
-                guard start == end else {
-                    throw WireError(
-                        .unexpectedEnd, at: streamOffset + (end - start),
-                        "the stream ended \(end - start) bytes into a frame")
-                }
+                guard start == end else { throw truncation() }
                 return .endOfStream
             case .moved(let count):
                 end += count
@@ -97,7 +108,29 @@ public final class FrameReader {
         return end - start >= total ? total : nil
     }
 
-    /// Moves a partial frame to the front and grows the buffer to hold the whole frame.
+    /// The error for end of file inside a frame; the partial frame is dropped, so a caller that
+    /// carries on sees the end of the stream.
+    private func truncation() -> WireError {
+        let partial = end - start
+        var announced = ""
+        if partial >= FrameHeader.size,
+            let header = try? FrameHeader.read(
+                from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset)
+        {
+            announced = " of \(FrameHeader.size + header.length)"
+        }
+        let offset = streamOffset + partial
+        streamOffset = offset
+        start = 0
+        end = 0
+        return WireError(
+            .unexpectedEnd, at: offset,
+            "the stream ended after \(partial)\(announced) bytes of a frame: the writer stopped or died while "
+                + "writing it")
+    }
+
+    /// Makes room to read more of the current frame: moves a partial frame to the front, and
+    /// grows the buffer only when the frame's bytes have filled it.
     private func makeRoom() throws(WireError) {
         if start == end {
             start = 0
@@ -110,12 +143,16 @@ public final class FrameReader {
                 from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset
             ).length
         }
-        if needed > capacity {
-            resize(to: needed)
-        } else if start > 0 && capacity - start < needed || end == capacity {
-            (buffer).copyMemory(from: buffer + start, byteCount: end - start)
+        if start > 0 && (capacity - start < needed || end == capacity) {
+            buffer.copyMemory(from: buffer + start, byteCount: end - start)
             end -= start
             start = 0
+        }
+        if end == capacity && needed > capacity {
+            // Grown in steps as the bytes arrive, not to the announced size at once: a header
+            // is only a claim, and a gigabyte reserved on a claim can abort the process under
+            // a memory limit.
+            resize(to: Swift.min(needed, Swift.max(Self.firstGrowth, 2 * capacity)))
         }
     }
 
