@@ -14,7 +14,7 @@ struct FuzzTarget: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    init<T: Codable>(_ name: String, _ values: [T]) {
+    init<T: Codable & SendableMetatype>(_ name: String, _ values: [T]) {
         self.name = name
         let encoder = WireEncoder()
         encodings = values.map { try! encoder.encode($0) }
