@@ -36,8 +36,9 @@ final class ProgressPage: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private var words: UnsafeMutablePointer<UInt64> { base.assumingMemoryBound(to: UInt64.self) }
     private var log: UnsafeMutableRawPointer { base + Self.headerSize }
-    /// Worker side: bytes of the log in use (the worker is the log's only writer).
+    /// Worker side: bytes and items of the log in use (the worker is the log's only writer).
     private var logUsed = 0
+    private var logCount: UInt64 = 0
 
     /// Creates a new page (parent side); nil where shared memory files are unavailable.
     init?() {
@@ -89,6 +90,7 @@ final class ProgressPage: @unchecked Sendable {
         poolsys_store_release(words + 3, batch)
         poolsys_store_release(words + 4, UInt64(first))
         logUsed = 0
+        logCount = 0
     }
 
     /// Appends one finished item's reply record; `false` when it does not fit (the caller then
@@ -97,7 +99,8 @@ final class ProgressPage: @unchecked Sendable {
         guard record.count <= Self.logCapacity - logUsed else { return false }
         if let source = record.baseAddress { (log + logUsed).copyMemory(from: source, byteCount: record.count) }
         logUsed += record.count
-        poolsys_store_release(words + 5, poolsys_load_acquire(words + 5) + 1)
+        logCount += 1
+        poolsys_store_release(words + 5, logCount)
         return true
     }
 

@@ -50,10 +50,10 @@ public final class FrameReader {
         self.descriptor = descriptor
         self.maximumPayload = maximumPayload
         capacity = Self.baseCapacity
-        buffer = .allocate(byteCount: capacity, alignment: 16)
+        buffer = Memory.allocate(byteCount: capacity)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { Memory.free(buffer) }
 
     /// Whether a whole frame is already buffered (so waiting on the descriptor would be wrong).
     /// A damaged header counts as buffered, so the next read reports it at once.
@@ -157,13 +157,14 @@ public final class FrameReader {
     }
 
     private func resize(to newCapacity: Int) {
-        let newBuffer = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBuffer.copyMemory(from: buffer + start, byteCount: end - start)
-        buffer.deallocate()
-        buffer = newBuffer
+        if start > 0 {
+            buffer.copyMemory(from: buffer + start, byteCount: end - start)
+            end -= start
+            start = 0
+        }
+        // In place where the allocator can (a large block's pages are remapped, not copied).
+        buffer = Memory.reallocate(buffer, byteCount: newCapacity)
         capacity = newCapacity
-        end -= start
-        start = 0
     }
 }
 
