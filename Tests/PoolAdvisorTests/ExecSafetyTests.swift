@@ -89,10 +89,10 @@ struct ExecSafetyTests {
             // One command in processes mode: a fresh process pool may queue a second behind the first.
             let files = (0..<(mode == "processes" ? 1 : 2)).map { directory + "/pids-\($0)" }
             try writeInputs(files, in: directory)
-            let script = #"sleep 600 & echo $$ $! > "{}.tmp"; mv "{}.tmp" "{}"; wait"#
+            let script = #"sh -c 'sleep 600 & echo $$ $! > "$0.tmp"; mv "$0.tmp" "$0"; wait' {}"#
             let cli = try start(
                 [
-                    "run", "--quiet", "--inputs", "inputs.jsonl", "--exec", script, "--shell", "--mode", mode,
+                    "run", "--quiet", "--inputs", "inputs.jsonl", "--exec", script, "--mode", mode,
                     "--workers", "2",
                 ],
                 in: directory)
