@@ -86,6 +86,54 @@ __attribute__((always_inline)) static inline long raw(long number, long a, long 
 #endif
 }
 
+/// clone(2) without libc: `fn(arg)` runs in the child on `stack_top` and the child exits with
+/// its result. libc's clone is avoided because sanitizers intercept it and run their own fork
+/// bookkeeping in the child, which corrupts their state (ThreadSanitizer checks fail).
+POOLSYS_CHILD_CODE static long raw_clone(unsigned long flags, char *stack_top, int (*fn)(void *), void *arg) {
+    void **top = (void **)(stack_top - 16);  // 16-byte aligned: the child pops fn and arg
+    top[0] = (void *)fn;
+    top[1] = arg;
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = 0;
+    register long r8 __asm__("r8") = 0;
+    long result;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "pop %%rax\n\t"
+                     "pop %%rdi\n\t"
+                     "call *%%rax\n\t"
+                     "mov %%eax, %%edi\n\t"
+                     "mov %[exit], %%eax\n\t"
+                     "syscall\n\t"
+                     "hlt\n"
+                     "1:"
+                     : "=a"(result)
+                     : "a"(SYS_clone), "D"(flags), "S"(top), "d"(0L), "r"(r10), "r"(r8), [exit] "i"(SYS_exit)
+                     : "rcx", "r11", "memory", "cc");
+    return result;
+#else
+    register long x8 __asm__("x8") = SYS_clone;
+    register long x0 __asm__("x0") = (long)flags;
+    register long x1 __asm__("x1") = (long)top;
+    register long x2 __asm__("x2") = 0;
+    register long x3 __asm__("x3") = 0;
+    register long x4 __asm__("x4") = 0;
+    __asm__ volatile("svc 0\n\t"
+                     "cbnz x0, 1f\n\t"
+                     "ldp x10, x0, [sp]\n\t"
+                     "blr x10\n\t"
+                     "mov x8, %[exit]\n\t"
+                     "svc 0\n"
+                     "1:"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), [exit] "i"(SYS_exit)
+                     : "x10", "memory", "cc");
+    return x0;
+#endif
+}
+
 #define POOLSYS_GUARD_SLOTS 4096
 #define POOLSYS_CHILD_STACK (64 * 1024)
 
@@ -242,10 +290,10 @@ static void guard_ensure_started(void) {
     block_all_signals(&old);
     // No CLONE_VM: the guard must survive an OOM kill of the parent, which takes every process
     // sharing its memory. Exit signal 0: nobody's wait(-1) reaps it by mistake.
-    pid_t pid = clone(guard_main, stack + POOLSYS_CHILD_STACK, 0, &start);
+    long pid = raw_clone(0, stack + POOLSYS_CHILD_STACK, guard_main, &start);
     restore_signals(&old);
     munmap(stack, POOLSYS_CHILD_STACK);
-    guard.pid = pid > 0 ? pid : 0;
+    guard.pid = pid > 0 ? (pid_t)pid : 0;
 }
 
 /// A free slot of the table, reserved (-1), or -1 when there is no guard or no free slot.
@@ -385,8 +433,9 @@ int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd,
     }
     unsigned long old;
     block_all_signals(&old);
-    pid_t child = clone(command_child, stack + POOLSYS_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &spawn);
-    int error = child < 0 ? errno : 0;
+    long cloned = raw_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, stack + POOLSYS_CHILD_STACK, command_child, &spawn);
+    pid_t child = cloned < 0 ? -1 : (pid_t)cloned;
+    int error = cloned < 0 ? (int)-cloned : 0;
     restore_signals(&old);
     munmap(stack, POOLSYS_CHILD_STACK);
     if (child < 0) {
@@ -394,9 +443,11 @@ int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd,
         return error;
     }
     if (spawn.error != 0) {
+        // It has exited (CLONE_VFORK returns after exec or exit): free the slot before the pid
+        // can be reused.
+        guard_release(claimed);
         int status;
         while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-        guard_release(claimed);
         return spawn.error;
     }
     *pid = child;
