@@ -148,19 +148,6 @@ int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
     return status;
 }
 
-int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid) {
-    posix_spawn_file_actions_t actions;
-    int status = posix_spawn_file_actions_init(&actions);
-    if (status == 0) {
-        status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
-        if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
-        if (status == 0) status = spawn_with(&actions, 3, 1, argv[0], argv, envp, pid);
-        posix_spawn_file_actions_destroy(&actions);
-    }
-    return status;
-}
-
 int poolsys_shared_memory(const char *name, size_t bytes) {
 #if defined(__linux__)
     int fd = memfd_create(name, MFD_CLOEXEC);

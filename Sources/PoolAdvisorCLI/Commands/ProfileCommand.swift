@@ -24,7 +24,7 @@ enum ProfileCommand {
                 name: "--inputs", value: "FILE",
                 help: "Sample inputs as JSON Lines (required for tasks without built-in inputs)."),
             .init(name: "--exec", value: "CMD", help: "Profile an external command instead of a TASK."),
-            .init(name: "--shell", value: nil, help: "Run the --exec command under /bin/sh -c."),
+            .init(name: "--shell", value: nil, help: "Run the --exec command as a /bin/sh script; the input is $1."),
             .init(name: "--json", value: nil, help: "Print the profile, machine and recommendation as JSON."),
         ], operands: ["TASK"], optionalOperands: 1)
 

@@ -17,9 +17,13 @@ enum RunCommand {
 
             With --exec, each input line is one argument of an external command ({} in the
             command, else appended; a JSON string line gives its value). argv is split without a
-            shell unless --shell. Each output line has the command's status (or signal), its
+            shell unless --shell; an input starting with - is then still an option to most
+            commands: write -- before {} ('cat -- {}') or give such inputs as ./-name. With
+            --shell the command is a /bin/sh script and the input is its $1, never part of the
+            script's text. Each output line has the command's status (or signal), its
             stdout (or stdoutBase64 when not UTF-8) and the end of its stderr. A failing command
             does not stop the others; the exit status is then 1 and stderr names the lines.
+            No command (nor anything it started) outlives pool-advisor.
             """,
         options: [
             .init(name: "--inputs", value: "FILE", help: "The inputs, one JSON value per line (required)."),
@@ -30,7 +34,7 @@ enum RunCommand {
             .init(name: "--rules", value: "FILE", help: "Decide with this rules file (auto mode)."),
             .init(name: "--output", value: "FILE", help: "Write the outputs here instead of stdout."),
             .init(name: "--exec", value: "CMD", help: "Run an external command per input line instead of a TASK."),
-            .init(name: "--shell", value: nil, help: "Run the --exec command under /bin/sh -c."),
+            .init(name: "--shell", value: nil, help: "Run the --exec command as a /bin/sh script; the input is $1."),
             .init(name: "--quiet", value: nil, help: "No progress and no summary on stderr."),
         ], operands: ["TASK"], optionalOperands: 1)
 

@@ -69,31 +69,38 @@ public struct ExternalCommand: PoolTask {
 ///
 /// Without a shell the template is split into words as a shell would split it (whitespace,
 /// single and double quotes, backslash escapes) but nothing else is interpreted: no globs,
-/// variables or pipes, and the argument is substituted as it is, never re-split. With
-/// `shell: true` the template runs under `/bin/sh -c` with the argument single-quoted.
+/// variables or pipes, and the argument is substituted as it is, never re-split. The argument
+/// is still one word of the command's argv, so one that starts with `-` is an option to most
+/// programs: write `--` before the placeholder (`cat -- {}`) or give such inputs as `./-name`.
+///
+/// With `shell: true` the template is a script for `/bin/sh -c`, and the argument is its first
+/// positional parameter: `/bin/sh -c SCRIPT sh ARGUMENT`, where each `{}` in the script has
+/// become a quoted reference to `$1` (see `ShellScript`). The argument's text never becomes
+/// part of the script, so nothing in it is run, whatever quotes the template puts around `{}`.
+///
 /// A template without `{}` gets the argument as its last word.
 public struct CommandTemplate: Sendable, Equatable {
     /// The template split into words (with `{}` still in place).
     public let words: [String]
     /// Whether calls run under `/bin/sh -c`.
     public let usesShell: Bool
-    private let template: String
+    /// The script `/bin/sh -c` runs, reading the argument from `$1`; nil without a shell.
+    public let script: String?
 
     /// Parses `template`.
     /// - Throws: ``CommandTemplateError`` for an unclosed quote, a trailing backslash or an empty command.
     public init(_ template: String, shell: Bool = false) throws(CommandTemplateError) {
-        self.template = template
         self.usesShell = shell
         self.words = try Self.split(template)
         if words.isEmpty { throw CommandTemplateError(template: template, problem: "the command is empty") }
+        self.script = shell ? ShellScript.script(for: template) : nil
     }
 
     /// The call for one input argument.
     public func call(for argument: String) -> CommandCall {
-        if usesShell {
-            let quoted = "'" + argument.replacing("'", with: "'\\''") + "'"
-            let line = template.contains("{}") ? template.replacing("{}", with: quoted) : template + " " + quoted
-            return CommandCall(arguments: ["/bin/sh", "-c", line])
+        if let script {
+            // "sh" is $0, the name the shell uses in its error messages; the argument is $1.
+            return CommandCall(arguments: ["/bin/sh", "-c", script, "sh", argument])
         }
         guard words.contains(where: { $0.contains("{}") }) else { return CommandCall(arguments: words + [argument]) }
         return CommandCall(arguments: words.map { $0.replacing("{}", with: argument) })

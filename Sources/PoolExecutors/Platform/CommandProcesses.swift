@@ -8,6 +8,11 @@ import PoolWire
 /// Running an external command to completion with its output captured: the one place commands
 /// are spawned. Output goes to anonymous memory files rather than pipes, so a command that
 /// writes a lot to both streams can never deadlock against a reader.
+///
+/// No command outlives this process (see `poolsys_spawn_command`): each runs in a process group
+/// of its own with a parent-death signal, a guard process kills the groups still running when
+/// this process ends, and a finished command's group is killed before it is reaped, so nothing
+/// it left in the background keeps running either.
 package enum CommandProcesses {
     /// What a finished command left behind.
     package struct Finished {
@@ -24,16 +29,20 @@ package enum CommandProcesses {
         guard let program = arguments.first, !program.isEmpty else {
             return Finished(exit: .exited(127), standardOutput: [], standardError: Array("empty command\n".utf8))
         }
-        let output = poolsys_shared_memory("pool-advisor-command-out", 0)
+        // Named after the calling thread, which waits for the command: someone reading this
+        // process's descriptors can tell whose capture files they are.
+        let thread = poolsys_current_thread_id()
+        let output = poolsys_shared_memory("pool-advisor-command-out.tid-\(thread)", 0)
         guard output >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
         defer { close(output) }
-        let error = poolsys_shared_memory("pool-advisor-command-err", 0)
+        let error = poolsys_shared_memory("pool-advisor-command-err.tid-\(thread)", 0)
         guard error >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
         defer { close(error) }
         var pid: pid_t = 0
+        var slot: Int32 = -1
         let status = Processes.withCStrings(arguments) { argv in
             Processes.withCStrings(Processes.environment()) { envp in
-                poolsys_spawn_command(argv, envp, output, error, &pid)
+                poolsys_spawn_command(argv, envp, output, error, &pid, &slot)
             }
         }
         guard status == 0 else {
@@ -41,7 +50,10 @@ package enum CommandProcesses {
             return Finished(
                 exit: .exited(127), standardOutput: [], standardError: Array("\(program): \(reason)\n".utf8))
         }
-        let exit = Processes.reap(pid, blocking: true) ?? .unknown
+        // This thread waits until the command ends: its parent-death signal is tied to this
+        // thread, so the thread must not end first.
+        var waitStatus: Int32 = 0
+        let exit = poolsys_wait_command(pid, slot, &waitStatus) == 0 ? Processes.decode(waitStatus) : .unknown
         return Finished(exit: exit, standardOutput: readAll(output), standardError: readAll(error))
     }
 

@@ -127,7 +127,8 @@ package enum Processes {
         }
     }
 
-    private static func decode(_ status: Int32) -> ProcessExit {
+    /// The exit of a raw `waitpid` status.
+    static func decode(_ status: Int32) -> ProcessExit {
         let signal = status & 0x7F
         if signal == 0 { return .exited((status >> 8) & 0xFF) }
         return .signaled(signal)

@@ -133,4 +133,48 @@ if CommandLine.arguments.dropFirst().first == "parent" {
     fflush(nil)
     while true { sleep(10) }
 }
+// Not a worker: a parent for the "commands die with their parent" tests.
+// `commands PLACE END DIR`: runs two shell commands (each records its pid and its background
+// child's pid in DIR, then waits) on pool threads (`threads`), in pool workers (`processes`) or
+// on the main thread (`main`); then waits to be killed (`END` = `wait`) or, once both commands
+// have written their pids, returns from main with them still running (`END` = `return`).
+if CommandLine.arguments.dropFirst().first == "commands", CommandLine.arguments.count == 5 {
+    let (place, end, directory) = (CommandLine.arguments[2], CommandLine.arguments[3], CommandLine.arguments[4])
+    // A test runner's thread may have started us with signals blocked: be a normal program.
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    sigprocmask(SIG_SETMASK, &unblocked, nil)
+    let script =
+        #"echo $$ > "$0/$1.shell.tmp"; sleep 600 & echo $! > "$0/$1.child.tmp"; "#
+        + #"mv "$0/$1.shell.tmp" "$0/$1.shell"; mv "$0/$1.child.tmp" "$0/$1.child"; wait"#
+    let calls = (0..<2).map { CommandCall(arguments: ["/bin/sh", "-c", script, directory, "command\($0)"]) }
+    var keep: [AnyObject] = []
+    switch place {
+    case "threads":
+        let pool = ThreadPool(workers: 2)
+        for call in calls { _ = try pool.submit { try ExternalCommand.run(call) } }
+        keep.append(pool)
+    case "processes":
+        // One pool per command: a fresh pool may queue both on its first worker.
+        for call in calls {
+            let pool = try ProcessPool(workers: 1)
+            _ = try pool.submit(ExternalCommand.self, call)
+            keep.append(pool)
+        }
+    default:
+        _ = try ExternalCommand.run(calls[0])  // blocks until the test kills this process
+    }
+    withExtendedLifetime(keep) {
+        if end == "return" {
+            let names = ["command0.shell", "command0.child", "command1.shell", "command1.child"]
+            var waited = 0
+            while !names.allSatisfy({ access(directory + "/" + $0, F_OK) == 0 }) && waited < 120_000 {
+                usleep(1_000)
+                waited += 1
+            }
+            exit(0)  // what returning from main does, with the pools and their commands still running
+        }
+        while true { sleep(10) }
+    }
+}
 print("pool-test-worker: run by the process-pool tests")
