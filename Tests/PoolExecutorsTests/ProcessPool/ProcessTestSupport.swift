@@ -113,3 +113,7 @@ func processIsGone(_ pid: Int32) -> Bool {
     guard kill(pid, 0) == 0, let status = processStatus(pid) else { return true }
     return status.state == "Z"
 }
+
+/// Whether this test process (and so the fixture worker built with it) runs under
+/// ThreadSanitizer, whose runtime turns a worker's fatal signal into exit status 66.
+let underThreadSanitizer: Bool = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
