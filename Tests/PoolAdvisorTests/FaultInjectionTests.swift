@@ -124,18 +124,35 @@ struct ExecutorFaultInjectionTests {
         job.expectRanOnceUpToFirstFault()
     }
 
-    @Test(arguments: [Fault.sigkill, .fatalError, .exit], [0, 3_000_000])
+    /// Auto mode keeps every call in workers for a crash-prone task, and for any task once a
+    /// timeout is set (only a worker can be stopped).
+    @Test(arguments: [Fault.sigkill, .fatalError, .exit, .hang], [0, 3_000_000])
     func autoRunWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
         let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
-        job.expectStoppedAtFirstFault(try job.run("PoolTestFixtures.CrashProneFaulty", []))
+        let result =
+            fault == .hang
+            ? try job.run("PoolTestFixtures.Faulty", ["--timeout", "2"])
+            : try job.run("PoolTestFixtures.CrashProneFaulty", [])
+        job.expectStoppedAtFirstFault(result)
     }
 
-    @Test(arguments: faults.filter { $0 != .hang }, itemNanoseconds)
+    @Test(arguments: faults, itemNanoseconds)
     func runWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
         let job = Job(fault: fault, spin: spin)
         defer { job.log.remove() }
-        job.expectStoppedAtFirstFault(
-            try job.run("PoolTestFixtures.Faulty", ["--mode", "processes", "--workers", "2"]))
+        let timeout = fault == .hang ? ["--timeout", "2"] : []
+        let result = try job.run("PoolTestFixtures.Faulty", ["--mode", "processes", "--workers", "2"] + timeout)
+        job.expectStoppedAtFirstFault(result)
+        if fault == .hang { #expect(result.error.contains("exceeded the task timeout"), "\(result.error)") }
+    }
+
+    @Test func aTimeoutOnThreadsIsRefusedBeforeAnyWork() throws {
+        let job = Job(fault: .hang, spin: 0)
+        defer { job.log.remove() }
+        let result = try job.run("PoolTestFixtures.Faulty", ["--mode", "threads", "--timeout", "1"])
+        #expect(result.status == 2)
+        #expect(result.error.contains("--timeout needs worker processes"), "\(result.error)")
+        #expect(job.log.calls().isEmpty)
     }
 }

@@ -29,11 +29,18 @@ extension AutoExecutor {
         return options
     }
 
-    /// The executor's plan: the recommendation's, except that a crash-prone task always runs
-    /// in worker processes (rules that say otherwise cannot make its crash cost the program).
-    static func plan<Task: PoolTask>(_ recommendation: Recommendation, for task: Task.Type) -> ExecutionPlan {
+    /// Whether every call of `task` must happen in a worker process: it is crash-prone (its
+    /// crash must cost an input, not the program), or a task timeout is set (only a worker can
+    /// be stopped when a call runs too long).
+    func runsInWorkers<Task: PoolTask>(_ task: Task.Type) -> Bool {
+        Task.traits.contains(.crashProne) || options.processes.taskTimeout != nil
+    }
+
+    /// The executor's plan: the recommendation's, except that a task that must run in workers
+    /// (``runsInWorkers(_:)``) always does, whatever the rules say.
+    func plan<Task: PoolTask>(_ recommendation: Recommendation, for task: Task.Type) -> ExecutionPlan {
         let plan = ExecutionPlan(recommendation)
-        guard Task.traits.contains(.crashProne), plan.mode != .processes else { return plan }
+        guard runsInWorkers(task), plan.mode != .processes else { return plan }
         let workers = plan.mode == .serial ? 1 : max(1, plan.workers)
         return ExecutionPlan(mode: .processes, workers: workers, chunkSize: plan.chunkSize)
     }

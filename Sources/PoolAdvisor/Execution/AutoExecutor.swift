@@ -28,7 +28,9 @@ public final class AutoExecutor: Sendable {
         /// The profiler's settings; shorter than ``ProfilerOptions``' defaults, since the
         /// profiling time is part of the job.
         public var profiler: ProfilerOptions
-        /// Worker settings for process pools (executable, environment, timeouts).
+        /// Worker settings for process pools (executable, environment, timeouts). With a
+        /// `taskTimeout`, every call (profiling included) runs in worker processes, since only
+        /// a worker can be stopped when a call runs too long.
         public var processes = ProcessPool.Configuration()
         /// Predicted seconds of work per watched batch.
         public var watchSeconds = 1.0
@@ -122,7 +124,7 @@ public final class AutoExecutor: Sendable {
         // Up front, whatever mode follows: a task no worker could run fails here, the same way
         // on every machine, not only when processes happen to be chosen.
         var outputs = try checkRegistered(task, inputs, progress)
-        let isolated = Task.traits.contains(.crashProne)
+        let isolated = runsInWorkers(task)
         guard inputs.count - outputs.count >= 2 || (isolated && inputs.count > outputs.count) else {
             // Too few to profile: the rest runs serially (a crash-prone call in a worker).
             while outputs.count < inputs.count {
@@ -163,7 +165,7 @@ public final class AutoExecutor: Sendable {
         var profilingSeconds = first.seconds
         var profiledItems = timed + first.keptCount
         progress?.add(first.keptCount)
-        var plan = Self.plan(recommendation, for: task)
+        var plan = self.plan(recommendation, for: task)
         var executor = Executor(plan: plan, processes: options.processes)
         defer { executor.shutdown() }
         try complete(first, task, inputs, executor, progress, before: outputs, deliver)
@@ -197,7 +199,7 @@ public final class AutoExecutor: Sendable {
             profiledItems += again.keptCount
             progress?.add(again.keptCount)
             let next = advisor.recommend(again.profile, items: inputs.count - done)
-            let nextPlan = Self.plan(next, for: task)
+            let nextPlan = self.plan(next, for: task)
             model = CostModel(profile: again.profile, machine: advisor.machine ?? .typical(cores: Machine.usableCores))
             if nextPlan != plan {
                 switches.append(

@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             Every input line is read and checked before any work starts; a malformed line is an
@@ -33,6 +33,9 @@ enum RunCommand {
             .init(name: "--fetch-workers", value: "N", help: "Fetch threads of a pipeline (default: 4 × the cores)."),
             .init(name: "--rules", value: "FILE", help: "Decide with this rules file (auto mode)."),
             .init(name: "--output", value: "FILE", help: "Write the outputs here instead of stdout."),
+            .init(
+                name: "--timeout", value: "SECONDS",
+                help: "Fail an input whose call runs longer (its worker is killed and replaced); calls run in workers."),
             .init(name: "--exec", value: "CMD", help: "Run an external command per input line instead of a TASK."),
             .init(name: "--shell", value: nil, help: "Run the --exec command as a /bin/sh script; the input is $1."),
             .init(name: "--quiet", value: nil, help: "No progress and no summary on stderr."),
@@ -59,7 +62,15 @@ enum RunCommand {
             chunk: parsed.values["--chunk"] == nil
                 ? nil : try parsed.integer("--chunk", in: 1...1_000_000, default: 1, spec: spec),
             fetchWorkers: try parsed.integer("--fetch-workers", in: 1...4096, default: 4 * cores, spec: spec),
-            rules: parsed.values["--rules"], output: parsed.values["--output"], quiet: parsed.has("--quiet"))
+            rules: parsed.values["--rules"], output: parsed.values["--output"], quiet: parsed.has("--quiet"),
+            timeout: parsed.values["--timeout"] == nil
+                ? nil : try parsed.number("--timeout", in: 0.001...2_592_000, default: 1, spec: spec))
+        if settings.timeout != nil, let mode, mode != .processes {
+            throw UsageError(
+                message:
+                    "--timeout needs worker processes: a call on a thread cannot be stopped; use --mode processes, or auto (which then runs every call in workers)",
+                command: spec)
+        }
         if let template = parsed.values["--exec"] {
             let (calls, lines) = try InputFiles.readCommandCalls(
                 template: template, shell: parsed.has("--shell"), from: inputsPath)
@@ -92,6 +103,15 @@ enum RunCommand {
         var rules: String?
         var output: String?
         var quiet: Bool
+        /// Longest a call may run, in seconds (processes only).
+        var timeout: Double?
+
+        /// Worker settings: this executable, with the task timeout if one was given.
+        var processes: ProcessPool.Configuration {
+            var configuration = ProcessPool.Configuration()
+            configuration.taskTimeout = timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) }
+            return configuration
+        }
     }
 
     /// Runs the job, writing each output as soon as it and all before it are done.
@@ -119,14 +139,16 @@ enum RunCommand {
                 let plan = ExecutionPlan(
                     mode: mode, workers: settings.workers, chunkSize: settings.chunk,
                     fetchWorkers: settings.fetchWorkers)
-                let executor = Executor(plan: plan)
+                let executor = Executor(plan: plan, processes: settings.processes)
                 defer { executor.shutdown() }
                 reporter?.start()
                 try executor.forEachOutput(of: task, inputs, progress: counter, write)
                 summary = plan.summary
             } else {
                 let machine = try context.machine()
-                let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: machine))
+                var options = AutoExecutor.Options()
+                options.processes = settings.processes
+                let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: machine), options: options)
                 reporter?.start()
                 let run = try auto.run(task, inputs, progress: counter, forEachOutput: write)
                 summary =
