@@ -30,6 +30,10 @@ func shaped(
     profile.calls.cpuRatio = Estimate(value: cpuShare, low: cpuShare, high: cpuShare, observations: 100)
     profile.calls.wallCPURatio = cpuShare
     profile.calls.blockedRatio = 1 - cpuShare
+    // Measured figures the shape does not decide are zeroed: children's CPU is process-wide
+    // (RUSAGE_CHILDREN), so workers other suites reap while the base profile runs would leak in.
+    profile.calls.childrenCPURatio = 0
+    profile.calls.runQueueRatio = 0
     profile.payload.shippingSecondsPerCall = shipping
     profile.payload.shippingToComputeRatio = shipping / max(wall * cpuShare, 1e-12)
     profile.figures = []
