@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PoolProfilerTests",
-            dependencies: ["PoolProfiler", "PoolWorkloads", "pool-test-worker"],
+            dependencies: ["PoolProfiler", "PoolWorkloads", "PoolTestFixtures", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
         .testTarget(

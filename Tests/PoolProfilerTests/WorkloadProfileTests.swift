@@ -1,5 +1,6 @@
 import PoolExecutors
 import PoolProfiler
+import PoolTestFixtures
 import PoolWorkloads
 import Testing
 
@@ -58,6 +59,10 @@ func profile<W: ReferenceWorkload>(
 
     @Test(.enabled(if: Machine.usableCores >= 2, "needs two cores to contend"))
     func blockingLockShowsLockWaitsWithTwoCopies() throws {
+        try withContendedWorkloads { try checkBlockingLock() }
+    }
+
+    private func checkBlockingLock() throws {
         let baseline = try profile(PureCPU.self)
         let locked = try profile(BlockingLock.self) { profile in
             guard let scaling = profile.scaling else { return false }
@@ -80,6 +85,10 @@ func profile<W: ReferenceWorkload>(
 
     @Test(.enabled(if: Machine.usableCores >= 2, "needs two cores to contend"))
     func spinningMutexAndSharedAtomicWasteCPU() throws {
+        try withContendedWorkloads { try checkSpinners() }
+    }
+
+    private func checkSpinners() throws {
         let independent = try profile(PureCPU.self) { $0.scaling?.cpuEfficiency.isClear(of: 0.85) ?? false }
         let baseline = try #require(independent.scaling).cpuEfficiency.value
         for workload in [SpinningMutex.self, SharedAtomic.self] as [any ReferenceWorkload.Type] {
