@@ -59,9 +59,15 @@
 #else
 #define POOLSYS_NO_SANITIZER __attribute__((no_sanitize("address", "thread", "undefined")))
 #endif
+#if defined(__has_attribute) && __has_attribute(no_profile_instrument_function)
+#define POOLSYS_NO_PROFILE __attribute__((no_profile_instrument_function))
+#else
+#define POOLSYS_NO_PROFILE
+#endif
 /// Code that runs in a child before exec or in the guard: no canary (thread-local), no
-/// sanitizer hooks (thread-local, shared state).
-#define POOLSYS_CHILD_CODE __attribute__((noinline)) POOLSYS_NO_PROTECTOR POOLSYS_NO_SANITIZER
+/// sanitizer hooks (thread-local, shared state), no coverage counters (the guard unmaps them).
+#define POOLSYS_CHILD_CODE \
+    __attribute__((noinline)) POOLSYS_NO_PROTECTOR POOLSYS_NO_SANITIZER POOLSYS_NO_PROFILE
 
 /// A system call without libc: returns the result or -errno, touches no errno.
 __attribute__((always_inline)) static inline long raw(long number, long a, long b, long c, long d, long e) {

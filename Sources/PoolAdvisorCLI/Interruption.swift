@@ -2,7 +2,8 @@ internal import PoolExecutors
 
 /// What `run` does on SIGINT or SIGTERM: write out every output already handed over in input
 /// order (the writer's buffer included), say on stderr how many there are and where, and exit
-/// with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+/// with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). A second signal while
+/// that is under way ends the process at once (the default action).
 ///
 /// A watcher thread waits on ``SignalPipe``; the job's thread is not interrupted, so the
 /// outputs it handed over are whole lines, and once the writer is stopped the job's thread
@@ -23,6 +24,9 @@ final class Interruption: Sendable {
         self.descriptor = descriptor
         watcher = try? PlatformThread.start(name: "signals") {
             guard let signal = SignalPipe.next(from: descriptor) else { return }
+            // A second signal gets the default action: writing the finished outputs can block
+            // (a stalled pipe, a paused terminal), and a user's second Ctrl-C must still end it.
+            SignalPipe.uninstall()
             let place = stop()
             let clear = Terminal.isTerminal(.error) ? "\r\u{1B}[K" : ""
             Terminal.write("\(clear)interrupted by \(SignalPipe.name(signal)): \(place)\n", to: .error)

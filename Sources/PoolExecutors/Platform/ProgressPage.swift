@@ -20,7 +20,7 @@ import PoolWire
 /// header (one page of UInt64 words)            log (logCapacity bytes)
 /// 0 started-at ns (0: between items)           [status u8][length u32][bytes] …  the items
 /// 1 batch id    2 item position                  logged since the last reply frame, in order
-/// 3 log batch   4 log's first position   5 logged count
+/// 3 log batch   4 log's first position   5 logged count   6 log bytes used
 /// ```
 ///
 /// The worker writes an item's bytes first and publishes it by raising the count with a
@@ -74,8 +74,10 @@ final class ProgressPage: @unchecked Sendable {
 
     /// Item `index` of batch `batch` starts now.
     func markStarted(batch: UInt64, index: Int) {
-        poolsys_store_release(words + 1, batch)
+        // The index first: a death between the two stores leaves the new index with the old
+        // batch (fully replied, so harmless), never the new batch with the old batch's index.
         poolsys_store_release(words + 2, UInt64(index))
+        poolsys_store_release(words + 1, batch)
         poolsys_store_release(words, max(MonotonicClock.nanoseconds(), 1))
     }
 
@@ -100,6 +102,7 @@ final class ProgressPage: @unchecked Sendable {
         if let source = record.baseAddress { (log + logUsed).copyMemory(from: source, byteCount: record.count) }
         logUsed += record.count
         logCount += 1
+        poolsys_store_release(words + 6, UInt64(logUsed))
         poolsys_store_release(words + 5, logCount)
         return true
     }
@@ -116,15 +119,36 @@ final class ProgressPage: @unchecked Sendable {
         }
     }
 
-    /// The items the worker logged but had not sent: which batch, the position of the first,
-    /// how many, and their records. Read only after the worker has exited; the records are
-    /// the worker's bytes and must be parsed with bounds checks. Valid while the page lives.
-    func loggedItems() -> (batch: UInt64, first: Int, count: Int, records: UnsafeRawBufferPointer) {
-        let first = poolsys_load_acquire(words + 4)
-        let count = poolsys_load_acquire(words + 5)
-        return (
-            poolsys_load_acquire(words + 3), Int(clamping: first), Int(clamping: count),
-            UnsafeRawBufferPointer(start: log, count: Self.logCapacity)
-        )
+    /// What a dead worker logged but had not sent, copied out of the shared page (so a process
+    /// that still maps the page cannot change it while it is read).
+    final class LoggedItems {
+        let batch: UInt64
+        /// Position in the batch of the first logged item.
+        let first: Int
+        let count: Int
+        /// The records: the worker's bytes, so parse them with bounds checks. Valid while this
+        /// object lives.
+        let records: UnsafeRawBufferPointer
+
+        init(batch: UInt64, first: Int, count: Int, copying source: UnsafeRawBufferPointer) {
+            self.batch = batch
+            self.first = first
+            self.count = count
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, source.count), alignment: 16)
+            if let base = source.baseAddress { copy.baseAddress!.copyMemory(from: base, byteCount: source.count) }
+            records = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(copy)[0..<source.count])
+        }
+
+        deinit { records.deallocate() }
+    }
+
+    /// The items the worker logged but had not sent. Read after the worker exited.
+    func loggedItems() -> LoggedItems? {
+        let count = Int(clamping: poolsys_load_acquire(words + 5))
+        guard count > 0 else { return nil }
+        let used = min(Int(clamping: poolsys_load_acquire(words + 6)), Self.logCapacity)
+        return LoggedItems(
+            batch: poolsys_load_acquire(words + 3), first: Int(clamping: poolsys_load_acquire(words + 4)),
+            count: count, copying: UnsafeRawBufferPointer(start: log, count: used))
     }
 }

@@ -46,6 +46,7 @@ public final class ProcessPool: Sendable {
     /// Starts a pool with `configuration`.
     public init(configuration: Configuration) throws {
         try WorkerEntry.checkPoolCreationAllowed()
+        try configuration.validate()
         Processes.ignoreBrokenPipeSignals()
         core = ProcessPoolCore(configuration: configuration, launch: try WorkerLaunch(configuration: configuration))
         try core.startConductors()

@@ -30,8 +30,12 @@ extension ProcessPool {
         /// How many times an item of an idempotent task (``PoolTask/isIdempotent``) is re-run
         /// after its worker crashed or timed out. Non-idempotent tasks are never re-run.
         public var retries: Int = 0
-        /// Largest request or reply frame in bytes; a larger one is refused as corrupt.
+        /// Largest request or reply frame in bytes; a larger one is refused as corrupt. At most
+        /// ``largestFrameBytes`` (lengths on the wire are 31 bits).
         public var maximumFrameBytes: Int = 1 << 30
+
+        /// The most ``maximumFrameBytes`` may be: 2 GiB less a header.
+        public static let largestFrameBytes = Int(Int32.max) - 64
         /// Batches queued per worker, so it never waits for the next request.
         public var batchesInFlightPerWorker: Int = 3
         /// Names the pool's threads (`name-c0`, `name-w0`) in debuggers and `top -H`.
@@ -40,6 +44,16 @@ extension ProcessPool {
         /// The defaults, with `workers` worker processes (nil: the usable core count).
         public init(workers: Int? = nil) {
             self.workers = max(1, workers ?? Machine.usableCores)
+        }
+
+        /// Throws if a setting is outside what the pool can honour.
+        func validate() throws {
+            guard (4096...Self.largestFrameBytes).contains(maximumFrameBytes) else {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.maximumFrameBytes is \(maximumFrameBytes); it must be between 4096 and \(Self.largestFrameBytes) (lengths on the wire are 31 bits)"
+                )
+            }
         }
     }
 }

@@ -21,17 +21,20 @@ extension ProcessPoolCore {
 
     /// Accounts for everything a worker held when it ended: items answered are done, and so are
     /// items it finished and logged on its progress page but had not sent (delivered from the
-    /// log); the item it was running failed (crash or timeout) unless retries allow another
-    /// go; items it finished but could not log (a window of a few instructions) are re-run if
-    /// idempotent, else failed as lost; items it never started go back to the queue.
+    /// log); the item it was running when it died failed (crash or timeout) unless retries allow
+    /// another go; items it finished but could not report are re-run if idempotent, else failed
+    /// as lost; items it never started go back to the queue.
+    ///
+    /// The page is read once the worker is gone, so it says exactly where the worker was: a
+    /// timeout decided on an item that finished just before the kill landed blames the item the
+    /// kill actually interrupted, which had started and so is not run again.
     func workerEnded(slot: Int, connection: WorkerConnection, end: WorkerEnd, exit: ProcessExit) {
         let progress = connection.page?.read()
-        let recovered = lock.withLock { recoverLogged(slots[slot].inFlight, page: connection.page) }
-        if let recovered {
-            var cursor = recovered.cursor
-            try? deliver(recovered.batch, positions: recovered.positions, from: &cursor)
-        }
+        // Copied out of shared memory once: a process that still maps the page (a task's own
+        // child) cannot change the records between checking and delivering them.
+        let log = connection.page?.loggedItems()
         var failures: [(WorkSource, Int, any Error)] = []
+        var recovered: RecoveredItems?
         lock.withLock {
             let batches = slots[slot].inFlight
             slots[slot] = Slot()
@@ -42,21 +45,26 @@ extension ProcessPoolCore {
                 case .running, .shuttingDown: return nil
                 }
             }()
+            recovered = log.flatMap { recoverLogged(batches, $0) }
+            let story = DeathStory(end: end, exit: exit, connection: connection, batches: batches)
+            let current = batches.first { $0.answered < $0.indexes.count }
             for batch in batches {
                 for position in batch.answered..<batch.indexes.count {
+                    if let recovered, recovered.batch === batch, recovered.positions.contains(position) { continue }
                     let index = batch.indexes[position]
                     if let terminalError {
                         failures.append((batch.source, index, terminalError))
                         continue
                     }
-                    switch classify(position: position, of: batch, progress: progress, end: end) {
+                    let fate = classify(position: position, of: batch, progress: progress, current: current)
+                    switch fate {
                     case .notStarted:
                         requeue(index, of: batch.source)
                     case .lost:
                         if batch.source.isIdempotent {
                             requeue(index, of: batch.source)
                         } else {
-                            failures.append((batch.source, index, lostError(batch, index, connection, end, exit)))
+                            failures.append((batch.source, index, lostError(batch, index, story)))
                         }
                     case .culprit:
                         let attempts = batch.source.attempts[index, default: 0]
@@ -64,53 +72,80 @@ extension ProcessPoolCore {
                             batch.source.attempts[index] = attempts + 1
                             requeue(index, of: batch.source)
                         } else {
-                            failures.append((batch.source, index, culpritError(batch, index, connection, end, exit)))
+                            failures.append((batch.source, index, culpritError(batch, position, story)))
                         }
                     }
                 }
             }
         }
+        if let recovered { deliverRecovered(recovered, connection: connection) }
         for (source, index, error) in failures { source.fail(index, with: error) }
         pump()
     }
 
-    /// The items a dead worker logged but never replied: marks them answered in their batch and
-    /// returns them for delivery (lock held). Nil when nothing usable was logged; a log that
-    /// does not parse is ignored, as if the worker had logged nothing.
-    private func recoverLogged(_ batches: [Batch], page: ProgressPage?) -> (
-        batch: Batch, positions: Range<Int>, cursor: FrameCursor
-    )? {
-        guard let page else { return nil }
-        let log = page.loggedItems()
+    /// Finished items read back from a dead worker's log: positions of `batch`, their records.
+    struct RecoveredItems {
+        /// Keeps the copied records alive while the cursor reads them.
+        let log: ProgressPage.LoggedItems
+        let batch: Batch
+        let positions: Range<Int>
+        let cursor: FrameCursor
+    }
+
+    /// The items a dead worker logged but never replied, past those its reply frames already
+    /// brought (lock held). Nil when nothing usable was logged; a log that does not parse is
+    /// ignored, as if the worker had logged nothing.
+    private func recoverLogged(_ batches: [Batch], _ log: ProgressPage.LoggedItems) -> RecoveredItems? {
         guard log.count > 0, let batch = batches.first(where: { $0.id == log.batch }),
-            log.first <= batch.answered, log.count <= batch.indexes.count - log.first
+            log.first < batch.indexes.count, log.count <= batch.indexes.count - log.first
         else { return nil }
         var cursor = FrameCursor(log.records)
         // Skip what the parent already received in reply frames.
         do {
-            for _ in log.first..<batch.answered {
+            for _ in log.first..<max(log.first, batch.answered) {
                 _ = try cursor.read(UInt8.self)
                 _ = try cursor.readLengthPrefixed()
             }
         } catch { return nil }
-        let positions = batch.answered..<(log.first + log.count)
+        let positions = max(log.first, batch.answered)..<(log.first + log.count)
         guard !positions.isEmpty, (try? validateItems(cursor, count: positions.count)) != nil else { return nil }
-        batch.answered = positions.upperBound
-        return (batch, positions, cursor)
+        return RecoveredItems(log: log, batch: batch, positions: positions, cursor: cursor)
+    }
+
+    /// Delivers recovered items (no lock held). They were validated; should one still not
+    /// decode, it and the rest fail rather than wait for ever.
+    private func deliverRecovered(_ recovered: RecoveredItems, connection: WorkerConnection) {
+        var cursor = recovered.cursor
+        for position in recovered.positions {
+            do {
+                try deliver(recovered.batch, positions: position..<(position + 1), from: &cursor)
+            } catch {
+                let error = PoolError(
+                    .resultLost,
+                    "worker \(connection.pid) finished input \(recovered.batch.source.reportedIndex(recovered.batch.indexes[position])) but its logged result could not be read back: \(error)",
+                    processID: connection.pid,
+                    inputIndexes: [recovered.batch.source.reportedIndex(recovered.batch.indexes[position])])
+                for rest in position..<recovered.positions.upperBound {
+                    recovered.batch.source.fail(recovered.batch.indexes[rest], with: error)
+                }
+                return
+            }
+        }
     }
 
     private enum ItemFate { case notStarted, lost, culprit }
 
-    /// What happened to the unanswered item at `position` of `batch` (lock held).
+    /// What happened to the unanswered item at `position` of `batch` (lock held). `current` is
+    /// the first batch with unanswered items: the one a worker without a page was running,
+    /// since it runs its batches in order.
     private func classify(
-        position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, end: WorkerEnd
+        position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, current: Batch?
     ) -> ItemFate {
-        if case .timedOut(let timedBatch, let timedIndex) = end, timedBatch == batch.id {
-            return position == timedIndex ? .culprit : position < timedIndex ? .lost : .notStarted
-        }
         guard let progress else {
-            // No progress page: blame the first unanswered item of a batch that had begun.
-            return position == batch.answered && batch.answered > 0 ? .culprit : .notStarted
+            // No progress page: blame the first unanswered item; the others of its batch may
+            // have run (their results died with the worker), so they are not run again.
+            guard batch === current else { return .notStarted }
+            return position == batch.answered ? .culprit : .lost
         }
         guard progress.batch == batch.id else { return .notStarted }
         if progress.startedAt != 0 {
@@ -125,49 +160,73 @@ extension ProcessPoolCore {
         if !queue.contains(where: { $0 === source }) { queue.insert(source, at: 0) }
     }
 
-    private func culpritError(
-        _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
-    ) -> PoolError {
-        let index = batch.source.reportedIndex(index)
-        let subject = "worker \(connection.pid) running \(batch.source.taskName) on input \(index)"
-        switch end {
+    /// How a worker ended, for its items' errors.
+    struct DeathStory {
+        let end: WorkerEnd
+        let exit: ProcessExit
+        let pid: Int32
+        /// The batch and position a timeout was decided on, and that input's index.
+        let timedOut: (batch: UInt64, position: Int, input: Int)?
+
+        init(end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch]) {
+            self.end = end
+            self.exit = exit
+            pid = connection.pid
+            if case .timedOut(let id, let position) = end, let batch = batches.first(where: { $0.id == id }),
+                batch.indexes.indices.contains(position)
+            {
+                timedOut = (id, position, batch.source.reportedIndex(batch.indexes[position]))
+            } else {
+                timedOut = nil
+            }
+        }
+    }
+
+    private func culpritError(_ batch: Batch, _ position: Int, _ story: DeathStory) -> PoolError {
+        let index = batch.source.reportedIndex(batch.indexes[position])
+        let subject = "worker \(story.pid) running \(batch.source.taskName) on input \(index)"
+        let timeout = configuration.taskTimeout.map { "\($0)" } ?? "?"
+        switch story.end {
         case .timedOut:
+            guard let timed = story.timedOut, timed.batch != batch.id || timed.position != position else {
+                return PoolError(
+                    .taskTimedOut,
+                    "\(subject) exceeded the task timeout of \(timeout) and was killed; a new worker replaces it",
+                    processID: story.pid, processExit: story.exit, inputIndexes: [index])
+            }
             return PoolError(
                 .taskTimedOut,
-                "\(subject) exceeded the task timeout of \(configuration.taskTimeout.map { "\($0)" } ?? "?") and was killed; a new worker replaces it",
-                processID: connection.pid, processExit: exit, inputIndexes: [index])
+                "\(subject) was killed by the task timeout of \(timeout) decided for input \(timed.input), which finished just as the kill was sent; this input had started, so it is not run again",
+                processID: story.pid, processExit: story.exit, inputIndexes: [index])
         case .crashed(let fatal):
             let said = fatal.map { " after reporting: \($0)" } ?? ""
             return PoolError(
-                .workerCrashed, "\(subject) \(exit)\(said); a new worker replaces it", processID: connection.pid,
-                processExit: exit, inputIndexes: [index])
+                .workerCrashed, "\(subject) \(story.exit)\(said); a new worker replaces it", processID: story.pid,
+                processExit: story.exit, inputIndexes: [index])
         case .protocolError(let reason):
             return PoolError(
-                .workerCrashed, "\(subject) was killed because \(reason)", processID: connection.pid, processExit: exit,
-                inputIndexes: [index])
+                .workerCrashed, "\(subject) was killed because \(reason)", processID: story.pid,
+                processExit: story.exit, inputIndexes: [index])
         case .closed:
             return PoolError(
-                .workerCrashed, "\(subject) \(exit)", processID: connection.pid, processExit: exit,
+                .workerCrashed, "\(subject) \(story.exit)", processID: story.pid, processExit: story.exit,
                 inputIndexes: [index])
         }
     }
 
-    private func lostError(
-        _ batch: Batch, _ index: Int, _ connection: WorkerConnection, _ end: WorkerEnd, _ exit: ProcessExit
-    ) -> PoolError {
+    private func lostError(_ batch: Batch, _ index: Int, _ story: DeathStory) -> PoolError {
         let index = batch.source.reportedIndex(index)
         let why: String
-        switch end {
-        case .timedOut(_, let position):
-            let culprit = batch.source.reportedIndex(batch.indexes[min(position, batch.indexes.count - 1)])
-            why = "was killed because input \(culprit) ran past the task timeout"
+        switch story.end {
+        case .timedOut:
+            why = "was killed because input \(story.timedOut.map { "\($0.input)" } ?? "?") ran past the task timeout"
         case .protocolError(let reason): why = "was killed because \(reason)"
-        case .crashed, .closed: why = "\(exit)"
+        case .crashed, .closed: why = "\(story.exit)"
         }
         return PoolError(
             .resultLost,
-            "\(batch.source.taskName) finished input \(index) in worker \(connection.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
-            processID: connection.pid, processExit: exit, inputIndexes: [index])
+            "\(batch.source.taskName) may have finished input \(index) in worker \(story.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
+            processID: story.pid, processExit: story.exit, inputIndexes: [index])
     }
 
     /// Fails the pool: queued work fails with `error`, workers are stopped.

@@ -33,4 +33,7 @@ extension PoolError.Code {
     /// The worker executable does not register a task of this name (or registers a different
     /// signature under it).
     public static let unknownTask = PoolError.Code(storage: .unknownTask)
+    /// A ``ProcessPool/Configuration`` value is outside what the pool can honour; the message
+    /// names the setting and its range.
+    public static let invalidConfiguration = PoolError.Code(storage: .invalidConfiguration)
 }

@@ -116,6 +116,17 @@ extension ProcessPoolCore {
             throw error
         }
         let page = ProgressPage()
+        #if os(Linux)
+            // Without the page a crash could be neither attributed nor its finished results
+            // recovered: refuse to run a worker with weaker promises than documented.
+            guard page != nil else {
+                for fd in [requests.read, requests.write, replies.read, replies.write] { Descriptor.close(fd) }
+                throw PoolError(
+                    .workerStartFailed,
+                    "could not create worker \(slot)'s shared progress page (memfd_create or mmap failed); free memory or descriptors (ulimit -n) and try again"
+                )
+            }
+        #endif
         let childEnds = [requests.read, replies.write] + (page.map { [$0.descriptor] } ?? [])
         let pid: Int32
         do {

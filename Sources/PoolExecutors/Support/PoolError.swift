@@ -15,6 +15,7 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
             case resultLost = "result lost"
             case workerStartFailed = "worker start failed"
             case unknownTask = "unknown task"
+            case invalidConfiguration = "invalid configuration"
         }
 
         let storage: Storage

@@ -87,7 +87,7 @@ final class SerialPhase {
     private func add(_ record: CallRecord) {
         records.append(record)
         cpuSum += record.threadCPU
-        ownTimeSum += max(record.wall - record.runQueue, 1)
+        ownTimeSum += record.ownTime
         let ratio = record.cpuRatio
         let delta = ratio - ratioMean
         ratioMean += delta / Double(records.count)

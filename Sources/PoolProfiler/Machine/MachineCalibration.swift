@@ -119,7 +119,7 @@ public struct MachineCalibration: Sendable {
             otherShare = min(1, max(0, (after.busy - before.busy - own) / (after.total - before.total)))
         }
         let spread = worker.spread.merging(threads.spread) { first, _ in first }
-        return MachineProfile(
+        var measured = MachineProfile(
             host: CalibrationFiles.hostName, executableBuild: buildKey, measuredAtEpochSeconds: CalibrationFiles.now(),
             usableCores: Machine.usableCores, workerStartSeconds: worker.start, roundTripSeconds: worker.roundTrip,
             ipcBandwidthBytesPerSecond: worker.bandwidth, threadStartSeconds: threads.start,
@@ -128,6 +128,8 @@ public struct MachineCalibration: Sendable {
             method: CalibrationMethod(
                 threadRounds: ThreadCosts.rounds, workerRounds: WorkerCosts.rounds, spread: spread,
                 otherProgramsCPUShare: otherShare))
+        measured.clampToPlausibleRanges()
+        return measured
     }
 }
 
@@ -182,7 +184,9 @@ enum WorkerCosts {
             let block = [UInt8](repeating: 0xa5, count: 2 << 20)
             let sent = Clocks.monotonic()
             for _ in 0..<4 { _ = try pool.submit(WorkerEcho.self, block).result() }
-            let taken = max((Clocks.monotonic() - sent).seconds - 4 * median, 1e-6)
+            // The transfer's whole time: subtracting the (small, noisy) round trip could leave
+            // almost nothing and make an absurd rate on a loaded host.
+            let taken = max((Clocks.monotonic() - sent).seconds, 1e-6)
             bandwidths.rounds.append(Double(2 * 4 * block.count) / taken)
         }
         var many = ProcessPool.Configuration(workers: Machine.usableCores)

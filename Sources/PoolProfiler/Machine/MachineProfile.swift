@@ -119,6 +119,17 @@ extension MachineProfile {
         ]
     }
 
+    /// Brings each figure into its plausible range (a measurement on a very loaded host can
+    /// fall outside), so what is measured is always what a later read accepts.
+    mutating func clampToPlausibleRanges() {
+        for (_, path, range) in Self.plausibleRanges {
+            guard let writable = path as? WritableKeyPath<MachineProfile, Double> else { continue }
+            let value = self[keyPath: writable]
+            self[keyPath: writable] =
+                value.isNaN ? range.lowerBound : min(max(value, range.lowerBound), range.upperBound)
+        }
+    }
+
     /// Why these figures cannot be believed (`roundTripSeconds = 1e+308 is outside 1e-07…1`),
     /// or nil when every figure is in its plausible range.
     public var implausibility: String? {

@@ -67,9 +67,14 @@ enum CalibrationFiles {
             return .rejected("it is \(what)")
         }
         guard info.st_size <= maximumBytes else { return .rejected("it is \(info.st_size) bytes, not a calibration") }
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Non-blocking, and checked again once open: a FIFO swapped in after the lstat must not
+        // make the read wait for ever, nor a file grown since be read whole.
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return .rejected("it cannot be opened (\(errorText))") }
         defer { close(descriptor) }
+        var opened = stat()
+        guard fstat(descriptor, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG, opened.st_size <= maximumBytes
+        else { return .rejected("it changed while being opened") }
         var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
         var count = 0
         while count < bytes.count {

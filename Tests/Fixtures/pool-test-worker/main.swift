@@ -133,6 +133,37 @@ if CommandLine.arguments.dropFirst().first == "parent" {
     fflush(nil)
     while true { sleep(10) }
 }
+// Not a worker: `cycles N` creates, uses and shuts down N pools of two workers, then prints
+// "descriptors BEFORE AFTER zombies Z": a leak check in a process of its own, where no other
+// test's descriptors or children can blur the counts.
+if CommandLine.arguments.dropFirst().first == "cycles", CommandLine.arguments.count == 3,
+    let cycles = Int(CommandLine.arguments[2])
+{
+    func descriptorCount() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(directory) }
+        var count = -1  // the directory's own descriptor
+        while let entry = readdir(directory) {
+            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+        }
+        return count
+    }
+    func unreapedChildren() -> Int {
+        // waitid(WNOWAIT) finds an ended child without reaping it: a zombie of ours.
+        var info = siginfo_t()
+        let found = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT)
+        return found == 0 && info._sifields._sigchld.si_pid != 0 ? 1 : 0
+    }
+    let before = descriptorCount()
+    for cycle in 0..<cycles {
+        let pool = try ProcessPool(workers: 2)
+        guard try pool.map(Echo.self, [cycle, cycle + 1], chunkSize: 1) == [cycle, cycle + 1] else { exit(2) }
+        pool.shutdown(wait: true)
+    }
+    print("descriptors \(before) \(descriptorCount()) zombies \(unreapedChildren())")
+    exit(0)
+}
+
 // Not a worker: a parent for the "commands die with their parent" tests.
 // `commands PLACE END DIR`: runs two shell commands (each records its pid and its background
 // child's pid in DIR, then waits) on pool threads (`threads`), in pool workers (`processes`) or

@@ -157,24 +157,26 @@ struct ProcessHygieneTests {
         #expect(pids.count == 2, "fixture said: \(line)")
         kill(parent.processIdentifier, SIGKILL)
         parent.waitUntilExit()
-        let deadline = Date().addingTimeInterval(2)
-        while Date() < deadline && !pids.allSatisfy(processIsGone) { usleep(10_000) }
-        #expect(pids.allSatisfy(processIsGone), "workers \(pids) outlived their parent")
+        #expect(eventually(seconds: 60) { pids.allSatisfy(processIsGone) }, "workers \(pids) outlived their parent")
     }
 
+    /// Run in a fixture process of its own: this test process's descriptors and children are
+    /// shared with every suite running alongside.
     @Test func twoHundredPoolsLeaveNoZombieAndNoDescriptor() throws {
-        let before = openDescriptorCount()
-        for cycle in 0..<200 {
-            let pool = try fixturePool(workers: 2)
-            #expect(try pool.map(Echo.self, [cycle, cycle + 1], chunkSize: 1) == [cycle, cycle + 1])
-            pool.shutdown(wait: true)
-        }
-        // Both counts are process-wide: tests of other suites running alongside hold descriptors
-        // for a while, and their workers may have ended a moment before their reaper runs. A
-        // leaked descriptor or an unreaped child never goes away.
-        #expect(eventually(seconds: 60) { zombieChildren().isEmpty }, "zombies: \(zombieChildren())")
-        #expect(
-            eventually(seconds: 60) { openDescriptorCount() <= before },
-            "descriptors: \(openDescriptorCount()) > \(before)")
+        let parent = Process()
+        parent.executableURL = URL(fileURLWithPath: fixturePath)
+        parent.arguments = ["cycles", "200"]
+        parent.environment = ["SWIFT_BACKTRACE": "enable=no"]
+        let output = Pipe()
+        parent.standardOutput = output
+        try parent.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        parent.waitUntilExit()
+        #expect(parent.terminationStatus == 0, "\(report)")
+        let fields = report.split(whereSeparator: \.isWhitespace)
+        #expect(fields.count == 5 && fields[0] == "descriptors" && fields[3] == "zombies", "\(report)")
+        guard fields.count == 5, let before = Int(fields[1]), let after = Int(fields[2]) else { return }
+        #expect(before > 0 && after == before, "descriptors before \(before), after \(after)")
+        #expect(fields[4] == "0", "unreaped children: \(report)")
     }
 }

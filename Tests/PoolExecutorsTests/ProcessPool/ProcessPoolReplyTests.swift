@@ -54,7 +54,8 @@ struct ProcessPoolReplyTests {
                 Issue.record("input \(index) (\(size) bytes): \(String(describing: outcomes[index]))")
             }
         }
-        // The two 30,000-byte outputs do not fit one frame together: they went in two.
+        // The two 30,000-byte outputs cannot share one 64 KiB reply, yet both arrived (above),
+        // and the same worker still serves: no output killed it.
         #expect(try pool.submit(WhoAmI.self, 0).result() == before)
     }
 
