@@ -16,23 +16,22 @@ let fixtureWorkerPath: String = {
 /// each input runs once.
 @Suite(.timeLimit(.minutes(5)))
 struct ExecutorFaultInjectionTests {
-    static let itemNanoseconds = [0, 200_000, 3_000_000]
-    static let faults: [Fault] = [.sigkill, .fatalError, .exit, .segfault, .memoryLimit, .hang]
+    static let itemNanoseconds = FaultPlan.itemNanoseconds
+    static let faults = FaultPlan.faults
 
-    struct Job {
+    /// A ``FaultPlan`` (read through) with the checks these APIs share.
+    @dynamicMemberLookup struct Job {
         let plan: FaultPlan
-        var fault: Fault { plan.fault }
-        var log: CallLog { plan.log }
-        var firstFaulty: Int { plan.firstFaulty }
-        var inputs: [[Int]] { plan.inputs }
 
         init(fault: Fault, spin: Int) { plan = FaultPlan(fault: fault, spin: spin) }
+
+        subscript<Value>(dynamicMember path: KeyPath<FaultPlan, Value>) -> Value { plan[keyPath: path] }
 
         /// Runs the fixture CLI's `run` on the job's inputs.
         func run(_ task: String, _ options: [String]) throws -> CommandResult {
             let inputs = try temporaryFile("faults.jsonl", plan.jsonLines)
             return try runCommand(
-                ["cli", "run", task, "--inputs", inputs] + options, environment: ["FAULT_LOG": log.path],
+                ["cli", "run", task, "--inputs", inputs] + options, environment: ["FAULT_LOG": plan.log.path],
                 executable: fixtureWorkerPath)
         }
 
@@ -41,14 +40,16 @@ struct ExecutorFaultInjectionTests {
             _ result: CommandResult, sourceLocation: Testing.SourceLocation = #_sourceLocation
         ) {
             #expect(result.status == 1, sourceLocation: sourceLocation)
-            #expect(result.output == (0..<firstFaulty).map { "\($0 * 2)\n" }.joined(), sourceLocation: sourceLocation)
             #expect(
-                result.error.contains(":\(firstFaulty + 1): the task failed"), "\(result.error)",
+                result.output == (0..<plan.firstFaulty).map { "\($0 * 2)\n" }.joined(), sourceLocation: sourceLocation)
+            #expect(
+                result.error.contains(":\(plan.firstFaulty + 1): the task failed"), "\(result.error)",
                 sourceLocation: sourceLocation)
             #expect(
-                result.error.contains("on input \(firstFaulty) "), "\(result.error)", sourceLocation: sourceLocation)
+                result.error.contains("on input \(plan.firstFaulty) "), "\(result.error)",
+                sourceLocation: sourceLocation)
             #expect(
-                result.error.contains("the \(firstFaulty) outputs before it"), "\(result.error)",
+                result.error.contains("the \(plan.firstFaulty) outputs before it"), "\(result.error)",
                 sourceLocation: sourceLocation)
             expectRanOnceUpToFirstFault(sourceLocation: sourceLocation)
         }
@@ -57,27 +58,28 @@ struct ExecutorFaultInjectionTests {
             var configuration = ProcessPool.Configuration(workers: 2)
             configuration.executable = .path(fixtureWorkerPath)
             configuration.environment["SWIFT_BACKTRACE"] = "enable=no"
-            configuration.environment["FAULT_LOG"] = log.path
-            if fault == .hang { configuration.taskTimeout = .seconds(2) }
+            configuration.environment["FAULT_LOG"] = plan.log.path
+            if plan.fault == .hang { configuration.taskTimeout = .seconds(2) }
             return configuration
         }
 
         /// The failure names the first faulty input and why it failed.
         func expectFirstFault(_ error: MapError?, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-            #expect(error?.index == firstFaulty, sourceLocation: sourceLocation)
+            #expect(error?.index == plan.firstFaulty, sourceLocation: sourceLocation)
             guard let cause = error?.error as? PoolError else {
                 Issue.record("expected a PoolError, got \(String(describing: error))", sourceLocation: sourceLocation)
                 return
             }
-            #expect(cause.code == (fault == .hang ? .taskTimedOut : .workerCrashed), sourceLocation: sourceLocation)
-            #expect(cause.inputIndexes == [firstFaulty], sourceLocation: sourceLocation)
+            #expect(
+                cause.code == (plan.fault == .hang ? .taskTimedOut : .workerCrashed), sourceLocation: sourceLocation)
+            #expect(cause.inputIndexes == [plan.firstFaulty], sourceLocation: sourceLocation)
         }
 
         /// No input ran twice, and every input up to the first faulty one ran.
         func expectRanOnceUpToFirstFault(sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-            let calls = log.calls()
+            let calls = plan.log.calls()
             #expect(calls.count == Set(calls).count, "an input ran twice", sourceLocation: sourceLocation)
-            #expect(Set(0...firstFaulty).isSubset(of: Set(calls)), sourceLocation: sourceLocation)
+            #expect(Set(0...plan.firstFaulty).isSubset(of: Set(calls)), sourceLocation: sourceLocation)
         }
     }
 

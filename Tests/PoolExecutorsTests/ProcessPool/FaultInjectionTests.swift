@@ -8,26 +8,22 @@ import Testing
 /// was delivered, what failed, which input each failure names and how often each input ran.
 @Suite(.timeLimit(.minutes(5)))
 struct FaultInjectionTests {
-    /// Spin per item: ~1 µs of call overhead only, 0.2 ms, 3 ms.
-    static let itemNanoseconds = [0, 200_000, 3_000_000]
-    static let faults: [Fault] = [.sigkill, .fatalError, .exit, .segfault, .memoryLimit, .hang]
+    static let itemNanoseconds = FaultPlan.itemNanoseconds
+    static let faults = FaultPlan.faults
 
-    /// One job: `count` items, faults at two fixed positions.
-    struct Job {
+    /// One job (a ``FaultPlan``, read through) with the checks the pool APIs share.
+    @dynamicMemberLookup struct Job {
         let plan: FaultPlan
-        var fault: Fault { plan.fault }
-        var log: CallLog { plan.log }
-        var count: Int { plan.count }
-        var faulty: [Int] { plan.faulty }
-        var inputs: [[Int]] { plan.inputs }
 
         init(fault: Fault, spin: Int) { plan = FaultPlan(fault: fault, spin: spin) }
 
+        subscript<Value>(dynamicMember path: KeyPath<FaultPlan, Value>) -> Value { plan[keyPath: path] }
+
         func configuration(workers: Int = 2) -> ProcessPool.Configuration {
             fixtureConfiguration(workers: workers) {
-                $0.environment["FAULT_LOG"] = log.path
+                $0.environment["FAULT_LOG"] = plan.log.path
                 // Long enough that no innocent item on a loaded machine comes near it.
-                if fault == .hang { $0.taskTimeout = .seconds(2) }
+                if plan.fault == .hang { $0.taskTimeout = .seconds(2) }
             }
         }
 
@@ -39,7 +35,7 @@ struct FaultInjectionTests {
             }
             #expect(error.inputIndexes == [index], sourceLocation: sourceLocation)
             #expect(error.message.contains("Faulty"), sourceLocation: sourceLocation)
-            switch fault {
+            switch plan.fault {
             case .hang:
                 #expect(error.code == .taskTimedOut, sourceLocation: sourceLocation)
             case .sigkill:
@@ -68,9 +64,11 @@ struct FaultInjectionTests {
 
         /// Every input ran exactly once.
         func expectEachRanOnce(sourceLocation: SourceLocation = #_sourceLocation) {
-            let calls = log.calls()
-            #expect(calls.count == count, "\(calls.count) calls for \(count) inputs", sourceLocation: sourceLocation)
-            #expect(Set(calls) == Set(0..<count), sourceLocation: sourceLocation)
+            let calls = plan.log.calls()
+            #expect(
+                calls.count == plan.count, "\(calls.count) calls for \(plan.count) inputs",
+                sourceLocation: sourceLocation)
+            #expect(Set(calls) == Set(0..<plan.count), sourceLocation: sourceLocation)
         }
     }
 
