@@ -85,74 +85,82 @@ struct ExecutorFaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func executorDeliversEveryOutputBeforeTheFirstFault(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let executor = Executor(plan: ExecutionPlan(mode: .processes, workers: 2), processes: job.workers)
-        defer { executor.shutdown() }
-        var handed: [Int] = []
-        let error = #expect(throws: MapError.self) {
-            try executor.forEachOutput(of: Faulty.self, job.inputs) { index, output in
-                #expect(output == index * 2)
-                handed.append(index)
+        withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let executor = Executor(plan: ExecutionPlan(mode: .processes, workers: 2), processes: job.workers)
+            defer { executor.shutdown() }
+            var handed: [Int] = []
+            let error = #expect(throws: MapError.self) {
+                try executor.forEachOutput(of: Faulty.self, job.inputs) { index, output in
+                    #expect(output == index * 2)
+                    handed.append(index)
+                }
             }
+            #expect(handed == Array(0..<job.firstFaulty))
+            job.expectFirstFault(error)
+            // Items already running when the job stopped still finish (their outputs unused):
+            // wait for them, so that the second job's log holds its own calls only.
+            executor.shutdown()
+            job.expectRanOnceUpToFirstFault()
+            job.log.remove()
+            let mapped = #expect(throws: MapError.self) { try executor.map(Faulty.self, job.inputs) }
+            job.expectFirstFault(mapped)
+            job.expectRanOnceUpToFirstFault()
         }
-        #expect(handed == Array(0..<job.firstFaulty))
-        job.expectFirstFault(error)
-        // Items already running when the job stopped still finish (their outputs unused):
-        // wait for them, so that the second job's log holds its own calls only.
-        executor.shutdown()
-        job.expectRanOnceUpToFirstFault()
-        job.log.remove()
-        let mapped = #expect(throws: MapError.self) { try executor.map(Faulty.self, job.inputs) }
-        job.expectFirstFault(mapped)
-        job.expectRanOnceUpToFirstFault()
     }
 
     /// A crash-prone task under auto mode: profiled and run in workers, so the host survives
     /// and the error names the first faulty input, with every output before it handed over.
     @Test(arguments: faults, itemNanoseconds)
     func autoExecutorDeliversEveryOutputBeforeTheFirstFault(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        var options = AutoExecutor.Options()
-        options.sampleSize = 8
-        options.profiler.minimumSeconds = 0.05
-        options.profiler.maximumSeconds = 0.3
-        options.processes = job.workers
-        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
-        var handed: [Int] = []
-        let error = #expect(throws: MapError.self) {
-            try auto.run(CrashProneFaulty.self, job.inputs) { index, output in
-                #expect(output == index * 2)
-                handed.append(index)
+        withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            var options = AutoExecutor.Options()
+            options.sampleSize = 8
+            options.profiler.minimumSeconds = 0.05
+            options.profiler.maximumSeconds = 0.3
+            options.processes = job.workers
+            let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+            var handed: [Int] = []
+            let error = #expect(throws: MapError.self) {
+                try auto.run(CrashProneFaulty.self, job.inputs) { index, output in
+                    #expect(output == index * 2)
+                    handed.append(index)
+                }
             }
+            #expect(handed == Array(0..<job.firstFaulty))
+            #expect(error?.index == job.firstFaulty)
+            job.expectRanOnceUpToFirstFault()
         }
-        #expect(handed == Array(0..<job.firstFaulty))
-        #expect(error?.index == job.firstFaulty)
-        job.expectRanOnceUpToFirstFault()
     }
 
     /// Auto mode keeps every call in workers for a crash-prone task, and for any task once a
     /// timeout is set (only a worker can be stopped).
     @Test(arguments: [Fault.sigkill, .fatalError, .exit, .hang], [0, 3_000_000])
     func autoRunWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let result =
-            fault == .hang
-            ? try job.run("PoolTestFixtures.Faulty", ["--timeout", "2"])
-            : try job.run("PoolTestFixtures.CrashProneFaulty", [])
-        job.expectStoppedAtFirstFault(result)
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let result =
+                fault == .hang
+                ? try job.run("PoolTestFixtures.Faulty", ["--timeout", "2"])
+                : try job.run("PoolTestFixtures.CrashProneFaulty", [])
+            job.expectStoppedAtFirstFault(result)
+        }
     }
 
     @Test(arguments: faults, itemNanoseconds)
     func runWritesEveryOutputBeforeTheFailingLine(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let timeout = fault == .hang ? ["--timeout", "2"] : []
-        let result = try job.run("PoolTestFixtures.Faulty", ["--mode", "processes", "--workers", "2"] + timeout)
-        job.expectStoppedAtFirstFault(result)
-        if fault == .hang { #expect(result.error.contains("exceeded the task timeout"), "\(result.error)") }
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let timeout = fault == .hang ? ["--timeout", "2"] : []
+            let result = try job.run("PoolTestFixtures.Faulty", ["--mode", "processes", "--workers", "2"] + timeout)
+            job.expectStoppedAtFirstFault(result)
+            if fault == .hang { #expect(result.error.contains("exceeded the task timeout"), "\(result.error)") }
+        }
     }
 
     @Test func aTimeoutOnThreadsIsRefusedBeforeAnyWork() throws {

@@ -59,7 +59,9 @@ func profile<W: ReferenceWorkload>(
 
     @Test(.enabled(if: Machine.usableCores >= 2, "needs two cores to contend"))
     func blockingLockShowsLockWaitsWithTwoCopies() throws {
-        try withContendedWorkloads { try checkBlockingLock() }
+        try withMachineMeasurement {
+            try withContendedWorkloads { try checkBlockingLock() }
+        }
     }
 
     private func checkBlockingLock() throws {
@@ -85,7 +87,9 @@ func profile<W: ReferenceWorkload>(
 
     @Test(.enabled(if: Machine.usableCores >= 2, "needs two cores to contend"))
     func spinningMutexAndSharedAtomicWasteCPU() throws {
-        try withContendedWorkloads { try checkSpinners() }
+        try withMachineMeasurement {
+            try withContendedWorkloads { try checkSpinners() }
+        }
     }
 
     private func checkSpinners() throws {

@@ -57,7 +57,9 @@ final class SerialPhase {
 
     /// The CPU ratio so far: ratio of sums, with the interval of the per-record ratios.
     var cpuRatio: Estimate {
-        let value = ownTimeSum > 0 ? Double(cpuSum) / Double(ownTimeSum) : 0
+        // A thread cannot compute longer than it was on a core: at most 1 (with tiny calls on a
+        // loaded host the summed own time can come out near zero, a ratio of thousands).
+        let value = ownTimeSum > 0 ? min(Double(cpuSum) / Double(ownTimeSum), 1) : 0
         let count = records.count
         guard count > 1 else { return Estimate(value: value, low: -.infinity, high: .infinity, observations: count) }
         let spread = (ratioSquares / Double(count - 1)).squareRoot()

@@ -73,11 +73,10 @@ struct CallRecord: Sendable {
 
     static let zero = CallRecord(calls: 0, from: .zero, to: .zero)
 
-    /// The time the thread was not waiting for a core. Never less than the CPU time it used:
-    /// on a loaded host the run-queue delay and the wall clock are read at slightly different
-    /// moments, and a tiny call's own time could otherwise come out near zero (a ratio of
-    /// thousands, which would even start a scaling test on a call that waits).
-    var ownTime: Int64 { max(change.wall - change.runQueue, change.threadCPU, 1) }
+    /// The time the thread was not waiting for a core. The run-queue delay and the wall clock
+    /// are read a moment apart, so on a loaded host one record's share can be too small and the
+    /// next one's too large; sums over records cancel that out, so it is not clamped here.
+    var ownTime: Int64 { max(change.wall - change.runQueue, 1) }
 
     /// CPU time over the time the thread was not waiting for a core: the task's own share of
     /// computing, unaffected by neighbours that steal the core.

@@ -74,84 +74,92 @@ struct FaultInjectionTests {
 
     @Test(arguments: faults, itemNanoseconds)
     func submitFailsExactlyTheFaultyItems(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let pool = try ProcessPool(configuration: job.configuration())
-        let futures = try job.inputs.map { try pool.submit(Faulty.self, $0) }
-        for (index, future) in futures.enumerated() {
-            if job.faulty.contains(index) {
-                let error = #expect(throws: (any Error).self) { try future.result() }
-                if let error {
-                    // A single submission is input 0 of its own source.
-                    job.expectFault(error, index: 0)
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let pool = try ProcessPool(configuration: job.configuration())
+            let futures = try job.inputs.map { try pool.submit(Faulty.self, $0) }
+            for (index, future) in futures.enumerated() {
+                if job.faulty.contains(index) {
+                    let error = #expect(throws: (any Error).self) { try future.result() }
+                    if let error {
+                        // A single submission is input 0 of its own source.
+                        job.expectFault(error, index: 0)
+                    }
+                } else {
+                    #expect(try future.result() == index * 2)
                 }
-            } else {
-                #expect(try future.result() == index * 2)
             }
+            pool.shutdown()
+            job.expectEachRanOnce()
         }
-        pool.shutdown()
-        job.expectEachRanOnce()
     }
 
     @Test(arguments: faults, itemNanoseconds)
     func mapUnorderedDeliversEveryFinishedItem(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let pool = try ProcessPool(configuration: job.configuration())
-        var delivered: [Int: Int] = [:]
-        var failed: [Int: any Error] = [:]
-        for item in try pool.mapUnordered(Faulty.self, job.inputs).blocking {
-            #expect(delivered[item.index] == nil && failed[item.index] == nil, "input \(item.index) came twice")
-            switch item.result {
-            case .success(let value): delivered[item.index] = value
-            case .failure(let error): failed[item.index] = error
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let pool = try ProcessPool(configuration: job.configuration())
+            var delivered: [Int: Int] = [:]
+            var failed: [Int: any Error] = [:]
+            for item in try pool.mapUnordered(Faulty.self, job.inputs).blocking {
+                #expect(delivered[item.index] == nil && failed[item.index] == nil, "input \(item.index) came twice")
+                switch item.result {
+                case .success(let value): delivered[item.index] = value
+                case .failure(let error): failed[item.index] = error
+                }
             }
+            pool.shutdown()
+            #expect(Set(failed.keys) == Set(job.faulty))
+            #expect(delivered.count == job.count - job.faulty.count)
+            for (index, value) in delivered { #expect(value == index * 2) }
+            for (index, error) in failed { job.expectFault(error, index: index) }
+            job.expectEachRanOnce()
         }
-        pool.shutdown()
-        #expect(Set(failed.keys) == Set(job.faulty))
-        #expect(delivered.count == job.count - job.faulty.count)
-        for (index, value) in delivered { #expect(value == index * 2) }
-        for (index, error) in failed { job.expectFault(error, index: index) }
-        job.expectEachRanOnce()
     }
 
     @Test(arguments: faults, itemNanoseconds)
     func mapReportsTheLowestFailingInput(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let pool = try ProcessPool(configuration: job.configuration())
-        let error = #expect(throws: MapError.self) { try pool.map(Faulty.self, job.inputs) }
-        pool.shutdown()
-        let first = job.faulty.min()!
-        #expect(error?.index == first)
-        if let error { job.expectFault(error.error, index: first) }
-        // Every input up to the failing one ran once; none ran twice.
-        let calls = job.log.calls()
-        #expect(calls.count == Set(calls).count, "an input ran twice")
-        #expect(Set(0...first).isSubset(of: Set(calls)))
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let pool = try ProcessPool(configuration: job.configuration())
+            let error = #expect(throws: MapError.self) { try pool.map(Faulty.self, job.inputs) }
+            pool.shutdown()
+            let first = job.faulty.min()!
+            #expect(error?.index == first)
+            if let error { job.expectFault(error.error, index: first) }
+            // Every input up to the failing one ran once; none ran twice.
+            let calls = job.log.calls()
+            #expect(calls.count == Set(calls).count, "an input ran twice")
+            #expect(Set(0...first).isSubset(of: Set(calls)))
+        }
     }
 
     @Test(arguments: faults, itemNanoseconds)
     func pipelineFailsExactlyTheFaultyItems(fault: Fault, spin: Int) throws {
-        let job = Job(fault: fault, spin: spin)
-        defer { job.log.remove() }
-        let pipeline = try Pipeline(
-            fetch: PassInput.self, compute: Faulty.self,
-            configuration: .init(fetchWorkers: 2, compute: .processes(job.configuration())))
-        var index = 0
-        for result in pipeline.results(job.inputs) {
-            switch result {
-            case .success(let value):
-                #expect(!job.faulty.contains(index) && value == index * 2)
-            case .failure(let error):
-                #expect(job.faulty.contains(index) && error.index == index && error.stage == .compute)
-                job.expectFault(error.error, index: index)
+        try withMachineLoad {
+            let job = Job(fault: fault, spin: spin)
+            defer { job.log.remove() }
+            let pipeline = try Pipeline(
+                fetch: PassInput.self, compute: Faulty.self,
+                configuration: .init(fetchWorkers: 2, compute: .processes(job.configuration())))
+            var index = 0
+            for result in pipeline.results(job.inputs) {
+                switch result {
+                case .success(let value):
+                    #expect(!job.faulty.contains(index) && value == index * 2)
+                case .failure(let error):
+                    #expect(job.faulty.contains(index) && error.index == index && error.stage == .compute)
+                    job.expectFault(error.error, index: index)
+                }
+                index += 1
             }
-            index += 1
+            pipeline.shutdown()
+            #expect(index == job.count)
+            job.expectEachRanOnce()
         }
-        pipeline.shutdown()
-        #expect(index == job.count)
-        job.expectEachRanOnce()
     }
 }
 
