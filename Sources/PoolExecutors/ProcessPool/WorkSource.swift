@@ -46,15 +46,7 @@ class WorkSource: @unchecked Sendable {
     func stop() { dispatchLimit.store(0, ordering: .relaxed) }
 
     /// Starts no more items at `index` or above.
-    func stop(from index: Int) {
-        var current = dispatchLimit.load(ordering: .relaxed)
-        while index < current {
-            let (exchanged, original) = dispatchLimit.compareExchange(
-                expected: current, desired: index, ordering: .relaxed)
-            if exchanged { break }
-            current = original
-        }
-    }
+    func stop(from index: Int) { dispatchLimit.lower(to: index) }
 
     /// Whether items remain to be dispatched (pool lock held).
     var hasUndispatched: Bool {

@@ -53,14 +53,7 @@ final class ChunkCursor: Sendable {
 
     /// Starts no item at or above `index`; items below it (all already claimed, since claims
     /// go up) still run, so the lowest failing index is the one reported.
-    func stop(from index: Int) {
-        var current = limit.load(ordering: .relaxed)
-        while index < current {
-            let (exchanged, original) = limit.compareExchange(expected: current, desired: index, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
-    }
+    func stop(from index: Int) { limit.lower(to: index) }
 
     /// Whether item `index` should not start: the map stopped, or failed below it.
     func skips(_ index: Int) -> Bool { isStopped || index >= limit.load(ordering: .relaxed) }

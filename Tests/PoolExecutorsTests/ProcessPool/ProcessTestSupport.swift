@@ -83,11 +83,6 @@ struct Nested: PoolTask {
     static func run(_ input: Int) throws -> Int { fatalError("runs in the worker") }
 }
 
-/// Open descriptors of this process.
-func openDescriptorCount() -> Int {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
-}
-
 /// The state letter and parent pid from `/proc/PID/stat`, or nil if the process is gone.
 func processStatus(_ pid: Int32) -> (state: Character, parent: Int32)? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -96,16 +91,6 @@ func processStatus(_ pid: Int32) -> (state: Character, parent: Int32)? {
     let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
     guard fields.count > 1, let state = fields[0].first, let parent = Int32(fields[1]) else { return nil }
     return (state, parent)
-}
-
-/// Children of this process that are zombies (ended, not reaped).
-func zombieChildren() -> [Int32] {
-    let me = getpid()
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { Int32($0) }.filter { pid in
-        guard let status = processStatus(pid) else { return false }
-        return status.state == "Z" && status.parent == me
-    }
 }
 
 /// Whether `pid` is gone (or a zombie awaiting its reaper).
