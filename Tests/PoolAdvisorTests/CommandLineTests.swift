@@ -220,7 +220,7 @@ struct CommandLineTests {
         #expect(Array(entries.map(\.name).prefix(expected.count)) == expected)
         #expect(entries.map(\.name).dropFirst(expected.count) == [MixedFetch.name, MixedCompute.name])
         let rules = try runCommand(["rules", "list"])
-        #expect(rules.output.contains("cpu-does-not-scale [priority 45, decision] rules/decision-matrix.rules:"))
+        #expect(rules.output.contains("cpu-does-not-scale [priority 48, decision] rules/decision-matrix.rules:"))
         let facts = try runCommand(["rules", "facts"])
         #expect(facts.output.contains("cpu_efficiency"))
     }

@@ -89,9 +89,33 @@ struct DecisionMatrixTests {
             ],
             rule: "cpu-unclear-processes-cheaper", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
         Cell(
-            name: "CPU-bound, scaling not measured",
-            changes: ["cpu_efficiency": .unknown, "serial_fraction": .unknown],
-            rule: "cpu-unclear-threads-cheaper", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+            name: "CPU-bound, scaling not measured: processes risk less",
+            changes: ["cpu_efficiency": .unknown, "serial_fraction": .unknown, "speedup": .unknown],
+            rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, E_cpu fine but no speed-up measured (a lock whose waiters sleep looks like this)",
+            changes: ["cpu_efficiency": .number(0.97), "serial_fraction": .unknown, "speedup": .unknown],
+            rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, noisy host hid the speed-up",
+            changes: [
+                "cpu_efficiency": .number(0.9), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true),
+            ],
+            rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, spins, speed-up not measured (low E_cpu still decides)",
+            changes: ["cpu_efficiency": .number(0.5), "serial_fraction": .unknown, "speedup": .unknown],
+            rule: "cpu-does-not-scale", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "tiny calls, speed-up not measured: processes would cost far more",
+            changes: [
+                "call_seconds": .number(0.85e-6), "cpu_seconds": .number(0.85e-6), "items": .number(100_000),
+                "serial_seconds": .number(0.085), "best_parallel_seconds": .number(0.05),
+                "threads_seconds": .number(0.05), "processes_seconds": .number(2.0), "serial_fraction": .unknown,
+                "speedup": .unknown,
+            ],
+            rule: "cpu-scaling-unmeasured-threads", mode: .threads, parameters: ["workers": 2, "chunk": 36]),
         Cell(
             name: "waits (sleep)",
             changes: [

@@ -126,7 +126,8 @@ struct ExecutionTests {
     @Test("AutoExecutor switches mode when the workload drifts from its profile, and says so")
     func drift() throws {
         var options = quickAuto
-        options.watchSeconds = 0.001  // the smallest batches: four chunks per worker
+        options.watchSeconds = 0.001  // the smallest batches: two chunks per worker
+        options.minimumBatchSeconds = 0.001
         options.driftMinimumSeconds = 0.01
         // Two plain rules keep the test about switching, not about how this build scales.
         let rules = try RuleSet(
@@ -142,7 +143,7 @@ struct ExecutionTests {
         let first = try #require(run.switches.first)
         #expect(first.from.mode == .threads && first.from.workers == 64)
         #expect(first.to.mode == .threads && first.to.workers == 2)
-        #expect(first.reason.contains("the best batch so far"))
+        #expect(first.reason.contains("the best so far"))
         #expect(first.atIndex > 300)
     }
 }

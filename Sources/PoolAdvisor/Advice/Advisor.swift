@@ -37,6 +37,18 @@ public struct Advisor: Sendable {
     public init(rules: RuleSet = Advisor.defaultRules, machine: MachineProfile? = nil) {
         self.rules = rules
         self.machine = machine
+        // Resolved once, here: every recommendation and every executor that sizes batches
+        // with this advisor then prices the same machine, and the cache is read once.
+        cached = machine == nil ? MachineCalibration().cachedProfile() : nil
+    }
+
+    /// The cached calibration read when this advisor was made (when no machine was given).
+    private let cached: MachineProfile?
+
+    /// The machine this advisor prices plans on: the one given, else the cached calibration,
+    /// else typical figures for `cores`.
+    package func costMachine(cores: Int) -> MachineProfile {
+        resolvedMachine(cores: cores).0
     }
 
     /// Loads a rules file and checks it against the advisor's facts.
@@ -71,7 +83,7 @@ public struct Advisor: Sendable {
 
     private func resolvedMachine(cores: Int) -> (MachineProfile, String?) {
         if let machine { return (machine, nil) }
-        if let cached = MachineCalibration().cachedProfile() { return (cached, nil) }
+        if let cached { return (cached, nil) }
         return (
             .typical(cores: cores),
             "no machine calibration: typical costs assumed (run `pool-advisor calibrate` for this machine's)"

@@ -92,16 +92,36 @@ extension Advisor {
           why "copies slow each other on threads, but shipping each call ({ship_seconds:s}, {ship_ratio:.1x} its compute) would cost processes more: threads are predicted at {threads_seconds:s}, processes at {processes_seconds:s}"
 
         rule cpu-scales-on-threads priority 50
-          when cpu_ratio >= 0.8 and cpu_efficiency >= 0.85 and (serial_fraction <= 0.15 or not known(serial_fraction))
+          when cpu_ratio >= 0.8 and cpu_efficiency >= 0.85 and serial_fraction <= 0.15
           then threads workers = min(cores, items)
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
           why "a call computes {cpu_ratio:%} of its time and copies on {scaling_threads:d} threads keep {cpu_efficiency:%} of their speed: threads need no copies and no start-up"
 
-        rule cpu-does-not-scale priority 45
+        rule cpu-does-not-scale priority 48
           when cpu_ratio >= 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
           then processes workers = min(cores, items)
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
           why "a call computes {cpu_ratio:%} of its time, but {scaling_threads:d} copies on threads run only {speedup:.2x} as fast as one (E_cpu {cpu_efficiency:.2}, serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
+
+        # The wall-clock speed-up was not measured (a short profiling budget, or other programs held the
+        # cores in the scaling test). Copies that burn CPU at full efficiency may still queue on a lock
+        # whose waiters sleep, so CPU efficiency alone never decides for threads. Each choice is judged by
+        # what it costs if the unmeasured reading goes against it: processes lose their start-up and
+        # shipping (processes_seconds / threads_seconds) if threads would have scaled; threads lose the
+        # whole speed-up (serial_seconds / processes_seconds) if they serialise. The smaller loss wins.
+
+        rule cpu-scaling-unmeasured-processes priority 47
+          when cpu_ratio >= 0.8 and not known(serial_fraction)
+               and processes_seconds * processes_seconds <= serial_seconds * threads_seconds
+          then processes workers = min(cores, items)
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          why "a call computes {cpu_ratio:%} of its time, but the speed-up on threads was not measured; if copies serialised, threads would take about {serial_seconds:s}, while processes are predicted at {processes_seconds:s} either way (threads {threads_seconds:s} only if they scale): processes risk less"
+
+        rule cpu-scaling-unmeasured-threads priority 46
+          when cpu_ratio >= 0.8 and not known(serial_fraction)
+          then threads workers = min(cores, items)
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          why "a call computes {cpu_ratio:%} of its time and the speed-up on threads was not measured, but processes would cost {processes_seconds:s} against {threads_seconds:s} on threads that scale and {serial_seconds:s} on threads that do not: threads risk less (the executor checks their speed-up on the first batch)"
 
         rule cpu-unclear-threads-cheaper priority 40
           when cpu_ratio >= 0.8 and threads_seconds <= processes_seconds

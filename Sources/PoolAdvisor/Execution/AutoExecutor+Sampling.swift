@@ -85,8 +85,9 @@ extension AutoExecutor {
         _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions,
         isolated: Bool
     ) throws -> Sampled<Task.Output> {
-        let clock = Date()
-        let profiler = Profiler(options: profilerOptions, machine: advisor.machine)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let profiler = Profiler(options: profilerOptions, machine: advisor.costMachine(cores: Machine.usableCores))
         let measured: ProfiledRun<Task.Output>
         if isolated {
             var configuration = options.processes
@@ -103,7 +104,7 @@ extension AutoExecutor {
             measured = try profiler.measure(task, sample: Array(inputs[range]))
         }
         return Sampled(
-            profile: measured.profile, seconds: Date().timeIntervalSince(clock), range: range,
+            profile: measured.profile, seconds: (clock.now - started).seconds, range: range,
             outputs: Array(measured.outputs.prefix(range.count)))
     }
 

@@ -146,7 +146,7 @@ public final class Executor: Sendable {
     /// A failure is held until every earlier index has arrived, so the error reported is the
     /// lowest failing index among the started items, whatever order the workers finished in;
     /// only then is the unstarted rest cancelled.
-    private static func deliverInOrder<Output>(
+    static func deliverInOrder<Output>(
         _ completions: Completions<Output>, count: Int, _ progress: ProgressCounter?,
         _ body: (Int, Output) throws -> Void
     ) throws {
@@ -192,7 +192,7 @@ public final class Executor: Sendable {
         for pipeline in stopping.pipelines.values { pipeline.shutDown(wait: wait) }
     }
 
-    private func threadPool(workers: Int) -> ThreadPool {
+    func threadPool(workers: Int) -> ThreadPool {
         pools.withLock { pools in
             if let pool = pools.threads, pool.workerCount == workers { return pool }
             let pool = ThreadPool(workers: max(1, workers), name: "exec")
@@ -201,7 +201,7 @@ public final class Executor: Sendable {
         }
     }
 
-    private func processPool() throws -> ProcessPool {
+    func processPool() throws -> ProcessPool {
         try pools.withLock { pools in
             if let pool = pools.processes { return pool }
             var configuration = processTemplate

@@ -122,4 +122,10 @@ final class ResultSlots<Output>: @unchecked Sendable {
         for index in 0..<count { results.append(base[index].take()!) }
         return results
     }
+
+    /// Moves the first `prefix` values out, in index order: after a map that failed at item
+    /// `prefix`, every item below it has finished.
+    func collect(prefix: Int) -> [Output] {
+        (0..<min(max(0, prefix), count)).map { base[$0].take()! }
+    }
 }

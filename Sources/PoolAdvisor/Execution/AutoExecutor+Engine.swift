@@ -1,0 +1,341 @@
+internal import Foundation
+internal import PoolExecutors
+internal import PoolProfiler
+internal import PoolRules
+
+/// The state of one auto run as it moves through the job: the plan in force, what it was
+/// chosen on, and what the run has learnt since.
+struct AutoRunState {
+    var profile: TaskProfile
+    var recommendation: Recommendation
+    var plan: ExecutionPlan
+    var switches: [ModeSwitch] = []
+    var reprofiles = 0
+    var profilingSeconds: Double
+    var profiledItems: Int
+    /// Whether the running thread plan's use of the cores has been checked.
+    var scalingChecked = false
+}
+
+extension AutoExecutor {
+    /// The engine of both `run` forms: outputs leave in input order, a batch at a time, through
+    /// `deliver`, so collecting them costs one append per batch, not a call per item.
+    ///
+    /// Every input runs exactly once: the first calls, the profiler's calls (each on a fresh
+    /// input, its output kept) and the batches partition the job. On a failure, every output
+    /// before the lowest failing index is delivered before the ``MapError`` is thrown.
+    func runEngine<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], progress: ProgressCounter?,
+        deliver: ([Task.Output]) throws -> Void
+    ) throws -> AutoReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        // Up front, whatever mode follows: a task no worker could run fails here, the same way
+        // on every machine, not only when processes happen to be chosen.
+        var outputs = try checkRegistered(task, inputs, progress)
+        let isolated = runsInWorkers(task)
+        guard inputs.count - outputs.count >= 2 || (isolated && inputs.count > outputs.count) else {
+            try runAlone(task, inputs, &outputs, isolated: isolated, progress, deliver)
+            return AutoReport(
+                profile: nil, recommendation: nil, profiledItems: inputs.count, switches: [],
+                profilingSeconds: 0, totalSeconds: (clock.now - started).seconds)
+        }
+        let first: Sampled<Task.Output>
+        if isolated {
+            // A crash-prone task is never called in this process: no first calls timed here,
+            // a sample profiled in a worker.
+            let count = min(inputs.count - outputs.count, max(1, options.sampleSize))
+            first = try profile(
+                task, inputs, outputs.count..<(outputs.count + count), exactOnce(options.profiler), isolated: true)
+        } else {
+            let timing = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
+            let profilerOptions = budget.options(
+                exactOnce(options.profiler), firstCall: timing, items: inputs.count, cores: Machine.usableCores)
+            let count = ProfilingBudget.sampleSize(
+                profilerOptions, firstCall: timing, remaining: inputs.count - outputs.count,
+                minimum: options.sampleSize, maximum: options.maximumSampleSize)
+            first = try profile(task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false)
+        }
+        let recommendation = advisor.recommend(first.profile, items: inputs.count)
+        var state = AutoRunState(
+            profile: first.profile, recommendation: recommendation, plan: plan(recommendation, for: task),
+            profilingSeconds: (clock.now - started).seconds, profiledItems: outputs.count + first.keptCount)
+        progress?.add(first.keptCount)
+        var executor = Executor(plan: state.plan, processes: options.processes)
+        defer { executor.shutdown() }
+        try complete(first, task, inputs, executor, progress, before: outputs, deliver)
+        var done = first.range.upperBound
+        var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: options.driftMinimumSeconds)
+        while done < inputs.count {
+            let (next, event) = try runWatched(task, inputs, from: done, executor, &state, &watch, progress, deliver)
+            done = next
+            guard let event, done < inputs.count else { continue }
+            let changed: Bool
+            switch event {
+            case .drifted(let perItem, let reference, let batch):
+                changed = try reprofile(
+                    task, inputs, &done, &state, executor, progress, deliver,
+                    why:
+                        "a window of batches took \(NumberText.seconds(perItem)) an item, \(NumberText.fixed(perItem / reference, decimals: 1))× the best so far (batches of \(batch))"
+                )
+                if !changed { watch.accept(perItem: perItem) }
+            case .idleThreads(let utilisation):
+                changed = reconsider(task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
+            }
+            if changed {
+                executor.shutdown()
+                executor = Executor(plan: state.plan, processes: options.processes)
+                watch.restart()
+            }
+        }
+        return AutoReport(
+            profile: first.profile, recommendation: state.recommendation, profiledItems: state.profiledItems,
+            switches: state.switches, profilingSeconds: state.profilingSeconds,
+            totalSeconds: (clock.now - started).seconds)
+    }
+
+    /// The profiling budget from ``Options``.
+    var budget: ProfilingBudget {
+        ProfilingBudget(share: options.profileShare, minimumSeconds: options.minimumProfileSeconds)
+    }
+
+    /// What made the watched loop stop queueing batches.
+    enum WatchEvent {
+        /// A window ran slower than the drift factor allows.
+        case drifted(perItem: Double, reference: Double, batch: Int)
+        /// A thread plan kept too few cores busy for a task that computes.
+        case idleThreads(utilisation: Double)
+    }
+
+    /// Runs batches from `start` with the current plan, each queued behind the one before, and
+    /// watches them. Returns where it stopped and why: the end of the job, or an event (the
+    /// batches already queued then finish first, so little of the job rides on the old plan).
+    func runWatched<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], from start: Int, _ executor: Executor,
+        _ state: inout AutoRunState, _ watch: inout DriftWatch, _ progress: ProgressCounter?,
+        _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> (next: Int, event: WatchEvent?) {
+        let clock = ContinuousClock()
+        let plan = state.plan
+        let model = CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
+        let perItem =
+            max(
+                model.seconds(
+                    plan.mode, items: 1000, workers: plan.workers, chunk: plan.chunkSize ?? 1,
+                    fetchWorkers: plan.fetchWorkers, computeStage: plan.computeStage) / 1000, 1e-9)
+        let sizing = BatchSizing(
+            maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
+            riskShare: options.batchRiskShare)
+        // Checked once per thread plan, for a task that computes (one that waits leaves its
+        // cores idle by nature).
+        let checksCores = plan.mode == .threads && !state.scalingChecked && state.profile.calls.cpuRatio.value >= 0.8
+        var next = start
+        var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
+        var event: WatchEvent?
+        func queueBatch() {
+            guard event == nil, next < inputs.count else { return }
+            let count = sizing.items(
+                secondsPerItem: perItem, remaining: inputs.count - next, workers: plan.workers,
+                chunk: plan.chunkSize ?? 1)
+            let range = next..<(next + count)
+            queued.append((range, executor.startBatch(task, inputs, range, progress: progress)))
+            next = range.upperBound
+        }
+        var windowStart = (time: clock.now, cpu: CallTiming.processCPUSeconds())
+        var lastEnd = windowStart.time
+        queueBatch()
+        queueBatch()
+        while !queued.isEmpty {
+            let (range, batch) = queued.removeFirst()
+            let (outputs, failure) = batch.wait()
+            let now = clock.now
+            if let failure {
+                // Later batches stop: their inputs are past the failure, which ends the job.
+                // Their running items finish before the executor's pools shut down (not waited
+                // for here: a cancelled process stream never ends).
+                for later in queued { later.batch.cancel() }
+                try deliver(outputs)
+                throw failure
+            }
+            try deliver(outputs)
+            let seconds = (now - lastEnd).seconds
+            lastEnd = now
+            guard event == nil else { continue }
+            switch watch.observe(items: range.count, seconds: seconds) {
+            case .measuring:
+                break
+            case .first, .steady:
+                let cpu = CallTiming.processCPUSeconds()
+                let window = (now - windowStart.time).seconds
+                if checksCores {
+                    state.scalingChecked = true
+                    let utilisation = ObservedScaling.utilisation(
+                        cpuSeconds: cpu - windowStart.cpu, wallSeconds: window, threads: plan.workers,
+                        cores: Machine.usableCores)
+                    if ObservedScaling.fallsShort(
+                        utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers,
+                        cores: Machine.usableCores)
+                    {
+                        event = .idleThreads(utilisation: utilisation)
+                    }
+                }
+                windowStart = (now, cpu)
+            case .drifted(let slow, let reference):
+                windowStart = (now, CallTiming.processCPUSeconds())
+                // Worth a new profile only with room left to use it.
+                if state.reprofiles < options.maximumSwitches, inputs.count - next >= 4 * max(1, options.sampleSize) {
+                    event = .drifted(perItem: slow, reference: reference, batch: range.count)
+                } else {
+                    watch.accept(perItem: slow)
+                }
+            }
+            queueBatch()
+        }
+        return (next, event)
+    }
+
+    /// Profiles the next inputs again after a drift (within the same budget as the first
+    /// profile, their outputs kept and delivered) and switches when the advice changes.
+    /// Returns whether the plan changed.
+    func reprofile<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ done: inout Int, _ state: inout AutoRunState,
+        _ executor: Executor, _ progress: ProgressCounter?, _ deliver: ([Task.Output]) throws -> Void, why: String
+    ) throws -> Bool {
+        state.reprofiles += 1
+        let remaining = inputs.count - done
+        // The budget of a job the size of what is left, timed on the profile's own call time.
+        let call = CallTiming(
+            wallSeconds: state.profile.calls.wallSecondsPerCall.value,
+            cpuSeconds: state.profile.calls.threadCPUSecondsPerCall)
+        let profilerOptions = budget.options(
+            exactOnce(options.profiler), firstCall: call, items: remaining, cores: Machine.usableCores)
+        let count = ProfilingBudget.sampleSize(
+            profilerOptions, firstCall: call, remaining: remaining, minimum: options.sampleSize,
+            maximum: options.maximumSampleSize)
+        let again = try profile(
+            task, inputs, done..<(done + count), profilerOptions, isolated: runsInWorkers(task))
+        state.profilingSeconds += again.seconds
+        state.profiledItems += again.keptCount
+        progress?.add(again.keptCount)
+        let next = advisor.recommend(again.profile, items: remaining)
+        let nextPlan = plan(next, for: task)
+        let changed = nextPlan != state.plan
+        if changed {
+            state.switches.append(
+                ModeSwitch(
+                    atIndex: again.range.upperBound, from: state.plan, to: nextPlan,
+                    reason: "\(why); profiled again: \(next.summary)"))
+            state.plan = nextPlan
+            state.recommendation = next
+            state.scalingChecked = false
+        }
+        state.profile = again.profile
+        // The profiled range's unreached inputs run on the plan in force (the new one if it
+        // changed: the caller makes its executor after this returns, so the old one runs them).
+        try complete(again, task, inputs, executor, progress, before: [], deliver)
+        done = again.range.upperBound
+        return changed
+    }
+
+    /// A thread plan kept too few cores busy: the profile's scaling gives way to what the run
+    /// showed, and the advice is asked again for the rest. Returns whether the plan changed.
+    func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, utilisation: Double, at index: Int
+    ) -> Bool {
+        let cores = Machine.usableCores
+        let threads = min(state.plan.workers, cores)
+        let ratio = state.profile.calls.cpuRatio.value
+        let speedup = ObservedScaling.speedup(utilisation: utilisation, cpuRatio: ratio, threads: threads, cores: cores)
+        let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
+        let next = advisor.recommend(profile, items: items)
+        let nextPlan = plan(next, for: task)
+        state.profile = profile
+        guard nextPlan != state.plan else { return false }
+        state.switches.append(
+            ModeSwitch(
+                atIndex: index, from: state.plan, to: nextPlan,
+                reason:
+                    "\(threads) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)"
+            ))
+        state.plan = nextPlan
+        state.recommendation = next
+        return true
+    }
+
+    /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
+    /// `outputs`; returns the time of one call. The fastest call, since a first call is cold.
+    /// A failure delivers the outputs before it and throws its ``MapError``.
+    func timeFirstCalls<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,
+        _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> CallTiming {
+        var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
+        var spent = 0.0
+        let firstTimed = outputs.count
+        while outputs.count < min(firstTimed + 16, inputs.count - 1)
+            && (outputs.count == firstTimed || spent < 0.005)
+        {
+            let index = outputs.count
+            do {
+                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
+                outputs.append(output)
+                if measured.wallSeconds < timing.wallSeconds { timing = measured }
+                spent += measured.wallSeconds
+            } catch {
+                try deliver(outputs)
+                throw MapError(index: index, error: error)
+            }
+            progress?.add(1)
+        }
+        // A call of a few microseconds is timed badly on its own: reading the clocks costs about
+        // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
+        // such calls more, timed as one group, give the time per call (their outputs are kept).
+        guard timing.wallSeconds < 20e-6 else { return timing }
+        let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
+        guard group.count >= 16 else { return timing }
+        var index = group.lowerBound
+        do {
+            let (_, measured) = try CallTiming.measure {
+                while index < group.upperBound {
+                    outputs.append(try Task.run(inputs[index]))
+                    index += 1
+                }
+            }
+            timing = CallTiming(
+                wallSeconds: measured.wallSeconds / Double(group.count),
+                cpuSeconds: measured.cpuSeconds / Double(group.count))
+        } catch {
+            progress?.add(index - group.lowerBound)
+            try deliver(outputs)
+            throw MapError(index: index, error: error)
+        }
+        progress?.add(group.count)
+        return timing
+    }
+
+    /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).
+    func runAlone<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], isolated: Bool,
+        _ progress: ProgressCounter?, _ deliver: ([Task.Output]) throws -> Void
+    ) throws {
+        while outputs.count < inputs.count {
+            let index = outputs.count
+            do {
+                outputs.append(isolated ? try inWorker(task, inputs[index]) : try Task.run(inputs[index]))
+            } catch {
+                try deliver(outputs)
+                throw MapError(index: index, error: error)
+            }
+            progress?.add(1)
+        }
+        try deliver(outputs)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) * 1e-18
+    }
+}

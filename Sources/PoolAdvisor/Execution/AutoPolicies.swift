@@ -1,0 +1,185 @@
+public import PoolProfiler
+internal import PoolRules
+
+/// How long the auto executor may profile, decided from the first calls before any profile.
+///
+/// The profile is part of the job, and while it runs one call at a time the other cores idle,
+/// so it gets a share of the job's likely parallel length (waits overlap widely, computation on
+/// the cores), never less than a floor that can measure anything, never more than the
+/// profiler's own maximum. Every phase is sized from that one budget: the serial phase and the
+/// scaling test share it, and the payload probe takes a slice of it inside the profiler.
+struct ProfilingBudget: Equatable {
+    /// The share of the job's estimated parallel time profiling may take.
+    var share: Double
+    /// The least profile worth making (shorter measures nothing reliably).
+    var minimumSeconds: Double
+
+    /// The job's likely wall time in parallel: each call's wall time over the parallelism it
+    /// allows (the cores for computation, many threads for calls that mostly wait).
+    static func parallelEstimate(firstCall: CallTiming, items: Int, cores: Int) -> Double {
+        let cores = Double(max(1, cores))
+        let parallelism =
+            firstCall.cpuShare >= 0.5 ? cores : min(64, cores / max(firstCall.cpuShare, 1.0 / 64))
+        return max(0, firstCall.wallSeconds) * Double(max(0, items)) / parallelism
+    }
+
+    /// The profiler's settings for a job of `items` inputs: `base` cut to the budget.
+    func options(_ base: ProfilerOptions, firstCall: CallTiming, items: Int, cores: Int) -> ProfilerOptions {
+        let estimate = Self.parallelEstimate(firstCall: firstCall, items: items, cores: cores)
+        let budget = min(base.maximumSeconds, max(minimumSeconds, share * estimate))
+        var options = base
+        options.maximumSeconds = budget
+        options.minimumSeconds = min(base.minimumSeconds, budget / 2)
+        // Three scaling rounds of a single and a concurrent run must fit the half of the
+        // budget the serial phase leaves: about a twelfth of it per run.
+        options.scalingRunSeconds = min(base.scalingRunSeconds, budget / 12)
+        return options
+    }
+
+    /// Inputs to hand the profiler: as many as its budget can get through (each is called once;
+    /// the unreached rest simply runs with the executor), at least `minimum`, at most `maximum`
+    /// and what is left.
+    static func sampleSize(
+        _ options: ProfilerOptions, firstCall: CallTiming, remaining: Int, minimum: Int, maximum: Int
+    ) -> Int {
+        let reachable = Int(min(1e9, 2 * options.maximumSeconds / max(firstCall.wallSeconds, 1e-9)))
+        return max(0, min(max(1, minimum, min(reachable, maximum)), remaining))
+    }
+}
+
+/// Items per watched batch: small enough that a change in the workload is seen while little of
+/// the job rides on the old plan, large enough that batch boundaries cost nothing measurable.
+struct BatchSizing: Equatable {
+    /// The longest batch, in predicted seconds.
+    var maximumSeconds: Double
+    /// The shortest batch, in predicted seconds.
+    var minimumSeconds: Double
+    /// A batch holds at most this share of the remaining job's predicted time.
+    var riskShare: Double
+
+    /// Items for the next batch, given the plan's predicted seconds per item in parallel, the
+    /// items left and the plan's size: at least two chunks per worker, so each batch spreads
+    /// (batches overlap, so no more is needed to hide a boundary).
+    func items(secondsPerItem: Double, remaining: Int, workers: Int, chunk: Int) -> Int {
+        guard remaining > 0 else { return 0 }
+        let perItem = max(secondsPerItem, 1e-9)
+        let target = min(maximumSeconds, max(minimumSeconds, riskShare * perItem * Double(remaining)))
+        let least = 2 * max(1, workers) * max(1, chunk)
+        return min(remaining, max(least, Int(min(1e12, target / perItem))))
+    }
+}
+
+/// Watches the running plan's throughput over windows of finished batches and says when it has
+/// fallen well below the best the plan managed: the workload has changed, or the host has.
+///
+/// The first full window of a plan only sets the reference (it also pays the pool's start).
+/// Batches shorter than ``minimumWindowSeconds`` add up into one window, so a judgement always
+/// rests on enough time to measure.
+struct DriftWatch: Equatable {
+    /// A window slower per item than this many times the reference counts as drift.
+    var factor: Double
+    /// The least time a judged window spans.
+    var minimumWindowSeconds: Double
+    /// The best seconds per item seen with the current plan (infinity before the first window).
+    private(set) var reference = Double.infinity
+    private var windowItems = 0
+    private var windowSeconds = 0.0
+
+    init(factor: Double, minimumWindowSeconds: Double) {
+        self.factor = factor
+        self.minimumWindowSeconds = minimumWindowSeconds
+    }
+
+    /// What one window showed.
+    enum Verdict: Equatable {
+        /// The window is still filling.
+        case measuring
+        /// The plan's first window: its seconds per item, now the reference.
+        case first(perItem: Double)
+        /// Within the factor of the reference (which may have improved).
+        case steady(perItem: Double)
+        /// Slower than the factor allows.
+        case drifted(perItem: Double, reference: Double)
+    }
+
+    /// Adds a finished batch of `items` that took `seconds` (since the previous batch ended).
+    mutating func observe(items: Int, seconds: Double) -> Verdict {
+        windowItems += max(0, items)
+        windowSeconds += max(0, seconds)
+        guard windowItems > 0, windowSeconds >= minimumWindowSeconds else { return .measuring }
+        let perItem = windowSeconds / Double(windowItems)
+        windowItems = 0
+        windowSeconds = 0
+        if !reference.isFinite {
+            reference = perItem
+            return .first(perItem: perItem)
+        }
+        if perItem > factor * reference { return .drifted(perItem: perItem, reference: reference) }
+        reference = min(reference, perItem)
+        return .steady(perItem: perItem)
+    }
+
+    /// A new plan: no reference until its first window.
+    mutating func restart() {
+        self = DriftWatch(factor: factor, minimumWindowSeconds: minimumWindowSeconds)
+    }
+
+    /// The same plan after a drift was examined: the slower rate is the new normal.
+    mutating func accept(perItem: Double) {
+        reference = perItem
+        windowItems = 0
+        windowSeconds = 0
+    }
+}
+
+/// What a running thread plan shows about the task's scaling, from the process's CPU clock:
+/// the wall clock's verdict, which a lock whose waiters sleep cannot hide. Such a lock keeps
+/// each copy's CPU efficiency near 1 while two threads run no faster than one; their process
+/// then keeps one core busy where it should keep two. Unlike comparing call times, this does
+/// not mistake later inputs that are larger for copies that slow each other.
+enum ObservedScaling {
+    /// Cores the process kept busy over the cores the plan's threads could use.
+    static func utilisation(cpuSeconds: Double, wallSeconds: Double, threads: Int, cores: Int) -> Double {
+        let usable = Double(max(1, min(threads, cores)))
+        return max(0, cpuSeconds) / max(wallSeconds * usable, 1e-12)
+    }
+
+    /// Whether threads of a task that computes `cpuRatio` of its time alone sat idle: under
+    /// 70 % of what that ratio predicts, and at least a fifth of a core lost (never with one thread).
+    static func fallsShort(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Bool {
+        // One thread has no copy to queue behind.
+        guard min(threads, cores) >= 2 else { return false }
+        let usable = Double(min(threads, cores))
+        let expected = min(1, max(0, cpuRatio))
+        return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
+    }
+
+    /// The speed-up on threads those figures imply: the cores kept busy, over what one copy
+    /// keeps busy alone.
+    static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Double {
+        let usable = Double(max(1, min(threads, cores)))
+        return max(0.05, utilisation * usable / max(min(1, cpuRatio), 0.05))
+    }
+
+    /// `profile` with its thread scaling replaced by the speed-up the run showed on `threads`
+    /// copies: the speed-up and its Karp–Flatt serial fraction, the CPU efficiency kept as the
+    /// profile measured it (or 1 when it was not).
+    static func profile(_ profile: TaskProfile, observedSpeedup speedup: Double, threads: Int) -> TaskProfile {
+        let n = Double(max(2, threads))
+        let s = max(speedup, 1e-3)
+        let fraction = (1 / s - 1 / n) / (1 - 1 / n)
+        var patched = profile
+        let efficiency =
+            profile.scaling?.cpuEfficiency ?? Estimate(value: 1, low: 1, high: 1, observations: 1)
+        patched.scaling = ScalingProfile(
+            threads: Int(n), rounds: profile.scaling?.rounds ?? [], cleanRounds: profile.scaling?.cleanRounds ?? 0,
+            speedup: Estimate(value: s, low: s, high: s, observations: 1),
+            serialFraction: Estimate(value: fraction, low: fraction, high: fraction, observations: 1),
+            cpuEfficiency: efficiency, noisyHost: false, waits: profile.scaling?.waits,
+            universalScalability: nil)
+        patched.notes.append(
+            "the running job showed a speed-up of \(NumberText.fixed(s, decimals: 2)) on \(Int(n)) threads (serial fraction \(NumberText.fixed(fraction, decimals: 2))): the wall clock decides now"
+        )
+        return patched
+    }
+}

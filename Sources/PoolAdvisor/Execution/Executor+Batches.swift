@@ -1,0 +1,83 @@
+internal import PoolExecutors
+
+/// A slice of a job started on an ``Executor``, to be waited for later: what lets the auto
+/// executor queue its next watched batch before the current one ends, so the pool never idles
+/// at a batch boundary (a heavy-tailed item would otherwise hold every other core idle).
+struct RunningBatch<Output: Sendable> {
+    /// The outputs in order below the lowest failing item (all when none failed), and that
+    /// failure with the job's index of the input.
+    let wait: () -> (outputs: [Output], failure: MapError?)
+    /// Items not yet started never start.
+    let cancel: () -> Void
+}
+
+extension Executor {
+    /// Starts `inputs[range]`: on threads and processes at once (the pool picks the batch up
+    /// behind any batch already queued), serially or as a pipeline when waited for. The inputs
+    /// are not copied on the thread path; failures report the job's index (`range`'s).
+    func startBatch<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, progress: ProgressCounter?
+    ) -> RunningBatch<Task.Output> {
+        let base = range.lowerBound
+        func shifted(_ failure: MapError?) -> MapError? {
+            failure.map { MapError(index: base + $0.index, error: $0.error) }
+        }
+        switch plan.mode {
+        case .threads:
+            let batch: OrderedBatch<Task.Output>
+            do {
+                batch = try threadPool(workers: plan.workers).startBatch(inputs, range, chunkSize: plan.chunkSize) {
+                    let output = try Task.run($0)
+                    progress?.add(1)
+                    return output
+                }
+            } catch {
+                return RunningBatch(wait: { ([], MapError(index: base, error: error)) }, cancel: {})
+            }
+            return RunningBatch(
+                wait: {
+                    let (outputs, failure) = batch.wait()
+                    return (outputs, shifted(failure))
+                }, cancel: batch.cancel)
+        case .processes:
+            let stream: Completions<Task.Output>
+            do {
+                stream = try processPool().mapUnordered(
+                    Task.self, inputs[range], chunkSize: plan.chunkSize, reportingIndexes: Array(range))
+            } catch {
+                return RunningBatch(wait: { ([], MapError(index: base, error: error)) }, cancel: {})
+            }
+            return RunningBatch(
+                wait: {
+                    var outputs: [Task.Output] = []
+                    outputs.reserveCapacity(range.count)
+                    do {
+                        try Self.deliverInOrder(stream, count: range.count, progress) { outputs.append($1) }
+                        return (outputs, nil)
+                    } catch let failure as MapError {
+                        return (outputs, shifted(failure))
+                    } catch {
+                        return (outputs, MapError(index: base + outputs.count, error: error))
+                    }
+                }, cancel: stream.cancel)
+        case .serial, .pipeline:
+            return RunningBatch(
+                wait: {
+                    var outputs: [Task.Output] = []
+                    outputs.reserveCapacity(range.count)
+                    do {
+                        try self.forEachOutput(
+                            of: task, inputs[range], reportingIndexes: Array(range), progress: progress
+                        ) { outputs.append($1) }
+                        return (outputs, nil)
+                    } catch let failure as MapError {
+                        return (outputs, shifted(failure))
+                    } catch let failure as PipelineError {
+                        return (outputs, MapError(index: base + failure.index, error: failure.error))
+                    } catch {
+                        return (outputs, MapError(index: base + outputs.count, error: error))
+                    }
+                }, cancel: {})
+        }
+    }
+}

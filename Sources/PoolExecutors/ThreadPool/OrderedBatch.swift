@@ -1,0 +1,59 @@
+/// An ordered map running on a ``ThreadPool`` whose finished outputs can be taken even when an
+/// item failed: the lowest failing item is reported, every item below it has finished, and
+/// their outputs come back with the failure. ``ThreadPool/map(_:chunkSize:_:)`` throws those
+/// outputs away; a caller that must deliver every finished result (the auto executor's watched
+/// batches) uses this instead.
+///
+/// Started with ``ThreadPool/startBatch(_:_:chunkSize:_:)``, which returns at once, so a
+/// caller can queue the next batch before waiting for this one: the pool's threads then move
+/// from one batch to the next without idling at the boundary.
+package final class OrderedBatch<Output: Sendable>: Sendable {
+    private let slots: ResultSlots<Output>
+    private let job: OrderedMapJob
+    /// Items in the batch.
+    package let count: Int
+
+    init(slots: ResultSlots<Output>, job: OrderedMapJob, count: Int) {
+        self.slots = slots
+        self.job = job
+        self.count = count
+    }
+
+    /// Waits for the batch to end. Returns every output in order when no item failed; else the
+    /// outputs of the items below the lowest failing one, and its ``MapError`` (its index is the
+    /// batch's own, from 0). A cancelled batch returns no outputs and its cancellation.
+    /// Call once.
+    package func wait() -> (outputs: [Output], failure: MapError?) {
+        do {
+            try job.done.result()
+            return (slots.collect(), nil)
+        } catch let failure as MapError {
+            return (slots.collect(prefix: failure.index), failure)
+        } catch {
+            return ([], MapError(index: 0, error: error))
+        }
+    }
+
+    /// Items not yet started never start; items running finish. ``wait()`` still returns
+    /// (with the cancellation unless an item failed first).
+    package func cancel() { job.cursor.stop(from: 0) }
+}
+
+extension ThreadPool {
+    /// Starts `transform` on `inputs[range]` in order, in chunks of `chunkSize` (automatic when
+    /// nil), and returns at once. The inputs are read in place: nothing is copied per batch.
+    /// - Throws: ``PoolError`` when the pool is shut down.
+    package func startBatch<Element: Sendable, Output: Sendable>(
+        _ inputs: [Element], _ range: Range<Int>, chunkSize: Int?,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) throws -> OrderedBatch<Output> {
+        let slots = ResultSlots<Output>(count: range.count)
+        let base = range.lowerBound
+        let runners = core.runnerCount(for: range.count, chunkSize: chunkSize)
+        let job = OrderedMapJob(count: range.count, chunkSize: chunkSize, runners: runners) { index in
+            slots.store(try transform(inputs[base + index]), at: index)
+        }
+        try core.start(job, runners: runners)
+        return OrderedBatch(slots: slots, job: job, count: range.count)
+    }
+}

@@ -1,0 +1,119 @@
+import PoolProfiler
+import Testing
+
+@testable import PoolAdvisor
+
+/// The auto executor's policies are pure: figures in, a decision out. Each is checked here on
+/// fixed numbers, with no clock and no pool.
+@Suite("Auto executor policies")
+struct AutoPoliciesTests {
+    let budget = ProfilingBudget(share: 0.05, minimumSeconds: 0.03)
+
+    @Test("the profiling budget is a share of the job's parallel length, within the floor and the profiler's maximum")
+    func budgetShare() {
+        var base = ProfilerOptions()
+        base.maximumSeconds = 1.5
+        base.minimumSeconds = 0.3
+        // 10 000 calls of 1 ms that compute: 5 s on 2 cores, so 0.25 s of profile.
+        let computing = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.001)
+        let long = budget.options(base, firstCall: computing, items: 10_000, cores: 2)
+        #expect(abs(long.maximumSeconds - 0.25) < 1e-9)
+        #expect(long.minimumSeconds <= long.maximumSeconds / 2)
+        #expect(long.scalingRunSeconds <= long.maximumSeconds / 12)
+        // A short job gets the floor, a huge one the profiler's own maximum.
+        #expect(budget.options(base, firstCall: computing, items: 100, cores: 2).maximumSeconds == 0.03)
+        #expect(budget.options(base, firstCall: computing, items: 10_000_000, cores: 2).maximumSeconds == 1.5)
+        // Calls that wait overlap on many threads: the same calls make a shorter job.
+        let waiting = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.00001)
+        #expect(budget.options(base, firstCall: waiting, items: 10_000, cores: 2).maximumSeconds < long.maximumSeconds)
+        // Nonsense timings give the floor, not a trap or a NaN.
+        let broken = CallTiming(wallSeconds: -1, cpuSeconds: .nan)
+        #expect(budget.options(base, firstCall: broken, items: 10, cores: 0).maximumSeconds == 0.03)
+    }
+
+    @Test("the profiled sample is what the budget can reach, within its bounds and what is left")
+    func sampleSize() {
+        var options = ProfilerOptions()
+        options.maximumSeconds = 0.1
+        let tiny = CallTiming(wallSeconds: 1e-6, cpuSeconds: 1e-6)
+        #expect(
+            ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, minimum: 32, maximum: 200_000)
+                == 200_000)
+        let slow = CallTiming(wallSeconds: 0.1, cpuSeconds: 0.1)
+        #expect(
+            ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 1000, minimum: 32, maximum: 200_000) == 32)
+        #expect(ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 5, minimum: 32, maximum: 200_000) == 5)
+    }
+
+    @Test("a batch holds a few percent of what is left, between its bounds, and at least two chunks per worker")
+    func batchSizing() {
+        let sizing = BatchSizing(maximumSeconds: 1, minimumSeconds: 0.05, riskShare: 0.05)
+        // 3 s left at 1 ms an item: 5 % is 0.15 s, 150 items.
+        #expect(sizing.items(secondsPerItem: 0.001, remaining: 3000, workers: 2, chunk: 1) == 150)
+        // 1000 s left: capped at 1 s of work.
+        #expect(sizing.items(secondsPerItem: 0.001, remaining: 1_000_000, workers: 2, chunk: 1) == 1000)
+        // 0.1 s left: the floor of 0.05 s, 50 items.
+        #expect(sizing.items(secondsPerItem: 0.001, remaining: 100, workers: 2, chunk: 1) == 50)
+        // Big chunks: at least 2 per worker.
+        #expect(sizing.items(secondsPerItem: 1e-6, remaining: 1_000_000, workers: 2, chunk: 100_000) == 400_000)
+        #expect(sizing.items(secondsPerItem: 0.001, remaining: 7, workers: 2, chunk: 1) == 7)
+        #expect(sizing.items(secondsPerItem: 0, remaining: 0, workers: 0, chunk: 0) == 0)
+    }
+
+    @Test("the drift watch sets its reference on a plan's first window and flags a window past the factor")
+    func driftWatch() {
+        var watch = DriftWatch(factor: 1.6, minimumWindowSeconds: 0.1)
+        // Short batches add up into one window.
+        #expect(watch.observe(items: 50, seconds: 0.05) == .measuring)
+        #expect(watch.observe(items: 50, seconds: 0.05) == .first(perItem: 0.001))
+        #expect(watch.observe(items: 100, seconds: 0.12) == .steady(perItem: 0.0012))
+        #expect(watch.reference == 0.001)
+        // Faster windows lower the reference.
+        #expect(watch.observe(items: 200, seconds: 0.16) == .steady(perItem: 0.0008))
+        #expect(watch.reference == 0.0008)
+        // Twice as slow: drift, judged against the best so far.
+        #expect(watch.observe(items: 100, seconds: 0.2) == .drifted(perItem: 0.002, reference: 0.0008))
+        // Accepted: the slower rate is the new normal.
+        watch.accept(perItem: 0.002)
+        #expect(watch.observe(items: 100, seconds: 0.21) == .steady(perItem: 0.0021))
+        // A new plan starts over.
+        watch.restart()
+        #expect(watch.reference == .infinity)
+        #expect(watch.observe(items: 10, seconds: 0.5) == .first(perItem: 0.05))
+        // Nonsense figures never count as a window.
+        var fresh = DriftWatch(factor: 1.6, minimumWindowSeconds: 0.1)
+        #expect(fresh.observe(items: -5, seconds: -1) == .measuring)
+        #expect(fresh.observe(items: 0, seconds: 5) == .measuring)
+    }
+
+    @Test("threads that keep one core busy where a computing task needs two fall short; busy ones do not")
+    func observedScaling() {
+        // Two threads, 1 s of wall: a lock whose waiters sleep keeps ~1 core busy.
+        let locked = ObservedScaling.utilisation(cpuSeconds: 1.02, wallSeconds: 1, threads: 2, cores: 2)
+        #expect(abs(locked - 0.51) < 1e-9)
+        #expect(ObservedScaling.fallsShort(utilisation: locked, cpuRatio: 0.99, threads: 2, cores: 2))
+        let speedup = ObservedScaling.speedup(utilisation: locked, cpuRatio: 0.99, threads: 2, cores: 2)
+        #expect(speedup > 0.9 && speedup < 1.1)
+        // Both cores busy: fine.
+        let busy = ObservedScaling.utilisation(cpuSeconds: 1.9, wallSeconds: 1, threads: 2, cores: 2)
+        #expect(!ObservedScaling.fallsShort(utilisation: busy, cpuRatio: 0.99, threads: 2, cores: 2))
+        // One core: nothing to lose.
+        #expect(!ObservedScaling.fallsShort(utilisation: 0.6, cpuRatio: 1, threads: 1, cores: 1))
+        // A task that computes half its time alone is expected to keep half the cores busy.
+        #expect(!ObservedScaling.fallsShort(utilisation: 0.45, cpuRatio: 0.5, threads: 2, cores: 2))
+    }
+
+    @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")
+    func patchedProfileDecides() throws {
+        let profile = shaped(
+            try quickProfile(PureCPU.self), wall: 0.002, cpuShare: 0.99, serialFraction: nil, efficiency: 0.97)
+        let machine = testMachine
+        let patched = ObservedScaling.profile(profile, observedSpeedup: 1.02, threads: 2)
+        let fraction = try #require(patched.scaling?.serialFraction?.value)
+        #expect(fraction > 0.9 && fraction < 1)
+        let advice = Advisor(machine: machine).recommend(patched, items: 2000)
+        #expect(advice.mode == .processes, "\(advice.explanation)")
+        let scaling = ObservedScaling.profile(profile, observedSpeedup: 1.95, threads: 2)
+        #expect(Advisor(machine: machine).recommend(scaling, items: 2000).mode == .threads)
+    }
+}
