@@ -22,9 +22,15 @@ extension ReferenceWorkload {
 
 /// The catalogue of reference workloads, in a fixed order.
 public enum ReferenceWorkloads {
-    public static let all: [any ReferenceWorkload.Type] = [
-        PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
-        SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+    public static let all: [any ReferenceWorkload.Type] =
+        [
+            PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
+            SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+        ] + everyday
+
+    /// The workloads drawn from everyday Swift code (Foundation's JSON coders, word counting,
+    /// sorting, a memory-bound scan, a job that changes part-way), at the end of ``all``.
+    public static let everyday: [any ReferenceWorkload.Type] = [
         JSONCoding.self, TextWords.self, SortArray.self, MemoryScan.self, PhaseChange.self,
     ]
 
