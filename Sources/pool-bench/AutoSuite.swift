@@ -145,7 +145,7 @@ struct AutoSuite {
             let inputs = makeInputs(items)
             let modes = Self.fixedModes(model, items: items)
             let fastest = max(modes.map(\.predicted).min() ?? 1, 1e-9)
-            let figure = "\(label) ~\(format(target)) s"
+            let figure = "\(label) ~\(String(format: "%g", target)) s"
             var row = AutoRow(job: figure, items: items)
             for _ in 0..<rounds {
                 var best = Double.infinity
