@@ -123,14 +123,22 @@ public struct LargePayload: ReferenceWorkload {
     public static let summary = "a 4 MiB argument with light work on it (a little arithmetic on one byte per page)"
     public static let bytes = 4 << 20
 
-    public static func inputs(count: Int) -> [[UInt8]] {
-        (0..<count).map { index in
+    public static func inputs(count: Int) -> [[UInt8]] { inputs(count: count, bytes: bytes, distinct: count) }
+
+    /// `count` arguments of `bytes` bytes each (a larger argument than the default 4 MiB, say)
+    /// with at most `distinct` different contents, repeated in turn: the repeats share their
+    /// storage (copy-on-write) in this process, so a long job of 16 MiB arguments fits in
+    /// memory, yet each is encoded and shipped in full to a worker process.
+    public static func inputs(count: Int, bytes: Int, distinct: Int) -> [[UInt8]] {
+        let bytes = max(0, bytes)
+        let contents = (0..<min(max(1, distinct), max(0, count))).map { index in
             var state = UInt64(index) &+ 11
             return (0..<bytes).map { _ in
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 return UInt8(truncatingIfNeeded: state >> 56)
             }
         }
+        return (0..<max(0, count)).map { contents[$0 % contents.count] }
     }
 
     /// One byte per 4 KiB page, each mixed for 40 rounds: about 40 µs of arithmetic, and

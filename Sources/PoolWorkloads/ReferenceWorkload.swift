@@ -2,8 +2,9 @@ public import PoolExecutors
 
 /// A task with a known behaviour, used to show and test what the profiler and the advisor
 /// conclude: pure computation, sleeping, pipe and disk waits, locks that block, locks that
-/// spin, a contended atomic, heavy allocation, wait-then-compute, a large argument and a tiny
-/// call.
+/// spin, a contended atomic, heavy allocation, wait-then-compute, a large argument, a tiny
+/// call, and everyday Swift work (JSON coding, word counting, sorting, a memory-bound scan, and
+/// a job whose behaviour changes part-way).
 public protocol ReferenceWorkload: PoolTask {
     /// The short name used on the command line (`cpu`, `sleep`, `pipe-read`, …).
     static var workloadName: String { get }
@@ -21,9 +22,16 @@ extension ReferenceWorkload {
 
 /// The catalogue of reference workloads, in a fixed order.
 public enum ReferenceWorkloads {
-    public static let all: [any ReferenceWorkload.Type] = [
-        PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
-        SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+    public static let all: [any ReferenceWorkload.Type] =
+        [
+            PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
+            SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+        ] + everyday
+
+    /// The workloads drawn from everyday Swift code (Foundation's JSON coders, word counting,
+    /// sorting, a memory-bound scan, a job that changes part-way), at the end of ``all``.
+    public static let everyday: [any ReferenceWorkload.Type] = [
+        JSONCoding.self, TextWords.self, SortArray.self, MemoryScan.self, PhaseChange.self,
     ]
 
     /// The workload called `name` (its ``ReferenceWorkload/workloadName``), if any.

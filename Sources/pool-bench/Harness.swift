@@ -27,8 +27,17 @@ final class Report {
     private(set) var series: [Series] = []
     private var ratios: [RatioSpec] = []
     private(set) var notes: [String] = []
+    /// Tables a suite lays out itself (text output only) and the JSON lines that carry the same figures.
+    private var tables: [(title: String, lines: [String])] = []
+    private var jsonLines: [[(String, JSONValue)]] = []
 
     init(suite: String) { self.suite = suite }
+
+    /// A table printed after the series in text output; its figures go to JSON through ``addJSON(_:)``.
+    func addTable(_ title: String, _ lines: [String]) { tables.append((title, lines)) }
+
+    /// One more JSON object for `--json` output (the suite's name is put first).
+    func addJSON(_ fields: [(String, JSONValue)]) { jsonLines.append([("suite", .text(suite))] + fields) }
 
     func record(_ figure: String, _ implementation: String, unit: String, ours: Bool = false, value: Double) {
         if let index = series.firstIndex(where: { $0.figure == figure && $0.implementation == implementation }) {
@@ -79,6 +88,10 @@ final class Report {
                 pad(label, 22) + pad(name, 34) + padLeft(format(stats.median), 11) + "  "
                     + pad("\(format(stats.min)) – \(format(stats.max))", 22) + row.unit)
         }
+        for table in tables {
+            print("\n" + table.title)
+            table.lines.forEach { print($0) }
+        }
         if !ratios.isEmpty {
             print("\nratios, computed within each round (median, min – max)")
             for spec in ratios {
@@ -123,6 +136,7 @@ final class Report {
                     ("met", .bool(spec.meets(stats.median))),
                 ]))
         }
+        for fields in jsonLines { print(jsonObject(fields)) }
         for note in notes { print(jsonObject([("suite", .text(suite)), ("note", .text(note))])) }
     }
 }

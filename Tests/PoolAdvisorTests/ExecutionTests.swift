@@ -32,7 +32,12 @@ let everyModePlan = [
     ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3),
 ]
 
-func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data { try JSONEncoder().encode(outputs) }
+/// JSON with sorted keys: a struct's keys otherwise come out in an order that may differ between two encodings.
+func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return try encoder.encode(outputs)
+}
 
 @Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(5)))
 struct ExecutionTests {
