@@ -9,7 +9,11 @@ struct ProfilingSession<Task: PoolTask> {
 
     private var options: ProfilerOptions { profiler.options }
 
-    func run(payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double) -> PayloadProfile) throws -> TaskProfile {
+    /// Runs the phases; `payload` measures the shipping cost given the task's CPU per call and
+    /// the payload phase's budget in seconds.
+    func run(
+        payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double, _ budgetSeconds: Double) -> PayloadProfile
+    ) throws -> TaskProfile {
         let origin = Clocks.monotonic()
         var notes: [String] = []
         let sampler = ThreadSampler(hertz: options.samplingHertz)
@@ -99,7 +103,10 @@ struct ProfilingSession<Task: PoolTask> {
             notes.append(
                 "the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
         }
-        let shipping = payload(runner, calls.threadCPUSecondsPerCall)
+        let shipping = payload(
+            runner, calls.threadCPUSecondsPerCall,
+            PayloadProbe.budget(maximumSeconds: options.maximumSeconds, origin: origin, now: Clocks.monotonic()))
+        if let note = PayloadProbe.budgetNote(shipping) { notes.append(note) }
         if runner.callsEachInputOnce, runner.isExhausted, !runner.isStopped {
             notes.append(
                 "the sample ran out after \(runner.calls) calls (each input is called once: the task is not idempotent, or repeats were turned off); the figures rest on those calls"

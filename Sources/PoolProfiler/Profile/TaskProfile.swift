@@ -162,6 +162,9 @@ public struct PayloadProfile: Codable, Sendable {
     public var shippingToComputeRatio: Double
     /// Whether ``transferSecondsPerCall`` used a measured bandwidth.
     public var includesTransfer: Bool
+    /// Sampled inputs and outputs the payload budget left uncoded, counted at the means of
+    /// those coded; nil when every sampled value was coded (and in older profiles).
+    public var estimatedValues: Int? = nil
 }
 
 /// A figure a decision depends on, tested against the thresholds the rules use.
