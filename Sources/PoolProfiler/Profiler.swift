@@ -16,7 +16,7 @@ public import PoolExecutors
 /// 2. **scaling** (tasks that compute for at least half their time): the same calls on 1 and on
 ///    N threads, repeated, giving speedup, serial fraction and work per CPU-second;
 /// 3. **payload**: the inputs and outputs through the wire codec, within 5 % of
-///    ``ProfilerOptions/maximumSeconds`` (a large value is coded once).
+///    ``ProfilerOptions/maximumSeconds`` (a large value is coded twice at most).
 ///
 /// It stops once every deciding figure's interval is clear of the thresholds in
 /// ``ProfilerOptions/thresholds`` (after the minimum calls and seconds), or at the maximum,

@@ -38,7 +38,7 @@ struct CountedBytesTask: PoolTask {
 
 /// The payload phase: sized by bytes, bounded by its budget. Counts encodes, never times.
 @Suite struct PayloadProbeTests {
-    @Test("a large value is encoded once, however generous the budget")
+    @Test("a large value is encoded twice at most (once warm, once timed), however generous the budget")
     func largeValuesAreCodedOnce() {
         let counters = (0..<8).map { _ in EncodeCounter() }
         let inputs = counters.map { CountedBytes(size: 256 * 1024, counter: $0) }
@@ -46,8 +46,9 @@ struct CountedBytesTask: PoolTask {
         let payload = PayloadProbe.measure(
             CountedBytesTask.self, inputs: inputs, outputs: [CountedBytes(size: 200_000, counter: output)],
             cpuSecondsPerCall: 0.001, machine: nil, budgetSeconds: 600)
-        #expect(counters.map { $0.count.load(ordering: .relaxed) } == Array(repeating: 1, count: 8))
-        #expect(output.count.load(ordering: .relaxed) == 1)
+        // One round to warm up, one timed; none is repeated beyond that.
+        #expect(counters.map { $0.count.load(ordering: .relaxed) } == Array(repeating: 2, count: 8))
+        #expect(output.count.load(ordering: .relaxed) == 2)
         #expect(payload.estimatedValues == nil)
         #expect(payload.inputBytes >= 256 * 1024)
         #expect(payload.outputBytes >= 200_000)
@@ -65,7 +66,8 @@ struct CountedBytesTask: PoolTask {
             CountedBytesTask.self, inputs: inputs, outputs: outputs, cpuSecondsPerCall: 0.001, machine: nil,
             budgetSeconds: 0)
         #expect(inputCounter.count.load(ordering: .relaxed) == 1)
-        #expect(outputCounter.count.load(ordering: .relaxed) == 1)
+        // A large first output: coded twice to time it warm, at most.
+        #expect(outputCounter.count.load(ordering: .relaxed) == 2)
         #expect(payload.estimatedValues == 14)
         #expect(payload.inputBytes < 100)
         #expect(payload.outputBytes >= 100_000)
