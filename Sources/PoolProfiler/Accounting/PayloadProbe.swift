@@ -16,7 +16,7 @@ import PoolWire
 enum PayloadProbe {
     /// Values of each kind (inputs, outputs) the probe samples at most.
     static let sampledValues = 8
-    /// From this encoded size a value is coded once.
+    /// From this encoded size a value is coded in two rounds (one warm-up, one timed), not repeated.
     static let largeValueBytes = 64 * 1024
     /// How long a small value's encode and decode are repeated, at most.
     static let repeatNanoseconds: Int64 = 1_000_000
