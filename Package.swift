@@ -138,8 +138,8 @@ let package = Package(
         .testTarget(
             name: "PoolAdvisorTests",
             dependencies: [
-                "PoolAdvisor", "pool-advisor", "PoolAdvisorTestTasks", "pool-advisor-test-tool", "PoolTestFixtures",
-                "pool-test-worker",
+                "PoolAdvisor", "PoolAdvisorCLI", "pool-advisor", "PoolAdvisorTestTasks", "pool-advisor-test-tool",
+                "PoolTestFixtures", "pool-test-worker",
             ],
             swiftSettings: strictSettings
         ),

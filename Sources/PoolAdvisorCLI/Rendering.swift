@@ -91,9 +91,14 @@ enum ProfileReport {
             "time per call",
             "\(NumberText.seconds(profile.calls.wallSecondsPerCall.value))  \(split.bar(width: 40, style: style))")
         lines.append(String(repeating: " ", count: 18) + split.legend)
-        row(
-            "cpu ratio",
-            "\(profile.calls.cpuRatio)" + (profile.figure("cpu_ratio")?.isBorderline == true ? "  (borderline)" : ""))
+        var ratio = "\(profile.calls.cpuRatio)"
+        if let caller = profile.calls.callerCPURatio {
+            // A command's work is its own CPU; this process only starts it and waits.
+            ratio +=
+                "  the command's (children's CPU over wall); this process \(NumberText.fixed(caller.value, decimals: 3))"
+        }
+        if profile.figure("cpu_ratio")?.isBorderline == true { ratio += "  (borderline)" }
+        row("cpu ratio", ratio)
         if let scaling = profile.scaling {
             var text = "\(scaling.threads) threads: E_cpu \(NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2))"
             if let speedup = scaling.speedup { text += ", speed-up \(NumberText.fixed(speedup.value, decimals: 2))×" }

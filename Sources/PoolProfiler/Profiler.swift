@@ -15,7 +15,8 @@ public import PoolExecutors
 ///    while a sampler thread classifies what the thread blocks on;
 /// 2. **scaling** (tasks that compute for at least half their time): the same calls on 1 and on
 ///    N threads, repeated, giving speedup, serial fraction and work per CPU-second;
-/// 3. **payload**: the inputs and outputs through the wire codec.
+/// 3. **payload**: the inputs and outputs through the wire codec, within 5 % of
+///    ``ProfilerOptions/maximumSeconds`` (a large value is coded twice at most).
 ///
 /// It stops once every deciding figure's interval is clear of the thresholds in
 /// ``ProfilerOptions/thresholds`` (after the minimum calls and seconds), or at the maximum,
@@ -41,10 +42,12 @@ public struct Profiler: Sendable {
     public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) throws -> ProfiledRun<Task.Output> {
         guard !sample.isEmpty else { throw ProfilerError.emptySample(task: Task.name) }
         let runner = CallRunner<Task>(sample: sample, options: options)
-        let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run { runner, cpuPerCall in
+        let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run {
+            runner, cpuPerCall, budget in
             let outputs = runner.keptOutputs.compactMap { try? $0?.get() }
             return PayloadProbe.measure(
-                task, inputs: sample, outputs: outputs, cpuSecondsPerCall: cpuPerCall, machine: machine)
+                task, inputs: sample, outputs: outputs, cpuSecondsPerCall: cpuPerCall, machine: machine,
+                budgetSeconds: budget)
         }
         var declared = profile
         declared.declared = TaskDeclaration(of: task)

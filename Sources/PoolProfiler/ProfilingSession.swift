@@ -9,7 +9,11 @@ struct ProfilingSession<Task: PoolTask> {
 
     private var options: ProfilerOptions { profiler.options }
 
-    func run(payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double) -> PayloadProfile) throws -> TaskProfile {
+    /// Runs the phases; `payload` measures the shipping cost given the task's CPU per call and
+    /// the payload phase's budget in seconds.
+    func run(
+        payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double, _ budgetSeconds: Double) -> PayloadProfile
+    ) throws -> TaskProfile {
         let origin = Clocks.monotonic()
         var notes: [String] = []
         let sampler = ThreadSampler(hertz: options.samplingHertz)
@@ -46,6 +50,11 @@ struct ProfilingSession<Task: PoolTask> {
         let threads = options.scalingThreads ?? min(Machine.usableCores, 4)
         if runner.isStopped {
             skipped = "a call failed, and the profile stops at the first failure"
+        } else if runsCommand {
+            // The work is in the command, a process of its own whatever starts it: copies on
+            // threads would time this thread's spawning and waiting, which decides nothing.
+            // The reason quotes the final figures, once the serial phase is over.
+            skipped = ""
         } else if cpuRatio.value < options.scalingMinimumCPURatio {
             skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
         } else if threads < 2 {
@@ -89,7 +98,11 @@ struct ProfilingSession<Task: PoolTask> {
             try checkFailures()
         }
         samplerCost = sampler?.stop()
-        let calls = serial.summary(samplerCPU: samplerCPU)
+        let calls = serial.summary(samplerCPU: samplerCPU, runsCommand: runsCommand)
+        if skipped == "", let caller = calls.callerCPURatio {
+            skipped =
+                "the command computes for \(percent(calls.cpuRatio.value)) of each call (its own CPU; this process \(percent(caller.value))): commands run as processes of their own, so copies on threads are not measured"
+        }
         let waits = samplerCost.map { cost in
             WaitBreakdown(
                 threads: 1, samples: serialCounts.total, samplesPerSecond: cost.achievedHertz, counts: serialCounts,
@@ -99,7 +112,12 @@ struct ProfilingSession<Task: PoolTask> {
             notes.append(
                 "the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
         }
-        let shipping = payload(runner, calls.threadCPUSecondsPerCall)
+        // A command's CPU is its own (reaped children), which shipping is compared with.
+        let children = runsCommand ? calls.childrenCPURatio * calls.wallSecondsPerCall.value : 0
+        let shipping = payload(
+            runner, calls.threadCPUSecondsPerCall + children,
+            PayloadProbe.budget(maximumSeconds: options.maximumSeconds, origin: origin, now: Clocks.monotonic()))
+        if let note = PayloadProbe.budgetNote(shipping) { notes.append(note) }
         if runner.callsEachInputOnce, runner.isExhausted, !runner.isStopped {
             notes.append(
                 "the sample ran out after \(runner.calls) calls (each input is called once: the task is not idempotent, or repeats were turned off); the figures rest on those calls"
@@ -107,7 +125,7 @@ struct ProfilingSession<Task: PoolTask> {
         }
         var figures = [
             DecidingFigure(
-                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
+                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: cpuRatioThresholds)
         ]
         if let scaling {
             figures.append(
@@ -142,8 +160,15 @@ struct ProfilingSession<Task: PoolTask> {
         if measurements >= options.maximumCalls || elapsed >= limit || runner.isExhausted { return true }
         if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
         guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }
-        return (options.thresholds["cpu_ratio"] ?? []).allSatisfy(ratio.isClear)
+        return cpuRatioThresholds.allSatisfy(ratio.isClear)
     }
+
+    /// Whether each call runs an external command (``PoolExecutors/TaskTraits/runsCommand``).
+    private var runsCommand: Bool { Task.traits.contains(.runsCommand) }
+
+    /// The thresholds the CPU ratio is tested against: none for a command, whose mode the
+    /// rules choose by its declaration (`external-command`), not by `cpu_ratio`.
+    private var cpuRatioThresholds: [Double] { runsCommand ? [] : options.thresholds["cpu_ratio"] ?? [] }
 
     /// Every call so far threw: there is nothing to profile.
     private func checkFailures() throws {

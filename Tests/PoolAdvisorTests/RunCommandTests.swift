@@ -187,6 +187,24 @@ struct ExecCommandTests {
         #expect(compressed.map(\.count) == compressed.map(\.count).sorted())
     }
 
+    @Test("profile --exec of a command that computes shows the command's CPU, not this process's")
+    func profileComputingCommand() throws {
+        // A shell loop: the child computes, the calling thread only waits for it.
+        let lines = (0..<12).map { "\"\($0)\"" }.joined(separator: "\n") + "\n"
+        let inputs = try temporaryFile("loops.jsonl", lines)
+        let loop = "/bin/sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'"
+        let result = try runCommand(["profile", "--exec", loop, "--inputs", inputs, "--budget", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let text = result.output
+        #expect(!text.contains("waits overlap on threads"), "\(text)")
+        #expect(text.contains("the command's (children's CPU over wall); this process"), "\(text)")
+        #expect(text.contains("not measured: the command computes for"), "\(text)")
+        let row = text.split(separator: "\n").first { $0.contains("cpu ratio") }
+        let ratio = row.flatMap { $0.split(separator: " ").dropFirst(2).first }.flatMap { Double($0) }
+        // Loose: the loop computes nearly all the time, even with both cores busy elsewhere.
+        #expect((ratio ?? 0) > 0.3, "\(text)")
+    }
+
     @Test("profile --exec: a waiting command gets many at once; usage errors for --exec")
     func profileCommand() throws {
         let sleeps = try temporaryFile("sleeps2.jsonl", String(repeating: "\"0.03\"\n", count: 10))

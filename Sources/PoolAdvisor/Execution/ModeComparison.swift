@@ -35,6 +35,21 @@ public struct ModeComparison: Codable, Sendable {
     public var regret: Double
     /// How long the profile took.
     public var profilingSeconds: Double
+    /// The CPU other programs took while the plans were timed, in cores' worth on average (1.0:
+    /// one core kept busy), from `/proc/stat` less this process's and its workers' CPU; nil where
+    /// it cannot be read.
+    public var othersCPUShare: Double?
+    /// Whether the profile found the host noisy (most scaling rounds disturbed); nil when no
+    /// scaling test ran.
+    public var profileNoisyHost: Bool?
+
+    /// Other programs' CPU above this share of a core marks a row ``noisy``.
+    public static let noisyOthersShare = 0.15
+
+    /// Whether other programs disturbed the row's measurements: they held more than
+    /// ``noisyOthersShare`` of a core while the plans ran, or the profile was noisy. Its times
+    /// and regret are then less certain than a quiet machine's.
+    public var noisy: Bool { (othersCPUShare ?? 0) > Self.noisyOthersShare || profileNoisyHost == true }
 
     /// How big and how careful a comparison is.
     public struct Settings: Sendable {
@@ -74,6 +89,7 @@ public struct ModeComparison: Codable, Sendable {
         if let pipeline = costs.pipeline { plans.append(("pipeline", ExecutionPlan(pipeline), pipeline.seconds)) }
         let recommendedPlan = ExecutionPlan(advice)
         var modes: [String: Timing] = [:]
+        let hostBefore = HostCPUSnapshot.now()
         for (name, plan, predicted) in plans {
             let rounds = try measure(workload, inputs, plan, settings)
             modes[name] = Timing(
@@ -90,13 +106,17 @@ public struct ModeComparison: Codable, Sendable {
                 plan: recommendedPlan, predictedSeconds: advice.predictedSeconds, measuredSeconds: median(rounds),
                 rounds: rounds)
         }
+        let others = hostBefore.flatMap { before in
+            HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0) }
+        }
         let best = modes.min { $0.value.measuredSeconds < $1.value.measuredSeconds }!
         let fastest = recommended.measuredSeconds < best.value.measuredSeconds ? "recommended" : best.key
         let fastestSeconds = min(recommended.measuredSeconds, best.value.measuredSeconds)
         return ModeComparison(
             workload: workload.workloadName, items: items, recommended: recommended, rule: advice.decidingRule?.rule,
             modes: modes, fastest: fastest, regret: recommended.measuredSeconds / max(fastestSeconds, 1e-9),
-            profilingSeconds: profile.profilingSeconds)
+            profilingSeconds: profile.profilingSeconds, othersCPUShare: others,
+            profileNoisyHost: profile.scaling?.noisyHost)
     }
 
     /// Wall time of the whole job with `plan`, pools started inside the timing (as the cost model counts them).

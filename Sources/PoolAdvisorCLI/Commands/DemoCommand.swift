@@ -12,6 +12,8 @@ enum DemoCommand {
             a staged task, as a pipeline, each at the size the cost model finds best, plus the
             recommended plan. The table shows predicted and measured seconds per mode, the fastest,
             and the regret: the recommended plan's time over the fastest time (1.00 is perfect).
+            A row whose measurements other programs disturbed (they held more than 15 % of a core
+            while its plans ran, or the profile found the host noisy) gets a * and a note.
             """,
         options: [
             .init(name: "--quick", value: nil, help: "Smaller jobs and one round each (for CI)."),
@@ -43,16 +45,21 @@ enum DemoCommand {
         let json = parsed.has("--json")
         if !json { context.print(DemoTable.header) }
         var regrets: [Double] = []
+        var noisyRows = 0
         for workload in workloads {
             let row = try compare(workload, machine: machine, settings: settings)
             regrets.append(row.regret)
+            if row.noisy { noisyRows += 1 }
             context.print(json ? try DemoTable.jsonLine(row) : DemoTable.line(row, style: context.outputStyle))
         }
         if !json, let worst = regrets.max() {
             let within = regrets.filter { $0 <= 1.10 }.count
             context.print(
                 "\nregret ≤ 1.10 on \(within) of \(regrets.count) workloads; worst \(NumberText.fixed(worst, decimals: 2)). "
-                    + "Cells are predicted → measured seconds; the recommended plan ran as shown in its column.\n")
+                    + "Cells are predicted → measured seconds; the recommended plan ran as shown in its column."
+                    + (noisyRows > 0
+                        ? " \(noisyRows) row(s) marked * ran while other programs held the cores: rerun on a quiet machine to trust them."
+                        : "") + "\n")
         }
         return 0
     }
@@ -87,12 +94,28 @@ enum DemoTable {
             : seconds >= 0.1 ? NumberText.fixed(seconds, decimals: 2) : NumberText.fixed(seconds, decimals: 3)
     }
 
+    /// A row of the table; a row whose measurements other programs disturbed gets a `*` after
+    /// its regret and a footnote line saying what was measured.
     static func line(_ row: ModeComparison, style: Style) -> String {
         let regret = NumberText.fixed(row.regret, decimals: 2)
         let painted = row.regret <= 1.10 ? style.paint(regret, "32") : style.paint(regret, "31")
-        return row.workload.padded(to: 15) + "\(row.items)".padded(to: 8) + row.recommended.plan.summary.padded(to: 34)
+        let text =
+            row.workload.padded(to: 15) + "\(row.items)".padded(to: 8) + row.recommended.plan.summary.padded(to: 34)
             + cell(row.modes["serial"]) + cell(row.modes["threads"]) + cell(row.modes["processes"])
-            + cell(row.modes["pipeline"]) + cell(row.recommended) + row.fastest.padded(to: 12) + painted + "\n"
+            + cell(row.modes["pipeline"]) + cell(row.recommended) + row.fastest.padded(to: 12) + painted
+        guard row.noisy else { return text + "\n" }
+        return text + style.paint("*", "33") + "\n" + style.dim("  * noisy: " + noiseNote(row)) + "\n"
+    }
+
+    /// What disturbed a noisy row, in the measured figures.
+    static func noiseNote(_ row: ModeComparison) -> String {
+        var causes: [String] = []
+        if let share = row.othersCPUShare, share > ModeComparison.noisyOthersShare {
+            causes.append(
+                "other programs held \(NumberText.fixed(share, decimals: 2)) of a core on average while its plans ran")
+        }
+        if row.profileNoisyHost == true { causes.append("the profile's scaling rounds were disturbed") }
+        return causes.joined(separator: "; ") + ": its times and regret are less certain"
     }
 
     /// `{"workload","recommended","fastest","regret","items","serial_seconds",…,"predicted_…"}`.
@@ -106,6 +129,8 @@ enum DemoTable {
             "profiling_seconds": .number(row.profilingSeconds),
         ]
         if let rule = row.rule { object["rule"] = .text(rule) }
+        object["noisy"] = .flag(row.noisy)
+        if let share = row.othersCPUShare { object["others_cpu_share"] = .number(share) }
         for (mode, timing) in row.modes {
             object["\(mode)_seconds"] = .number(timing.measuredSeconds)
             object["predicted_\(mode)_seconds"] = .number(timing.predictedSeconds)
@@ -118,11 +143,13 @@ enum DemoTable {
     enum JSONScalar: Encodable {
         case text(String)
         case number(Double)
+        case flag(Bool)
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             switch self {
             case .text(let text): try container.encode(text)
+            case .flag(let flag): try container.encode(flag)
             case .number(let number): try container.encode(number.isFinite ? number : -1)
             }
         }

@@ -3,45 +3,129 @@ import PoolWire
 
 /// Encodes and decodes a task's inputs and outputs with the codec the process pool uses and
 /// times it: the part of shipping a call that the pipe itself does not explain.
+///
+/// The work is sized by bytes and bounded by a budget. A value whose encoding is large
+/// (``largeValueBytes``) is encoded and decoded twice, the second round timed (warm, as a pool
+/// shipping it call after call pays): one round is long enough to time, and
+/// repeating it would cost more than the answer is worth (a 16 MB argument encoded forty times
+/// took longer than the job it was profiled for). A small value is repeated for up to
+/// ``repeatNanoseconds`` so the clock can resolve it. Inputs and outputs are taken in turn, and
+/// once the budget is spent no further value is coded: the first input and the first output are
+/// always measured, and the values left over count at the measured means (for a value never
+/// encoded, its size is unknown, so the mean of those measured stands for it).
 enum PayloadProbe {
-    static func measure<Task: PoolTask>(
-        _ task: Task.Type, inputs: [Task.Input], outputs: [Task.Output], cpuSecondsPerCall: Double,
-        machine: MachineProfile?
-    ) -> PayloadProfile {
-        let input = measure(Array(inputs.prefix(8)))
-        let output = measure(Array(outputs.prefix(8)))
-        let codec = input.seconds + output.seconds
-        let bytes = input.bytes + output.bytes
-        let transfer = machine.map { bytes / max($0.ipcBandwidthBytesPerSecond, 1) } ?? 0
-        let shipping = codec + transfer
-        return PayloadProfile(
-            inputBytes: input.bytes, outputBytes: output.bytes, codecSecondsPerCall: codec,
-            transferSecondsPerCall: transfer, shippingSecondsPerCall: shipping,
-            shippingToComputeRatio: shipping / max(cpuSecondsPerCall, 1e-9), includesTransfer: machine != nil)
+    /// Values of each kind (inputs, outputs) the probe samples at most.
+    static let sampledValues = 8
+    /// From this encoded size a value is coded in two rounds (one warm-up, one timed), not repeated.
+    static let largeValueBytes = 64 * 1024
+    /// How long a small value's encode and decode are repeated, at most.
+    static let repeatNanoseconds: Int64 = 1_000_000
+    /// The share of the profile's maximum time the payload phase may take.
+    static let budgetShare = 0.05
+
+    /// The payload phase's budget in seconds: ``budgetShare`` of `maximumSeconds`, and no more
+    /// than is left before the profile's deadline (`origin` + `maximumSeconds`) at `now`
+    /// (monotonic nanoseconds).
+    static func budget(maximumSeconds: Double, origin: Int64, now: Int64) -> Double {
+        let left = maximumSeconds - (now - origin).seconds
+        return max(0, min(maximumSeconds * budgetShare, left))
     }
 
-    /// Mean encoded size and mean encode + decode seconds of one value, repeated until each
-    /// value has had ~1 ms or 5 rounds (a value that cannot be coded counts as 0 bytes).
-    private static func measure<Value: Codable>(_ values: [Value]) -> (bytes: Double, seconds: Double) {
-        guard !values.isEmpty else { return (0, 0) }
-        let encoder = WireEncoder()
-        let decoder = WireDecoder()
-        var totalBytes = 0.0
-        var totalSeconds = 0.0
-        for value in values {
-            guard let encoded = try? encoder.encode(value) else { continue }
-            totalBytes += Double(encoded.count)
-            var rounds = 0
-            let start = Clocks.monotonic()
-            var now = start
-            repeat {
+    /// Measures `inputs` and `outputs` (the first ``sampledValues`` of each) within
+    /// `budgetSeconds`; `cpuSecondsPerCall` is the task's CPU per call, which the shipping
+    /// cost is compared with.
+    static func measure<Task: PoolTask>(
+        _ task: Task.Type, inputs: [Task.Input], outputs: [Task.Output], cpuSecondsPerCall: Double,
+        machine: MachineProfile?, budgetSeconds: Double
+    ) -> PayloadProfile {
+        let deadline = Clocks.monotonic() + Int64(max(0, min(budgetSeconds, 1e6)) * 1e9)
+        var input = ValueCoding(Array(inputs.prefix(sampledValues)))
+        var output = ValueCoding(Array(outputs.prefix(sampledValues)))
+        while !input.isDone || !output.isDone {
+            input.codeNext(deadline: deadline)
+            output.codeNext(deadline: deadline)
+        }
+        let codec = input.meanSeconds + output.meanSeconds
+        let inputBytes = input.meanBytes
+        let outputBytes = output.meanBytes
+        let transfer = machine.map { (inputBytes + outputBytes) / max($0.ipcBandwidthBytesPerSecond, 1) } ?? 0
+        let shipping = codec + transfer
+        let estimated = input.unmeasured + output.unmeasured
+        return PayloadProfile(
+            inputBytes: inputBytes, outputBytes: outputBytes, codecSecondsPerCall: codec,
+            transferSecondsPerCall: transfer, shippingSecondsPerCall: shipping,
+            shippingToComputeRatio: shipping / max(cpuSecondsPerCall, 1e-9), includesTransfer: machine != nil,
+            estimatedValues: estimated > 0 ? estimated : nil)
+    }
+
+    /// The profile's note when the budget left values uncoded, else nil.
+    static func budgetNote(_ payload: PayloadProfile) -> String? {
+        payload.estimatedValues.map {
+            "the payload budget ran out: \($0) sampled value(s) were not encoded and count at the mean of those that were"
+        }
+    }
+
+    /// The coding of one kind of value (inputs or outputs), one value at a time.
+    struct ValueCoding<Value: Codable> {
+        let values: [Value]
+        private(set) var measured = 0
+        private var totalBytes = 0.0
+        private var totalSeconds = 0.0
+        private var stopped = false
+        private let encoder = WireEncoder()
+        private let decoder = WireDecoder()
+
+        init(_ values: [Value]) { self.values = values }
+
+        var isDone: Bool { stopped || measured == values.count }
+        /// Sampled values the budget left uncoded.
+        var unmeasured: Int { values.count - measured }
+        /// Mean encoded size of the values coded (a value that cannot be coded counts as 0).
+        var meanBytes: Double { measured > 0 ? totalBytes / Double(measured) : 0 }
+        /// Mean encode + decode seconds of the values coded.
+        var meanSeconds: Double { measured > 0 ? totalSeconds / Double(measured) : 0 }
+
+        /// Codes the next value, unless the budget (`deadline`, monotonic nanoseconds) is
+        /// spent and one value has been coded already.
+        mutating func codeNext(deadline: Int64) {
+            guard !isDone else { return }
+            if measured > 0, Clocks.monotonic() >= deadline {
+                stopped = true
+                return
+            }
+            let timing = code(values[measured], deadline: deadline)
+            totalBytes += Double(timing.bytes)
+            totalSeconds += timing.seconds
+            measured += 1
+        }
+
+        /// Encoded size and encode + decode seconds of `value`: one round for a large value (or
+        /// once the budget is spent), else rounds until ``repeatNanoseconds`` have passed.
+        ///
+        /// A large value is coded twice and only the second round counts: the first grows the
+        /// encoder's buffer and faults in fresh pages (for 4 MiB, seven times the steady cost on
+        /// the development machine), which a pool shipping such values call after call pays once.
+        private func code(_ value: Value, deadline: Int64) -> (bytes: Int, seconds: Double) {
+            var start = Clocks.monotonic()
+            guard let encoded = try? encoder.encode(value) else { return (0, 0) }
+            _ = try? decoder.decode(Value.self, from: encoded)
+            var now = Clocks.monotonic()
+            var rounds = 1
+            if encoded.count >= largeValueBytes {
+                start = now
                 _ = try? encoder.encode(value)
                 _ = try? decoder.decode(Value.self, from: encoded)
-                rounds += 1
                 now = Clocks.monotonic()
-            } while rounds < 5 || (now - start < 1_000_000 && rounds < 10_000)
-            totalSeconds += (now - start).seconds / Double(rounds)
+            } else {
+                let end = min(start + repeatNanoseconds, deadline)
+                while now < end, rounds < 10_000 {
+                    _ = try? encoder.encode(value)
+                    _ = try? decoder.decode(Value.self, from: encoded)
+                    rounds += 1
+                    now = Clocks.monotonic()
+                }
+            }
+            return (encoded.count, (now - start).seconds / Double(rounds))
         }
-        return (totalBytes / Double(values.count), totalSeconds / Double(values.count))
     }
 }

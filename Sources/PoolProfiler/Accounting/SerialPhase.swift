@@ -67,6 +67,17 @@ final class SerialPhase {
         return Estimate(value: value, low: value - half, high: value + half, observations: count)
     }
 
+    /// The CPU ratio of the commands the calls ran (reaped children's CPU over wall): ratio of
+    /// sums, with the interval of the per-record ratios. It may exceed 1 (a command that runs
+    /// several threads).
+    var childrenCPURatio: Estimate {
+        let wall = records.reduce(Int64(0)) { $0 + $1.wall }
+        let children = records.reduce(Int64(0)) { $0 + $1.childrenCPU }
+        let value = wall > 0 ? Double(max(children, 0)) / Double(wall) : 0
+        return Statistics.estimate(
+            value, spreadOf: records.map { Double(max($0.childrenCPU, 0)) / Double(max($0.wall, 1)) })
+    }
+
     /// Measures groups until `isDone(elapsed, cpuRatio)` says so or no call can be made;
     /// `elapsed` counts from `origin`. Readings are back to back, so each group pays for one
     /// probe reading.
@@ -102,9 +113,11 @@ final class SerialPhase {
         groupSize = max(1, min(1_000_000, Int((target + max(callNanoseconds, 1) - 1) / max(callNanoseconds, 1))))
     }
 
-    /// The summary of every record so far. `helperCPU` is the CPU time of the process's other
-    /// threads over the phase with the sampler's own share already removed.
-    func summary(samplerCPU: Int64) -> CallSummary {
+    /// The summary of every record so far. `samplerCPU` is the sampler's CPU time over the
+    /// phase, which the helper threads' figure leaves out. For a task that `runsCommand`, the
+    /// CPU ratio is the command's (``childrenCPURatio``) and the calling thread's own is kept
+    /// as ``CallSummary/callerCPURatio``.
+    func summary(samplerCPU: Int64, runsCommand: Bool = false) -> CallSummary {
         let totals = records.reduce(into: CallRecord.zero) { $0.accumulate($1) }
         let calls = max(totals.calls, 1)
         let wall = Double(max(totals.wall, 1))
@@ -116,7 +129,7 @@ final class SerialPhase {
             wallSecondsPerCall: Statistics.estimate(wallPerCall, spreadOf: perCallWalls),
             threadCPUSecondsPerCall: totals.threadCPU.seconds / Double(calls),
             runQueueSecondsPerCall: totals.runQueue.seconds / Double(calls),
-            cpuRatio: cpuRatio,
+            cpuRatio: runsCommand ? childrenCPURatio : cpuRatio,
             wallCPURatio: Double(totals.threadCPU) / wall,
             runQueueRatio: Double(totals.runQueue) / wall,
             blockedRatio: max(0, 1 - Double(totals.run + totals.runQueue) / wall),
@@ -124,6 +137,7 @@ final class SerialPhase {
             childrenCPURatio: Double(totals.childrenCPU) / wall,
             voluntarySwitchesPerCall: Double(totals.voluntarySwitches) / Double(calls),
             involuntarySwitchesPerCall: Double(totals.involuntarySwitches) / Double(calls),
-            probeOverheadRatio: Double(probeCost) * Double(records.count) / wall)
+            probeOverheadRatio: Double(probeCost) * Double(records.count) / wall,
+            callerCPURatio: runsCommand ? cpuRatio : nil)
     }
 }

@@ -54,13 +54,16 @@ extension Profiler {
         let calls = serial.summary(samplerCPU: 0)
         let outputs = runner.outputs.compactMap { try? $0?.get() }
         let shipping = PayloadProbe.measure(
-            task, inputs: sample, outputs: outputs, cpuSecondsPerCall: calls.threadCPUSecondsPerCall, machine: machine)
+            task, inputs: sample, outputs: outputs, cpuSecondsPerCall: calls.threadCPUSecondsPerCall, machine: machine,
+            budgetSeconds: PayloadProbe.budget(
+                maximumSeconds: options.maximumSeconds, origin: origin, now: Clocks.monotonic()))
         var notes = [
             "profiled in a worker process (the task is crash-prone): times include the round trips, the CPU is the worker's; no thread-scaling test and no wait classification"
         ]
         if runner.isExhausted, !runner.isStopped {
             notes.append("the sample ran out after \(runner.calls) calls (each input is called once)")
         }
+        if let note = PayloadProbe.budgetNote(shipping) { notes.append(note) }
         if !ProcFS.hasSchedulerStatistics {
             notes.append("no /proc/PID/schedstat on this system: the worker's CPU time is not measured")
         }

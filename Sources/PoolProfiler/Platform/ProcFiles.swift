@@ -8,13 +8,15 @@
 /// it again, and the descriptor stays bound to the thread it named even if the tid is reused.
 final class ProcFile {
     private let descriptor: Int32
-    private var buffer = [UInt8](repeating: 0, count: 512)
+    private var buffer: [UInt8]
 
-    /// Opens `path` read-only and close-on-exec, or returns nil (no `/proc`, thread gone).
-    init?(_ path: String) {
+    /// Opens `path` read-only and close-on-exec, or returns nil (no `/proc`, thread gone);
+    /// reads take at most `capacity` bytes.
+    init?(_ path: String, capacity: Int = 512) {
         let opened = open(path, O_RDONLY | O_CLOEXEC)
         guard opened >= 0 else { return nil }
         descriptor = opened
+        buffer = [UInt8](repeating: 0, count: capacity)
     }
 
     deinit { close(descriptor) }
@@ -51,6 +53,17 @@ enum ProcFS {
     }
 
     enum DescriptorKind { case pipe, socket, file, other }
+
+    /// The text of `/proc/stat` (the machine's CPU counters), or nil without it.
+    static func machineStatistics() -> String? {
+        ProcFile("/proc/stat", capacity: 1 << 16)?.withContents { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Clock ticks per second, the unit of `/proc/stat` (`sysconf(_SC_CLK_TCK)`, usually 100).
+    static let ticksPerSecond: Double = {
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? Double(ticks) : 100
+    }()
 }
 
 /// Parses a run of ASCII digits (with an optional `0x` prefix for hexadecimal) starting at

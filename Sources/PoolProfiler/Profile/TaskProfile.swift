@@ -64,6 +64,10 @@ public struct CallSummary: Codable, Sendable {
     public var runQueueSecondsPerCall: Double
     /// CPU time over the call's own time (wall minus waiting for a core): 1 computes all the
     /// time, 0 waits all the time. Unaffected by neighbours stealing the core.
+    ///
+    /// For a task that runs a command (``TaskDeclaration/runsCommand``) it is the command's:
+    /// reaped children's CPU over wall (it may exceed 1 for a command on several threads), and
+    /// the calling thread's own ratio is ``callerCPURatio``.
     public var cpuRatio: Estimate
     /// CPU time over wall time, neighbours' interference included.
     public var wallCPURatio: Double
@@ -80,6 +84,9 @@ public struct CallSummary: Codable, Sendable {
     public var involuntarySwitchesPerCall: Double
     /// The probe's own cost over the measured time.
     public var probeOverheadRatio: Double
+    /// For a task that runs a command, the calling thread's own CPU ratio (starting and
+    /// waiting for the command), while ``cpuRatio`` is the command's; nil for other tasks.
+    public var callerCPURatio: Estimate? = nil
 }
 
 /// What the task's type declares about itself, recorded so a saved profile can be advised on alone.
@@ -162,6 +169,9 @@ public struct PayloadProfile: Codable, Sendable {
     public var shippingToComputeRatio: Double
     /// Whether ``transferSecondsPerCall`` used a measured bandwidth.
     public var includesTransfer: Bool
+    /// Sampled inputs and outputs the payload budget left uncoded, counted at the means of
+    /// those coded; nil when every sampled value was coded (and in older profiles).
+    public var estimatedValues: Int? = nil
 }
 
 /// A figure a decision depends on, tested against the thresholds the rules use.

@@ -1,0 +1,62 @@
+import Foundation
+import PoolProfiler
+import Testing
+
+/// Other programs' CPU from two `/proc/stat` readings and this process's own CPU, with fixed
+/// numbers (the machine's real counters are only read by the last test, which asserts no load).
+@Suite struct HostLoadTests {
+    static let procStat = """
+        cpu  921451 68 145926 711057 2132 0 943 641 0 0
+        cpu0 452853 39 72141 364930 477 0 138 315 0 0
+        cpu1 468598 28 73784 346126 1655 0 804 325 0 0
+        intr 16851332 0 0 0
+        ctxt 123
+        btime 1700000000
+        """
+
+    func snapshot(busy: Int64, total: Int64, cpus: Int = 2, ownSeconds: Double) -> HostCPUSnapshot {
+        HostCPUSnapshot(busyTicks: busy, totalTicks: total, cpus: cpus, ownCPUNanoseconds: Int64(ownSeconds * 1e9))
+    }
+
+    @Test("the aggregate line gives busy and total ticks, the cpuN lines the CPU count")
+    func parsesProcStat() throws {
+        let parsed = try #require(HostCPUSnapshot.parse(procStat: Self.procStat, ownCPUNanoseconds: 42))
+        // user + nice + system + irq + softirq + steal; idle and iowait are not busy.
+        #expect(parsed.busyTicks == 921451 + 68 + 145926 + 0 + 943 + 641)
+        #expect(parsed.totalTicks == parsed.busyTicks + 711057 + 2132)
+        #expect(parsed.cpus == 2)
+        #expect(parsed.ownCPUNanoseconds == 42)
+        #expect(HostCPUSnapshot.parse(procStat: "intr 1 2 3\n", ownCPUNanoseconds: 0) == nil)
+        #expect(HostCPUSnapshot.parse(procStat: "cpu  1 2\n", ownCPUNanoseconds: 0) == nil)
+    }
+
+    @Test("others' CPU is the machine's busy time less this process's, over the interval")
+    func othersShare() throws {
+        // Two CPUs for one second (200 ticks at 100 a second); 1.5 s busy, 0.5 s of it ours.
+        let start = snapshot(busy: 1000, total: 5000, ownSeconds: 3)
+        let loaded = snapshot(busy: 1150, total: 5200, ownSeconds: 3.5)
+        #expect(try #require(HostLoad.othersCores(from: start, to: loaded, ticksPerSecond: 100)) == 1.0)
+        // Only this process worked: nobody else.
+        let alone = snapshot(busy: 1150, total: 5200, ownSeconds: 4.5)
+        #expect(HostLoad.othersCores(from: start, to: alone, ticksPerSecond: 100) == 0)
+        // Own CPU a little above the sampled ticks is not negative load.
+        let overCounted = snapshot(busy: 1150, total: 5200, ownSeconds: 4.6)
+        #expect(HostLoad.othersCores(from: start, to: overCounted, ticksPerSecond: 100) == 0)
+        // A fifth of a core over two seconds on four CPUs.
+        let four = snapshot(busy: 0, total: 0, cpus: 4, ownSeconds: 0)
+        let fifth = snapshot(busy: 240, total: 800, cpus: 4, ownSeconds: 2)
+        let share = try #require(HostLoad.othersCores(from: four, to: fifth, ticksPerSecond: 100))
+        #expect(abs(share - 0.2) < 1e-12)
+        // No tick passed: no judgement.
+        #expect(HostLoad.othersCores(from: start, to: start, ticksPerSecond: 100) == nil)
+    }
+
+    @Test("a snapshot of this machine reads where /proc/stat exists")
+    func readsThisMachine() {
+        guard FileManager.default.isReadableFile(atPath: "/proc/stat") else { return }
+        let now = HostCPUSnapshot.now()
+        #expect(now != nil)
+        #expect((now?.cpus ?? 0) >= 1)
+        #expect((now?.totalTicks ?? 0) > 0)
+    }
+}

@@ -1,0 +1,85 @@
+import Synchronization
+import Testing
+
+@testable import PoolExecutors
+@testable import PoolProfiler
+
+/// Counts how often values holding it were encoded.
+final class EncodeCounter: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// Bytes whose `encode(to:)` counts itself (a decoded copy counts nothing).
+struct CountedBytes: Codable, Sendable {
+    var bytes: [UInt8]
+    var counter: EncodeCounter?
+
+    init(size: Int, counter: EncodeCounter) {
+        bytes = [UInt8](repeating: 7, count: size)
+        self.counter = counter
+    }
+
+    init(from decoder: any Decoder) throws {
+        bytes = try decoder.singleValueContainer().decode([UInt8].self)
+        counter = nil
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        counter?.count.add(1, ordering: .relaxed)
+        var container = encoder.singleValueContainer()
+        try container.encode(bytes)
+    }
+}
+
+struct CountedBytesTask: PoolTask {
+    static let name = "tests.counted-bytes"
+    static func run(_ input: CountedBytes) -> CountedBytes { input }
+}
+
+/// The payload phase: sized by bytes, bounded by its budget. Counts encodes, never times.
+@Suite struct PayloadProbeTests {
+    @Test("a large value is encoded twice at most (once warm, once timed), however generous the budget")
+    func largeValuesAreCodedOnce() {
+        let counters = (0..<8).map { _ in EncodeCounter() }
+        let inputs = counters.map { CountedBytes(size: 256 * 1024, counter: $0) }
+        let output = EncodeCounter()
+        let payload = PayloadProbe.measure(
+            CountedBytesTask.self, inputs: inputs, outputs: [CountedBytes(size: 200_000, counter: output)],
+            cpuSecondsPerCall: 0.001, machine: nil, budgetSeconds: 600)
+        // One round to warm up, one timed; none is repeated beyond that.
+        #expect(counters.map { $0.count.load(ordering: .relaxed) } == Array(repeating: 2, count: 8))
+        #expect(output.count.load(ordering: .relaxed) == 2)
+        #expect(payload.estimatedValues == nil)
+        #expect(payload.inputBytes >= 256 * 1024)
+        #expect(payload.outputBytes >= 200_000)
+        #expect(payload.codecSecondsPerCall > 0)
+    }
+
+    @Test("a spent budget codes one input and one output, and estimates the rest from them")
+    func spentBudgetStopsTakingValues() {
+        let inputCounter = EncodeCounter()
+        let outputCounter = EncodeCounter()
+        // The first input is the smallest: the estimate must come from it alone.
+        let inputs = (0..<8).map { CountedBytes(size: 16 + 1000 * $0, counter: inputCounter) }
+        let outputs = (0..<8).map { _ in CountedBytes(size: 100_000, counter: outputCounter) }
+        let payload = PayloadProbe.measure(
+            CountedBytesTask.self, inputs: inputs, outputs: outputs, cpuSecondsPerCall: 0.001, machine: nil,
+            budgetSeconds: 0)
+        #expect(inputCounter.count.load(ordering: .relaxed) == 1)
+        // A large first output: coded twice to time it warm, at most.
+        #expect(outputCounter.count.load(ordering: .relaxed) == 2)
+        #expect(payload.estimatedValues == 14)
+        #expect(payload.inputBytes < 100)
+        #expect(payload.outputBytes >= 100_000)
+        #expect(PayloadProbe.budgetNote(payload)?.contains("14 sampled value(s)") == true)
+    }
+
+    @Test("the budget is 5 % of the maximum, never past the profile's deadline")
+    func budgetIsAShareOfTheMaximum() {
+        let second: Int64 = 1_000_000_000
+        #expect(PayloadProbe.budget(maximumSeconds: 10, origin: 5 * second, now: 6 * second) == 0.5)
+        #expect(abs(PayloadProbe.budget(maximumSeconds: 10, origin: 0, now: 9_800_000_000) - 0.2) < 1e-9)
+        #expect(PayloadProbe.budget(maximumSeconds: 10, origin: 0, now: 11 * second) == 0)
+        #expect(abs(PayloadProbe.budget(maximumSeconds: 1.5, origin: 0, now: 0) - 0.075) < 1e-12)
+    }
+}
