@@ -1,4 +1,4 @@
-public import PoolProfiler
+internal import PoolProfiler
 internal import PoolRules
 
 /// How long the auto executor may profile, decided from the first calls before any profile.
