@@ -11,7 +11,10 @@ struct ProfilingSession<Task: PoolTask> {
 
     /// Runs the phases; `payload` measures the shipping cost given the task's CPU per call and
     /// the payload phase's budget in seconds.
+    /// `beforeScaling` runs once, just before the scaling test (when there is one): work that
+    /// used the idle cores during the serial phase must end before copies of the task take them.
     func run(
+        beforeScaling: () -> Void = {},
         payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double, _ budgetSeconds: Double) -> PayloadProfile
     ) throws -> TaskProfile {
         let origin = Clocks.monotonic()
@@ -70,6 +73,7 @@ struct ProfilingSession<Task: PoolTask> {
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
             let perCall = serial.meanCallSeconds
             let deadline = origin + Int64(options.maximumSeconds * 1e9)
+            beforeScaling()
             let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
             scaling = try probe.measure(
                 callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)

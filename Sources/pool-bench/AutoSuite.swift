@@ -17,6 +17,8 @@ import PoolAdvisor
 struct AutoSuite {
     let quick: Bool
     let rounds: Int
+    /// Only these jobs (`--only`), when given.
+    var only: Set<String>? = nil
 
     /// The fastest fixed mode's predicted time for each job of a workload.
     var targets: [Double] { quick ? [0.3] : [0.3, 1, 3] }
@@ -71,6 +73,9 @@ struct AutoSuite {
             Self.job(JSONCoding.self), Self.job(TextWords.self), Self.job(SortArray.self), Self.job(MemoryScan.self),
             Self.job(PhaseChange.self),
         ]
+        if let only {
+            return (everyday + reference).filter { only.contains($0.name) }
+        }
         if quick {
             let names: Set = [
                 "cpu", "sleep", "blocking-lock", "tiny", "large-payload-16MiB", "json-coding", "phase-change",
@@ -173,7 +178,10 @@ struct AutoSuite {
                     value: 100 * report.profilingSeconds / seconds)
                 row.auto.append(seconds)
                 row.profilingShare.append(report.profilingSeconds / seconds)
-                let first = report.recommendation.map { ExecutionPlan($0).summary } ?? "serial"
+                // The recommendation is the one in force at the end: the first plan is the first
+                // switch's origin when there was one.
+                let last = report.recommendation.map { ExecutionPlan($0).summary } ?? "serial"
+                let first = report.switches.first?.from.summary ?? last
                 row.chosen = ([first] + report.switches.map(\.to.summary)).joined(separator: " → ")
                 context.report.note(
                     "\(figure): auto profiled \(format(report.profilingSeconds)) s on \(report.profiledItems) inputs, "

@@ -38,7 +38,10 @@ struct AutoPoliciesTests {
         let tiny = CallTiming(wallSeconds: 1e-6, cpuSeconds: 1e-6)
         #expect(
             ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, minimum: 32, maximum: 200_000)
-                == 200_000)
+                == 100_000)
+        #expect(
+            ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, minimum: 32, maximum: 50_000)
+                == 50_000)
         let slow = CallTiming(wallSeconds: 0.1, cpuSeconds: 0.1)
         #expect(
             ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 1000, minimum: 32, maximum: 200_000) == 32)

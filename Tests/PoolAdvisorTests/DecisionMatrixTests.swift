@@ -132,7 +132,7 @@ struct DecisionMatrixTests {
             rule: "waiting-dominates", mode: .threads, parameters: ["workers": 10]),
         Cell(
             name: "waits a little (disk)", changes: ["cpu_ratio": .number(0.25)],
-            rule: "waiting-dominates", mode: .threads, parameters: ["workers": 8]),
+            rule: "waiting-dominates", mode: .threads, parameters: ["workers": 16]),
         Cell(
             name: "mixed, two stages",
             changes: [
@@ -143,10 +143,10 @@ struct DecisionMatrixTests {
         Cell(
             name: "mixed, two stages, pipeline predicted slower",
             changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9)],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 4]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
         Cell(
             name: "mixed, one stage", changes: ["cpu_ratio": .number(0.5)],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 4]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
         Cell(
             name: "mixed, one stage, does not scale",
             changes: ["cpu_ratio": .number(0.5), "cpu_efficiency": .number(0.4)],

@@ -53,11 +53,13 @@ extension Advisor {
 
         # ---------------------------------------------------------------------------------------------
         # Waiting dominates: threads overlap the waits, and many of them are cheap.
-        # Workers: enough that the cores stay busy while the others wait, cores / cpu_ratio, capped at 64.
+        # Workers: twice the count that keeps the cores busy on average (cores / cpu_ratio), capped at 64.
+        # Waits vary from call to call (a disk's queue, a heavy tail), and at the break-even count the
+        # cores idle whenever several calls wait at once; a spare thread costs tens of microseconds.
 
         rule waiting-dominates priority 70
           when cpu_ratio < 0.3
-          then threads workers = clamp(ceil(cores / max(cpu_ratio, 0.02)), cores, min(64, items))
+          then threads workers = clamp(ceil(2 * cores / max(cpu_ratio, 0.02)), cores, min(64, items))
           why "a call computes only {cpu_ratio:%} of its time and waits the rest (mostly {dominant_wait}); threads overlap the waits"
 
         # ---------------------------------------------------------------------------------------------
@@ -78,8 +80,8 @@ extension Advisor {
 
         rule mixed-one-stage priority 60
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8
-          then threads workers = clamp(ceil(cores / cpu_ratio), cores, min(64, items))
-          why "a call computes {cpu_ratio:%} of its time and waits the rest; threads sized for the waits keep the cores busy"
+          then threads workers = clamp(ceil(2 * cores / cpu_ratio), cores, min(64, items))
+          why "a call computes {cpu_ratio:%} of its time and waits the rest; threads sized for the waits (twice the break-even count, as waits vary) keep the cores busy"
 
         # ---------------------------------------------------------------------------------------------
         # CPU-bound: it depends on whether copies keep their speed on threads.

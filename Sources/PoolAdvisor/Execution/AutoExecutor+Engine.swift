@@ -13,7 +13,8 @@ struct AutoRunState {
     var reprofiles = 0
     var profilingSeconds: Double
     var profiledItems: Int
-    /// Whether the running thread plan's use of the cores has been checked.
+    /// Whether the running thread plan's use of the cores no longer needs checking (a check
+    /// found it short, and the advice stood).
     var scalingChecked = false
 }
 
@@ -81,6 +82,8 @@ extension AutoExecutor {
                 if !changed { watch.accept(perItem: perItem) }
             case .idleThreads(let utilisation):
                 changed = reconsider(task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
+                // The advice stands even on the run's own figures: stop asking for this plan.
+                if !changed { state.scalingChecked = true }
             }
             if changed {
                 executor.shutdown()
@@ -126,8 +129,8 @@ extension AutoExecutor {
         let sizing = BatchSizing(
             maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
             riskShare: options.batchRiskShare)
-        // Checked once per thread plan, for a task that computes (one that waits leaves its
-        // cores idle by nature).
+        // Checked on every window of a thread plan, for a task that computes (one that waits
+        // leaves its cores idle by nature), until a check leaves the plan as it is.
         let checksCores = plan.mode == .threads && !state.scalingChecked && state.profile.calls.cpuRatio.value >= 0.8
         var next = start
         var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
@@ -168,7 +171,6 @@ extension AutoExecutor {
                 let cpu = CallTiming.processCPUSeconds()
                 let window = (now - windowStart.time).seconds
                 if checksCores {
-                    state.scalingChecked = true
                     let utilisation = ObservedScaling.utilisation(
                         cpuSeconds: cpu - windowStart.cpu, wallSeconds: window, threads: plan.workers,
                         cores: Machine.usableCores)

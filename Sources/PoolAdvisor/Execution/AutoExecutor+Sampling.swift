@@ -126,16 +126,14 @@ extension AutoExecutor {
         var computed: [Task.Output] = []
         var missingFailure: MapError?
         if !missing.isEmpty {
-            do {
-                try executor.forEachOutput(
-                    of: task, missing.map { inputs[base + $0] }, reportingIndexes: missing.map { base + $0 },
-                    progress: progress
-                ) { computed.append($1) }
-            } catch let error as MapError {
-                missingFailure = MapError(index: base + missing[error.index], error: error.error)
-            } catch let error as PipelineError {
-                missingFailure = MapError(index: base + missing[error.index], error: error.error)
-            }
+            // The batch path, not a stream: tiny calls leave thousands of inputs unreached, and
+            // a completion per item would cost more than the calls.
+            let gathered = missing.map { inputs[base + $0] }
+            let (outputs, failure) = executor.startBatch(
+                task, gathered, 0..<gathered.count, jobIndexes: missing.map { base + $0 }, progress: progress
+            ).wait()
+            computed = outputs
+            missingFailure = failure
         }
         var batch = before
         batch.reserveCapacity(before.count + limit)

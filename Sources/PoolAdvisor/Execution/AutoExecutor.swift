@@ -59,7 +59,7 @@ public final class AutoExecutor: Sendable {
         /// and the profiler's own `maximumSeconds`. Every phase of the profile fits in it.
         public var profileShare = 0.05
         /// The least time spent profiling, however short the job.
-        public var minimumProfileSeconds = 0.03
+        public var minimumProfileSeconds = 0.02
 
         /// The defaults: 32 profiled inputs, a profiling budget of 5 % of the job, batches of 5 %
         /// of the rest (0.05–1 s), 1.6× drift.

@@ -36,13 +36,15 @@ struct ProfilingBudget: Equatable {
         return options
     }
 
-    /// Inputs to hand the profiler: as many as its budget can get through (each is called once;
-    /// the unreached rest simply runs with the executor), at least `minimum`, at most `maximum`
-    /// and what is left.
+    /// Inputs to hand the profiler: about as many as its budget can get through (each is called
+    /// once; the unreached rest runs with the executor, so a sample too large costs a pass over
+    /// idle inputs, one too small a shorter profile), at least `minimum`, at most `maximum` and
+    /// what is left. Half the budget runs one call at a time, the other half mostly two or more
+    /// at once: one budget's worth of serial calls is about what it reaches.
     static func sampleSize(
         _ options: ProfilerOptions, firstCall: CallTiming, remaining: Int, minimum: Int, maximum: Int
     ) -> Int {
-        let reachable = Int(min(1e9, 2 * options.maximumSeconds / max(firstCall.wallSeconds, 1e-9)))
+        let reachable = Int(min(1e9, options.maximumSeconds / max(firstCall.wallSeconds, 1e-9)))
         return max(0, min(max(1, minimum, min(reachable, maximum)), remaining))
     }
 }

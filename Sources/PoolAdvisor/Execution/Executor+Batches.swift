@@ -15,12 +15,18 @@ extension Executor {
     /// Starts `inputs[range]`: on threads and processes at once (the pool picks the batch up
     /// behind any batch already queued), serially or as a pipeline when waited for. The inputs
     /// are not copied on the thread path; failures report the job's index (`range`'s).
+    ///
+    /// `jobIndexes`, when given, names the job's index of each input in `range` (inputs gathered
+    /// from scattered places); by default input `i` is the job's input `i`.
     func startBatch<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, progress: ProgressCounter?
+        _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, jobIndexes: [Int]? = nil,
+        progress: ProgressCounter?
     ) -> RunningBatch<Task.Output> {
         let base = range.lowerBound
+        let reporting = jobIndexes.map { Array($0[range]) } ?? Array(range)
+        func jobIndex(_ offset: Int) -> Int { reporting.indices.contains(offset) ? reporting[offset] : base + offset }
         func shifted(_ failure: MapError?) -> MapError? {
-            failure.map { MapError(index: base + $0.index, error: $0.error) }
+            failure.map { MapError(index: jobIndex($0.index), error: $0.error) }
         }
         switch plan.mode {
         case .threads:
@@ -32,7 +38,7 @@ extension Executor {
                     return output
                 }
             } catch {
-                return RunningBatch(wait: { ([], MapError(index: base, error: error)) }, cancel: {})
+                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
             }
             return RunningBatch(
                 wait: {
@@ -43,9 +49,9 @@ extension Executor {
             let stream: Completions<Task.Output>
             do {
                 stream = try processPool().mapUnordered(
-                    Task.self, inputs[range], chunkSize: plan.chunkSize, reportingIndexes: Array(range))
+                    Task.self, inputs[range], chunkSize: plan.chunkSize, reportingIndexes: reporting)
             } catch {
-                return RunningBatch(wait: { ([], MapError(index: base, error: error)) }, cancel: {})
+                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
             }
             return RunningBatch(
                 wait: {
@@ -57,7 +63,7 @@ extension Executor {
                     } catch let failure as MapError {
                         return (outputs, shifted(failure))
                     } catch {
-                        return (outputs, MapError(index: base + outputs.count, error: error))
+                        return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }
                 }, cancel: stream.cancel)
         case .serial, .pipeline:
@@ -67,15 +73,15 @@ extension Executor {
                     outputs.reserveCapacity(range.count)
                     do {
                         try self.forEachOutput(
-                            of: task, inputs[range], reportingIndexes: Array(range), progress: progress
+                            of: task, inputs[range], reportingIndexes: reporting, progress: progress
                         ) { outputs.append($1) }
                         return (outputs, nil)
                     } catch let failure as MapError {
                         return (outputs, shifted(failure))
                     } catch let failure as PipelineError {
-                        return (outputs, MapError(index: base + failure.index, error: failure.error))
+                        return (outputs, MapError(index: jobIndex(failure.index), error: failure.error))
                     } catch {
-                        return (outputs, MapError(index: base + outputs.count, error: error))
+                        return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }
                 }, cancel: {})
         }

@@ -38,8 +38,19 @@ enum PayloadProbe {
         _ task: Task.Type, inputs: [Task.Input], outputs: [Task.Output], cpuSecondsPerCall: Double,
         machine: MachineProfile?, budgetSeconds: Double
     ) -> PayloadProfile {
+        measure(
+            task, coded: ValueCoding(Array(inputs.prefix(sampledValues))), outputs: outputs,
+            cpuSecondsPerCall: cpuSecondsPerCall, machine: machine, budgetSeconds: budgetSeconds)
+    }
+
+    /// As ``measure(_:inputs:outputs:cpuSecondsPerCall:machine:budgetSeconds:)``, with the
+    /// inputs' coding begun already (``BackgroundCoding``): values it left go on within the budget.
+    static func measure<Task: PoolTask>(
+        _ task: Task.Type, coded: ValueCoding<Task.Input>, outputs: [Task.Output], cpuSecondsPerCall: Double,
+        machine: MachineProfile?, budgetSeconds: Double
+    ) -> PayloadProfile {
         let deadline = Clocks.monotonic() + Int64(max(0, min(budgetSeconds, 1e6)) * 1e9)
-        var input = ValueCoding(Array(inputs.prefix(sampledValues)))
+        var input = coded
         var output = ValueCoding(Array(outputs.prefix(sampledValues)))
         while !input.isDone || !output.isDone {
             input.codeNext(deadline: deadline)
@@ -62,6 +73,37 @@ enum PayloadProbe {
     static func budgetNote(_ payload: PayloadProfile) -> String? {
         payload.estimatedValues.map {
             "the payload budget ran out: \($0) sampled value(s) were not encoded and count at the mean of those that were"
+        }
+    }
+
+    /// Codes the first inputs on a thread of its own within `budgetSeconds`, started at once;
+    /// ``finish()`` waits for it and hands the coding over. Without a second core (or when no
+    /// thread can start), nothing runs early and ``finish()`` returns the coding unstarted, for
+    /// the payload phase to do inline.
+    final class BackgroundCoding<Input: Codable & Sendable>: @unchecked Sendable {
+        // Touched only by the thread until it is joined, then only by the caller.
+        private var coding: ValueCoding<Input>
+        private let lock = Locked<PlatformThread?>(nil)
+
+        init(_ inputs: [Input], budgetSeconds: Double, inBackground: Bool) {
+            coding = ValueCoding(Array(inputs.prefix(PayloadProbe.sampledValues)))
+            guard inBackground else { return }
+            let deadline = Clocks.monotonic() + Int64(max(0, min(budgetSeconds, 1e6)) * 1e9)
+            let thread = try? PlatformThread.start(name: "pa-payload") { [self] in
+                while !coding.isDone { coding.codeNext(deadline: deadline) }
+            }
+            lock.withLock { $0 = thread }
+        }
+
+        /// Waits for the background coding (once; later calls return at once) and returns it.
+        @discardableResult
+        func finish() -> ValueCoding<Input> {
+            let thread = lock.withLock { current in
+                defer { current = nil }
+                return current
+            }
+            thread?.join()
+            return coding
         }
     }
 
