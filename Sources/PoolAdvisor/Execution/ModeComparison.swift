@@ -128,9 +128,10 @@ public struct ModeComparison: Codable, Sendable {
         try (0..<max(1, settings.rounds)).map { _ in
             let executor = Executor(plan: plan, processes: settings.processes)
             defer { executor.shutdown() }
-            let started = Date()
+            let clock = ContinuousClock()
+            let started = clock.now
             _ = try executor.map(workload, inputs)
-            return Date().timeIntervalSince(started)
+            return (clock.now - started).seconds
         }
     }
 

@@ -85,5 +85,36 @@ public struct DriftingTask: PoolTask {
     }
 }
 
+/// Computes almost all its time under a lock of its own whose waiters sleep (a pthread mutex):
+/// copies on threads make no more progress than one, yet each burns CPU only while it holds
+/// the lock, so their CPU efficiency looks perfect. The lock is this task's alone, so no other
+/// suite's calls change what a test measures.
+public struct SleepyLockTask: PoolTask {
+    private static let lock = PThreadMutex()
+
+    public static func run(_ input: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        for round in 0..<20 {
+            lock.withLock { sum = sum &+ churn(UInt64(input &* 31 &+ round), iterations: 60_000) }
+        }
+        return sum
+    }
+}
+
+/// A plain pthread mutex: a waiter sleeps in the kernel (after, at most, a short spin).
+final class PThreadMutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init() { pthread_mutex_init(mutex, nil) }
+
+    func withLock<Value>(_ body: () -> Value) -> Value {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+}
+
 /// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
-public let testTasks: [any PoolTask.Type] = [AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self]
+public let testTasks: [any PoolTask.Type] = [
+    AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
+]

@@ -1,0 +1,64 @@
+import PoolAdvisorTestTasks
+import PoolRules
+import Testing
+
+@testable import PoolAdvisor
+
+/// Decisions the auto executor must get right whatever the budget and the host's load: cases
+/// whose answer is not in doubt on a 2-core machine. Only the plan it ends on is asserted,
+/// never a time. Serialized: both tests call the same lock, and one test's calls would make the
+/// other's serial phase wait on it.
+@Suite("Auto executor decisions", .serialized)
+struct AutoDecisionTests {
+    /// The plan in force at the end of a run: the last switch's, else the first recommendation's.
+    static func finalPlan(_ report: AutoReport) -> ExecutionPlan? {
+        report.switches.last?.to ?? report.recommendation.map(ExecutionPlan.init)
+    }
+
+    static let inputs = Array(0..<160)
+
+    @Test(
+        "copies that queue on a lock whose waiters sleep never keep auto on threads, however short the profile",
+        arguments: [0.02, 0.000_001])
+    func sleepyLockEndsOnProcesses(minimumProfileSeconds: Double) throws {
+        var options = quickAuto
+        options.maximumSampleSize = 64
+        options.minimumProfileSeconds = minimumProfileSeconds
+        if minimumProfileSeconds < 0.001 {
+            // No budget at all: the scaling test cannot run, the speed-up is unknown.
+            options.profileShare = 0
+        }
+        options.minimumBatchSeconds = 0.005
+        options.driftMinimumSeconds = 0.02
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        let run = try auto.run(SleepyLockTask.self, Self.inputs)
+        #expect(run.outputs == Self.inputs.map(SleepyLockTask.run))
+        let plan = try #require(Self.finalPlan(run.report))
+        #expect(
+            plan.mode == .processes,
+            "\(run.recommendation?.explanation ?? "no recommendation"); switches: \(run.switches.map(\.reason))")
+    }
+
+    @Test("a thread plan whose process keeps one core busy for a computing task is reconsidered on the wall clock")
+    func idleThreadsAreReconsidered() throws {
+        // Threads unless a serial fraction is known: the profile never measures one (no
+        // scaling test), so only the running job's figures can move the plan.
+        let rules = try RuleSet(
+            source: """
+                rule serialised priority 2 when known(serial_fraction) and serial_fraction > 0.5 then processes workers = 2
+                rule computes priority 1 when true then threads workers = 2
+                """, schema: AdvisorFacts.schema)
+        var options = quickAuto
+        options.profiler.scalingMinimumCPURatio = 2
+        options.minimumBatchSeconds = 0.005
+        options.driftMinimumSeconds = 0.02
+        let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: testMachine), options: options)
+        let run = try auto.run(SleepyLockTask.self, Self.inputs)
+        #expect(run.outputs == Self.inputs.map(SleepyLockTask.run))
+        #expect(run.recommendation?.decidingRule?.rule == "serialised")
+        let first = try #require(run.switches.first, "no switch: \(run.recommendation?.summary ?? "")")
+        #expect(first.from.mode == .threads && first.to.mode == .processes)
+        #expect(first.reason.contains("cores busy"), "\(first.reason)")
+        #expect(first.atIndex > 0 && first.atIndex < Self.inputs.count)
+    }
+}
