@@ -46,6 +46,9 @@ public struct Profiler: Sendable {
         // core would idle anyway, and a 16 MB argument takes tens of milliseconds to code.
         let inputs = PayloadProbe.BackgroundCoding(
             sample, budgetSeconds: options.maximumSeconds / 2, inBackground: Machine.usableCores >= 2)
+        // Joined on every way out: a profile that throws (every call failed, no sampler thread)
+        // must not leave the thread coding behind it.
+        defer { inputs.finish() }
         let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run(
             beforeScaling: { inputs.finish() }
         ) { runner, cpuPerCall, budget in

@@ -119,4 +119,45 @@ struct AutoPoliciesTests {
         let scaling = ObservedScaling.profile(profile, observedSpeedup: 1.95, threads: 2)
         #expect(Advisor(machine: machine).recommend(scaling, items: 2000).mode == .threads)
     }
+
+    @Test("hostile numbers (NaN, ±infinity, negatives) give a usable budget, sample and batch, never a trap")
+    func hostileNumbers() {
+        let odd: [Double] = [.nan, .infinity, -.infinity, -1, 0]
+        let call = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.001)
+        for value in odd {
+            // Batch sizes: at least two chunks per worker, at most what is left.
+            for sizing in [
+                BatchSizing(maximumSeconds: value, minimumSeconds: 0.05, riskShare: 0.05),
+                BatchSizing(maximumSeconds: 1, minimumSeconds: value, riskShare: 0.05),
+                BatchSizing(maximumSeconds: value, minimumSeconds: value, riskShare: value),
+            ] {
+                for perItem in odd + [0.001] {
+                    let items = sizing.items(secondsPerItem: perItem, remaining: 1000, workers: 2, chunk: 1)
+                    #expect(items >= 4 && items <= 1000, "\(sizing) at \(perItem) s an item: \(items)")
+                }
+            }
+            // The profiler's budget: finite and positive, whatever the options say.
+            var base = ProfilerOptions()
+            base.maximumSeconds = value
+            for budget in [
+                ProfilingBudget(share: 0.05, minimumSeconds: 0.03),
+                ProfilingBudget(share: value, minimumSeconds: value),
+            ] {
+                for options in [
+                    budget.options(base, firstCall: call, items: 1000, cores: 2),
+                    budget.options(ProfilerOptions(), firstCall: call, items: 1000, cores: 2),
+                ] {
+                    #expect(options.maximumSeconds.isFinite && options.maximumSeconds > 0, "\(budget), \(value)")
+                    #expect(options.minimumSeconds.isFinite && options.minimumSeconds >= 0)
+                    #expect(options.scalingRunSeconds.isFinite && options.scalingRunSeconds > 0)
+                }
+            }
+            // The sample: within its bounds and what is left.
+            for timing in [call, CallTiming(wallSeconds: value, cpuSeconds: value)] {
+                let size = ProfilingBudget.sampleSize(
+                    base, firstCall: timing, remaining: 500, minimum: 8, maximum: 1000)
+                #expect(size >= 1 && size <= 500, "\(value): \(size)")
+            }
+        }
+    }
 }

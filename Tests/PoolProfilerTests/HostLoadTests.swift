@@ -59,4 +59,23 @@ import Testing
         #expect((now?.cpus ?? 0) >= 1)
         #expect((now?.totalTicks ?? 0) > 0)
     }
+
+    @Test("counters at the edge of Int64, or hostile snapshots, give a figure or nil, never a trap")
+    func hugeCounters() {
+        let max = Int64.max
+        let text = "cpu  \(max) \(max) \(max) \(max) \(max) \(max) \(max) \(max)\ncpu0 1 2 3 4\n"
+        let parsed = HostCPUSnapshot.parse(procStat: text, ownCPUNanoseconds: 0)
+        if let parsed {
+            #expect(parsed.busyTicks >= 0 && parsed.totalTicks >= parsed.busyTicks)
+        }
+        let low = HostCPUSnapshot(busyTicks: .min, totalTicks: .min, cpus: .min, ownCPUNanoseconds: .min)
+        let high = HostCPUSnapshot(busyTicks: max, totalTicks: max, cpus: .max, ownCPUNanoseconds: max)
+        for (start, end) in [(low, high), (high, low), (low, low)] {
+            for ticks in [100, .nan, .infinity, -1] {
+                if let cores = HostLoad.othersCores(from: start, to: end, ticksPerSecond: ticks) {
+                    #expect(cores.isFinite && cores >= 0, "\(cores)")
+                }
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -81,5 +82,82 @@ struct CountedBytesTask: PoolTask {
         #expect(abs(PayloadProbe.budget(maximumSeconds: 10, origin: 0, now: 9_800_000_000) - 0.2) < 1e-9)
         #expect(PayloadProbe.budget(maximumSeconds: 10, origin: 0, now: 11 * second) == 0)
         #expect(abs(PayloadProbe.budget(maximumSeconds: 1.5, origin: 0, now: 0) - 0.075) < 1e-12)
+    }
+}
+
+/// Holds the encoding of every value that carries it until the test opens it.
+final class EncodeGate: Sendable {
+    let started = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    /// Encodes begun and not yet ended.
+    let inFlight = Atomic<Int>(0)
+    let startSeen = Atomic<Bool>(false)
+    private let opened = Atomic<Bool>(false)
+
+    func open() {
+        if !opened.exchange(true, ordering: .relaxed) { release.signal() }
+    }
+}
+
+/// A value whose `encode(to:)` waits at its ``EncodeGate`` (a decoded copy has none).
+struct GatedValue: Codable, Sendable {
+    var gate: EncodeGate?
+
+    init(gate: EncodeGate) { self.gate = gate }
+
+    init(from decoder: any Decoder) throws {
+        _ = try decoder.singleValueContainer().decode(Int.self)
+        gate = nil
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        if let gate {
+            gate.inFlight.add(1, ordering: .relaxed)
+            gate.started.signal()
+            gate.release.wait()
+            gate.release.signal()  // every later encode passes
+            gate.inFlight.subtract(1, ordering: .relaxed)
+        }
+        var container = encoder.singleValueContainer()
+        try container.encode(0)
+    }
+}
+
+/// Fails every call, the first once the background coding of its inputs has begun.
+struct FailsWhileInputsAreCoded: PoolTask {
+    struct Failed: Error {}
+    static let name = "tests.fails-while-inputs-are-coded"
+    static func run(_ input: GatedValue) throws -> Int {
+        if let gate = input.gate, !gate.startSeen.exchange(true, ordering: .relaxed) {
+            _ = gate.started.wait(timeout: .now() + 30)
+        }
+        throw Failed()
+    }
+}
+
+@Suite struct PayloadBackgroundThreadTests {
+    @Test("a profile that throws joins the thread coding its inputs: no coding outlives measure")
+    func throwingProfileJoinsTheCodingThread() throws {
+        guard Machine.usableCores >= 2 else { return }  // no background thread on one core
+        let gate = EncodeGate()
+        let returned = DispatchSemaphore(value: 0)
+        // Opens the gate once measure has returned, or after a while if it waits for the
+        // coding (as it must): then the join ends.
+        DispatchQueue.global().async {
+            _ = returned.wait(timeout: .now() + 2)
+            gate.open()
+        }
+        var options = ProfilerOptions()
+        options.minimumCalls = 3
+        options.minimumSeconds = 0.01
+        options.maximumSeconds = 2
+        let sample = (0..<4).map { _ in GatedValue(gate: gate) }
+        #expect(throws: ProfilerError.self) {
+            _ = try Profiler(options: options).measure(FailsWhileInputsAreCoded.self, sample: sample)
+        }
+        let codingAtReturn = gate.inFlight.load(ordering: .relaxed)
+        returned.signal()
+        gate.open()
+        #expect(codingAtReturn == 0, "measure returned while its payload thread was still coding an input")
     }
 }

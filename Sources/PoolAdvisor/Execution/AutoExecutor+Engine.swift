@@ -144,6 +144,9 @@ extension AutoExecutor {
             queued.append((range, executor.startBatch(task, inputs, range, progress: progress)))
             next = range.upperBound
         }
+        // Whatever ends the loop early (a failure, a `deliver` that throws) stops the batches
+        // still queued: their inputs are past the end of the job, and must not start.
+        defer { for later in queued { later.batch.cancel() } }
         var windowStart = (time: clock.now, cpu: CallTiming.processCPUSeconds())
         var lastEnd = windowStart.time
         queueBatch()
@@ -153,10 +156,9 @@ extension AutoExecutor {
             let (outputs, failure) = batch.wait()
             let now = clock.now
             if let failure {
-                // Later batches stop: their inputs are past the failure, which ends the job.
-                // Their running items finish before the executor's pools shut down (not waited
-                // for here: a cancelled process stream never ends).
-                for later in queued { later.batch.cancel() }
+                // Later batches stop (the deferred cancel): their inputs are past the failure,
+                // which ends the job. Their running items finish before the executor's pools
+                // shut down (not waited for here: a cancelled process stream never ends).
                 try deliver(outputs)
                 throw failure
             }

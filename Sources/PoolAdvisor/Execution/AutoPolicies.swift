@@ -24,16 +24,29 @@ struct ProfilingBudget: Equatable {
     }
 
     /// The profiler's settings for a job of `items` inputs: `base` cut to the budget.
+    ///
+    /// Options that make no sense (NaN, infinite or negative seconds and shares) give way to
+    /// the defaults, so the profiler always gets a finite, positive budget.
     func options(_ base: ProfilerOptions, firstCall: CallTiming, items: Int, cores: Int) -> ProfilerOptions {
+        let defaults = ProfilerOptions()
         let estimate = Self.parallelEstimate(firstCall: firstCall, items: items, cores: cores)
-        let budget = min(base.maximumSeconds, max(minimumSeconds, share * estimate))
+        let floor = Self.positive(minimumSeconds, or: 0.02)
+        let ceiling = Self.positive(base.maximumSeconds, or: defaults.maximumSeconds)
+        let wanted = (share.isFinite ? max(0, share) : 0) * estimate
+        let budget = min(ceiling, max(floor, wanted.isFinite ? wanted : 0))
         var options = base
         options.maximumSeconds = budget
-        options.minimumSeconds = min(base.minimumSeconds, budget / 2)
+        options.minimumSeconds = min(Self.positive(base.minimumSeconds, or: 0), budget / 2)
         // Three scaling rounds of a single and a concurrent run must fit the half of the
         // budget the serial phase leaves: about a twelfth of it per run.
-        options.scalingRunSeconds = min(base.scalingRunSeconds, budget / 12)
+        options.scalingRunSeconds = min(
+            Self.positive(base.scalingRunSeconds, or: defaults.scalingRunSeconds), budget / 12)
         return options
+    }
+
+    /// `value` when it is finite and above zero, else `fallback`.
+    static func positive(_ value: Double, or fallback: Double) -> Double {
+        value.isFinite && value > 0 ? value : fallback
     }
 
     /// Inputs to hand the profiler: about as many as its budget can get through (each is called
@@ -44,7 +57,8 @@ struct ProfilingBudget: Equatable {
     static func sampleSize(
         _ options: ProfilerOptions, firstCall: CallTiming, remaining: Int, minimum: Int, maximum: Int
     ) -> Int {
-        let reachable = Int(min(1e9, options.maximumSeconds / max(firstCall.wallSeconds, 1e-9)))
+        let calls = options.maximumSeconds / max(firstCall.wallSeconds, 1e-9)
+        let reachable = calls.isNaN ? 0 : Int(min(1e9, max(0, calls)))
         return max(0, min(max(1, minimum, min(reachable, maximum)), remaining))
     }
 }
@@ -64,10 +78,13 @@ struct BatchSizing: Equatable {
     /// (batches overlap, so no more is needed to hide a boundary).
     func items(secondsPerItem: Double, remaining: Int, workers: Int, chunk: Int) -> Int {
         guard remaining > 0 else { return 0 }
-        let perItem = max(secondsPerItem, 1e-9)
+        // NaN or infinite figures (a hostile option, a model that failed) count as the least
+        // time per item, and a target that is not a number as no target: the floor decides.
+        let perItem = secondsPerItem.isFinite ? max(secondsPerItem, 1e-9) : 1e-9
         let target = min(maximumSeconds, max(minimumSeconds, riskShare * perItem * Double(remaining)))
         let least = 2 * max(1, workers) * max(1, chunk)
-        return min(remaining, max(least, Int(min(1e12, target / perItem))))
+        let fits = target / perItem
+        return min(remaining, max(least, fits.isNaN ? 0 : Int(min(1e12, max(0, fits)))))
     }
 }
 

@@ -123,9 +123,14 @@ final class ResultSlots<Output>: @unchecked Sendable {
         return results
     }
 
-    /// Moves the first `prefix` values out, in index order: after a map that failed at item
-    /// `prefix`, every item below it has finished.
-    func collect(prefix: Int) -> [Output] {
-        (0..<min(max(0, prefix), count)).map { base[$0].take()! }
+    /// Moves the values out in index order, from the first up to `prefix` or the first slot no
+    /// item wrote (a cancelled map's runners stop between items, below a failure too).
+    func collectWritten(prefix: Int) -> [Output] {
+        var results: [Output] = []
+        for index in 0..<min(max(0, prefix), count) {
+            guard let value = base[index].take() else { break }
+            results.append(value)
+        }
+        return results
     }
 }

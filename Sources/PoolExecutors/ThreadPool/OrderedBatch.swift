@@ -20,23 +20,29 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
     }
 
     /// Waits for the batch to end. Returns every output in order when no item failed; else the
-    /// outputs of the items below the lowest failing one, and its ``MapError`` (its index is the
-    /// batch's own, from 0). A cancelled batch returns no outputs and its cancellation.
-    /// Call once.
+    /// outputs below the first item that did not finish, and a ``MapError`` with its index (the
+    /// batch's own, from 0): the lowest failing item's error, or `CancellationError` for an item
+    /// a ``cancel()`` kept from starting. Call once.
     package func wait() -> (outputs: [Output], failure: MapError?) {
         do {
             try job.done.result()
             return (slots.collect(), nil)
         } catch let failure as MapError {
-            return (slots.collect(prefix: failure.index), failure)
+            // Below a failure every claimed item ran, unless a cancel stopped the runners
+            // between items: the outputs then end at the first item that did not run.
+            let outputs = slots.collectWritten(prefix: failure.index)
+            guard outputs.count < failure.index else { return (outputs, failure) }
+            return (outputs, MapError(index: outputs.count, error: CancellationError()))
         } catch {
-            return ([], MapError(index: 0, error: error))
+            // Cancelled: the items that ran before the first that did not (all, when the
+            // cancel came after the last item started).
+            let outputs = slots.collectWritten(prefix: count)
+            return (outputs, outputs.count == count ? nil : MapError(index: outputs.count, error: error))
         }
     }
 
-    /// Items not yet started never start; items running finish. ``wait()`` still returns
-    /// (with the cancellation unless an item failed first).
-    package func cancel() { job.cursor.stop(from: 0) }
+    /// Items not yet started never start; items running finish. ``wait()`` still returns.
+    package func cancel() { job.cursor.stop() }
 }
 
 extension ThreadPool {

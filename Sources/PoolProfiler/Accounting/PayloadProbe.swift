@@ -95,6 +95,10 @@ enum PayloadProbe {
             lock.withLock { $0 = thread }
         }
 
+        // A coding dropped without ``finish()`` lets its thread release itself when it ends
+        // (this runs on that thread when it held the last reference, and detaching it is allowed).
+        deinit { lock.withLock { $0 }?.detach() }
+
         /// Waits for the background coding (once; later calls return at once) and returns it.
         @discardableResult
         func finish() -> ValueCoding<Input> {

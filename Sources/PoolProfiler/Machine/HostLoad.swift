@@ -50,7 +50,8 @@ public struct HostCPUSnapshot: Sendable, Equatable {
         }
         // user nice system idle iowait irq softirq steal (guest time is already in user).
         guard let ticks = aggregate, ticks.count >= 4 else { return nil }
-        func field(_ index: Int) -> Int64 { index < ticks.count ? max(ticks[index], 0) : 0 }
+        // Counters no machine reaches (a corrupt or hostile text) must not overflow the sums.
+        func field(_ index: Int) -> Int64 { index < ticks.count ? min(max(ticks[index], 0), Int64.max / 16) : 0 }
         let busy = field(0) + field(1) + field(2) + field(5) + field(6) + field(7)
         return HostCPUSnapshot(
             busyTicks: busy, totalTicks: busy + field(3) + field(4), cpus: max(cpus, 1),
@@ -70,11 +71,12 @@ public enum HostLoad {
     public static func othersCores(
         from start: HostCPUSnapshot, to end: HostCPUSnapshot, ticksPerSecond: Double = HostLoad.ticksPerSecond
     ) -> Double? {
-        let total = end.totalTicks - start.totalTicks
-        guard total > 0, ticksPerSecond > 0 else { return nil }
-        let wall = Double(total) / Double(max(end.cpus, 1)) / ticksPerSecond
-        let busy = Double(max(end.busyTicks - start.busyTicks, 0)) / ticksPerSecond
-        let own = Double(max(end.ownCPUNanoseconds - start.ownCPUNanoseconds, 0)) / 1e9
+        // Differences in floating point: snapshots built from hostile numbers cannot overflow.
+        let total = Double(end.totalTicks) - Double(start.totalTicks)
+        guard total > 0, ticksPerSecond > 0, ticksPerSecond.isFinite else { return nil }
+        let wall = total / Double(max(end.cpus, 1)) / ticksPerSecond
+        let busy = max(Double(end.busyTicks) - Double(start.busyTicks), 0) / ticksPerSecond
+        let own = max(Double(end.ownCPUNanoseconds) - Double(start.ownCPUNanoseconds), 0) / 1e9
         // Ticks are sampled, own time exact: a quiet machine can come out a little negative.
         return max(0, busy - own) / wall
     }
