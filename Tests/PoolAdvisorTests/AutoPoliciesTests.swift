@@ -161,3 +161,25 @@ struct AutoPoliciesTests {
         }
     }
 }
+
+@Suite("Auto executor switches without a profile")
+struct AutoSwitchTests {
+    @Test("a process plan no faster than threads' measured speed-up moves to threads once, and the record says why")
+    func preferThreads() throws {
+        let profile = shaped(
+            try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1, serialFraction: 0.36, efficiency: 0.78)
+        let advice = Advisor(machine: testMachine).recommend(profile, items: 8000)
+        #expect(advice.mode == .processes)
+        var state = AutoRunState(
+            profile: profile, recommendation: advice, plan: ExecutionPlan(advice), profilingSeconds: 0,
+            profiledItems: 0)
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        #expect(auto.preferThreads(&state, items: 8000, perItem: 0.000_170, threadsPerItem: 0.000_156, at: 640))
+        #expect(state.plan.mode == .threads && state.plan.workers == min(2, Machine.usableCores))
+        #expect((state.plan.chunkSize ?? 0) >= 1)
+        #expect(state.processesChecked && state.scalingChecked)
+        let record = try #require(state.switches.last)
+        #expect(record.atIndex == 640 && record.from.mode == .processes && record.to == state.plan)
+        #expect(record.reason.contains("no better than"))
+    }
+}

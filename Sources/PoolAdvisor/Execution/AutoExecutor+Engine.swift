@@ -16,6 +16,8 @@ struct AutoRunState {
     /// Whether the running thread plan's use of the cores no longer needs checking (a check
     /// found it short, and the advice stood).
     var scalingChecked = false
+    /// Whether a process plan has been compared with the threads' measured speed-up (once a run).
+    var processesChecked = false
 }
 
 extension AutoExecutor {
@@ -84,6 +86,9 @@ extension AutoExecutor {
                 changed = reconsider(task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
                 // The advice stands even on the run's own figures: stop asking for this plan.
                 if !changed { state.scalingChecked = true }
+            case .threadsFaster(let perItem, let threadsPerItem):
+                changed = preferThreads(
+                    &state, items: inputs.count - done, perItem: perItem, threadsPerItem: threadsPerItem, at: done)
             }
             if changed {
                 executor.shutdown()
@@ -108,6 +113,8 @@ extension AutoExecutor {
         case drifted(perItem: Double, reference: Double, batch: Int)
         /// A thread plan kept too few cores busy for a task that computes.
         case idleThreads(utilisation: Double)
+        /// A process plan ran no faster per item than threads did in the scaling test.
+        case threadsFaster(perItem: Double, threadsPerItem: Double)
     }
 
     /// Runs batches from `start` with the current plan, each queued behind the one before, and
@@ -132,6 +139,17 @@ extension AutoExecutor {
         // Checked on every window of a thread plan, for a task that computes (one that waits
         // leaves its cores idle by nature), until a check leaves the plan as it is.
         let checksCores = plan.mode == .threads && !state.scalingChecked && state.profile.calls.cpuRatio.value >= 0.8
+        // A process plan is checked against what threads measured in the scaling test: when
+        // processes do no better, the copies' slowdown was the machine's (memory bandwidth, a
+        // shared cache), which processes share too, and threads need no start-up.
+        let threadsPerItem: Double? = {
+            guard plan.mode == .processes, !state.processesChecked, !runsInWorkers(task),
+                state.profile.declared?.notThreadSafe != true, let scaling = state.profile.scaling,
+                !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite, speedup > 0,
+                scaling.threads >= min(plan.workers, Machine.usableCores)
+            else { return nil }
+            return state.profile.calls.wallSecondsPerCall.value / speedup
+        }()
         var next = start
         var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
         var event: WatchEvent?
@@ -166,31 +184,39 @@ extension AutoExecutor {
             let seconds = (now - lastEnd).seconds
             lastEnd = now
             guard event == nil else { continue }
-            switch watch.observe(items: range.count, seconds: seconds) {
+            let verdict = watch.observe(items: range.count, seconds: seconds)
+            switch verdict {
             case .measuring:
                 break
-            case .first, .steady:
+            case .first(let perItem), .steady(let perItem), .drifted(let perItem, _):
                 let cpu = CallTiming.processCPUSeconds()
                 let window = (now - windowStart.time).seconds
+                let windowCPU = cpu - windowStart.cpu
+                windowStart = (now, cpu)
+                // Idle threads first: the run's own figures decide at once, with no new
+                // profile (a window that drifted because copies began to queue shows it too).
                 if checksCores {
                     let utilisation = ObservedScaling.utilisation(
-                        cpuSeconds: cpu - windowStart.cpu, wallSeconds: window, threads: plan.workers,
+                        cpuSeconds: windowCPU, wallSeconds: window, threads: plan.workers,
                         cores: Machine.usableCores)
                     if ObservedScaling.fallsShort(
                         utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers,
                         cores: Machine.usableCores)
                     {
                         event = .idleThreads(utilisation: utilisation)
+                        break
                     }
                 }
-                windowStart = (now, cpu)
-            case .drifted(let slow, let reference):
-                windowStart = (now, CallTiming.processCPUSeconds())
-                // Worth a new profile only with room left to use it.
-                if state.reprofiles < options.maximumSwitches, inputs.count - next >= 4 * max(1, options.sampleSize) {
-                    event = .drifted(perItem: slow, reference: reference, batch: range.count)
-                } else {
-                    watch.accept(perItem: slow)
+                if case .drifted(_, let reference) = verdict {
+                    // Worth a new profile only with room left to use it.
+                    if state.reprofiles < options.maximumSwitches, inputs.count - next >= 4 * max(1, options.sampleSize)
+                    {
+                        event = .drifted(perItem: perItem, reference: reference, batch: range.count)
+                    } else {
+                        watch.accept(perItem: perItem)
+                    }
+                } else if case .steady = verdict, let threadsPerItem = threadsPerItem, perItem > 1.05 * threadsPerItem {
+                    event = .threadsFaster(perItem: perItem, threadsPerItem: threadsPerItem)
                 }
             }
             queueBatch()
@@ -315,6 +341,29 @@ extension AutoExecutor {
         }
         progress?.add(group.count)
         return timing
+    }
+
+    /// A process plan ran no faster than threads did in the scaling test: the rest runs on
+    /// threads, one per core, chunked as the cost model sizes them. Checked once a run; the
+    /// idle-thread check is off afterwards, so the plan cannot flip back and forth.
+    func preferThreads(
+        _ state: inout AutoRunState, items: Int, perItem: Double, threadsPerItem: Double, at index: Int
+    ) -> Bool {
+        state.processesChecked = true
+        state.scalingChecked = true
+        let machine = advisor.costMachine(cores: Machine.usableCores)
+        let workers = max(1, min(Machine.usableCores, items))
+        let chunk = CostModel(profile: state.profile, machine: machine).chunk(
+            items: items, workers: workers, overhead: machine.threadDispatchSeconds)
+        let threads = ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
+        state.switches.append(
+            ModeSwitch(
+                atIndex: index, from: state.plan, to: threads,
+                reason:
+                    "processes took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed in the scaling test: the copies' slowdown is the machine's, which processes share, so threads"
+            ))
+        state.plan = threads
+        return true
     }
 
     /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).

@@ -53,11 +53,11 @@ public final class AutoExecutor: Sendable {
         /// Most re-profilings per run.
         public var maximumSwitches = 2
         /// Batches are judged in windows of at least this long (shorter ones add up).
-        public var driftMinimumSeconds = 0.1
+        public var driftMinimumSeconds = 0.05
         /// Profiling may take at most this share of the job's likely parallel time, estimated
         /// from the first calls (run alone, their outputs kept), within ``minimumProfileSeconds``
         /// and the profiler's own `maximumSeconds`. Every phase of the profile fits in it.
-        public var profileShare = 0.05
+        public var profileShare = 0.04
         /// The least time spent profiling, however short the job.
         public var minimumProfileSeconds = 0.02
 
