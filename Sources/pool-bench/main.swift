@@ -1,5 +1,5 @@
 // pool-bench: pool-advisor's figures, measured side by side with the named peers in the same
-// run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
+// run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES]
 
 import Foundation
 import PoolAdvisor
@@ -10,7 +10,7 @@ WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
 let suites = ["threads", "processes", "wire", "profiler", "rules", "auto"]
 let usage = """
-    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N]
+    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES]
 
     SUITES: \(suites.joined(separator: ", ")) (default: all)
 
@@ -55,7 +55,17 @@ while let argument = arguments.popFirst() {
         fail("unknown suite '\(argument)'; available: \(suites.joined(separator: ", "))")
     }
 }
-if selected.isEmpty { selected = suites }
+if selected.isEmpty { selected = only == nil ? suites : ["auto"] }
+if let only {
+    guard selected.contains("auto") else { fail("--only names jobs of the auto suite; add 'auto' to the suites") }
+    let known = AutoSuite(quick: false, rounds: 1).jobs.map(\.name)
+    let unknown = only.subtracting(known).sorted()
+    guard unknown.isEmpty else {
+        fail(
+            "unknown auto job(s) \(unknown.joined(separator: ", ")) in --only; available: \(known.joined(separator: ", "))"
+        )
+    }
+}
 
 for suite in selected {
     let report: Report

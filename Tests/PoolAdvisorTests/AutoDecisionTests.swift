@@ -50,6 +50,8 @@ struct AutoDecisionTests {
                 """, schema: AdvisorFacts.schema)
         var options = quickAuto
         options.profiler.scalingMinimumCPURatio = 2
+        // No re-profiles: a window slowed by other suites must not bring the threads rule back.
+        options.maximumSwitches = 0
         options.minimumBatchSeconds = 0.005
         options.driftMinimumSeconds = 0.02
         let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: testMachine), options: options)

@@ -141,11 +141,13 @@ extension AutoExecutor {
         let checksCores = plan.mode == .threads && !state.scalingChecked && state.profile.calls.cpuRatio.value >= 0.8
         // A process plan is checked against what threads measured in the scaling test: when
         // processes do no better, the copies' slowdown was the machine's (memory bandwidth, a
-        // shared cache), which processes share too, and threads need no start-up.
+        // shared cache), which processes share too, and threads need no start-up. Only when
+        // threads did speed up (1.2× or more): copies that made no progress at all (a lock) are
+        // what processes are for, and a process plan slower than that is the host's load.
         let threadsPerItem: Double? = {
             guard plan.mode == .processes, !state.processesChecked, !runsInWorkers(task),
                 state.profile.declared?.notThreadSafe != true, let scaling = state.profile.scaling,
-                !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite, speedup > 0,
+                !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite, speedup >= 1.2,
                 scaling.threads >= min(plan.workers, Machine.usableCores)
             else { return nil }
             return state.profile.calls.wallSecondsPerCall.value / speedup
