@@ -18,6 +18,16 @@ struct AutoRunState {
     var scalingChecked = false
     /// Whether a process plan has been compared with the threads' measured speed-up (once a run).
     var processesChecked = false
+
+    /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
+    /// that advice is the one in force from now on.
+    mutating func switchPlan(
+        to plan: ExecutionPlan, at index: Int, reason: String, recommendation: Recommendation? = nil
+    ) {
+        switches.append(ModeSwitch(atIndex: index, from: self.plan, to: plan, reason: reason))
+        self.plan = plan
+        if let recommendation { self.recommendation = recommendation }
+    }
 }
 
 extension AutoExecutor {
@@ -253,12 +263,9 @@ extension AutoExecutor {
         let nextPlan = plan(next, for: task)
         let changed = nextPlan != state.plan
         if changed {
-            state.switches.append(
-                ModeSwitch(
-                    atIndex: again.range.upperBound, from: state.plan, to: nextPlan,
-                    reason: "\(why); profiled again: \(next.summary)"))
-            state.plan = nextPlan
-            state.recommendation = next
+            state.switchPlan(
+                to: nextPlan, at: again.range.upperBound, reason: "\(why); profiled again: \(next.summary)",
+                recommendation: next)
             state.scalingChecked = false
         }
         state.profile = again.profile
@@ -283,14 +290,11 @@ extension AutoExecutor {
         let nextPlan = plan(next, for: task)
         state.profile = profile
         guard nextPlan != state.plan else { return false }
-        state.switches.append(
-            ModeSwitch(
-                atIndex: index, from: state.plan, to: nextPlan,
-                reason:
-                    "\(threads) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)"
-            ))
-        state.plan = nextPlan
-        state.recommendation = next
+        state.switchPlan(
+            to: nextPlan, at: index,
+            reason:
+                "\(threads) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
+            recommendation: next)
         return true
     }
 
@@ -358,13 +362,11 @@ extension AutoExecutor {
         let chunk = CostModel(profile: state.profile, machine: machine).chunk(
             items: items, workers: workers, overhead: machine.threadDispatchSeconds)
         let threads = ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
-        state.switches.append(
-            ModeSwitch(
-                atIndex: index, from: state.plan, to: threads,
-                reason:
-                    "processes took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed in the scaling test: the copies' slowdown is the machine's, which processes share, so threads"
-            ))
-        state.plan = threads
+        state.switchPlan(
+            to: threads, at: index,
+            reason:
+                "processes took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed in the scaling test: the copies' slowdown is the machine's, which processes share, so threads"
+        )
         return true
     }
 
