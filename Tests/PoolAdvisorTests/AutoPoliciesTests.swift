@@ -182,4 +182,78 @@ struct AutoSwitchTests {
         #expect(record.atIndex == 640 && record.from.mode == .processes && record.to == state.plan)
         #expect(record.reason.contains("no better than"))
     }
+
+    /// A CPU-bound profile whose copies on threads sped up 1.47× (Karp–Flatt 0.36): processes
+    /// are advised, on a guess a trial window checks.
+    static func partlyScaling() throws -> TaskProfile {
+        shaped(try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1, serialFraction: 0.36, efficiency: 0.78)
+    }
+
+    @Test("a process plan chosen on a partial thread speed-up tries one window of threads first, once")
+    func trialOfThreads() throws {
+        let profile = try Self.partlyScaling()
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        let advice = auto.advisor.recommend(profile, items: 8000)
+        #expect(advice.mode == .processes)
+        var state = AutoRunState(
+            profile: profile, recommendation: advice, plan: ExecutionPlan(advice), profilingSeconds: 0,
+            profiledItems: 0)
+        let processes = state.plan
+        let trial = try #require(auto.trialOfThreads(PureCPU.self, state, remaining: 8000))
+        #expect(trial.mode == .threads && trial.workers == min(2, Machine.usableCores))
+        // About 0.3 s of work left: not enough to use what a trial finds.
+        #expect(auto.trialOfThreads(PureCPU.self, state, remaining: 2000) == nil)
+        // Before the trial, processes are checked against the scaling test's figure.
+        let estimate = try #require(auto.threadsReference(PureCPU.self, state))
+        #expect(abs(estimate - 0.000_231 / (2 / 1.36)) < 1e-9)
+
+        state.trialReturnsTo = processes
+        state.switchPlan(to: trial, at: 100, reason: auto.trialReason(state))
+        #expect(auto.trialOfThreads(PureCPU.self, state, remaining: 7900) == nil, "a trial inside a trial")
+        #expect(auto.endTrial(&state, perItem: 0.000_150, at: 900))
+        #expect(state.plan == processes && state.trialReturnsTo == nil)
+        #expect(state.switches.map(\.atIndex) == [100, 900])
+        #expect(state.switches.last?.reason.contains("trial window") == true)
+        // Afterwards, processes are checked against the trial's own figure, and never tried again.
+        #expect(auto.threadsReference(PureCPU.self, state) == 0.000_150)
+        #expect(auto.trialOfThreads(PureCPU.self, state, remaining: 7000) == nil, "a second trial")
+        #expect(auto.preferThreads(&state, items: 7000, perItem: 0.000_190, threadsPerItem: 0.000_150, at: 1500))
+        #expect(state.switches.last?.reason.contains("in the trial window") == true)
+    }
+
+    @Test("no trial where copies on threads made no progress, the host was noisy, or threads are ruled out")
+    func noTrial() throws {
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        func state(_ profile: TaskProfile, _ plan: ExecutionPlan) -> AutoRunState {
+            AutoRunState(
+                profile: profile, recommendation: auto.advisor.recommend(profile, items: 8000), plan: plan,
+                profilingSeconds: 0, profiledItems: 0)
+        }
+        let processes = ExecutionPlan(mode: .processes, workers: 2, chunkSize: 1)
+        // A lock: two copies no faster than one (1.05×) is what processes are for.
+        let lock = shaped(
+            try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1, serialFraction: 0.9, efficiency: 0.5)
+        #expect(auto.trialOfThreads(PureCPU.self, state(lock, processes), remaining: 8000) == nil)
+        var noisy = try Self.partlyScaling()
+        noisy.scaling?.noisyHost = true
+        #expect(auto.trialOfThreads(PureCPU.self, state(noisy, processes), remaining: 8000) == nil)
+        var unsafe = try Self.partlyScaling()
+        unsafe.declared = TaskDeclaration(notThreadSafe: true)
+        #expect(auto.trialOfThreads(PureCPU.self, state(unsafe, processes), remaining: 8000) == nil)
+        let unmeasured = shaped(try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1)
+        #expect(auto.trialOfThreads(PureCPU.self, state(unmeasured, processes), remaining: 8000) == nil)
+        // A pipeline chosen without a measured speed-up is tried against threads sized for the
+        // waits (2 × cores / CPU ratio); one whose copies made no progress is not.
+        let pipeline = ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3, computeStage: .processes)
+        let mixed = shaped(try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5)
+        let trial = try #require(auto.trialOfThreads(PureCPU.self, state(mixed, pipeline), remaining: 2000))
+        #expect(trial.mode == .threads && trial.workers == min(64, 4 * Machine.usableCores) && trial.chunkSize == 1)
+        #expect(auto.threadsReference(PureCPU.self, state(mixed, pipeline)) == nil, "no estimate without a trial")
+        let mixedLock = shaped(
+            try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5, serialFraction: 0.9, efficiency: 0.5)
+        #expect(auto.trialOfThreads(PureCPU.self, state(mixedLock, pipeline), remaining: 2000) == nil)
+        // A thread plan has nothing to try.
+        let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
+        #expect(auto.trialOfThreads(PureCPU.self, state(try Self.partlyScaling(), threads), remaining: 8000) == nil)
+    }
 }

@@ -141,6 +141,24 @@ struct DecisionMatrixTests {
             ],
             rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
         Cell(
+            name: "mixed, two stages, computing scales on threads that are predicted faster",
+            changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6)],
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+        Cell(
+            name: "mixed, two stages, computing does not scale on threads: a pipeline a little slower on paper",
+            changes: [
+                "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
+                "serial_fraction": .number(0.4), "speedup": .number(1.4),
+            ],
+            rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
+        Cell(
+            name: "mixed, two stages, thread scaling not measured: the pipeline is safe either way",
+            changes: [
+                "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
+                "serial_fraction": .unknown, "speedup": .unknown,
+            ],
+            rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
+        Cell(
             name: "mixed, two stages, pipeline predicted slower",
             changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9)],
             rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),

@@ -22,6 +22,43 @@ struct HeldFromTwoHundred: PoolTask {
     }
 }
 
+/// Logs every call in this process and returns its input.
+struct LoggedCalls: PoolTask {
+    static let name = "tests.logged-calls"
+    static let calls = Mutex<[Int]>([])
+
+    static func run(_ input: Int) -> Int {
+        calls.withLock { $0.append(input) }
+        return input
+    }
+}
+
+/// A two-stage task whose fetch logs its input; input 0's fetch waits (bounded) until input 4
+/// has been fetched, which only a batch started before the first is read can do.
+struct WaitsForTheNextBatch: StagedTask {
+    static let name = "tests.waits-for-the-next-batch"
+    typealias Fetch = LoggedFetch
+    typealias Compute = Doubled
+
+    struct LoggedFetch: PoolTask {
+        static let name = "tests.logged-fetch"
+        static let fetched = Mutex<Set<Int>>([])
+
+        static func run(_ input: Int) -> Int {
+            if input == 0 {
+                for _ in 0..<30_000 where !fetched.withLock({ $0.contains(4) }) { usleep(1000) }
+            }
+            fetched.withLock { _ = $0.insert(input) }
+            return input
+        }
+    }
+
+    struct Doubled: PoolTask {
+        static let name = "tests.doubled"
+        static func run(_ input: Int) -> Int { 2 * input }
+    }
+}
+
 /// The watched loop of the auto executor, driven directly with a fixed plan and batch sizes.
 @Suite("Watched batches", .serialized, .timeLimit(.minutes(2)))
 struct WatchedBatchTests {
@@ -59,5 +96,58 @@ struct WatchedBatchTests {
         // At most the item each of the two threads had started when the job stopped.
         let held = calls.filter { $0 >= 200 }
         #expect(held.count <= 2, "\(held.count) inputs past the stop ran")
+    }
+
+    @Test("a trial of threads ends at its first steady window, with every input once and in order")
+    func trialEndsAtTheFirstWindow() throws {
+        var options = AutoExecutor.Options()
+        // Batches of a tenth of what is left: 0..<100 (the first window, not judged: it pays the
+        // pool's start and fill), 100..<190 (judged), and 190..<271 queued behind it.
+        options.watchSeconds = 1e9
+        options.minimumBatchSeconds = 0
+        options.batchRiskShare = 0.1
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        let profile = try quickProfile(PureCPU.self)
+        let plan = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
+        var state = AutoRunState(
+            profile: profile, recommendation: auto.advisor.recommend(profile, items: 1000), plan: plan,
+            profilingSeconds: 0, profiledItems: 0)
+        state.trialReturnsTo = ExecutionPlan(mode: .processes, workers: 2)
+        var watch = DriftWatch(factor: 1.6, minimumWindowSeconds: 1e-9)  // every batch is judged
+        let executor = Executor(plan: plan)
+        defer { executor.shutdown() }
+        LoggedCalls.calls.withLock { $0 = [] }
+        var delivered: [Int] = []
+        let (next, event) = try auto.runWatched(
+            LoggedCalls.self, Array(0..<1000), from: 0, executor, &state, &watch, nil
+        ) { delivered += $0 }
+        guard case .trialMeasured(let perItem) = event else {
+            Issue.record("the trial did not end at its second window: \(String(describing: event))")
+            return
+        }
+        #expect(perItem.isFinite && perItem > 0)
+        // The batch queued behind the judged one finishes on the trial's plan; nothing later starts.
+        #expect(next == 271, "\(next)")
+        #expect(delivered == Array(0..<next))
+        let calls = LoggedCalls.calls.withLock { $0 }
+        #expect(calls.count == next && Set(calls) == Set(0..<next), "an input ran twice, or past the stop")
+    }
+
+    @Test("a pipeline batch starts when it is queued, not when read, and returns its own outputs in order")
+    func pipelineBatchesStartAtOnce() throws {
+        WaitsForTheNextBatch.LoggedFetch.fetched.withLock { $0 = [] }
+        let executor = Executor(
+            plan: ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 2, computeStage: .threads))
+        defer { executor.shutdown() }
+        let inputs = Array(0..<8)
+        let first = executor.startBatch(WaitsForTheNextBatch.self, inputs, 0..<4, progress: nil)
+        let second = executor.startBatch(WaitsForTheNextBatch.self, inputs, 4..<8, progress: nil)
+        let (outputs, failure) = first.wait()
+        #expect(failure == nil)
+        #expect(outputs == [0, 2, 4, 6])
+        // Input 0 finished only because input 4, of the batch not yet read, had been fetched.
+        #expect(WaitsForTheNextBatch.LoggedFetch.fetched.withLock { $0.contains(4) })
+        let (rest, restFailure) = second.wait()
+        #expect(restFailure == nil && rest == [8, 10, 12, 14])
     }
 }

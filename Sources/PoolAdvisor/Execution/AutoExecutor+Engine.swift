@@ -18,6 +18,10 @@ struct AutoRunState {
     var scalingChecked = false
     /// Whether a process plan has been compared with the threads' measured speed-up (once a run).
     var processesChecked = false
+    /// Threads' time per item in a live trial window, once measured (see ``AutoExecutor/trialOfThreads(_:_:remaining:)``).
+    var threadsTrialPerItem: Double?
+    /// While a trial window of threads runs: the process plan the run returns to.
+    var trialReturnsTo: ExecutionPlan?
 
     /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
     /// that advice is the one in force from now on.
@@ -80,6 +84,13 @@ extension AutoExecutor {
         var done = first.range.upperBound
         var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: options.driftMinimumSeconds)
         while done < inputs.count {
+            if let trial = trialOfThreads(task, state, remaining: inputs.count - done) {
+                state.trialReturnsTo = state.plan
+                state.switchPlan(to: trial, at: done, reason: trialReason(state))
+                executor.shutdown()
+                executor = Executor(plan: state.plan, processes: options.processes)
+                watch.restart()
+            }
             let (next, event) = try runWatched(task, inputs, from: done, executor, &state, &watch, progress, deliver)
             done = next
             guard let event, done < inputs.count else { continue }
@@ -99,6 +110,8 @@ extension AutoExecutor {
             case .threadsFaster(let perItem, let threadsPerItem):
                 changed = preferThreads(
                     &state, items: inputs.count - done, perItem: perItem, threadsPerItem: threadsPerItem, at: done)
+            case .trialMeasured(let perItem):
+                changed = endTrial(&state, perItem: perItem, at: done)
             }
             if changed {
                 executor.shutdown()
@@ -123,8 +136,11 @@ extension AutoExecutor {
         case drifted(perItem: Double, reference: Double, batch: Int)
         /// A thread plan kept too few cores busy for a task that computes.
         case idleThreads(utilisation: Double)
-        /// A process plan ran no faster per item than threads did in the scaling test.
+        /// A process plan ran no faster per item than threads did (in a trial window, or else
+        /// in the scaling test).
         case threadsFaster(perItem: Double, threadsPerItem: Double)
+        /// A trial window of threads ended: their time per item.
+        case trialMeasured(perItem: Double)
     }
 
     /// Runs batches from `start` with the current plan, each queued behind the one before, and
@@ -147,21 +163,12 @@ extension AutoExecutor {
             maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
             riskShare: options.batchRiskShare)
         // Checked on every window of a thread plan, for a task that computes (one that waits
-        // leaves its cores idle by nature), until a check leaves the plan as it is.
-        let checksCores = plan.mode == .threads && !state.scalingChecked && state.profile.calls.cpuRatio.value >= 0.8
-        // A process plan is checked against what threads measured in the scaling test: when
-        // processes do no better, the copies' slowdown was the machine's (memory bandwidth, a
-        // shared cache), which processes share too, and threads need no start-up. Only when
-        // threads did speed up (1.2× or more): copies that made no progress at all (a lock) are
-        // what processes are for, and a process plan slower than that is the host's load.
-        let threadsPerItem: Double? = {
-            guard plan.mode == .processes, !state.processesChecked, !runsInWorkers(task),
-                state.profile.declared?.notThreadSafe != true, let scaling = state.profile.scaling,
-                !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite, speedup >= 1.2,
-                scaling.threads >= min(plan.workers, Machine.usableCores)
-            else { return nil }
-            return state.profile.calls.wallSecondsPerCall.value / speedup
-        }()
+        // leaves its cores idle by nature), until a check leaves the plan as it is; not in a
+        // trial, which only measures.
+        let checksCores =
+            plan.mode == .threads && state.trialReturnsTo == nil && !state.scalingChecked
+            && state.profile.calls.cpuRatio.value >= 0.8
+        var threadsPerItem = threadsReference(task, state)
         var next = start
         var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
         var event: WatchEvent?
@@ -207,6 +214,12 @@ extension AutoExecutor {
                 windowStart = (now, cpu)
                 // Idle threads first: the run's own figures decide at once, with no new
                 // profile (a window that drifted because copies began to queue shows it too).
+                if state.trialReturnsTo != nil {
+                    // The first window pays the pool's start and its fill (no item in flight at
+                    // its start), which the plan's own judged windows never include.
+                    if case .first = verdict {} else { event = .trialMeasured(perItem: perItem) }
+                    break
+                }
                 if checksCores {
                     let utilisation = ObservedScaling.utilisation(
                         cpuSeconds: windowCPU, wallSeconds: window, threads: plan.workers,
@@ -227,8 +240,14 @@ extension AutoExecutor {
                     } else {
                         watch.accept(perItem: perItem)
                     }
-                } else if case .steady = verdict, let threadsPerItem = threadsPerItem, perItem > 1.05 * threadsPerItem {
-                    event = .threadsFaster(perItem: perItem, threadsPerItem: threadsPerItem)
+                } else if case .steady = verdict, let reference = threadsPerItem {
+                    if perItem > 1.05 * reference {
+                        event = .threadsFaster(perItem: perItem, threadsPerItem: reference)
+                    } else if state.threadsTrialPerItem != nil {
+                        // Processes beat a live window of threads: settled for this run.
+                        state.processesChecked = true
+                        threadsPerItem = nil
+                    }
                 }
             }
             queueBatch()
@@ -347,27 +366,6 @@ extension AutoExecutor {
         }
         progress?.add(group.count)
         return timing
-    }
-
-    /// A process plan ran no faster than threads did in the scaling test: the rest runs on
-    /// threads, one per core, chunked as the cost model sizes them. Checked once a run; the
-    /// idle-thread check is off afterwards, so the plan cannot flip back and forth.
-    func preferThreads(
-        _ state: inout AutoRunState, items: Int, perItem: Double, threadsPerItem: Double, at index: Int
-    ) -> Bool {
-        state.processesChecked = true
-        state.scalingChecked = true
-        let machine = advisor.costMachine(cores: Machine.usableCores)
-        let workers = max(1, min(Machine.usableCores, items))
-        let chunk = CostModel(profile: state.profile, machine: machine).chunk(
-            items: items, workers: workers, overhead: machine.threadDispatchSeconds)
-        let threads = ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
-        state.switchPlan(
-            to: threads, at: index,
-            reason:
-                "processes took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed in the scaling test: the copies' slowdown is the machine's, which processes share, so threads"
-        )
-        return true
     }
 
     /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).

@@ -12,8 +12,8 @@ struct RunningBatch<Output: Sendable> {
 }
 
 extension Executor {
-    /// Starts `inputs[range]`: on threads and processes at once (the pool picks the batch up
-    /// behind any batch already queued), serially or as a pipeline when waited for. The inputs
+    /// Starts `inputs[range]`: on threads, processes and a staged task's pipeline at once (the
+    /// pool picks the batch up behind any batch already queued), serially when waited for. The inputs
     /// are not copied on the thread path; failures report the job's index (`range`'s).
     ///
     /// `jobIndexes`, when given, names the job's index of each input in `range` (inputs gathered
@@ -66,7 +66,33 @@ extension Executor {
                         return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }
                 }, cancel: stream.cancel)
-        case .serial, .pipeline:
+        case .pipeline:
+            guard let staged = Task.self as? any StagedTask.Type else { fallthrough }
+            // Started now, so this batch's items fill the stages while the one before drains:
+            // read one after the other, batches would leave both stages idle at each boundary.
+            let reader: PipelineReader
+            do {
+                reader = try pipelineReader(staged, Array(inputs[range]), prefetch: true)
+            } catch {
+                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
+            }
+            return RunningBatch(
+                wait: {
+                    var outputs: [Task.Output] = []
+                    outputs.reserveCapacity(range.count)
+                    while let result = reader.next() {
+                        switch result {
+                        case .success(let output):
+                            progress?.add(1)
+                            outputs.append(output as! Task.Output)
+                        case .failure(let failure):
+                            reader.cancel()
+                            return (outputs, MapError(index: jobIndex(failure.index), error: failure.error))
+                        }
+                    }
+                    return (outputs, nil)
+                }, cancel: reader.cancel)
+        case .serial:
             return RunningBatch(
                 wait: {
                     var outputs: [Task.Output] = []

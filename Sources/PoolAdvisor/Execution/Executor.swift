@@ -216,6 +216,22 @@ public final class Executor: Sendable {
         _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?,
         _ body: (Int, any Sendable) throws -> Void
     ) throws {
+        let reader = try pipelineReader(task, inputs)
+        defer { reader.cancel() }
+        var index = 0
+        while let result = reader.next() {
+            let output = try result.get()
+            progress?.add(1)
+            try body(index, output)
+            index += 1
+        }
+    }
+
+    /// The executor's pipeline (started on first use) running `inputs` of a staged task, read
+    /// in input order; with `prefetch`, the first items start before this returns.
+    func pipelineReader<Staged: StagedTask>(_ task: Staged.Type, _ inputs: [any Sendable], prefetch: Bool = false)
+        throws -> PipelineReader
+    {
         let typed = inputs.map { $0 as! Staged.Input }
         let pipeline: Pipeline<Staged.Fetch, Staged.Compute> = try pools.withLock { pools in
             let key = ObjectIdentifier(Staged.self)
@@ -230,13 +246,18 @@ public final class Executor: Sendable {
             return created
         }
         let results = pipeline.results(typed)
-        defer { results.cancel() }
-        for (index, result) in results.enumerated() {
-            let output = try result.get()
-            progress?.add(1)
-            try body(index, output)
-        }
+        if prefetch { results.prefetch() }
+        return PipelineReader(next: { results.next().map { $0.map { $0 as any Sendable } } }, cancel: results.cancel)
     }
+}
+
+/// A pipeline run read in input order, its output type erased (the executor's tasks are
+/// generic over ``PoolTask``; the pipeline's stages are the staged task's).
+struct PipelineReader {
+    /// The next result in input order, nil after the last.
+    let next: () -> Result<any Sendable, PipelineError>?
+    /// Stops the run: items not started never start.
+    let cancel: () -> Void
 }
 
 /// A count of finished items that another thread can read while a job runs.

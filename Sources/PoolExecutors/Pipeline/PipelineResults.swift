@@ -72,6 +72,11 @@ public final class PipelineResults<Output: Sendable>: Sequence, IteratorProtocol
         return outcome
     }
 
+    /// Starts items now, up to the pipeline's capacity, without waiting for any: a caller that
+    /// reads later (after draining an earlier run) finds them under way, so the stages never
+    /// empty between two runs read one after the other.
+    public func prefetch() { fill() }
+
     /// Stops reading inputs and cancels every item not yet returned that has not started.
     public func cancel() {
         finished = true

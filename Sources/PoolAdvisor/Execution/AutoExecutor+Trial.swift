@@ -1,0 +1,128 @@
+internal import PoolExecutors
+internal import PoolProfiler
+
+// A process plan chosen because copies on threads sped up only part-way (1.2× or more, short of
+// the cores) stands on a guess: that the copies queued on something of this process's own (a
+// lock, an allocator), which separate processes escape. When the cause is the machine's instead
+// (the memory bus, a shared cache), processes queue on it too and pay start-up and copies on top.
+// The profile cannot tell the two apart, and the scaling test's short runs understate threads.
+// A pipeline chosen on a short profile stands on another: that its computing part may not scale
+// on threads (the safe reading, unmeasured). So the run measures: one window on threads, then
+// the plan, and the rest runs on the faster.
+
+extension AutoExecutor {
+    /// The thread plan to try for one window before the process plan or pipeline in force, or
+    /// nil when no trial is due: the plan stands on no guess (``checksAgainstThreads(_:_:)``),
+    /// a trial already ran, or too little of the job is left to use what it finds.
+    func trialOfThreads<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, remaining: Int) -> ExecutionPlan? {
+        guard state.threadsTrialPerItem == nil, state.trialReturnsTo == nil, checksAgainstThreads(task, state) else {
+            return nil
+        }
+        let machine = advisor.costMachine(cores: Machine.usableCores)
+        let model = CostModel(profile: state.profile, machine: machine)
+        let plan = state.plan
+        // The trial (two batches on threads) and the process windows that follow it (start-up,
+        // a first window that pays each worker's cold start, a judged one) take about five
+        // windows: they must leave most of the job to run on the faster plan. Shorter jobs keep
+        // the advice as it is.
+        let left = model.seconds(
+            plan.mode, items: remaining, workers: plan.workers, chunk: plan.chunkSize ?? 1,
+            fetchWorkers: plan.fetchWorkers, computeStage: plan.computeStage)
+        guard left >= 10 * max(options.driftMinimumSeconds, options.minimumBatchSeconds) else { return nil }
+        return threadPlan(state, items: remaining)
+    }
+
+    /// The thread plan a process plan or pipeline is checked against: one thread per core for a
+    /// task that computes, chunked as the cost model sizes them; for one that also waits, as
+    /// many threads as the rules give a one-stage mixed task (twice the count that keeps the
+    /// cores busy), one item at a time.
+    func threadPlan(_ state: AutoRunState, items: Int) -> ExecutionPlan {
+        let cores = Machine.usableCores
+        let ratio = state.profile.calls.cpuRatio.value
+        if state.plan.mode == .pipeline, ratio.isFinite, ratio > 0 {
+            let workers = min(64, max(cores, Int((2 * Double(cores) / max(ratio, 0.02)).rounded(.up))))
+            return ExecutionPlan(mode: .threads, workers: max(1, min(workers, items)), chunkSize: 1)
+        }
+        let machine = advisor.costMachine(cores: cores)
+        let workers = max(1, min(cores, items))
+        let chunk = CostModel(profile: state.profile, machine: machine).chunk(
+            items: items, workers: workers, overhead: machine.threadDispatchSeconds)
+        return ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
+    }
+
+    /// Why the run tries threads first, for the switch record.
+    func trialReason(_ state: AutoRunState) -> String {
+        guard let speedup = state.profile.scaling?.speedup?.value else {
+            return
+                "a trial window on threads first: the profile did not measure whether the computing part scales on threads, and the pipeline is kept only if it beats them"
+        }
+        return
+            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and processes are kept only if they beat that"
+    }
+
+    /// Ends a trial window: records threads' time per item and returns to the process plan.
+    /// Returns whether the plan changed (always: the trial ran on threads).
+    func endTrial(_ state: inout AutoRunState, perItem: Double, at index: Int) -> Bool {
+        guard let back = state.trialReturnsTo else { return false }
+        state.trialReturnsTo = nil
+        state.threadsTrialPerItem = perItem
+        state.switchPlan(
+            to: back, at: index,
+            reason:
+                "threads took \(NumberText.seconds(perItem)) an item in the trial window; \(back.mode == .pipeline ? "the pipeline" : "processes") next, kept only if faster"
+        )
+        return true
+    }
+
+    /// Whether the plan in force stands on a guess a window of threads can check: a process
+    /// plan after copies on threads sped up 1.2× or more in the scaling test on a quiet host,
+    /// with as many copies as the plan has workers (copies that made no progress at all, a
+    /// lock, are what processes are for, and a process plan slower than that is the host's
+    /// load); or a pipeline computing in processes, chosen without a measured speed-up (or a
+    /// partial one). Only for a task that may run on threads here.
+    func checksAgainstThreads<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState) -> Bool {
+        let plan = state.plan
+        guard !state.processesChecked, !runsInWorkers(task), state.profile.declared?.notThreadSafe != true else {
+            return false
+        }
+        let scaling = state.profile.scaling
+        let speedup = scaling?.speedup?.value
+        switch plan.mode {
+        case .processes:
+            guard let scaling, !scaling.noisyHost, let speedup, speedup.isFinite else { return false }
+            return speedup >= 1.2 && scaling.threads >= min(plan.workers, Machine.usableCores)
+        case .pipeline:
+            return plan.computeStage == .processes && (speedup.map { $0.isFinite && $0 >= 1.2 } ?? true)
+        case .serial, .threads:
+            return false
+        }
+    }
+
+    /// Threads' time per item that the plan in force must beat: the trial window's when one
+    /// ran, else, for a process plan, the scaling test's (the profile's call time over its
+    /// speed-up); nil when the plan is not checked (see ``checksAgainstThreads(_:_:)``).
+    func threadsReference<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState) -> Double? {
+        guard checksAgainstThreads(task, state) else { return nil }
+        if let trial = state.threadsTrialPerItem { return trial }
+        guard state.plan.mode == .processes, let speedup = state.profile.scaling?.speedup?.value else { return nil }
+        return state.profile.calls.wallSecondsPerCall.value / speedup
+    }
+
+    /// A process plan or pipeline ran no faster than threads did: the rest runs on threads
+    /// (``threadPlan(_:items:)``). Checked once a run; the idle-thread check is off
+    /// afterwards, so the plan cannot flip back and forth.
+    func preferThreads(
+        _ state: inout AutoRunState, items: Int, perItem: Double, threadsPerItem: Double, at index: Int
+    ) -> Bool {
+        state.processesChecked = true
+        state.scalingChecked = true
+        let threads = threadPlan(state, items: items)
+        let measured = state.threadsTrialPerItem != nil ? "in the trial window" : "in the scaling test"
+        state.switchPlan(
+            to: threads, at: index,
+            reason:
+                "\(state.plan.mode == .pipeline ? "the pipeline" : "processes") took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed \(measured): \(state.plan.mode == .pipeline ? "its computing part scales on threads, which ship nothing between stages" : "the copies' slowdown is the machine's, which processes share"), so threads"
+        )
+        return true
+    }
+}
