@@ -106,6 +106,12 @@ enum ProfileReport {
             text +=
                 "  (\(scaling.cleanRounds) clean of \(scaling.rounds.count) rounds\(scaling.noisyHost ? ", noisy host" : ""))"
             row("thread scaling", text)
+            if let processes = scaling.processSpeedup {
+                row(
+                    "process scaling",
+                    "\(scaling.threads) workers: speed-up \(NumberText.fixed(processes.value, decimals: 2))× (\(processes.observations) rounds)"
+                )
+            }
         } else {
             row("thread scaling", "not measured" + (profile.scalingSkippedReason.map { ": \($0)" } ?? ""))
         }

@@ -72,7 +72,9 @@ struct ProfilingSession<Task: PoolTask> {
             sampler?.unwatch(threadID)
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
             let perCall = serial.meanCallSeconds
-            let deadline = origin + Int64(options.maximumSeconds * 1e9)
+            // With a process-scaling test to come, the thread test leaves it the last quarter.
+            let share = options.processScaling == nil || runner.callsEachInputOnce ? 1.0 : 0.75
+            let deadline = origin + Int64(options.maximumSeconds * share * 1e9)
             beforeScaling()
             let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
             scaling = try probe.measure(
@@ -87,6 +89,7 @@ struct ProfilingSession<Task: PoolTask> {
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
                 )
             }
+            if let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) { notes.append(note) }
             if Machine.usableCores < 4 {
                 notes.append(
                     "no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")
@@ -156,6 +159,31 @@ struct ProfilingSession<Task: PoolTask> {
             profilingSeconds: (Clocks.monotonic() - origin).seconds, calls: calls, waits: waits, scaling: scaling,
             scalingSkippedReason: skipped, payload: shipping, figures: figures, failures: runner.recordedFailures,
             notes: notes)
+    }
+
+    /// Runs the process-scaling test into `scaling` when it is asked for and can decide
+    /// something: copies on threads measured on a quiet host, and not clearly scaling (E_cpu
+    /// 0.85 or more with a serial fraction of 0.15 or less, the rules' test). Returns a note
+    /// when it was asked for and did not run.
+    private func measureProcesses(_ scaling: inout ScalingProfile?, callSeconds: Double, origin: Int64) -> String? {
+        guard let configuration = options.processScaling, var measured = scaling, !measured.noisyHost,
+            let serialFraction = measured.serialFraction?.value,
+            !(measured.cpuEfficiency.value >= 0.85 && serialFraction <= 0.15)
+        else { return nil }
+        guard !runner.callsEachInputOnce else {
+            return "process scaling not measured: each input is called once, and the test calls inputs again"
+        }
+        let probe = ProcessScalingProbe<Task>(
+            sample: runner.sample, workers: measured.threads, configuration: configuration,
+            groupSeconds: max(0.02, options.scalingRunSeconds / 2), rounds: options.minimumScalingRounds)
+        switch probe.measure(callSeconds: callSeconds, deadline: origin + Int64(options.maximumSeconds * 1e9)) {
+        case .measured(let estimate):
+            measured.processSpeedup = estimate
+            scaling = measured
+            return nil
+        case .skipped(let reason):
+            return reason
+        }
     }
 
     private func isSerialDone(

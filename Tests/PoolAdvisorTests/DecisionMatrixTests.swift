@@ -40,6 +40,7 @@ struct DecisionMatrixTests {
             "worker_start_seconds": .number(0.010), "round_trip_seconds": .number(19e-6),
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
             "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "best_parallel_seconds": .number(0.52),
+            "process_speedup": .unknown,
         ])
         facts["call_seconds"] = .number(0.001)
         return facts
@@ -83,6 +84,13 @@ struct DecisionMatrixTests {
             changes: ["cpu_efficiency": .number(0.78), "serial_fraction": .number(0.2)],
             rule: "cpu-unclear-threads-cheaper", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
         Cell(
+            name: "CPU-bound, serialises on threads, processes measured a little better: the model decides",
+            changes: [
+                "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.36), "speedup": .number(1.47),
+                "process_speedup": .number(1.55), "threads_seconds": .number(0.68), "processes_seconds": .number(0.66),
+            ],
+            rule: "cpu-unclear-processes-cheaper", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
             name: "CPU-bound, scaling in between, processes cheaper",
             changes: [
                 "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.2), "threads_seconds": .number(0.7),
@@ -103,6 +111,20 @@ struct DecisionMatrixTests {
                 "noisy_host": .boolean(true),
             ],
             rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, serialises on threads, processes measured no better (the machine's limit)",
+            changes: [
+                "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.36), "speedup": .number(1.47),
+                "process_speedup": .number(1.4), "threads_seconds": .number(0.68), "processes_seconds": .number(0.7),
+            ],
+            rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, serialises on threads, processes measured clearly better",
+            changes: [
+                "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.36), "speedup": .number(1.47),
+                "process_speedup": .number(1.9), "threads_seconds": .number(0.68), "processes_seconds": .number(0.53),
+            ],
+            rule: "cpu-does-not-scale", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
         Cell(
             name: "CPU-bound, spins, speed-up not measured (low E_cpu still decides)",
             changes: ["cpu_efficiency": .number(0.5), "serial_fraction": .unknown, "speedup": .unknown],

@@ -43,6 +43,10 @@ public enum AdvisorFacts {
             mayBeUnknown: true),
         FactDefinition(
             "speedup", .number, unit: "ratio", "throughput on N threads over one thread", mayBeUnknown: true),
+        FactDefinition(
+            "process_speedup", .number, unit: "ratio",
+            "throughput of N worker processes over one, when the profile ran the process-scaling test",
+            mayBeUnknown: true),
         FactDefinition("noisy_host", .boolean, "other programs held the cores while scaling was measured"),
         FactDefinition("borderline", .boolean, "a deciding figure's interval straddles one of its thresholds"),
         FactDefinition("borderline_figures", .text, "the names of the borderline figures, or \"none\""),
@@ -104,6 +108,7 @@ public enum AdvisorFacts {
             set("cpu_efficiency", scaling.cpuEfficiency.value)
             set("serial_fraction", scaling.serialFraction?.value)
             set("speedup", scaling.speedup?.value)
+            set("process_speedup", scaling.processSpeedup?.value)
         }
         facts["noisy_host"] = .boolean(profile.scaling?.noisyHost ?? false)
         facts["borderline"] = .boolean(profile.isBorderline)

@@ -79,8 +79,18 @@ public struct CostModel: Sendable {
     /// so any shortfall of the measured speed-up is the host's (neighbours, two vCPUs on one
     /// core, memory bandwidth) and processes pay it too. Otherwise the model cannot tell the
     /// host's share from the task's and lets processes scale fully, which flatters them.
+    ///
+    /// A measured process speed-up (``ScalingProfile/processSpeedup``) settles it: its Karp–Flatt
+    /// fraction for the workers it ran carries over to k workers.
     func processSpeedup(_ k: Int) -> Double {
         let k = max(1, k)
+        if k > 1, let scaling = profile.scaling, let measured = scaling.processSpeedup?.value, measured.isFinite,
+            measured > 0
+        {
+            let n = Double(max(2, scaling.threads))
+            let e = min(10, max(0, (n / min(measured, n) - 1) / (n - 1)))
+            return Double(k) / (1 + e * Double(k - 1))
+        }
         guard k > 1, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
             let e = scaling.serialFraction?.value, scaling.cpuEfficiency.value >= 0.85, e <= 0.15
         else { return Double(k) }

@@ -82,6 +82,7 @@ extension Advisor {
 
         rule mixed-one-stage-no-scaling priority 62
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
+               and (not known(process_speedup) or not known(speedup) or process_speedup > 1.1 * speedup)
           then processes workers = clamp(ceil(cores / cpu_ratio), cores, min(64, items)) chunk = 1
           why "a call computes {cpu_ratio:%} of its time and its computing part does not scale on threads (E_cpu {cpu_efficiency:.2})"
 
@@ -106,8 +107,15 @@ extension Advisor {
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
           why "a call computes {cpu_ratio:%} of its time and copies on {scaling_threads:d} threads keep {cpu_efficiency:%} of their speed: threads need no copies and no start-up"
 
+        # When the profile also ran the task in worker processes, processes must have done better than
+        # threads by a tenth (both figures come from short runs): copies that queue on the machine (the
+        # memory bus, a shared cache) queue in processes too. Processes no faster at all leave threads
+        # (cpu-processes-no-better, 41); in between, the cost model compares them with both speed-ups
+        # measured (40 / 39).
+
         rule cpu-does-not-scale priority 48
           when cpu_ratio >= 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
+               and (not known(process_speedup) or not known(speedup) or process_speedup > 1.1 * speedup)
           then processes workers = min(cores, items)
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
           why "a call computes {cpu_ratio:%} of its time, but {scaling_threads:d} copies on threads run only {speedup:.2x} as fast as one (E_cpu {cpu_efficiency:.2}, serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
@@ -131,6 +139,12 @@ extension Advisor {
           then threads workers = min(cores, items)
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
           why "a call computes {cpu_ratio:%} of its time and the speed-up on threads was not measured, but processes would cost {processes_seconds:s} against {threads_seconds:s} on threads that scale and {serial_seconds:s} on threads that do not: threads risk less (the executor checks their speed-up on the first batch)"
+
+        rule cpu-processes-no-better priority 41
+          when cpu_ratio >= 0.8 and known(process_speedup) and known(speedup) and process_speedup <= speedup
+          then threads workers = min(cores, items)
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          why "copies on {scaling_threads:d} threads ran {speedup:.2x} as fast as one, and {scaling_threads:d} worker processes {process_speedup:.2x}: what the copies queue on is the machine's (memory bandwidth, a shared cache), which processes share, and threads need no start-up or copies"
 
         rule cpu-unclear-threads-cheaper priority 40
           when cpu_ratio >= 0.8 and threads_seconds <= processes_seconds

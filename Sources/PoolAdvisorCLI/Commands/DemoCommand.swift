@@ -30,6 +30,8 @@ enum DemoCommand {
         settings.serialSeconds = quick ? 0.25 : 1.0
         settings.rounds = try parsed.integer("--rounds", in: 1...20, default: quick ? 1 : 3, spec: spec)
         settings.profiler.maximumSeconds = quick ? 1.5 : 3
+        // This program's workers run every reference workload: processes can be measured too.
+        settings.profiler.processScaling = settings.processes
         var workloads = ReferenceWorkloads.all
         if let only = parsed.values["--only"] {
             let names = only.split(separator: ",").map(String.init)

@@ -39,6 +39,8 @@ enum ProfileCommand {
         var options = ProfilerOptions()
         options.maximumSeconds = budget
         options.minimumSeconds = min(options.minimumSeconds, budget / 2)
+        // This program's workers run every task it lists: processes can be measured too.
+        options.processScaling = ProcessPool.Configuration()
         let profiler = Profiler(options: options, machine: machine)
         let profile: TaskProfile
         if let template = parsed.values["--exec"] {

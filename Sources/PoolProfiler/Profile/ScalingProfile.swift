@@ -1,3 +1,5 @@
+public import PoolExecutors
+
 /// Throughput of the task on one thread against N concurrent copies, repeated.
 ///
 /// Three figures come out of it:
@@ -22,11 +24,16 @@ public struct ScalingProfile: Codable, Sendable {
     public var waits: WaitBreakdown?
     /// A Universal Scalability Law fit, made only with ≥ 4 cores and ≥ 5 thread counts.
     public var universalScalability: USLFit?
+    /// Throughput of ``threads`` worker processes over one, when the profiler measured it
+    /// (``ProfilerOptions/processScaling``): processes escape what copies on threads share in
+    /// this process, not what they share on the machine.
+    public var processSpeedup: Estimate?
 
     /// A scaling profile from its parts (the profiler builds these; tests and tools may too).
     public init(
         threads: Int, rounds: [ScalingRound], cleanRounds: Int, speedup: Estimate?, serialFraction: Estimate?,
-        cpuEfficiency: Estimate, noisyHost: Bool, waits: WaitBreakdown?, universalScalability: USLFit?
+        cpuEfficiency: Estimate, noisyHost: Bool, waits: WaitBreakdown?, universalScalability: USLFit?,
+        processSpeedup: Estimate? = nil
     ) {
         self.threads = threads
         self.rounds = rounds
@@ -37,6 +44,7 @@ public struct ScalingProfile: Codable, Sendable {
         self.noisyHost = noisyHost
         self.waits = waits
         self.universalScalability = universalScalability
+        self.processSpeedup = processSpeedup
     }
 }
 
@@ -121,6 +129,14 @@ public struct ProfilerOptions: Sendable {
     /// made so far, instead of recording the failure and going on. The profile is then made
     /// from the calls before it; a job that must stop at its first failing input sets this.
     public var stopsAtFirstFailure = false
+    /// Worker processes for the process-scaling test, or nil (the default) for none. When set,
+    /// and copies on threads sped up short of the cores, the profiler runs the task in that many
+    /// workers (``ScalingProfile/threads``) against one, within the last quarter of the budget
+    /// (``ScalingProfile/processSpeedup``). Set it only in a program whose workers can run the
+    /// task: one that calls ``PoolExecutors/WorkerEntry/runIfWorker(tasks:)`` with it first
+    /// thing, as `pool-advisor` does. Inputs are called more than once; a task profiled with
+    /// each input once (``repeatsIdempotentInputs`` off, or not idempotent) is not tested.
+    public var processScaling: ProcessPool.Configuration?
 
     public init() {}
 }

@@ -1,0 +1,94 @@
+import PoolExecutors
+import PoolWorkloads
+import Testing
+
+@testable import PoolAdvisor
+@testable import PoolProfiler
+
+/// A task no test worker registers: a pool's workers refuse it.
+struct UnregisteredDoubling: PoolTask {
+    static let name = "tests.unregistered-doubling"
+    static func run(_ input: Int) -> Int { 2 * input }
+}
+
+/// The process-scaling test and what the advice makes of its figure. The figures' values are
+/// timings; the tests assert that the test runs, what it reports, and the decisions made on
+/// figures set by hand.
+@Suite("Process scaling", .timeLimit(.minutes(2)))
+struct ProcessScalingTests {
+    @Test("the probe times one worker against N on warm workers and reports one speed-up per round")
+    func probeMeasures() {
+        let probe = ProcessScalingProbe<PureCPU>(
+            sample: PureCPU.inputs(count: 4), workers: 2, configuration: advisorWorkers, groupSeconds: 0.01,
+            rounds: 3)
+        switch probe.measure(callSeconds: 0.002, deadline: .max) {
+        case .measured(let estimate):
+            #expect(estimate.observations == 3)
+            #expect(estimate.value.isFinite && estimate.value > 0)
+            #expect(estimate.low <= estimate.value && estimate.value <= estimate.high)
+        case .skipped(let reason):
+            Issue.record("not measured: \(reason)")
+        }
+    }
+
+    @Test("a task the workers cannot run is not measured, and the note says what the program must do")
+    func unregisteredTaskIsSkipped() {
+        let probe = ProcessScalingProbe<UnregisteredDoubling>(
+            sample: [1, 2, 3], workers: 2, configuration: advisorWorkers, groupSeconds: 0.01, rounds: 3)
+        guard case .skipped(let reason) = probe.measure(callSeconds: 1e-6, deadline: .max) else {
+            Issue.record("an unknown task was measured")
+            return
+        }
+        #expect(reason.contains("runIfWorker"))
+        #expect(reason.contains(UnregisteredDoubling.name))
+    }
+
+    @Test("an empty sample or a single worker is not measured")
+    func nothingToCompare() {
+        for (sample, workers) in [([Int](), 2), ([1], 1)] {
+            let probe = ProcessScalingProbe<UnregisteredDoubling>(
+                sample: sample, workers: workers, configuration: advisorWorkers, groupSeconds: 0.01, rounds: 3)
+            guard case .skipped = probe.measure(callSeconds: 1e-6, deadline: .max) else {
+                Issue.record("measured with \(sample.count) inputs and \(workers) workers")
+                continue
+            }
+        }
+    }
+
+    /// A CPU-bound profile whose copies on threads sped up 1.47× (Karp–Flatt 0.36), with
+    /// processes measured at `processes`.
+    static func partlyScaling(processes: Double?) throws -> TaskProfile {
+        var profile = shaped(
+            try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1, serialFraction: 0.36, efficiency: 0.78)
+        profile.scaling?.processSpeedup = processes.map { Estimate(value: $0, low: $0, high: $0, observations: 3) }
+        return profile
+    }
+
+    @Test("processes measured no better than threads: threads; measured clearly better, or not measured: processes")
+    func adviceFollowsTheMeasuredProcesses() throws {
+        let advisor = Advisor(machine: testMachine)
+        let shared = advisor.recommend(try Self.partlyScaling(processes: 1.35), items: 8000)
+        #expect(shared.mode == .threads, "\(shared.summary)")
+        #expect(shared.evaluation.facts["process_speedup"] == .number(1.35))
+        let escaped = advisor.recommend(try Self.partlyScaling(processes: 1.95), items: 8000)
+        #expect(escaped.mode == .processes && escaped.decidingRule?.rule == "cpu-does-not-scale", "\(escaped.summary)")
+        let unmeasured = advisor.recommend(try Self.partlyScaling(processes: nil), items: 8000)
+        #expect(unmeasured.mode == .processes, "\(unmeasured.summary)")
+        #expect(unmeasured.evaluation.facts["process_speedup"] == .unknown)
+    }
+
+    @Test("the cost model scales processes by the measured speed-up, and by the cores without one")
+    func costModelUsesTheMeasuredSpeedup() throws {
+        let measured = CostModel(profile: try Self.partlyScaling(processes: 1.3), machine: testMachine)
+        #expect(abs(measured.processSpeedup(2) - 1.3) < 1e-9)
+        #expect(measured.processSpeedup(1) == 1)
+        let unmeasured = CostModel(profile: try Self.partlyScaling(processes: nil), machine: testMachine)
+        #expect(unmeasured.processSpeedup(2) == 2)
+        // Hostile figures stay in bounds.
+        for value in [0.0, -1, .infinity, .nan, 1e300, 1e-300] {
+            let model = CostModel(profile: try Self.partlyScaling(processes: value), machine: testMachine)
+            let speedup = model.processSpeedup(2)
+            #expect(speedup.isFinite && speedup > 0 && speedup <= 2, "\(value): \(speedup)")
+        }
+    }
+}
