@@ -31,6 +31,9 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(try DemoTable.jsonLine(noisy).utf8)) as? [String: Any]
         #expect(json?["noisy"] as? Bool == true)
         #expect(json?["others_cpu_share"] as? Double == 0.97)
+        // Each column names the plan it ran, which may differ from the recommended one.
+        #expect(json?["threads_plan"] as? String == "threads × 2")
+        #expect(json?["processes_plan"] as? String == "processes × 2")
     }
 
     @Test("a noisy profile marks the row too; a quiet row has no mark")

@@ -90,24 +90,26 @@ public struct ModeComparison: Codable, Sendable {
         ]
         if let pipeline = costs.pipeline { plans.append(("pipeline", ExecutionPlan(pipeline), pipeline.seconds)) }
         let recommendedPlan = ExecutionPlan(advice)
-        var modes: [String: Timing] = [:]
+        let separate = !plans.contains { $0.1 == recommendedPlan }
+        if separate { plans.append(("recommended", recommendedPlan, advice.predictedSeconds)) }
         let hostBefore = HostCPUSnapshot.now()
-        for (name, plan, predicted) in plans {
-            let rounds = try measure(workload, inputs, plan, settings)
+        // Round by round, every plan once per round: a load that comes and goes during the
+        // comparison then falls on every plan alike, not on whichever ran last.
+        var rounds = Array(repeating: [Double](), count: plans.count)
+        for _ in 0..<max(1, settings.rounds) {
+            for (index, plan) in plans.enumerated() {
+                rounds[index].append(try measureOnce(workload, inputs, plan.1, settings))
+            }
+        }
+        var modes: [String: Timing] = [:]
+        for (index, (name, plan, predicted)) in plans.enumerated() where name != "recommended" {
             modes[name] = Timing(
-                plan: plan, predictedSeconds: predicted, measuredSeconds: median(rounds), rounds: rounds)
+                plan: plan, predictedSeconds: predicted, measuredSeconds: median(rounds[index]), rounds: rounds[index])
         }
-        let recommended: Timing
-        if let same = modes.values.first(where: { $0.plan == recommendedPlan }) {
-            recommended = Timing(
-                plan: recommendedPlan, predictedSeconds: advice.predictedSeconds, measuredSeconds: same.measuredSeconds,
-                rounds: same.rounds)
-        } else {
-            let rounds = try measure(workload, inputs, recommendedPlan, settings)
-            recommended = Timing(
-                plan: recommendedPlan, predictedSeconds: advice.predictedSeconds, measuredSeconds: median(rounds),
-                rounds: rounds)
-        }
+        let recommendedRounds = rounds[plans.firstIndex { $0.1 == recommendedPlan }!]
+        let recommended = Timing(
+            plan: recommendedPlan, predictedSeconds: advice.predictedSeconds,
+            measuredSeconds: median(recommendedRounds), rounds: recommendedRounds)
         let others = hostBefore.flatMap { before in
             HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0) }
         }
@@ -122,17 +124,15 @@ public struct ModeComparison: Codable, Sendable {
     }
 
     /// Wall time of the whole job with `plan`, pools started inside the timing (as the cost model counts them).
-    private static func measure<Workload: ReferenceWorkload>(
+    private static func measureOnce<Workload: ReferenceWorkload>(
         _ workload: Workload.Type, _ inputs: [Workload.Input], _ plan: ExecutionPlan, _ settings: Settings
-    ) throws -> [Double] {
-        try (0..<max(1, settings.rounds)).map { _ in
-            let executor = Executor(plan: plan, processes: settings.processes)
-            defer { executor.shutdown() }
-            let clock = ContinuousClock()
-            let started = clock.now
-            _ = try executor.map(workload, inputs)
-            return (clock.now - started).seconds
-        }
+    ) throws -> Double {
+        let executor = Executor(plan: plan, processes: settings.processes)
+        defer { executor.shutdown() }
+        let clock = ContinuousClock()
+        let started = clock.now
+        _ = try executor.map(workload, inputs)
+        return (clock.now - started).seconds
     }
 
     private static func median(_ values: [Double]) -> Double {

@@ -135,6 +135,7 @@ enum DemoTable {
         if let share = row.othersCPUShare { object["others_cpu_share"] = .number(share) }
         for (mode, timing) in row.modes {
             object["\(mode)_seconds"] = .number(timing.measuredSeconds)
+            object["\(mode)_plan"] = .text(timing.plan.summary)
             object["predicted_\(mode)_seconds"] = .number(timing.predictedSeconds)
         }
         let encoder = JSONEncoder()
