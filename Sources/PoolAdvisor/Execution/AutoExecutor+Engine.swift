@@ -288,6 +288,9 @@ extension AutoExecutor {
             state.scalingChecked = false
         }
         state.profile = again.profile
+        // The workload drifted: what threads and processes showed before no longer stands.
+        state.threadsTrialPerItem = nil
+        state.processesChecked = false
         // The profiled range's unreached inputs run on the plan in force (the new one if it
         // changed: the caller makes its executor after this returns, so the old one runs them).
         try complete(again, task, inputs, executor, progress, before: [], deliver)

@@ -5,7 +5,9 @@ internal import PoolProfiler
 // the cores) stands on a guess: that the copies queued on something of this process's own (a
 // lock, an allocator), which separate processes escape. When the cause is the machine's instead
 // (the memory bus, a shared cache), processes queue on it too and pay start-up and copies on top.
-// The profile cannot tell the two apart, and the scaling test's short runs understate threads.
+// Unless the profile ran the task in processes too (`ProfilerOptions.processScaling`, which auto
+// mode cannot: it calls each input once), it cannot tell the two apart, and the scaling test's
+// short runs understate threads.
 // A pipeline chosen on a short profile stands on another: that its computing part may not scale
 // on threads (the safe reading, unmeasured). So the run measures: one window on threads, then
 // the plan, and the rest runs on the faster.
@@ -57,7 +59,7 @@ extension AutoExecutor {
                 "a trial window on threads first: the profile did not measure whether the computing part scales on threads, and the pipeline is kept only if it beats them"
         }
         return
-            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and processes are kept only if they beat that"
+            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(state.plan.mode == .pipeline ? "the pipeline is" : "processes are") kept only if they beat that"
     }
 
     /// Ends a trial window: records threads' time per item and returns to the process plan.
@@ -87,11 +89,14 @@ extension AutoExecutor {
         }
         let scaling = state.profile.scaling
         let speedup = scaling?.speedup?.value
+        // Processes the profile measured clearly faster than threads need no trial.
+        if let speedup, let processes = scaling?.processSpeedup?.value, processes > 1.1 * speedup { return false }
         switch plan.mode {
         case .processes:
             guard let scaling, !scaling.noisyHost, let speedup, speedup.isFinite else { return false }
             return speedup >= 1.2 && scaling.threads >= min(plan.workers, Machine.usableCores)
         case .pipeline:
+            guard scaling?.noisyHost != true else { return false }
             return plan.computeStage == .processes && (speedup.map { $0.isFinite && $0 >= 1.2 } ?? true)
         case .serial, .threads:
             return false

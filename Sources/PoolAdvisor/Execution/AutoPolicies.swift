@@ -195,7 +195,7 @@ enum ObservedScaling {
             speedup: Estimate(value: s, low: s, high: s, observations: 1),
             serialFraction: Estimate(value: fraction, low: fraction, high: fraction, observations: 1),
             cpuEfficiency: efficiency, noisyHost: false, waits: profile.scaling?.waits,
-            universalScalability: nil)
+            universalScalability: nil, processSpeedup: profile.scaling?.processSpeedup)
         patched.notes.append(
             "the running job showed a speed-up of \(NumberText.fixed(s, decimals: 2)) on \(Int(n)) threads (serial fraction \(NumberText.fixed(fraction, decimals: 2))): the wall clock decides now"
         )

@@ -96,9 +96,12 @@ public struct ModeComparison: Codable, Sendable {
         // Round by round, every plan once per round: a load that comes and goes during the
         // comparison then falls on every plan alike, not on whichever ran last.
         var rounds = Array(repeating: [Double](), count: plans.count)
-        for _ in 0..<max(1, settings.rounds) {
-            for (index, plan) in plans.enumerated() {
-                rounds[index].append(try measureOnce(workload, inputs, plan.1, settings))
+        for round in 0..<max(1, settings.rounds) {
+            // Each round starts one plan later, so no plan always follows the same one (a pool
+            // still winding down, a heap the plan before grew).
+            for step in plans.indices {
+                let index = (step + round) % plans.count
+                rounds[index].append(try measureOnce(workload, inputs, plans[index].1, settings))
             }
         }
         var modes: [String: Timing] = [:]

@@ -10,6 +10,9 @@ final class PipelineFlight<Output: Sendable>: @unchecked Sendable {
 
     func track<Value>(_ future: Future<Value>) {
         stages.withLock { $0.append(CancellableWork(cancel: { _ = future.cancel() })) }
+        // A cancel that ran between the caller's check and this append did not see the stage:
+        // it is cancelled here instead (cancel marks the flight before it reads the stages).
+        if done.isCancelled { _ = future.cancel() }
     }
 
     func succeed(_ output: Output) { done.complete(with: .success(output)) }

@@ -23,20 +23,35 @@ struct ProcessScalingProbe<Task: PoolTask> {
         case skipped(String)
     }
 
-    /// Measures, stopping at `deadline` (monotonic nanoseconds) after the first complete round.
+    /// Measures, stopping at `deadline` (monotonic nanoseconds) after the first complete round;
+    /// workers that have not started by then make it give up.
     func measure(callSeconds: Double, deadline: Int64) -> Outcome {
         guard workers >= 2, !sample.isEmpty else { return .skipped("process scaling: nothing to compare") }
+        let left = Double(deadline - Clocks.monotonic()) / 1e9
+        guard left > 0 else { return .skipped("process scaling not measured: the budget was spent") }
         var pool: ProcessPool?
-        defer { pool?.shutdown(wait: false, cancelPending: true) }
         do {
             var configuration = self.configuration
             configuration.workers = workers
+            // A worker that never answers must not hold the profile past its budget.
+            configuration.startTimeout = min(configuration.startTimeout, .milliseconds(Int64(min(left, 3600) * 1000)))
             let started = try ProcessPool(configuration: configuration)
             pool = started
-            // Two calls per worker, one at a time each: every worker pays its start and its
-            // cold first call (a table built once per process) before anything is timed.
+            // Every worker must be up and have paid its cold first call (a table built once per
+            // process) before anything is timed: two calls per worker, one at a time each, then
+            // again until every worker has answered.
             try run(started, calls: 2 * workers, chunk: 1)
-            let calls = max(1, min(100_000, Int((groupSeconds / max(callSeconds, 1e-9)).rounded(.up))))
+            while started.workerProcessIDs.count < workers {
+                guard Clocks.monotonic() < deadline else {
+                    started.terminate()
+                    return .skipped(
+                        "process scaling not measured: \(workers) workers did not all start within the budget")
+                }
+                try run(started, calls: 2 * workers, chunk: 1)
+            }
+            try run(started, calls: 2 * workers, chunk: 1)
+            let wanted = groupSeconds / max(callSeconds, 1e-9)
+            let calls = wanted.isFinite ? Int(min(100_000, max(1, wanted)).rounded(.up)) : 1
             var speedups: [Double] = []
             for _ in 0..<max(1, rounds) {
                 let single = try run(started, calls: calls, chunk: calls)
@@ -44,11 +59,16 @@ struct ProcessScalingProbe<Task: PoolTask> {
                 speedups.append(Double(workers) * Double(single) / Double(max(concurrent, 1)))
                 if Clocks.monotonic() >= deadline { break }
             }
+            started.shutdown(wait: false, cancelPending: true)
             return .measured(Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups))
         } catch {
-            return .skipped(
-                "process scaling not measured: \(error) (the program must call WorkerEntry.runIfWorker with this task for workers to run it)"
-            )
+            // Batches already in workers must not go on computing while the profile moves on.
+            pool?.terminate()
+            let hint =
+                error is PoolError
+                ? " (a program that sets ProfilerOptions.processScaling must call WorkerEntry.runIfWorker with this task first thing)"
+                : ""
+            return .skipped("process scaling not measured: \(error)\(hint)")
         }
     }
 
