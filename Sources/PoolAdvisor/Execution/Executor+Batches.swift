@@ -11,6 +11,11 @@ struct RunningBatch<Output: Sendable> {
     let cancel: () -> Void
 }
 
+extension RunningBatch {
+    /// A batch that could not start: waiting for it gives no outputs and `failure`.
+    static func failed(_ failure: MapError) -> RunningBatch { RunningBatch(wait: { ([], failure) }, cancel: {}) }
+}
+
 extension Executor {
     /// Starts `inputs[range]`: on threads, processes and a staged task's pipeline at once (the
     /// pool picks the batch up behind any batch already queued), serially when waited for. The inputs
@@ -38,7 +43,7 @@ extension Executor {
                     return output
                 }
             } catch {
-                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
+                return .failed(MapError(index: jobIndex(0), error: error))
             }
             return RunningBatch(
                 wait: {
@@ -51,7 +56,7 @@ extension Executor {
                 stream = try processPool().mapUnordered(
                     Task.self, inputs[range], chunkSize: plan.chunkSize, reportingIndexes: reporting)
             } catch {
-                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
+                return .failed(MapError(index: jobIndex(0), error: error))
             }
             return RunningBatch(
                 wait: {
@@ -74,7 +79,7 @@ extension Executor {
             do {
                 reader = try pipelineReader(staged, Array(inputs[range]), prefetch: true)
             } catch {
-                return RunningBatch(wait: { ([], MapError(index: jobIndex(0), error: error)) }, cancel: {})
+                return .failed(MapError(index: jobIndex(0), error: error))
             }
             return RunningBatch(
                 wait: {
