@@ -52,6 +52,9 @@ extension AutoExecutor {
         return ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
     }
 
+    /// How the switch records name a plan checked against threads.
+    static func checkedPlan(_ plan: ExecutionPlan) -> String { plan.mode == .pipeline ? "the pipeline" : "processes" }
+
     /// Why the run tries threads first, for the switch record.
     func trialReason(_ state: AutoRunState) -> String {
         guard let speedup = state.profile.scaling?.speedup?.value else {
@@ -59,7 +62,7 @@ extension AutoExecutor {
                 "a trial window on threads first: the profile did not measure whether the computing part scales on threads, and the pipeline is kept only if it beats them"
         }
         return
-            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(state.plan.mode == .pipeline ? "the pipeline is" : "processes are") kept only if they beat that"
+            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be kept only if faster than that"
     }
 
     /// Ends a trial window: records threads' time per item and returns to the process plan.
@@ -71,7 +74,7 @@ extension AutoExecutor {
         state.switchPlan(
             to: back, at: index,
             reason:
-                "threads took \(NumberText.seconds(perItem)) an item in the trial window; \(back.mode == .pipeline ? "the pipeline" : "processes") next, kept only if faster"
+                "threads took \(NumberText.seconds(perItem)) an item in the trial window; \(Self.checkedPlan(back)) next, kept only if faster"
         )
         return true
     }
@@ -126,7 +129,7 @@ extension AutoExecutor {
         state.switchPlan(
             to: threads, at: index,
             reason:
-                "\(state.plan.mode == .pipeline ? "the pipeline" : "processes") took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed \(measured): \(state.plan.mode == .pipeline ? "its computing part scales on threads, which ship nothing between stages" : "the copies' slowdown is the machine's, which processes share"), so threads"
+                "\(Self.checkedPlan(state.plan)) took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed \(measured): \(state.plan.mode == .pipeline ? "its computing part scales on threads, which ship nothing between stages" : "the copies' slowdown is the machine's, which processes share"), so threads"
         )
         return true
     }
