@@ -123,6 +123,9 @@ enum ProfileReport {
         row(
             "machine",
             "\(machine.usableCores) cores; worker start \(NumberText.seconds(machine.workerStartSeconds)), round trip \(NumberText.seconds(machine.roundTripSeconds)), thread start \(NumberText.seconds(machine.threadStartSeconds))"
+                + (profile.host.othersBusyCores.map {
+                    "; other programs held \(NumberText.fixed($0, decimals: 2)) of a core while profiling"
+                } ?? "")
         )
         let p = recommendation.predicted
         var predicted = [

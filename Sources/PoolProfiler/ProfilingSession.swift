@@ -18,6 +18,17 @@ struct ProfilingSession<Task: PoolTask> {
         payload: (CallRunner<Task>, _ cpuSecondsPerCall: Double, _ budgetSeconds: Double) -> PayloadProfile
     ) throws -> TaskProfile {
         let origin = Clocks.monotonic()
+        // Other programs' CPU is read up to the end of the thread phases: the process-scaling
+        // test's workers are children not yet reaped, whose CPU would count as others'. Steal
+        // is left out: on a VM it grows with this task's own wake-ups (a call that waits on a
+        // pipe read 0.4 cores of it), and more threads cannot take it back.
+        let hostBefore = HostCPUSnapshot.now()
+        func othersSoFar() -> Double? {
+            hostBefore.flatMap { before in
+                HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0, countingSteal: false) }
+            }
+        }
+        var othersBusyCores: Double?
         var notes: [String] = []
         let sampler = ThreadSampler(hertz: options.samplingHertz)
         if sampler == nil {
@@ -89,6 +100,7 @@ struct ProfilingSession<Task: PoolTask> {
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
                 )
             }
+            othersBusyCores = othersSoFar()
             if let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) { notes.append(note) }
             if Machine.usableCores < 4 {
                 notes.append(
@@ -102,6 +114,7 @@ struct ProfilingSession<Task: PoolTask> {
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
+            othersBusyCores = othersSoFar()
             try checkFailures()
         }
         samplerCost = sampler?.stop()
@@ -155,7 +168,8 @@ struct ProfilingSession<Task: PoolTask> {
             task: task,
             host: HostFacts(
                 usableCores: Machine.usableCores, hasProcFS: ProcFS.isAvailable,
-                hasSchedulerStatistics: serial.measuresRunQueue),
+                hasSchedulerStatistics: serial.measuresRunQueue,
+                othersBusyCores: othersBusyCores),
             profilingSeconds: (Clocks.monotonic() - origin).seconds, calls: calls, waits: waits, scaling: scaling,
             scalingSkippedReason: skipped, payload: shipping, figures: figures, failures: runner.recordedFailures,
             notes: notes)

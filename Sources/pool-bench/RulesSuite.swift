@@ -75,7 +75,7 @@ struct RulesSuite {
             "failed_calls": .number(0), "input_bytes": .number(16), "output_bytes": .number(8),
             "ship_seconds": .number(4e-6), "ship_ratio": .number(0.002), "crash_prone": .boolean(false),
             "thread_unsafe": .boolean(false), "has_stages": .boolean(false), "runs_command": .boolean(false),
-            "children_cpu_ratio": .number(0), "cores": .number(2),
+            "children_cpu_ratio": .number(0), "cores": .number(2), "cpu_workers": .number(2), "others_cores": .number(0),
             "thread_start_seconds": .number(25e-6), "thread_dispatch_seconds": .number(0.5e-6),
             "worker_start_seconds": .number(0.011), "round_trip_seconds": .number(23e-6),
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(2.0), "threads_seconds": .number(1.05),

@@ -34,6 +34,8 @@ func shaped(
     // (RUSAGE_CHILDREN), so workers other suites reap while the base profile runs would leak in.
     profile.calls.childrenCPURatio = 0
     profile.calls.runQueueRatio = 0
+    // Other suites run beside this one: the base profile's reading of the host is theirs.
+    profile.host.othersBusyCores = nil
     profile.payload.shippingSecondsPerCall = shipping
     profile.payload.shippingToComputeRatio = shipping / max(wall * cpuShare, 1e-12)
     profile.figures = []

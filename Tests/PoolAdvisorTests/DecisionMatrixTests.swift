@@ -35,7 +35,7 @@ struct DecisionMatrixTests {
             "failed_calls": .number(0), "input_bytes": .number(16), "output_bytes": .number(9),
             "ship_seconds": .number(2e-6), "ship_ratio": .number(0.002), "crash_prone": .boolean(false),
             "thread_unsafe": .boolean(false), "has_stages": .boolean(false), "runs_command": .boolean(false),
-            "children_cpu_ratio": .number(0), "cores": .number(2),
+            "children_cpu_ratio": .number(0), "cores": .number(2), "cpu_workers": .number(2), "others_cores": .number(0),
             "thread_start_seconds": .number(27e-6), "thread_dispatch_seconds": .number(0.6e-6),
             "worker_start_seconds": .number(0.010), "round_trip_seconds": .number(19e-6),
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
@@ -111,6 +111,17 @@ struct DecisionMatrixTests {
                 "noisy_host": .boolean(true),
             ],
             rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, a busy program beside it hid the speed-up: twice the cores take back a share",
+            changes: [
+                "cpu_efficiency": .number(0.9), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true), "others_cores": .number(1), "cpu_workers": .number(4),
+            ],
+            rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, scales on threads beside a busy program: twice the cores",
+            changes: ["others_cores": .number(0.9), "cpu_workers": .number(4)], rule: "cpu-scales-on-threads",
+            mode: .threads, parameters: ["workers": 4, "chunk": 1]),
         Cell(
             name: "CPU-bound, serialises on threads, processes measured no better (the machine's limit)",
             changes: [

@@ -25,6 +25,7 @@ import Testing
         #expect(parsed.busyTicks == 921451 + 68 + 145926 + 0 + 943 + 641)
         #expect(parsed.totalTicks == parsed.busyTicks + 711057 + 2132)
         #expect(parsed.cpus == 2)
+        #expect(parsed.stealTicks == 641)
         #expect(parsed.ownCPUNanoseconds == 42)
         #expect(HostCPUSnapshot.parse(procStat: "intr 1 2 3\n", ownCPUNanoseconds: 0) == nil)
         #expect(HostCPUSnapshot.parse(procStat: "cpu  1 2\n", ownCPUNanoseconds: 0) == nil)
@@ -49,6 +50,22 @@ import Testing
         #expect(abs(share - 0.2) < 1e-12)
         // No tick passed: no judgement.
         #expect(HostLoad.othersCores(from: start, to: start, ticksPerSecond: 100) == nil)
+    }
+
+    @Test("steal time counts as others' unless left out: more threads cannot take it back")
+    func stealLeftOut() throws {
+        // Two CPUs for one second; 0.9 s busy, 0.4 s of it steal, 0.2 s ours.
+        let start = HostCPUSnapshot(busyTicks: 1000, totalTicks: 5000, cpus: 2, ownCPUNanoseconds: 0, stealTicks: 70)
+        let end = HostCPUSnapshot(
+            busyTicks: 1090, totalTicks: 5200, cpus: 2, ownCPUNanoseconds: 200_000_000, stealTicks: 110)
+        let all = try #require(HostLoad.othersCores(from: start, to: end, ticksPerSecond: 100))
+        let local = try #require(HostLoad.othersCores(from: start, to: end, ticksPerSecond: 100, countingSteal: false))
+        #expect(abs(all - 0.7) < 1e-12)
+        #expect(abs(local - 0.3) < 1e-12)
+        // Steal that went backwards (a hostile snapshot) removes nothing.
+        var backwards = end
+        backwards.stealTicks = 0
+        #expect(HostLoad.othersCores(from: start, to: backwards, ticksPerSecond: 100, countingSteal: false) == all)
     }
 
     @Test("a snapshot of this machine reads where /proc/stat exists")

@@ -63,6 +63,12 @@ public enum AdvisorFacts {
         FactDefinition("runs_command", .boolean, "each call runs an external command (--exec, TaskTraits.runsCommand)"),
         // The machine.
         FactDefinition("cores", .number, unit: "count", "usable cores (affinity and cgroup quota)"),
+        FactDefinition(
+            "others_cores", .number, unit: "count",
+            "cores' worth of CPU other programs held while the profile ran", mayBeUnknown: true),
+        FactDefinition(
+            "cpu_workers", .number, unit: "count",
+            "copies for CPU-bound work: the cores, or twice them while other programs hold 0.4 of a core or more"),
         FactDefinition("thread_start_seconds", .number, unit: "seconds", "starting and joining one thread"),
         FactDefinition("thread_dispatch_seconds", .number, unit: "seconds", "one submit and wait on the thread pool"),
         FactDefinition(
@@ -86,6 +92,7 @@ public enum AdvisorFacts {
     public static func facts(for profile: TaskProfile, items: Int, machine: MachineProfile, costs: CostPrediction)
         -> Facts
     {
+        let model = CostModel(profile: profile, machine: machine)
         var facts = Facts()
         func set(_ name: String, _ value: Double?) { facts[name] = value.map(FactValue.number) ?? .unknown }
         set("items", Double(items))
@@ -125,6 +132,8 @@ public enum AdvisorFacts {
         facts["has_stages"] = .boolean(declared.stages != nil)
         facts["runs_command"] = .boolean(declared.runsCommand ?? false)
         set("cores", Double(machine.usableCores))
+        set("others_cores", profile.host.othersBusyCores)
+        set("cpu_workers", Double(model.cpuWorkers(items: items)))
         set("thread_start_seconds", machine.threadStartSeconds)
         set("thread_dispatch_seconds", machine.threadDispatchSeconds)
         set("worker_start_seconds", machine.workerStartSeconds)

@@ -95,8 +95,36 @@ public struct CostModel: Sendable {
             let e = scaling.serialFraction?.value, scaling.cpuEfficiency.value >= 0.85, e <= 0.15
         else { return Double(k) }
         let measuredCopies = Double(max(2, scaling.threads))
-        let hostShare = min(1, max(0.5, speedup / (measuredCopies * min(1, scaling.cpuEfficiency.value))))
-        return Double(k) * hostShare
+        let withheld = min(1, max(0.5, speedup / (measuredCopies * min(1, scaling.cpuEfficiency.value))))
+        return Double(k) * withheld
+    }
+
+    /// Other programs' busy cores during the profile, when they held enough to matter.
+    private var othersCores: Double {
+        guard let others = profile.host.othersBusyCores, others.isFinite, others >= HostLoad.busyOthersCores
+        else { return 0 }
+        return min(others, Double(cores))
+    }
+
+    /// The share of `min(k, cores)` cores that k runnable copies get while other programs keep
+    /// ``othersCores`` busy. The scheduler shares each core evenly among runnable threads, so
+    /// k copies beside b busy ones get `cores · k / (k + b)` cores once `k + b` exceeds the
+    /// cores: more copies take back more of the machine. Beyond twice the cores no further gain
+    /// is counted; switching and cache misses among so many copies eat it.
+    func hostShare(_ k: Int) -> Double {
+        let b = othersCores
+        guard b > 0 else { return 1 }
+        let copies = Double(min(max(1, k), 2 * cores))
+        let c = Double(cores)
+        let held = copies + b > c ? c * copies / (copies + b) : copies
+        return min(1, held / min(Double(max(1, k)), c))
+    }
+
+    /// The copies CPU-bound work should run as: the cores on a quiet host; twice the cores
+    /// while other programs hold at least ``PoolProfiler/HostLoad/busyOthersCores`` of them
+    /// (see ``hostShare(_:)``). Never more than `items`.
+    public func cpuWorkers(items: Int) -> Int {
+        max(1, min(items, othersCores > 0 ? 2 * cores : cores))
     }
 
     /// Items per chunk so the per-chunk `overhead` stays under 2 % of the chunk's work, but at least
@@ -124,18 +152,19 @@ public struct CostModel: Sendable {
         case .threads:
             let start = w * machine.threadStartSeconds
             let waitBound = n * wall / w
-            let cpuBound = n * cpu / threadSpeedup(busyCores)
+            let cpuBound = n * cpu / (threadSpeedup(busyCores) * hostShare(workers))
             let dispatchBound = chunks * machine.threadDispatchSeconds
             return start + max(waitBound, cpuBound, dispatchBound)
         case .processes:
             let start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
             let perItemParent = ship / 2 + machine.processMapItemSeconds
             let waitBound = (n * (wall + ship / 2) + chunks * machine.roundTripSeconds) / w
-            let cpuBound = n * (cpu + ship + machine.processMapItemSeconds) / processSpeedup(busyCores)
+            let cpuBound =
+                n * (cpu + ship + machine.processMapItemSeconds) / (processSpeedup(busyCores) * hostShare(workers))
             return start + max(waitBound, cpuBound, n * perItemParent)
         case .pipeline:
             let fetch = n * max(wall - cpu, 0) / Double(max(1, fetchWorkers))
-            let computeCores = processSpeedup(busyCores)
+            let computeCores = processSpeedup(busyCores) * hostShare(workers)
             let compute: Double
             let start: Double
             if computeStage == .processes {
@@ -145,7 +174,7 @@ public struct CostModel: Sendable {
                     n * (ship / 2 + machine.processMapItemSeconds))
             } else {
                 start = (w + Double(fetchWorkers)) * machine.threadStartSeconds
-                compute = n * cpu / threadSpeedup(busyCores)
+                compute = n * cpu / (threadSpeedup(busyCores) * hostShare(workers))
             }
             return start + max(fetch, compute, chunks * machine.threadDispatchSeconds)
         }
@@ -167,7 +196,7 @@ public struct CostModel: Sendable {
         let processes = best(.processes, overhead: machine.roundTripSeconds)
         var pipeline: PlanCost?
         if profile.declared?.stages != nil {
-            let compute = min(cores, max(1, items))
+            let compute = cpuWorkers(items: items)
             pipeline = counts.flatMap { fetch in
                 [DecisionMode.processes, .threads].map { stage in
                     PlanCost(

@@ -76,7 +76,7 @@ extension Advisor {
                     or not (known(cpu_efficiency) and known(serial_fraction)
                             and cpu_efficiency >= 0.85 and serial_fraction <= 0.15))
           then pipeline fetch_workers = clamp(ceil(1.5 * cores * (1 - cpu_ratio) / cpu_ratio), 1, min(64, items))
-                        compute_workers = min(cores, items)
+                        compute_workers = cpu_workers
                         compute = processes
           why "a call waits {blocked_ratio:%} of its time and computes {cpu_ratio:%}; its two stages can overlap: threads fetch, processes compute"
 
@@ -93,18 +93,21 @@ extension Advisor {
 
         # ---------------------------------------------------------------------------------------------
         # CPU-bound: it depends on whether copies keep their speed on threads.
+        # Workers: one per core (cpu_workers), or twice that while other programs held the cores during
+        # the profile: the scheduler shares a core evenly among runnable threads, so more copies take back
+        # more of a machine shared with a busy neighbour.
 
         rule shipping-outweighs-processes priority 55
           when cpu_ratio >= 0.8 and not (cpu_efficiency >= 0.85 and serial_fraction <= 0.15)
                and ship_ratio > 0.25 and processes_seconds >= threads_seconds
-          then threads workers = min(cores, items)
-                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "copies slow each other on threads, but shipping each call ({ship_seconds:s}, {ship_ratio:.1x} its compute) would cost processes more: threads are predicted at {threads_seconds:s}, processes at {processes_seconds:s}"
 
         rule cpu-scales-on-threads priority 50
           when cpu_ratio >= 0.8 and cpu_efficiency >= 0.85 and serial_fraction <= 0.15
-          then threads workers = min(cores, items)
-                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time and copies on {scaling_threads:d} threads keep {cpu_efficiency:%} of their speed: threads need no copies and no start-up"
 
         # When the profile also ran the task in worker processes, processes must have done better than
@@ -116,8 +119,8 @@ extension Advisor {
         rule cpu-does-not-scale priority 48
           when cpu_ratio >= 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
                and (not known(process_speedup) or not known(speedup) or process_speedup > 1.1 * speedup)
-          then processes workers = min(cores, items)
-                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time, but {scaling_threads:d} copies on threads run only {speedup:.2x} as fast as one (E_cpu {cpu_efficiency:.2}, serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
 
         # The wall-clock speed-up was not measured (a short profiling budget, or other programs held the
@@ -130,32 +133,32 @@ extension Advisor {
         rule cpu-scaling-unmeasured-processes priority 47
           when cpu_ratio >= 0.8 and not known(serial_fraction)
                and processes_seconds * processes_seconds <= serial_seconds * threads_seconds
-          then processes workers = min(cores, items)
-                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time, but the speed-up on threads was not measured; if copies serialised, threads would take about {serial_seconds:s}, while processes are predicted at {processes_seconds:s} either way (threads {threads_seconds:s} only if they scale): processes risk less"
 
         rule cpu-scaling-unmeasured-threads priority 46
           when cpu_ratio >= 0.8 and not known(serial_fraction)
-          then threads workers = min(cores, items)
-                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time and the speed-up on threads was not measured, but processes would cost {processes_seconds:s} against {threads_seconds:s} on threads that scale and {serial_seconds:s} on threads that do not: threads risk less (the executor checks their speed-up on the first batch)"
 
         rule cpu-processes-no-better priority 41
           when cpu_ratio >= 0.8 and known(process_speedup) and known(speedup) and process_speedup <= speedup
-          then threads workers = min(cores, items)
-                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "copies on {scaling_threads:d} threads ran {speedup:.2x} as fast as one, and {scaling_threads:d} worker processes {process_speedup:.2x}: what the copies queue on is the machine's (memory bandwidth, a shared cache), which processes share, and threads need no start-up or copies"
 
         rule cpu-unclear-threads-cheaper priority 40
           when cpu_ratio >= 0.8 and threads_seconds <= processes_seconds
-          then threads workers = min(cores, items)
-                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time; its thread scaling is between the clear cases, and threads are predicted faster ({threads_seconds:s} against {processes_seconds:s} on processes)"
 
         rule cpu-unclear-processes-cheaper priority 39
           when cpu_ratio >= 0.8
-          then processes workers = min(cores, items)
-                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cores))))
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time; its thread scaling is between the clear cases, and processes are predicted faster ({processes_seconds:s} against {threads_seconds:s} on threads)"
 
         rule fallback priority 0
@@ -173,6 +176,10 @@ extension Advisor {
         rule noisy-host priority 19
           when noisy_host
           warn "other programs held the cores while scaling was measured; the scaling figures are less certain"
+
+        rule busy-host-more-copies priority 19
+          when others_cores >= 0.4 and cpu_ratio >= 0.8 and items > cores
+          advise "other programs held {others_cores:.1} cores' worth of CPU while the task was profiled: CPU-bound plans run {cpu_workers:d} copies, twice the cores, since a core is shared evenly among the threads that want it"
 
         rule some-calls-failed priority 18
           when failed_calls > 0

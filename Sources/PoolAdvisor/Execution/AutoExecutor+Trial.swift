@@ -46,9 +46,9 @@ extension AutoExecutor {
             return ExecutionPlan(mode: .threads, workers: max(1, min(workers, items)), chunkSize: 1)
         }
         let machine = advisor.costMachine(cores: cores)
-        let workers = max(1, min(cores, items))
-        let chunk = CostModel(profile: state.profile, machine: machine).chunk(
-            items: items, workers: workers, overhead: machine.threadDispatchSeconds)
+        let model = CostModel(profile: state.profile, machine: machine)
+        let workers = model.cpuWorkers(items: items)
+        let chunk = model.chunk(items: items, workers: workers, overhead: machine.threadDispatchSeconds)
         return ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
     }
 

@@ -43,10 +43,9 @@ public struct ModeComparison: Codable, Sendable {
     /// scaling test ran.
     public var profileNoisyHost: Bool?
 
-    /// Other programs' CPU above this share of a core marks a row ``noisy``. Not lower: the
-    /// kernel's own threads working for this process's I/O (journal commits after `fsync`)
-    /// count as others too, and held a third of a core in quiet runs of `disk-fsync`.
-    public static let noisyOthersShare = 0.4
+    /// Other programs' CPU above this share of a core marks a row ``noisy``
+    /// (``HostLoad/busyOthersCores``).
+    public static let noisyOthersShare = HostLoad.busyOthersCores
 
     /// Whether other programs disturbed the row's measurements: they held more than
     /// ``noisyOthersShare`` of a core while the plans ran, or the profile was noisy. Its times

@@ -12,7 +12,7 @@ enum DemoCommand {
             a staged task, as a pipeline, each at the size the cost model finds best, plus the
             recommended plan. The table shows predicted and measured seconds per mode, the fastest,
             and the regret: the recommended plan's time over the fastest time (1.00 is perfect).
-            A row whose measurements other programs disturbed (they held more than 15 % of a core
+            A row whose measurements other programs disturbed (they held more than 40 % of a core
             while its plans ran, or the profile found the host noisy) gets a * and a note.
             """,
         options: [

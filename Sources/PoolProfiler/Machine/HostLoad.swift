@@ -14,15 +14,20 @@ public struct HostCPUSnapshot: Sendable, Equatable {
     public var busyTicks: Int64
     /// Every tick of every CPU: busy, idle and iowait.
     public var totalTicks: Int64
+    /// The steal ticks among ``busyTicks``: time this virtual machine's CPUs were ready to run
+    /// and the hypervisor ran something else. On a VM it also grows with this process's own
+    /// wake-ups (a vCPU woken from idle waits for the host), so it says little about programs here.
+    public var stealTicks: Int64 = 0
     /// CPUs the ticks were counted on.
     public var cpus: Int
     /// This process's CPU time (every thread) plus its reaped children's, in nanoseconds.
     public var ownCPUNanoseconds: Int64
 
     /// A snapshot from its parts.
-    public init(busyTicks: Int64, totalTicks: Int64, cpus: Int, ownCPUNanoseconds: Int64) {
+    public init(busyTicks: Int64, totalTicks: Int64, cpus: Int, ownCPUNanoseconds: Int64, stealTicks: Int64 = 0) {
         self.busyTicks = busyTicks
         self.totalTicks = totalTicks
+        self.stealTicks = stealTicks
         self.cpus = cpus
         self.ownCPUNanoseconds = ownCPUNanoseconds
     }
@@ -55,12 +60,17 @@ public struct HostCPUSnapshot: Sendable, Equatable {
         let busy = field(0) + field(1) + field(2) + field(5) + field(6) + field(7)
         return HostCPUSnapshot(
             busyTicks: busy, totalTicks: busy + field(3) + field(4), cpus: max(cpus, 1),
-            ownCPUNanoseconds: ownCPUNanoseconds)
+            ownCPUNanoseconds: ownCPUNanoseconds, stealTicks: field(7))
     }
 }
 
 /// How much CPU other programs took between two ``HostCPUSnapshot``s.
 public enum HostLoad {
+    /// Other programs' CPU from which a host counts as busy, in cores' worth. Not lower: the
+    /// kernel's own threads working for this process's I/O (journal commits after `fsync`) count
+    /// as others too, and held a third of a core in quiet runs of `disk-fsync`.
+    public static let busyOthersCores = 0.4
+
     /// The unit of `/proc/stat`'s counters on this machine (usually 100 a second).
     public static var ticksPerSecond: Double { ProcFS.ticksPerSecond }
 
@@ -68,14 +78,19 @@ public enum HostLoad {
     /// all the time); the machine's busy time minus this process's and its children's, over the
     /// interval's wall time, which is the machine's ticks over its CPU count. Nil when no tick
     /// passed (an interval shorter than `1 / ticksPerSecond` cannot be judged).
+    ///
+    /// With `countingSteal` false, a hypervisor's steal time is left out: only programs on this
+    /// machine, the ones that compete with this process's threads for its cores, count.
     public static func othersCores(
-        from start: HostCPUSnapshot, to end: HostCPUSnapshot, ticksPerSecond: Double = HostLoad.ticksPerSecond
+        from start: HostCPUSnapshot, to end: HostCPUSnapshot, ticksPerSecond: Double = HostLoad.ticksPerSecond,
+        countingSteal: Bool = true
     ) -> Double? {
         // Differences in floating point: snapshots built from hostile numbers cannot overflow.
         let total = Double(end.totalTicks) - Double(start.totalTicks)
         guard total > 0, ticksPerSecond > 0, ticksPerSecond.isFinite else { return nil }
         let wall = total / Double(max(end.cpus, 1)) / ticksPerSecond
-        let busy = max(Double(end.busyTicks) - Double(start.busyTicks), 0) / ticksPerSecond
+        let steal = countingSteal ? 0 : max(Double(end.stealTicks) - Double(start.stealTicks), 0)
+        let busy = max(Double(end.busyTicks) - Double(start.busyTicks) - steal, 0) / ticksPerSecond
         let own = max(Double(end.ownCPUNanoseconds) - Double(start.ownCPUNanoseconds), 0) / 1e9
         // Ticks are sampled, own time exact: a quiet machine can come out a little negative.
         return max(0, busy - own) / wall

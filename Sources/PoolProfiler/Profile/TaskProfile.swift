@@ -48,6 +48,11 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var hasProcFS: Bool
     /// Whether run-queue wait was measured (`/proc/thread-self/schedstat`).
     public var hasSchedulerStatistics: Bool
+    /// The CPU other programs held while the profile ran, in cores' worth on average (1.0: one
+    /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:)``,
+    /// a hypervisor's steal time left out; nil where
+    /// `/proc/stat` cannot be read, and in profiles made before it was measured.
+    public var othersBusyCores: Double? = nil
 }
 
 /// Per-call accounting from exact kernel counters, summed over the serial phase.
