@@ -100,7 +100,9 @@ struct CommandLineTests {
     /// depends on how well two copies share this host's cores (in a debug build on a VM whose two
     /// vCPUs share a physical core they may not), so only the parallel shape is asserted here;
     /// `docs/cli.md` shows the release build's reading.
-    @Test("profile --json: pure computation runs in parallel, a worker per core (two beside a busy program); one item serially")
+    @Test(
+        "profile --json: pure computation runs in parallel, a worker per core (two beside a busy program); one item serially"
+    )
     func computeInParallel() throws {
         try withMachineMeasurement {
             let document = try profile("cpu")
