@@ -123,9 +123,7 @@ enum ProfileReport {
         row(
             "machine",
             "\(machine.usableCores) cores; worker start \(NumberText.seconds(machine.workerStartSeconds)), round trip \(NumberText.seconds(machine.roundTripSeconds)), thread start \(NumberText.seconds(machine.threadStartSeconds))"
-                + (profile.host.othersBusyCores.map {
-                    "; other programs held \(NumberText.fixed($0, decimals: 2)) of a core while profiling"
-                } ?? "")
+                + busyHost(profile)
         )
         let p = recommendation.predicted
         var predicted = [
@@ -150,5 +148,14 @@ enum ProfileReport {
                 "  profiled in \(NumberText.fixed(profile.profilingSeconds, decimals: 2)) s over \(profile.calls.calls) calls; --json for every figure and the rule trace"
             ))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The machine row's note on other programs, only when they held enough to change the advice.
+    private static func busyHost(_ profile: TaskProfile) -> String {
+        guard let others = profile.host.othersBusyCores, others.isFinite, others >= HostLoad.busyOthersCores else {
+            return ""
+        }
+        let cores = NumberText.fixed(min(others, Double(max(1, profile.host.usableCores))), decimals: 2)
+        return "; other programs held \(cores) cores' worth while profiling"
     }
 }

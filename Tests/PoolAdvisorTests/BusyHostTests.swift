@@ -67,5 +67,43 @@ struct BusyHostTests {
         let unknown = advisor.recommend(try Self.scalingCPU(others: nil), items: 1000)
         #expect(unknown.evaluation.facts["others_cores"] == .unknown)
         #expect(unknown.workers == 2)
+        // The advice says why there are more copies than cores, and only then.
+        let why = try #require(busy.advice.first { $0.rule == "busy-host-more-copies" })
+        #expect(why.text.contains("1.0 cores") && why.text.contains("4 copies"), "\(why.text)")
+        #expect(!quiet.advice.contains { $0.rule == "busy-host-more-copies" })
+        let three = advisor.recommend(try Self.scalingCPU(others: 1), items: 3)
+        #expect(three.workers == 3 && three.advice.contains { $0.rule == "busy-host-more-copies" })
+        let two = advisor.recommend(try Self.scalingCPU(others: 1), items: 2)
+        #expect(!two.advice.contains { $0.rule == "busy-host-more-copies" }, "\(two.advice)")
+    }
+
+    @Test("a machine of absurd size from a file, beside a busy program, is priced without a trap")
+    func absurdCores() throws {
+        for cores in [Int.max, Int.max / 2 + 1, -5, 0] {
+            var machine = testMachine
+            machine.usableCores = cores
+            let model = CostModel(profile: try Self.scalingCPU(others: 1), machine: machine)
+            #expect(model.cpuWorkers(items: .max) >= 1)
+            #expect(model.hostShare(.max) > 0 && model.hostShare(.max) <= 1)
+            let advice = Advisor(machine: machine).recommend(try Self.scalingCPU(others: 1), items: 1000)
+            #expect((advice.workers ?? 1) >= 1)
+        }
+    }
+
+    @Test("threads idle because a neighbour holds a core are not read as copies that queue")
+    func idleThreadsBesideANeighbour() {
+        // Two threads on two cores kept 0.62 of each busy; a neighbour left them two thirds.
+        #expect(ObservedScaling.fallsShort(utilisation: 0.62, cpuRatio: 0.99, threads: 2, cores: 2))
+        #expect(
+            !ObservedScaling.fallsShort(utilisation: 0.62, cpuRatio: 0.99, threads: 2, cores: 2, hostShare: 2.0 / 3))
+        let alone = ObservedScaling.speedup(utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2)
+        let shared = ObservedScaling.speedup(utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2, hostShare: 2.0 / 3)
+        #expect(abs(alone - 1.24) < 1e-9 && abs(shared - 1.86) < 1e-9)
+        // Hostile shares stay in bounds.
+        for share in [0, -1, .nan, .infinity] as [Double] {
+            let speedup = ObservedScaling.speedup(
+                utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2, hostShare: share)
+            #expect(speedup.isFinite && speedup > 0, "\(share): \(speedup)")
+        }
     }
 }

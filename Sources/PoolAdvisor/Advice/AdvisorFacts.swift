@@ -132,7 +132,7 @@ public enum AdvisorFacts {
         facts["has_stages"] = .boolean(declared.stages != nil)
         facts["runs_command"] = .boolean(declared.runsCommand ?? false)
         set("cores", Double(machine.usableCores))
-        set("others_cores", profile.host.othersBusyCores)
+        set("others_cores", model.measuredOthersCores)
         set("cpu_workers", Double(model.cpuWorkers(items: items)))
         set("thread_start_seconds", machine.threadStartSeconds)
         set("thread_dispatch_seconds", machine.threadDispatchSeconds)

@@ -59,7 +59,8 @@ public struct CostModel: Sendable {
         min(profile.calls.threadCPUSecondsPerCall + profile.calls.childrenCPURatio * wall, wall)
     }
     private var ship: Double { profile.payload.shippingSecondsPerCall }
-    private var cores: Int { max(1, machine.usableCores) }
+    /// Bounded like any figure a file may hold: doubling it for a busy host must not overflow.
+    private var cores: Int { min(max(1, machine.usableCores), 1_000_000) }
 
     /// Throughput of k concurrent copies on threads, relative to one.
     func threadSpeedup(_ k: Int) -> Double {
@@ -91,7 +92,8 @@ public struct CostModel: Sendable {
             let e = min(10, max(0, (n / min(measured, n) - 1) / (n - 1)))
             return Double(k) / (1 + e * Double(k - 1))
         }
-        guard k > 1, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
+        // Beside a busy program the shortfall is the neighbours', which ``hostShare(_:)`` counts.
+        guard k > 1, othersCores == 0, let scaling = profile.scaling, let speedup = scaling.speedup?.value,
             let e = scaling.serialFraction?.value, scaling.cpuEfficiency.value >= 0.85, e <= 0.15
         else { return Double(k) }
         let measuredCopies = Double(max(2, scaling.threads))
@@ -99,11 +101,17 @@ public struct CostModel: Sendable {
         return Double(k) * withheld
     }
 
+    /// Other programs' busy cores during the profile, within `0...cores`; nil when not measured
+    /// (or not a number, from a corrupt file).
+    var measuredOthersCores: Double? {
+        guard let others = profile.host.othersBusyCores, others.isFinite else { return nil }
+        return min(max(0, others), Double(cores))
+    }
+
     /// Other programs' busy cores during the profile, when they held enough to matter.
     private var othersCores: Double {
-        guard let others = profile.host.othersBusyCores, others.isFinite, others >= HostLoad.busyOthersCores
-        else { return 0 }
-        return min(others, Double(cores))
+        guard let others = measuredOthersCores, others >= HostLoad.busyOthersCores else { return 0 }
+        return others
     }
 
     /// The share of `min(k, cores)` cores that k runnable copies get while other programs keep

@@ -177,9 +177,9 @@ extension Advisor {
           when noisy_host
           warn "other programs held the cores while scaling was measured; the scaling figures are less certain"
 
-        rule busy-host-more-copies priority 19
-          when others_cores >= 0.4 and cpu_ratio >= 0.8 and items > cores
-          advise "other programs held {others_cores:.1} cores' worth of CPU while the task was profiled: CPU-bound plans run {cpu_workers:d} copies, twice the cores, since a core is shared evenly among the threads that want it"
+        rule busy-host-more-copies priority 16
+          when cpu_workers > cores and cpu_ratio >= 0.8 and not crash_prone and not thread_unsafe and not runs_command
+          advise "other programs held {others_cores:.1} cores' worth of CPU while the task was profiled: a CPU-bound pool here runs {cpu_workers:d} copies, more than the cores, since a core is shared evenly among the threads that want it"
 
         rule some-calls-failed priority 18
           when failed_calls > 0

@@ -34,8 +34,9 @@ extension AutoExecutor {
         return threadPlan(state, items: remaining)
     }
 
-    /// The thread plan a process plan or pipeline is checked against: one thread per core for a
-    /// task that computes, chunked as the cost model sizes them; for one that also waits, as
+    /// The thread plan a process plan or pipeline is checked against: for a task that computes,
+    /// the copies the rules run CPU-bound work on (one per core, twice that beside a busy
+    /// program: ``CostModel/cpuWorkers(items:)``), chunked as the cost model sizes them; for one that also waits, as
     /// many threads as the rules give a one-stage mixed task (twice the count that keeps the
     /// cores busy), one item at a time.
     func threadPlan(_ state: AutoRunState, items: Int) -> ExecutionPlan {

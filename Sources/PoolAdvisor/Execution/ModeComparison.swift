@@ -43,8 +43,9 @@ public struct ModeComparison: Codable, Sendable {
     /// scaling test ran.
     public var profileNoisyHost: Bool?
 
-    /// Other programs' CPU above this share of a core marks a row ``noisy``
-    /// (``HostLoad/busyOthersCores``).
+    /// Other programs' CPU above this share of a core marks a row ``noisy``: the profile's
+    /// ``HostLoad/busyOthersCores``. Here steal time counts too (unlike the profile's reading):
+    /// a hypervisor's other machines slow the timed plans as much as a program here would.
     public static let noisyOthersShare = HostLoad.busyOthersCores
 
     /// Whether other programs disturbed the row's measurements: they held more than

@@ -50,7 +50,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public var hasSchedulerStatistics: Bool
     /// The CPU other programs held while the profile ran, in cores' worth on average (1.0: one
     /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:)``,
-    /// a hypervisor's steal time left out; nil where
+    /// a hypervisor's steal time left out; nil in a profile made in a worker process (a
+    /// crash-prone task), where
     /// `/proc/stat` cannot be read, and in profiles made before it was measured.
     public var othersBusyCores: Double? = nil
 }
