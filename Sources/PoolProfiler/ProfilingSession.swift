@@ -61,6 +61,7 @@ struct ProfilingSession<Task: PoolTask> {
         let cpuRatio = serial.cpuRatio
         var scaling: ScalingProfile?
         var skipped: String?
+        var computeStage: ComputeStageProbe?
         let threads = options.scalingThreads ?? min(Machine.usableCores, 4)
         if runner.isStopped {
             skipped = "a call failed, and the profile stops at the first failure"
@@ -70,7 +71,12 @@ struct ProfilingSession<Task: PoolTask> {
             // The reason quotes the final figures, once the serial phase is over.
             skipped = ""
         } else if cpuRatio.value < options.scalingMinimumCPURatio {
-            skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
+            // A staged task's advice turns on its computing part: measured alone when it can be.
+            computeStage =
+                threads >= 2 ? ComputeStageProbe.make(for: Task.self, sample: runner.sample, options: options) : nil
+            if computeStage == nil {
+                skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
+            }
         } else if threads < 2 {
             skipped = "one usable core: nothing to scale onto"
         } else if runner.callsEachInputOnce, runner.remaining < (1 + threads) * max(1, options.minimumScalingRounds) {
@@ -84,12 +90,23 @@ struct ProfilingSession<Task: PoolTask> {
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
             let perCall = serial.meanCallSeconds
             // With a process-scaling test to come, the thread test leaves it the last quarter.
-            let share = options.processScaling == nil || runner.callsEachInputOnce ? 1.0 : 0.75
+            let share = options.processScaling == nil || runner.callsEachInputOnce || computeStage != nil ? 1.0 : 0.75
             let deadline = origin + Int64(options.maximumSeconds * share * 1e9)
             beforeScaling()
-            let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
-            scaling = try probe.measure(
-                callSeconds: perCall, earliestEnd: origin + Int64(options.minimumSeconds * 1e9), deadline: deadline)
+            let earliestEnd = origin + Int64(options.minimumSeconds * 1e9)
+            if let computeStage {
+                scaling = try computeStage.measure(
+                    threads: threads, sampler: sampler, earliestEnd: earliestEnd, deadline: deadline)
+                notes.append(
+                    scaling == nil
+                        ? "the compute stage failed on the fetched inputs: its thread scaling is not measured"
+                        : "thread scaling measured on the compute stage alone (the task computes for \(percent(cpuRatio.value)) of its time; its waits overlap on threads)"
+                )
+                if scaling == nil { skipped = "the compute stage failed on the fetched inputs" }
+            } else {
+                let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
+                scaling = try probe.measure(callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline)
+            }
             try checkFailures()
             if let scaling, !scaling.noisyHost, scaling.speedup == nil {
                 notes.append(
@@ -101,7 +118,10 @@ struct ProfilingSession<Task: PoolTask> {
                 )
             }
             othersBusyCores = othersSoFar()
-            if let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) { notes.append(note) }
+            // Workers would run the whole task, not the stage the threads' figure is of.
+            if computeStage == nil, let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) {
+                notes.append(note)
+            }
             if Machine.usableCores < 4 {
                 notes.append(
                     "no USL fit: it needs ≥ 4 cores and ≥ 5 thread counts; this host has \(Machine.usableCores)")

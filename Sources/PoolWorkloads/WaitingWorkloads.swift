@@ -61,6 +61,9 @@ public struct WaitThenCompute: ReferenceWorkload, StagedTask {
 
 /// Stage one of ``WaitThenCompute``: the wait.
 public struct MixedFetch: PoolTask {
+    /// Reading a pipe its own helper fills: calling it again changes nothing.
+    public static var isIdempotent: Bool { true }
+
     public static func run(_ input: FetchThenCompute) throws -> ComputeWork {
         _ = try BlockingCalls.readPipe(afterMicroseconds: input.waitMicroseconds, bytes: 256)
         return input.work
@@ -69,5 +72,8 @@ public struct MixedFetch: PoolTask {
 
 /// Stage two of ``WaitThenCompute``: the computation.
 public struct MixedCompute: PoolTask {
+    /// A pure function of its input: the profiler may measure it on the same input again.
+    public static var isIdempotent: Bool { true }
+
     public static func run(_ input: ComputeWork) -> UInt64 { churn(input.seed, iterations: input.iterations) }
 }

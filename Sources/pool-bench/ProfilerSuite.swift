@@ -119,6 +119,7 @@ struct ProfilerSuite {
         var options = ProfilerOptions()
         options.samplingHertz = 0
         options.scalingMinimumCPURatio = 2  // serial phase only: that is what is being timed
+        options.scalesComputeStage = false
         options.minimumSeconds = 0.4
         options.maximumSeconds = 0.8
         let profile = try! Profiler(options: options).profile(task, sample: inputs)

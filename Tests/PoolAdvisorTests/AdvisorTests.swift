@@ -10,6 +10,7 @@ func quickProfile<Task: ReferenceWorkload>(_ task: Task.Type, count: Int = 8) th
     options.maximumSeconds = 1
     options.samplingHertz = 0
     options.scalingMinimumCPURatio = 2  // never run the scaling test
+    options.scalesComputeStage = false
     return try Profiler(options: options).profile(task, sample: task.inputs(count: count))
 }
 

@@ -50,6 +50,7 @@ struct AutoDecisionTests {
                 """, schema: AdvisorFacts.schema)
         var options = quickAuto
         options.profiler.scalingMinimumCPURatio = 2
+        options.profiler.scalesComputeStage = false
         // No re-profiles: a window slowed by other suites must not bring the threads rule back.
         options.maximumSwitches = 0
         options.minimumBatchSeconds = 0.005

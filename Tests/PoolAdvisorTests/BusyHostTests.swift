@@ -89,21 +89,4 @@ struct BusyHostTests {
             #expect((advice.workers ?? 1) >= 1)
         }
     }
-
-    @Test("threads idle because a neighbour holds a core are not read as copies that queue")
-    func idleThreadsBesideANeighbour() {
-        // Two threads on two cores kept 0.62 of each busy; a neighbour left them two thirds.
-        #expect(ObservedScaling.fallsShort(utilisation: 0.62, cpuRatio: 0.99, threads: 2, cores: 2))
-        #expect(
-            !ObservedScaling.fallsShort(utilisation: 0.62, cpuRatio: 0.99, threads: 2, cores: 2, hostShare: 2.0 / 3))
-        let alone = ObservedScaling.speedup(utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2)
-        let shared = ObservedScaling.speedup(utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2, hostShare: 2.0 / 3)
-        #expect(abs(alone - 1.24) < 1e-9 && abs(shared - 1.86) < 1e-9)
-        // Hostile shares stay in bounds.
-        for share in [0, -1, .nan, .infinity] as [Double] {
-            let speedup = ObservedScaling.speedup(
-                utilisation: 0.62, cpuRatio: 1, threads: 2, cores: 2, hostShare: share)
-            #expect(speedup.isFinite && speedup > 0, "\(share): \(speedup)")
-        }
-    }
 }

@@ -40,7 +40,8 @@ struct DecisionMatrixTests {
             "thread_start_seconds": .number(27e-6), "thread_dispatch_seconds": .number(0.6e-6),
             "worker_start_seconds": .number(0.010), "round_trip_seconds": .number(19e-6),
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
-            "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "best_parallel_seconds": .number(0.52),
+            "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "split_pipeline_seconds": .unknown,
+            "best_parallel_seconds": .number(0.52),
             "process_speedup": .unknown,
         ])
         facts["call_seconds"] = .number(0.001)
@@ -171,17 +172,21 @@ struct DecisionMatrixTests {
             name: "mixed, two stages",
             changes: [
                 "cpu_ratio": .number(0.5), "blocked_ratio": .number(0.5), "has_stages": .boolean(true),
-                "pipeline_seconds": .number(0.5),
+                "pipeline_seconds": .number(0.5), "split_pipeline_seconds": .number(0.5),
             ],
             rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
         Cell(
             name: "mixed, two stages, computing scales on threads that are predicted faster",
-            changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6)],
+            changes: [
+                "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
+                "split_pipeline_seconds": .number(0.6),
+            ],
             rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
         Cell(
             name: "mixed, two stages, computing does not scale on threads: a pipeline a little slower on paper",
             changes: [
                 "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
+                "split_pipeline_seconds": .number(0.6),
                 "serial_fraction": .number(0.4), "speedup": .number(1.4),
             ],
             rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
@@ -189,12 +194,24 @@ struct DecisionMatrixTests {
             name: "mixed, two stages, thread scaling not measured: the pipeline is safe either way",
             changes: [
                 "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
+                "split_pipeline_seconds": .number(0.6),
                 "serial_fraction": .unknown, "speedup": .unknown,
             ],
             rule: "mixed-split-pipeline", mode: .pipeline, parameters: ["fetch_workers": 3, "compute_workers": 2]),
         Cell(
+            name:
+                "mixed, two stages, computing scales: the cheapest pipeline computes on threads, the split one is slower",
+            changes: [
+                "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.5),
+                "split_pipeline_seconds": .number(0.6),
+            ],
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+        Cell(
             name: "mixed, two stages, pipeline predicted slower",
-            changes: ["cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9)],
+            changes: [
+                "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9),
+                "split_pipeline_seconds": .number(0.9),
+            ],
             rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
         Cell(
             name: "mixed, one stage", changes: ["cpu_ratio": .number(0.5)],

@@ -34,6 +34,7 @@ func quickOptions(sampling: Bool = true) -> ProfilerOptions {
     options.maximumSeconds = 1
     options.samplingHertz = sampling ? 1000 : 0
     options.scalingMinimumCPURatio = 2
+    options.scalesComputeStage = false
     return options
 }
 

@@ -85,6 +85,10 @@ public enum AdvisorFacts {
         FactDefinition(
             "pipeline_seconds", .number, unit: "seconds",
             "predicted wall time of the split pipeline (unknown without stages)", mayBeUnknown: true),
+        FactDefinition(
+            "split_pipeline_seconds", .number, unit: "seconds",
+            "predicted wall time of the split pipeline with its compute stage on processes (unknown without stages)",
+            mayBeUnknown: true),
         FactDefinition("best_parallel_seconds", .number, unit: "seconds", "the fastest predicted parallel mode"),
     ])
 
@@ -143,6 +147,7 @@ public enum AdvisorFacts {
         set("threads_seconds", costs.threads.seconds)
         set("processes_seconds", costs.processes.seconds)
         set("pipeline_seconds", costs.pipeline?.seconds)
+        set("split_pipeline_seconds", costs.splitPipeline?.seconds)
         set("best_parallel_seconds", costs.bestParallel.seconds)
         return facts
     }

@@ -27,6 +27,9 @@ public struct CostPrediction: Codable, Sendable, Equatable {
     public var processes: PlanCost
     /// Nil when the task declares no stages.
     public var pipeline: PlanCost?
+    /// The split pipeline proper, its compute stage on processes (``pipeline`` is the faster of
+    /// that and a compute stage on threads); nil when the task declares no stages.
+    public var splitPipeline: PlanCost?
 
     /// The fastest of the parallel plans.
     public var bestParallel: PlanCost {
@@ -203,9 +206,10 @@ public struct CostModel: Sendable {
         let threads = best(.threads, overhead: machine.threadDispatchSeconds)
         let processes = best(.processes, overhead: machine.roundTripSeconds)
         var pipeline: PlanCost?
+        var splitPipeline: PlanCost?
         if profile.declared?.stages != nil {
             let compute = cpuWorkers(items: items)
-            pipeline = counts.flatMap { fetch in
+            let plans = counts.flatMap { fetch in
                 [DecisionMode.processes, .threads].map { stage in
                     PlanCost(
                         mode: .pipeline, workers: compute, chunk: 1, fetchWorkers: fetch, computeStage: stage,
@@ -213,9 +217,12 @@ public struct CostModel: Sendable {
                             .pipeline, items: items, workers: compute, chunk: 1, fetchWorkers: fetch,
                             computeStage: stage))
                 }
-            }.min { $0.seconds < $1.seconds }
+            }
+            pipeline = plans.min { $0.seconds < $1.seconds }
+            splitPipeline = plans.filter { $0.computeStage == .processes }.min { $0.seconds < $1.seconds }
         }
-        return CostPrediction(serial: serial, threads: threads, processes: processes, pipeline: pipeline)
+        return CostPrediction(
+            serial: serial, threads: threads, processes: processes, pipeline: pipeline, splitPipeline: splitPipeline)
     }
 
     static func workerCounts(cores: Int, items: Int) -> [Int] {

@@ -67,12 +67,14 @@ extension Advisor {
 
         # A split pipeline pays where computing does not scale on threads (or its scaling is unknown), or
         # where the model predicts it faster outright. When copies on threads were measured to keep their
-        # speed, one stage of threads overlaps the waits as well and ships nothing between stages.
+        # speed, one stage of threads overlaps the waits as well and ships nothing between stages. For a
+        # task with stages the scaling figures are its compute stage's, measured alone (the profile says
+        # so); the price is the pipeline this rule runs, compute on processes.
 
         rule mixed-split-pipeline priority 65
-          when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and has_stages and known(pipeline_seconds)
-               and pipeline_seconds <= 1.25 * min(threads_seconds, processes_seconds)
-               and (pipeline_seconds < threads_seconds
+          when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and has_stages and known(split_pipeline_seconds)
+               and split_pipeline_seconds <= 1.25 * min(threads_seconds, processes_seconds)
+               and (split_pipeline_seconds < threads_seconds
                     or not (known(cpu_efficiency) and known(serial_fraction)
                             and cpu_efficiency >= 0.85 and serial_fraction <= 0.15))
           then pipeline fetch_workers = clamp(ceil(1.5 * cores * (1 - cpu_ratio) / cpu_ratio), 1, min(64, items))

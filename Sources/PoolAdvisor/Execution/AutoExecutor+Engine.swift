@@ -226,7 +226,7 @@ extension AutoExecutor {
                         cores: Machine.usableCores)
                     if ObservedScaling.fallsShort(
                         utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers,
-                        cores: Machine.usableCores, hostShare: hostShare(state, threads: plan.workers))
+                        cores: Machine.usableCores)
                     {
                         event = .idleThreads(utilisation: utilisation)
                         break
@@ -306,9 +306,7 @@ extension AutoExecutor {
         let cores = Machine.usableCores
         let threads = min(state.plan.workers, cores)
         let ratio = state.profile.calls.cpuRatio.value
-        let speedup = ObservedScaling.speedup(
-            utilisation: utilisation, cpuRatio: ratio, threads: threads, cores: cores,
-            hostShare: hostShare(state, threads: state.plan.workers))
+        let speedup = ObservedScaling.speedup(utilisation: utilisation, cpuRatio: ratio, threads: threads, cores: cores)
         let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
         let next = advisor.recommend(profile, items: items)
         let nextPlan = plan(next, for: task)
@@ -320,11 +318,6 @@ extension AutoExecutor {
                 "\(threads) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
             recommendation: next)
         return true
-    }
-
-    /// The share of the cores other programs left `threads` copies while the job was profiled.
-    func hostShare(_ state: AutoRunState, threads: Int) -> Double {
-        CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores)).hostShare(threads)
     }
 
     /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in

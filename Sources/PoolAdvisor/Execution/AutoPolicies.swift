@@ -165,26 +165,19 @@ enum ObservedScaling {
 
     /// Whether threads of a task that computes `cpuRatio` of its time alone sat idle: under
     /// 70 % of what that ratio predicts, and at least a fifth of a core lost (never with one thread).
-    /// `hostShare` is the share of the cores other programs leave the threads
-    /// (``CostModel/hostShare(_:)``): cores a busy neighbour holds are not the task's to fill.
-    static func fallsShort(
-        utilisation: Double, cpuRatio: Double, threads: Int, cores: Int, hostShare: Double = 1
-    ) -> Bool {
+    static func fallsShort(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Bool {
         // One thread has no copy to queue behind.
         guard min(threads, cores) >= 2 else { return false }
         let usable = Double(min(threads, cores))
-        let expected = min(1, max(0, cpuRatio)) * min(1, max(0.01, hostShare))
+        let expected = min(1, max(0, cpuRatio))
         return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
     }
 
     /// The speed-up on threads those figures imply: the cores kept busy, over what one copy
-    /// keeps busy alone, with the share a busy neighbour took given back.
-    static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int, hostShare: Double = 1)
-        -> Double
-    {
+    /// keeps busy alone.
+    static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Double {
         let usable = Double(max(1, min(threads, cores)))
-        let share = min(1, max(0.01, hostShare))
-        return max(0.05, utilisation * usable / (max(min(1, cpuRatio), 0.05) * share))
+        return max(0.05, utilisation * usable / max(min(1, cpuRatio), 0.05))
     }
 
     /// `profile` with its thread scaling replaced by the speed-up the run showed on `threads`

@@ -105,6 +105,10 @@ public struct ProfilerOptions: Sendable {
     /// The scaling test runs only when the serial CPU ratio reaches this: a task that mostly
     /// waits overlaps its waits on threads by construction.
     public var scalingMinimumCPURatio = 0.5
+    /// Whether a task below ``scalingMinimumCPURatio`` that declares two stages
+    /// (``PoolExecutors/StagedTask``) has its compute stage scaling-tested alone (when both
+    /// stages are idempotent and calls may repeat). Off, such a task gets no scaling test.
+    public var scalesComputeStage = true
     /// Target length of each single-thread run in the scaling test.
     public var scalingRunSeconds = 0.06
     public var minimumScalingRounds = 3
