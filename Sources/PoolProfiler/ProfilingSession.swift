@@ -196,13 +196,11 @@ struct ProfilingSession<Task: PoolTask> {
     }
 
     /// Runs the process-scaling test into `scaling` when it is asked for and can decide
-    /// something: copies on threads measured on a quiet host, and not clearly scaling (E_cpu
-    /// 0.85 or more with a serial fraction of 0.15 or less, the rules' test). Returns a note
-    /// when it was asked for and did not run.
+    /// something (``ProcessScalingProbe/canDecide(after:)``). Returns a note when it was asked
+    /// for and did not run.
     private func measureProcesses(_ scaling: inout ScalingProfile?, callSeconds: Double, origin: Int64) -> String? {
-        guard let configuration = options.processScaling, var measured = scaling, !measured.noisyHost,
-            let serialFraction = measured.serialFraction?.value,
-            !(measured.cpuEfficiency.value >= 0.85 && serialFraction <= 0.15)
+        guard let configuration = options.processScaling, var measured = scaling,
+            ProcessScalingProbe<Task>.canDecide(after: measured)
         else { return nil }
         guard !runner.callsEachInputOnce else {
             return "process scaling not measured: each input is called once, and the test calls inputs again"

@@ -62,6 +62,20 @@ struct DecisionMatrixTests {
             name: "CPU-bound, scales on threads", changes: [:], rule: "cpu-scales-on-threads", mode: .threads,
             parameters: ["workers": 2, "chunk": 1]),
         Cell(
+            name: "CPU-bound, scales on threads, processes measured a little further and predicted faster",
+            changes: [
+                "serial_fraction": .number(0.11), "speedup": .number(1.8), "process_speedup": .number(1.95),
+                "threads_seconds": .number(0.56), "processes_seconds": .number(0.53),
+            ],
+            rule: "cpu-processes-scale-further", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, scales on threads, processes measured further but predicted slower (start-up)",
+            changes: [
+                "serial_fraction": .number(0.11), "speedup": .number(1.8), "process_speedup": .number(1.85),
+                "threads_seconds": .number(0.56), "processes_seconds": .number(0.57),
+            ],
+            rule: "cpu-scales-on-threads", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
             name: "CPU-bound, spins (low E_cpu)",
             changes: [
                 "cpu_efficiency": .number(0.55), "serial_fraction": .number(0.85), "threads_seconds": .number(0.93),

@@ -31,6 +31,28 @@ struct ProcessScalingTests {
         }
     }
 
+    @Test("the process test runs after a quiet thread test short of the cores by more than 5 %, scaling or not")
+    func whenTheProcessTestRuns() {
+        func scaling(_ speedup: Double?, threads: Int = 2, noisy: Bool = false) -> ScalingProfile {
+            ScalingProfile(
+                threads: threads, rounds: [], cleanRounds: 3,
+                speedup: speedup.map { Estimate(value: $0, low: $0, high: $0, observations: 3) }, serialFraction: nil,
+                cpuEfficiency: Estimate(value: 0.95, low: 0.95, high: 0.95, observations: 3), noisyHost: noisy,
+                waits: nil, universalScalability: nil)
+        }
+        // JSON coding's reading: counts as scaling (e 0.11), yet processes may go further.
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.8)))
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.2)))
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.7, threads: 4)))
+        // Within 5 % of the cores: nothing for processes to gain.
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.92)))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.9, threads: 4)))
+        // Not measured, or measured beside busy programs: no figure to compare with.
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil)))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.3, noisy: true)))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(.nan)))
+    }
+
     @Test("a task the workers cannot run is not measured, and the note says what the program must do")
     func unregisteredTaskIsSkipped() {
         let probe = ProcessScalingProbe<UnregisteredDoubling>(

@@ -10,6 +10,16 @@ import PoolExecutors
 /// so a round trip and the coding weigh in as they do in a real run (groups are long enough for
 /// that to be a few per cent at most); each worker's cold start is paid before the rounds.
 struct ProcessScalingProbe<Task: PoolTask> {
+    /// Whether the test can decide something after the thread-scaling test measured `scaling`:
+    /// measured on a quiet host, and copies on threads short of the cores by more than 5 % (a
+    /// serial fraction above 0.05 on two). Even copies that count as scaling (the rules' serial
+    /// fraction of 0.15 or less) may lose a tenth to something of this process's own, such as
+    /// the allocator JSON coding keeps busy, which processes escape.
+    static func canDecide(after scaling: ScalingProfile) -> Bool {
+        guard !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite else { return false }
+        return speedup < 0.95 * Double(max(2, scaling.threads))
+    }
+
     let sample: [Task.Input]
     let workers: Int
     let configuration: ProcessPool.Configuration
