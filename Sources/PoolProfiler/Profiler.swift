@@ -13,8 +13,9 @@ public import PoolExecutors
 /// 1. **serial**: calls one at a time on the calling thread, each bracketed by the thread's CPU
 ///    clock, schedstat run and run-queue time, context switches, process and children CPU time,
 ///    while a sampler thread classifies what the thread blocks on;
-/// 2. **scaling** (tasks that compute for at least half their time): the same calls on 1 and on
-///    N threads, repeated, giving speedup, serial fraction and work per CPU-second;
+/// 2. **scaling** (tasks that compute for at least half their time, or a staged task's compute
+///    stage alone): the same calls on 1 and on N threads, repeated, giving speedup, serial
+///    fraction and work per CPU-second;
 /// 3. **payload**: the inputs and outputs through the wire codec, within 5 % of
 ///    ``ProfilerOptions/maximumSeconds`` (a large value is coded twice at most).
 ///

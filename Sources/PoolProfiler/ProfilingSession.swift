@@ -71,9 +71,14 @@ struct ProfilingSession<Task: PoolTask> {
             // The reason quotes the final figures, once the serial phase is over.
             skipped = ""
         } else if cpuRatio.value < options.scalingMinimumCPURatio {
-            // A staged task's advice turns on its computing part: measured alone when it can be.
+            // A staged task's advice turns on its computing part: measured alone when it can be,
+            // and when it can matter (below the lowest CPU-ratio threshold waits decide).
+            let matters = cpuRatio.high >= (options.thresholds["cpu_ratio"]?.min() ?? 0.3)
             computeStage =
-                threads >= 2 ? ComputeStageProbe.make(for: Task.self, sample: runner.sample, options: options) : nil
+                threads >= 2 && matters
+                ? ComputeStageProbe.make(
+                    for: Task.self, sample: runner.sample, repeats: !runner.callsEachInputOnce, options: options)
+                : nil
             if computeStage == nil {
                 skipped = "the task computes for \(percent(cpuRatio.value)) of its time: waits overlap on threads"
             }
@@ -196,11 +201,11 @@ struct ProfilingSession<Task: PoolTask> {
     }
 
     /// Runs the process-scaling test into `scaling` when it is asked for and can decide
-    /// something (``ProcessScalingProbe/canDecide(after:)``). Returns a note when it was asked
+    /// something (``ProcessScalingProbe/canDecide(after:callSeconds:)``). Returns a note when it was asked
     /// for and did not run.
     private func measureProcesses(_ scaling: inout ScalingProfile?, callSeconds: Double, origin: Int64) -> String? {
         guard let configuration = options.processScaling, var measured = scaling,
-            ProcessScalingProbe<Task>.canDecide(after: measured)
+            ProcessScalingProbe<Task>.canDecide(after: measured, callSeconds: callSeconds)
         else { return nil }
         guard !runner.callsEachInputOnce else {
             return "process scaling not measured: each input is called once, and the test calls inputs again"

@@ -76,6 +76,13 @@ struct DecisionMatrixTests {
             ],
             rule: "cpu-scales-on-threads", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
         Cell(
+            name: "CPU-bound, scales on threads, processes predicted faster but measured no further than threads",
+            changes: [
+                "serial_fraction": .number(0.11), "speedup": .number(1.8), "process_speedup": .number(1.8),
+                "threads_seconds": .number(0.56), "processes_seconds": .number(0.55),
+            ],
+            rule: "cpu-scales-on-threads", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
             name: "CPU-bound, spins (low E_cpu)",
             changes: [
                 "cpu_efficiency": .number(0.55), "serial_fraction": .number(0.85), "threads_seconds": .number(0.93),

@@ -31,7 +31,7 @@ struct ProcessScalingTests {
         }
     }
 
-    @Test("the process test runs after a quiet thread test short of the cores by more than 5 %, scaling or not")
+    @Test("the process test runs after a quiet thread test short of the cores by more than 5 %, on calls long enough")
     func whenTheProcessTestRuns() {
         func scaling(_ speedup: Double?, threads: Int = 2, noisy: Bool = false) -> ScalingProfile {
             ScalingProfile(
@@ -41,16 +41,19 @@ struct ProcessScalingTests {
                 waits: nil, universalScalability: nil)
         }
         // JSON coding's reading: counts as scaling (e 0.11), yet processes may go further.
-        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.8)))
-        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.2)))
-        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.7, threads: 4)))
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.8), callSeconds: 0.001))
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.2), callSeconds: 0.001))
+        #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.7, threads: 4), callSeconds: 0.001))
         // Within 5 % of the cores: nothing for processes to gain.
-        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.92)))
-        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.9, threads: 4)))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.92), callSeconds: 0.001))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.9, threads: 4), callSeconds: 0.001))
         // Not measured, or measured beside busy programs: no figure to compare with.
-        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil)))
-        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.3, noisy: true)))
-        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(.nan)))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil), callSeconds: 0.001))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.3, noisy: true), callSeconds: 0.001))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(.nan), callSeconds: 0.001))
+        // Calls so short that the pipes would be timed, not the task.
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.5), callSeconds: 1e-6))
+        #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.5), callSeconds: .nan))
     }
 
     @Test("a task the workers cannot run is not measured, and the note says what the program must do")

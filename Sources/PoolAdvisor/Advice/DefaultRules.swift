@@ -67,9 +67,10 @@ extension Advisor {
 
         # A split pipeline pays where computing does not scale on threads (or its scaling is unknown), or
         # where the model predicts it faster outright. When copies on threads were measured to keep their
-        # speed, one stage of threads overlaps the waits as well and ships nothing between stages. For a
-        # task with stages the scaling figures are its compute stage's, measured alone (the profile says
-        # so); the price is the pipeline this rule runs, compute on processes.
+        # speed, one stage of threads overlaps the waits as well and ships nothing between stages. Below a
+        # CPU ratio of 0.5 a staged task's scaling figures are its compute stage's, measured alone when
+        # both stages may repeat (the profile says so); the price is the pipeline this rule runs, compute
+        # on processes.
 
         rule mixed-split-pipeline priority 65
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and has_stages and known(split_pipeline_seconds)
@@ -108,18 +109,19 @@ extension Advisor {
 
         rule cpu-scales-on-threads priority 50
           when cpu_ratio >= 0.8 and cpu_efficiency >= 0.85 and serial_fraction <= 0.15
-               and (not known(process_speedup) or threads_seconds <= processes_seconds)
+               and (not known(process_speedup) or process_speedup <= 1.05 * speedup or threads_seconds <= processes_seconds)
           then threads workers = cpu_workers
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time and copies on {scaling_threads:d} threads keep {cpu_efficiency:%} of their speed: threads need no copies and no start-up"
 
         # Copies on threads that scale may still fall a tenth short of processes: what they lose is this
         # process's own (an allocator JSON coding keeps busy), and a long job pays processes' start once.
-        # Measured, the cost model weighs the two speed-ups with start-up and shipping.
+        # Processes must have gone further by 5 % (both figures come from short runs), and the cost model,
+        # weighing the two speed-ups with start-up and shipping, must predict them faster.
 
         rule cpu-processes-scale-further priority 49
           when cpu_ratio >= 0.8 and cpu_efficiency >= 0.85 and serial_fraction <= 0.15
-               and known(process_speedup) and known(speedup) and process_speedup > speedup
+               and known(process_speedup) and known(speedup) and process_speedup > 1.05 * speedup
                and processes_seconds < threads_seconds
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))

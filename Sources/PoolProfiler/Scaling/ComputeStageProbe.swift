@@ -10,8 +10,10 @@ import PoolExecutors
 /// on one thread against N, as for any task.
 ///
 /// It runs only where calls may repeat: the whole task's profile cycles through its sample
-/// (idempotent, ``ProfilerOptions/repeatsIdempotentInputs``), and the compute stage is declared
-/// idempotent too. ``AutoExecutor`` profiles each input once, so it does not run there.
+/// (idempotent, ``ProfilerOptions/repeatsIdempotentInputs``), and both stages are declared
+/// idempotent too. ``AutoExecutor`` profiles each input once, so it does not run there. And only
+/// where it can change the advice: a task computing under 30 % of its time goes to threads
+/// whatever its computing part does.
 struct ComputeStageProbe {
     private let measureStage:
         (_ threads: Int, _ sampler: ThreadSampler?, _ earliestEnd: Int64, _ deadline: Int64) throws ->
@@ -20,29 +22,34 @@ struct ComputeStageProbe {
     /// Fetch stages run for the compute stage's sample: each may wait (a download), so few.
     static let fetches = 8
 
-    /// A probe for `task`'s compute stage, or nil when `task` declares no stages, a stage may
-    /// not be called again on the same input, or no fetch of the sample succeeded.
-    static func make<Task: PoolTask>(for task: Task.Type, sample: [Task.Input], options: ProfilerOptions)
-        -> ComputeStageProbe?
-    {
-        guard options.scalesComputeStage, task.isIdempotent, options.repeatsIdempotentInputs,
-            let staged = task as? any StagedTask.Type
-        else {
-            return nil
-        }
+    /// A probe for `task`'s compute stage, or nil when `task` declares no stages or a stage may
+    /// not be called again on an input (`repeats` false: the profile calls each input once).
+    static func make<Task: PoolTask>(
+        for task: Task.Type, sample: [Task.Input], repeats: Bool, options: ProfilerOptions
+    ) -> ComputeStageProbe? {
+        guard options.scalesComputeStage, repeats, let staged = task as? any StagedTask.Type else { return nil }
         return open(staged, sample: sample, options: options)
     }
 
     private static func open<Staged: StagedTask>(
         _ staged: Staged.Type, sample: [some Sendable], options: ProfilerOptions
     ) -> ComputeStageProbe? {
-        guard Staged.Compute.isIdempotent, let inputs = sample as? [Staged.Input] else { return nil }
-        // A fetch that throws gives no input to compute on; the profile proper has counted it.
-        let fetched = inputs.prefix(fetches).compactMap { try? Staged.Fetch.run($0) }
-        guard !fetched.isEmpty else { return nil }
-        let runner = CallRunner<Staged.Compute>(sample: fetched, options: options)
-        guard !runner.callsEachInputOnce else { return nil }
+        guard Staged.Fetch.isIdempotent, Staged.Compute.isIdempotent, let inputs = sample as? [Staged.Input] else {
+            return nil
+        }
         return ComputeStageProbe { threads, sampler, earliestEnd, deadline in
+            // Fetched here, after the serial phase (whose waits and sampler CPU they must not
+            // join), and only while a fetch as long as the slowest so far still fits the budget.
+            var fetched: [Staged.Fetch.Output] = []
+            var longest: Int64 = 0
+            for input in inputs.prefix(fetches) where Clocks.monotonic() + 2 * longest < deadline {
+                let start = Clocks.monotonic()
+                // A fetch that throws gives no input to compute on; the profile proper counted it.
+                if let value = try? Staged.Fetch.run(input) { fetched.append(value) }
+                longest = max(longest, Clocks.monotonic() - start)
+            }
+            guard !fetched.isEmpty else { return nil }
+            let runner = CallRunner<Staged.Compute>(sample: fetched, options: options)
             // The stage's own call time sizes the rounds: a warm call, then one timed.
             _ = runner.callGroup(1)
             let start = Clocks.monotonic()

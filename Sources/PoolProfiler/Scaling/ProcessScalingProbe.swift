@@ -10,15 +10,24 @@ import PoolExecutors
 /// so a round trip and the coding weigh in as they do in a real run (groups are long enough for
 /// that to be a few per cent at most); each worker's cold start is paid before the rounds.
 struct ProcessScalingProbe<Task: PoolTask> {
-    /// Whether the test can decide something after the thread-scaling test measured `scaling`:
-    /// measured on a quiet host, and copies on threads short of the cores by more than 5 % (a
-    /// serial fraction above 0.05 on two). Even copies that count as scaling (the rules' serial
-    /// fraction of 0.15 or less) may lose a tenth to something of this process's own, such as
-    /// the allocator JSON coding keeps busy, which processes escape.
-    static func canDecide(after scaling: ScalingProfile) -> Bool {
-        guard !scaling.noisyHost, let speedup = scaling.speedup?.value, speedup.isFinite else { return false }
+    /// Whether the test can decide something after the thread-scaling test measured `scaling`
+    /// on calls of `callSeconds`: measured on a quiet host, and copies on threads short of the
+    /// cores by more than 5 % (a serial fraction above 0.05 on two). Even copies that count as
+    /// scaling (the rules' serial fraction of 0.15 or less) may lose a tenth to something of this
+    /// process's own, such as the allocator JSON coding keeps busy, which processes escape.
+    /// Calls under ``shortestCall`` are not tested: coding and piping each item would weigh more
+    /// than the call, so the figure would time the pipes, which the cost model already prices
+    /// (with it, the demo's processes column for the 1 µs `tiny` task was predicted at 45–54 s
+    /// in two runs where it ran in 0.3 s).
+    static func canDecide(after scaling: ScalingProfile, callSeconds: Double) -> Bool {
+        guard !scaling.noisyHost, callSeconds.isFinite, callSeconds >= shortestCall,
+            let speedup = scaling.speedup?.value, speedup.isFinite
+        else { return false }
         return speedup < 0.95 * Double(max(2, scaling.threads))
     }
+
+    /// The shortest call the test runs on: about fifty times a worker's per-item cost.
+    static var shortestCall: Double { 50e-6 }
 
     let sample: [Task.Input]
     let workers: Int
