@@ -104,10 +104,10 @@ struct ProfilingSession<Task: PoolTask> {
                     threads: threads, sampler: sampler, earliestEnd: earliestEnd, deadline: deadline)
                 notes.append(
                     scaling == nil
-                        ? "the compute stage failed on the fetched inputs: its thread scaling is not measured"
+                        ? "the compute stage's thread scaling was not measured: no fetch fitted the budget or succeeded, or the stage threw on what was fetched"
                         : "thread scaling measured on the compute stage alone (the task computes for \(percent(cpuRatio.value)) of its time; its waits overlap on threads)"
                 )
-                if scaling == nil { skipped = "the compute stage failed on the fetched inputs" }
+                if scaling == nil { skipped = "the compute stage could not be measured alone" }
             } else {
                 let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
                 scaling = try probe.measure(callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline)

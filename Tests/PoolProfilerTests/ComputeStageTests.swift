@@ -112,7 +112,7 @@ struct ComputeStageTests {
         let measured = try profile(NapThenBrokenChurn.self)
         #expect(measured.scaling == nil)
         #expect(measured.failures.isEmpty)
-        #expect(measured.notes.contains { $0.contains("compute stage failed") }, "\(measured.notes)")
+        #expect(measured.notes.contains { $0.contains("stage threw") }, "\(measured.notes)")
         #expect(measured.scalingSkippedReason != nil)
     }
 }
