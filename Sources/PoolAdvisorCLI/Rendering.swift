@@ -123,7 +123,7 @@ enum ProfileReport {
         row(
             "machine",
             "\(machine.usableCores) cores; worker start \(NumberText.seconds(machine.workerStartSeconds)), round trip \(NumberText.seconds(machine.roundTripSeconds)), thread start \(NumberText.seconds(machine.threadStartSeconds))"
-                + busyHost(profile)
+                + busyHost(CostModel(profile: profile, machine: machine))
         )
         let p = recommendation.predicted
         var predicted = [
@@ -151,11 +151,8 @@ enum ProfileReport {
     }
 
     /// The machine row's note on other programs, only when they held enough to change the advice.
-    private static func busyHost(_ profile: TaskProfile) -> String {
-        guard let others = profile.host.othersBusyCores, others.isFinite, others >= HostLoad.busyOthersCores else {
-            return ""
-        }
-        let cores = NumberText.fixed(min(others, Double(max(1, profile.host.usableCores))), decimals: 2)
-        return "; other programs held \(cores) cores' worth while profiling"
+    private static func busyHost(_ model: CostModel) -> String {
+        guard let others = model.busyOthersCores else { return "" }
+        return "; other programs held \(NumberText.fixed(others, decimals: 2)) cores' worth while profiling"
     }
 }

@@ -69,7 +69,7 @@ public struct Advisor: Sendable {
         let model = CostModel(profile: profile, machine: machine)
         let items = max(0, items)
         let costs = model.predict(items: items)
-        let facts = AdvisorFacts.facts(for: profile, items: items, machine: machine, costs: costs)
+        let facts = AdvisorFacts.facts(model: model, items: items, costs: costs)
         var evaluation = rules.evaluate(facts)
         if let machineNote {
             evaluation.advisories.insert(

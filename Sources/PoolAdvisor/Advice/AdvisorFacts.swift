@@ -96,7 +96,13 @@ public enum AdvisorFacts {
     public static func facts(for profile: TaskProfile, items: Int, machine: MachineProfile, costs: CostPrediction)
         -> Facts
     {
-        let model = CostModel(profile: profile, machine: machine)
+        facts(model: CostModel(profile: profile, machine: machine), items: items, costs: costs)
+    }
+
+    /// The facts for the profile and machine `model` prices, with its `costs` for `items` inputs.
+    static func facts(model: CostModel, items: Int, costs: CostPrediction) -> Facts {
+        let profile = model.profile
+        let machine = model.machine
         var facts = Facts()
         func set(_ name: String, _ value: Double?) { facts[name] = value.map(FactValue.number) ?? .unknown }
         set("items", Double(items))

@@ -111,11 +111,15 @@ public struct CostModel: Sendable {
         return min(max(0, others), Double(cores))
     }
 
-    /// Other programs' busy cores during the profile, when they held enough to matter.
-    private var othersCores: Double {
-        guard let others = measuredOthersCores, others >= HostLoad.busyOthersCores else { return 0 }
+    /// Other programs' busy cores during the profile, when they held enough to matter
+    /// (``PoolProfiler/HostLoad/busyOthersCores`` or more); nil on a quiet or unmeasured host.
+    public var busyOthersCores: Double? {
+        guard let others = measuredOthersCores, others >= HostLoad.busyOthersCores else { return nil }
         return others
     }
+
+    /// ``busyOthersCores``, 0 on a quiet host.
+    private var othersCores: Double { busyOthersCores ?? 0 }
 
     /// The share of `min(k, cores)` cores that k runnable copies get while other programs keep
     /// ``othersCores`` busy. The scheduler shares each core evenly among runnable threads, so
