@@ -106,6 +106,31 @@ struct AutoPoliciesTests {
         #expect(!ObservedScaling.fallsShort(utilisation: 0.45, cpuRatio: 0.5, threads: 2, cores: 2))
     }
 
+    @Test("ten threads of a task read as computing 43 % of its time should fill both cores; one busy core falls short")
+    func observedScalingOfMixedPlans() throws {
+        // Ten copies of a task computing 43 % alone: 4.3 cores' worth wanted, two to be had.
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 0.43, threads: 10, cores: 2) == 1)
+        #expect(ObservedScaling.isChecked(cpuRatio: 0.43, threads: 10, cores: 2))
+        // A task that mostly waits, or too few copies to fill the cores, is left alone.
+        #expect(!ObservedScaling.isChecked(cpuRatio: 0.1, threads: 64, cores: 2))
+        #expect(!ObservedScaling.isChecked(cpuRatio: 0.5, threads: 2, cores: 2))
+        // The copies serialise on a lock whose waiters sleep: one core busy of two.
+        #expect(ObservedScaling.fallsShort(utilisation: 0.5, cpuRatio: 0.43, threads: 10, cores: 2))
+        #expect(!ObservedScaling.fallsShort(utilisation: 0.95, cpuRatio: 0.43, threads: 10, cores: 2))
+        // In the cost model's sense the copies got one core's worth of computing done.
+        let speedup = ObservedScaling.speedup(utilisation: 0.5, cpuRatio: 0.43, threads: 10, cores: 2)
+        #expect(abs(speedup - 1) < 1e-9)
+        // Copies no more than the cores: the cores busy over what one copy keeps busy, as before.
+        let two = ObservedScaling.speedup(utilisation: 0.51, cpuRatio: 0.99, threads: 2, cores: 2)
+        #expect(abs(two - 1.02 / 0.99) < 1e-9)
+        // The advice for the patched profile leaves threads: the computing part does not scale.
+        let profile = shaped(
+            try quickProfile(PureCPU.self), wall: 0.014, cpuShare: 0.43, serialFraction: nil, efficiency: nil)
+        let patched = ObservedScaling.profile(profile, observedSpeedup: speedup, threads: 2)
+        let advice = Advisor(machine: testMachine).recommend(patched, items: 150)
+        #expect(advice.mode == .processes, "\(advice.explanation)")
+    }
+
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")
     func patchedProfileDecides() throws {
         let profile = shaped(

@@ -162,12 +162,13 @@ extension AutoExecutor {
         let sizing = BatchSizing(
             maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
             riskShare: options.batchRiskShare)
-        // Checked on every window of a thread plan, for a task that computes (one that waits
-        // leaves its cores idle by nature), until a check leaves the plan as it is; not in a
-        // trial, which only measures.
+        // Checked on every window of a thread plan whose copies should keep the cores busy,
+        // until a check leaves the plan as it is; not in a trial, which only measures. A mixed
+        // task counts: its profile can read a call that sleeps on a lock as one that waits.
         let checksCores =
             plan.mode == .threads && state.trialReturnsTo == nil && !state.scalingChecked
-            && state.profile.calls.cpuRatio.value >= 0.8
+            && ObservedScaling.isChecked(
+                cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: Machine.usableCores)
         var threadsPerItem = threadsReference(task, state)
         var next = start
         var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []

@@ -163,21 +163,42 @@ enum ObservedScaling {
         return max(0, cpuSeconds) / max(wallSeconds * usable, 1e-12)
     }
 
+    /// The share of `min(threads, cores)` cores that `threads` copies of a task computing
+    /// `cpuRatio` of its time alone keep busy when nothing holds them back: each copy computes
+    /// `cpuRatio` of a core, and the cores cap the total.
+    static func expectedUtilisation(cpuRatio: Double, threads: Int, cores: Int) -> Double {
+        let usable = Double(max(1, min(threads, cores)))
+        return min(1, max(0, cpuRatio) * Double(max(1, threads)) / usable)
+    }
+
+    /// Whether a thread plan is worth checking for idle cores: the task computes at least 30 %
+    /// of its time and its copies, as many as the plan runs, would keep 80 % of the cores busy.
+    /// A task that mostly waits, or a plan too small to fill the cores, leaves them idle by
+    /// nature.
+    static func isChecked(cpuRatio: Double, threads: Int, cores: Int) -> Bool {
+        cpuRatio >= 0.3 && expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores) >= 0.8
+    }
+
     /// Whether threads of a task that computes `cpuRatio` of its time alone sat idle: under
-    /// 70 % of what that ratio predicts, and at least a fifth of a core lost (never with one thread).
+    /// 70 % of what that ratio predicts for `threads` copies, and at least a fifth of a core
+    /// lost (never with one thread).
     static func fallsShort(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Bool {
         // One thread has no copy to queue behind.
         guard min(threads, cores) >= 2 else { return false }
         let usable = Double(min(threads, cores))
-        let expected = min(1, max(0, cpuRatio))
+        let expected = expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores)
         return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
     }
 
-    /// The speed-up on threads those figures imply: the cores kept busy, over what one copy
-    /// keeps busy alone.
+    /// The speed-up on `min(threads, cores)` copies those figures imply, in the cost model's
+    /// sense (the cores' worth of computing the copies got done): the cores kept busy over the
+    /// share of them the copies should have kept busy, times the cores. For copies no more than
+    /// the cores that is the cores busy over what one copy keeps busy alone; for more copies
+    /// than cores (a task that also waits, or a busy host's extra copies) it is the cores busy.
     static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Double {
         let usable = Double(max(1, min(threads, cores)))
-        return max(0.05, utilisation * usable / max(min(1, cpuRatio), 0.05))
+        let expected = expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores)
+        return max(0.05, utilisation * usable / max(expected, 0.05))
     }
 
     /// `profile` with its thread scaling replaced by the speed-up the run showed on `threads`
