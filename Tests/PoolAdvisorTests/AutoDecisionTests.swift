@@ -39,6 +39,22 @@ struct AutoDecisionTests {
             "\(run.recommendation?.explanation ?? "no recommendation"); switches: \(run.switches.map(\.reason))")
     }
 
+    @Test("a staged task whose computing part queues on a lock starts on threads and leaves them for the pipeline")
+    func lockedComputeStageLeavesThreads() throws {
+        var options = quickAuto
+        options.minimumBatchSeconds = 0.005
+        options.driftMinimumSeconds = 0.02
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        let inputs = Array(0..<240)
+        let run = try auto.run(NapThenLockedChurn.self, inputs)
+        #expect(try run.outputs == inputs.map(NapThenLockedChurn.run))
+        #expect(run.switches.first?.to.mode == .threads, "\(run.switches.map(\.reason))")
+        let plan = try #require(Self.finalPlan(run.report))
+        #expect(
+            plan.mode != .threads,
+            "\(run.recommendation?.explanation ?? "no recommendation"); switches: \(run.switches.map(\.reason))")
+    }
+
     @Test("a thread plan whose process keeps one core busy for a computing task is reconsidered on the wall clock")
     func idleThreadsAreReconsidered() throws {
         // Threads unless a serial fraction is known: the profile never measures one (no

@@ -277,6 +277,15 @@ struct AutoSwitchTests {
         let mixedLock = shaped(
             try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5, serialFraction: 0.9, efficiency: 0.5)
         #expect(auto.trialOfThreads(PureCPU.self, state(mixedLock, pipeline), remaining: 2000) == nil)
+        // Such a pipeline is not even started: threads first, watched for idle cores. One whose
+        // computing part was measured, or a task not safe on threads, keeps the advice.
+        let first = try #require(auto.threadsFirst(PureCPU.self, state(mixed, pipeline), items: 2000))
+        #expect(first == trial)
+        #expect(auto.threadsFirst(PureCPU.self, state(mixedLock, pipeline), items: 2000) == nil)
+        var mixedUnsafe = mixed
+        mixedUnsafe.declared = TaskDeclaration(notThreadSafe: true)
+        #expect(auto.threadsFirst(PureCPU.self, state(mixedUnsafe, pipeline), items: 2000) == nil)
+        #expect(auto.threadsFirst(PureCPU.self, state(mixed, processes), items: 2000) == nil)
         // A thread plan has nothing to try.
         let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
         #expect(auto.trialOfThreads(PureCPU.self, state(try Self.partlyScaling(), threads), remaining: 8000) == nil)

@@ -78,6 +78,17 @@ extension AutoExecutor {
             profile: first.profile, recommendation: recommendation, plan: plan(recommendation, for: task),
             profilingSeconds: (clock.now - started).seconds, profiledItems: outputs.count + first.keptCount)
         progress?.add(first.keptCount)
+        if let threads = threadsFirst(task, state, items: inputs.count - first.range.lowerBound) {
+            // From the first input the profile left for the executor on.
+            let unreached = first.outputs.firstIndex { $0 == nil }
+            state.switchPlan(
+                to: threads, at: first.range.lowerBound + (unreached ?? first.outputs.count),
+                reason:
+                    "threads first: the profile did not measure whether the computing part scales on threads, the pipeline's reason to compute on processes; the run moves there if the threads leave cores idle"
+            )
+            // Threads are the plan now, watched for idle cores: no trial against them.
+            state.processesChecked = true
+        }
         var executor = Executor(plan: state.plan, processes: options.processes)
         defer { executor.shutdown() }
         try complete(first, task, inputs, executor, progress, before: outputs, deliver)
@@ -280,18 +291,28 @@ extension AutoExecutor {
         state.profiledItems += again.keptCount
         progress?.add(again.keptCount)
         let next = advisor.recommend(again.profile, items: remaining)
-        let nextPlan = plan(next, for: task)
+        var nextPlan = plan(next, for: task)
+        // The same opening as after the first profile: an unmeasured pipeline starts on threads.
+        var fresh = state
+        fresh.profile = again.profile
+        fresh.plan = nextPlan
+        fresh.threadsTrialPerItem = nil
+        fresh.processesChecked = false
+        let threads = threadsFirst(task, fresh, items: remaining)
+        var reason = "\(why); profiled again: \(next.summary)"
+        if let threads {
+            nextPlan = threads
+            reason += "; threads first, the pipeline if they leave cores idle"
+        }
         let changed = nextPlan != state.plan
         if changed {
-            state.switchPlan(
-                to: nextPlan, at: again.range.upperBound, reason: "\(why); profiled again: \(next.summary)",
-                recommendation: next)
+            state.switchPlan(to: nextPlan, at: again.range.upperBound, reason: reason, recommendation: next)
             state.scalingChecked = false
         }
         state.profile = again.profile
         // The workload drifted: what threads and processes showed before no longer stands.
         state.threadsTrialPerItem = nil
-        state.processesChecked = false
+        state.processesChecked = threads != nil
         // The profiled range's unreached inputs run on the plan in force (the new one if it
         // changed: the caller makes its executor after this returns, so the old one runs them).
         try complete(again, task, inputs, executor, progress, before: [], deliver)
@@ -307,7 +328,10 @@ extension AutoExecutor {
         let cores = Machine.usableCores
         let threads = min(state.plan.workers, cores)
         let ratio = state.profile.calls.cpuRatio.value
-        let speedup = ObservedScaling.speedup(utilisation: utilisation, cpuRatio: ratio, threads: threads, cores: cores)
+        // Judged against what all the plan's threads should keep busy, reported on the cores
+        // they could use (the scaling test's copies).
+        let speedup = ObservedScaling.speedup(
+            utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores)
         let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
         let next = advisor.recommend(profile, items: items)
         let nextPlan = plan(next, for: task)

@@ -34,6 +34,28 @@ extension AutoExecutor {
         return threadPlan(state, items: remaining)
     }
 
+    /// The thread plan to start on instead of a split pipeline whose computing part the profile
+    /// did not measure (no speed-up: auto calls each input once, so the compute stage's own test
+    /// cannot run, and a task computing under half its time is not scaling-tested whole), or nil
+    /// when the advice stands.
+    ///
+    /// Such a pipeline computes on processes only in case the computing part queues on something
+    /// copies on threads share; when it does not, the pipeline pays start-up and shipping for
+    /// nothing (on `mixed`, 15–25 % over threads). Threads sized for the waits show which case
+    /// holds within a window: their copies should keep the cores busy, so the idle-thread check
+    /// (``ObservedScaling``) watches them, and a computing part that queues moves the run back to
+    /// the advice on the speed-up it showed.
+    func threadsFirst<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, items: Int) -> ExecutionPlan? {
+        let plan = state.plan
+        guard plan.mode == .pipeline, plan.computeStage == .processes, state.profile.scaling?.speedup == nil,
+            checksAgainstThreads(task, state)
+        else { return nil }
+        let threads = threadPlan(state, items: items)
+        let checked = ObservedScaling.isChecked(
+            cpuRatio: state.profile.calls.cpuRatio.value, threads: threads.workers, cores: Machine.usableCores)
+        return checked ? threads : nil
+    }
+
     /// The thread plan a process plan or pipeline is checked against: for a task that computes,
     /// the copies the rules run CPU-bound work on (one per core, twice that beside a busy
     /// program: ``CostModel/cpuWorkers(items:)``), chunked as the cost model sizes them; for one that also waits, as

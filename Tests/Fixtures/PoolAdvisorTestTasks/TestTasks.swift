@@ -101,6 +101,31 @@ public struct SleepyLockTask: PoolTask {
     }
 }
 
+/// Waits 3 ms, then computes about 2 ms under one process-wide mutex whose waiters sleep: a
+/// task a profile reads as both waiting and computing, whose computing part cannot scale on
+/// threads (processes, each with its own mutex, can).
+public struct NapThenLockedChurn: StagedTask {
+    public typealias Fetch = Nap
+    public typealias Compute = LockedChurn
+
+    /// The waiting stage: 3 ms asleep.
+    public struct Nap: PoolTask {
+        public static func run(_ input: Int) -> Int {
+            usleep(3000)
+            return input
+        }
+    }
+
+    /// The computing stage, all of it under the mutex.
+    public struct LockedChurn: PoolTask {
+        private static let lock = PThreadMutex()
+
+        public static func run(_ input: Int) -> UInt64 {
+            lock.withLock { churn(UInt64(input &* 31), iterations: 600_000) }
+        }
+    }
+}
+
 /// A plain pthread mutex: a waiter sleeps in the kernel (after, at most, a short spin).
 final class PThreadMutex: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -117,4 +142,5 @@ final class PThreadMutex: @unchecked Sendable {
 /// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
 public let testTasks: [any PoolTask.Type] = [
     AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
+    NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self,
 ]
