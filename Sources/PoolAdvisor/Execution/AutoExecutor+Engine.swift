@@ -22,6 +22,9 @@ struct AutoRunState {
     var threadsTrialPerItem: Double?
     /// While a trial window of threads runs: the process plan the run returns to.
     var trialReturnsTo: ExecutionPlan?
+    /// Whether threads have left cores idle in this run: a new profile after a drift, which
+    /// forgets the rest, then no longer starts on threads (``AutoExecutor/threadsFirst(_:_:items:)``).
+    var threadsLeftCoresIdle = false
 
     /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
     /// that advice is the one in force from now on.
@@ -83,9 +86,7 @@ extension AutoExecutor {
             let unreached = first.outputs.firstIndex { $0 == nil }
             state.switchPlan(
                 to: threads, at: first.range.lowerBound + (unreached ?? first.outputs.count),
-                reason:
-                    "threads first: the profile did not measure whether the computing part scales on threads, the pipeline's reason to compute on processes; the run moves there if the threads leave cores idle"
-            )
+                reason: threadsFirstReason(state))
             // Threads are the plan now, watched for idle cores: no trial against them.
             state.processesChecked = true
         }
@@ -115,6 +116,7 @@ extension AutoExecutor {
                 )
                 if !changed { watch.accept(perItem: perItem) }
             case .idleThreads(let utilisation):
+                state.threadsLeftCoresIdle = true
                 changed = reconsider(task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
                 // The advice stands even on the run's own figures: stop asking for this plan.
                 if !changed { state.scalingChecked = true }
@@ -302,7 +304,7 @@ extension AutoExecutor {
         var reason = "\(why); profiled again: \(next.summary)"
         if let threads {
             nextPlan = threads
-            reason += "; threads first, the pipeline if they leave cores idle"
+            reason += "; threads first, \(Self.checkedPlan(fresh.plan)) if they leave cores idle"
         }
         let changed = nextPlan != state.plan
         if changed {

@@ -34,22 +34,37 @@ extension AutoExecutor {
         return threadPlan(state, items: remaining)
     }
 
-    /// The thread plan to start on instead of a split pipeline whose computing part the profile
-    /// did not measure (no speed-up: auto calls each input once, so the compute stage's own test
-    /// cannot run, and a task computing under half its time is not scaling-tested whole), or nil
-    /// when the advice stands.
+    /// The thread plan to start on instead of the advice, or nil when the advice stands: a
+    /// process plan or split pipeline chosen only because the profile could not measure the
+    /// speed-up on threads (a budget too short for three clean scaling rounds; a staged task's
+    /// computing part, which auto cannot test alone since it calls each input once).
     ///
-    /// Such a pipeline computes on processes only in case the computing part queues on something
-    /// copies on threads share; when it does not, the pipeline pays start-up and shipping for
-    /// nothing (on `mixed`, 15–25 % over threads). Threads sized for the waits show which case
-    /// holds within a window: their copies should keep the cores busy, so the idle-thread check
-    /// (``ObservedScaling``) watches them, and a computing part that queues moves the run back to
-    /// the advice on the speed-up it showed.
+    /// Such a plan is insurance against copies that queue on something threads share; when
+    /// they do not, it pays start-up and shipping for nothing (on `mixed`, 15–25 % over threads;
+    /// on 0.3 s CPU-bound jobs, 5–14 %). What the profile did see rules out most of the risk:
+    /// a scaling round whose copies burnt no extra CPU (E_cpu 0.85 or more: no spinning, no
+    /// cache line bounced between cores) and were not seen waiting on a lock. What is left,
+    /// copies that sleep on something, leaves cores idle, which the idle-thread check
+    /// (``ObservedScaling``) sees within a window: the run then moves to the advice, on the
+    /// speed-up it showed.
     func threadsFirst<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, items: Int) -> ExecutionPlan? {
         let plan = state.plan
-        guard plan.mode == .pipeline, plan.computeStage == .processes, state.profile.scaling?.speedup == nil,
-            checksAgainstThreads(task, state)
+        let scaling = state.profile.scaling
+        guard !state.processesChecked, !state.threadsLeftCoresIdle, !runsInWorkers(task),
+            state.profile.declared?.notThreadSafe != true,
+            scaling?.speedup == nil, scaling?.noisyHost != true
         else { return nil }
+        switch plan.mode {
+        case .pipeline:
+            guard plan.computeStage == .processes else { return nil }
+        case .processes:
+            // Without samples of the copies, a lock they slept on could not have been seen.
+            guard let scaling, scaling.cpuEfficiency.value >= 0.85, let waits = scaling.waits, waits.counts.total > 0,
+                waits.fraction(.lockWait).value <= 0.05
+            else { return nil }
+        case .serial, .threads:
+            return nil
+        }
         let threads = threadPlan(state, items: items)
         let checked = ObservedScaling.isChecked(
             cpuRatio: state.profile.calls.cpuRatio.value, threads: threads.workers, cores: Machine.usableCores)
@@ -86,6 +101,17 @@ extension AutoExecutor {
         }
         return
             "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be kept only if faster than that"
+    }
+
+    /// Why the run starts on threads rather than the advice (``threadsFirst(_:_:items:)``).
+    func threadsFirstReason(_ state: AutoRunState) -> String {
+        guard state.plan.mode == .processes else {
+            return
+                "threads first: the profile did not measure whether the computing part scales on threads, the pipeline's reason to compute on processes; the run moves there if the threads leave cores idle"
+        }
+        let efficiency = state.profile.scaling.map { NumberText.fixed($0.cpuEfficiency.value, decimals: 2) } ?? "?"
+        return
+            "threads first: the speed-up on threads was not measured, processes' reason; copies spent no extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle"
     }
 
     /// Ends a trial window: records threads' time per item and returns to the process plan.

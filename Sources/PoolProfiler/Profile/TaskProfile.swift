@@ -140,6 +140,17 @@ public struct WaitBreakdown: Codable, Sendable {
     /// The sampler's CPU time over its wall time (share of one core).
     public var samplerCoreShare: Double
 
+    /// A breakdown of `counts`, taken from `threads` threads at `samplesPerSecond` each.
+    public init(
+        threads: Int, samples: Int, samplesPerSecond: Double, counts: ActivityCounts, samplerCoreShare: Double
+    ) {
+        self.threads = threads
+        self.samples = samples
+        self.samplesPerSecond = samplesPerSecond
+        self.counts = counts
+        self.samplerCoreShare = samplerCoreShare
+    }
+
     /// The share of samples in `activity`, with its Wilson interval.
     public func fraction(_ activity: ThreadActivity) -> Estimate {
         Statistics.proportion(counts[activity], of: counts.total)
