@@ -131,13 +131,16 @@ struct AutoPoliciesTests {
         #expect(advice.mode == .processes, "\(advice.explanation)")
     }
 
-    @Test("a process plan chosen on an unmeasured speed-up starts on threads when the copies burnt no extra CPU and slept on no lock")
+    @Test(
+        "a process plan chosen on an unmeasured speed-up starts on threads when the copies burnt no extra CPU and slept on no lock"
+    )
     func threadsFirstForAnUnmeasuredSpeedup() throws {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
         let processes = ExecutionPlan(mode: .processes, workers: 2, chunkSize: 1)
         func state(efficiency: Double, lockSamples: Int, noisy: Bool = false) throws -> AutoRunState {
             var profile = shaped(
-                try quickProfile(PureCPU.self), wall: 0.002, cpuShare: 0.99, serialFraction: nil, efficiency: efficiency)
+                try quickProfile(PureCPU.self), wall: 0.002, cpuShare: 0.99, serialFraction: nil, efficiency: efficiency
+            )
             var counts = ActivityCounts()
             counts.add(.running, count: 200 - lockSamples)
             counts.add(.lockWait, count: lockSamples)
@@ -148,14 +151,16 @@ struct AutoPoliciesTests {
             return AutoRunState(
                 profile: profile, recommendation: advice, plan: processes, profilingSeconds: 0, profiledItems: 0)
         }
-        let clear = try #require(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0), items: 2000))
+        let clear = try #require(
+            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0), items: 2000))
         #expect(clear.mode == .threads && clear.workers >= Machine.usableCores)
         // Copies that spun (E_cpu 0.5), slept on a lock (15 % of samples) or ran beside a busy
         // program keep the advice.
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.5, lockSamples: 0), items: 2000) == nil)
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 30), items: 2000) == nil)
         #expect(
-            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, noisy: true), items: 2000) == nil)
+            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, noisy: true), items: 2000)
+                == nil)
         // A measured speed-up decides by itself: no threads first.
         var measured = try state(efficiency: 0.97, lockSamples: 0)
         measured.profile.scaling?.speedup = Estimate(value: 1.3, low: 1.3, high: 1.3, observations: 3)
