@@ -96,9 +96,9 @@ struct ProfilingSession<Task: PoolTask> {
             let perCall = serial.meanCallSeconds
             // With a process-scaling test to come, the thread test leaves it the last quarter.
             let share = options.processScaling == nil || runner.callsEachInputOnce || computeStage != nil ? 1.0 : 0.75
-            let deadline = origin + Int64(options.maximumSeconds * share * 1e9)
+            let deadline = origin + Clocks.nanoseconds(options.maximumSeconds * share)
             beforeScaling()
-            let earliestEnd = origin + Int64(options.minimumSeconds * 1e9)
+            let earliestEnd = origin + Clocks.nanoseconds(options.minimumSeconds)
             if let computeStage {
                 scaling = try computeStage.measure(
                     threads: threads, sampler: sampler, earliestEnd: earliestEnd, deadline: deadline)
@@ -155,7 +155,8 @@ struct ProfilingSession<Task: PoolTask> {
         }
         if let cost = samplerCost, cost.achievedHertz < options.samplingHertz * 0.5 {
             notes.append(
-                "the sampler reached \(Int(cost.achievedHertz)) Hz of \(Int(options.samplingHertz)): the host is busy")
+                "the sampler reached \(whole(cost.achievedHertz)) Hz of \(whole(options.samplingHertz)): the host is busy"
+            )
         }
         // A command's CPU is its own (reaped children), which shipping is compared with.
         let children = runsCommand ? calls.childrenCPURatio * calls.wallSecondsPerCall.value : 0
@@ -213,7 +214,7 @@ struct ProfilingSession<Task: PoolTask> {
         let probe = ProcessScalingProbe<Task>(
             sample: runner.sample, workers: measured.threads, configuration: configuration,
             groupSeconds: max(0.02, options.scalingRunSeconds / 2), rounds: options.minimumScalingRounds)
-        switch probe.measure(callSeconds: callSeconds, deadline: origin + Int64(options.maximumSeconds * 1e9)) {
+        switch probe.measure(callSeconds: callSeconds, deadline: origin + Clocks.nanoseconds(options.maximumSeconds)) {
         case .measured(let estimate):
             measured.processSpeedup = estimate
             scaling = measured
@@ -255,4 +256,9 @@ func percent(_ value: Double) -> String {
     let scaled = value * 100
     if scaled != 0 && abs(scaled) < 10 { return "\((scaled * 10).rounded() / 10) %" }
     return "\(Int(scaled.rounded())) %"
+}
+
+/// `value` as a whole number for a note; a rate set in code may be infinite or beyond `Int`.
+private func whole(_ value: Double) -> String {
+    value.isFinite && abs(value) < 1e15 ? String(Int(value.rounded())) : "\(value)"
 }

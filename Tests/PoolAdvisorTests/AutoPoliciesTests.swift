@@ -147,7 +147,9 @@ struct AutoPoliciesTests {
             profile.scaling?.waits = WaitBreakdown(
                 threads: 2, samples: 200, samplesPerSecond: 1000, counts: counts, samplerCoreShare: 0)
             profile.scaling?.noisyHost = noisy
-            let advice = Advisor(machine: testMachine).recommend(profile, items: 2000)
+            var advice = Advisor(machine: testMachine).recommend(profile, items: 2000)
+            // The rule that hedges an unmeasured speed-up with processes, whichever the costs pick.
+            advice.decidingRule?.rule = "cpu-scaling-unmeasured-processes"
             return AutoRunState(
                 profile: profile, recommendation: advice, plan: processes, profilingSeconds: 0, profiledItems: 0)
         }
@@ -165,10 +167,18 @@ struct AutoPoliciesTests {
         var measured = try state(efficiency: 0.97, lockSamples: 0)
         measured.profile.scaling?.speedup = Estimate(value: 1.3, low: 1.3, high: 1.3, observations: 3)
         #expect(auto.threadsFirst(PureCPU.self, measured, items: 2000) == nil)
-        // Nor once the run has compared processes with threads.
+        // Nor once the run has compared processes with threads, or seen threads leave cores idle.
         var checked = try state(efficiency: 0.97, lockSamples: 0)
         checked.processesChecked = true
         #expect(auto.threadsFirst(PureCPU.self, checked, items: 2000) == nil)
+        var idle = try state(efficiency: 0.97, lockSamples: 0)
+        idle.threadsLeftCoresIdle = true
+        #expect(auto.threadsFirst(PureCPU.self, idle, items: 2000) == nil)
+        // Nor a plan another rule chose (a rules file's own), nor a job too short to watch.
+        var ruled = try state(efficiency: 0.97, lockSamples: 0)
+        ruled.recommendation.decidingRule?.rule = "always-processes"
+        #expect(auto.threadsFirst(PureCPU.self, ruled, items: 2000) == nil)
+        #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0), items: 10) == nil)
     }
 
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")
@@ -317,15 +327,21 @@ struct AutoSwitchTests {
         let mixedLock = shaped(
             try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5, serialFraction: 0.9, efficiency: 0.5)
         #expect(auto.trialOfThreads(PureCPU.self, state(mixedLock, pipeline), remaining: 2000) == nil)
-        // Such a pipeline is not even started: threads first, watched for idle cores. One whose
-        // computing part was measured, or a task not safe on threads, keeps the advice.
-        let first = try #require(auto.threadsFirst(PureCPU.self, state(mixed, pipeline), items: 2000))
+        // Such a pipeline (as `mixed-split-pipeline` chooses it) is not even started: threads
+        // first, watched for idle cores. One whose computing part was measured, or a task not
+        // safe on threads, keeps the advice.
+        func split(_ profile: TaskProfile, _ plan: ExecutionPlan) -> AutoRunState {
+            var split = state(profile, plan)
+            split.recommendation.decidingRule?.rule = "mixed-split-pipeline"
+            return split
+        }
+        let first = try #require(auto.threadsFirst(PureCPU.self, split(mixed, pipeline), items: 2000))
         #expect(first == trial)
-        #expect(auto.threadsFirst(PureCPU.self, state(mixedLock, pipeline), items: 2000) == nil)
+        #expect(auto.threadsFirst(PureCPU.self, split(mixedLock, pipeline), items: 2000) == nil)
         var mixedUnsafe = mixed
         mixedUnsafe.declared = TaskDeclaration(notThreadSafe: true)
-        #expect(auto.threadsFirst(PureCPU.self, state(mixedUnsafe, pipeline), items: 2000) == nil)
-        #expect(auto.threadsFirst(PureCPU.self, state(mixed, processes), items: 2000) == nil)
+        #expect(auto.threadsFirst(PureCPU.self, split(mixedUnsafe, pipeline), items: 2000) == nil)
+        #expect(auto.threadsFirst(PureCPU.self, split(mixed, processes), items: 2000) == nil)
         // A thread plan has nothing to try.
         let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
         #expect(auto.trialOfThreads(PureCPU.self, state(try Self.partlyScaling(), threads), remaining: 8000) == nil)

@@ -162,7 +162,7 @@ struct DecisionMatrixTests {
         Cell(
             name: "CPU-bound, spins, speed-up not measured (low E_cpu still decides)",
             changes: ["cpu_efficiency": .number(0.5), "serial_fraction": .unknown, "speedup": .unknown],
-            rule: "cpu-does-not-scale", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+            rule: "cpu-copies-burn-cpu", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
         Cell(
             name: "tiny calls, speed-up not measured: processes would cost far more",
             changes: [

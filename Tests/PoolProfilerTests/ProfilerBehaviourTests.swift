@@ -47,6 +47,24 @@ func quickOptions(sampling: Bool = true) -> ProfilerOptions {
         #expect(run.profile.task == Doubler.name)
     }
 
+    @Test(
+        "budgets and sampling rates of NaN, ±infinity, 10³⁰⁰ or below zero give a profile: never a trap, never a hang",
+        .timeLimit(.minutes(1)))
+    func hostileOptionNumbers() throws {
+        let odd: [Double] = [.nan, -.infinity, -1, 0, 1e-300, 1e300, .infinity]
+        for value in odd {
+            var options = quickOptions()
+            options.maximumSeconds = value
+            options.minimumSeconds = value > 1 ? 0.05 : value
+            options.samplingHertz = value
+            // Repeats off: the sample, called once each, bounds the profile whatever the budget.
+            options.repeatsIdempotentInputs = false
+            let run = try Profiler(options: options).measure(Doubler.self, sample: Array(0..<12))
+            #expect(run.profile.calls.calls >= 1, "budget \(value)")
+            for index in 0..<12 where run.outputs[index] != nil { #expect(try run.output(at: index) == index * 2) }
+        }
+    }
+
     @Test func aTaskThatThrowsSometimesIsReported() throws {
         let run = try Profiler(options: quickOptions()).measure(Picky.self, sample: Array(0..<7))
         let indexes = Set(run.profile.failures.map(\.inputIndex))

@@ -134,11 +134,19 @@ extension Advisor {
         # measured (40 / 39).
 
         rule cpu-does-not-scale priority 48
-          when cpu_ratio >= 0.8 and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
+          when cpu_ratio >= 0.8 and known(speedup) and (cpu_efficiency < 0.7 or serial_fraction > 0.3)
                and (not known(process_speedup) or not known(speedup) or process_speedup > 1.1 * speedup)
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time, but {scaling_threads:d} copies on threads run only {speedup:.2x} as fast as one (E_cpu {cpu_efficiency:.2}, serial fraction {serial_fraction:.2}): they serialise on something shared, so separate processes"
+
+        # The speed-up was not measured, but copies on threads burnt far more CPU per call than one alone:
+        # they spin on something or bounce a cache line between cores, whatever the wall clock would say.
+        rule cpu-copies-burn-cpu priority 48
+          when cpu_ratio >= 0.8 and not known(speedup) and cpu_efficiency < 0.7
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
+          why "a call computes {cpu_ratio:%} of its time, and {scaling_threads:d} copies on threads each burnt {1 / cpu_efficiency:.1x} the CPU one burns alone (E_cpu {cpu_efficiency:.2}): they spin on something shared or bounce a cache line between cores, so separate processes"
 
         # The wall-clock speed-up was not measured (a short profiling budget, or other programs held the
         # cores in the scaling test). Copies that burn CPU at full efficiency may still queue on a lock

@@ -178,8 +178,10 @@ extension AutoExecutor {
         // Checked on every window of a thread plan whose copies should keep the cores busy,
         // until a check leaves the plan as it is; not in a trial, which only measures. A mixed
         // task counts: its profile can read a call that sleeps on a lock as one that waits.
+        // Not for a task that runs a command: its CPU is the command's, outside the pool's threads.
         let checksCores =
             plan.mode == .threads && state.trialReturnsTo == nil && !state.scalingChecked
+            && state.profile.declared?.runsCommand != true
             && ObservedScaling.isChecked(
                 cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: Machine.usableCores)
         var threadsPerItem = threadsReference(task, state)
@@ -198,7 +200,9 @@ extension AutoExecutor {
         // Whatever ends the loop early (a failure, a `deliver` that throws) stops the batches
         // still queued: their inputs are past the end of the job, and must not start.
         defer { for later in queued { later.batch.cancel() } }
-        var windowStart = (time: clock.now, cpu: CallTiming.processCPUSeconds())
+        // The pool's own workers' CPU: other threads of this program (other jobs, a server's
+        // requests, other test suites) must not fill the cores the check finds idle.
+        var windowStart = (time: clock.now, cpu: executor.threadWorkersCPUSeconds)
         var lastEnd = windowStart.time
         queueBatch()
         queueBatch()
@@ -222,7 +226,7 @@ extension AutoExecutor {
             case .measuring:
                 break
             case .first(let perItem), .steady(let perItem), .drifted(let perItem, _):
-                let cpu = CallTiming.processCPUSeconds()
+                let cpu = executor.threadWorkersCPUSeconds
                 let window = (now - windowStart.time).seconds
                 let windowCPU = cpu - windowStart.cpu
                 windowStart = (now, cpu)
@@ -297,6 +301,7 @@ extension AutoExecutor {
         // The same opening as after the first profile: an unmeasured pipeline starts on threads.
         var fresh = state
         fresh.profile = again.profile
+        fresh.recommendation = next
         fresh.plan = nextPlan
         fresh.threadsTrialPerItem = nil
         fresh.processesChecked = false
@@ -309,12 +314,14 @@ extension AutoExecutor {
         let changed = nextPlan != state.plan
         if changed {
             state.switchPlan(to: nextPlan, at: again.range.upperBound, reason: reason, recommendation: next)
-            state.scalingChecked = false
         }
+        // Threads first are watched, even when they were the plan already.
+        if changed || threads != nil { state.scalingChecked = false }
         state.profile = again.profile
-        // The workload drifted: what threads and processes showed before no longer stands.
+        // The workload drifted: what threads and processes showed before no longer stands,
+        // except that threads left cores idle (no trial brings them back unwatched).
         state.threadsTrialPerItem = nil
-        state.processesChecked = threads != nil
+        state.processesChecked = threads != nil || state.threadsLeftCoresIdle
         // The profiled range's unreached inputs run on the plan in force (the new one if it
         // changed: the caller makes its executor after this returns, so the old one runs them).
         try complete(again, task, inputs, executor, progress, before: [], deliver)
@@ -342,7 +349,7 @@ extension AutoExecutor {
         state.switchPlan(
             to: nextPlan, at: index,
             reason:
-                "\(threads) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
+                "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
             recommendation: next)
         return true
     }

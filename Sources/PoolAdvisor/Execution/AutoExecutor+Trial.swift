@@ -40,7 +40,7 @@ extension AutoExecutor {
     /// computing part, which auto cannot test alone since it calls each input once).
     ///
     /// Such a plan is insurance against copies that queue on something threads share; when
-    /// they do not, it pays start-up and shipping for nothing (on `mixed`, 15–25 % over threads;
+    /// they do not, it pays start-up and shipping for nothing (on `mixed`, 11–29 % over threads;
     /// on 0.3 s CPU-bound jobs, 5–14 %). What the profile did see rules out most of the risk:
     /// a scaling round whose copies burnt no extra CPU (E_cpu 0.85 or more: no spinning, no
     /// cache line bounced between cores) and were not seen waiting on a lock. What is left,
@@ -49,27 +49,44 @@ extension AutoExecutor {
     /// speed-up it showed.
     func threadsFirst<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, items: Int) -> ExecutionPlan? {
         let plan = state.plan
-        let scaling = state.profile.scaling
-        guard !state.processesChecked, !state.threadsLeftCoresIdle, !runsInWorkers(task),
-            state.profile.declared?.notThreadSafe != true,
-            scaling?.speedup == nil, scaling?.noisyHost != true
+        let profile = state.profile
+        let scaling = profile.scaling
+        let cores = Machine.usableCores
+        guard cores >= 2, !state.processesChecked, !state.threadsLeftCoresIdle, !runsInWorkers(task),
+            profile.declared?.notThreadSafe != true, profile.declared?.runsCommand != true,
+            let rule = state.recommendation.decidingRule?.rule, Self.insuranceRules.contains(rule),
+            scaling?.speedup == nil, scaling?.noisyHost != true,
+            (profile.host.othersBusyCores ?? 0) < HostLoad.busyOthersCores
         else { return nil }
         switch plan.mode {
         case .pipeline:
             guard plan.computeStage == .processes else { return nil }
         case .processes:
-            // Without samples of the copies, a lock they slept on could not have been seen.
-            guard let scaling, scaling.cpuEfficiency.value >= 0.85, let waits = scaling.waits, waits.counts.total > 0,
-                waits.fraction(.lockWait).value <= 0.05
+            // Twenty samples of the copies at least, almost all of them running: a lock, a
+            // semaphore or anything else they waited on would show.
+            guard let scaling, scaling.cpuEfficiency.value >= 0.85, let waits = scaling.waits,
+                waits.counts.total >= 20,
+                Double(waits.counts[.running] + waits.counts[.transition]) >= 0.95 * Double(waits.counts.total)
             else { return nil }
         case .serial, .threads:
             return nil
         }
         let threads = threadPlan(state, items: items)
-        let checked = ObservedScaling.isChecked(
-            cpuRatio: state.profile.calls.cpuRatio.value, threads: threads.workers, cores: Machine.usableCores)
-        return checked ? threads : nil
+        guard
+            ObservedScaling.isChecked(
+                cpuRatio: profile.calls.cpuRatio.value, threads: threads.workers, cores: cores)
+        else { return nil }
+        // Room for the check: a few windows of the job must be left to run on threads, or the
+        // plan would go unwatched.
+        let model = CostModel(profile: profile, machine: advisor.costMachine(cores: cores))
+        let left = model.seconds(.threads, items: items, workers: threads.workers, chunk: threads.chunkSize ?? 1)
+        return left >= 4 * max(options.driftMinimumSeconds, options.minimumBatchSeconds) ? threads : nil
     }
+
+    /// The rules whose plan is insurance against an unmeasured speed-up (see
+    /// ``threadsFirst(_:_:items:)``): any other rule's plan stands, in the default rules or a
+    /// file of the user's own.
+    static let insuranceRules: Set<String> = ["cpu-scaling-unmeasured-processes", "mixed-split-pipeline"]
 
     /// The thread plan a process plan or pipeline is checked against: for a task that computes,
     /// the copies the rules run CPU-bound work on (one per core, twice that beside a busy

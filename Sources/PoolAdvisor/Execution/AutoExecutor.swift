@@ -140,7 +140,9 @@ public final class AutoExecutor: Sendable {
 public struct AutoReport: Sendable {
     /// The first profile; nil for a job of fewer than two inputs (run serially).
     public var profile: TaskProfile?
-    /// The recommendation in force at the end (after any switch).
+    /// The advice in force at the end (after any re-profile or reconsideration). The plan the
+    /// run ended on is the last switch's: a trial window or threads run first can differ from
+    /// the advice, and ``switches`` say why.
     public var recommendation: Recommendation?
     /// Inputs whose outputs came from profiling calls.
     public var profiledItems: Int

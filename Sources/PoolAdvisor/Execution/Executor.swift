@@ -192,6 +192,10 @@ public final class Executor: Sendable {
         for pipeline in stopping.pipelines.values { pipeline.shutDown(wait: wait) }
     }
 
+    /// The CPU time of the thread pool's workers, in seconds; 0 before a thread plan's pool
+    /// has started.
+    var threadWorkersCPUSeconds: Double { pools.withLock { $0.threads?.workersCPUSeconds ?? 0 } }
+
     func threadPool(workers: Int) -> ThreadPool {
         pools.withLock { pools in
             if let pool = pools.threads, pool.workerCount == workers { return pool }

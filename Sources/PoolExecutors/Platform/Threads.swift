@@ -60,6 +60,17 @@ package struct PlatformThread: @unchecked Sendable {
         pthread_detach(handle)
     }
 
+    /// The CPU time this thread has used, in nanoseconds, read from its own CPU clock; nil when
+    /// the clock cannot be read (the thread has ended). Only for a thread not yet joined: a
+    /// joined thread's handle may name another.
+    package func cpuNanoseconds() -> Int64? {
+        var clock = clockid_t()
+        guard pthread_getcpuclockid(handle, &clock) == 0 else { return nil }
+        var now = timespec()
+        guard clock_gettime(clock, &now) == 0 else { return nil }
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
     /// Whether the calling thread is this thread.
     var isCurrent: Bool {
         pthread_equal(handle, pthread_self()) != 0

@@ -273,7 +273,11 @@ extension ProcessPoolCore {
 
     static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        // A start timeout of `.seconds(Int64.max)` means "wait for ever": saturate, never trap.
+        let whole = UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !whole.overflow else { return .max }
+        let total = whole.partialValue.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
+        return total.overflow ? .max : total.partialValue
     }
 
     /// Collects a worker's exit status: it is normally already exiting; if it has not ended

@@ -72,6 +72,11 @@ public final class ThreadPool: Sendable {
     /// Number of worker threads.
     public var workerCount: Int { core.workerCount }
 
+    /// The CPU time the pool's workers have used so far, in seconds: what this pool's threads
+    /// computed, whatever other threads of the process do (the auto executor's idle-thread check
+    /// reads it). Work that a task hands to threads of its own is not in it.
+    package var workersCPUSeconds: Double { Double(core.workersCPUNanoseconds()) / 1e9 }
+
     /// The name given at creation; worker threads are named after it.
     public var name: String { core.name }
 

@@ -53,6 +53,12 @@ final class ThreadPoolCore: @unchecked Sendable {
         self.initializer = initializer
     }
 
+    /// The CPU time the workers not yet joined have used, in nanoseconds. Read under the lock,
+    /// which joining takes first to empty the list, so no handle read here has been joined.
+    func workersCPUNanoseconds() -> Int64 {
+        lock.withLock { unjoinedThreads.reduce(Int64(0)) { $0 + ($1.cpuNanoseconds() ?? 0) } }
+    }
+
     /// Starts the workers; a thread that cannot start breaks the pool (the others then exit).
     func startWorkers() {
         lock.lock()

@@ -49,7 +49,7 @@ enum PayloadProbe {
         _ task: Task.Type, coded: ValueCoding<Task.Input>, outputs: [Task.Output], cpuSecondsPerCall: Double,
         machine: MachineProfile?, budgetSeconds: Double
     ) -> PayloadProfile {
-        let deadline = Clocks.monotonic() + Int64(max(0, min(budgetSeconds, 1e6)) * 1e9)
+        let deadline = Clocks.monotonic() + Clocks.nanoseconds(min(budgetSeconds, 1e6))
         var input = coded
         var output = ValueCoding(Array(outputs.prefix(sampledValues)))
         while !input.isDone || !output.isDone {
@@ -88,7 +88,7 @@ enum PayloadProbe {
         init(_ inputs: [Input], budgetSeconds: Double, inBackground: Bool) {
             coding = ValueCoding(Array(inputs.prefix(PayloadProbe.sampledValues)))
             guard inBackground else { return }
-            let deadline = Clocks.monotonic() + Int64(max(0, min(budgetSeconds, 1e6)) * 1e9)
+            let deadline = Clocks.monotonic() + Clocks.nanoseconds(min(budgetSeconds, 1e6))
             let thread = try? PlatformThread.start(name: "pa-payload") { [self] in
                 while !coding.isDone { coding.codeNext(deadline: deadline) }
             }

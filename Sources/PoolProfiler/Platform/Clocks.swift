@@ -23,6 +23,14 @@ enum Clocks {
     @inline(__always)
     static func processCPU() -> Int64 { read(CLOCK_PROCESS_CPUTIME_ID) }
 
+    /// `seconds` as a span in nanoseconds, clamped to 0…10⁹ s instead of trapping: options set
+    /// in code can hold NaN, infinity or 10³⁰⁰, and a deadline is the clock plus this span.
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        // NaN fails the comparison; infinity is clamped by `min`.
+        guard seconds > 0 else { return 0 }
+        return Int64(min(seconds, 1e9) * 1e9)
+    }
+
     /// CPU time of children this process has reaped (tasks that run subprocesses).
     static func childrenCPU() -> Int64 { poolsys_children_cpu_ns() }
 

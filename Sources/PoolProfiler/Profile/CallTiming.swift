@@ -28,9 +28,3 @@ public struct CallTiming: Sendable {
         return (result, timing)
     }
 }
-
-extension CallTiming {
-    /// CPU time of every thread of this process so far, in seconds (children excluded): read at
-    /// two moments, it says how many cores the process kept busy in between.
-    public static func processCPUSeconds() -> Double { Double(Clocks.processCPU()) / 1e9 }
-}

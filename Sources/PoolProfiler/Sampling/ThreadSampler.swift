@@ -32,7 +32,9 @@ final class ThreadSampler: @unchecked Sendable {
     /// A sampler at `hertz` samples per second per watched thread; nil where `/proc` is missing.
     init?(hertz: Double) {
         guard ProcFS.isAvailable, hertz > 0 else { return nil }
-        interval = Int64(1e9 / hertz)
+        // At least one sample a second: a sampler asleep for longer would hold up `stop()`.
+        // At most 100 000 a second: an infinite rate must not turn the sampler into a spin.
+        interval = max(10_000, min(1_000_000_000, Clocks.nanoseconds(1 / hertz)))
     }
 
     func start() throws {
