@@ -181,6 +181,24 @@ struct AutoPoliciesTests {
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0), items: 10) == nil)
     }
 
+    @Test(
+        "ten threads of a mixed task that kept one core busy are reconsidered on all ten: the run moves off threads and says so",
+        .enabled(if: Machine.usableCores == 2, "the figures assume two cores"))
+    func reconsiderJudgesEveryThread() throws {
+        let profile = shaped(try quickProfile(PureCPU.self), wall: 0.014, cpuShare: 0.43)
+        let advice = Advisor(machine: testMachine).recommend(profile, items: 150)
+        let threads = ExecutionPlan(mode: .threads, workers: 10, chunkSize: 1)
+        var state = AutoRunState(
+            profile: profile, recommendation: advice, plan: threads, profilingSeconds: 0, profiledItems: 0)
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        #expect(auto.reconsider(PureCPU.self, &state, items: 150, utilisation: 0.5, at: 12))
+        #expect(state.plan.mode == .processes, "\(state.switches.map(\.reason))")
+        let record = try #require(state.switches.last)
+        #expect(record.atIndex == 12 && record.from == threads)
+        #expect(record.reason.hasPrefix("10 threads kept 1.00 of 2 cores busy"), "\(record.reason)")
+        #expect(record.reason.contains("speed-up 1.00"), "\(record.reason)")
+    }
+
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")
     func patchedProfileDecides() throws {
         let profile = shaped(

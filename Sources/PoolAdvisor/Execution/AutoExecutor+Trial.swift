@@ -62,10 +62,12 @@ extension AutoExecutor {
         case .pipeline:
             guard plan.computeStage == .processes else { return nil }
         case .processes:
-            // Twenty samples of the copies at least, almost all of them running: a lock, a
-            // semaphore or anything else they waited on would show.
+            // Ten samples of the copies at least (a 0.3 s job's round gives ten to twenty),
+            // almost all of them running: a lock, a semaphore or anything else they waited on
+            // a tenth of the time or more would show in most rounds, and the idle-thread check
+            // catches what a round missed.
             guard let scaling, scaling.cpuEfficiency.value >= 0.85, let waits = scaling.waits,
-                waits.counts.total >= 20,
+                waits.counts.total >= 10,
                 Double(waits.counts[.running] + waits.counts[.transition]) >= 0.95 * Double(waits.counts.total)
             else { return nil }
         case .serial, .threads:
