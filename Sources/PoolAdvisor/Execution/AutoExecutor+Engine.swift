@@ -303,7 +303,6 @@ extension AutoExecutor {
         fresh.profile = again.profile
         fresh.recommendation = next
         fresh.plan = nextPlan
-        fresh.threadsTrialPerItem = nil
         fresh.processesChecked = false
         let threads = threadsFirst(task, fresh, items: remaining)
         var reason = "\(why); profiled again: \(next.summary)"

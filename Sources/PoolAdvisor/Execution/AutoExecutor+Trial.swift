@@ -52,11 +52,11 @@ extension AutoExecutor {
         let profile = state.profile
         let scaling = profile.scaling
         let cores = Machine.usableCores
+        let model = CostModel(profile: profile, machine: advisor.costMachine(cores: cores))
         guard cores >= 2, !state.processesChecked, !state.threadsLeftCoresIdle, !runsInWorkers(task),
             profile.declared?.notThreadSafe != true, profile.declared?.runsCommand != true,
             let rule = state.recommendation.decidingRule?.rule, Self.insuranceRules.contains(rule),
-            scaling?.speedup == nil, scaling?.noisyHost != true,
-            (profile.host.othersBusyCores ?? 0) < HostLoad.busyOthersCores
+            scaling?.speedup == nil, scaling?.noisyHost != true, model.busyOthersCores == nil
         else { return nil }
         switch plan.mode {
         case .pipeline:
@@ -80,7 +80,6 @@ extension AutoExecutor {
         else { return nil }
         // Room for the check: a few windows of the job must be left to run on threads, or the
         // plan would go unwatched.
-        let model = CostModel(profile: profile, machine: advisor.costMachine(cores: cores))
         let left = model.seconds(.threads, items: items, workers: threads.workers, chunk: threads.chunkSize ?? 1)
         return left >= 4 * max(options.driftMinimumSeconds, options.minimumBatchSeconds) ? threads : nil
     }

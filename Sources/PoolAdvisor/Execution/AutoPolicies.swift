@@ -151,13 +151,13 @@ struct DriftWatch: Equatable {
     }
 }
 
-/// What a running thread plan shows about the task's scaling, from the process's CPU clock:
+/// What a running thread plan shows about the task's scaling, from its workers' CPU clocks:
 /// the wall clock's verdict, which a lock whose waiters sleep cannot hide. Such a lock keeps
-/// each copy's CPU efficiency near 1 while two threads run no faster than one; their process
-/// then keeps one core busy where it should keep two. Unlike comparing call times, this does
+/// each copy's CPU efficiency near 1 while two threads run no faster than one; the workers
+/// then keep one core busy where they should keep two. Unlike comparing call times, this does
 /// not mistake later inputs that are larger for copies that slow each other.
 enum ObservedScaling {
-    /// Cores the process kept busy over the cores the plan's threads could use.
+    /// Cores the workers kept busy over the cores the plan's threads could use.
     static func utilisation(cpuSeconds: Double, wallSeconds: Double, threads: Int, cores: Int) -> Double {
         let usable = Double(max(1, min(threads, cores)))
         return max(0, cpuSeconds) / max(wallSeconds * usable, 1e-12)
