@@ -137,16 +137,19 @@ struct AutoPoliciesTests {
     func threadsFirstForAnUnmeasuredSpeedup() throws {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
         let processes = ExecutionPlan(mode: .processes, workers: 2, chunkSize: 1)
-        func state(efficiency: Double, lockSamples: Int, noisy: Bool = false) throws -> AutoRunState {
+        func state(
+            efficiency: Double, lockSamples: Int, samples: Int = 200, noisy: Bool = false, cleanRounds: Int = 3
+        ) throws -> AutoRunState {
             var profile = shaped(
                 try quickProfile(PureCPU.self), wall: 0.002, cpuShare: 0.99, serialFraction: nil, efficiency: efficiency
             )
             var counts = ActivityCounts()
-            counts.add(.running, count: 200 - lockSamples)
+            counts.add(.running, count: samples - lockSamples)
             counts.add(.lockWait, count: lockSamples)
             profile.scaling?.waits = WaitBreakdown(
-                threads: 2, samples: 200, samplesPerSecond: 1000, counts: counts, samplerCoreShare: 0)
+                threads: 2, samples: samples, samplesPerSecond: 1000, counts: counts, samplerCoreShare: 0)
             profile.scaling?.noisyHost = noisy
+            profile.scaling?.cleanRounds = cleanRounds
             var advice = Advisor(machine: testMachine).recommend(profile, items: 2000)
             // The rule that hedges an unmeasured speed-up with processes, whichever the costs pick.
             advice.decidingRule?.rule = "cpu-scaling-unmeasured-processes"
@@ -160,9 +163,22 @@ struct AutoPoliciesTests {
         // program keep the advice.
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.5, lockSamples: 0), items: 2000) == nil)
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 30), items: 2000) == nil)
+        // A noisy host with no clean round (a spinner whose rival was descheduled looks
+        // efficient), or too few samples to have seen a lock, keeps the advice too.
         #expect(
-            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, noisy: true), items: 2000)
+            auto.threadsFirst(
+                PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, noisy: true, cleanRounds: 0), items: 2000)
                 == nil)
+        #expect(
+            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, samples: 2), items: 2000) == nil
+        )
+        // One clean round among noisy ones, with a few samples all running, is enough: the run's
+        // first judged window checks the speed-up the profile could not.
+        let noisy = try #require(
+            auto.threadsFirst(
+                PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, samples: 4, noisy: true, cleanRounds: 1),
+                items: 2000))
+        #expect(noisy.mode == .threads)
         // A measured speed-up decides by itself: no threads first.
         var measured = try state(efficiency: 0.97, lockSamples: 0)
         measured.profile.scaling?.speedup = Estimate(value: 1.3, low: 1.3, high: 1.3, observations: 3)
@@ -172,7 +188,7 @@ struct AutoPoliciesTests {
         checked.processesChecked = true
         #expect(auto.threadsFirst(PureCPU.self, checked, items: 2000) == nil)
         var idle = try state(efficiency: 0.97, lockSamples: 0)
-        idle.threadsLeftCoresIdle = true
+        idle.threadsFellShort = true
         #expect(auto.threadsFirst(PureCPU.self, idle, items: 2000) == nil)
         // Nor a plan another rule chose (a rules file's own), nor a job too short to watch.
         var ruled = try state(efficiency: 0.97, lockSamples: 0)
@@ -197,6 +213,49 @@ struct AutoPoliciesTests {
         #expect(record.atIndex == 12 && record.from == threads)
         #expect(record.reason.hasPrefix("10 threads kept 1.00 of 2 cores busy"), "\(record.reason)")
         #expect(record.reason.contains("speed-up 1.00"), "\(record.reason)")
+    }
+
+    @Test(
+        "threads standing in for processes that ran 1.1× as fast as one call are reconsidered: the run moves to processes and says so",
+        .enabled(if: Machine.usableCores == 2, "the figures assume two cores"))
+    func slowStandInIsReconsidered() throws {
+        let profile = shaped(try quickProfile(PureCPU.self), wall: 0.003, cpuShare: 0.99, efficiency: 0.97)
+        let advice = Advisor(machine: testMachine).recommend(profile, items: 300)
+        let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
+        var state = AutoRunState(
+            profile: profile, recommendation: advice, plan: threads, profilingSeconds: 0, profiledItems: 0)
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        #expect(auto.reconsider(PureCPU.self, &state, items: 300, speedup: 1.1, at: 70))
+        #expect(state.plan.mode == .processes, "\(state.switches.map(\.reason))")
+        let record = try #require(state.switches.last)
+        #expect(record.atIndex == 70 && record.from == threads)
+        #expect(
+            record.reason.hasPrefix("2 threads standing in for processes ran 1.10× as fast as one call alone"),
+            "\(record.reason)")
+        // Judged on the profile's unreached inputs: 40 inputs of 3 ms alone on two threads.
+        let standIn = AutoRunState(
+            profile: profile, recommendation: advice, plan: threads, profilingSeconds: 0, profiledItems: 0)
+        #expect(auto.standInVerdict(standIn, items: 40, seconds: 0.062, cpuSeconds: 0.12) == nil)
+        guard case .slowStandIn(let slow)? = auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.21)
+        else {
+            Issue.record("copies that kept both cores busy at 1.1× were not judged short")
+            return
+        }
+        #expect(abs(slow - 1.09) < 0.01)
+        guard case .idleThreads(let busy)? = auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.11)
+        else {
+            Issue.record("copies that kept one core busy were not judged idle")
+            return
+        }
+        #expect(abs(busy - 0.5) < 0.01)
+        // Too few inputs to judge: the drain of the last ones would weigh too much.
+        #expect(auto.standInVerdict(standIn, items: 6, seconds: 0.011, cpuSeconds: 0.011) == nil)
+        // The speed-up decides: 1.1 on two threads falls short, 1.9 does not, one thread never.
+        #expect(ObservedScaling.standInFallsShort(speedup: 1.1, threads: 2, cores: 2))
+        #expect(!ObservedScaling.standInFallsShort(speedup: 1.9, threads: 2, cores: 2))
+        #expect(!ObservedScaling.standInFallsShort(speedup: 0.5, threads: 1, cores: 2))
+        #expect(ObservedScaling.standInFallsShort(speedup: 2.5, threads: 8, cores: 4))
+        #expect(!ObservedScaling.standInFallsShort(speedup: .nan, threads: 2, cores: 2))
     }
 
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")

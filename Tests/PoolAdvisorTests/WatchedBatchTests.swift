@@ -140,6 +140,50 @@ struct WatchedBatchTests {
         #expect(calls.count == next && Set(calls) == Set(0..<next), "an input ran twice, or past the stop")
     }
 
+    @Test(
+        "threads standing in for processes are judged once, on the wall clock, at their first window that pays no start-up",
+        .enabled(if: Machine.usableCores >= 2, "one core has no speed-up to fall short of"),
+        arguments: [(callSeconds: 1e-9, fallsShort: true), (callSeconds: 10, fallsShort: false)])
+    func standInJudgedOnTheWallClock(callSeconds: Double, fallsShort: Bool) throws {
+        var options = AutoExecutor.Options()
+        options.watchSeconds = 1e9
+        options.minimumBatchSeconds = 0
+        options.batchRiskShare = 0.1
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: options)
+        // One call alone took `callSeconds`: the instant calls below look infinitely slow beside
+        // a nanosecond, infinitely fast beside ten seconds, whatever the load on this machine.
+        let profile = shaped(try quickProfile(PureCPU.self), wall: callSeconds, cpuShare: 0.99, efficiency: 0.97)
+        let plan = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
+        var state = AutoRunState(
+            profile: profile, recommendation: auto.advisor.recommend(profile, items: 1000), plan: plan,
+            profilingSeconds: 0, profiledItems: 0)
+        state.threadsStandIn = true
+        state.scalingChecked = true  // the idle-core check is another test's
+        var watch = DriftWatch(factor: 1e9, minimumWindowSeconds: 1e-9)  // every batch judged, none drifts
+        let executor = Executor(plan: plan)
+        defer { executor.shutdown() }
+        LoggedCalls.calls.withLock { $0 = [] }
+        var delivered: [Int] = []
+        let (next, event) = try auto.runWatched(
+            LoggedCalls.self, Array(0..<1000), from: 0, executor, &state, &watch, nil
+        ) { delivered += $0 }
+        #expect(!state.threadsStandIn, "checked once")
+        if fallsShort {
+            guard case .slowStandIn(let speedup) = event else {
+                Issue.record("no stand-in verdict at the first judged window: \(String(describing: event))")
+                return
+            }
+            #expect(speedup < 1)
+            #expect(next > 100 && next < 1000, "\(next)")
+        } else {
+            #expect(event == nil, "\(String(describing: event))")
+            #expect(next == 1000)
+        }
+        #expect(delivered == Array(0..<next))
+        let calls = LoggedCalls.calls.withLock { $0 }
+        #expect(calls.count == next && Set(calls) == Set(0..<next), "an input ran twice, or past the stop")
+    }
+
     @Test("a pipeline batch starts when it is queued, not when read, and returns its own outputs in order")
     func pipelineBatchesStartAtOnce() throws {
         WaitsForTheNextBatch.LoggedFetch.fetched.withLock { $0 = [] }

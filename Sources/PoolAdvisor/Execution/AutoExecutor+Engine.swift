@@ -22,9 +22,13 @@ struct AutoRunState {
     var threadsTrialPerItem: Double?
     /// While a trial window of threads runs: the process plan the run returns to.
     var trialReturnsTo: ExecutionPlan?
-    /// Whether threads have left cores idle in this run: a new profile after a drift, which
-    /// forgets the rest, then no longer starts on threads (``AutoExecutor/threadsFirst(_:_:items:)``).
-    var threadsLeftCoresIdle = false
+    /// Whether threads have fallen short in this run (cores left idle, or a stand-in's speed-up
+    /// short of the cores): a new profile after a drift, which forgets the rest, then no longer
+    /// starts on threads (``AutoExecutor/threadsFirst(_:_:items:)``).
+    var threadsFellShort = false
+    /// Whether threads run in place of a process plan chosen on an unmeasured speed-up, and
+    /// their wall-clock speed-up is still to be checked (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
+    var threadsStandIn = false
 
     /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
     /// that advice is the one in force from now on.
@@ -84,17 +88,68 @@ extension AutoExecutor {
         if let threads = threadsFirst(task, state, items: inputs.count - first.range.lowerBound) {
             // From the first input the profile left for the executor on.
             let unreached = first.outputs.firstIndex { $0 == nil }
+            state.threadsStandIn = state.plan.mode == .processes
             state.switchPlan(
                 to: threads, at: first.range.lowerBound + (unreached ?? first.outputs.count),
                 reason: threadsFirstReason(state))
-            // Threads are the plan now, watched for idle cores: no trial against them.
+            // Threads are the plan now, watched for idle cores (and, standing in for processes,
+            // their speed-up): no trial against them.
             state.processesChecked = true
         }
         var executor = Executor(plan: state.plan, processes: options.processes)
         defer { executor.shutdown() }
-        try complete(first, task, inputs, executor, progress, before: outputs, deliver)
         var done = first.range.upperBound
         var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: options.driftMinimumSeconds)
+        /// Moves the run as `event` asks; returns whether the plan changed.
+        func respond(to event: WatchEvent) throws -> Bool {
+            switch event {
+            case .drifted(let perItem, let reference, let batch):
+                let changed = try reprofile(
+                    task, inputs, &done, &state, executor, progress, deliver,
+                    why:
+                        "a window of batches took \(NumberText.seconds(perItem)) an item, \(NumberText.fixed(perItem / reference, decimals: 1))× the best so far (batches of \(batch))"
+                )
+                if !changed { watch.accept(perItem: perItem) }
+                return changed
+            case .idleThreads(let utilisation):
+                state.threadsFellShort = true
+                let changed = reconsider(
+                    task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
+                // The advice stands even on the run's own figures: stop asking for this plan.
+                if !changed { state.scalingChecked = true }
+                return changed
+            case .slowStandIn(let speedup):
+                state.threadsFellShort = true
+                // The stand-in was a trial window in all but name: a process plan the advice
+                // now picks must beat threads' time per item (a slowdown that is the machine's,
+                // the memory bus, slows processes as much).
+                state.threadsTrialPerItem = state.profile.calls.wallSecondsPerCall.value / speedup
+                state.processesChecked = false
+                let changed = reconsider(task, &state, items: inputs.count - done, speedup: speedup, at: done)
+                if !changed { state.scalingChecked = true }
+                return changed
+            case .threadsFaster(let perItem, let threadsPerItem):
+                return preferThreads(
+                    &state, items: inputs.count - done, perItem: perItem, threadsPerItem: threadsPerItem, at: done)
+            case .trialMeasured(let perItem):
+                return endTrial(&state, perItem: perItem, at: done)
+            }
+        }
+        let ran = try complete(first, task, inputs, executor, progress, before: outputs, deliver)
+        // Threads standing in for processes are judged at once on the profile's unreached
+        // inputs, when there were enough of them: a lock the short profile missed then costs
+        // those inputs, not the job's first windows too.
+        if state.threadsStandIn, done < inputs.count, ran.items >= 4 * min(state.plan.workers, Machine.usableCores),
+            ran.seconds >= options.driftMinimumSeconds / 2
+        {
+            state.threadsStandIn = false
+            if let event = standInVerdict(state, items: ran.items, seconds: ran.seconds, cpuSeconds: ran.cpuSeconds),
+                try respond(to: event)
+            {
+                executor.shutdown()
+                executor = Executor(plan: state.plan, processes: options.processes)
+            }
+        }
         while done < inputs.count {
             if let trial = trialOfThreads(task, state, remaining: inputs.count - done) {
                 state.trialReturnsTo = state.plan
@@ -106,27 +161,7 @@ extension AutoExecutor {
             let (next, event) = try runWatched(task, inputs, from: done, executor, &state, &watch, progress, deliver)
             done = next
             guard let event, done < inputs.count else { continue }
-            let changed: Bool
-            switch event {
-            case .drifted(let perItem, let reference, let batch):
-                changed = try reprofile(
-                    task, inputs, &done, &state, executor, progress, deliver,
-                    why:
-                        "a window of batches took \(NumberText.seconds(perItem)) an item, \(NumberText.fixed(perItem / reference, decimals: 1))× the best so far (batches of \(batch))"
-                )
-                if !changed { watch.accept(perItem: perItem) }
-            case .idleThreads(let utilisation):
-                state.threadsLeftCoresIdle = true
-                changed = reconsider(task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
-                // The advice stands even on the run's own figures: stop asking for this plan.
-                if !changed { state.scalingChecked = true }
-            case .threadsFaster(let perItem, let threadsPerItem):
-                changed = preferThreads(
-                    &state, items: inputs.count - done, perItem: perItem, threadsPerItem: threadsPerItem, at: done)
-            case .trialMeasured(let perItem):
-                changed = endTrial(&state, perItem: perItem, at: done)
-            }
-            if changed {
+            if try respond(to: event) {
                 executor.shutdown()
                 executor = Executor(plan: state.plan, processes: options.processes)
                 watch.restart()
@@ -149,6 +184,8 @@ extension AutoExecutor {
         case drifted(perItem: Double, reference: Double, batch: Int)
         /// A thread plan kept too few cores busy for a task that computes.
         case idleThreads(utilisation: Double)
+        /// Threads standing in for a process plan sped up short of the cores (wall clock).
+        case slowStandIn(speedup: Double)
         /// A process plan ran no faster per item than threads did (in a trial window, or else
         /// in the scaling test).
         case threadsFaster(perItem: Double, threadsPerItem: Double)
@@ -235,7 +272,7 @@ extension AutoExecutor {
                 if state.trialReturnsTo != nil {
                     // The first window pays the pool's start and its fill (no item in flight at
                     // its start), which the plan's own judged windows never include.
-                    if case .first = verdict {} else { event = .trialMeasured(perItem: perItem) }
+                    if !verdict.isFirst { event = .trialMeasured(perItem: perItem) }
                     break
                 }
                 if checksCores {
@@ -247,6 +284,18 @@ extension AutoExecutor {
                         cores: Machine.usableCores)
                     {
                         event = .idleThreads(utilisation: utilisation)
+                        break
+                    }
+                }
+                // Threads standing in for processes: once, on the first window that pays no
+                // start-up, whose inputs are the profile's neighbours (later inputs may be larger).
+                if state.threadsStandIn, plan.mode == .threads, !verdict.isFirst {
+                    state.threadsStandIn = false
+                    let speedup = state.profile.calls.wallSecondsPerCall.value / max(perItem, 1e-12)
+                    if ObservedScaling.standInFallsShort(
+                        speedup: speedup, threads: plan.workers, cores: Machine.usableCores)
+                    {
+                        event = .slowStandIn(speedup: speedup)
                         break
                     }
                 }
@@ -271,6 +320,30 @@ extension AutoExecutor {
             queueBatch()
         }
         return (next, event)
+    }
+
+    /// Threads standing in for a process plan, judged on a stretch of their own run (`items`
+    /// inputs in `seconds`, their workers busy `cpuSeconds`): cores left idle, or a wall-clock
+    /// speed-up short of the cores. Nil when they held up, or when the stretch is too short to
+    /// judge: under four inputs a thread, the last inputs' drain (one thread finishing alone)
+    /// would weigh too much. (The caller also wants half a judged window's time at least: the
+    /// threads' start weighs on a stretch of a few milliseconds.)
+    func standInVerdict(_ state: AutoRunState, items: Int, seconds: Double, cpuSeconds: Double) -> WatchEvent? {
+        let plan = state.plan
+        let cores = Machine.usableCores
+        guard plan.mode == .threads, items >= 4 * min(plan.workers, cores), seconds > 0 else { return nil }
+        let utilisation = ObservedScaling.utilisation(
+            cpuSeconds: cpuSeconds, wallSeconds: seconds, threads: plan.workers, cores: cores)
+        if ObservedScaling.fallsShort(
+            utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: cores)
+        {
+            return .idleThreads(utilisation: utilisation)
+        }
+        let speedup = state.profile.calls.wallSecondsPerCall.value / (seconds / Double(items))
+        guard ObservedScaling.standInFallsShort(speedup: speedup, threads: plan.workers, cores: cores) else {
+            return nil
+        }
+        return .slowStandIn(speedup: speedup)
     }
 
     /// Profiles the next inputs again after a drift (within the same budget as the first
@@ -316,11 +389,12 @@ extension AutoExecutor {
         }
         // Threads first are watched, even when they were the plan already.
         if changed || threads != nil { state.scalingChecked = false }
+        state.threadsStandIn = threads != nil && fresh.plan.mode == .processes
         state.profile = again.profile
         // The workload drifted: what threads and processes showed before no longer stands,
         // except that threads left cores idle (no trial brings them back unwatched).
         state.threadsTrialPerItem = nil
-        state.processesChecked = threads != nil || state.threadsLeftCoresIdle
+        state.processesChecked = threads != nil || state.threadsFellShort
         // The profiled range's unreached inputs run on the plan in force (the new one if it
         // changed: the caller makes its executor after this returns, so the old one runs them).
         try complete(again, task, inputs, executor, progress, before: [], deliver)
@@ -340,6 +414,30 @@ extension AutoExecutor {
         // they could use (the scaling test's copies).
         let speedup = ObservedScaling.speedup(
             utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores)
+        return reconsider(
+            task, &state, items: items, speedup: speedup, at: index,
+            why:
+                "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone"
+        )
+    }
+
+    /// Threads standing in for a process plan sped up short of the cores on the wall clock:
+    /// the advice is asked again on that speed-up. Returns whether the plan changed.
+    func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int
+    ) -> Bool {
+        reconsider(
+            task, &state, items: items, speedup: speedup, at: index,
+            why:
+                "\(state.plan.workers) threads standing in for processes ran \(NumberText.fixed(speedup, decimals: 2))× as fast as one call alone"
+        )
+    }
+
+    /// The advice asked again on the speed-up the run showed; the switch record says `why`.
+    private func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int, why: String
+    ) -> Bool {
+        let threads = min(state.plan.workers, Machine.usableCores)
         let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
         let next = advisor.recommend(profile, items: items)
         let nextPlan = plan(next, for: task)
@@ -347,8 +445,7 @@ extension AutoExecutor {
         guard nextPlan != state.plan else { return false }
         state.switchPlan(
             to: nextPlan, at: index,
-            reason:
-                "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
+            reason: "\(why) (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
             recommendation: next)
         return true
     }

@@ -111,11 +111,13 @@ extension AutoExecutor {
     /// Delivers `before` and a profiled range's outputs in input order, running the inputs the
     /// profiler did not reach with `executor`. At the lowest failing index (a profiled call's
     /// error, or an executor run's) every output before it is delivered, then its ``MapError``
-    /// is thrown.
+    /// is thrown. Returns what the executor's share took: inputs, wall seconds and its thread
+    /// workers' CPU seconds (zeros when the profile reached every input).
+    @discardableResult
     func complete<Task: PoolTask>(
         _ sampled: Sampled<Task.Output>, _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor,
         _ progress: ProgressCounter?, before: [Task.Output], _ deliver: ([Task.Output]) throws -> Void
-    ) throws {
+    ) throws -> (items: Int, seconds: Double, cpuSeconds: Double) {
         let base = sampled.range.lowerBound
         let failed = sampled.outputs.firstIndex {
             if case .failure? = $0 { return true }
@@ -125,7 +127,11 @@ extension AutoExecutor {
         let missing = (0..<limit).filter { sampled.outputs[$0] == nil }
         var computed: [Task.Output] = []
         var missingFailure: MapError?
+        var ran = (items: 0, seconds: 0.0, cpuSeconds: 0.0)
         if !missing.isEmpty {
+            let clock = ContinuousClock()
+            let started = clock.now
+            let cpu = executor.threadWorkersCPUSeconds
             // The batch path, not a stream: tiny calls leave thousands of inputs unreached, and
             // a completion per item would cost more than the calls.
             let gathered = missing.map { inputs[base + $0] }
@@ -134,6 +140,7 @@ extension AutoExecutor {
             ).wait()
             computed = outputs
             missingFailure = failure
+            ran = (missing.count, (clock.now - started).seconds, executor.threadWorkersCPUSeconds - cpu)
         }
         var batch = before
         batch.reserveCapacity(before.count + limit)
@@ -154,5 +161,6 @@ extension AutoExecutor {
         if let failed, case .failure(let error)? = sampled.outputs[failed] {
             throw MapError(index: base + failed, error: error)
         }
+        return ran
     }
 }

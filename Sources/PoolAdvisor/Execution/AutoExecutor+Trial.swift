@@ -53,21 +53,23 @@ extension AutoExecutor {
         let scaling = profile.scaling
         let cores = Machine.usableCores
         let model = CostModel(profile: profile, machine: advisor.costMachine(cores: cores))
-        guard cores >= 2, !state.processesChecked, !state.threadsLeftCoresIdle, !runsInWorkers(task),
+        guard cores >= 2, !state.processesChecked, !state.threadsFellShort, !runsInWorkers(task),
             profile.declared?.notThreadSafe != true, profile.declared?.runsCommand != true,
             let rule = state.recommendation.decidingRule?.rule, Self.insuranceRules.contains(rule),
-            scaling?.speedup == nil, scaling?.noisyHost != true, model.busyOthersCores == nil
+            scaling?.speedup == nil, model.busyOthersCores == nil
         else { return nil }
         switch plan.mode {
         case .pipeline:
-            guard plan.computeStage == .processes else { return nil }
+            guard plan.computeStage == .processes, scaling?.noisyHost != true else { return nil }
         case .processes:
-            // Ten samples of the copies at least (a 0.3 s job's round gives ten to twenty),
-            // almost all of them running: a lock, a semaphore or anything else they waited on
-            // a tenth of the time or more would show in most rounds, and the idle-thread check
-            // catches what a round missed.
-            guard let scaling, scaling.cpuEfficiency.value >= 0.85, let waits = scaling.waits,
-                waits.counts.total >= 10,
+            // A clean scaling round at least, and a few samples of the copies, almost all of
+            // them running: a lock, a semaphore or anything else they waited on a tenth of the
+            // time or more would most likely show. What a short profile missed (copies that
+            // sleep, or spin in a round whose rival was descheduled) the run's first judged
+            // window shows: idle cores, or a wall-clock speed-up short of the cores
+            // (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
+            guard let scaling, scaling.cleanRounds >= 1, scaling.cpuEfficiency.value >= 0.85,
+                let waits = scaling.waits, waits.counts.total >= 3,
                 Double(waits.counts[.running] + waits.counts[.transition]) >= 0.95 * Double(waits.counts.total)
             else { return nil }
         case .serial, .threads:

@@ -119,6 +119,12 @@ struct DriftWatch: Equatable {
         case steady(perItem: Double)
         /// Slower than the factor allows.
         case drifted(perItem: Double, reference: Double)
+
+        /// Whether this is the plan's first window (which pays the pool's start-up).
+        var isFirst: Bool {
+            if case .first = self { return true }
+            return false
+        }
     }
 
     /// Adds a finished batch of `items` that took `seconds` (since the previous batch ended).
@@ -188,6 +194,17 @@ enum ObservedScaling {
         let usable = Double(min(threads, cores))
         let expected = expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores)
         return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
+    }
+
+    /// Whether threads standing in for a process plan (``AutoExecutor/threadsFirst(_:_:items:)``)
+    /// fell short on the wall clock: `speedup` (one call's time alone over the window's time per
+    /// item) under three quarters of `min(threads, cores)`. Copies that spin on a lock keep the
+    /// cores busy, which the idle check cannot see; their speed-up shows it. The margin covers
+    /// a short profile's error on the call time (a few calls, timed once).
+    static func standInFallsShort(speedup: Double, threads: Int, cores: Int) -> Bool {
+        let usable = min(threads, cores)
+        guard usable >= 2, speedup.isFinite else { return false }
+        return speedup < 0.75 * Double(usable)
     }
 
     /// The speed-up on `min(threads, cores)` copies those figures imply, in the cost model's
