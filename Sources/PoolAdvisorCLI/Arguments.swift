@@ -46,15 +46,16 @@ struct UsageError: Error {
 
 /// The command line after parsing against a ``CommandSpec``.
 struct ParsedArguments {
+    /// What the command line was parsed against (named in the errors of ``value(_:)``).
+    let spec: CommandSpec
     var operands: [String] = []
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
+    private(set) var values: [String: String] = [:]
+    private(set) var flags: Set<String> = []
     var wantsHelp = false
-
-    func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     /// Parses `--name value`, `--name=value`, flags, `--` and operands; `-h`/`--help` anywhere.
     init(_ arguments: ArraySlice<String>, for spec: CommandSpec) throws(UsageError) {
+        self.spec = spec
         var rest = arguments[...]
         var onlyOperands = false
         while let argument = rest.popFirst() {
@@ -102,33 +103,24 @@ struct ParsedArguments {
         }
     }
 
-    /// The option's value as a whole number in `range`, or `fallback` when absent.
-    func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int, spec: CommandSpec)
-        throws(UsageError) -> Int
-    {
-        try value(name, in: range, default: fallback, spec: spec, kind: "a whole number") { "\($0)" }
-    }
-
-    /// The option's value as a number in `range`, or `fallback` when absent.
-    func number(_ name: String, in range: ClosedRange<Double>, default fallback: Double, spec: CommandSpec)
-        throws(UsageError) -> Double
-    {
-        try value(name, in: range, default: fallback, spec: spec, kind: "a number") { NumberText.automatic($0) }
-    }
-
-    private func value<Value: LosslessStringConvertible & Comparable>(
-        _ name: String, in range: ClosedRange<Value>, default fallback: Value, spec: CommandSpec, kind: String,
-        show: (Value) -> String
-    ) throws(UsageError) -> Value {
-        guard let text = values[name] else { return fallback }
-        guard let value = Value(text), range.contains(value) else {
+    /// The option's value, or nil when the command line does not give it.
+    /// - Throws: ``UsageError`` naming the option, the text and what it expects.
+    func value<Value>(_ option: CommandOption<Value>) throws(UsageError) -> Value? {
+        guard let text = values[option.name] else { return nil }
+        guard let value = option.convert(text) else {
             throw UsageError(
-                message:
-                    "invalid value '\(text)' for '\(name)': expected \(kind) from \(show(range.lowerBound)) to \(show(range.upperBound))",
-                command: spec)
+                message: "invalid value '\(text)' for '\(option.name)': expected \(option.expected)", command: spec)
         }
         return value
     }
+
+    /// The option's value, or `fallback` when the command line does not give it.
+    func value<Value>(_ option: CommandOption<Value>, default fallback: Value) throws(UsageError) -> Value {
+        try value(option) ?? fallback
+    }
+
+    /// Whether the flag is on the command line.
+    func has(_ flag: CommandOption<Bool>) -> Bool { flags.contains(flag.name) }
 }
 
 extension String {

@@ -105,16 +105,21 @@ enum InputFiles {
 
 /// The task a `profile` or `run` command names: TASK, or the external command of `--exec`.
 enum TaskChoice {
-    static func resolve(_ parsed: ParsedArguments, context: CommandContext, spec: CommandSpec) throws
-        -> any PoolTask.Type
-    {
-        if parsed.values["--exec"] != nil {
+    /// `--shell`: the `--exec` command is a /bin/sh script.
+    static let shell = CommandOption.flag(
+        "--shell", help: "Run the --exec command as a /bin/sh script; the input is $1.")
+
+    /// The task of the operand, or ``ExternalCommand`` when the command's `exec` option is given.
+    static func resolve(
+        _ parsed: ParsedArguments, exec: CommandOption<String>, context: CommandContext, spec: CommandSpec
+    ) throws -> any PoolTask.Type {
+        if try parsed.value(exec) != nil {
             guard parsed.operands.isEmpty else {
                 throw UsageError(message: "give either TASK or --exec, not both", command: spec)
             }
             return ExternalCommand.self
         }
-        if parsed.has("--shell") { throw UsageError(message: "--shell applies only with --exec", command: spec) }
+        if parsed.has(shell) { throw UsageError(message: "--shell applies only with --exec", command: spec) }
         guard let name = parsed.operands.first else {
             throw UsageError(message: "missing TASK (or --exec CMD)", command: spec)
         }

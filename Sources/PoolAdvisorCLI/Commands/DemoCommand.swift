@@ -15,26 +15,26 @@ enum DemoCommand {
             A row whose measurements other programs disturbed (they held more than 40 % of a core
             while its plans ran, or the profile found the host noisy) gets a * and a note.
             """,
-        options: [
-            .init(name: "--quick", value: nil, help: "Smaller jobs and one round each (for CI)."),
-            .init(
-                name: "--rounds", value: "N", help: "Runs of each plan; the median counts (default 3, 1 with --quick)."),
-            .init(name: "--only", value: "NAMES", help: "Comma-separated workloads to run (default: all)."),
-            .init(name: "--json", value: nil, help: "One JSON object per workload instead of the table."),
-        ])
+        options: .list(quick, rounds, only, json))
+
+    static let quick = CommandOption.flag("--quick", help: "Smaller jobs and one round each (for CI).")
+    static let rounds = CommandOption.integer(
+        "--rounds", in: 1...20, help: "Runs of each plan; the median counts (default 3, 1 with --quick).")
+    static let only = CommandOption.text("--only", "NAMES", help: "Comma-separated workloads to run (default: all).")
+    static let json = CommandOption.flag("--json", help: "One JSON object per workload instead of the table.")
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
-        let quick = parsed.has("--quick")
+        let isQuick = parsed.has(quick)
         var settings = ModeComparison.Settings()
-        settings.serialSeconds = quick ? 0.25 : 1.0
-        settings.rounds = try parsed.integer("--rounds", in: 1...20, default: quick ? 1 : 3, spec: spec)
-        settings.profiler.maximumSeconds = quick ? 1.5 : 3
+        settings.serialSeconds = isQuick ? 0.25 : 1.0
+        settings.rounds = try parsed.value(rounds, default: isQuick ? 1 : 3)
+        settings.profiler.maximumSeconds = isQuick ? 1.5 : 3
         // This program's workers run every reference workload: processes can be measured too.
         settings.profiler.processScaling = settings.processes
         var workloads = ReferenceWorkloads.all
-        if let only = parsed.values["--only"] {
-            let names = only.split(separator: ",").map(String.init)
+        if let list = try parsed.value(only) {
+            let names = list.split(separator: ",").map(String.init)
             for name in names where ReferenceWorkloads.named(name) == nil {
                 let hint = NameSuggestion.closest(to: name, among: ReferenceWorkloads.all.map { $0.workloadName })
                 throw UsageError(
@@ -44,17 +44,17 @@ enum DemoCommand {
             workloads = workloads.filter { names.contains($0.workloadName) }
         }
         let machine = try context.machine()
-        let json = parsed.has("--json")
-        if !json { context.print(DemoTable.header) }
+        let asJSON = parsed.has(json)
+        if !asJSON { context.print(DemoTable.header) }
         var regrets: [Double] = []
         var noisyRows = 0
         for workload in workloads {
             let row = try compare(workload, machine: machine, settings: settings)
             regrets.append(row.regret)
             if row.noisy { noisyRows += 1 }
-            context.print(json ? try DemoTable.jsonLine(row) : DemoTable.line(row, style: context.outputStyle))
+            context.print(asJSON ? try DemoTable.jsonLine(row) : DemoTable.line(row, style: context.outputStyle))
         }
-        if !json, let worst = regrets.max() {
+        if !asJSON, let worst = regrets.max() {
             let within = regrets.filter { $0 <= 1.10 }.count
             context.print(
                 "\nregret ≤ 1.10 on \(within) of \(regrets.count) workloads; worst \(NumberText.fixed(worst, decimals: 2)). "

@@ -15,52 +15,59 @@ enum ProfileCommand {
             goes, how copies scale on threads, what shipping a call to a process costs, the
             predicted time of each mode and the recommendation with the rule that chose it.
             """,
-        options: [
-            .init(name: "--sample", value: "N", help: "Distinct inputs to profile on (default 32)."),
-            .init(name: "--items", value: "N", help: "Items in the job to advise on (default 1000)."),
-            .init(name: "--budget", value: "SECONDS", help: "Most time to spend profiling (default 3)."),
-            .init(name: "--rules", value: "FILE", help: "Decide with this rules file instead of the built-in matrix."),
-            .init(
-                name: "--inputs", value: "FILE",
-                help: "Sample inputs as JSON Lines (required for tasks without built-in inputs)."),
-            .init(name: "--exec", value: "CMD", help: "Profile an external command instead of a TASK."),
-            .init(name: "--shell", value: nil, help: "Run the --exec command as a /bin/sh script; the input is $1."),
-            .init(name: "--json", value: nil, help: "Print the profile, machine and recommendation as JSON."),
-        ], operands: ["TASK"], optionalOperands: 1)
+        options: .list(sample, items, budget, rules, inputs, exec, TaskChoice.shell, json),
+        operands: ["TASK"], optionalOperands: 1)
+
+    static let sample = CommandOption.integer(
+        "--sample", in: 1...100_000, help: "Distinct inputs to profile on (default 32).")
+    static let items = CommandOption.integer(
+        "--items", in: 1...1_000_000_000, help: "Items in the job to advise on (default 1000).")
+    static let budget = CommandOption.number(
+        "--budget", "SECONDS", in: 0.1...3600, help: "Most time to spend profiling (default 3).")
+    static let rules = CommandOption.text(
+        "--rules", "FILE", help: "Decide with this rules file instead of the built-in matrix.")
+    static let inputs = CommandOption.text(
+        "--inputs", "FILE", help: "Sample inputs as JSON Lines (required for tasks without built-in inputs).")
+    static let exec = CommandOption.text("--exec", "CMD", help: "Profile an external command instead of a TASK.")
+    static let json = CommandOption.flag("--json", help: "Print the profile, machine and recommendation as JSON.")
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
-        let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
-        let sample = try parsed.integer("--sample", in: 1...100_000, default: 32, spec: spec)
-        let items = try parsed.integer("--items", in: 1...1_000_000_000, default: 1000, spec: spec)
-        let budget = try parsed.number("--budget", in: 0.1...3600, default: 3, spec: spec)
-        let rules = try context.rules(parsed.values["--rules"])
+        let task = try TaskChoice.resolve(parsed, exec: exec, context: context, spec: spec)
+        let sampleSize = try parsed.value(sample, default: 32)
+        let jobItems = try parsed.value(items, default: 1000)
+        let seconds = try parsed.value(budget, default: 3)
+        let decisionRules = try context.rules(try parsed.value(rules))
         let machine = try context.machine()
         var options = ProfilerOptions()
-        options.maximumSeconds = budget
-        options.minimumSeconds = min(options.minimumSeconds, budget / 2)
+        options.maximumSeconds = seconds
+        options.minimumSeconds = min(options.minimumSeconds, seconds / 2)
         // This program's workers run every task it lists: processes can be measured too.
         options.processScaling = ProcessPool.Configuration()
         let profiler = Profiler(options: options, machine: machine)
         let profile: TaskProfile
-        if let template = parsed.values["--exec"] {
-            guard let inputs = parsed.values["--inputs"] else {
+        let inputsPath = try parsed.value(inputs)
+        let template = try parsed.value(exec)
+        if let template {
+            guard let inputsPath else {
                 throw UsageError(message: "--exec needs --inputs FILE (one argument per line)", command: spec)
             }
-            let calls = try InputFiles.readCommandCalls(template: template, shell: parsed.has("--shell"), from: inputs)
-                .calls
+            let calls = try InputFiles.readCommandCalls(
+                template: template, shell: parsed.has(TaskChoice.shell), from: inputsPath
+            )
+            .calls
             profile = try profiled(ExternalCommand.self) { try profiler.profile(ExternalCommand.self, sample: calls) }
         } else {
-            profile = try measure(task, sample: sample, inputsFile: parsed.values["--inputs"], profiler: profiler)
+            profile = try measure(task, sample: sampleSize, inputsFile: inputsPath, profiler: profiler)
         }
-        let recommendation = Advisor(rules: rules, machine: machine).recommend(profile, items: items)
-        if parsed.has("--json") {
+        let recommendation = Advisor(rules: decisionRules, machine: machine).recommend(profile, items: jobItems)
+        if parsed.has(json) {
             try context.printJSON(ProfileDocument(profile: profile, machine: machine, recommendation: recommendation))
         } else {
             let summary = (task as? any ReferenceWorkload.Type)?.summary
             context.print(
                 ProfileReport.render(
-                    profile, name: parsed.values["--exec"].map { "--exec '\($0)'" } ?? TaskCatalog.commandName(task),
+                    profile, name: template.map { "--exec '\($0)'" } ?? TaskCatalog.commandName(task),
                     summary: summary, machine: machine,
                     recommendation: recommendation, style: context.outputStyle))
         }

@@ -17,14 +17,15 @@ enum RulesCommand {
     static let listSpec = CommandSpec(
         name: "rules list", synopsis: "[--rules FILE] [--json]",
         summary: "List the rules in the order they are considered.",
-        options: [
-            .init(name: "--rules", value: "FILE", help: "List this rules file instead of the built-in matrix."),
-            .init(name: "--json", value: nil, help: "Print the rules as JSON."),
-        ])
+        options: .list(listRules, listJSON))
+    static let listRules = CommandOption.text(
+        "--rules", "FILE", help: "List this rules file instead of the built-in matrix.")
+    static let listJSON = CommandOption.flag("--json", help: "Print the rules as JSON.")
     static let factsSpec = CommandSpec(
         name: "rules facts", synopsis: "[--json]",
         summary: "List the facts a rule can read, with type, unit and meaning.",
-        options: [.init(name: "--json", value: nil, help: "Print the facts as JSON.")])
+        options: [factsJSON.described])
+    static let factsJSON = CommandOption.flag("--json", help: "Print the facts as JSON.")
     static let checkSpec = CommandSpec(
         name: "rules check", synopsis: "FILE [FILE…]",
         summary: "Check rules files: syntax, fact names, types, actions, duplicates, unreachable rules.",
@@ -34,12 +35,13 @@ enum RulesCommand {
     static let explainSpec = CommandSpec(
         name: "rules explain", synopsis: "PROFILE.json [--items N] [--rules FILE] [--json]",
         summary: "Evaluate the rules on a saved profile ('profile --json' output) and show every rule's values.",
-        options: [
-            .init(
-                name: "--items", value: "N", help: "Items in the job (default: the saved recommendation's, else 1000)."),
-            .init(name: "--rules", value: "FILE", help: "Evaluate this rules file instead of the built-in matrix."),
-            .init(name: "--json", value: nil, help: "Print the recommendation with its full trace as JSON."),
-        ], operands: ["PROFILE.json"])
+        options: .list(explainItems, explainRules, explainJSON), operands: ["PROFILE.json"])
+    static let explainItems = CommandOption.integer(
+        "--items", in: 1...1_000_000_000, help: "Items in the job (default: the saved recommendation's, else 1000).")
+    static let explainRules = CommandOption.text(
+        "--rules", "FILE", help: "Evaluate this rules file instead of the built-in matrix.")
+    static let explainJSON = CommandOption.flag(
+        "--json", help: "Print the recommendation with its full trace as JSON.")
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let sub = arguments.first, !sub.hasPrefix("-") else {
@@ -63,8 +65,8 @@ enum RulesCommand {
 
     private static func list(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, listSpec) else { return 0 }
-        let rules = try context.rules(parsed.values["--rules"])
-        if parsed.has("--json") {
+        let rules = try context.rules(try parsed.value(listRules))
+        if parsed.has(listJSON) {
             try context.printJSON(rules.summaries)
             return 0
         }
@@ -84,7 +86,7 @@ enum RulesCommand {
     private static func facts(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, factsSpec) else { return 0 }
         let facts = AdvisorFacts.schema.facts
-        if parsed.has("--json") {
+        if parsed.has(factsJSON) {
             try context.printJSON(facts)
             return 0
         }
@@ -139,11 +141,10 @@ enum RulesCommand {
             throw CommandFailure(
                 message: "'\(path)' is not a profile ('pool-advisor profile TASK --json' writes one): \(error)")
         }
-        let items = try parsed.integer(
-            "--items", in: 1...1_000_000_000, default: document.recommendation?.items ?? 1000, spec: explainSpec)
-        let rules = try context.rules(parsed.values["--rules"])
+        let items = try parsed.value(explainItems, default: document.recommendation?.items ?? 1000)
+        let rules = try context.rules(try parsed.value(explainRules))
         let recommendation = Advisor(rules: rules, machine: document.machine).recommend(document.profile, items: items)
-        if parsed.has("--json") {
+        if parsed.has(explainJSON) {
             try context.printJSON(recommendation)
         } else {
             let name =

@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode auto|serial|threads|processes|pipeline] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             Every input line is read and checked before any work starts; a malformed line is an
@@ -25,55 +25,56 @@ enum RunCommand {
             does not stop the others; the exit status is then 1 and stderr names the lines.
             No command (nor anything it started) outlives pool-advisor.
             """,
-        options: [
-            .init(name: "--inputs", value: "FILE", help: "The inputs, one JSON value per line (required)."),
-            .init(name: "--mode", value: "MODE", help: "auto (default), serial, threads, processes or pipeline."),
-            .init(name: "--workers", value: "N", help: "Threads or processes for a fixed mode (default: the cores)."),
-            .init(name: "--chunk", value: "N", help: "Items per chunk for a fixed mode (default: automatic)."),
-            .init(name: "--fetch-workers", value: "N", help: "Fetch threads of a pipeline (default: 4 × the cores)."),
-            .init(name: "--rules", value: "FILE", help: "Decide with this rules file (auto mode)."),
-            .init(name: "--output", value: "FILE", help: "Write the outputs here instead of stdout."),
-            .init(
-                name: "--timeout", value: "SECONDS",
-                help: "Fail an input whose call runs longer (its worker is killed and replaced); calls run in workers."),
-            .init(name: "--exec", value: "CMD", help: "Run an external command per input line instead of a TASK."),
-            .init(name: "--shell", value: nil, help: "Run the --exec command as a /bin/sh script; the input is $1."),
-            .init(name: "--quiet", value: nil, help: "No progress and no summary on stderr."),
-        ], operands: ["TASK"], optionalOperands: 1)
+        options: .list(
+            inputs, mode, workers, chunk, fetchWorkers, rules, output, timeout, exec, TaskChoice.shell, quiet),
+        operands: ["TASK"], optionalOperands: 1)
+
+    static let inputs = CommandOption.text("--inputs", "FILE", help: "The inputs, one JSON value per line (required).")
+    /// `auto`, then every fixed mode by its name: what `--mode` accepts.
+    static let modes: [(name: String, value: DecisionMode?)] =
+        [("auto", nil)] + DecisionMode.allCases.map { ($0.rawValue, $0) }
+    /// `auto`, or a fixed mode: nil for auto.
+    static let mode = CommandOption.choice(
+        "--mode", "MODE", modes,
+        help: "auto (default), \(EnglishList.or(DecisionMode.allCases.map(\.rawValue))).")
+    static let workers = CommandOption.integer(
+        "--workers", in: 1...4096, help: "Threads or processes for a fixed mode (default: the cores).")
+    static let chunk = CommandOption.integer(
+        "--chunk", in: 1...1_000_000, help: "Items per chunk for a fixed mode (default: automatic).")
+    static let fetchWorkers = CommandOption.integer(
+        "--fetch-workers", in: 1...4096, help: "Fetch threads of a pipeline (default: 4 × the cores).")
+    static let rules = CommandOption.text("--rules", "FILE", help: "Decide with this rules file (auto mode).")
+    static let output = CommandOption.text("--output", "FILE", help: "Write the outputs here instead of stdout.")
+    static let timeout = CommandOption.number(
+        "--timeout", "SECONDS", in: 0.001...2_592_000,
+        help: "Fail an input whose call runs longer (its worker is killed and replaced); calls run in workers.")
+    static let exec = CommandOption.text(
+        "--exec", "CMD", help: "Run an external command per input line instead of a TASK.")
+    static let quiet = CommandOption.flag("--quiet", help: "No progress and no summary on stderr.")
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
-        let task = try TaskChoice.resolve(parsed, context: context, spec: spec)
-        guard let inputsPath = parsed.values["--inputs"] else {
+        let task = try TaskChoice.resolve(parsed, exec: exec, context: context, spec: spec)
+        guard let inputsPath = try parsed.value(inputs) else {
             throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)
-        }
-        let modeName = parsed.values["--mode"] ?? "auto"
-        let mode = DecisionMode(rawValue: modeName)
-        guard mode != nil || modeName == "auto" else {
-            throw UsageError(
-                message:
-                    "invalid value '\(modeName)' for '--mode': expected auto, serial, threads, processes or pipeline",
-                command: spec)
         }
         let cores = Machine.usableCores
         let settings = RunSettings(
-            inputsPath: inputsPath, mode: mode,
-            workers: try parsed.integer("--workers", in: 1...4096, default: cores, spec: spec),
-            chunk: parsed.values["--chunk"] == nil
-                ? nil : try parsed.integer("--chunk", in: 1...1_000_000, default: 1, spec: spec),
-            fetchWorkers: try parsed.integer("--fetch-workers", in: 1...4096, default: 4 * cores, spec: spec),
-            rules: parsed.values["--rules"], output: parsed.values["--output"], quiet: parsed.has("--quiet"),
-            timeout: parsed.values["--timeout"] == nil
-                ? nil : try parsed.number("--timeout", in: 0.001...2_592_000, default: 1, spec: spec))
-        if settings.timeout != nil, let mode, mode != .processes {
+            inputsPath: inputsPath, mode: try parsed.value(mode, default: nil),
+            workers: try parsed.value(workers, default: cores),
+            chunk: try parsed.value(chunk),
+            fetchWorkers: try parsed.value(fetchWorkers, default: 4 * cores),
+            rules: try parsed.value(rules), output: try parsed.value(output), quiet: parsed.has(quiet),
+            timeout: try parsed.value(timeout))
+        if settings.timeout != nil, let mode = settings.mode, mode != .processes {
             throw UsageError(
                 message:
                     "--timeout needs worker processes: a call on a thread cannot be stopped; use --mode processes, or auto (which then runs every call in workers)",
                 command: spec)
         }
-        if let template = parsed.values["--exec"] {
+        if let template = try parsed.value(exec) {
             let (calls, lines) = try InputFiles.readCommandCalls(
-                template: template, shell: parsed.has("--shell"), from: inputsPath)
+                template: template, shell: parsed.has(TaskChoice.shell), from: inputsPath)
             var failed: (count: Int, first: (line: Int, outcome: CommandOutcome)?) = (0, nil)
             try execute(ExternalCommand.self, calls, lines, settings, context) { index, outcome in
                 guard !outcome.succeeded else { return }

@@ -12,15 +12,16 @@ enum CalibrateCommand {
             per host and build for 7 days (1 hour when noisy); a cache that is unreadable, a link, or
             holds implausible figures is measured again with a note. --refresh measures again.
             """,
-        options: [
-            .init(name: "--refresh", value: nil, help: "Measure again even if a fresh calibration is cached."),
-            .init(name: "--json", value: nil, help: "Print the machine profile as JSON."),
-        ])
+        options: .list(refresh, json))
+
+    static let refresh = CommandOption.flag(
+        "--refresh", help: "Measure again even if a fresh calibration is cached.")
+    static let json = CommandOption.flag("--json", help: "Print the machine profile as JSON.")
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
-        let machine = try context.machine(refresh: parsed.has("--refresh"))
-        if parsed.has("--json") {
+        let machine = try context.machine(refresh: parsed.has(refresh))
+        if parsed.has(json) {
             try context.printJSON(machine)
             return 0
         }
@@ -89,7 +90,9 @@ enum CalibrateCommand {
 enum TasksCommand {
     static let spec = CommandSpec(
         name: "tasks", synopsis: "[--json]", summary: "List the tasks this program can profile.",
-        options: [.init(name: "--json", value: nil, help: "Print the list as JSON.")])
+        options: [json.described])
+
+    static let json = CommandOption.flag("--json", help: "Print the list as JSON.")
 
     struct Entry: Codable {
         var name: String
@@ -103,7 +106,7 @@ enum TasksCommand {
             Entry(
                 name: TaskCatalog.commandName($0), task: $0.name, summary: ($0 as? any ReferenceWorkload.Type)?.summary)
         }
-        if parsed.has("--json") {
+        if parsed.has(json) {
             try context.printJSON(entries)
             return 0
         }
