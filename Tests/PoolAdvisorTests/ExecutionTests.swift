@@ -64,6 +64,24 @@ struct ExecutionTests {
         }
     }
 
+    @Test("a fixed plan reads as English at the call site and is the plan its parts make")
+    func fixedPlansReadAsEnglish() throws {
+        #expect(ExecutionPlan.processes(workers: 2) == ExecutionPlan(mode: .processes, workers: 2))
+        #expect(
+            ExecutionPlan.threads(workers: 8, chunk: 16) == ExecutionPlan(mode: .threads, workers: 8, chunkSize: 16))
+        #expect(ExecutionPlan.threads() == ExecutionPlan(mode: .threads))
+        #expect(ExecutionPlan.serial == ExecutionPlan(mode: .serial, workers: 1))
+        #expect(
+            ExecutionPlan.pipeline(fetchWorkers: 4, workers: 2, computeStage: .threads)
+                == ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 4, computeStage: .threads))
+        let executor = Executor(.processes(workers: 2), processes: advisorWorkers)
+        defer { executor.shutdown() }
+        #expect(executor.plan.summary == "processes × 2")
+        let inputs = TinyTask.inputs(count: 40)
+        #expect(try executor.map(TinyTask.self, inputs) == inputs.map(TinyTask.run))
+        #expect(Executor(.serial).plan.summary == "serial")
+    }
+
     @Test("Executor reports a failing input's index in every mode")
     func failures() throws {
         let inputs = [1, 2, -1, 4, -5, 6]

@@ -34,6 +34,12 @@ public final class Executor: Sendable {
         self.init(plan: ExecutionPlan(recommendation), processes: processes)
     }
 
+    /// An executor for a fixed plan, read as English at the call site:
+    /// `Executor(.processes(workers: 2))`, `Executor(.threads(workers: 8, chunk: 16))`, `Executor(.serial)`.
+    public convenience init(_ plan: ExecutionPlan, processes: ProcessPool.Configuration = .init()) {
+        self.init(plan: plan, processes: processes)
+    }
+
     /// An executor for an explicit plan.
     public init(plan: ExecutionPlan, processes: ProcessPool.Configuration = .init()) {
         self.plan = plan
@@ -316,6 +322,29 @@ public struct ExecutionPlan: Codable, Sendable, Equatable {
         self.init(
             mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
             computeStage: cost.computeStage ?? .processes)
+    }
+
+    /// One call after another on the calling thread.
+    public static let serial = ExecutionPlan(mode: .serial, workers: 1)
+
+    /// `workers` threads of one ``ThreadPool``, `chunk` items a dispatch (nil: the pool sizes
+    /// chunks from what is left).
+    public static func threads(workers: Int = Machine.usableCores, chunk: Int? = nil) -> ExecutionPlan {
+        ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
+    }
+
+    /// `workers` worker processes of one ``ProcessPool``, `chunk` items a request (nil: the pool
+    /// chooses).
+    public static func processes(workers: Int = Machine.usableCores, chunk: Int? = nil) -> ExecutionPlan {
+        ExecutionPlan(mode: .processes, workers: workers, chunkSize: chunk)
+    }
+
+    /// A ``Pipeline``: `fetchWorkers` threads run a ``StagedTask``'s fetch stage and feed its
+    /// compute stage, run by `workers` worker processes (or threads: `computeStage: .threads`).
+    public static func pipeline(
+        fetchWorkers: Int, workers: Int = Machine.usableCores, computeStage: DecisionMode = .processes
+    ) -> ExecutionPlan {
+        ExecutionPlan(mode: .pipeline, workers: workers, fetchWorkers: fetchWorkers, computeStage: computeStage)
     }
 
     /// `threads × 4, chunk 8`, `processes × 2`, `pipeline 3 → processes × 2`, `serial`.
