@@ -70,10 +70,20 @@ struct ExecutionTests {
         #expect(
             ExecutionPlan.threads(workers: 8, chunk: 16) == ExecutionPlan(mode: .threads, workers: 8, chunkSize: 16))
         #expect(ExecutionPlan.threads() == ExecutionPlan(mode: .threads))
-        #expect(ExecutionPlan.serial == ExecutionPlan(mode: .serial, workers: 1))
+        #expect(ExecutionPlan.serial == ExecutionPlan(mode: .serial, workers: 5), "a size serial does not take")
+        let pipeline = ExecutionPlan.pipeline(fetchWorkers: 4, compute: .threads(workers: 2))
+        #expect(pipeline == ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 4, computeStage: .threads))
+        #expect(pipeline.summary == "pipeline 4 → threads × 2")
         #expect(
-            ExecutionPlan.pipeline(fetchWorkers: 4, workers: 2, computeStage: .threads)
-                == ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 4, computeStage: .threads))
+            (pipeline.mode, pipeline.workers, pipeline.fetchWorkers, pipeline.computeStage, pipeline.chunkSize)
+                == (.pipeline, 2, 4, .threads, nil))
+        // The flat form reports are written in, both ways.
+        for plan in [ExecutionPlan.serial, .threads(workers: 3, chunk: 7), .processes(workers: 2), pipeline] {
+            let data = try JSONEncoder().encode(plan)
+            #expect(try JSONDecoder().decode(ExecutionPlan.self, from: data) == plan)
+        }
+        let flat = #"{"mode":"processes","workers":2,"chunkSize":4,"fetchWorkers":1,"computeStage":"processes"}"#
+        #expect(try JSONDecoder().decode(ExecutionPlan.self, from: Data(flat.utf8)) == .processes(workers: 2, chunk: 4))
         let executor = Executor(.processes(workers: 2), processes: advisorWorkers)
         defer { executor.shutdown() }
         #expect(executor.plan.summary == "processes × 2")

@@ -152,6 +152,13 @@ public struct CostModel: Sendable {
         return max(1, min(wanted, balanced))
     }
 
+    /// Predicted seconds for `items` run as `plan` says (a chunk the pool chooses counts as 1).
+    public func seconds(for plan: ExecutionPlan, items: Int) -> Double {
+        seconds(
+            plan.mode, items: items, workers: plan.workers, chunk: plan.chunkSize ?? 1, fetchWorkers: plan.fetchWorkers,
+            computeStage: plan.computeStage)
+    }
+
     /// Predicted seconds for `items` run in `mode`.
     public func seconds(
         _ mode: DecisionMode, items: Int, workers: Int = 1, chunk: Int = 1, fetchWorkers: Int = 1,

@@ -32,22 +32,13 @@ public struct Recommendation: Codable, Sendable {
     /// Every rule with each of its conditions and the facts it read.
     public var evaluation: RuleEvaluation
 
-    /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`.
+    /// What an ``Executor`` runs on this advice.
+    public var plan: ExecutionPlan { ExecutionPlan(self) }
+
+    /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`, the plan written
+    /// as every report writes it (``ExecutionPlan/summary``).
     public var summary: String {
-        var text: String
-        switch mode {
-        case .serial: text = "serial"
-        case .threads, .processes:
-            text = "\(mode.rawValue) × \(workers ?? 1)"
-            if let chunk = chunkSize, chunk > 1 { text += ", chunk \(chunk)" }
-        case .pipeline:
-            let plan =
-                pipeline ?? PipelinePlan(fetchWorkers: 1, computeWorkers: 1, computeStage: .processes, chunkSize: 1)
-            text =
-                "pipeline: fetch on threads × \(plan.fetchWorkers), compute on \(plan.computeStage.rawValue) × \(plan.computeWorkers)"
-        }
-        if let rule = decidingRule?.rule { text += " (rule \(rule))" }
-        return text
+        plan.summary + (decidingRule.map { " (rule \($0.rule))" } ?? "")
     }
 
     /// The decision, its reason, warnings, advice, then every rule considered with its values.

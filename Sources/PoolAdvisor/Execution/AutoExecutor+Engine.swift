@@ -206,9 +206,7 @@ extension AutoExecutor {
         let model = CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
         let perItem =
             max(
-                model.seconds(
-                    plan.mode, items: 1000, workers: plan.workers, chunk: plan.chunkSize ?? 1,
-                    fetchWorkers: plan.fetchWorkers, computeStage: plan.computeStage) / 1000, 1e-9)
+                model.seconds(for: plan, items: 1000) / 1000, 1e-9)
         let sizing = BatchSizing(
             maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
             riskShare: options.batchRiskShare)

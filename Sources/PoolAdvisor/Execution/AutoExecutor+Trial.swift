@@ -27,9 +27,7 @@ extension AutoExecutor {
         // a first window that pays each worker's cold start, a judged one) take about five
         // windows: they must leave most of the job to run on the faster plan. Shorter jobs keep
         // the advice as it is.
-        let left = model.seconds(
-            plan.mode, items: remaining, workers: plan.workers, chunk: plan.chunkSize ?? 1,
-            fetchWorkers: plan.fetchWorkers, computeStage: plan.computeStage)
+        let left = model.seconds(for: plan, items: remaining)
         guard left >= 10 * max(options.driftMinimumSeconds, options.minimumBatchSeconds) else { return nil }
         return threadPlan(state, items: remaining)
     }
@@ -82,7 +80,7 @@ extension AutoExecutor {
         else { return nil }
         // Room for the check: a few windows of the job must be left to run on threads, or the
         // plan would go unwatched.
-        let left = model.seconds(.threads, items: items, workers: threads.workers, chunk: threads.chunkSize ?? 1)
+        let left = model.seconds(for: threads, items: items)
         return left >= 4 * max(options.driftMinimumSeconds, options.minimumBatchSeconds) ? threads : nil
     }
 
