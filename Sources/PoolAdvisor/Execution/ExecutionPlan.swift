@@ -1,4 +1,4 @@
-internal import PoolRules
+public import PoolRules
 
 /// What an ``Executor`` runs: a mode with exactly the sizes that mode takes.
 ///

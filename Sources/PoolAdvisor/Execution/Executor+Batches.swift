@@ -31,7 +31,7 @@ extension Executor {
         let reporting = jobIndexes.map { Array($0[range]) } ?? Array(range)
         func jobIndex(_ offset: Int) -> Int { reporting.indices.contains(offset) ? reporting[offset] : base + offset }
         func shifted(_ failure: MapError?) -> MapError? {
-            failure.map { MapError(index: jobIndex($0.index), error: $0.error) }
+            failure.map { $0.at(jobIndex($0.index)) }
         }
         switch plan.mode {
         case .threads:
@@ -92,7 +92,7 @@ extension Executor {
                             outputs.append(output as! Task.Output)
                         case .failure(let failure):
                             reader.cancel()
-                            return (outputs, MapError(index: jobIndex(failure.index), error: failure.error))
+                            return (outputs, failure.at(jobIndex(failure.index)))
                         }
                     }
                     return (outputs, nil)
@@ -109,8 +109,6 @@ extension Executor {
                         return (outputs, nil)
                     } catch let failure as MapError {
                         return (outputs, shifted(failure))
-                    } catch let failure as PipelineError {
-                        return (outputs, MapError(index: jobIndex(failure.index), error: failure.error))
                     } catch {
                         return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }

@@ -1,5 +1,5 @@
 public import PoolExecutors
-public import PoolRules
+internal import PoolRules
 internal import Synchronization
 
 /// Runs a job the way a ``Recommendation`` says: one `map` over serial, threads, processes and

@@ -168,12 +168,10 @@ enum RunCommand {
             let kept = writer.keepWhatWasWritten().map { "; \($0)" } ?? ""
             switch error {
             case let failure as MapError:
-                throw CommandFailure(
-                    message: "\(settings.inputsPath):\(lines[failure.index]): the task failed: \(failure.error)\(kept)")
-            case let failure as PipelineError:
+                let stage = failure.stage.map { " in its \($0.rawValue) stage" } ?? ""
                 throw CommandFailure(
                     message:
-                        "\(settings.inputsPath):\(lines[failure.index]): the task failed in its \(failure.stage.rawValue) stage: \(failure.error)\(kept)"
+                        "\(settings.inputsPath):\(lines[failure.index]): the task failed\(stage): \(failure.error)\(kept)"
                 )
             default:
                 throw error

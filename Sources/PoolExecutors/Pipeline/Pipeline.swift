@@ -162,20 +162,3 @@ extension Pipeline where Fetch: PoolTask {
         try self.init(fetch: Fetch.self, compute: Compute.self, configuration: configuration)
     }
 }
-
-/// An item that failed in a pipeline: which input, which stage, and the stage's error.
-public struct PipelineError: Error, Sendable, CustomStringConvertible {
-    /// The stages of a ``Pipeline``.
-    public enum Stage: String, Sendable {
-        case fetch, compute
-    }
-
-    /// The input's position in the input sequence.
-    public let index: Int
-    /// The stage that failed.
-    public let stage: Stage
-    /// What the stage threw (for a process stage: a ``RemoteTaskError`` or ``PoolError``).
-    public let error: any Error
-
-    public var description: String { "pipeline item \(index) failed in the \(stage.rawValue) stage: \(error)" }
-}

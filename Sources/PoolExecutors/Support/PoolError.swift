@@ -70,21 +70,41 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The first failure of a ``ThreadPool/map(_:chunkSize:_:)``: which input failed and how.
+/// The failure of one input of a map, a batch or a pipeline: which input failed, where, and how.
 ///
-/// Items not yet started when the failure was seen are not run. When several items fail at
-/// about the same time, the one with the lowest input index is reported.
+/// Every executor reports a failing item this way: ``ThreadPool``, ``ProcessPool``, ``Pipeline``
+/// (with the ``stage`` that failed) and the advisor's executors. Items not yet started when
+/// the failure was seen are not run; when several fail at about the same time, the one with
+/// the lowest input index is reported.
 public struct MapError: Error, Sendable, CustomStringConvertible {
+    /// The stages of a ``Pipeline``.
+    public enum Stage: String, Sendable {
+        case fetch, compute
+    }
+
     /// The position of the failing element in the input collection (0-based).
     public let index: Int
-    /// The error the transform threw for that element, unchanged.
+    /// The pipeline stage that failed; nil outside a pipeline.
+    public let stage: Stage?
+    /// The error the task threw for that element, unchanged (for a process: a
+    /// ``RemoteTaskError`` or ``PoolError``).
     public let error: any Error
 
-    /// The failure of the element at `index` with `error`.
-    public init(index: Int, error: any Error) {
+    /// The failure of the element at `index` with `error` (in pipeline stage `stage`).
+    public init(index: Int, stage: Stage? = nil, error: any Error) {
         self.index = index
+        self.stage = stage
         self.error = error
     }
 
-    public var description: String { "map failed at input index \(index): \(error)" }
+    /// The same failure at another position: a batch's index moved to the job's.
+    public func at(_ index: Int) -> MapError { MapError(index: index, stage: stage, error: error) }
+
+    public var description: String {
+        guard let stage else { return "map failed at input index \(index): \(error)" }
+        return "pipeline item \(index) failed in the \(stage.rawValue) stage: \(error)"
+    }
 }
+
+/// A pipeline item's failure: a ``MapError`` whose ``MapError/stage`` says which stage failed.
+public typealias PipelineError = MapError
