@@ -1,9 +1,9 @@
 /// A checked rules file, ready to evaluate.
 ///
 /// ```swift
-/// let rules = try RuleSet(source: text, file: "rules/mine.rules", schema: schema)
+/// let rules = try RuleSet(source: text, file: "rules/mine.rules", schema: schema, actions: actions)
 /// let result = rules.evaluate(facts)
-/// print(result.decision?.mode, result.explanation())
+/// print(result.decision?.action, result.explanation())
 /// ```
 ///
 /// Loading parses and checks the whole file and throws ``RuleFileError`` listing every error, each
@@ -14,6 +14,8 @@ public struct RuleSet: Sendable {
     public let file: String
     /// The facts the rules were checked against.
     public let schema: FactSchema
+    /// The decisions the rules were checked against.
+    public let actions: ActionSchema
     /// Problems that do not stop the rules from running.
     public let warnings: [RuleDiagnostic]
     let rules: [RuleSyntax]  // in evaluation order: priority, highest first, then file order
@@ -28,20 +30,23 @@ public struct RuleSet: Sendable {
     ///   - source: the text of a rules file.
     ///   - file: the name shown in locations (a path, or `<rules>`).
     ///   - schema: the facts the rules may use.
+    ///   - actions: the decisions the rules may make, and their parameters.
     /// - Throws: ``RuleFileError`` with every syntax, name, type, duplicate, action and reachability error.
-    public init(source: String, file: String = "<rules>", schema: FactSchema) throws(RuleFileError) {
+    public init(source: String, file: String = "<rules>", schema: FactSchema, actions: ActionSchema)
+        throws(RuleFileError)
+    {
         let lines = SourceLines(file: file, text: source)
         let scalars = Array(source.unicodeScalars)
         var diagnostics: [RuleDiagnostic] = []
         var parsed: [RuleSyntax] = []
         do {
-            var parser = try Parser(scalars: scalars, lines: lines)
+            var parser = try Parser(scalars: scalars, lines: lines, actions: actions)
             parsed = parser.parseFile()
             diagnostics += parser.diagnostics
         } catch {
             diagnostics.append(error.diagnostic)
         }
-        var checker = Checker(schema: schema, lines: lines)
+        var checker = Checker(schema: schema, actions: actions, lines: lines)
         checker.check(parsed)
         diagnostics += checker.diagnostics
         if parsed.isEmpty && diagnostics.isEmpty {
@@ -53,6 +58,7 @@ public struct RuleSet: Sendable {
         if diagnostics.contains(where: { $0.severity == .error }) { throw RuleFileError(diagnostics: diagnostics) }
         self.file = file
         self.schema = schema
+        self.actions = actions
         self.warnings = diagnostics
         self.rules = RuleOrder.sorted(parsed)
         self.lines = lines
@@ -100,9 +106,9 @@ public struct RuleSet: Sendable {
 
     private func quoteAction(_ rule: RuleSyntax) -> String {
         switch rule.action {
-        case .decide(let mode, let parameters):
-            let parts = parameters.map { p in "\(p.name) = \(p.value.map(quote) ?? p.stageMode?.rawValue ?? "")" }
-            return ([mode.rawValue] + parts).joined(separator: " ")
+        case .decide(let action, let parameters):
+            let parts = parameters.map { p in "\(p.name) = \(p.value.map(quote) ?? p.word ?? "")" }
+            return ([action] + parts).joined(separator: " ")
         case .warn: return "warn"
         case .advise: return "advise"
         }

@@ -21,7 +21,8 @@ struct RulesSuite {
             settle()
             let loadSeconds = secondsTaken {
                 for _ in 0..<loads {
-                    let loaded = try? RuleSet(source: Advisor.defaultRulesSource, schema: AdvisorFacts.schema)
+                    let loaded = try? RuleSet(
+                        source: Advisor.defaultRulesSource, schema: AdvisorFacts.schema, actions: DecisionMode.actions)
                     benchSink &+= UInt64(loaded?.summaries.count ?? 0)
                 }
             }

@@ -47,7 +47,7 @@ struct AutoDecisionTests {
         let rules = try RuleSet(
             source: """
                 rule mixed-split-pipeline priority 1 when true then pipeline fetch_workers = 4 compute_workers = 2 compute = processes
-                """, schema: AdvisorFacts.schema)
+                """, schema: AdvisorFacts.schema, actions: DecisionMode.actions)
         var options = quickAuto
         options.minimumBatchSeconds = 0.005
         options.driftMinimumSeconds = 0.02
@@ -81,7 +81,7 @@ struct AutoDecisionTests {
             source: """
                 rule serialised priority 2 when known(serial_fraction) and serial_fraction > 0.5 then processes workers = 2
                 rule computes priority 1 when true then threads workers = 2
-                """, schema: AdvisorFacts.schema)
+                """, schema: AdvisorFacts.schema, actions: DecisionMode.actions)
         var options = quickAuto
         options.profiler.scalingMinimumCPURatio = 2
         options.profiler.scalesComputeStage = false

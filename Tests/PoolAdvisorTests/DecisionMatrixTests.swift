@@ -279,7 +279,7 @@ struct DecisionMatrixTests {
         for (name, value) in cell.changes { facts[name] = value }
         let result = Advisor.defaultRules.evaluate(facts)
         #expect(result.decision?.rule == cell.rule, "\(result.explanation(verbose: false))")
-        #expect(result.decision?.mode == cell.mode)
+        #expect(result.decision?.action == cell.mode.rawValue)
         #expect(result.decision?.parameters == cell.parameters)
         #expect(result.decision?.reason?.contains("{") == false)
     }

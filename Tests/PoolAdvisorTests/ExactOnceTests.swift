@@ -129,7 +129,9 @@ struct ExactOnceTests {
     @Test("An unregistered task fails up front with the fix, whatever mode the rules would choose")
     func unregisteredUpFront() throws {
         for mode in ["threads workers = 2", "processes workers = 2", "serial"] {
-            let rules = try RuleSet(source: "rule only when true then \(mode)\n", schema: AdvisorFacts.schema)
+            let rules = try RuleSet(
+                source: "rule only when true then \(mode)\n", schema: AdvisorFacts.schema, actions: DecisionMode.actions
+            )
             for executable in [WorkerExecutable.path(testToolPath), .current] {
                 var options = quickAuto
                 options.processes.executable = executable

@@ -170,7 +170,7 @@ struct ExecutionTests {
             source: """
                 rule waits priority 1 when cpu_ratio < 0.3 then threads workers = 64
                 rule computes when true then threads workers = 2
-                """, schema: AdvisorFacts.schema)
+                """, schema: AdvisorFacts.schema, actions: DecisionMode.actions)
         let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: testMachine), options: options)
         let inputs = Array(0..<600)
         let run = try auto.run(DriftingTask.self, inputs)

@@ -43,14 +43,15 @@ struct NumberSafetyTests {
         for expression in ["1e300", "round_trip_seconds * 1e300", "items * 1e30"] {
             let rules = try RuleSet(
                 source: "rule sizes when true then processes workers = \(expression) chunk = \(expression)\n",
-                schema: AdvisorFacts.schema)
+                schema: AdvisorFacts.schema, actions: DecisionMode.actions)
             let advice = Advisor(rules: rules, machine: testMachine).recommend(profile, items: 100)
             #expect(advice.mode == .processes, "\(advice.explanation)")
             #expect(advice.workers == 1_000_000 && advice.chunkSize == 1_000_000, "\(expression)")
         }
         // Infinity and NaN never reach the conversion: the rule engine rejects them.
         let rules = try RuleSet(
-            source: "rule sizes when true then processes workers = 0 * (1e300 * 1e300)\n", schema: AdvisorFacts.schema)
+            source: "rule sizes when true then processes workers = 0 * (1e300 * 1e300)\n", schema: AdvisorFacts.schema,
+            actions: DecisionMode.actions)
         #expect(Advisor(rules: rules, machine: testMachine).recommend(profile, items: 100).mode == .serial)
     }
 }

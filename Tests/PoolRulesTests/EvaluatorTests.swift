@@ -19,7 +19,7 @@ struct EvaluatorTests {
         rule fallback priority 0 when true then serial why "nothing else matched"
         """
 
-    static let rules: RuleSet = try! RuleSet(source: source, file: "m.rules", schema: testSchema)
+    static let rules: RuleSet = try! RuleSet(source: source, file: "m.rules", schema: testSchema, actions: testActions)
 
     func facts(cpu: Double, efficiency: Double? = nil, noisy: Bool = false, wait: String = "none") -> Facts {
         Facts([
@@ -34,29 +34,29 @@ struct EvaluatorTests {
         let cpu: Double
         let efficiency: Double?
         let rule: String
-        let mode: DecisionMode
+        let action: String
         let parameters: [String: Double]
         var testDescription: String { "cpu \(cpu), E \(efficiency.map { "\($0)" } ?? "unknown") → \(rule)" }
     }
 
     static let cells: [Cell] = [
-        Cell(cpu: 0.99, efficiency: 0.97, rule: "scales", mode: .threads, parameters: ["workers": 2]),
-        Cell(cpu: 0.99, efficiency: 0.5, rule: "spins", mode: .processes, parameters: ["workers": 2, "chunk": 13]),
-        Cell(cpu: 0.02, efficiency: nil, rule: "waits", mode: .threads, parameters: ["workers": 64]),
-        Cell(cpu: 0.2, efficiency: nil, rule: "waits", mode: .threads, parameters: ["workers": 10]),
+        Cell(cpu: 0.99, efficiency: 0.97, rule: "scales", action: "threads", parameters: ["workers": 2]),
+        Cell(cpu: 0.99, efficiency: 0.5, rule: "spins", action: "processes", parameters: ["workers": 2, "chunk": 13]),
+        Cell(cpu: 0.02, efficiency: nil, rule: "waits", action: "threads", parameters: ["workers": 64]),
+        Cell(cpu: 0.2, efficiency: nil, rule: "waits", action: "threads", parameters: ["workers": 10]),
         Cell(
-            cpu: 0.6, efficiency: 0.9, rule: "mixed", mode: .pipeline,
+            cpu: 0.6, efficiency: 0.9, rule: "mixed", action: "pipeline",
             parameters: ["fetch_workers": 8, "compute_workers": 2]),
-        Cell(cpu: 0.99, efficiency: 0.78, rule: "fallback", mode: .serial, parameters: [:]),
+        Cell(cpu: 0.99, efficiency: 0.78, rule: "fallback", action: "serial", parameters: [:]),
         // E_cpu unknown: neither CPU rule may fire on a missing measurement.
-        Cell(cpu: 0.99, efficiency: nil, rule: "fallback", mode: .serial, parameters: [:]),
+        Cell(cpu: 0.99, efficiency: nil, rule: "fallback", action: "serial", parameters: [:]),
     ]
 
     @Test("each cell of a small matrix decides as written", arguments: cells)
     func matrix(_ cell: Cell) {
         let result = Self.rules.evaluate(facts(cpu: cell.cpu, efficiency: cell.efficiency))
         #expect(result.decision?.rule == cell.rule)
-        #expect(result.decision?.mode == cell.mode)
+        #expect(result.decision?.action == cell.action)
         #expect(result.decision?.parameters == cell.parameters)
     }
 
@@ -82,7 +82,7 @@ struct EvaluatorTests {
         #expect(broken.outcome == .invalidParameters)
         #expect(broken.note?.contains("workers = 0") == true)
         #expect(result.decision?.rule == "mixed")
-        #expect(result.decision?.computeStage == .processes)
+        #expect(result.decision?.words == ["compute": "processes"])
     }
 
     @Test("every rule is traced; lower matches are outranked; all advisories are added")
@@ -108,7 +108,7 @@ struct EvaluatorTests {
                 rule b priority 2 when cpu_efficiency > 0.5 and cores > 1 then processes
                 rule c priority 1 when not known(cpu_efficiency) then serial
                 rule d when true then pipeline
-                """, schema: testSchema)
+                """, schema: testSchema, actions: testActions)
         #expect(rules.evaluate(Facts(["cores": .number(2)])).decision?.rule == "a")
         let one = rules.evaluate(Facts(["cores": .number(1)]))
         #expect(one.trace.map(\.outcome) == [.unknown, .notMatched, .decided, .outranked])

@@ -12,10 +12,23 @@ let testSchema = FactSchema([
     FactDefinition("dominant_wait", .text, "what the threads mostly wait on"),
 ])
 
+/// The decisions the tests' rules make: the rule language knows them only from here.
+let testActions = ActionSchema([
+    ActionDefinition("serial"),
+    ActionDefinition("threads", parameters: [.number("workers"), .number("chunk")]),
+    ActionDefinition("processes", parameters: [.number("workers"), .number("chunk")]),
+    ActionDefinition(
+        "pipeline",
+        parameters: [
+            .number("fetch_workers"), .number("compute_workers"), .number("chunk"),
+            .word("compute", oneOf: ["processes", "threads"]),
+        ]),
+])
+
 /// Loads `source` expecting failure and returns its diagnostics.
 func loadErrors(_ source: String) -> [RuleDiagnostic] {
     do {
-        _ = try RuleSet(source: source, file: "t.rules", schema: testSchema)
+        _ = try RuleSet(source: source, file: "t.rules", schema: testSchema, actions: testActions)
         Issue.record("expected the rules to be rejected")
         return []
     } catch {
@@ -38,7 +51,7 @@ struct ParserTests {
             rule note priority 5 when dominant_wait == "lock" advise "split the lock"
             rule pipe priority 10 when cpu_ratio < 0.5 then pipeline fetch_workers = 8 compute_workers = cores compute = processes
             """
-        let rules = try RuleSet(source: source, file: "t.rules", schema: testSchema)
+        let rules = try RuleSet(source: source, file: "t.rules", schema: testSchema, actions: testActions)
         #expect(rules.summaries.map(\.name) == ["cpu-bound", "pipe", "note", "low"])
         #expect(rules.summaries[0].location == SourceLocation(file: "t.rules", line: 3, column: 1))
         #expect(rules.summaries[0].condition == "cpu_ratio >= 80% and not noisy_host")
@@ -51,7 +64,7 @@ struct ParserTests {
         let rules = try RuleSet(
             source:
                 "rule r when call_seconds < 50us and items > 4KiB and cpu_ratio < 30% then serial\nrule f when true then threads",
-            schema: testSchema)
+            schema: testSchema, actions: testActions)
         let yes = rules.evaluate(
             Facts(["call_seconds": .number(49e-6), "items": .number(4097), "cpu_ratio": .number(0.29)]))
         #expect(yes.decision?.rule == "r")
@@ -75,7 +88,7 @@ struct ParserTests {
             message: "expected a value"),
         ErrorCase(
             source: "rule a\n  when cpu_ratio > 1\n  then sequential", kind: .syntax, line: 3, column: 8,
-            message: "expected a mode"),
+            message: "expected a decision after 'then' (serial, threads, processes or pipeline)"),
         ErrorCase(
             source: "rule a when (cpu_ratio > 1 then serial", kind: .syntax, line: 1, column: 28,
             message: "expected ')'"),
@@ -182,9 +195,43 @@ struct ParserTests {
         #expect(loadErrors("# only a comment\n").first?.message == "the file has no rules")
     }
 
+    @Test("the language is generic over its decisions: another vocabulary parses, checks and evaluates")
+    func otherVocabulary() throws {
+        let actions = ActionSchema([
+            ActionDefinition("hold"),
+            ActionDefinition("deploy", parameters: [.number("replicas"), .word("region", oneOf: ["north", "south"])]),
+        ])
+        let rules = try RuleSet(
+            source: """
+                rule busy priority 2 when cpu_ratio > 0.5 then deploy replicas = cores * 2, region = south
+                rule fallback priority 1 when true then hold
+                """, schema: testSchema, actions: actions)
+        var facts = Facts()
+        facts["cpu_ratio"] = .number(0.9)
+        facts["cores"] = .number(3)
+        let decision = try #require(rules.evaluate(facts).decision)
+        #expect(
+            decision.action == "deploy" && decision.parameters == ["replicas": 6]
+                && decision.words == ["region": "south"])
+        // The pool-advisor words are not part of the language: under this vocabulary they are errors.
+        do {
+            _ = try RuleSet(source: "rule a when true then threads", schema: testSchema, actions: actions)
+            Issue.record("a decision outside the vocabulary loaded")
+        } catch {
+            #expect(
+                error.diagnostics.first?.message.contains("expected a decision after 'then' (hold or deploy)") == true)
+        }
+        do {
+            _ = try RuleSet(source: "rule a when true then deploy region = east", schema: testSchema, actions: actions)
+            Issue.record("a word outside the parameter's list loaded")
+        } catch {
+            #expect(error.diagnostics.first?.message.contains("'region' takes 'north' or 'south'") == true)
+        }
+    }
+
     @Test("no fallback rule is a warning, not an error")
     func noFallback() throws {
-        let rules = try RuleSet(source: "rule a when cores > 1 then threads", schema: testSchema)
+        let rules = try RuleSet(source: "rule a when cores > 1 then threads", schema: testSchema, actions: testActions)
         #expect(rules.warnings.map(\.kind) == [.noFallback])
         #expect(rules.warnings.first?.severity == .warning)
     }

@@ -22,7 +22,8 @@ public struct Advisor: Sendable {
     public static let defaultRules: RuleSet = {
         do {
             return try RuleSet(
-                source: defaultRulesSource, file: "rules/decision-matrix.rules", schema: AdvisorFacts.schema)
+                source: defaultRulesSource, file: "rules/decision-matrix.rules", schema: AdvisorFacts.schema,
+                actions: DecisionMode.actions)
         } catch {
             fatalError("BUG: the built-in rules do not load:\n\(error)")
         }
@@ -56,7 +57,7 @@ public struct Advisor: Sendable {
     ///   when the file cannot be read.
     public static func loadRules(contentsOf path: String) throws -> RuleSet {
         guard let text = RuleFiles.read(path) else { throw RuleLoadingError(path: path) }
-        return try RuleSet(source: text, file: path, schema: AdvisorFacts.schema)
+        return try RuleSet(source: text, file: path, schema: AdvisorFacts.schema, actions: DecisionMode.actions)
     }
 
     /// Recommends how to run `items` inputs of the profiled task.
@@ -94,7 +95,7 @@ public struct Advisor: Sendable {
         profile: TaskProfile, items: Int, evaluation: RuleEvaluation, model: CostModel, costs: CostPrediction
     ) -> Recommendation {
         let decision = evaluation.decision
-        let mode = decision?.mode ?? .serial
+        let mode = decision.flatMap { DecisionMode(rawValue: $0.action) } ?? .serial
         // A rules file may compute any finite size: clamped, never trapping in the conversion.
         func parameter(_ name: String) -> Int? {
             decision?.parameters[name].map { min(1_000_000, max(1, Int(saturating: $0.rounded(.up)))) }
@@ -117,7 +118,8 @@ public struct Advisor: Sendable {
             let plan = PipelinePlan(
                 fetchWorkers: parameter("fetch_workers") ?? max(1, profile.host.usableCores),
                 computeWorkers: parameter("compute_workers") ?? max(1, profile.host.usableCores),
-                computeStage: decision?.computeStage ?? .processes, chunkSize: parameter("chunk") ?? 1)
+                computeStage: decision?.words["compute"].flatMap(DecisionMode.init(rawValue:)) ?? .processes,
+                chunkSize: parameter("chunk") ?? 1)
             recommendation.pipeline = plan
             recommendation.workers = plan.computeWorkers
             recommendation.chunkSize = plan.chunkSize

@@ -1,5 +1,5 @@
 public import PoolProfiler
-public import PoolRules
+internal import PoolRules
 
 /// One way to run the job and its predicted wall time.
 public struct PlanCost: Codable, Sendable, Equatable {

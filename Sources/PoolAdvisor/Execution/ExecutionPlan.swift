@@ -1,4 +1,4 @@
-public import PoolRules
+internal import PoolRules
 
 /// What an ``Executor`` runs: a mode with exactly the sizes that mode takes.
 ///

@@ -8,10 +8,10 @@ extension RuleEvaluation {
             let parameters = decision.parameters.sorted { $0.key < $1.key }.map {
                 "\($0.key) \(NumberText.automatic($0.value))"
             }
-            let stage = decision.computeStage.map { ["compute on \($0.rawValue)"] } ?? []
-            let detail = (parameters + stage).joined(separator: ", ")
+            let words = decision.words.sorted { $0.key < $1.key }.map { "\($0.key) on \($0.value)" }
+            let detail = (parameters + words).joined(separator: ", ")
             lines.append(
-                "decision: \(decision.mode.rawValue)\(detail.isEmpty ? "" : " (\(detail))") by rule '\(decision.rule)' at \(decision.location)"
+                "decision: \(decision.action)\(detail.isEmpty ? "" : " (\(detail))") by rule '\(decision.rule)' at \(decision.location)"
             )
             if let reason = decision.reason { lines.append("  why: \(reason)") }
         } else {

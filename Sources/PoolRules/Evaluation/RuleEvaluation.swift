@@ -1,15 +1,61 @@
-/// The decision a rule made: the mode, its parameters and the reason with the values quoted.
-public struct RuleDecision: Codable, Sendable, Equatable {
+/// The decision a rule made: the action, its parameters and the reason with the values quoted.
+public struct RuleDecision: Sendable, Equatable {
     /// The deciding rule's name.
     public var rule: String
     public var location: SourceLocation
-    public var mode: DecisionMode
-    /// `workers`, `chunk`, `fetch_workers`, `compute_workers` as the rule computed them.
+    /// The decision, a name of the rule set's ``ActionSchema`` (for pool-advisor, a mode).
+    public var action: String
+    /// The number parameters as the rule computed them (`workers`, `chunk`, …).
     public var parameters: [String: Double]
-    /// For a pipeline: where the compute stage runs (`processes` or `threads`), if the rule said.
-    public var computeStage: DecisionMode?
+    /// The word parameters as the rule wrote them (`compute`: `processes`).
+    public var words: [String: String]
     /// The rule's `why` text with the values filled in, if it has one.
     public var reason: String?
+
+    /// A decision as a rule makes it.
+    public init(
+        rule: String, location: SourceLocation, action: String, parameters: [String: Double],
+        words: [String: String] = [:], reason: String? = nil
+    ) {
+        self.rule = rule
+        self.location = location
+        self.action = action
+        self.parameters = parameters
+        self.words = words
+        self.reason = reason
+    }
+}
+
+extension RuleDecision: Codable {
+    // `mode` and `computeStage` are the keys saved profiles used before decisions were
+    // generic: a profile written then still reads (`rules explain`).
+    private enum CodingKeys: String, CodingKey {
+        case rule, location, action = "mode", parameters, words, computeStage, reason
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        var words = try container.decodeIfPresent([String: String].self, forKey: .words) ?? [:]
+        if let stage = try container.decodeIfPresent(String.self, forKey: .computeStage), words["compute"] == nil {
+            words["compute"] = stage
+        }
+        self.init(
+            rule: try container.decode(String.self, forKey: .rule),
+            location: try container.decode(SourceLocation.self, forKey: .location),
+            action: try container.decode(String.self, forKey: .action),
+            parameters: try container.decode([String: Double].self, forKey: .parameters), words: words,
+            reason: try container.decodeIfPresent(String.self, forKey: .reason))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(location, forKey: .location)
+        try container.encode(action, forKey: .action)
+        try container.encode(parameters, forKey: .parameters)
+        if !words.isEmpty { try container.encode(words, forKey: .words) }
+        try container.encodeIfPresent(reason, forKey: .reason)
+    }
 }
 
 /// A warning or an advice line added by an advisory rule.
@@ -119,17 +165,21 @@ extension RuleSet {
             let reason = rule.reason.map { Evaluator.render($0, facts: facts) }
             if matched == true {
                 switch rule.action {
-                case .decide(let mode, let parameters):
+                case .decide(let action, let parameters):
                     if result.decision != nil {
                         trace.outcome = .outranked
                         trace.note = "'\(result.decision!.rule)' decided first"
                     } else {
-                        switch decide(mode, parameters, facts) {
+                        switch decide(parameters, facts) {
                         case .success(let values):
                             trace.outcome = .decided
+                            var words: [String: String] = [:]
+                            for parameter in parameters {
+                                if let word = parameter.word { words[parameter.name] = word }
+                            }
                             result.decision = RuleDecision(
-                                rule: rule.name, location: prepared.location, mode: mode, parameters: values,
-                                computeStage: parameters.first { $0.stageMode != nil }?.stageMode, reason: reason)
+                                rule: rule.name, location: prepared.location, action: action, parameters: values,
+                                words: words, reason: reason)
                         case .failure(let problem):
                             trace.outcome = .invalidParameters
                             trace.note = problem.message
@@ -149,7 +199,7 @@ extension RuleSet {
 
     private struct ParameterProblem: Error { let message: String }
 
-    private func decide(_ mode: DecisionMode, _ parameters: [ParameterSyntax], _ facts: Facts) -> Result<
+    private func decide(_ parameters: [ParameterSyntax], _ facts: Facts) -> Result<
         [String: Double], ParameterProblem
     > {
         var values: [String: Double] = [:]

@@ -2,11 +2,13 @@
 /// can never fire. Everything is reported at once, each at its own `file:line:col`.
 struct Checker {
     let schema: FactSchema
+    let actions: ActionSchema
     let lines: SourceLines
     private(set) var diagnostics: [RuleDiagnostic] = []
 
-    init(schema: FactSchema, lines: SourceLines) {
+    init(schema: FactSchema, actions: ActionSchema, lines: SourceLines) {
         self.schema = schema
+        self.actions = actions
         self.lines = lines
     }
 
@@ -32,7 +34,7 @@ struct Checker {
             }
             expect(.boolean, rule.condition, "a rule's condition")
             switch rule.action {
-            case .decide(let mode, let parameters): checkParameters(parameters, of: mode)
+            case .decide(let action, let parameters): checkParameters(parameters, of: action)
             case .warn(let text), .advise(let text): checkTemplate(text)
             }
             if let reason = rule.reason { checkTemplate(reason) }
@@ -40,14 +42,16 @@ struct Checker {
         checkReachability(rules)
     }
 
-    private mutating func checkParameters(_ parameters: [ParameterSyntax], of mode: DecisionMode) {
+    private mutating func checkParameters(_ parameters: [ParameterSyntax], of name: String) {
+        // The parser only builds decisions its schema has.
+        let takes = actions[name]?.parameters.map(\.name) ?? []
         var given: Set<String> = []
         for parameter in parameters {
-            guard mode.parameterNames.contains(parameter.name) else {
-                let takes = mode.parameterNames.isEmpty ? "no parameters" : mode.parameterNames.joined(separator: ", ")
+            guard takes.contains(parameter.name) else {
+                let list = takes.isEmpty ? "no parameters" : takes.joined(separator: ", ")
                 report(
                     .invalidAction, at: parameter.start,
-                    "'\(mode.rawValue)' does not take '\(parameter.name)' (it takes \(takes))")
+                    "'\(name)' does not take '\(parameter.name)' (it takes \(list))")
                 continue
             }
             if !given.insert(parameter.name).inserted {

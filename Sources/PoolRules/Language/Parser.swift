@@ -15,6 +15,8 @@ struct Parser {
     private let tokens: [Token]
     private let scalars: [Unicode.Scalar]
     private let lines: SourceLines
+    /// The decisions rules may make (which parameters take a word rather than an expression).
+    private let actions: ActionSchema
     private var index = 0
     private(set) var diagnostics: [RuleDiagnostic] = []
 
@@ -22,11 +24,12 @@ struct Parser {
         "rule", "priority", "when", "then", "why", "warn", "advise", "and", "or", "not", "true", "false",
     ]
 
-    init(scalars: [Unicode.Scalar], lines: SourceLines) throws(SyntaxFailure) {
+    init(scalars: [Unicode.Scalar], lines: SourceLines, actions: ActionSchema) throws(SyntaxFailure) {
         var lexer = Lexer(scalars: scalars, lines: lines)
         self.tokens = try lexer.tokens()
         self.scalars = scalars
         self.lines = lines
+        self.actions = actions
     }
 
     /// Parses the whole file; syntax errors land in `diagnostics`.
@@ -137,9 +140,8 @@ struct Parser {
     }
 
     private mutating func parseDecision() throws(SyntaxFailure) -> ActionSyntax {
-        guard case .word(let word) = current.kind, let mode = DecisionMode(rawValue: word) else {
-            throw fail(
-                "expected a mode after 'then' (serial, threads, processes or pipeline), found \(describe(current))")
+        guard case .word(let word) = current.kind, let action = actions[word] else {
+            throw fail("expected a decision after 'then' (\(actions.names)), found \(describe(current))")
         }
         _ = take()
         var parameters: [ParameterSyntax] = []
@@ -147,18 +149,22 @@ struct Parser {
             let nameToken = take()
             guard isSymbol("=") else { throw fail("expected '=' after the parameter '\(name)'") }
             _ = take()
-            if name == "compute" {
-                guard case .word(let stage) = current.kind, let stageMode = DecisionMode(rawValue: stage),
-                    stageMode == .processes || stageMode == .threads
-                else { throw fail("'compute' takes 'processes' or 'threads', found \(describe(current))") }
+            if let words = action.parameter(name)?.words {
+                guard case .word(let value) = current.kind, words.contains(value) else {
+                    let choices = words.map { "'\($0)'" }
+                    let list =
+                        choices.count > 1
+                        ? choices.dropLast().joined(separator: ", ") + " or " + choices.last! : choices.joined()
+                    throw fail("'\(name)' takes \(list), found \(describe(current))")
+                }
                 _ = take()
-                parameters.append(ParameterSyntax(name: name, start: nameToken.start, value: nil, stageMode: stageMode))
+                parameters.append(ParameterSyntax(name: name, start: nameToken.start, value: nil, word: value))
             } else {
                 parameters.append(ParameterSyntax(name: name, start: nameToken.start, value: try parseExpression()))
             }
             if isSymbol(",") { _ = take() }
         }
-        return .decide(mode, parameters)
+        return .decide(action.name, parameters)
     }
 
     // MARK: Expressions (precedence: or < and < not < comparison < + - < * / < unary)
@@ -329,7 +335,7 @@ struct Parser {
 
     private func parseEmbedded(from start: SourcePosition, to limit: Int) throws(SyntaxFailure) -> Expression {
         var lexer = Lexer(scalars: scalars, lines: lines, from: start, limit: limit)
-        var inner = Parser(tokens: try lexer.tokens(), scalars: scalars, lines: lines)
+        var inner = Parser(tokens: try lexer.tokens(), scalars: scalars, lines: lines, actions: actions)
         guard inner.current.kind != .end else {
             throw SyntaxFailure(
                 diagnostic: lines.diagnostic(
@@ -342,10 +348,11 @@ struct Parser {
         return expression
     }
 
-    private init(tokens: [Token], scalars: [Unicode.Scalar], lines: SourceLines) {
+    private init(tokens: [Token], scalars: [Unicode.Scalar], lines: SourceLines, actions: ActionSchema) {
         self.tokens = tokens
         self.scalars = scalars
         self.lines = lines
+        self.actions = actions
     }
 
     /// Formats: `%` or `.1%` (percent), `.2` (fixed decimals), `s` (seconds with a unit), `B` (bytes

@@ -1,17 +1,3 @@
-/// How a job should run: the four answers a decision rule can give.
-public enum DecisionMode: String, Codable, Sendable, CaseIterable {
-    case serial, threads, processes, pipeline
-
-    /// The parameters each mode takes; any other parameter on a rule is a load error.
-    public var parameterNames: [String] {
-        switch self {
-        case .serial: []
-        case .threads, .processes: ["workers", "chunk"]
-        case .pipeline: ["fetch_workers", "compute_workers", "chunk", "compute"]
-        }
-    }
-}
-
 /// The type of a fact or an expression. Every value is a number, a truth value or a piece of text.
 public enum FactType: String, Codable, Sendable {
     case number, boolean, text
@@ -81,12 +67,14 @@ struct Template: Sendable {
 struct ParameterSyntax: Sendable {
     var name: String
     var start: SourcePosition
-    var value: Expression?  // nil for `compute`, whose value is a mode
-    var stageMode: DecisionMode?
+    var value: Expression?  // nil for a parameter whose value is a word
+    /// The value of a parameter that takes a word (`compute = processes`).
+    var word: String?
 }
 
 enum ActionSyntax: Sendable {
-    case decide(DecisionMode, [ParameterSyntax])
+    /// The decision's name (an ``ActionSchema`` entry) and its parameters.
+    case decide(String, [ParameterSyntax])
     case warn(Template)
     case advise(Template)
 }
