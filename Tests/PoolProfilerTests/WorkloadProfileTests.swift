@@ -116,10 +116,16 @@ func profile<W: ReferenceWorkload>(
                 #expect(
                     efficiency.value <= baseline - 0.2, "\(workload.workloadName): E_cpu \(efficiency) vs \(baseline)")
             }
-            // They look busy: a CPU ratio alone cannot tell them from useful work. (Far from
-            // the waiting workloads' < 0.3; with a busy loop on every core a spinner read 0.72
-            // here in this test process, 0.99 through `pool-advisor profile`: not yet explained.)
-            #expect(measured.calls.cpuRatio.value >= 0.6, "cpu ratio \(measured.calls.cpuRatio)")
+            // They look busy: a CPU ratio alone cannot tell them from useful work (far from
+            // the waiting workloads' < 0.3). On a host other programs hold (a busy loop on each
+            // core read 0.56–0.72 here in this test process, 0.99 through `pool-advisor
+            // profile`), the reading is the host's as much as the task's, and the profile must
+            // say the host was busy instead.
+            let others = measured.host.othersBusyCores ?? 0
+            #expect(
+                measured.calls.cpuRatio.value >= 0.6 || others >= 0.4 || measured.calls.runQueueRatio >= 0.1,
+                "cpu ratio \(measured.calls.cpuRatio) on a host the profile saw quiet (others \(others) cores, run queue \(measured.calls.runQueueRatio))"
+            )
         }
     }
 

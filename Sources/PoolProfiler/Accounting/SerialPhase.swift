@@ -59,7 +59,9 @@ final class SerialPhase {
     var cpuRatio: Estimate {
         // A thread cannot compute longer than it was on a core: at most 1 (with tiny calls on a
         // loaded host the summed own time can come out near zero, a ratio of thousands).
-        let value = ownTimeSum > 0 ? min(Double(cpuSum) / Double(ownTimeSum), 1) : 0
+        // With no own time left after the run-queue delay (every reading skewed one way), what
+        // the thread did on a core was computing if it used CPU at all.
+        let value = ownTimeSum > 0 ? min(Double(cpuSum) / Double(ownTimeSum), 1) : (cpuSum > 0 ? 1 : 0)
         let count = records.count
         guard count > 1 else { return Estimate(value: value, low: -.infinity, high: .infinity, observations: count) }
         let spread = (ratioSquares / Double(count - 1)).squareRoot()
@@ -97,7 +99,8 @@ final class SerialPhase {
         }
     }
 
-    private func add(_ record: CallRecord) {
+    /// Adds one measured group (tests feed records directly).
+    func add(_ record: CallRecord) {
         records.append(record)
         cpuSum += record.threadCPU
         ownTimeSum += record.ownTime

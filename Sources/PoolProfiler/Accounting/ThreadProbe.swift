@@ -73,15 +73,17 @@ struct CallRecord: Sendable {
 
     static let zero = CallRecord(calls: 0, from: .zero, to: .zero)
 
-    /// The time the thread was not waiting for a core. The run-queue delay and the wall clock
-    /// are read a moment apart, so on a loaded host one record's share can be too small and the
-    /// next one's too large; sums over records cancel that out, so it is not clamped here.
-    var ownTime: Int64 { max(change.wall - change.runQueue, 1) }
+    /// The time the thread was not waiting for a core, as read. The run-queue delay and the
+    /// wall clock are read a moment apart, so on a loaded host one record's share can come out
+    /// too small (even negative) and the next one's too large by as much; only sums over records
+    /// cancel that out, so a sum must add these raw values, never clamped ones.
+    var ownTime: Int64 { change.wall - change.runQueue }
 
     /// CPU time over the time the thread was not waiting for a core: the task's own share of
-    /// computing, unaffected by neighbours that steal the core.
+    /// computing, unaffected by neighbours that steal the core. One record's figure (its spread
+    /// gives the interval; the value is a ratio of sums), bounded to stay finite.
     var cpuRatio: Double {
-        min(Double(change.threadCPU) / Double(ownTime), 1.5)
+        min(Double(change.threadCPU) / Double(max(ownTime, 1)), 1.5)
     }
 }
 
