@@ -4,13 +4,14 @@ internal import PoolExecutors
 
 /// Progress of a job on stderr: a bar with rate and ETA redrawn in place on a terminal, a plain
 /// line every few seconds otherwise, nothing when quiet.
-final class ProgressReporter: @unchecked Sendable {
+final class ProgressReporter: Sendable {
     private let total: Int
     private let counter: ProgressCounter
     private let terminal: Bool
     private let started = Date()
     private let stopped = Locked<Bool>(false)
-    private var thread: PlatformThread?
+    /// The redrawing thread, between ``start()`` and ``stop()``.
+    private let thread = Locked<PlatformThread?>(nil)
 
     init(total: Int, counter: ProgressCounter, terminal: Bool) {
         self.total = total
@@ -20,7 +21,7 @@ final class ProgressReporter: @unchecked Sendable {
 
     func start() {
         let interval: UInt32 = terminal ? 200_000 : 2_000_000
-        thread = try? PlatformThread.start(name: "progress") { [self] in
+        let redrawing = try? PlatformThread.start(name: "progress") { [self] in
             var waited: UInt32 = 0
             while !stopped.withLock({ $0 }) {
                 usleep(50_000)
@@ -31,13 +32,17 @@ final class ProgressReporter: @unchecked Sendable {
                 }
             }
         }
+        thread.withLock { $0 = redrawing }
     }
 
     /// Stops redrawing and prints the last state.
     func stop() {
         stopped.withLock { $0 = true }
-        thread?.join()
-        thread = nil
+        let running = thread.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        running?.join()
         draw(final: true)
     }
 

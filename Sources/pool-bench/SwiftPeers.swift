@@ -9,6 +9,7 @@ import Synchronization
 /// The floor for "one task in flight": one thread handing a job to another through one
 /// pthread mutex and two condition variables, and waiting for it to finish. Nothing a pool
 /// does (allocating a future, a queue) can be cheaper than this hand-off.
+// @unchecked: every var is read and written under `mutex` (a pthread mutex, as the baseline it measures).
 final class MinimalHandoff: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let jobReady = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -16,15 +17,12 @@ final class MinimalHandoff: @unchecked Sendable {
     private var pending = false
     private var finished = false
     private var stopping = false
-    private var worker: Thread?
 
     init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(jobReady, nil)
         pthread_cond_init(jobDone, nil)
-        let thread = Thread { [self] in serve() }
-        worker = thread
-        thread.start()
+        Thread { [self] in serve() }.start()
     }
 
     private func serve() {
@@ -59,6 +57,7 @@ final class MinimalHandoff: @unchecked Sendable {
 
 /// The textbook pool: N threads, one mutex, one condition variable, a FIFO array of closures
 /// and a completion count. The baseline pool of `shared/reference` (0.17 µs/task there).
+// @unchecked: every var is read and written under `mutex` (a pthread mutex, as the baseline it measures).
 final class MinimalBatchPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let workReady = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)

@@ -21,7 +21,7 @@ public final class Executor: Sendable {
     private let processTemplate: ProcessPool.Configuration
     private let pools = Locked<Pools>(Pools())
 
-    private struct Pools: @unchecked Sendable {
+    private struct Pools: Sendable {
         var threads: ThreadPool?
         var processes: ProcessPool?
         var pipelines: [ObjectIdentifier: any ShutDownable] = [:]
@@ -284,7 +284,7 @@ public final class ProgressCounter: Sendable {
     public func add(_ items: Int) { count.add(items, ordering: .relaxed) }
 }
 
-protocol ShutDownable: AnyObject {
+protocol ShutDownable: AnyObject, Sendable {
     func shutDown(wait: Bool)
 }
 

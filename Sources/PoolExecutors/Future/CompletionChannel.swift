@@ -11,6 +11,7 @@ struct CompletedItem: Sendable {
 /// items has been pushed, or when closed early. Not generic: workers push into it without
 /// generic metadata lookups.
 @usableFromInline
+// @unchecked: every var is read and written under `lock`.
 final class CompletionChannel: @unchecked Sendable {
     private let lock = ConditionLock()
     private let itemAvailable = Condition()

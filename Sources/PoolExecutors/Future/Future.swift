@@ -13,6 +13,7 @@ import Synchronization
 /// ```
 ///
 /// ``cancel()`` stops work that has not started; work already running completes.
+// @unchecked: `storage` is read and written only under `lock` (a SpinLock); `finished` is an Atomic.
 public final class Future<Value: Sendable>: @unchecked Sendable {
     @usableFromInline typealias Body = @Sendable () throws -> any Sendable
     @usableFromInline typealias Callback = @Sendable (FutureOutcome) -> Void

@@ -1,5 +1,5 @@
 /// One item in flight: its two stages' futures (to cancel them) and its outcome.
-final class PipelineFlight<Output: Sendable>: @unchecked Sendable {
+final class PipelineFlight<Output: Sendable>: Sendable {
     let index: Int
     private let done = Future<Output>()
     private let stages = Locked<[CancellableWork]>([])

@@ -9,6 +9,7 @@
 /// `Synchronization.Mutex` has no condition variable, so the pools keep their queues under this
 /// lock and park idle threads on ``Condition``s tied to it. Both live in manually allocated
 /// memory because pthread objects must never move.
+// @unchecked: it holds a pointer (never reassigned) to a pthread mutex, which is made for use by any thread.
 package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
@@ -45,6 +46,7 @@ package final class ConditionLock: @unchecked Sendable {
 
 /// A condition variable used with one ``ConditionLock``; timed waits use the monotonic clock,
 /// so a change of the wall clock never stretches or cuts a timeout.
+// @unchecked: it holds a pointer (never reassigned) to a pthread condition, made for use by any thread.
 final class Condition: @unchecked Sendable {
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
@@ -119,6 +121,7 @@ enum MonotonicClock {
 }
 
 /// A one-shot wake-up for one blocked thread: `park` sleeps until `unpark` is called.
+// @unchecked: `unparked` is read and written under `lock`.
 final class Parker: @unchecked Sendable {
     private let lock = ConditionLock()
     private let condition = Condition()

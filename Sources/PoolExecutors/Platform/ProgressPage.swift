@@ -26,6 +26,7 @@ import PoolWire
 /// The worker writes an item's bytes first and publishes it by raising the count with a
 /// release store; the parent reads the log only once the worker has exited, so a record is
 /// either whole and counted or not counted at all.
+// @unchecked: shared words are atomic loads/stores; `logUsed`/`logCount` are the worker's serving thread's alone.
 final class ProgressPage: @unchecked Sendable {
     static let headerSize = 4096
     /// Room for a reply's worth of finished items (replies go out at about 1 MiB).

@@ -13,7 +13,7 @@ import Synchronization
 /// field writes, and never while calling user code; a pthread mutex there would cost two more
 /// allocations per task. This lock spins briefly, then yields the CPU so that a preempted
 /// holder can finish. It is built on `Atomic`, so ThreadSanitizer sees its ordering.
-struct SpinLock: ~Copyable, @unchecked Sendable {
+struct SpinLock: ~Copyable, Sendable {
     private let held = Atomic<Bool>(false)
 
     init() {}

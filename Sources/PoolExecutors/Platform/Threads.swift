@@ -9,6 +9,7 @@ import PoolWire
 
 /// A joinable operating-system thread that runs one closure: the pools' own threads, never
 /// Swift's cooperative pool (which does not grow when a task blocks).
+// @unchecked: `pthread_t` is a pointer on Darwin (an integer on Linux); the handle is a `let`, safe from any thread.
 package struct PlatformThread: @unchecked Sendable {
     typealias Handle = pthread_t
 

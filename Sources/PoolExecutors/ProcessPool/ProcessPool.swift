@@ -134,13 +134,14 @@ public final class ProcessPool: Sendable {
         _ task: Task.Type, _ inputs: some Collection<Task.Input>, chunkSize: Int?, reportingIndexes: [Int]?
     ) throws -> Completions<Task.Output> {
         let inputs = Array(inputs)
-        let stop = StopFlag()
+        // The channel's stop callback must reach the source, which is created after it.
+        let stop = Locked<WorkSource?>(nil)
         let channel = CompletionChannel(expecting: inputs.count) {
-            stop.source?.stop()
+            stop.withLock { $0 }?.stop()
         }
         let source = TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .stream(channel))
         source.reportedIndexes = reportingIndexes
-        stop.source = source
+        stop.withLock { $0 = source }
         if !inputs.isEmpty { try core.enqueue(source) }
         return Completions(channel: channel)
     }
@@ -185,9 +186,4 @@ public final class ProcessPool: Sendable {
 
     /// The pids of the workers currently serving, in slot order.
     public var workerProcessIDs: [Int32] { core.workerProcessIDs }
-}
-
-/// Lets a stream's stop callback reach the source created after the channel.
-private final class StopFlag: @unchecked Sendable {
-    var source: WorkSource?
 }

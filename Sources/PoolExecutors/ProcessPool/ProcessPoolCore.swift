@@ -5,6 +5,7 @@ import PoolWire
 ///
 /// One pthread mutex guards it all. Encoding, decoding and pipe I/O happen outside the lock,
 /// on the submitting thread or the worker's conductor thread.
+// @unchecked: every var (here and in the extensions) is read and written under `lock`.
 final class ProcessPoolCore: @unchecked Sendable {
     enum Lifecycle {
         case running

@@ -6,6 +6,7 @@ import Synchronization
 /// The pool's dispatcher cuts it into batches lazily (so chunk sizes can follow what it learns
 /// about the task), and conductors hand each item's reply back to it. The base class is not
 /// generic, so the pool's machinery never touches the task's types; ``TaskSource`` holds them.
+// @unchecked: its vars are used under the pool's lock; `reportedIndexes` is set before the source is queued.
 class WorkSource: @unchecked Sendable {
     let taskName: String
     let signature: String
@@ -98,6 +99,7 @@ class WorkSource: @unchecked Sendable {
 }
 
 /// A ``WorkSource`` for task `Task`: its inputs, and where its results go.
+// @unchecked: restates WorkSource's (a subclass must); its own stored properties are lets of Sendable values.
 final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
     enum Destination {
         case future(Future<Task.Output>)
@@ -156,7 +158,7 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
 /// A failure completes `done` only once every item below it has finished, keeping the lowest
 /// failing index: the error a map reports is that of the first input, in input order, that
 /// failed, as a serial loop would report it.
-final class OrderedResults<Output: Sendable>: @unchecked Sendable {
+final class OrderedResults<Output: Sendable>: Sendable {
     private struct Progress {
         var finished: [Bool]
         /// Every item below this one has finished.

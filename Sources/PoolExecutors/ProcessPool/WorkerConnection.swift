@@ -8,6 +8,7 @@ import PoolWire
 /// Small frames (up to `PIPE_BUF`, which the kernel writes whole or not at all) go straight
 /// from the submitting thread when nothing is queued; everything else goes through the
 /// connection's writer thread in order.
+// @unchecked: every var is used under `lock`; `reader` (not Sendable) is used by the slot's conductor thread only.
 final class WorkerConnection: @unchecked Sendable {
     let pid: Int32
     let reader: FrameReader
@@ -39,7 +40,8 @@ final class WorkerConnection: @unchecked Sendable {
         }
         self.tasks = tasks
         Processes.setNonBlocking(requestDescriptor)
-        writer = try PlatformThread.start(name: name) { self.writeLoop() }
+        let thread = try PlatformThread.start(name: name) { self.writeLoop() }
+        lock.withLock { writer = thread }
     }
 
     /// Queues or writes one finished frame; returns `false` if the connection is closing (the

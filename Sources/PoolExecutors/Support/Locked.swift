@@ -4,7 +4,7 @@
 /// over inside the kernel (PI futex), which ThreadSanitizer cannot see, so every contended
 /// hand-off would be reported as a race and hide real ones. A pthread mutex is intercepted by
 /// the sanitizer and costs the same here.
-package final class Locked<State>: @unchecked Sendable {
+package final class Locked<State> {
     private let lock = ConditionLock()
     private var state: State
 
@@ -19,3 +19,9 @@ package final class Locked<State>: @unchecked Sendable {
         return try body(&state)
     }
 }
+
+/// Sendable only when `State` is: a value handed out of `withLock` (a class instance, say) can
+/// reach another thread, where the lock no longer guards it. A holder of non-Sendable state
+/// (ThreadSampler's open `/proc` files) is then not Sendable unless it says why it may be.
+// @unchecked: `state` is read and written only under `lock`.
+extension Locked: @unchecked Sendable where State: Sendable {}

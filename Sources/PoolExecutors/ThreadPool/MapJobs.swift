@@ -3,7 +3,7 @@
 /// Not generic on purpose: `process(index)` is a closure built by the `@inlinable` `map` in
 /// the caller's module, so the per-item code is specialised for the caller's types while the
 /// runner loop here needs no generic metadata.
-final class OrderedMapJob: MapRunners, @unchecked Sendable {
+final class OrderedMapJob: MapRunners, Sendable {
     let cursor: ChunkCursor
     let progress: MapProgress
     /// Completes when every item is stored, with the first failure, or with cancellation.
@@ -55,7 +55,7 @@ final class OrderedMapJob: MapRunners, @unchecked Sendable {
 
 /// The shared state of one ``ThreadPool/mapUnordered(_:chunkSize:_:)``: each item's outcome
 /// goes to a ``CompletionChannel`` as soon as it is known.
-final class StreamingMapJob: MapRunners, @unchecked Sendable {
+final class StreamingMapJob: MapRunners, Sendable {
     let cursor: ChunkCursor
     let progress: MapProgress
     let channel: CompletionChannel
@@ -93,7 +93,7 @@ final class StreamingMapJob: MapRunners, @unchecked Sendable {
 /// Each slot is written by exactly one runner (the one that claimed its index) and read
 /// only after the map finished, so the slots need no lock.
 @usableFromInline
-final class ResultSlots<Output>: @unchecked Sendable {
+final class ResultSlots<Output> {
     @usableFromInline let base: UnsafeMutablePointer<Output?>
     @usableFromInline let count: Int
 
@@ -134,3 +134,6 @@ final class ResultSlots<Output>: @unchecked Sendable {
         return results
     }
 }
+
+// @unchecked: each slot is written by the runner that claimed it and read once the map finished.
+extension ResultSlots: @unchecked Sendable where Output: Sendable {}

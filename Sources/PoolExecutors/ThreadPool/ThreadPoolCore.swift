@@ -12,6 +12,7 @@ import Synchronization
 /// Lifecycle: `running → shuttingDown → terminated`, or `running → broken` when a worker's
 /// initializer fails or a thread cannot start. Every transition happens in this file.
 @usableFromInline
+// @unchecked: every var is read and written under `lock` (`queuedHint`, read without it, is an Atomic).
 final class ThreadPoolCore: @unchecked Sendable {
     enum Lifecycle {
         case running

@@ -14,6 +14,7 @@ import Synchronization
 /// ``makeWorker(offset:)``: each has its own cursor (cycling) or its own reserved range of
 /// inputs (once each), so no shared counter is touched per call — one would be a contended
 /// atomic of the profiler's own making and would make tiny tasks look as if they did not scale.
+// @unchecked: its vars are the profiling thread's; scaling threads use atomics and merge after they are joined.
 final class CallRunner<Task: PoolTask>: @unchecked Sendable {
     let sample: [Task.Input]
     /// Whether every input is called at most once.

@@ -80,8 +80,8 @@ enum PayloadProbe {
     /// ``finish()`` waits for it and hands the coding over. Without a second core (or when no
     /// thread can start), nothing runs early and ``finish()`` returns the coding unstarted, for
     /// the payload phase to do inline.
+    // @unchecked: `coding` is the background thread's until it is joined, then the caller's.
     final class BackgroundCoding<Input: Codable & Sendable>: @unchecked Sendable {
-        // Touched only by the thread until it is joined, then only by the caller.
         private var coding: ValueCoding<Input>
         private let lock = Locked<PlatformThread?>(nil)
 

@@ -8,6 +8,7 @@ import Synchronization
 /// absolute deadlines with ±20 % jitter (so it cannot lock step with periodic work) and watches
 /// only the threads registered with ``watch(_:)``: idle pool threads would otherwise count as
 /// waiting.
+// @unchecked: `state` holds ProcFiles (not Sendable: a reused buffer) and is used only under its lock.
 final class ThreadSampler: @unchecked Sendable {
     private struct Watched {
         let threadID: Int32
@@ -21,11 +22,17 @@ final class ThreadSampler: @unchecked Sendable {
         var descriptorKinds: [Int: ProcFS.DescriptorKind] = [:]
     }
 
+    /// What ``start()`` sets up and ``stop()`` reads back (set and read on the profiling thread,
+    /// but locked so that no plain `var` is shared with the sampler thread's object).
+    private struct Control {
+        var thread: PlatformThread?
+        var startWall: Int64 = 0
+    }
+
     private let state = Locked(State())
     private let stopping = Atomic<Bool>(false)
     private let interval: Int64
-    private var thread: PlatformThread?
-    private var startWall: Int64 = 0
+    private let control = Locked(Control())
     private let samplerCPU = Atomic<Int64>(0)
     private let tickCount = Atomic<Int>(0)
 
@@ -38,15 +45,19 @@ final class ThreadSampler: @unchecked Sendable {
     }
 
     func start() throws {
-        startWall = Clocks.monotonic()
-        thread = try PlatformThread.start(name: "pa-sampler") { [self] in run() }
+        control.withLock { $0.startWall = Clocks.monotonic() }
+        let thread = try PlatformThread.start(name: "pa-sampler") { [self] in run() }
+        control.withLock { $0.thread = thread }
     }
 
     /// Stops the thread and reports what the sampling cost.
     func stop() -> SamplerCost {
         stopping.store(true, ordering: .releasing)
+        let (thread, startWall) = control.withLock { control in
+            defer { control.thread = nil }
+            return (control.thread, control.startWall)
+        }
         thread?.join()
-        thread = nil
         let wall = max(Clocks.monotonic() - startWall, 1)
         return SamplerCost(
             ticks: tickCount.load(ordering: .acquiring), wallSeconds: wall.seconds,
