@@ -15,7 +15,13 @@ public enum WorkerEntry {
     static let isServing = Atomic<Bool>(false)
     /// The worker variable seen at start-up (it is then removed, so that programs a task starts
     /// do not believe they are workers too).
-    nonisolated(unsafe) static var startedAsWorker: String? = Processes.environmentValue(WorkerProtocol.environmentKey)
+    ///
+    /// Initialised lazily, on first read (once, thread-safe, as every static `let`). The lazy
+    /// read still sees the variable as the pool set it: the package's only removal of it is in
+    /// ``runIfWorker(tasks:)``, right after its own read of this constant has fixed the value,
+    /// and nothing in the package sets it in its own environment (pools pass it to workers in
+    /// the spawn's environment). Reads after the removal get that fixed value.
+    static let startedAsWorker: String? = Processes.environmentValue(WorkerProtocol.environmentKey)
 
     /// Becomes a worker serving `tasks` if a process pool started this process; otherwise
     /// returns immediately.
