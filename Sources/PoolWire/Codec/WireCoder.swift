@@ -20,6 +20,9 @@ public final class WireEncoder {
         core = WireEncoderCore(capacity: initialCapacity)
     }
 
+    // The core's cached containers hold the core: without this, neither would ever be freed.
+    deinit { core.releaseContainers() }
+
     /// The encoded bytes of `value`.
     ///
     /// - Throws: `EncodingError` when the value's own `encode(to:)` throws.
@@ -104,8 +107,11 @@ public struct WireDecoder: Sendable {
         try Self.decodeWhole(type, with: WireDecoderCore(bytes, settings: self))
     }
 
-    /// Decodes one `T` from `core`, which must consume all of its bytes.
+    /// Decodes one `T` from `core`, which must consume all of its bytes; the core is not used
+    /// for decoding afterwards.
     static func decodeWhole<T: Decodable>(_ type: T.Type, with core: WireDecoderCore) throws -> T {
+        // The core's cached containers hold the core: without this, neither would be freed.
+        defer { core.releaseContainers() }
         let value = try Self.decodeValue(type, with: core)
         guard core.source.remaining == 0 else {
             throw WireError(

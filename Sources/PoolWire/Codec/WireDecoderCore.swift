@@ -65,6 +65,8 @@ final class WireDecoderCore: Decoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        // Reused per key type, as in WireEncoderCore; the bit casts assume the container is one
+        // object reference: see ContainerCache.
         if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self) }
         let container = KeyedDecodingContainer(WireKeyedDecoder<Key>(core: self))
         precondition(
@@ -72,6 +74,12 @@ final class WireDecoderCore: Decoder {
             "BUG: container layout changed")
         containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
         return container
+    }
+
+    /// Drops the cached keyed containers, which hold this core: called once a decode is over,
+    /// or the two would keep each other alive for ever.
+    func releaseContainers() {
+        containers = ContainerCache()
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {

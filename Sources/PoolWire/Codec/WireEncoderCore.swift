@@ -26,6 +26,7 @@ final class WireEncoderCore: Encoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         // Building a container for an unspecialised `Key` costs several runtime metadata
         // lookups; the container holds nothing but this encoder, so one per key type is reused.
+        // The bit casts assume the container is one object reference: see ContainerCache.
         if let box = containers.box(for: type) { return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self) }
         let container = KeyedEncodingContainer(WireKeyedEncoder<Key>(core: self))
         precondition(
@@ -33,6 +34,12 @@ final class WireEncoderCore: Encoder {
             "BUG: container layout changed")
         containers.store(unsafeBitCast(container, to: AnyObject.self), for: type)
         return container
+    }
+
+    /// Drops the cached keyed containers, which hold this core: the owner calls it once it is
+    /// done with the core, or the two would keep each other (and the buffer) alive for ever.
+    func releaseContainers() {
+        containers = ContainerCache()
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {

@@ -141,8 +141,22 @@ struct WireKindCache {
 }
 
 /// Keyed-container boxes already built by one coder, by key type (see
-/// `WireEncoderCore.container(keyedBy:)`). A `KeyedEncodingContainer` is a single reference to
-/// its box, which is what is kept.
+/// `WireEncoderCore.container(keyedBy:)`).
+///
+/// What is kept is the container itself, reinterpreted with `unsafeBitCast` as the one object
+/// reference it holds. That relies on a layout the standard library does not promise:
+/// `KeyedEncodingContainer<K>` and `KeyedDecodingContainer<K>` are structs whose only stored
+/// property is a strong reference to a class instance (the private box wrapping our
+/// `WireKeyed…` container), so one container is exactly one retained object pointer, and
+/// copying the bits back into a container of the *same* `K` rebuilds an equal container. Only
+/// the same key type is ever read back (the cache is keyed by it), and the wrapped
+/// `WireKeyed…` structs hold nothing but their core, so a reused container behaves as a new
+/// one. The coders check the size at run time; `ContainerCacheTests` checks the rest (one
+/// strong reference to a box class, identity kept, round trips through cached containers), so
+/// a toolchain that changes the layout fails the tests rather than corrupting values.
+///
+/// Each box holds its coder's core strongly and the core holds this cache: the core's owner
+/// breaks that cycle with `releaseContainers()` when it is done with the core.
 struct ContainerCache {
     private var lastKey: ObjectIdentifier?
     private var lastBox: AnyObject?

@@ -9,6 +9,9 @@ package final class FrameBuilder {
 
     package init() {}
 
+    // The core's cached containers hold the core: without this, neither would ever be freed.
+    deinit { core.releaseContainers() }
+
     /// Starts a new frame of `kind`, discarding the previous one.
     package func begin(kind: UInt8) {
         core.sink.reset(keepingAtMost: 4 << 20)
