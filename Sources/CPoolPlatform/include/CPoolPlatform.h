@@ -67,6 +67,18 @@ static inline void poolsys_store_release(uint64_t *address, uint64_t value) {
     __atomic_store_n(address, value, __ATOMIC_RELEASE);
 }
 
+/// Thread fences for a sequence lock on shared memory (the progress page). Release: no store
+/// after the fence becomes visible before the stores ahead of it (a writer's data stores cannot
+/// overtake the store that made its sequence odd). Acquire: no load after the fence is served
+/// before the loads ahead of it (a reader's data loads cannot drift past its final sequence
+/// load). On x86 both only stop the compiler from reordering; on ARM they are barriers.
+static inline void poolsys_fence_release(void) {
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static inline void poolsys_fence_acquire(void) {
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
 /// A spin-wait hint for the CPU (`pause` on x86, `yield` on ARM): lets the sibling
 /// hyper-thread run and saves power while a thread polls a flag for a few microseconds.
 static inline void poolsys_cpu_relax(void) {

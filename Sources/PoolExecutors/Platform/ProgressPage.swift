@@ -21,7 +21,12 @@ import PoolWire
 /// 0 started-at ns (0: between items)           [status u8][length u32][bytes] …  the items
 /// 1 batch id    2 item position                  logged since the last reply frame, in order
 /// 3 log batch   4 log's first position   5 logged count   6 log bytes used
+/// 7 sequence of words 0–2 (odd while the worker updates them)
 /// ```
+///
+/// Words 0–2 are read while the worker runs (for timeouts), so they form a sequence lock: the
+/// worker makes word 7 odd, stores, then makes it even; ``read()`` retries until it saw one
+/// even value around its loads.
 ///
 /// The worker writes an item's bytes first and publishes it by raising the count with a
 /// release store; the parent reads the log only once the worker has exited, so a record is
@@ -37,6 +42,11 @@ final class ProgressPage: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private var words: UnsafeMutablePointer<UInt64> { base.assumingMemoryBound(to: UInt64.self) }
     private var log: UnsafeMutableRawPointer { base + Self.headerSize }
+    /// Word 7: odd while the worker updates words 0–2.
+    private var sequence: UnsafeMutablePointer<UInt64> { words + 7 }
+    /// How many times ``read()`` finds the sequence odd and unchanged around its loads before
+    /// it stops waiting for the writer: about 50–150 µs of polling.
+    static let stalledReadLimit = 1_000
     /// Worker side: bytes and items of the log in use (the worker is the log's only writer).
     private var logUsed = 0
     private var logCount: UInt64 = 0
@@ -75,16 +85,40 @@ final class ProgressPage: @unchecked Sendable {
 
     /// Item `index` of batch `batch` starts now.
     func markStarted(batch: UInt64, index: Int) {
-        // The index first: a death between the two stores leaves the new index with the old
-        // batch (fully replied, so harmless), never the new batch with the old batch's index.
+        let started = max(MonotonicClock.nanoseconds(), 1)
+        let odd = beginUpdate()
+        // The index first, the start time last: a death in between leaves a state `read()` then
+        // returns as it stands (see there), never the new batch with the old batch's index.
         poolsys_store_release(words + 2, UInt64(index))
         poolsys_store_release(words + 1, batch)
-        poolsys_store_release(words, max(MonotonicClock.nanoseconds(), 1))
+        poolsys_store_release(words, started)
+        endUpdate(odd)
     }
 
     /// The current item finished (batch and index stay as the last finished one).
     func markFinished() {
+        let odd = beginUpdate()
         poolsys_store_release(words, 0)
+        endUpdate(odd)
+    }
+
+    /// Makes the sequence odd (the worker is its only writer) and returns it. Internal, not
+    /// private, so that a test can leave an update unfinished as a killed worker does.
+    @inline(__always)
+    func beginUpdate() -> UInt64 {
+        // From an odd value (never left by a live writer) this still moves on to a new odd one.
+        let odd = (poolsys_load_acquire(sequence) &+ 1) | 1
+        poolsys_store_release(sequence, odd)
+        // A release store orders only what came before it: the fence keeps the data stores
+        // that follow from becoming visible ahead of the odd value.
+        poolsys_fence_release()
+        return odd
+    }
+
+    /// Makes the sequence even again; the release store publishes the data stores before it.
+    @inline(__always)
+    private func endUpdate(_ odd: UInt64) {
+        poolsys_store_release(sequence, odd &+ 1)
     }
 
     /// Empties the log: the next logged item is position `first` of batch `batch`.
@@ -110,13 +144,38 @@ final class ProgressPage: @unchecked Sendable {
 
     // MARK: Parent side
 
-    /// What the worker is doing, read consistently while it runs.
+    /// What the worker is doing: words 0–2 as one ``markStarted(batch:index:)`` or
+    /// ``markFinished()`` left them, read consistently while it runs.
+    ///
+    /// Bounded even when the writer is dead. A worker killed inside one of those two calls (a
+    /// timeout's or the OOM killer's SIGKILL) leaves the sequence odd for good; so may one
+    /// descheduled there for long. After ``stalledReadLimit`` polls that find it odd and
+    /// unchanged, the words are returned as they stand. They are then a prefix of that one
+    /// update, since the writer stores index, batch, start time and this reads them in the
+    /// reverse order: exactly what the parent read before the page had a sequence word, so crash
+    /// attribution (`ProcessPoolCore.classify`) is unchanged. Killed in `markStarted` before the
+    /// start time was stored, the worker reads as between items: at the last finished item, or
+    /// at the new index (of the old batch, fully replied, so harmless; or of the same batch,
+    /// where the new item counts as lost, re-run if idempotent). Killed after that store, it
+    /// reads as running the new item; killed in `markFinished`, as running or as just past the
+    /// item it finished. A sequence that changes means a live writer a few stores from done, so
+    /// that wait is not bounded (nor was the loop before it).
     func read() -> (startedAt: UInt64, batch: UInt64, index: Int) {
+        var stalled = 0
         while true {
+            let before = poolsys_load_acquire(sequence)
             let started = poolsys_load_acquire(words)
             let batch = poolsys_load_acquire(words + 1)
             let index = poolsys_load_acquire(words + 2)
-            if poolsys_load_acquire(words) == started { return (started, batch, Int(index)) }
+            // The data loads above complete before the sequence is read again.
+            poolsys_fence_acquire()
+            let after = poolsys_load_acquire(sequence)
+            if before == after {
+                if before & 1 == 0 { return (started, batch, Int(index)) }
+                stalled += 1
+                if stalled >= Self.stalledReadLimit { return (started, batch, Int(index)) }
+            }
+            poolsys_cpu_relax()
         }
     }
 
