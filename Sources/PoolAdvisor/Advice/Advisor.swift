@@ -5,7 +5,7 @@ public import PoolRules
 ///
 /// ```swift
 /// let profile = try Profiler().profile(Checksum.self, sample: Array(paths.prefix(32)))
-/// let advice = try Advisor().recommend(profile, items: paths.count)
+/// let advice = Advisor().recommend(profile, items: paths.count)
 /// print(advice.summary)        // "threads × 2, chunk 4 (rule cpu-scales-on-threads)"
 /// print(advice.explanation)    // every rule, each condition with its measured value
 /// ```
