@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, served from the vDSO on Linux).
+enum MonotonicClock {
+    @inline(__always)
+    static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+
+    /// The reading `duration` from now, saturating instead of overflowing.
+    static func deadline(after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return nanoseconds() }
+        let span = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let total = span.partialValue.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
+        if span.overflow || total.overflow { return .max }
+        let (sum, overflow) = nanoseconds().addingReportingOverflow(total.partialValue)
+        return overflow ? .max : sum
+    }
+}
