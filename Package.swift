@@ -23,20 +23,28 @@ let package = Package(
     targets: [
         // The Linux calls that `import Glibc` hides (gettid, sched_getaffinity, pthread_setname_np).
         .target(name: "CPoolPlatform"),
-        // The binary Codable coder and the frame reader/writer (stdlib and Glibc only).
+        // The one platform layer: system calls retried on EINTR with typed errors, descriptors
+        // (an owning one that closes once), the monotonic clock, the environment. Linux only,
+        // stopped with an #error elsewhere.
+        .target(
+            name: "PoolSystem",
+            swiftSettings: strictSettings
+        ),
+        // The binary Codable coder and the frame reader/writer (stdlib and PoolSystem only).
         .target(
             name: "PoolWire",
+            dependencies: ["PoolSystem"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "PoolExecutors",
-            dependencies: ["CPoolPlatform", "PoolWire"],
+            dependencies: ["CPoolPlatform", "PoolSystem", "PoolWire"],
             swiftSettings: strictSettings
         ),
         // Clocks, the thread-state sampler, per-call accounting, the scaling probe, calibration.
         .target(
             name: "PoolProfiler",
-            dependencies: ["CPoolPlatform", "PoolExecutors", "PoolWire"],
+            dependencies: ["CPoolPlatform", "PoolExecutors", "PoolSystem", "PoolWire"],
             swiftSettings: strictSettings
         ),
         // The rule language: parse with file:line:col errors, check, evaluate, explain. Pure Swift.
@@ -47,7 +55,7 @@ let package = Package(
         // The reference workloads: tasks with known behaviour (compute, sleep, locks, I/O).
         .target(
             name: "PoolWorkloads",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "PoolSystem"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -58,7 +66,7 @@ let package = Package(
         // The command line as a library, so a program with its own tasks gets the same CLI.
         .target(
             name: "PoolAdvisorCLI",
-            dependencies: ["PoolAdvisor"],
+            dependencies: ["PoolAdvisor", "PoolSystem"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -104,12 +112,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PoolExecutorsTests",
-            dependencies: ["PoolExecutors", "PoolTestFixtures", "pool-test-worker"],
+            dependencies: ["PoolExecutors", "PoolSystem", "PoolTestFixtures", "pool-test-worker"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "PoolWireTests",
-            dependencies: ["PoolWire"],
+            dependencies: ["PoolSystem", "PoolWire"],
             swiftSettings: strictSettings
         ),
         .testTarget(

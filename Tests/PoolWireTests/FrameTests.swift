@@ -1,4 +1,5 @@
 import Foundation
+import PoolSystem
 import PoolWire
 import Testing
 

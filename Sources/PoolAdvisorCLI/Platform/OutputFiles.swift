@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
+internal import Glibc
+internal import PoolSystem
 
 /// The few file calls ``OutputWriter`` needs; each failure comes back as `strerror`'s text.
 ///
@@ -58,10 +55,7 @@ enum OutputFiles {
     /// Opens an existing device or FIFO for writing where it is: no creation, no truncation,
     /// never becoming the controlling terminal; -1 on failure. A FIFO blocks until a reader opens it.
     static func openInPlace(_ path: String) -> Int32 {
-        while true {
-            let descriptor = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)
-            if descriptor >= 0 || errno != EINTR { return descriptor }
-        }
+        SystemCall.retryingInterrupts { open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC) }
     }
 
     /// What an open descriptor is.
@@ -82,18 +76,14 @@ enum OutputFiles {
     /// Why the last call failed.
     static var lastErrorText: String { String(cString: strerror(errno)) }
 
-    /// Writes every byte, retrying short writes and `EINTR`; the error's text, or nil.
+    /// Writes every byte, through short writes and `EINTR`; the error's text, or nil.
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> String? {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return lastErrorText
-            }
-            offset += written
+        do throws(SystemCallError) {
+            try Descriptor.writeAll(descriptor, bytes)
+            return nil
+        } catch {
+            return String(cString: strerror(error.errno))
         }
-        return nil
     }
 
     static func rename(_ from: String, to: String) -> String? {

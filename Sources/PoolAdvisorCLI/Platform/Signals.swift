@@ -1,10 +1,6 @@
+internal import Glibc
+internal import PoolSystem
 internal import Synchronization
-
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
 
 /// The write end of the pipe the signal handler reports on, -1 while none is installed.
 private let signalPipe = Atomic<Int32>(-1)
@@ -65,12 +61,8 @@ enum SignalPipe {
     /// Waits for the next byte: the signal's number, or nil for the stop byte or end-of-file.
     static func next(from descriptor: Int32) -> Int32? {
         var byte: UInt8 = 0
-        while true {
-            let count = read(descriptor, &byte, 1)
-            if count == 1 { return byte == 0 ? nil : Int32(byte) }
-            if count < 0 && errno == EINTR { continue }
-            return nil
-        }
+        let count = SystemCall.retryingInterrupts { read(descriptor, &byte, 1) }
+        return count == 1 && byte != 0 ? Int32(byte) : nil
     }
 
     static func closeReader(_ descriptor: Int32) { _ = close(descriptor) }

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
+internal import Glibc
+internal import PoolSystem
 
 /// Where the CLI writes, and whether that place is a terminal that takes colour.
 enum Terminal {
@@ -13,18 +10,8 @@ enum Terminal {
 
     /// Writes all of `text` to the stream, retrying short writes and `EINTR`.
     static func write(_ text: String, to stream: Stream) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.write(stream.rawValue, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return  // a closed pipe (EPIPE): nothing more can be shown
-            }
-            offset += written
-        }
+        // A closed pipe (EPIPE) fails it: nothing more can be shown.
+        try? Descriptor.writeAll(stream.rawValue, Array(text.utf8))
     }
 
     /// True when the stream is a terminal.
@@ -33,8 +20,8 @@ enum Terminal {
     /// Colour only on a terminal, never with `NO_COLOR` set (https://no-color.org) or `TERM=dumb`.
     static func usesColour(_ stream: Stream) -> Bool {
         guard isTerminal(stream) else { return false }
-        if let noColour = getenv("NO_COLOR"), noColour.pointee != 0 { return false }
-        if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+        if Environment.isSet("NO_COLOR") { return false }
+        if Environment.value("TERM") == "dumb" { return false }
         return true
     }
 

@@ -1,3 +1,4 @@
+internal import PoolSystem
 /// One finished item, its value type erased (see ``FutureOutcome``).
 @usableFromInline
 struct CompletedItem: Sendable {

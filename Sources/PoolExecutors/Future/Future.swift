@@ -1,3 +1,4 @@
+internal import PoolSystem
 import Synchronization
 
 /// The eventual result of work submitted to a pool.

@@ -1,4 +1,5 @@
 import CPoolPlatform
+internal import PoolSystem
 import PoolWire
 
 #if canImport(Glibc)
@@ -62,8 +63,9 @@ package enum CommandProcesses {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var offset: off_t = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-            if count < 0 && errno == EINTR { continue }
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                SystemCall.retryingInterrupts { pread(fd, buffer.baseAddress, buffer.count, offset) }
+            }
             if count <= 0 { return bytes }
             bytes.append(contentsOf: chunk.prefix(count))
             offset += off_t(count)

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+internal import PoolSystem
 
 /// A pthread mutex for state that threads must sleep on.
 ///

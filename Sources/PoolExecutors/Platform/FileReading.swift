@@ -1,10 +1,6 @@
 import CPoolPlatform
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+internal import PoolSystem
 
 /// Small text files from `/proc` and `/sys`, read with plain `open`/`read` so this module does
 /// not need Foundation (a worker process that loads Foundation starts several ms slower).
@@ -19,12 +15,9 @@ package enum SystemFiles {
         var filled = 0
         while filled < limit {
             let count = bytes.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress! + filled, limit - filled)
+                SystemCall.retryingInterrupts { read(descriptor, buffer.baseAddress! + filled, limit - filled) }
             }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            if count < 0 { return nil }
             if count == 0 { break }
             filled += count
         }
@@ -32,9 +25,7 @@ package enum SystemFiles {
     }
 
     /// The value of environment variable `name`, if set.
-    package static func environment(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
-    }
+    package static func environment(_ name: String) -> String? { Environment.value(name) }
 }
 
 /// Processor counts from the C library.

@@ -1,11 +1,7 @@
 import CPoolPlatform
+import Glibc
+internal import PoolSystem
 import PoolWire
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// How a worker process ended, as `waitpid` reported it.
 public enum ProcessExit: Sendable, Equatable, CustomStringConvertible {
@@ -99,13 +95,9 @@ package enum Processes {
     }
 
     /// The value of environment variable `name`, if set.
-    static func environmentValue(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
-    }
+    static func environmentValue(_ name: String) -> String? { Environment.value(name) }
 
-    static func removeEnvironmentValue(_ name: String) {
-        unsetenv(name)
-    }
+    static func removeEnvironmentValue(_ name: String) { Environment.remove(name) }
 
     /// The path of the running executable (`/proc/self/exe` resolved), or nil.
     static func executablePath() -> String? {
@@ -118,13 +110,10 @@ package enum Processes {
     /// Collects `pid`'s exit status if it has ended; with `blocking`, waits for it to end.
     static func reap(_ pid: pid_t, blocking: Bool) -> ProcessExit? {
         var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
-            if result == pid { return decode(status) }
-            if result == 0 { return nil }
-            if errno == EINTR { continue }
-            return .unknown  // ECHILD: not ours to reap, or SIGCHLD is ignored
-        }
+        let result = SystemCall.retryingInterrupts { waitpid(pid, &status, blocking ? 0 : WNOHANG) }
+        if result == pid { return decode(status) }
+        if result == 0 { return nil }
+        return .unknown  // ECHILD: not ours to reap, or SIGCHLD is ignored
     }
 
     /// The exit of a raw `waitpid` status.

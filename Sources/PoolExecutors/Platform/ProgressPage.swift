@@ -1,11 +1,7 @@
 import CPoolPlatform
+import Glibc
+internal import PoolSystem
 import PoolWire
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Memory shared with one worker that outlives it: what it is running, and the results it
 /// finished but has not yet sent.

@@ -1,11 +1,6 @@
 import CPoolPlatform
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// A lock stored inline in its owner, for critical sections of a few instructions.
 ///

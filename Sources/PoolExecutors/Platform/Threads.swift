@@ -1,11 +1,7 @@
 import CPoolPlatform
+import Glibc
+internal import PoolSystem
 import PoolWire
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// A joinable operating-system thread that runs one closure: the pools' own threads, never
 /// Swift's cooperative pool (which does not grow when a task blocks).
@@ -23,13 +19,8 @@ package struct PlatformThread: @unchecked Sendable {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
-        #if canImport(Darwin)
-            var handle: Handle?
-            let status = pthread_create(&handle, &attributes, threadEntry, context)
-        #else
-            var handle: Handle? = Handle()
-            let status = pthread_create(&handle!, &attributes, threadEntry, context)
-        #endif
+        var handle: Handle? = Handle()
+        let status = pthread_create(&handle!, &attributes, threadEntry, context)
         guard status == 0, let started = handle else {
             Unmanaged<ThreadContext>.fromOpaque(context).release()
             throw SystemCallError(call: "pthread_create", errno: status)
@@ -93,17 +84,10 @@ private final class ThreadContext {
     }
 }
 
-#if canImport(Darwin)
-    private func threadEntry(_ raw: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-        runThread(raw)
-        return nil
-    }
-#else
-    private func threadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-        runThread(raw!)
-        return nil
-    }
-#endif
+private func threadEntry(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    runThread(raw!)
+    return nil
+}
 
 private func runThread(_ raw: UnsafeMutableRawPointer) {
     let context = Unmanaged<ThreadContext>.fromOpaque(raw).takeRetainedValue()

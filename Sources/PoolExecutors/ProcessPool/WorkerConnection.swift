@@ -1,3 +1,4 @@
+internal import PoolSystem
 import PoolWire
 
 /// One live worker process as the parent sees it: its pid, the request pipe (with a writer

@@ -1,3 +1,4 @@
+internal import PoolSystem
 import PoolWire
 import Synchronization
 

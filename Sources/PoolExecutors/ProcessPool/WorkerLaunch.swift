@@ -1,3 +1,4 @@
+internal import PoolSystem
 import PoolWire
 
 /// Everything needed to start a worker, resolved once when the pool is created.

@@ -1,14 +1,11 @@
+import Glibc
 import PoolExecutors
+internal import PoolSystem
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
-#endif
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// The calibration cache's file handling: where it lives, careful reading and atomic writing.
@@ -78,8 +75,11 @@ enum CalibrationFiles {
         var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
         var count = 0
         while count < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, $0.count - count) }
-            if got < 0 && errno == EINTR { continue }
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                SystemCall.retryingInterrupts {
+                    Glibc.read(descriptor, buffer.baseAddress! + count, buffer.count - count)
+                }
+            }
             if got < 0 { return .rejected("it cannot be read (\(errorText))") }
             if got == 0 { break }
             count += got
@@ -103,16 +103,9 @@ enum CalibrationFiles {
         let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw CalibrationError.cannotWrite(path: temporary) }
-        var offset = 0
-        let bytes = [UInt8](data)
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { break }
-            offset += written
-        }
+        let written = (try? Descriptor.writeAll(descriptor, [UInt8](data))) != nil
         close(descriptor)
-        guard offset == bytes.count, rename(temporary, path) == 0 else {
+        guard written, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CalibrationError.cannotWrite(path: path)
         }

@@ -1,19 +1,15 @@
 import CPoolPlatform
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+internal import PoolSystem
 
 /// The clocks and usage counters the profiler reads, in nanoseconds.
 ///
 /// Every figure here is exact (kernel accounting), not sampled: `CLOCK_THREAD_CPUTIME_ID` is the
 /// scheduler's own sum of the thread's run time, and `getrusage` counts context switches.
 enum Clocks {
-    /// Monotonic wall time (vDSO: no system call).
+    /// Monotonic wall time (vDSO: no system call): the platform layer's one clock.
     @inline(__always)
-    static func monotonic() -> Int64 { read(CLOCK_MONOTONIC) }
+    static func monotonic() -> Int64 { Int64(truncatingIfNeeded: MonotonicClock.nanoseconds()) }
 
     /// CPU time of the calling thread.
     @inline(__always)
@@ -48,15 +44,7 @@ enum Clocks {
     /// not accumulate from tick to tick).
     static func sleep(untilMonotonic deadline: Int64) {
         var target = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        #if canImport(Glibc)
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
-        #else
-            let remaining = deadline - monotonic()
-            if remaining > 0 {
-                target = timespec(tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
-                nanosleep(&target, nil)
-            }
-        #endif
+        _ = SystemCall.retryingInterruptedStatus { clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) }
     }
 
     @inline(__always)

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A `/proc` file kept open and re-read with `pread`: four times cheaper per sample than opening
 /// it again, and the descriptor stays bound to the thread it named even if the tid is reused.

@@ -1,3 +1,5 @@
+internal import PoolSystem
+
 /// Reads length-prefixed frames from a file descriptor.
 ///
 /// It buffers reads (many small frames per `read(2)`) and handles short reads, `EINTR` and

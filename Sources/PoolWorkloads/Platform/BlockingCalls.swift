@@ -1,10 +1,6 @@
+import Glibc
 import PoolExecutors
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+internal import PoolSystem
 
 /// The blocking system calls the waiting workloads make, each a real wait the kernel sees.
 enum BlockingCalls {
@@ -12,6 +8,7 @@ enum BlockingCalls {
     static func sleep(microseconds: Int) {
         var request = timespec(tv_sec: microseconds / 1_000_000, tv_nsec: (microseconds % 1_000_000) * 1000)
         var remaining = timespec()
+        // Not SystemCall's plain retry: an interrupted nanosleep goes on with the time it had left.
         while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
     }
 
@@ -35,8 +32,9 @@ enum BlockingCalls {
         var buffer = [UInt8](repeating: 0, count: bytes)
         var received = 0
         while received < bytes {
-            let count = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress! + received, bytes - received) }
-            if count < 0, errno == EINTR { continue }
+            let count = buffer.withUnsafeMutableBytes { buffer in
+                SystemCall.retryingInterrupts { read(reader, buffer.baseAddress! + received, bytes - received) }
+            }
             guard count > 0 else { break }
             received += count
         }

@@ -1,13 +1,9 @@
+import Glibc
+import PoolSystem
 import Synchronization
 import Testing
 
 @testable import PoolExecutors
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The progress page's sequence lock: what the parent reads while a worker writes.
 @Suite struct ProgressPageTests {

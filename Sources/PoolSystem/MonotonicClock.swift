@@ -1,20 +1,17 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
-/// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, served from the vDSO on Linux).
-enum MonotonicClock {
+/// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, served from the vDSO on Linux): the one
+/// clock pools, profiler and CLI read for intervals and deadlines.
+package enum MonotonicClock {
     @inline(__always)
-    static func nanoseconds() -> UInt64 {
+    package static func nanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 
     /// The reading `duration` from now, saturating instead of overflowing.
-    static func deadline(after duration: Duration) -> UInt64 {
+    package static func deadline(after duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return nanoseconds() }
         let span = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
