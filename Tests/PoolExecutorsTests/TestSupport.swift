@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Testing
 
 @testable import PoolExecutors
 
@@ -74,4 +75,17 @@ func eventually(seconds: Double = 20, _ condition: () -> Bool) -> Bool {
 
 struct TestFailure: Error, Equatable {
     let code: Int
+}
+
+/// Keeps one of `pool`'s workers busy until the returned gate opens, and returns once that
+/// task is running (the worker taken, not merely the task queued).
+func occupyWorker(of pool: ThreadPool) throws -> Gate {
+    let gate = Gate()
+    let started = Gate()
+    _ = try pool.submit {
+        started.open()
+        gate.wait()
+    }
+    #expect(started.wait())
+    return gate
 }

@@ -53,13 +53,7 @@ import Testing
     @Test func blockedSubmitterResumesWhenAWorkerTakesWork() throws {
         let pool = ThreadPool(workers: 1, maxPending: 1)
         defer { pool.shutdown() }
-        let gate = Gate()
-        let started = Gate()
-        _ = try pool.submit {
-            started.open()
-            gate.wait()
-        }
-        #expect(started.wait())
+        let gate = try occupyWorker(of: pool)
         _ = try pool.submit { 1 }  // fills the queue
         let thirdQueued = Gate()
         let third = Locked<Future<Int>?>(nil)

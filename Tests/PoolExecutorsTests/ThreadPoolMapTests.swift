@@ -71,13 +71,7 @@ import Testing
 
     @Test func cancelPendingDuringAMapFailsItWithCancellation() throws {
         let pool = ThreadPool(workers: 1)
-        let gate = Gate()
-        let started = Gate()
-        _ = try pool.submit {
-            started.open()
-            gate.wait()
-        }
-        #expect(started.wait())
+        let gate = try occupyWorker(of: pool)
         let mapper = try pool.submit { () -> Int in 0 }
         let outcome = Locked<(any Error)?>(nil)
         let finished = Gate()

@@ -33,6 +33,19 @@ extension Executor {
         func shifted(_ failure: MapError?) -> MapError? {
             failure.map { $0.at(jobIndex($0.index)) }
         }
+        /// The outputs `fill` appends in order, and the failure that stopped it at the job's index.
+        func collected(_ fill: (inout [Task.Output]) throws -> Void) -> (outputs: [Task.Output], failure: MapError?) {
+            var outputs: [Task.Output] = []
+            outputs.reserveCapacity(range.count)
+            do {
+                try fill(&outputs)
+                return (outputs, nil)
+            } catch let failure as MapError {
+                return (outputs, shifted(failure))
+            } catch {
+                return (outputs, MapError(index: jobIndex(outputs.count), error: error))
+            }
+        }
         switch plan.mode {
         case .threads:
             let batch: OrderedBatch<Task.Output>
@@ -60,15 +73,8 @@ extension Executor {
             }
             return RunningBatch(
                 wait: {
-                    var outputs: [Task.Output] = []
-                    outputs.reserveCapacity(range.count)
-                    do {
+                    collected { outputs in
                         try Self.deliverInOrder(stream, count: range.count, progress) { outputs.append($1) }
-                        return (outputs, nil)
-                    } catch let failure as MapError {
-                        return (outputs, shifted(failure))
-                    } catch {
-                        return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }
                 }, cancel: stream.cancel)
         case .pipeline:
@@ -100,17 +106,10 @@ extension Executor {
         case .serial:
             return RunningBatch(
                 wait: {
-                    var outputs: [Task.Output] = []
-                    outputs.reserveCapacity(range.count)
-                    do {
+                    collected { outputs in
                         try self.forEachOutput(
                             of: task, inputs[range], reportingIndexes: reporting, progress: progress
                         ) { outputs.append($1) }
-                        return (outputs, nil)
-                    } catch let failure as MapError {
-                        return (outputs, shifted(failure))
-                    } catch {
-                        return (outputs, MapError(index: jobIndex(outputs.count), error: error))
                     }
                 }, cancel: {})
         }
