@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PoolWireTests",
-            dependencies: ["PoolSystem", "PoolWire"],
+            dependencies: ["CPoolPlatform", "PoolSystem", "PoolWire"],
             swiftSettings: strictSettings
         ),
         .testTarget(

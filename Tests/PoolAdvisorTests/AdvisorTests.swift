@@ -161,6 +161,18 @@ struct AdvisorTests {
         try "rule a when corez > 1 then serial\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: RuleFileError.self) { try Advisor.loadRules(contentsOf: path) }
     }
+
+    @Test("rules of another vocabulary that decide no mode run serially, with a warning that says why")
+    func decisionThatIsNoMode() throws {
+        let actions = ActionSchema([ActionDefinition("launch", parameters: [.number("rockets")])])
+        let rules = try RuleSet(
+            source: "rule go when true then launch rockets = 3\n", schema: AdvisorFacts.schema, actions: actions)
+        let advice = Advisor(rules: rules, machine: testMachine).recommend(try quickProfile(TinyTask.self), items: 100)
+        #expect(advice.mode == .serial)
+        #expect(advice.decidingRule?.action == "launch")
+        let warning = try #require(advice.warnings.first)
+        #expect(warning.text.hasPrefix("rule 'go' decided 'launch', which is not a mode"), "\(warning.text)")
+    }
 }
 
 struct CrashProneTask: PoolTask {

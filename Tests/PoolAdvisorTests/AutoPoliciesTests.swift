@@ -236,12 +236,14 @@ struct AutoPoliciesTests {
         let standIn = AutoRunState(
             profile: profile, recommendation: advice, plan: threads, profilingSeconds: 0, profiledItems: 0)
         #expect(auto.standInVerdict(standIn, items: 40, seconds: 0.062, cpuSeconds: 0.12) == nil)
-        guard case .slowStandIn(let slow)? = auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.21)
+        guard
+            case .slowStandIn(let slow, let perItem)? = auto.standInVerdict(
+                standIn, items: 40, seconds: 0.11, cpuSeconds: 0.21)
         else {
             Issue.record("copies that kept both cores busy at 1.1× were not judged short")
             return
         }
-        #expect(abs(slow - 1.09) < 0.01)
+        #expect(abs(slow - 1.09) < 0.01 && abs(perItem - 0.00275) < 1e-9)
         guard case .idleThreads(let busy)? = auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.11)
         else {
             Issue.record("copies that kept one core busy were not judged idle")

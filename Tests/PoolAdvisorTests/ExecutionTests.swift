@@ -82,6 +82,16 @@ struct ExecutionTests {
             let data = try JSONEncoder().encode(plan)
             #expect(try JSONDecoder().decode(ExecutionPlan.self, from: data) == plan)
         }
+        // A plan read from a file is input: sizes out of 1…1,000,000 and unknown modes are errors.
+        for hostile in [
+            #"{"mode":"threads","workers":2,"chunkSize":0}"#, #"{"mode":"threads","workers":-3}"#,
+            #"{"mode":"processes","workers":99999999999}"#, #"{"mode":"pipeline","fetchWorkers":0}"#,
+            #"{"mode":"fast","workers":2}"#,
+        ] {
+            #expect(throws: DecodingError.self, "\(hostile)") {
+                try JSONDecoder().decode(ExecutionPlan.self, from: Data(hostile.utf8))
+            }
+        }
         let flat = #"{"mode":"processes","workers":2,"chunkSize":4,"fetchWorkers":1,"computeStage":"processes"}"#
         #expect(try JSONDecoder().decode(ExecutionPlan.self, from: Data(flat.utf8)) == .processes(workers: 2, chunk: 4))
         let executor = Executor(.processes(workers: 2), processes: advisorWorkers)

@@ -169,7 +169,7 @@ struct WatchedBatchTests {
         ) { delivered += $0 }
         #expect(!state.threadsStandIn, "checked once")
         if fallsShort {
-            guard case .slowStandIn(let speedup) = event else {
+            guard case .slowStandIn(let speedup, _) = event else {
                 Issue.record("no stand-in verdict at the first judged window: \(String(describing: event))")
                 return
             }

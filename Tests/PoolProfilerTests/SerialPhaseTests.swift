@@ -27,7 +27,7 @@ import Testing
             phase.add(record(wall: 4_000_000, runQueue: 1_500_000, cpu: 1_000_000))
         }
         #expect(phase.cpuRatio.value > 0.99)
-        // A task that sleeps half of its own time still reads a half.
+        // A task that computes a quarter of its own time (it sleeps the rest) still reads a quarter.
         let sleeper = SerialPhase(callGroup: { _ in 0 }, read: { .zero }, measuresRunQueue: true)
         for _ in 0..<50 {
             sleeper.add(record(wall: 4_000_000, runQueue: 3_500_000, cpu: 500_000))

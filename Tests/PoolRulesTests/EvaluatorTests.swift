@@ -1,3 +1,4 @@
+import Foundation
 import PoolRules
 import Testing
 
@@ -141,4 +142,24 @@ struct NumberTextTests {
         #expect(NumberText.bytes(4 * 1_048_576) == "4.00 MiB")
         #expect(NumberText.bytes(512) == "512 B")
     }
+
+    @Test("a decision saved before decisions were generic (mode, computeStage) still reads; the new form round-trips")
+    func decisionCoding() throws {
+        let saved = #"""
+            {"rule":"mixed","location":{"file":"m.rules","line":9,"column":1},"mode":"pipeline",
+             "parameters":{"fetch_workers":8},"computeStage":"threads","reason":"overlaps"}
+            """#
+        let old = try JSONDecoder().decode(RuleDecision.self, from: Data(saved.utf8))
+        #expect(
+            old.action == "pipeline" && old.words == ["compute": "threads"] && old.parameters == ["fetch_workers": 8])
+        #expect(old.reason == "overlaps" && old.location.line == 9)
+        let again = try JSONDecoder().decode(RuleDecision.self, from: try JSONEncoder().encode(old))
+        #expect(again == old)
+        // A decision with no word parameters writes no `words`.
+        let plain = RuleDecision(
+            rule: "r", location: old.location, action: "serial", parameters: [:], words: [:], reason: nil)
+        let text = String(decoding: try JSONEncoder().encode(plain), as: UTF8.self)
+        #expect(!text.contains("words") && text.contains(#""mode":"serial""#))
+    }
+
 }

@@ -1,3 +1,4 @@
+import CPoolPlatform
 import Foundation
 import Glibc
 import PoolSystem
@@ -30,29 +31,48 @@ struct SystemLayerTests {
         #expect(SystemCall.retryingInterruptedStatus { statuses.removeFirst() } == 0 && statuses.isEmpty)
     }
 
-    /// Whether `fd` is an open descriptor of this process.
-    func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) != -1 }
+    /// A pipe's two ends, raw.
+    func makePipe() -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        // Close-on-exec from the start: a process another suite spawns meanwhile must not hold
+        // the write end open (its reader would then never see the end of the file).
+        #expect(poolsys_pipe_cloexec(&fds) == 0)
+        return (fds[0], fds[1])
+    }
+
+    /// Whether the pipe's write end was closed: its reader sees the end of the file. (Not a
+    /// check of the descriptor number, which another suite may have reopened meanwhile.)
+    func writerClosed(reading fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return SystemCall.retryingInterrupts { read(fd, &byte, 1) } == 0
+    }
 
     @Test("an owned descriptor is closed when its owner ends, once; take() hands it on open")
     func ownedDescriptor() throws {
-        let first = try SystemCall.value("open") { open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        let first = makePipe()
         do {
-            let owner = OwnedDescriptor(first)
-            #expect(owner.rawValue == first && isOpen(first))
+            let owner = OwnedDescriptor(first.write)
+            #expect(owner.rawValue == first.write)
         }
-        #expect(!isOpen(first), "the owner's end did not close it")
-        let second = try SystemCall.value("open") { open("/dev/null", O_RDONLY | O_CLOEXEC) }
-        let raw = OwnedDescriptor(second).take()
-        #expect(raw == second && isOpen(second), "take() closed it")
-        let explicit = OwnedDescriptor(raw)
-        explicit.close()
-        #expect(!isOpen(raw))
+        #expect(writerClosed(reading: first.read), "the owner's end did not close it")
+        Descriptor.close(first.read)
+        let second = makePipe()
+        let raw = OwnedDescriptor(second.write).take()
+        #expect(raw == second.write)
+        // Still open: a byte goes through.
+        var byte: UInt8 = 7
+        #expect(write(raw, &byte, 1) == 1)
+        byte = 0
+        #expect(read(second.read, &byte, 1) == 1 && byte == 7)
+        OwnedDescriptor(raw).close()
+        #expect(writerClosed(reading: second.read))
+        Descriptor.close(second.read)
     }
 
     @Test("writeAll writes every byte through a pipe smaller than the data")
     func writeAll() throws {
         var fds: [Int32] = [-1, -1]
-        #expect(pipe(&fds) == 0)
+        #expect(poolsys_pipe_cloexec(&fds) == 0)
         let reader = OwnedDescriptor(fds[0])
         let writer = OwnedDescriptor(fds[1])
         let bytes = (0..<(200 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -82,12 +102,13 @@ struct SystemLayerTests {
         reader.close()
     }
 
-    @Test("the environment reader sees what this process sets and removes")
+    @Test("the environment reader reads this process's environment")
     func environment() {
-        setenv("POOL_ADVISOR_SYSTEM_TEST", "x", 1)
-        #expect(Environment.value("POOL_ADVISOR_SYSTEM_TEST") == "x" && Environment.isSet("POOL_ADVISOR_SYSTEM_TEST"))
-        Environment.remove("POOL_ADVISOR_SYSTEM_TEST")
-        #expect(Environment.value("POOL_ADVISOR_SYSTEM_TEST") == nil && !Environment.isSet("POOL_ADVISOR_SYSTEM_TEST"))
+        // Read only: other suites walk the environment while they spawn workers.
+        #expect(Environment.value("PATH") == getenv("PATH").map { String(cString: $0) })
+        #expect(Environment.value("PATH") != nil && Environment.isSet("PATH"))
+        #expect(Environment.value("POOL_ADVISOR_NEVER_SET_IN_TESTS") == nil)
+        #expect(!Environment.isSet("POOL_ADVISOR_NEVER_SET_IN_TESTS"))
         #expect(MonotonicClock.nanoseconds() <= MonotonicClock.nanoseconds())
     }
 }

@@ -79,6 +79,16 @@ public struct Advisor: Sendable {
                     text: machineNote, reason: nil),
                 at: 0)
         }
+        // A rule set built with a vocabulary of its own may decide something that is no mode.
+        if let decision = evaluation.decision, DecisionMode(rawValue: decision.action) == nil {
+            evaluation.advisories.insert(
+                RuleAdvisory(
+                    rule: "(advisor)", location: decision.location, kind: .warning,
+                    text:
+                        "rule '\(decision.rule)' decided '\(decision.action)', which is not a mode (\(DecisionMode.allCases.map(\.rawValue).joined(separator: ", "))): the job runs serially; load rules with DecisionMode.actions",
+                    reason: nil),
+                at: 0)
+        }
         return Self.recommendation(profile: profile, items: items, evaluation: evaluation, model: model, costs: costs)
     }
 

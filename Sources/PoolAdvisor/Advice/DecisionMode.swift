@@ -22,3 +22,14 @@ public enum DecisionMode: String, Codable, Sendable, CaseIterable {
     /// The parameters each mode takes; any other parameter on a rule is a load error.
     public var parameterNames: [String] { Self.actions[rawValue]?.parameters.map(\.name) ?? [] }
 }
+
+extension RuleDecision {
+    /// The decision as a mode, or nil for an action that is no mode (a rule set built with a
+    /// vocabulary of its own).
+    @available(*, deprecated, message: "the rule language names decisions by `action`: DecisionMode(rawValue: action)")
+    public var mode: DecisionMode? { DecisionMode(rawValue: action) }
+
+    /// A pipeline decision's compute stage, if the rule gave one.
+    @available(*, deprecated, message: "read words[\"compute\"]")
+    public var computeStage: DecisionMode? { words["compute"].flatMap(DecisionMode.init(rawValue:)) }
+}

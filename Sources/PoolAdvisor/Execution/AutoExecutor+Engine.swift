@@ -118,12 +118,12 @@ extension AutoExecutor {
                 // The advice stands even on the run's own figures: stop asking for this plan.
                 if !changed { state.scalingChecked = true }
                 return changed
-            case .slowStandIn(let speedup):
+            case .slowStandIn(let speedup, let perItem):
                 state.threadsFellShort = true
                 // The stand-in was a trial window in all but name: a process plan the advice
                 // now picks must beat threads' time per item (a slowdown that is the machine's,
                 // the memory bus, slows processes as much).
-                state.threadsTrialPerItem = state.profile.calls.wallSecondsPerCall.value / speedup
+                state.threadsTrialPerItem = perItem
                 state.processesChecked = false
                 let changed = reconsider(task, &state, items: inputs.count - done, speedup: speedup, at: done)
                 if !changed { state.scalingChecked = true }
@@ -184,8 +184,9 @@ extension AutoExecutor {
         case drifted(perItem: Double, reference: Double, batch: Int)
         /// A thread plan kept too few cores busy for a task that computes.
         case idleThreads(utilisation: Double)
-        /// Threads standing in for a process plan sped up short of the cores (wall clock).
-        case slowStandIn(speedup: Double)
+        /// Threads standing in for a process plan sped up short of the cores (wall clock), at
+        /// this time per item.
+        case slowStandIn(speedup: Double, perItem: Double)
         /// A process plan ran no faster per item than threads did (in a trial window, or else
         /// in the scaling test).
         case threadsFaster(perItem: Double, threadsPerItem: Double)
@@ -293,7 +294,7 @@ extension AutoExecutor {
                     if ObservedScaling.standInFallsShort(
                         speedup: speedup, threads: plan.workers, cores: Machine.usableCores)
                     {
-                        event = .slowStandIn(speedup: speedup)
+                        event = .slowStandIn(speedup: speedup, perItem: perItem)
                         break
                     }
                 }
@@ -337,11 +338,12 @@ extension AutoExecutor {
         {
             return .idleThreads(utilisation: utilisation)
         }
-        let speedup = state.profile.calls.wallSecondsPerCall.value / (seconds / Double(items))
+        let perItem = seconds / Double(items)
+        let speedup = state.profile.calls.wallSecondsPerCall.value / perItem
         guard ObservedScaling.standInFallsShort(speedup: speedup, threads: plan.workers, cores: cores) else {
             return nil
         }
-        return .slowStandIn(speedup: speedup)
+        return .slowStandIn(speedup: speedup, perItem: perItem)
     }
 
     /// Profiles the next inputs again after a drift (within the same budget as the first

@@ -42,7 +42,9 @@ extension AutoExecutor {
         let plan = ExecutionPlan(recommendation)
         guard runsInWorkers(task), plan.mode != .processes else { return plan }
         let workers = plan.mode == .serial ? 1 : max(1, plan.workers)
-        return ExecutionPlan(mode: .processes, workers: workers, chunkSize: plan.chunkSize)
+        // The advice's chunk (a pipeline plan has none of its own: its rule's `chunk` is the
+        // recommendation's).
+        return ExecutionPlan(mode: .processes, workers: workers, chunkSize: recommendation.chunkSize)
     }
 
     /// Fails up front when no worker could run `task`, whatever mode the advice will pick.

@@ -135,13 +135,25 @@ extension ExecutionPlan: Codable {
         case mode, workers, chunkSize, fetchWorkers, computeStage
     }
 
+    /// The most workers or items per chunk a decoded plan may hold (what the advisor clamps
+    /// a rule's sizes to): a plan read from a file is input like any other.
+    static let largestSize = 1_000_000
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        func size(_ key: CodingKeys) throws -> Int? {
+            guard let value = try container.decodeIfPresent(Int.self, forKey: key) else { return nil }
+            guard (1...Self.largestSize).contains(value) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container,
+                    debugDescription: "\(key.stringValue) must be from 1 to \(Self.largestSize), not \(value)")
+            }
+            return value
+        }
         self.init(
             mode: try container.decode(DecisionMode.self, forKey: .mode),
-            workers: try container.decodeIfPresent(Int.self, forKey: .workers) ?? 1,
-            chunkSize: try container.decodeIfPresent(Int.self, forKey: .chunkSize),
-            fetchWorkers: try container.decodeIfPresent(Int.self, forKey: .fetchWorkers) ?? 1,
+            workers: try size(.workers) ?? Machine.usableCores, chunkSize: try size(.chunkSize),
+            fetchWorkers: try size(.fetchWorkers) ?? 1,
             computeStage: try container.decodeIfPresent(DecisionMode.self, forKey: .computeStage) ?? .processes)
     }
 

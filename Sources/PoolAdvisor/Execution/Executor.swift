@@ -52,8 +52,8 @@ public final class Executor: Sendable {
     ///
     /// In pipeline mode the task must be a ``StagedTask``; a task without stages runs on
     /// threads with the pipeline's fetch workers instead.
-    /// - Throws: ``MapError`` with the first failing index (threads, processes, serial) or
-    ///   ``PipelineError`` (pipeline); ``PoolError`` if a pool cannot start or was shut down.
+    /// - Throws: ``MapError`` with the first failing index (in a pipeline, with the stage that
+    ///   failed); ``PoolError`` if a pool cannot start or was shut down.
     /// - Parameter progress: counts finished items as they finish (for progress displays).
     public func map<Task: PoolTask>(
         _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil
@@ -98,10 +98,10 @@ public final class Executor: Sendable {
     /// ```
     ///
     /// Outputs that finish ahead of an earlier, slower one wait in a buffer until it is done.
-    /// - Throws: ``MapError`` for the lowest failing index among those started (threads,
-    ///   processes, serial) once every output before it was handed to `body`, or
-    ///   ``PipelineError`` (pipeline); work not yet started is then dropped. An error thrown by
-    ///   `body` stops the job the same way and is rethrown as it is.
+    /// - Throws: ``MapError`` for the lowest failing index among those started (in a pipeline,
+    ///   with the stage that failed) once every output before it was handed to `body`; work not
+    ///   yet started is then dropped. An error thrown by `body` stops the job the same way and
+    ///   is rethrown as it is.
     public func forEachOutput<Task: PoolTask>(
         of task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
         _ body: (_ index: Int, _ output: Task.Output) throws -> Void

@@ -10,8 +10,17 @@ enum Terminal {
 
     /// Writes all of `text` to the stream, retrying short writes and `EINTR`.
     static func write(_ text: String, to stream: Stream) {
-        // A closed pipe (EPIPE) fails it: nothing more can be shown.
-        try? Descriptor.writeAll(stream.rawValue, Array(text.utf8))
+        let bytes = Array(text.utf8)
+        var offset = 0
+        // A closed pipe (EPIPE) or a non-blocking stream that is full ends it: the text is
+        // dropped rather than the run held up by whoever reads it.
+        while offset < bytes.count,
+            case .moved(let count)? = bytes.withUnsafeBytes({ buffer in
+                try? Descriptor.write(stream.rawValue, from: buffer.baseAddress! + offset, count: buffer.count - offset)
+            }), count > 0
+        {
+            offset += count
+        }
     }
 
     /// True when the stream is a terminal.

@@ -73,16 +73,8 @@ final class Condition: @unchecked Sendable {
     /// Sleeps until signalled or until `deadline` (a ``MonotonicClock`` reading) passes.
     /// - Returns: `false` when the deadline passed.
     func wait(releasing lock: ConditionLock, until deadline: UInt64) -> Bool {
-        #if os(Linux)
-            var time = timespec(
-                tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            return pthread_cond_timedwait(condition, lock.rawMutex, &time) != ETIMEDOUT
-        #else
-            let remaining = deadline &- min(deadline, MonotonicClock.nanoseconds())
-            var time = timespec(
-                tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000))
-            return pthread_cond_timedwait_relative_np(condition, lock.rawMutex, &time) != ETIMEDOUT
-        #endif
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(condition, lock.rawMutex, &time) != ETIMEDOUT
     }
 
     @inline(__always)

@@ -101,10 +101,13 @@ enum CalibrationFiles {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CalibrationError.cannotWrite(path: temporary) }
-        let written = (try? Descriptor.writeAll(descriptor, [UInt8](data))) != nil
-        close(descriptor)
+        let opened = SystemCall.retryingInterrupts {
+            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        }
+        guard opened >= 0 else { throw CalibrationError.cannotWrite(path: temporary) }
+        let file = OwnedDescriptor(opened)
+        let written = (try? Descriptor.writeAll(file.rawValue, [UInt8](data))) != nil
+        file.close()
         guard written, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CalibrationError.cannotWrite(path: path)
