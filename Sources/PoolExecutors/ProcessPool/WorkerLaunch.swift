@@ -43,70 +43,11 @@ struct WorkerLaunch: Sendable {
     }
 }
 
-/// Why a worker's reply stream ended.
-enum WorkerEnd {
-    /// The pool closed its request pipe on purpose (shutdown, recycling).
-    case closed
-    /// It died on its own; `fatal` is what it said first, if anything.
-    case crashed(fatal: String?)
-    /// The pool killed it because item `index` of batch `batch` ran past the task timeout.
-    case timedOut(batch: UInt64, index: Int)
-    /// It broke the protocol; the pool killed it.
-    case protocolError(String)
-}
-
+/// Starting one worker: pipes, progress page, spawn and handshake (called by the slot's
+/// conductor, `WorkerConductor.swift`), and reaping.
 extension ProcessPoolCore {
-    /// The life of worker slot `slot`: start a worker, serve it until it ends, account for what
-    /// it held, and start another while the pool still has work for it.
-    func conduct(slot: Int) {
-        while keepsSlotAlive() {
-            let connection: WorkerConnection
-            do {
-                connection = try startWorker(slot: slot)
-            } catch {
-                breakPool(
-                    error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error))
-                break
-            }
-            enum Start { case serve, close, kill }
-            let start = lock.withLock { () -> Start in
-                slots[slot].startingPID = nil
-                slots[slot].connection = connection
-                if case .terminated = lifecycle { return .kill }  // terminate() raced the handshake
-                return shouldCloseLocked(slot) ? .close : .serve
-            }
-            switch start {
-            case .kill: Processes.kill(connection.pid)
-            case .close: connection.closeRequests(discardQueued: false)
-            case .serve: break
-            }
-            pump()
-            let end = serve(slot: slot, connection: connection)
-            connection.closeRequests(discardQueued: true)
-            let exit = reap(connection.pid)
-            connection.joinWriter()
-            Descriptor.close(connection.reader.descriptor)
-            workerEnded(slot: slot, connection: connection, end: end, exit: exit)
-        }
-        lock.withLock {
-            conductorsRunning -= 1
-            conductorsFinished.broadcast()
-        }
-    }
-
-    /// Whether a slot should (re)start a worker: the pool runs, or is draining queued work.
-    private func keepsSlotAlive() -> Bool {
-        lock.withLock {
-            switch lifecycle {
-            case .running: return true
-            case .shuttingDown: return hasUndispatchedWork
-            case .terminated, .broken: return false
-            }
-        }
-    }
-
     /// Spawns a worker and waits for its hello.
-    private func startWorker(slot: Int) throws -> WorkerConnection {
+    func startWorker(slot: Int) throws -> WorkerConnection {
         let requests = try Processes.makePipe(capacity: 1 << 20)
         let replies: (read: Int32, write: Int32)
         do {
@@ -207,78 +148,6 @@ extension ProcessPoolCore {
                 "worker \(pid) (\(path)) did not answer within \(configuration.startTimeout); \(guardAdvice) (without it the worker runs main instead of serving)",
                 processID: pid)
         }
-    }
-
-    /// Reads replies until the worker's stream ends; enforces the task timeout.
-    private func serve(slot: Int, connection: WorkerConnection) -> WorkerEnd {
-        var timedOut: (batch: UInt64, index: Int)?
-        var fatal: String?
-        var broken: String?
-        while true {
-            let wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
-            let event: FrameReader.Event
-            do {
-                event = try connection.reader.next(timeoutMilliseconds: wait)
-            } catch let error as WireError where error.kind == .unexpectedEnd {
-                // It died in the middle of writing a reply: a crash, not a protocol breach.
-                event = .endOfStream
-            } catch {
-                broken =
-                    "its reply stream is corrupt (did the task write on descriptor \(WorkerProtocol.replyDescriptor)?): \(error)"
-                Processes.kill(connection.pid)
-                return .protocolError(broken!)
-            }
-            switch event {
-            case .frame(let kind, let payload) where kind == FrameKind.results.rawValue && broken == nil:
-                do {
-                    try handleResults(payload, slot: slot, connection: connection)
-                } catch {
-                    broken = "it sent results the pool did not expect: \(error)"
-                    Processes.kill(connection.pid)
-                }
-            case .frame(let kind, let payload) where kind == FrameKind.fatal.rawValue:
-                var cursor = FrameCursor(payload)
-                fatal = try? cursor.readString()
-            case .frame:
-                if broken == nil {
-                    broken = "it sent a frame the protocol does not allow here"
-                    Processes.kill(connection.pid)
-                }
-            case .timedOut:
-                guard let page = connection.page, let timeout = configuration.taskTimeout else { continue }
-                let now = MonotonicClock.nanoseconds()
-                let progress = page.read()
-                if progress.startedAt != 0 && now &- progress.startedAt >= Self.nanoseconds(timeout) {
-                    timedOut = (progress.batch, progress.index)
-                    Processes.kill(connection.pid)
-                }
-            case .endOfStream:
-                if let timedOut { return .timedOut(batch: timedOut.batch, index: timedOut.index) }
-                if let broken { return .protocolError(broken) }
-                let deliberate = lock.withLock { slots[slot].closed }
-                return deliberate && fatal == nil ? .closed : .crashed(fatal: fatal)
-            }
-        }
-    }
-
-    /// How long to wait for replies before checking the running item against the timeout.
-    private func timeoutMilliseconds(_ connection: WorkerConnection) -> Int32 {
-        guard let timeout = configuration.taskTimeout, let page = connection.page else { return -1 }
-        let limit = Self.nanoseconds(timeout)
-        let progress = page.read()
-        guard progress.startedAt != 0 else { return Int32(clamping: max(1, limit / 1_000_000)) }
-        let elapsed = MonotonicClock.nanoseconds() &- progress.startedAt
-        let left = elapsed >= limit ? 0 : limit - elapsed
-        return Int32(clamping: left / 1_000_000 + 1)
-    }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        // A start timeout of `.seconds(Int64.max)` means "wait for ever": saturate, never trap.
-        let whole = UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000)
-        guard !whole.overflow else { return .max }
-        let total = whole.partialValue.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
-        return total.overflow ? .max : total.partialValue
     }
 
     /// Collects a worker's exit status: it is normally already exiting; if it has not ended
