@@ -21,27 +21,17 @@ extension ProcessPoolCore {
     /// The life of worker slot `slot`: start a worker, serve it until it ends, account for what
     /// it held, and start another while the pool still has work for it.
     func conduct(slot: Int) {
-        while keepsSlotAlive() {
+        while case .startWorker = lock.withLock({ state.nextConductorStep() }) {
             let connection: WorkerConnection
             do {
                 connection = try startWorker(slot: slot)
             } catch {
-                breakPool(
-                    error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error))
-                break
+                let failure =
+                    error as? PoolError ?? PoolError(.workerStartFailed, "a worker could not start", underlying: error)
+                perform(lock.withLock { state.workerFailedToStart(slot: slot, failure) })
+                continue  // the pool is broken (or being killed): the next step finishes
             }
-            enum Start { case serve, close, kill }
-            let start = lock.withLock { () -> Start in
-                slots[slot].startingPID = nil
-                slots[slot].connection = connection
-                if case .terminated = lifecycle { return .kill }  // terminate() raced the handshake
-                return shouldCloseLocked(slot) ? .close : .serve
-            }
-            switch start {
-            case .kill: Processes.kill(connection.pid)
-            case .close: connection.closeRequests(discardQueued: false)
-            case .serve: break
-            }
+            perform(lock.withLock { state.workerConnected(slot: slot, connection) })
             pump()
             let end = serve(slot: slot, connection: connection)
             connection.closeRequests(discardQueued: true)
@@ -50,21 +40,7 @@ extension ProcessPoolCore {
             Descriptor.close(connection.reader.descriptor)
             workerEnded(slot: slot, connection: connection, end: end, exit: exit)
         }
-        lock.withLock {
-            conductorsRunning -= 1
-            conductorsFinished.broadcast()
-        }
-    }
-
-    /// Whether a slot should (re)start a worker: the pool runs, or is draining queued work.
-    private func keepsSlotAlive() -> Bool {
-        lock.withLock {
-            switch lifecycle {
-            case .running: return true
-            case .shuttingDown: return hasUndispatchedWork
-            case .terminated, .broken: return false
-            }
-        }
+        conductorsFinished.broadcast()
     }
 
     /// Reads replies until the worker's stream ends; enforces the task timeout.
@@ -113,7 +89,7 @@ extension ProcessPoolCore {
             case .endOfStream:
                 if let timedOut { return .timedOut(batch: timedOut.batch, index: timedOut.index) }
                 if let broken { return .protocolError(broken) }
-                let deliberate = lock.withLock { slots[slot].closed }
+                let deliberate = lock.withLock { state.slots[slot].closed }
                 return deliberate && fatal == nil ? .closed : .crashed(fatal: fatal)
             }
         }

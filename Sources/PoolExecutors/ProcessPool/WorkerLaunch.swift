@@ -81,7 +81,7 @@ extension ProcessPoolCore {
         }
         Descriptor.close(requests.read)
         Descriptor.close(replies.write)
-        lock.withLock { slots[slot].startingPID = pid }
+        lock.withLock { state.workerSpawned(slot: slot, pid: pid) }
         let reader = FrameReader(descriptor: replies.read, maximumPayload: configuration.maximumFrameBytes)
         do {
             let hello = try handshake(pid: pid, reader: reader)

@@ -1,0 +1,210 @@
+/// The mutable state of a ``ProcessPool``: its lifecycle, the queue of submitted work, one slot
+/// per worker process, and the conductor threads.
+///
+/// It has no lock of its own. ``ProcessPoolCore`` keeps it under its mutex and changes it only
+/// inside `lock.withLock`, through the mutating methods here and in the `ProcessPoolState+`
+/// files (dispatch and replies; a worker's end). Each method is one transition and returns
+/// what to do once the lock is released: an ``Action`` (kill workers, close request pipes,
+/// send batches, deliver recovered results, fail items), a ``ConductorStep`` (start a worker,
+/// or finish), or whether to close a worker's pipe. Those write to pipes, send signals or run
+/// the user's code (a future's callbacks, a stream's consumer), and must never run under the
+/// lock. This is swift-nio's pattern (`NIOThreadPool` and its state machines): the state
+/// decides, the core acts.
+///
+/// The per-source dispatch counters (``WorkSource``'s `nextIndex`, `retryIndexes`, `attempts`,
+/// `nanosPerItem`) and each ``Batch``'s `answered` live in those objects, reachable from here;
+/// they too are changed only by these transitions, under the same lock.
+///
+/// Lifecycle: `running → shuttingDown`, `running | shuttingDown → terminated`
+/// (``ProcessPool/terminate()``), or `running | shuttingDown → broken` (a worker could not start).
+struct ProcessPoolState {
+    enum Lifecycle {
+        /// Accepting work.
+        case running
+        /// `shutdown`: no new work; queued work still runs, then the workers exit.
+        case shuttingDown
+        /// `terminate()`: the workers are being killed; queued and running work fails.
+        case terminated
+        /// A worker could not start: every submission fails with this error.
+        case broken(PoolError)
+    }
+
+    /// One worker process's place in the pool, refilled when its worker ends.
+    struct Slot {
+        var connection: WorkerConnection?
+        /// The pid of a worker still in its handshake (so `terminate` can kill it).
+        var startingPID: Int32?
+        var inFlight: [Batch] = []
+        var itemsRun = 0
+        /// No new batches: the worker reached `maxTasksPerWorker`.
+        var retiring = false
+        /// The request pipe was closed on purpose (shutdown or recycling).
+        var closed = false
+    }
+
+    /// What a transition leaves for the core to do once the lock is released, in this order:
+    /// deliver results recovered from a dead worker's log, fail items, kill workers, close
+    /// request pipes, send batches.
+    struct Action {
+        var recovered: RecoveredItems?
+        var failures: [Failure] = []
+        var kills: [Int32] = []
+        var closes: [WorkerConnection] = []
+        var sends: [Dispatch] = []
+    }
+
+    /// Items of one source that fail with one error.
+    struct Failure {
+        let source: WorkSource
+        let indexes: [Int]
+        let error: any Error
+    }
+
+    /// A batch cut for slot `slot`'s worker, to encode and send.
+    struct Dispatch {
+        let slot: Int
+        let connection: WorkerConnection
+        let batch: Batch
+        let taskIndex: Int
+    }
+
+    // Changed only by this type's methods (here and in its `+` files), under the core's lock.
+    let configuration: ProcessPool.Configuration
+    var lifecycle = Lifecycle.running
+    var queue: [WorkSource] = []
+    var slots: [Slot]
+    var nextBatchID: UInt64 = 1
+    var conductorsRunning = 0
+    var conductors: [PlatformThread] = []
+    /// Worker time per item of each task seen so far (the latest source's estimate), so that
+    /// single submissions of a known task are paced like a map of it.
+    var nanosPerItem: [String: Double] = [:]
+
+    init(configuration: ProcessPool.Configuration) {
+        self.configuration = configuration
+        slots = Array(repeating: Slot(), count: configuration.workers)
+    }
+
+    // MARK: Observing
+
+    /// The error a submission gets when the pool no longer accepts work.
+    var refusal: PoolError? {
+        switch lifecycle {
+        case .running: return nil
+        case .shuttingDown, .terminated:
+            return PoolError(.shutDown, "process pool '\(configuration.name)' is shut down and accepts no more work")
+        case .broken(let error): return error
+        }
+    }
+
+    /// What queued and running work fails with after ``ProcessPool/terminate()``.
+    var terminationError: PoolError {
+        PoolError(.shutDown, "process pool '\(configuration.name)' was terminated")
+    }
+
+    /// Whether any queued work is still waiting to be dispatched.
+    var hasUndispatchedWork: Bool { queue.contains { $0.hasUndispatched } }
+
+    /// Pids of the live workers, in slot order.
+    var workerProcessIDs: [Int32] { slots.compactMap { $0.connection?.pid } }
+
+    /// Pids of every worker, serving or still in its handshake.
+    private var everyWorkerPID: [Int32] { slots.compactMap { $0.connection?.pid ?? $0.startingPID } }
+
+    // MARK: Submitting and stopping
+
+    /// Queues `source`.
+    /// - Throws: ``refusal`` when the pool no longer accepts work.
+    mutating func enqueue(_ source: WorkSource) throws {
+        if let refusal { throw refusal }
+        queue.append(source)
+    }
+
+    /// `running → shuttingDown`: idle workers are told to exit, busy ones exit once the queue
+    /// drains; with `cancelPending`, queued items not yet sent fail with `CancellationError`.
+    mutating func beginShutdown(cancelPending: Bool) -> Action {
+        if case .running = lifecycle { lifecycle = .shuttingDown }
+        var action = Action()
+        if cancelPending { action.failures = takeQueued(failingWith: CancellationError()) }
+        action.closes = slots.indices.compactMap { closeIfDone($0) ? slots[$0].connection : nil }
+        return action
+    }
+
+    /// `running | shuttingDown → terminated`: every worker is killed; queued work fails now, and
+    /// running work as each conductor accounts for its dead worker.
+    mutating func terminate() -> Action {
+        switch lifecycle {
+        case .running, .shuttingDown: lifecycle = .terminated
+        case .terminated, .broken: break
+        }
+        return Action(failures: takeQueued(failingWith: terminationError), kills: everyWorkerPID)
+    }
+
+    /// `running | shuttingDown → broken`: queued work fails with `error`, workers are killed.
+    mutating func breakPool(_ error: PoolError) -> Action {
+        switch lifecycle {
+        case .running, .shuttingDown: lifecycle = .broken(error)
+        case .terminated, .broken: break
+        }
+        return Action(failures: takeQueued(failingWith: error), kills: everyWorkerPID)
+    }
+
+    private mutating func takeQueued(failingWith error: any Error) -> [Failure] {
+        defer { queue.removeAll() }
+        return queue.map { Failure(source: $0, indexes: $0.takeAll(), error: error) }
+    }
+
+    // MARK: Conductors and worker starts
+
+    /// A conductor thread started; counted under the lock it waits for, so it cannot finish
+    /// uncounted.
+    mutating func conductorStarted(_ thread: PlatformThread) {
+        conductorsRunning += 1
+        conductors.append(thread)
+    }
+
+    enum ConductorStep {
+        /// Start a worker (again) in the slot.
+        case startWorker
+        /// The pool stopped for good, or is draining with nothing left to send: the conductor
+        /// ends (already counted out; it broadcasts `conductorsFinished`).
+        case finish
+    }
+
+    /// Whether a conductor starts a(nother) worker: while the pool runs, or drains queued work.
+    mutating func nextConductorStep() -> ConductorStep {
+        switch lifecycle {
+        case .running: return .startWorker
+        case .shuttingDown where hasUndispatchedWork: return .startWorker
+        case .shuttingDown, .terminated, .broken:
+            conductorsRunning -= 1
+            return .finish
+        }
+    }
+
+    /// Hands over the conductor threads to join or detach, once; later calls get none.
+    mutating func takeConductors() -> [PlatformThread] {
+        defer { conductors = [] }
+        return conductors
+    }
+
+    /// Slot `slot`'s new worker was spawned and is in its handshake.
+    mutating func workerSpawned(slot: Int, pid: Int32) {
+        slots[slot].startingPID = pid
+    }
+
+    /// Slot `slot`'s worker could not start (it was reaped, if spawned): the pool breaks.
+    mutating func workerFailedToStart(slot: Int, _ error: PoolError) -> Action {
+        slots[slot].startingPID = nil
+        return breakPool(error)
+    }
+
+    /// Slot `slot`'s worker said hello and serves from now on; killed at once if `terminate()`
+    /// raced its handshake, told to exit if there is nothing for it.
+    mutating func workerConnected(slot: Int, _ connection: WorkerConnection) -> Action {
+        slots[slot].startingPID = nil
+        slots[slot].connection = connection
+        if case .terminated = lifecycle { return Action(kills: [connection.pid]) }
+        return closeIfDone(slot) ? Action(closes: [connection]) : Action()
+    }
+}
