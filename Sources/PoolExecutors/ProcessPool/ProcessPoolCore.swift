@@ -1,5 +1,45 @@
 import PoolWire
 
+// Data flow across the pool's threads (drawn after CPython's Lib/concurrent/futures/process.py):
+//
+//  submitting thread       any thread, under the lock                     worker process k (one per slot)
+// +---------------+       +------------------+  dispatch  +-------------+  fd 3   +-------------------+
+// | submit, map,  | ====> | work sources     | =========> | Batch: id,  | ======> | WorkerEntry: read |
+// | mapUnordered: |enqueue| (state.queue):   | a batch per| source,     | request | a request, run    |
+// | a TaskSource  |       | inputs, next     | slot with  | items; kept | frames  | the task on each  |
+// +---------------+       | index, retries   | room       | in slots[k] |         | item in turn      |
+//        ^                +------------------+            +-------------+         +-------------------+
+//        |                         ^                encoded without the lock;       |               |
+//        |                         | requeued: not  sent by WorkerConnection k      | before and    | reply frames,
+//        |                         | started, or    (small frames from the sending  | after each    | batched
+//        |                         | lost and       thread, large ones by its       | item          | (fd 4)
+//        |                         | idempotent     writer thread)                  v               |
+//        |              +-------------------------+                       +-------------------+     |
+//        |              | conductor k             |  reads: the timeout   | progress page     |     |
+//        |              | (one thread per slot):  | <-------------------- | (memfd, fd 5):    |     |
+//        |              | spawn and handshake,    |  check; after a death | running item and  |     |
+//        |              | serve replies, reap,    |  the culprit and the  | its start; log of |     |
+//        |              | account for the end,    |  logged results       | finished results  |     |
+//        |              | spawn the next worker   |                       +-------------------+     |
+//        |              |                         | <===============================================+
+//        |              +-------------------------+   replies (FrameReader), handleResults
+//        |                           |
+//        |                           | deliver or fail each item, no lock held
+//        |                           v
+//        |      Future (submit):       | OrderedResults (map): in    | CompletionChannel (mapUnordered):
+//        +===== result(), value,       | input order, behind the     | Completions, read with for await
+//               whenComplete           | map's done future           | or .blocking
+//
+// - A submission becomes a WorkSource (TaskSource holds the task's types) in the queue; pump() runs on any thread
+//   that changed the state (submitter, conductor) and cuts batches for slots with room: a transition of the
+//   ProcessPoolState under the lock, which returns the batches to encode and send after unlocking.
+// - Each worker writes on its progress page which item it is running and, once the item is done, its reply record
+//   in the page's log, before the batched reply frame goes out. The conductor reads the page for the timeout while
+//   the worker runs, and after the worker dies (no message from it needed) to blame the item it was running and to
+//   deliver finished results it never sent.
+// - Results go to the source's destination from the conductor thread (failures of work never sent, from the thread
+//   that found them), never under the lock: completing a future or pushing to a channel runs the caller's code.
+
 /// The engine of a ``ProcessPool``: its lock, the ``ProcessPoolState`` it guards, and the work
 /// done outside the lock (encoding, sending, delivering).
 ///
