@@ -23,6 +23,11 @@ import Synchronization
 /// items it had not started go to other workers, and a replacement worker starts. Items that
 /// exceed ``Configuration/taskTimeout`` fail with ``PoolError/Code/taskTimedOut``.
 ///
+/// **Stopping.** ``shutdown(wait:cancelPending:)`` lets queued work finish; ``terminate()`` kills
+/// the workers and fails what they held. Either way the pool ends *terminated*, the word meaning
+/// what ``ThreadPool/State/terminated`` means: shut down, and every worker has exited (here:
+/// been reaped). `shutdown(wait: true)` and `terminate()` return once it is.
+///
 /// **Hygiene.** Every descriptor is close-on-exec, workers get only their protocol pipes and
 /// the standard streams (stdin is `/dev/null`), `SIGPIPE` is ignored unless the program handles
 /// it, only the pool's own pids are reaped, and workers exit when their request pipe closes, so
@@ -178,7 +183,7 @@ public final class ProcessPool: Sendable {
     }
 
     /// Kills every worker now (`SIGKILL`) and fails everything queued or running with
-    /// ``PoolError/Code/shutDown``; returns once all workers are reaped.
+    /// ``PoolError/Code/shutDown``; returns once all workers are reaped, the pool terminated.
     public func terminate() {
         core.terminate()
         core.waitForConductors()

@@ -12,7 +12,7 @@ extension ProcessPoolState {
         var action = Action()
         switch lifecycle {
         case .running, .shuttingDown: break
-        case .terminated, .broken: return action
+        case .killing, .broken: return action
         }
         while let slot = leastLoadedSlot(window: window), let connection = slots[slot].connection,
             let (source, indexes, taskIndex) = cutBatch(for: connection, refused: &action.failures)

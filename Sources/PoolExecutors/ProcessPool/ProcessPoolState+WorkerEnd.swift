@@ -22,7 +22,7 @@ extension ProcessPoolState {
         slots[slot] = Slot()
         let terminalError: PoolError? = {
             switch lifecycle {
-            case .terminated: return terminationError
+            case .killing: return terminationError
             case .broken(let error): return error
             case .running, .shuttingDown: return nil
             }

@@ -15,8 +15,12 @@
 /// `nanosPerItem`) and each ``Batch``'s `answered` live in those objects, reachable from here;
 /// they too are changed only by these transitions, under the same lock.
 ///
-/// Lifecycle: `running → shuttingDown`, `running | shuttingDown → terminated`
+/// Lifecycle: `running → shuttingDown`, `running | shuttingDown → killing`
 /// (``ProcessPool/terminate()``), or `running | shuttingDown → broken` (a worker could not start).
+/// The pool is *terminated*, as a ``ThreadPool`` is, once it was shut down (either way) and every
+/// worker has been reaped: ``isTerminated``. The word names that end state only; `terminate()`,
+/// the public call that gets there by killing the workers, keeps its name, and so does the
+/// error its work fails with ("was terminated": by that call).
 struct ProcessPoolState {
     enum Lifecycle {
         /// Accepting work.
@@ -24,7 +28,7 @@ struct ProcessPoolState {
         /// `shutdown`: no new work; queued work still runs, then the workers exit.
         case shuttingDown
         /// `terminate()`: the workers are being killed; queued and running work fails.
-        case terminated
+        case killing
         /// A worker could not start: every submission fails with this error.
         case broken(PoolError)
     }
@@ -91,7 +95,7 @@ struct ProcessPoolState {
     var refusal: PoolError? {
         switch lifecycle {
         case .running: return nil
-        case .shuttingDown, .terminated:
+        case .shuttingDown, .killing:
             return PoolError(.shutDown, "process pool '\(configuration.name)' is shut down and accepts no more work")
         case .broken(let error): return error
         }
@@ -100,6 +104,15 @@ struct ProcessPoolState {
     /// What queued and running work fails with after ``ProcessPool/terminate()``.
     var terminationError: PoolError {
         PoolError(.shutDown, "process pool '\(configuration.name)' was terminated")
+    }
+
+    /// Shut down (by `shutdown` or `terminate()`) and every worker reaped: every conductor has
+    /// finished, and each reaps its worker before it does.
+    var isTerminated: Bool {
+        switch lifecycle {
+        case .shuttingDown, .killing: return conductorsRunning == 0
+        case .running, .broken: return false
+        }
     }
 
     /// Whether any queued work is still waiting to be dispatched.
@@ -130,12 +143,12 @@ struct ProcessPoolState {
         return action
     }
 
-    /// `running | shuttingDown → terminated`: every worker is killed; queued work fails now, and
+    /// `running | shuttingDown → killing`: every worker is killed; queued work fails now, and
     /// running work as each conductor accounts for its dead worker.
     mutating func terminate() -> Action {
         switch lifecycle {
-        case .running, .shuttingDown: lifecycle = .terminated
-        case .terminated, .broken: break
+        case .running, .shuttingDown: lifecycle = .killing
+        case .killing, .broken: break
         }
         return Action(failures: takeQueued(failingWith: terminationError), kills: everyWorkerPID)
     }
@@ -144,7 +157,7 @@ struct ProcessPoolState {
     mutating func breakPool(_ error: PoolError) -> Action {
         switch lifecycle {
         case .running, .shuttingDown: lifecycle = .broken(error)
-        case .terminated, .broken: break
+        case .killing, .broken: break
         }
         return Action(failures: takeQueued(failingWith: error), kills: everyWorkerPID)
     }
@@ -176,7 +189,7 @@ struct ProcessPoolState {
         switch lifecycle {
         case .running: return .startWorker
         case .shuttingDown where hasUndispatchedWork: return .startWorker
-        case .shuttingDown, .terminated, .broken:
+        case .shuttingDown, .killing, .broken:
             conductorsRunning -= 1
             return .finish
         }
@@ -204,7 +217,7 @@ struct ProcessPoolState {
     mutating func workerConnected(slot: Int, _ connection: WorkerConnection) -> Action {
         slots[slot].startingPID = nil
         slots[slot].connection = connection
-        if case .terminated = lifecycle { return Action(kills: [connection.pid]) }
+        if case .killing = lifecycle { return Action(kills: [connection.pid]) }
         return closeIfDone(slot) ? Action(closes: [connection]) : Action()
     }
 }

@@ -23,7 +23,8 @@ public final class ThreadPool: Sendable {
         case running
         /// ``shutdown(wait:cancelPending:)`` was called; queued work is still finishing.
         case shuttingDown
-        /// Shut down and every worker has exited.
+        /// Shut down and every worker has exited. A ``ProcessPool`` uses the word the same way
+        /// (shut down, every worker reaped).
         case terminated
         /// A worker's initializer failed or a thread could not start; nothing more will run.
         case broken(PoolError)
