@@ -149,7 +149,7 @@ final class ProgressPage: @unchecked Sendable {
     /// unchanged, the words are returned as they stand. They are then a prefix of that one
     /// update, since the writer stores index, batch, start time and this reads them in the
     /// reverse order: exactly what the parent read before the page had a sequence word, so crash
-    /// attribution (`ProcessPoolCore.classify`) is unchanged. Killed in `markStarted` before the
+    /// attribution (`ProcessPoolState.classify`) is unchanged. Killed in `markStarted` before the
     /// start time was stored, the worker reads as between items: at the last finished item, or
     /// at the new index (of the old batch, fully replied, so harmless; or of the same batch,
     /// where the new item counts as lost, re-run if idempotent). Killed after that store, it

@@ -1,3 +1,4 @@
+internal import PoolSystem
 import PoolWire
 
 /// Why a worker's reply stream ended.
