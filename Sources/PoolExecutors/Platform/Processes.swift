@@ -41,12 +41,12 @@ public enum ProcessExit: Sendable, Equatable, CustomStringConvertible {
 /// Everything platform-specific about worker processes lives here.
 package enum Processes {
     /// A pipe whose ends are close-on-exec from the start.
-    static func makePipe(capacity: Int32? = nil) throws -> (read: Int32, write: Int32) {
+    static func makePipe(capacity: Int32? = nil) throws -> OwnedPipe {
         var fds: [Int32] = [-1, -1]
         let status = poolsys_pipe_cloexec(&fds)
         guard status == 0 else { throw SystemCallError(call: "pipe2", errno: status) }
         if let capacity { _ = poolsys_set_pipe_capacity(fds[1], capacity) }
-        return (fds[0], fds[1])
+        return OwnedPipe(read: OwnedDescriptor(fds[0]), write: OwnedDescriptor(fds[1]))
     }
 
     static func setNonBlocking(_ fd: Int32) {
@@ -162,4 +162,10 @@ package enum Processes {
         let length = poolsys_executable_build_id(&bytes, bytes.count)
         return bytes.prefix(length).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }()
+}
+
+/// A pipe's two ends, each closed when dropped unless handed on (``OwnedDescriptor/take()``).
+struct OwnedPipe: ~Copyable {
+    let read: OwnedDescriptor
+    let write: OwnedDescriptor
 }

@@ -48,53 +48,51 @@ struct WorkerLaunch: Sendable {
 extension ProcessPoolCore {
     /// Spawns a worker and waits for its hello.
     func startWorker(slot: Int) throws -> WorkerConnection {
+        // Each pipe end is owned until it is handed on: whatever fails below, every end still
+        // open is closed exactly once, when its owner goes out of scope.
         let requests = try Processes.makePipe(capacity: 1 << 20)
-        let replies: (read: Int32, write: Int32)
-        do {
-            replies = try Processes.makePipe(capacity: 1 << 20)
-        } catch {
-            Descriptor.close(requests.read)
-            Descriptor.close(requests.write)
-            throw error
-        }
+        let replies = try Processes.makePipe(capacity: 1 << 20)
         let page = ProgressPage()
-        #if os(Linux)
-            // Without the page a crash could be neither attributed nor its finished results
-            // recovered: refuse to run a worker with weaker promises than documented.
-            guard page != nil else {
-                for fd in [requests.read, requests.write, replies.read, replies.write] { Descriptor.close(fd) }
-                throw PoolError(
-                    .workerStartFailed,
-                    "could not create worker \(slot)'s shared progress page (memfd_create or mmap failed); free memory or descriptors (ulimit -n) and try again"
-                )
-            }
-        #endif
-        let childEnds = [requests.read, replies.write] + (page.map { [$0.descriptor] } ?? [])
+        // Without the page a crash could be neither attributed nor its finished results
+        // recovered: refuse to run a worker with weaker promises than documented.
+        guard let page else {
+            throw PoolError(
+                .workerStartFailed,
+                "could not create worker \(slot)'s shared progress page (memfd_create or mmap failed); free memory or descriptors (ulimit -n) and try again"
+            )
+        }
         let pid: Int32
         do {
             pid = try Processes.spawn(
                 path: launch.spawnPath, arguments: launch.arguments, environment: launch.environment,
-                childDescriptors: childEnds)
+                childDescriptors: [requests.read.rawValue, replies.write.rawValue, page.descriptor])
         } catch {
-            for fd in [requests.read, requests.write, replies.read, replies.write] { Descriptor.close(fd) }
             throw PoolError(.workerStartFailed, "could not start worker \(launch.displayPath)", underlying: error)
         }
-        Descriptor.close(requests.read)
-        Descriptor.close(replies.write)
+        // The child has its own copies of its ends.
+        requests.read.close()
+        replies.write.close()
         lock.withLock { state.workerSpawned(slot: slot, pid: pid) }
-        let reader = FrameReader(descriptor: replies.read, maximumPayload: configuration.maximumFrameBytes)
+        let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
+        let connection: WorkerConnection
         do {
             let hello = try handshake(pid: pid, reader: reader)
-            return try WorkerConnection(
-                pid: pid, requestDescriptor: requests.write, reader: reader, page: page, hello: hello,
+            connection = try WorkerConnection(
+                pid: pid, requestDescriptor: requests.write.rawValue, reader: reader, page: page, hello: hello,
                 name: "\(configuration.name)-w\(slot)")
         } catch {
-            Processes.kill(pid)
-            _ = reap(pid)
-            Descriptor.close(requests.write)
-            Descriptor.close(replies.read)
+            // A worker that ended before its hello was reaped by the handshake (its exit is in
+            // the error): its pid may already belong to another process, never signal it.
+            if (error as? PoolError)?.processExit == nil {
+                Processes.kill(pid)
+                _ = reap(pid)
+            }
             throw error
         }
+        // The connection closes both from here on.
+        _ = requests.write.take()
+        _ = replies.read.take()
+        return connection
     }
 
     private func handshake(pid: Int32, reader: FrameReader) throws -> WorkerHello {
