@@ -1,19 +1,25 @@
-/// The engine of a ``ThreadPool``: its lock, the conditions its threads sleep on, and the
-/// workers' loop.
+import Synchronization
+
+/// The shared state of a ``ThreadPool``: the pending queue, the lifecycle and the workers.
 ///
-/// The pool's mutable state is one ``ThreadPoolState``, read and changed only inside
-/// `lock.withLock`. Each change is a transition of that state which returns an action, and the
-/// core runs the action after the lock is released: wake workers, resume continuations, fail
-/// jobs, run a job. No function here releases a lock it did not take (a condition wait releases
-/// and retakes it within the same scope). Workers hold the core, never the `ThreadPool` facade,
-/// so dropping the last reference to the pool can start its shutdown from `deinit`.
+/// Everything below is guarded by `lock`. Workers hold the core, never the `ThreadPool`
+/// facade, so dropping the last reference to the pool can start its shutdown from `deinit`.
 ///
-/// An idle worker first spins for a few microseconds on the state's `queuedHint` (a lock-free
-/// copy of the queue length) before it sleeps: a task submitted in that window needs no system
-/// call on either side, which is most of the cost of a hand-off on a VM.
+/// An idle worker first spins for a few microseconds on `queuedHint` (a lock-free copy of
+/// the queue length) before it sleeps: a task submitted in that window needs no system call
+/// on either side, which is most of the cost of a hand-off on a VM.
+///
+/// Lifecycle: `running → shuttingDown → terminated`, or `running → broken` when a worker's
+/// initializer fails or a thread cannot start. Every transition happens in this file.
 @usableFromInline
-// @unchecked: `state` is read and written only under `lock`; the other properties are lets of Sendable values.
+// @unchecked: every var is read and written under `lock` (`queuedHint`, read without it, is an Atomic).
 final class ThreadPoolCore: @unchecked Sendable {
+    enum Lifecycle {
+        case running
+        case shuttingDown
+        case broken(PoolError)
+    }
+
     let name: String
     let workerCount: Int
     let maxPending: Int?
@@ -23,45 +29,57 @@ final class ThreadPoolCore: @unchecked Sendable {
     private let workAvailable = Condition()
     private let spaceAvailable = Condition()
     private let workersExited = Condition()
-    private var state: ThreadPoolState
-    private let queuedHint: QueueLengthHint
+
+    private var queue = RingBuffer<any PoolJob>(capacity: 64) {
+        didSet { queuedHint.store(queue.count, ordering: .relaxed) }
+    }
+    private let queuedHint = Atomic<Int>(0)
+    private var lifecycle = Lifecycle.running
+    private var idleWorkers = 0
+    /// Signals sent to idle workers that they have not yet woken for: avoids waking more
+    /// workers than there are jobs, and a futex call per submit while they are all busy.
+    private var wakeupsInFlight = 0
+    private var blockedSubmitters = 0
+    private var spaceWaiters = WaiterQueue<Void>()
+    private var liveWorkers = 0
+    private var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    private var unjoinedThreads: [PlatformThread] = []
+    /// Every worker this pool started (never cleared), to recognise calls from inside a task.
+    private var workerThreads: [PlatformThread] = []
 
     init(name: String, workerCount: Int, maxPending: Int?, initializer: (@Sendable (Int) throws -> Void)?) {
         self.name = name
         self.workerCount = workerCount
         self.maxPending = maxPending
         self.initializer = initializer
-        state = ThreadPoolState(name: name, maxPending: maxPending)
-        queuedHint = state.queuedHint
     }
 
     /// The CPU time the workers not yet joined have used, in nanoseconds. Read under the lock,
     /// which joining takes first to empty the list, so no handle read here has been joined.
     func workersCPUNanoseconds() -> Int64 {
-        lock.withLock { state.workersNotJoined.reduce(Int64(0)) { $0 + ($1.cpuNanoseconds() ?? 0) } }
+        lock.withLock { unjoinedThreads.reduce(Int64(0)) { $0 + ($1.cpuNanoseconds() ?? 0) } }
     }
 
     /// Starts the workers; a thread that cannot start breaks the pool (the others then exit).
-    ///
-    /// The lock is held while the threads start, so none of them runs before all are counted.
     func startWorkers() {
-        let drain = lock.withLock { () -> ThreadPoolState.Drain? in
-            for index in 0..<workerCount {
-                do {
-                    let thread = try PlatformThread.start(name: "\(name)-\(index)") { [self] in
-                        workerMain(index: index)
-                    }
-                    state.workerStarted(thread)
-                } catch {
-                    let failure = PoolError(
-                        .broken, "thread pool '\(name)' could not start worker \(index)",
-                        underlying: error, workerIndex: index)
-                    return state.breakPool(failure)
+        lock.lock()
+        defer { lock.unlock() }
+        for index in 0..<workerCount {
+            do {
+                let thread = try PlatformThread.start(name: "\(name)-\(index)") { [self] in
+                    workerMain(index: index)
                 }
+                liveWorkers += 1
+                unjoinedThreads.append(thread)
+                workerThreads.append(thread)
+            } catch {
+                let failure = PoolError(
+                    .broken, "thread pool '\(name)' could not start worker \(index)",
+                    underlying: error, workerIndex: index)
+                breakLocked(failure)
+                return
             }
-            return nil
         }
-        if let drain { perform(drain) }
     }
 
     // MARK: - Submitting
@@ -70,47 +88,78 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// - Throws: ``PoolError`` when the pool is shut down or broken.
     @usableFromInline
     func enqueue(_ job: any PoolJob) throws {
-        let action = lock.withLock { () -> ThreadPoolState.SubmitAction in
-            while state.isFull {
-                state.submitterBlocks()
+        lock.lock()
+        if let maxPending {
+            while queue.count >= maxPending, case .running = lifecycle {
+                blockedSubmitters += 1
                 spaceAvailable.wait(releasing: lock)
-                state.submitterUnblocks()
+                blockedSubmitters -= 1
             }
-            return state.submit(job)
         }
-        try perform(action)
+        try appendLocked(job)
     }
 
     /// Queues `job`, suspending (never blocking the thread) while the queue is full.
     @usableFromInline
     func enqueue(_ job: any PoolJob) async throws {
         while true {
-            switch lock.withLock({ state.submitOrTakeTicket(job) }) {
-            case .submitted(let action):
-                try perform(action)
-                return
-            case .waitForSpace(let ticket):
+            lock.lock()
+            if let maxPending, queue.count >= maxPending, case .running = lifecycle {
+                let ticket = spaceWaiters.nextTicket()
+                lock.unlock()
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
-                        // `Task.isCancelled` is read under the lock (see `parkForSpace`).
-                        lock.withLock {
-                            state.parkForSpace(ticket, continuation, isCancelled: Task.isCancelled)
-                        }?.resume()
+                        lock.lock()
+                        // Cancellation is flagged before its handler runs: checking it under
+                        // the lock means a cancel either sees this continuation parked or
+                        // happened before this check.
+                        if queue.count < maxPending || !isRunningLocked || Task.isCancelled {
+                            lock.unlock()
+                            continuation.resume()
+                        } else {
+                            spaceWaiters.park(ticket, continuation)
+                            lock.unlock()
+                        }
                     }
                 } onCancel: {
-                    lock.withLock { state.withdrawSpaceWaiter(ticket) }?.resume()
+                    lock.withLock { spaceWaiters.withdraw(ticket) }?.resume()
                 }
                 try Task.checkCancellation()
+                continue
             }
+            try appendLocked(job)
+            return
         }
     }
 
-    @inline(__always)
-    private func perform(_ action: ThreadPoolState.SubmitAction) throws {
-        switch action {
-        case .none: break
-        case .wakeWorker: workAvailable.signal()
-        case .reject(let error): throw error
+    /// Appends under the lock held by the caller, then releases it and wakes a worker.
+    private func appendLocked(_ job: any PoolJob) throws {
+        if let rejection = rejectionLocked() {
+            lock.unlock()
+            throw rejection
+        }
+        queue.append(job)
+        let wake = idleWorkers > wakeupsInFlight
+        if wake { wakeupsInFlight += 1 }
+        lock.unlock()
+        if wake { workAvailable.signal() }
+    }
+
+    private var isRunningLocked: Bool {
+        if case .running = lifecycle { return true }
+        return false
+    }
+
+    private func rejectionLocked() -> PoolError? {
+        switch lifecycle {
+        case .running:
+            return nil
+        case .shuttingDown:
+            return PoolError(
+                .shutDown,
+                "thread pool '\(name)' is shut down; submit work before calling shutdown, or create a new pool")
+        case .broken(let error):
+            return error
         }
     }
 
@@ -124,75 +173,108 @@ final class ThreadPoolCore: @unchecked Sendable {
                 let failure = PoolError(
                     .broken, "thread pool '\(name)' is broken: the initializer failed on worker \(index)",
                     underlying: error, workerIndex: index)
-                let (drain, exit) = lock.withLock { (state.breakPool(failure), state.workerExited()) }
-                if let drain { perform(drain) }
-                perform(exit)
+                lock.lock()
+                breakLocked(failure)
+                workerExitLocked()
                 return
             }
         }
-        var spun = false
+        lock.lock()
         while true {
-            let step = lock.withLock { () -> ThreadPoolState.WorkerStep in
-                var step = state.nextWorkerStep(hasSpun: spun)
-                while case .sleep = step {
-                    workAvailable.wait(releasing: lock)
-                    state.workerWoke()
-                    step = state.nextWorkerStep(hasSpun: true)
+            var spun = false
+            while queue.isEmpty {
+                guard isRunningLocked else {
+                    workerExitLocked()
+                    return
                 }
-                return step
+                if !spun {
+                    spun = true
+                    lock.unlock()
+                    _ = spinBriefly { queuedHint.load(ordering: .relaxed) > 0 }
+                    lock.lock()
+                    continue
+                }
+                idleWorkers += 1
+                workAvailable.wait(releasing: lock)
+                idleWorkers -= 1
+                if wakeupsInFlight > 0 { wakeupsInFlight -= 1 }
             }
-            switch step {
-            case .run(let taken):
-                if taken.wakeAnotherWorker { workAvailable.signal() }
-                if taken.wakeBlockedSubmitter { spaceAvailable.signal() }
-                taken.suspendedSubmitter?.resume()
-                taken.job.run()
-                spun = false
-            case .spin:
-                _ = spinBriefly { queuedHint.load() > 0 }
-                spun = true
-            case .sleep:
-                preconditionFailure("BUG: a sleeping worker's step is taken under the lock")
-            case .exit(let exit):
-                perform(exit)
-                return
-            }
+            let job = queue.popFirst()!
+            // Chain the wake-up: more work queued and idle workers nobody has woken yet.
+            let wakeAnother = !queue.isEmpty && idleWorkers > wakeupsInFlight
+            if wakeAnother { wakeupsInFlight += 1 }
+            let freed = freeSlotLocked()
+            lock.unlock()
+            if wakeAnother { workAvailable.signal() }
+            freed?.resume()
+            job.run()
+            lock.lock()
         }
     }
 
-    private func perform(_ exit: ThreadPoolState.WorkerExit) {
-        if exit.wasLast { workersExited.broadcast() }
-        for waiter in exit.exitWaiters { waiter.resume() }
+    /// After a job leaves a bounded queue: wake one blocked submitter, or hand back one
+    /// suspended async submitter for the caller to resume outside the lock.
+    private func freeSlotLocked() -> CheckedContinuation<Void, Never>? {
+        guard maxPending != nil else { return nil }
+        if blockedSubmitters > 0 { spaceAvailable.signal() }
+        return spaceWaiters.takeFirst()
     }
 
-    /// Wakes every sleeping thread to see the pool stopped, then resumes suspended submitters
-    /// and fails the jobs that will not run (completing futures runs user callbacks: never
-    /// under the lock).
-    private func perform(_ drain: ThreadPoolState.Drain) {
+    /// Called with the lock held; releases it.
+    private func workerExitLocked() {
+        liveWorkers -= 1
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        if liveWorkers == 0 {
+            waiters = exitWaiters
+            exitWaiters = []
+            workersExited.broadcast()
+        }
+        lock.unlock()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: - Lifecycle transitions
+
+    /// `running → broken`: every queued job fails with `failure`; later submits throw it.
+    private func breakLocked(_ failure: PoolError) {
+        guard isRunningLocked else { return }
+        lifecycle = .broken(failure)
+        let abandoned = queue.removeAll()
+        let suspended = spaceWaiters.takeAll()
         workAvailable.broadcast()
         spaceAvailable.broadcast()
-        for waiter in drain.suspendedSubmitters { waiter.resume() }
-        for job in drain.jobs { job.abandon(with: drain.error) }
+        // Completing futures runs user callbacks: never under our lock.
+        lock.unlock()
+        for job in abandoned { job.abandon(with: failure) }
+        for waiter in suspended { waiter.resume() }
+        lock.lock()
     }
-
-    // MARK: - Stopping
 
     /// `running → shuttingDown`: no new work; queued work still runs unless `cancelPending`.
     func beginShutdown(cancelPending: Bool) {
-        perform(lock.withLock { state.beginShutdown(cancelPending: cancelPending) })
+        lock.lock()
+        if isRunningLocked { lifecycle = .shuttingDown }
+        let cancelled = cancelPending ? queue.removeAll() : []
+        let suspended = spaceWaiters.takeAll()
+        lock.unlock()
+        workAvailable.broadcast()
+        spaceAvailable.broadcast()
+        for waiter in suspended { waiter.resume() }
+        for job in cancelled { job.abandon(with: CancellationError()) }
     }
 
     /// Whether the calling thread is one of this pool's workers.
     var isCalledFromWorker: Bool {
-        lock.withLock { state.isCalledFromWorker }
+        lock.withLock { workerThreads.contains { $0.isCurrent } }
     }
 
     /// Blocks until every worker has exited, then joins them.
     func waitForWorkersToExit() {
-        let threads = lock.withLock {
-            while state.liveWorkers > 0 { workersExited.wait(releasing: lock) }
-            return state.takeUnjoinedThreads()
-        }
+        lock.lock()
+        while liveWorkers > 0 { workersExited.wait(releasing: lock) }
+        let threads = unjoinedThreads
+        unjoinedThreads = []
+        lock.unlock()
         for thread in threads { thread.join() }
     }
 
@@ -200,23 +282,44 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// so the join is immediate and does not hold up the cooperative thread).
     func waitForWorkersToExit() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.withLock { state.parkUntilWorkersExit(continuation) }?.resume()
+            lock.lock()
+            if liveWorkers == 0 {
+                lock.unlock()
+                continuation.resume()
+            } else {
+                exitWaiters.append(continuation)
+                lock.unlock()
+            }
         }
-        let threads = lock.withLock { state.takeUnjoinedThreads() }
+        let threads = lock.withLock {
+            defer { unjoinedThreads = [] }
+            return unjoinedThreads
+        }
         for thread in threads { thread.join() }
     }
 
     /// Lets workers nobody will join release themselves when they exit (pool dropped
     /// without a waiting shutdown).
     func detachUnjoinedThreads() {
-        let threads = lock.withLock { state.takeUnjoinedThreads() }
+        let threads = lock.withLock {
+            defer { unjoinedThreads = [] }
+            return unjoinedThreads
+        }
         for thread in threads { thread.detach() }
     }
 
     // MARK: - Observing
 
     /// The lifecycle as the public enum.
-    var publicState: ThreadPool.State { lock.withLock { state.publicState } }
+    var publicState: ThreadPool.State {
+        lock.withLock {
+            switch lifecycle {
+            case .running: return .running
+            case .shuttingDown: return liveWorkers == 0 ? .terminated : .shuttingDown
+            case .broken(let error): return .broken(error)
+            }
+        }
+    }
 
-    var pendingCount: Int { lock.withLock { state.pendingCount } }
+    var pendingCount: Int { lock.withLock { queue.count } }
 }
