@@ -1,0 +1,149 @@
+internal import PoolExecutors
+internal import PoolProfiler
+
+// The run's own verdicts on a thread plan (idle cores, a stand-in's speed-up) and what follows
+// them; and the job's first calls, timed alone, before any profile.
+
+extension AutoExecutor {
+    /// Threads standing in for a process plan, judged on a stretch of their own run (`items`
+    /// inputs in `seconds`, their workers busy `cpuSeconds`): cores left idle, or a wall-clock
+    /// speed-up short of the cores. Nil when they held up, or when the stretch is too short to
+    /// judge: under four inputs a thread, the last inputs' drain (one thread finishing alone)
+    /// would weigh too much. (The caller also wants half a judged window's time at least: the
+    /// threads' start weighs on a stretch of a few milliseconds.)
+    func standInVerdict(_ state: AutoRunState, items: Int, seconds: Double, cpuSeconds: Double) -> WatchEvent? {
+        let plan = state.plan
+        let cores = Machine.usableCores
+        guard plan.mode == .threads, items >= 4 * min(plan.workers, cores), seconds > 0 else { return nil }
+        let utilisation = ObservedScaling.utilisation(
+            cpuSeconds: cpuSeconds, wallSeconds: seconds, threads: plan.workers, cores: cores)
+        if ObservedScaling.fallsShort(
+            utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: cores)
+        {
+            return .idleThreads(utilisation: utilisation)
+        }
+        let perItem = seconds / Double(items)
+        let speedup = state.profile.calls.wallSecondsPerCall.value / perItem
+        guard ObservedScaling.standInFallsShort(speedup: speedup, threads: plan.workers, cores: cores) else {
+            return nil
+        }
+        return .slowStandIn(speedup: speedup, perItem: perItem)
+    }
+
+    /// A thread plan kept too few cores busy: the profile's scaling gives way to what the run
+    /// showed, and the advice is asked again for the rest. Returns whether the plan changed.
+    func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, utilisation: Double, at index: Int
+    ) -> Bool {
+        let cores = Machine.usableCores
+        let threads = min(state.plan.workers, cores)
+        let ratio = state.profile.calls.cpuRatio.value
+        // Judged against what all the plan's threads should keep busy, reported on the cores
+        // they could use (the scaling test's copies).
+        let speedup = ObservedScaling.speedup(
+            utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores)
+        return reconsider(
+            task, &state, items: items, speedup: speedup, at: index,
+            why:
+                "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone"
+        )
+    }
+
+    /// Threads standing in for a process plan sped up short of the cores on the wall clock:
+    /// the advice is asked again on that speed-up. Returns whether the plan changed.
+    func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int
+    ) -> Bool {
+        reconsider(
+            task, &state, items: items, speedup: speedup, at: index,
+            why:
+                "\(state.plan.workers) threads standing in for processes ran \(NumberText.fixed(speedup, decimals: 2))× as fast as one call alone"
+        )
+    }
+
+    /// The advice asked again on the speed-up the run showed; the switch record says `why`.
+    private func reconsider<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int, why: String
+    ) -> Bool {
+        let threads = min(state.plan.workers, Machine.usableCores)
+        let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
+        let next = advisor.recommend(profile, items: items)
+        let nextPlan = plan(next, for: task)
+        state.profile = profile
+        guard nextPlan != state.plan else { return false }
+        state.switchPlan(
+            to: nextPlan, at: index,
+            reason: "\(why) (speed-up \(NumberText.fixed(speedup, decimals: 2))): \(next.summary)",
+            recommendation: next)
+        return true
+    }
+
+    /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
+    /// `outputs`; returns the time of one call. The fastest call, since a first call is cold.
+    /// A failure delivers the outputs before it and throws its ``MapError``.
+    func timeFirstCalls<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,
+        _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> CallTiming {
+        var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
+        var spent = 0.0
+        let firstTimed = outputs.count
+        while outputs.count < min(firstTimed + 16, inputs.count - 1)
+            && (outputs.count == firstTimed || spent < 0.005)
+        {
+            let index = outputs.count
+            do {
+                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
+                outputs.append(output)
+                if measured.wallSeconds < timing.wallSeconds { timing = measured }
+                spent += measured.wallSeconds
+            } catch {
+                try deliver(outputs)
+                throw MapError(index: index, error: error)
+            }
+            progress?.add(1)
+        }
+        // A call of a few microseconds is timed badly on its own: reading the clocks costs about
+        // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
+        // such calls more, timed as one group, give the time per call (their outputs are kept).
+        guard timing.wallSeconds < 20e-6 else { return timing }
+        let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
+        guard group.count >= 16 else { return timing }
+        var index = group.lowerBound
+        do {
+            let (_, measured) = try CallTiming.measure {
+                while index < group.upperBound {
+                    outputs.append(try Task.run(inputs[index]))
+                    index += 1
+                }
+            }
+            timing = CallTiming(
+                wallSeconds: measured.wallSeconds / Double(group.count),
+                cpuSeconds: measured.cpuSeconds / Double(group.count))
+        } catch {
+            progress?.add(index - group.lowerBound)
+            try deliver(outputs)
+            throw MapError(index: index, error: error)
+        }
+        progress?.add(group.count)
+        return timing
+    }
+
+    /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).
+    func runAlone<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], isolated: Bool,
+        _ progress: ProgressCounter?, _ deliver: ([Task.Output]) throws -> Void
+    ) throws {
+        while outputs.count < inputs.count {
+            let index = outputs.count
+            do {
+                outputs.append(isolated ? try inWorker(task, inputs[index]) : try Task.run(inputs[index]))
+            } catch {
+                try deliver(outputs)
+                throw MapError(index: index, error: error)
+            }
+            progress?.add(1)
+        }
+        try deliver(outputs)
+    }
+}
