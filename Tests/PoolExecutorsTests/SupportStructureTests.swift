@@ -148,7 +148,9 @@ struct SupportStructureTests {
     @Test("threads racing on one cursor claim disjoint ranges that cover the input")
     func cursorUnderContention() {
         let cursor = ChunkCursor(count: 20_000, chunkSize: 7, runners: 4)
-        let claimed = Mutex<[Range<Int>]>([])
+        // A class, not a captured Mutex: a noncopyable local captured by escaping closures is
+        // one variable they would all modify (a race the thread sanitizer reports).
+        let claimed = Locked<[Range<Int>]>([])
         let threads = (0..<4).map { _ in
             try? PlatformThread.start(name: "cursor-test") {
                 var mine: [Range<Int>] = []
