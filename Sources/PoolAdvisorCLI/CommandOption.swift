@@ -74,12 +74,3 @@ extension CommandOption where Value: Sendable {
         }
     }
 }
-
-/// Names joined the way a sentence lists them.
-enum EnglishList {
-    /// "a, b or c".
-    static func or(_ items: [String]) -> String {
-        guard items.count > 1, let last = items.last else { return items.first ?? "" }
-        return items.dropLast().joined(separator: ", ") + " or " + last
-    }
-}

@@ -1,3 +1,4 @@
+import PoolRules
 import Testing
 
 @testable import PoolAdvisorCLI

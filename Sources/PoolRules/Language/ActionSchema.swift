@@ -43,9 +43,5 @@ public struct ActionSchema: Sendable {
     public subscript(name: String) -> ActionDefinition? { actions.first { $0.name == name } }
 
     /// "serial, threads, processes or pipeline".
-    var names: String {
-        let all = actions.map(\.name)
-        guard all.count > 1, let last = all.last else { return all.first ?? "" }
-        return all.dropLast().joined(separator: ", ") + " or " + last
-    }
+    var names: String { EnglishList.or(actions.map(\.name)) }
 }

@@ -91,6 +91,15 @@ public struct FactSchema: Sendable {
     func suggestion(for name: String) -> String? { NameSuggestion.closest(to: name, among: facts.map(\.name)) }
 }
 
+/// Names joined the way a sentence lists them: rules errors, option errors and help texts.
+public enum EnglishList {
+    /// "a, b or c" ("a" alone, "" for none).
+    public static func or(_ items: [String]) -> String {
+        guard items.count > 1, let last = items.last else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " or " + last
+    }
+}
+
 /// "Did you mean …?" for names: facts in rules files, options and commands on the command line.
 public enum NameSuggestion {
     /// The candidate nearest to `name` by edit distance when it is within a third of the name's

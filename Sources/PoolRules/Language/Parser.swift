@@ -151,10 +151,7 @@ struct Parser {
             _ = take()
             if let words = action.parameter(name)?.words {
                 guard case .word(let value) = current.kind, words.contains(value) else {
-                    let choices = words.map { "'\($0)'" }
-                    let list =
-                        choices.count > 1
-                        ? choices.dropLast().joined(separator: ", ") + " or " + choices.last! : choices.joined()
+                    let list = EnglishList.or(words.map { "'\($0)'" })
                     throw fail("'\(name)' takes \(list), found \(describe(current))")
                 }
                 _ = take()
