@@ -361,8 +361,12 @@ struct AutoSwitchTests {
         let estimate = try #require(auto.threadsReference(PureCPU.self, state))
         #expect(abs(estimate - 0.000_231 / (2 / 1.36)) < 1e-9)
 
-        state.trialReturnsTo = processes
-        state.switchPlan(to: trial, at: 100, reason: auto.trialReason(state))
+        var tooShort = state
+        #expect(!auto.startTrialIfDue(PureCPU.self, &tooShort, remaining: 2000, at: 100))
+        #expect(tooShort.plan == processes && tooShort.switches.isEmpty)
+        #expect(auto.startTrialIfDue(PureCPU.self, &state, remaining: 8000, at: 100))
+        #expect(state.plan == trial && state.trialReturnsTo == processes)
+        #expect(state.switches.first?.reason.contains("a trial window on threads first") == true)
         #expect(auto.trialOfThreads(PureCPU.self, state, remaining: 7900) == nil, "a trial inside a trial")
         #expect(auto.endTrial(&state, perItem: 0.000_150, at: 900))
         #expect(state.plan == processes && state.trialReturnsTo == nil)

@@ -86,19 +86,19 @@ extension AutoExecutor {
             profilingSeconds: (clock.now - started).seconds, profiledItems: outputs.count + first.keptCount)
         progress?.add(first.keptCount)
         if let threads = threadsFirst(task, state, items: inputs.count - first.range.lowerBound) {
-            // From the first input the profile left for the executor on.
-            let unreached = first.outputs.firstIndex { $0 == nil }
             state.threadsStandIn = state.plan.mode == .processes
-            state.switchPlan(
-                to: threads, at: first.range.lowerBound + (unreached ?? first.outputs.count),
-                reason: threadsFirstReason(state))
+            state.switchPlan(to: threads, at: first.firstUnreached, reason: threadsFirstReason(state))
             // Threads are the plan now, watched for idle cores (and, standing in for processes,
             // their speed-up): no trial against them.
             state.processesChecked = true
         }
+        var done = first.range.upperBound
+        // A trial of threads due now starts before any process pool does, on the profile's
+        // unreached inputs: a pool started, then stopped for the trial and started again, would
+        // pay its start and each worker's cold start twice.
+        _ = startTrialIfDue(task, &state, remaining: inputs.count - done, at: first.firstUnreached)
         var executor = Executor(plan: state.plan, processes: options.processes)
         defer { executor.shutdown() }
-        var done = first.range.upperBound
         var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: options.driftMinimumSeconds)
         /// Moves the run as `event` asks; returns whether the plan changed.
         func respond(to event: WatchEvent) throws -> Bool {
@@ -151,9 +151,7 @@ extension AutoExecutor {
             }
         }
         while done < inputs.count {
-            if let trial = trialOfThreads(task, state, remaining: inputs.count - done) {
-                state.trialReturnsTo = state.plan
-                state.switchPlan(to: trial, at: done, reason: trialReason(state))
+            if startTrialIfDue(task, &state, remaining: inputs.count - done, at: done) {
                 executor.shutdown()
                 executor = Executor(plan: state.plan, processes: options.processes)
                 watch.restart()

@@ -17,6 +17,9 @@ struct Sampled<Output: Sendable> {
             return false
         }
     }
+
+    /// The job index of the first input the profile left for the executor.
+    var firstUnreached: Int { range.lowerBound + (outputs.firstIndex { $0 == nil } ?? outputs.count) }
 }
 
 extension AutoExecutor {

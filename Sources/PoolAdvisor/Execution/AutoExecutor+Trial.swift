@@ -32,6 +32,17 @@ extension AutoExecutor {
         return threadPlan(state, items: remaining)
     }
 
+    /// Switches to the trial plan when ``trialOfThreads(_:_:remaining:)`` has one due, from
+    /// input `index` on; returns whether it did.
+    func startTrialIfDue<Task: PoolTask>(
+        _ task: Task.Type, _ state: inout AutoRunState, remaining: Int, at index: Int
+    ) -> Bool {
+        guard let trial = trialOfThreads(task, state, remaining: remaining) else { return false }
+        state.trialReturnsTo = state.plan
+        state.switchPlan(to: trial, at: index, reason: trialReason(state))
+        return true
+    }
+
     /// The thread plan to start on instead of the advice, or nil when the advice stands: a
     /// process plan or split pipeline chosen only because the profile could not measure the
     /// speed-up on threads (a budget too short for three clean scaling rounds; a staged task's
