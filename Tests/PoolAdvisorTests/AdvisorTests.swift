@@ -107,6 +107,44 @@ struct AdvisorTests {
         #expect(decoded.evaluation == spinning.evaluation)
     }
 
+    @Test("a recommendation and each predicted cost hold one plan, written in the flat form reports always had")
+    func recommendationHoldsOnePlan() throws {
+        let base = try quickProfile(PureCPU.self, count: 4)
+        let profile = shaped(base, wall: 0.002, cpuShare: 1, serialFraction: 0.85, efficiency: 0.55)
+        let spinning = Advisor(machine: testMachine).recommend(profile, items: 1000)
+        #expect(spinning.plan == .processes(workers: 2, chunk: 1))
+        let model = CostModel(profile: profile, machine: testMachine)
+        #expect(abs(spinning.predictedSeconds - model.seconds(for: spinning.plan, items: 1000)) < 1e-12)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning)) as? [String: Any])
+        #expect(object["mode"] as? String == "processes" && object["workers"] as? Int == 2)
+        #expect(object["chunkSize"] as? Int == 1 && object["pipeline"] == nil && object["plan"] == nil)
+        let threads = try #require(
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning.predicted.threads)) as? [String: Any])
+        #expect(Set(threads.keys) == ["mode", "workers", "chunk", "seconds"])
+        #expect(spinning.predicted.threads.plan.mode == .threads)
+
+        // A pipeline's stages come back as the one pipeline plan; a stage of 0 workers is an error.
+        var json = try #require(
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning)) as? [String: Any])
+        json["mode"] = "pipeline"
+        json["pipeline"] = ["fetchWorkers": 6, "computeWorkers": 3, "computeStage": "threads", "chunkSize": 1]
+        let pipeline = try JSONDecoder().decode(
+            Recommendation.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(pipeline.plan == .pipeline(fetchWorkers: 6, compute: .threads(workers: 3)))
+        #expect(pipeline.pipeline?.computeWorkers == 3 && pipeline.workers == 3)
+        json["pipeline"] = ["fetchWorkers": 0, "computeWorkers": 3, "computeStage": "threads", "chunkSize": 1]
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Recommendation.self, from: JSONSerialization.data(withJSONObject: json))
+        }
+        json["pipeline"] = nil
+        json["mode"] = "threads"
+        json["workers"] = -1
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Recommendation.self, from: JSONSerialization.data(withJSONObject: json))
+        }
+    }
+
     @Test("cost model: waits overlap on threads, copies that contend gain nothing, shipping costs processes")
     func costModel() throws {
         let base = try quickProfile(PureCPU.self, count: 4)

@@ -110,34 +110,27 @@ public struct Advisor: Sendable {
         func parameter(_ name: String) -> Int? {
             decision?.parameters[name].map { min(1_000_000, max(1, Int(saturating: $0.rounded(.up)))) }
         }
-        var recommendation = Recommendation(
-            task: profile.task, items: items, mode: mode, workers: nil, chunkSize: nil, pipeline: nil,
-            decidingRule: decision, warnings: evaluation.advisories.filter { $0.kind == .warning },
-            advice: evaluation.advisories.filter { $0.kind == .advice }, predicted: costs,
-            predictedSeconds: costs.serial.seconds,
-            isBorderline: profile.isBorderline || (profile.scaling?.noisyHost ?? false), evaluation: evaluation)
+        let plan: ExecutionPlan
         switch mode {
-        case .serial: break
+        case .serial:
+            plan = .serial
         case .threads, .processes:
-            let workers = parameter("workers") ?? max(1, profile.host.usableCores)
-            let chunk = parameter("chunk") ?? 1
-            recommendation.workers = workers
-            recommendation.chunkSize = chunk
-            recommendation.predictedSeconds = model.seconds(mode, items: items, workers: workers, chunk: chunk)
-        case .pipeline:
-            let plan = PipelinePlan(
-                fetchWorkers: parameter("fetch_workers") ?? max(1, profile.host.usableCores),
-                computeWorkers: parameter("compute_workers") ?? max(1, profile.host.usableCores),
-                computeStage: decision?.words["compute"].flatMap(DecisionMode.init(rawValue:)) ?? .processes,
+            plan = ExecutionPlan(
+                mode: mode, workers: parameter("workers") ?? max(1, profile.host.usableCores),
                 chunkSize: parameter("chunk") ?? 1)
-            recommendation.pipeline = plan
-            recommendation.workers = plan.computeWorkers
-            recommendation.chunkSize = plan.chunkSize
-            recommendation.predictedSeconds = model.seconds(
-                .pipeline, items: items, workers: plan.computeWorkers, chunk: plan.chunkSize,
-                fetchWorkers: plan.fetchWorkers,
-                computeStage: plan.computeStage)
+        case .pipeline:
+            // A pipeline hands on one item at a time: a rule's `chunk` has nothing to size.
+            plan = ExecutionPlan(
+                mode: .pipeline, workers: parameter("compute_workers") ?? max(1, profile.host.usableCores),
+                fetchWorkers: parameter("fetch_workers") ?? max(1, profile.host.usableCores),
+                computeStage: decision?.words["compute"].flatMap(DecisionMode.init(rawValue:)) ?? .processes)
         }
+        let recommendation = Recommendation(
+            task: profile.task, items: items, plan: plan, decidingRule: decision,
+            warnings: evaluation.advisories.filter { $0.kind == .warning },
+            advice: evaluation.advisories.filter { $0.kind == .advice }, predicted: costs,
+            predictedSeconds: plan == .serial ? costs.serial.seconds : model.seconds(for: plan, items: items),
+            isBorderline: profile.isBorderline || (profile.scaling?.noisyHost ?? false), evaluation: evaluation)
         return recommendation
     }
 }

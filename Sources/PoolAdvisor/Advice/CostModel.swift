@@ -2,19 +2,63 @@ public import PoolProfiler
 internal import PoolRules
 
 /// One way to run the job and its predicted wall time.
-public struct PlanCost: Codable, Sendable, Equatable {
-    /// The mode this plan runs in.
-    public var mode: DecisionMode
-    /// Threads or worker processes (for a pipeline: the compute stage's).
-    public var workers: Int
-    /// Items per dispatched chunk.
-    public var chunk: Int
-    /// For a pipeline: the fetch stage's threads.
-    public var fetchWorkers: Int?
-    /// For a pipeline: where the compute stage runs.
-    public var computeStage: DecisionMode?
+public struct PlanCost: Sendable, Equatable {
+    /// The plan priced.
+    public var plan: ExecutionPlan
     /// Predicted wall time of the whole job.
     public var seconds: Double
+
+    /// The plan's mode.
+    public var mode: DecisionMode { plan.mode }
+    /// Threads or worker processes (for a pipeline: the compute stage's; serial: 1).
+    public var workers: Int { plan.workers }
+    /// Items per dispatched chunk (1 for serial and a pipeline).
+    public var chunk: Int { plan.chunkSize ?? 1 }
+    /// For a pipeline: the fetch stage's threads.
+    public var fetchWorkers: Int? { plan.mode == .pipeline ? plan.fetchWorkers : nil }
+    /// For a pipeline: where the compute stage runs.
+    public var computeStage: DecisionMode? { plan.mode == .pipeline ? plan.computeStage : nil }
+
+    /// `plan`, predicted to take `seconds`.
+    public init(_ plan: ExecutionPlan, seconds: Double) {
+        self.plan = plan
+        self.seconds = seconds
+    }
+}
+
+extension PlanCost: Codable {
+    // The flat form reports wrote before the plan was one value.
+    private enum CodingKeys: String, CodingKey {
+        case mode, workers, chunk, fetchWorkers, computeStage, seconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func size(_ key: CodingKeys) throws -> Int? {
+            guard let value = try container.decodeIfPresent(Int.self, forKey: key) else { return nil }
+            guard (1...ExecutionPlan.largestSize).contains(value) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container,
+                    debugDescription: "\(key.stringValue) must be from 1 to \(ExecutionPlan.largestSize), not \(value)")
+            }
+            return value
+        }
+        let plan = ExecutionPlan(
+            mode: try container.decode(DecisionMode.self, forKey: .mode), workers: try size(.workers) ?? 1,
+            chunkSize: try size(.chunk), fetchWorkers: try size(.fetchWorkers) ?? 1,
+            computeStage: try container.decodeIfPresent(DecisionMode.self, forKey: .computeStage) ?? .processes)
+        self.init(plan, seconds: try container.decode(Double.self, forKey: .seconds))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(workers, forKey: .workers)
+        try container.encode(chunk, forKey: .chunk)
+        try container.encodeIfPresent(fetchWorkers, forKey: .fetchWorkers)
+        try container.encodeIfPresent(computeStage, forKey: .computeStage)
+        try container.encode(seconds, forKey: .seconds)
+    }
 }
 
 /// The predicted wall time of the whole job in each mode, each at its best size.
@@ -204,14 +248,13 @@ public struct CostModel: Sendable {
 
     /// Each mode at its best size among worker counts 1…64.
     public func predict(items: Int) -> CostPrediction {
-        let serial = PlanCost(mode: .serial, workers: 1, chunk: 1, seconds: seconds(.serial, items: items))
+        let serial = PlanCost(.serial, seconds: seconds(.serial, items: items))
         let counts = Self.workerCounts(cores: cores, items: items)
         func best(_ mode: DecisionMode, overhead: Double) -> PlanCost {
             counts.map { workers in
                 let chunk = chunk(items: items, workers: workers, overhead: overhead)
-                return PlanCost(
-                    mode: mode, workers: workers, chunk: chunk,
-                    seconds: seconds(mode, items: items, workers: workers, chunk: chunk))
+                let plan = ExecutionPlan(mode: mode, workers: workers, chunkSize: chunk)
+                return PlanCost(plan, seconds: seconds(for: plan, items: items))
             }.min { $0.seconds < $1.seconds }!
         }
         let threads = best(.threads, overhead: machine.threadDispatchSeconds)
@@ -222,11 +265,9 @@ public struct CostModel: Sendable {
             let compute = cpuWorkers(items: items)
             let plans = counts.flatMap { fetch in
                 [DecisionMode.processes, .threads].map { stage in
-                    PlanCost(
-                        mode: .pipeline, workers: compute, chunk: 1, fetchWorkers: fetch, computeStage: stage,
-                        seconds: seconds(
-                            .pipeline, items: items, workers: compute, chunk: 1, fetchWorkers: fetch,
-                            computeStage: stage))
+                    let plan = ExecutionPlan(
+                        mode: .pipeline, workers: compute, fetchWorkers: fetch, computeStage: stage)
+                    return PlanCost(plan, seconds: seconds(for: plan, items: items))
                 }
             }
             pipeline = plans.min { $0.seconds < $1.seconds }

@@ -2,19 +2,13 @@ public import PoolRules
 
 /// How to run a job, why, and what each way was predicted to cost. `Codable`: the CLI prints it
 /// as JSON, and a saved one can be replayed by the executors.
-public struct Recommendation: Codable, Sendable {
+public struct Recommendation: Sendable {
     /// The task's name as the profile recorded it.
     public var task: String
     /// Items in the job the advice is for.
     public var items: Int
-    /// Serial, threads, processes or a pipeline.
-    public var mode: DecisionMode
-    /// Threads or worker processes; for a pipeline, the compute stage's. Nil for serial.
-    public var workers: Int?
-    /// Items per dispatched chunk; nil for serial.
-    public var chunkSize: Int?
-    /// The pipeline's stages, when the mode is `.pipeline`.
-    public var pipeline: PipelinePlan?
+    /// What an ``Executor`` runs on this advice: the mode with its sizes.
+    public var plan: ExecutionPlan
     /// The rule that decided, with its location and reason (values quoted); nil only when no
     /// decision rule matched, in which case the advisor ran serially by default.
     public var decidingRule: RuleDecision?
@@ -32,8 +26,28 @@ public struct Recommendation: Codable, Sendable {
     /// Every rule with each of its conditions and the facts it read.
     public var evaluation: RuleEvaluation
 
-    /// What an ``Executor`` runs on this advice.
-    public var plan: ExecutionPlan { ExecutionPlan(self) }
+    /// Serial, threads, processes or a pipeline (the plan's).
+    public var mode: DecisionMode { plan.mode }
+
+    /// Threads or worker processes; for a pipeline, the compute stage's. Nil for serial.
+    public var workers: Int? { plan == .serial ? nil : plan.workers }
+
+    /// Items per dispatched chunk of a thread or process plan; 1 for a pipeline (it hands on
+    /// one item at a time); nil for serial.
+    public var chunkSize: Int? {
+        switch plan {
+        case .serial: nil
+        case .threads, .processes: plan.chunkSize
+        case .pipeline: 1
+        }
+    }
+
+    /// The pipeline's stages, when the mode is `.pipeline`.
+    public var pipeline: PipelinePlan? {
+        guard case .pipeline(let fetchWorkers, let compute) = plan else { return nil }
+        return PipelinePlan(
+            fetchWorkers: fetchWorkers, computeWorkers: compute.workers, computeStage: compute.mode, chunkSize: 1)
+    }
 
     /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`, the plan written
     /// as every report writes it (``ExecutionPlan/summary``).
@@ -45,7 +59,52 @@ public struct Recommendation: Codable, Sendable {
     public var explanation: String { evaluation.explanation() }
 }
 
-/// The two stages of a split pipeline.
+extension Recommendation: Codable {
+    // The plan's flat form, as reports wrote it before the plan was one value: `mode`,
+    // `workers`, `chunkSize`, and a `pipeline` object for a pipeline.
+    private enum CodingKeys: String, CodingKey {
+        case task, items, mode, workers, chunkSize, pipeline, decidingRule, warnings, advice, predicted
+        case predictedSeconds, isBorderline, evaluation
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // The mode, workers and chunk size, their sizes checked as any decoded plan's are.
+        var plan = try ExecutionPlan(from: decoder)
+        if plan.mode == .pipeline, let stages = try container.decodeIfPresent(PipelinePlan.self, forKey: .pipeline) {
+            plan = try stages.plan(codingPath: container.codingPath + [CodingKeys.pipeline])
+        }
+        self.init(
+            task: try container.decode(String.self, forKey: .task),
+            items: try container.decode(Int.self, forKey: .items),
+            plan: plan, decidingRule: try container.decodeIfPresent(RuleDecision.self, forKey: .decidingRule),
+            warnings: try container.decode([RuleAdvisory].self, forKey: .warnings),
+            advice: try container.decode([RuleAdvisory].self, forKey: .advice),
+            predicted: try container.decode(CostPrediction.self, forKey: .predicted),
+            predictedSeconds: try container.decode(Double.self, forKey: .predictedSeconds),
+            isBorderline: try container.decode(Bool.self, forKey: .isBorderline),
+            evaluation: try container.decode(RuleEvaluation.self, forKey: .evaluation))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(task, forKey: .task)
+        try container.encode(items, forKey: .items)
+        try container.encode(mode, forKey: .mode)
+        try container.encodeIfPresent(workers, forKey: .workers)
+        try container.encodeIfPresent(chunkSize, forKey: .chunkSize)
+        try container.encodeIfPresent(pipeline, forKey: .pipeline)
+        try container.encodeIfPresent(decidingRule, forKey: .decidingRule)
+        try container.encode(warnings, forKey: .warnings)
+        try container.encode(advice, forKey: .advice)
+        try container.encode(predicted, forKey: .predicted)
+        try container.encode(predictedSeconds, forKey: .predictedSeconds)
+        try container.encode(isBorderline, forKey: .isBorderline)
+        try container.encode(evaluation, forKey: .evaluation)
+    }
+}
+
+/// The two stages of a split pipeline, as reports write them (``Recommendation/pipeline``).
 public struct PipelinePlan: Codable, Sendable, Equatable {
     /// Threads running the fetch (waiting) stage.
     public var fetchWorkers: Int
@@ -53,6 +112,20 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     public var computeWorkers: Int
     /// `.processes` or `.threads`.
     public var computeStage: DecisionMode
-    /// Items per chunk handed to the compute stage.
+    /// Items per chunk handed to the compute stage (1: a pipeline hands on one at a time).
     public var chunkSize: Int
+
+    /// The plan these stages describe; a size outside what a decoded plan may hold is an
+    /// error at `codingPath`.
+    func plan(codingPath: [any CodingKey]) throws -> ExecutionPlan {
+        for size in [fetchWorkers, computeWorkers] where !(1...ExecutionPlan.largestSize).contains(size) {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "a pipeline's workers must be from 1 to \(ExecutionPlan.largestSize), not \(size)"
+                ))
+        }
+        return ExecutionPlan(
+            mode: .pipeline, workers: computeWorkers, fetchWorkers: fetchWorkers, computeStage: computeStage)
+    }
 }

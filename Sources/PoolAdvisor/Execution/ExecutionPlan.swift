@@ -100,20 +100,11 @@ public enum ExecutionPlan: Sendable, Hashable {
         }
     }
 
-    /// The plan a recommendation describes.
-    public init(_ recommendation: Recommendation) {
-        self.init(
-            mode: recommendation.mode, workers: recommendation.workers ?? 1, chunkSize: recommendation.chunkSize,
-            fetchWorkers: recommendation.pipeline?.fetchWorkers ?? 1,
-            computeStage: recommendation.pipeline?.computeStage ?? .processes)
-    }
+    /// The plan a recommendation describes (``Recommendation/plan``).
+    public init(_ recommendation: Recommendation) { self = recommendation.plan }
 
     /// The plan a cost-model prediction describes (a mode at the size the model found best).
-    public init(_ cost: PlanCost) {
-        self.init(
-            mode: cost.mode, workers: cost.workers, chunkSize: cost.chunk, fetchWorkers: cost.fetchWorkers ?? 1,
-            computeStage: cost.computeStage ?? .processes)
-    }
+    public init(_ cost: PlanCost) { self = cost.plan }
 
     /// `threads × 4, chunk 8`, `processes × 2`, `pipeline 3 → processes × 2`, `serial`: the one
     /// way a plan is written, in reports, progress lines and switch records.
