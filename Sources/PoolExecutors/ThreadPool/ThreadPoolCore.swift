@@ -1,25 +1,22 @@
 import Synchronization
 
-/// The shared state of a ``ThreadPool``: the pending queue, the lifecycle and the workers.
+/// The engine of a ``ThreadPool``: its lock, the conditions its threads sleep on, and the
+/// workers' loop.
 ///
-/// Everything below is guarded by `lock`. Workers hold the core, never the `ThreadPool`
-/// facade, so dropping the last reference to the pool can start its shutdown from `deinit`.
+/// The pool's mutable state is one ``ThreadPoolState``, read and changed only with `lock`
+/// held. Each change is a transition of that state that returns what to do next, and the core
+/// does it after releasing the lock: signal a worker or a submitter, resume continuations,
+/// fail jobs, run a job. Every function here takes and releases the lock in its own scope
+/// (a condition wait lets it go and retakes it within that scope). Workers hold the core,
+/// never the `ThreadPool` facade, so dropping the last reference to the pool can start its
+/// shutdown from `deinit`.
 ///
 /// An idle worker first spins for a few microseconds on `queuedHint` (a lock-free copy of
 /// the queue length) before it sleeps: a task submitted in that window needs no system call
 /// on either side, which is most of the cost of a hand-off on a VM.
-///
-/// Lifecycle: `running → shuttingDown → terminated`, or `running → broken` when a worker's
-/// initializer fails or a thread cannot start. Every transition happens in this file.
 @usableFromInline
-// @unchecked: every var is read and written under `lock` (`queuedHint`, read without it, is an Atomic).
+// @unchecked: `state` is read and written only under `lock` (`queuedHint`, read without it, is an Atomic).
 final class ThreadPoolCore: @unchecked Sendable {
-    enum Lifecycle {
-        case running
-        case shuttingDown
-        case broken(PoolError)
-    }
-
     let name: String
     let workerCount: Int
     let maxPending: Int?
@@ -29,57 +26,51 @@ final class ThreadPoolCore: @unchecked Sendable {
     private let workAvailable = Condition()
     private let spaceAvailable = Condition()
     private let workersExited = Condition()
-
-    private var queue = RingBuffer<any PoolJob>(capacity: 64) {
-        didSet { queuedHint.store(queue.count, ordering: .relaxed) }
-    }
+    private var state: ThreadPoolState
+    /// The queue's length, stored under the lock after each change and read without it.
     private let queuedHint = Atomic<Int>(0)
-    private var lifecycle = Lifecycle.running
-    private var idleWorkers = 0
-    /// Signals sent to idle workers that they have not yet woken for: avoids waking more
-    /// workers than there are jobs, and a futex call per submit while they are all busy.
-    private var wakeupsInFlight = 0
-    private var blockedSubmitters = 0
-    private var spaceWaiters = WaiterQueue<Void>()
-    private var liveWorkers = 0
-    private var exitWaiters: [CheckedContinuation<Void, Never>] = []
-    private var unjoinedThreads: [PlatformThread] = []
-    /// Every worker this pool started (never cleared), to recognise calls from inside a task.
-    private var workerThreads: [PlatformThread] = []
 
     init(name: String, workerCount: Int, maxPending: Int?, initializer: (@Sendable (Int) throws -> Void)?) {
         self.name = name
         self.workerCount = workerCount
         self.maxPending = maxPending
         self.initializer = initializer
+        state = ThreadPoolState(name: name, maxPending: maxPending)
+    }
+
+    /// Publishes the queue's length for spinning workers; called with the lock held.
+    @inline(__always)
+    private func publishQueueLength() {
+        queuedHint.store(state.pendingCount, ordering: .relaxed)
     }
 
     /// The CPU time the workers not yet joined have used, in nanoseconds. Read under the lock,
     /// which joining takes first to empty the list, so no handle read here has been joined.
     func workersCPUNanoseconds() -> Int64 {
-        lock.withLock { unjoinedThreads.reduce(Int64(0)) { $0 + ($1.cpuNanoseconds() ?? 0) } }
+        lock.withLock { state.workersNotJoined.reduce(Int64(0)) { $0 + ($1.cpuNanoseconds() ?? 0) } }
     }
 
     /// Starts the workers; a thread that cannot start breaks the pool (the others then exit).
+    /// The lock is held while they start, so none of them runs before all are counted.
     func startWorkers() {
-        lock.lock()
-        defer { lock.unlock() }
-        for index in 0..<workerCount {
-            do {
-                let thread = try PlatformThread.start(name: "\(name)-\(index)") { [self] in
-                    workerMain(index: index)
+        let drain = lock.withLock { () -> ThreadPoolState.Drain? in
+            for index in 0..<workerCount {
+                do {
+                    let thread = try PlatformThread.start(name: "\(name)-\(index)") { [self] in
+                        workerMain(index: index)
+                    }
+                    state.workerStarted(thread)
+                } catch {
+                    let failure = PoolError(
+                        .broken, "thread pool '\(name)' could not start worker \(index)",
+                        underlying: error, workerIndex: index)
+                    defer { publishQueueLength() }
+                    return state.breakPool(failure)
                 }
-                liveWorkers += 1
-                unjoinedThreads.append(thread)
-                workerThreads.append(thread)
-            } catch {
-                let failure = PoolError(
-                    .broken, "thread pool '\(name)' could not start worker \(index)",
-                    underlying: error, workerIndex: index)
-                breakLocked(failure)
-                return
             }
+            return nil
         }
+        if let drain { perform(drain) }
     }
 
     // MARK: - Submitting
@@ -89,14 +80,21 @@ final class ThreadPoolCore: @unchecked Sendable {
     @usableFromInline
     func enqueue(_ job: any PoolJob) throws {
         lock.lock()
-        if let maxPending {
-            while queue.count >= maxPending, case .running = lifecycle {
-                blockedSubmitters += 1
-                spaceAvailable.wait(releasing: lock)
-                blockedSubmitters -= 1
-            }
+        while state.isFull {
+            state.submitterBlocks()
+            spaceAvailable.wait(releasing: lock)
+            state.submitterWoke()
         }
-        try appendLocked(job)
+        let wake: Bool
+        do {
+            wake = try state.submit(job)
+        } catch {
+            lock.unlock()
+            throw error
+        }
+        publishQueueLength()
+        lock.unlock()
+        if wake { workAvailable.signal() }
     }
 
     /// Queues `job`, suspending (never blocking the thread) while the queue is full.
@@ -104,62 +102,33 @@ final class ThreadPoolCore: @unchecked Sendable {
     func enqueue(_ job: any PoolJob) async throws {
         while true {
             lock.lock()
-            if let maxPending, queue.count >= maxPending, case .running = lifecycle {
-                let ticket = spaceWaiters.nextTicket()
+            if state.isFull {
+                let ticket = state.spaceTicket()
                 lock.unlock()
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
-                        lock.lock()
-                        // Cancellation is flagged before its handler runs: checking it under
-                        // the lock means a cancel either sees this continuation parked or
-                        // happened before this check.
-                        if queue.count < maxPending || !isRunningLocked || Task.isCancelled {
-                            lock.unlock()
-                            continuation.resume()
-                        } else {
-                            spaceWaiters.park(ticket, continuation)
-                            lock.unlock()
-                        }
+                        // `Task.isCancelled` is read under the lock (see `parkForSpace`).
+                        lock.withLock {
+                            state.parkForSpace(ticket, continuation, isCancelled: Task.isCancelled)
+                        }?.resume()
                     }
                 } onCancel: {
-                    lock.withLock { spaceWaiters.withdraw(ticket) }?.resume()
+                    lock.withLock { state.withdrawSpaceWaiter(ticket) }?.resume()
                 }
                 try Task.checkCancellation()
                 continue
             }
-            try appendLocked(job)
-            return
-        }
-    }
-
-    /// Appends under the lock held by the caller, then releases it and wakes a worker.
-    private func appendLocked(_ job: any PoolJob) throws {
-        if let rejection = rejectionLocked() {
+            let wake: Bool
+            do {
+                wake = try state.submit(job)
+            } catch {
+                lock.unlock()
+                throw error
+            }
+            publishQueueLength()
             lock.unlock()
-            throw rejection
-        }
-        queue.append(job)
-        let wake = idleWorkers > wakeupsInFlight
-        if wake { wakeupsInFlight += 1 }
-        lock.unlock()
-        if wake { workAvailable.signal() }
-    }
-
-    private var isRunningLocked: Bool {
-        if case .running = lifecycle { return true }
-        return false
-    }
-
-    private func rejectionLocked() -> PoolError? {
-        switch lifecycle {
-        case .running:
-            return nil
-        case .shuttingDown:
-            return PoolError(
-                .shutDown,
-                "thread pool '\(name)' is shut down; submit work before calling shutdown, or create a new pool")
-        case .broken(let error):
-            return error
+            if wake { workAvailable.signal() }
+            return
         }
     }
 
@@ -173,18 +142,25 @@ final class ThreadPoolCore: @unchecked Sendable {
                 let failure = PoolError(
                     .broken, "thread pool '\(name)' is broken: the initializer failed on worker \(index)",
                     underlying: error, workerIndex: index)
-                lock.lock()
-                breakLocked(failure)
-                workerExitLocked()
+                let (drain, exit) = lock.withLock {
+                    defer { publishQueueLength() }
+                    return (state.breakPool(failure), state.workerExited())
+                }
+                if let drain { perform(drain) }
+                perform(exit)
                 return
             }
         }
+        // The lock is held from here to each job's start and from its end to the next: a worker
+        // that finds more work takes it without letting the lock go in between.
         lock.lock()
         while true {
             var spun = false
-            while queue.isEmpty {
-                guard isRunningLocked else {
-                    workerExitLocked()
+            while state.hasNoWork {
+                guard state.isRunning else {
+                    let exit = state.workerExited()
+                    lock.unlock()
+                    perform(exit)
                     return
                 }
                 if !spun {
@@ -194,87 +170,58 @@ final class ThreadPoolCore: @unchecked Sendable {
                     lock.lock()
                     continue
                 }
-                idleWorkers += 1
+                state.workerSleeps()
                 workAvailable.wait(releasing: lock)
-                idleWorkers -= 1
-                if wakeupsInFlight > 0 { wakeupsInFlight -= 1 }
+                state.workerWoke()
             }
-            let job = queue.popFirst()!
-            // Chain the wake-up: more work queued and idle workers nobody has woken yet.
-            let wakeAnother = !queue.isEmpty && idleWorkers > wakeupsInFlight
-            if wakeAnother { wakeupsInFlight += 1 }
-            let freed = freeSlotLocked()
+            let taken = state.takeJob()
+            publishQueueLength()
             lock.unlock()
-            if wakeAnother { workAvailable.signal() }
-            freed?.resume()
-            job.run()
+            if taken.wakeAnotherWorker { workAvailable.signal() }
+            if taken.wakeBlockedSubmitter { spaceAvailable.signal() }
+            taken.suspendedSubmitter?.resume()
+            taken.job.run()
             lock.lock()
         }
     }
 
-    /// After a job leaves a bounded queue: wake one blocked submitter, or hand back one
-    /// suspended async submitter for the caller to resume outside the lock.
-    private func freeSlotLocked() -> CheckedContinuation<Void, Never>? {
-        guard maxPending != nil else { return nil }
-        if blockedSubmitters > 0 { spaceAvailable.signal() }
-        return spaceWaiters.takeFirst()
+    /// After the last worker's exit: wake blocked `shutdown` callers, resume suspended ones.
+    private func perform(_ exit: ThreadPoolState.WorkerExit) {
+        guard exit.wasLast else { return }
+        workersExited.broadcast()
+        for waiter in exit.exitWaiters { waiter.resume() }
     }
 
-    /// Called with the lock held; releases it.
-    private func workerExitLocked() {
-        liveWorkers -= 1
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        if liveWorkers == 0 {
-            waiters = exitWaiters
-            exitWaiters = []
-            workersExited.broadcast()
-        }
-        lock.unlock()
-        for waiter in waiters { waiter.resume() }
+    /// Wakes every sleeping thread to see the pool stopped, then resumes suspended submitters
+    /// and fails the jobs that will not run (completing futures runs user callbacks: never
+    /// under the lock).
+    private func perform(_ drain: ThreadPoolState.Drain) {
+        workAvailable.broadcast()
+        spaceAvailable.broadcast()
+        for waiter in drain.suspendedSubmitters { waiter.resume() }
+        for job in drain.jobs { job.abandon(with: drain.error) }
     }
 
     // MARK: - Lifecycle transitions
 
-    /// `running → broken`: every queued job fails with `failure`; later submits throw it.
-    private func breakLocked(_ failure: PoolError) {
-        guard isRunningLocked else { return }
-        lifecycle = .broken(failure)
-        let abandoned = queue.removeAll()
-        let suspended = spaceWaiters.takeAll()
-        workAvailable.broadcast()
-        spaceAvailable.broadcast()
-        // Completing futures runs user callbacks: never under our lock.
-        lock.unlock()
-        for job in abandoned { job.abandon(with: failure) }
-        for waiter in suspended { waiter.resume() }
-        lock.lock()
-    }
-
     /// `running → shuttingDown`: no new work; queued work still runs unless `cancelPending`.
     func beginShutdown(cancelPending: Bool) {
-        lock.lock()
-        if isRunningLocked { lifecycle = .shuttingDown }
-        let cancelled = cancelPending ? queue.removeAll() : []
-        let suspended = spaceWaiters.takeAll()
-        lock.unlock()
-        workAvailable.broadcast()
-        spaceAvailable.broadcast()
-        for waiter in suspended { waiter.resume() }
-        for job in cancelled { job.abandon(with: CancellationError()) }
+        perform(
+            lock.withLock {
+                defer { publishQueueLength() }
+                return state.beginShutdown(cancelPending: cancelPending)
+            })
     }
 
     /// Whether the calling thread is one of this pool's workers.
-    var isCalledFromWorker: Bool {
-        lock.withLock { workerThreads.contains { $0.isCurrent } }
-    }
+    var isCalledFromWorker: Bool { lock.withLock { state.isCalledFromWorker } }
 
     /// Blocks until every worker has exited, then joins them.
     func waitForWorkersToExit() {
-        lock.lock()
-        while liveWorkers > 0 { workersExited.wait(releasing: lock) }
-        let threads = unjoinedThreads
-        unjoinedThreads = []
-        lock.unlock()
+        let threads = lock.withLock {
+            while state.liveWorkers > 0 { workersExited.wait(releasing: lock) }
+            return state.takeUnjoinedThreads()
+        }
         for thread in threads { thread.join() }
     }
 
@@ -282,44 +229,23 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// so the join is immediate and does not hold up the cooperative thread).
     func waitForWorkersToExit() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if liveWorkers == 0 {
-                lock.unlock()
-                continuation.resume()
-            } else {
-                exitWaiters.append(continuation)
-                lock.unlock()
-            }
+            lock.withLock { state.parkUntilWorkersExit(continuation) }?.resume()
         }
-        let threads = lock.withLock {
-            defer { unjoinedThreads = [] }
-            return unjoinedThreads
-        }
+        let threads = lock.withLock { state.takeUnjoinedThreads() }
         for thread in threads { thread.join() }
     }
 
     /// Lets workers nobody will join release themselves when they exit (pool dropped
     /// without a waiting shutdown).
     func detachUnjoinedThreads() {
-        let threads = lock.withLock {
-            defer { unjoinedThreads = [] }
-            return unjoinedThreads
-        }
+        let threads = lock.withLock { state.takeUnjoinedThreads() }
         for thread in threads { thread.detach() }
     }
 
     // MARK: - Observing
 
     /// The lifecycle as the public enum.
-    var publicState: ThreadPool.State {
-        lock.withLock {
-            switch lifecycle {
-            case .running: return .running
-            case .shuttingDown: return liveWorkers == 0 ? .terminated : .shuttingDown
-            case .broken(let error): return .broken(error)
-            }
-        }
-    }
+    var publicState: ThreadPool.State { lock.withLock { state.publicState } }
 
-    var pendingCount: Int { lock.withLock { queue.count } }
+    var pendingCount: Int { lock.withLock { state.pendingCount } }
 }
