@@ -7,7 +7,7 @@ import Testing
 @Suite("ThreadPoolState transitions")
 struct ThreadPoolStateTests {
     /// A job the state only queues and hands back (the core runs or abandons it, not the state).
-    final class RecordingJob: PoolJob {
+    final class QueuedJob: PoolJob {
         func run() {}
         func abandon(with error: any Error) {}
     }
@@ -25,10 +25,10 @@ struct ThreadPoolStateTests {
     @Test("a submit wakes a sleeping worker once: a second submit finds the wake-up on its way")
     func submitWakesOneSleeper() throws {
         var state = ThreadPoolState(name: "t", maxPending: nil)
-        #expect(try state.submit(RecordingJob()) == false, "no worker asleep: nobody to wake")
+        #expect(try state.submit(QueuedJob()) == false, "no worker asleep: nobody to wake")
         state.workerSleeps()
-        #expect(try state.submit(RecordingJob()) == true)
-        #expect(try state.submit(RecordingJob()) == false, "the one sleeper is already being woken")
+        #expect(try state.submit(QueuedJob()) == true)
+        #expect(try state.submit(QueuedJob()) == false, "the one sleeper is already being woken")
         state.workerWoke()
         #expect(state.pendingCount == 3)
     }
@@ -36,9 +36,9 @@ struct ThreadPoolStateTests {
     @Test("taking a job chains a wake-up only when work is left and a sleeper has none coming")
     func takingChainsWakeUps() throws {
         var state = ThreadPoolState(name: "t", maxPending: nil)
-        let first = RecordingJob()
+        let first = QueuedJob()
         _ = try state.submit(first)
-        _ = try state.submit(RecordingJob())
+        _ = try state.submit(QueuedJob())
         state.workerSleeps()
         let taken = state.takeJob()
         #expect(taken.job === first, "first in, first out")
@@ -52,9 +52,9 @@ struct ThreadPoolStateTests {
     @Test("a bounded queue is full at its limit while running, and a taken job frees a blocked submitter")
     func boundedQueue() throws {
         var state = ThreadPoolState(name: "t", maxPending: 2)
-        _ = try state.submit(RecordingJob())
+        _ = try state.submit(QueuedJob())
         #expect(!state.isFull)
-        _ = try state.submit(RecordingJob())
+        _ = try state.submit(QueuedJob())
         #expect(state.isFull)
         state.submitterBlocks()
         #expect(state.takeJob().wakeBlockedSubmitter)
@@ -67,14 +67,14 @@ struct ThreadPoolStateTests {
         for cancelPending in [false, true] {
             var state = ThreadPoolState(name: "pool-x", maxPending: nil)
             state.workerStarted(try PlatformThread.start(name: "t-state") {})
-            _ = try state.submit(RecordingJob())
+            _ = try state.submit(QueuedJob())
             let drain = state.beginShutdown(cancelPending: cancelPending)
             #expect(drain.jobs.count == (cancelPending ? 1 : 0))
             #expect(drain.error is CancellationError)
             #expect(state.pendingCount == (cancelPending ? 0 : 1))
-            #expect(throws: PoolError.self) { try state.submit(RecordingJob()) }
+            #expect(throws: PoolError.self) { try state.submit(QueuedJob()) }
             do {
-                _ = try state.submit(RecordingJob())
+                _ = try state.submit(QueuedJob())
             } catch {
                 #expect(error.code == .shutDown && error.description.contains("pool-x"))
             }
@@ -90,7 +90,7 @@ struct ThreadPoolStateTests {
     @Test("breaking fails every queued job with the failure, once; a second break changes nothing")
     func breaking() throws {
         var state = ThreadPoolState(name: "t", maxPending: nil)
-        let jobs = [RecordingJob(), RecordingJob()]
+        let jobs = [QueuedJob(), QueuedJob()]
         for job in jobs { _ = try state.submit(job) }
         let failure = PoolError(.broken, "initializer failed")
         let broken = state.breakPool(failure)
@@ -100,7 +100,7 @@ struct ThreadPoolStateTests {
         #expect(state.breakPool(PoolError(.broken, "again")) == nil)
         #expect(state.beginShutdown(cancelPending: true).jobs.isEmpty, "shutdown after a break has nothing to fail")
         do {
-            _ = try state.submit(RecordingJob())
+            _ = try state.submit(QueuedJob())
             Issue.record("a broken pool accepted work")
         } catch {
             #expect(error.description.contains("initializer failed"))
