@@ -118,26 +118,29 @@ struct AdvisorTests {
         let object = try #require(
             try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning)) as? [String: Any])
         #expect(object["mode"] as? String == "processes" && object["workers"] as? Int == 2)
-        #expect(object["chunkSize"] as? Int == 1 && object["pipeline"] == nil && object["plan"] == nil)
+        #expect(object["chunkSize"] as? Int == 1 && object["plan"] == nil)
         let threads = try #require(
             try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning.predicted.threads)) as? [String: Any])
-        #expect(Set(threads.keys) == ["mode", "workers", "chunk", "seconds"])
-        #expect(spinning.predicted.threads.plan.mode == .threads)
+        #expect(Set(threads.keys) == ["mode", "workers", "chunkSize", "fetchWorkers", "computeStage", "seconds"])
+        let cost = try JSONDecoder().decode(PlanCost.self, from: JSONEncoder().encode(spinning.predicted.threads))
+        #expect(cost == spinning.predicted.threads)
 
-        // A pipeline's stages come back as the one pipeline plan; a stage of 0 workers is an error.
+        // A pipeline comes back as the one pipeline plan; a stage of 0 workers is an error.
         var json = try #require(
             try JSONSerialization.jsonObject(with: JSONEncoder().encode(spinning)) as? [String: Any])
         json["mode"] = "pipeline"
-        json["pipeline"] = ["fetchWorkers": 6, "computeWorkers": 3, "computeStage": "threads", "chunkSize": 1]
+        json["fetchWorkers"] = 6
+        json["workers"] = 3
+        json["computeStage"] = "threads"
         let pipeline = try JSONDecoder().decode(
             Recommendation.self, from: JSONSerialization.data(withJSONObject: json))
         #expect(pipeline.plan == .pipeline(fetchWorkers: 6, compute: .threads(workers: 3)))
         #expect(pipeline.pipeline?.computeWorkers == 3 && pipeline.workers == 3)
-        json["pipeline"] = ["fetchWorkers": 0, "computeWorkers": 3, "computeStage": "threads", "chunkSize": 1]
+        json["fetchWorkers"] = 0
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(Recommendation.self, from: JSONSerialization.data(withJSONObject: json))
         }
-        json["pipeline"] = nil
+        json["fetchWorkers"] = 1
         json["mode"] = "threads"
         json["workers"] = -1
         #expect(throws: DecodingError.self) {

@@ -27,36 +27,20 @@ public struct PlanCost: Sendable, Equatable {
 }
 
 extension PlanCost: Codable {
-    // The flat form reports wrote before the plan was one value.
+    // The plan in its own flat form (`mode`, `workers`, `chunkSize`, `fetchWorkers`,
+    // `computeStage`, sizes checked on reading), with `seconds` beside it.
     private enum CodingKeys: String, CodingKey {
-        case mode, workers, chunk, fetchWorkers, computeStage, seconds
+        case seconds
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        func size(_ key: CodingKeys) throws -> Int? {
-            guard let value = try container.decodeIfPresent(Int.self, forKey: key) else { return nil }
-            guard (1...ExecutionPlan.largestSize).contains(value) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container,
-                    debugDescription: "\(key.stringValue) must be from 1 to \(ExecutionPlan.largestSize), not \(value)")
-            }
-            return value
-        }
-        let plan = ExecutionPlan(
-            mode: try container.decode(DecisionMode.self, forKey: .mode), workers: try size(.workers) ?? 1,
-            chunkSize: try size(.chunk), fetchWorkers: try size(.fetchWorkers) ?? 1,
-            computeStage: try container.decodeIfPresent(DecisionMode.self, forKey: .computeStage) ?? .processes)
-        self.init(plan, seconds: try container.decode(Double.self, forKey: .seconds))
+        let seconds = try decoder.container(keyedBy: CodingKeys.self).decode(Double.self, forKey: .seconds)
+        self.init(try ExecutionPlan(from: decoder), seconds: seconds)
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try plan.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(mode, forKey: .mode)
-        try container.encode(workers, forKey: .workers)
-        try container.encode(chunk, forKey: .chunk)
-        try container.encodeIfPresent(fetchWorkers, forKey: .fetchWorkers)
-        try container.encodeIfPresent(computeStage, forKey: .computeStage)
         try container.encode(seconds, forKey: .seconds)
     }
 }

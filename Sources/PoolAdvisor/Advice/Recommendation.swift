@@ -60,24 +60,18 @@ public struct Recommendation: Sendable {
 }
 
 extension Recommendation: Codable {
-    // The plan's flat form, as reports wrote it before the plan was one value: `mode`,
-    // `workers`, `chunkSize`, and a `pipeline` object for a pipeline.
+    // The plan is written in its own flat form (`mode`, `workers`, `chunkSize`, `fetchWorkers`,
+    // `computeStage`, sizes checked on reading) beside the other keys, as reports had it.
     private enum CodingKeys: String, CodingKey {
-        case task, items, mode, workers, chunkSize, pipeline, decidingRule, warnings, advice, predicted
-        case predictedSeconds, isBorderline, evaluation
+        case task, items, decidingRule, warnings, advice, predicted, predictedSeconds, isBorderline, evaluation
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        // The mode, workers and chunk size, their sizes checked as any decoded plan's are.
-        var plan = try ExecutionPlan(from: decoder)
-        if plan.mode == .pipeline, let stages = try container.decodeIfPresent(PipelinePlan.self, forKey: .pipeline) {
-            plan = try stages.plan(codingPath: container.codingPath + [CodingKeys.pipeline])
-        }
         self.init(
             task: try container.decode(String.self, forKey: .task),
-            items: try container.decode(Int.self, forKey: .items),
-            plan: plan, decidingRule: try container.decodeIfPresent(RuleDecision.self, forKey: .decidingRule),
+            items: try container.decode(Int.self, forKey: .items), plan: try ExecutionPlan(from: decoder),
+            decidingRule: try container.decodeIfPresent(RuleDecision.self, forKey: .decidingRule),
             warnings: try container.decode([RuleAdvisory].self, forKey: .warnings),
             advice: try container.decode([RuleAdvisory].self, forKey: .advice),
             predicted: try container.decode(CostPrediction.self, forKey: .predicted),
@@ -87,13 +81,10 @@ extension Recommendation: Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try plan.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(task, forKey: .task)
         try container.encode(items, forKey: .items)
-        try container.encode(mode, forKey: .mode)
-        try container.encodeIfPresent(workers, forKey: .workers)
-        try container.encodeIfPresent(chunkSize, forKey: .chunkSize)
-        try container.encodeIfPresent(pipeline, forKey: .pipeline)
         try container.encodeIfPresent(decidingRule, forKey: .decidingRule)
         try container.encode(warnings, forKey: .warnings)
         try container.encode(advice, forKey: .advice)
@@ -104,8 +95,8 @@ extension Recommendation: Codable {
     }
 }
 
-/// The two stages of a split pipeline, as reports write them (``Recommendation/pipeline``).
-public struct PipelinePlan: Codable, Sendable, Equatable {
+/// The two stages of a split pipeline (``Recommendation/pipeline``).
+public struct PipelinePlan: Sendable, Equatable {
     /// Threads running the fetch (waiting) stage.
     public var fetchWorkers: Int
     /// Workers running the compute stage.
@@ -114,18 +105,4 @@ public struct PipelinePlan: Codable, Sendable, Equatable {
     public var computeStage: DecisionMode
     /// Items per chunk handed to the compute stage (1: a pipeline hands on one at a time).
     public var chunkSize: Int
-
-    /// The plan these stages describe; a size outside what a decoded plan may hold is an
-    /// error at `codingPath`.
-    func plan(codingPath: [any CodingKey]) throws -> ExecutionPlan {
-        for size in [fetchWorkers, computeWorkers] where !(1...ExecutionPlan.largestSize).contains(size) {
-            throw DecodingError.dataCorrupted(
-                .init(
-                    codingPath: codingPath,
-                    debugDescription: "a pipeline's workers must be from 1 to \(ExecutionPlan.largestSize), not \(size)"
-                ))
-        }
-        return ExecutionPlan(
-            mode: .pipeline, workers: computeWorkers, fetchWorkers: fetchWorkers, computeStage: computeStage)
-    }
 }

@@ -132,19 +132,11 @@ extension ExecutionPlan: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func size(_ key: CodingKeys) throws -> Int? {
-            guard let value = try container.decodeIfPresent(Int.self, forKey: key) else { return nil }
-            guard (1...Self.largestSize).contains(value) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container,
-                    debugDescription: "\(key.stringValue) must be from 1 to \(Self.largestSize), not \(value)")
-            }
-            return value
-        }
         self.init(
             mode: try container.decode(DecisionMode.self, forKey: .mode),
-            workers: try size(.workers) ?? Machine.usableCores, chunkSize: try size(.chunkSize),
-            fetchWorkers: try size(.fetchWorkers) ?? 1,
+            workers: try container.decodeSizeIfPresent(forKey: .workers) ?? Machine.usableCores,
+            chunkSize: try container.decodeSizeIfPresent(forKey: .chunkSize),
+            fetchWorkers: try container.decodeSizeIfPresent(forKey: .fetchWorkers) ?? 1,
             computeStage: try container.decodeIfPresent(DecisionMode.self, forKey: .computeStage) ?? .processes)
     }
 
@@ -155,5 +147,20 @@ extension ExecutionPlan: Codable {
         try container.encodeIfPresent(chunkSize, forKey: .chunkSize)
         try container.encode(fetchWorkers, forKey: .fetchWorkers)
         try container.encode(computeStage, forKey: .computeStage)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A plan's size (workers, fetch workers, items per chunk) at `key`, nil when absent: a
+    /// value outside 1…``ExecutionPlan/largestSize`` is an error naming the key, since a plan
+    /// read from a file is input like any other.
+    func decodeSizeIfPresent(forKey key: Key) throws -> Int? {
+        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard (1...ExecutionPlan.largestSize).contains(value) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "\(key.stringValue) must be from 1 to \(ExecutionPlan.largestSize), not \(value)")
+        }
+        return value
     }
 }

@@ -79,21 +79,14 @@ final class ThreadPoolCore: @unchecked Sendable {
     /// - Throws: ``PoolError`` when the pool is shut down or broken.
     @usableFromInline
     func enqueue(_ job: any PoolJob) throws {
-        lock.lock()
-        while state.isFull {
-            state.submitterBlocks()
-            spaceAvailable.wait(releasing: lock)
-            state.submitterWoke()
+        let wake = try lock.withLock {
+            while state.isFull {
+                state.submitterBlocks()
+                spaceAvailable.wait(releasing: lock)
+                state.submitterWoke()
+            }
+            return try append(job)
         }
-        let wake: Bool
-        do {
-            wake = try state.submit(job)
-        } catch {
-            lock.unlock()
-            throw error
-        }
-        publishQueueLength()
-        lock.unlock()
         if wake { workAvailable.signal() }
     }
 
@@ -101,35 +94,33 @@ final class ThreadPoolCore: @unchecked Sendable {
     @usableFromInline
     func enqueue(_ job: any PoolJob) async throws {
         while true {
-            lock.lock()
-            if state.isFull {
-                let ticket = state.spaceTicket()
-                lock.unlock()
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        // `Task.isCancelled` is read under the lock (see `parkForSpace`).
-                        lock.withLock {
-                            state.parkForSpace(ticket, continuation, isCancelled: Task.isCancelled)
-                        }?.resume()
-                    }
-                } onCancel: {
-                    lock.withLock { state.withdrawSpaceWaiter(ticket) }?.resume()
+            let (ticket, wake) = try lock.withLock { () throws -> (UInt64?, Bool) in
+                if state.isFull { return (state.spaceTicket(), false) }
+                return (nil, try append(job))
+            }
+            guard let ticket else {
+                if wake { workAvailable.signal() }
+                return
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    // `Task.isCancelled` is read under the lock (see `parkForSpace`).
+                    lock.withLock {
+                        state.parkForSpace(ticket, continuation, isCancelled: Task.isCancelled)
+                    }?.resume()
                 }
-                try Task.checkCancellation()
-                continue
+            } onCancel: {
+                lock.withLock { state.withdrawSpaceWaiter(ticket) }?.resume()
             }
-            let wake: Bool
-            do {
-                wake = try state.submit(job)
-            } catch {
-                lock.unlock()
-                throw error
-            }
-            publishQueueLength()
-            lock.unlock()
-            if wake { workAvailable.signal() }
-            return
+            try Task.checkCancellation()
         }
+    }
+
+    /// Queues `job` with the lock held (it stays held); returns whether to signal a worker.
+    @inline(__always)
+    private func append(_ job: any PoolJob) throws(PoolError) -> Bool {
+        defer { publishQueueLength() }
+        return try state.submit(job)
     }
 
     // MARK: - Workers
