@@ -1,3 +1,4 @@
+import Foundation
 import PoolProfiler
 import Testing
 
@@ -179,6 +180,21 @@ struct AutoPoliciesTests {
                 PureCPU.self, try state(efficiency: 0.97, lockSamples: 0, samples: 4, noisy: true, cleanRounds: 1),
                 items: 2000))
         #expect(noisy.mode == .threads)
+        // One clean round whose two copies ran barely faster than one (a lock whose waiters
+        // sleep: E_cpu stays high) keeps the advice; one that sped up near the cores does not.
+        func round(concurrentWall: Double) throws -> ScalingRound {
+            let json = """
+                {"singleCalls": 10, "singleWallSeconds": 0.02, "singleCPUSeconds": 0.02, "concurrentCalls": 20,
+                 "concurrentWallSeconds": \(concurrentWall), "concurrentCPUSeconds": 0.04, "runQueueRatio": 0,
+                 "isClean": true}
+                """
+            return try JSONDecoder().decode(ScalingRound.self, from: Data(json.utf8))
+        }
+        var locked = try state(efficiency: 0.97, lockSamples: 0, cleanRounds: 1)
+        locked.profile.scaling?.rounds = [try round(concurrentWall: 0.038)]
+        #expect(auto.threadsFirst(PureCPU.self, locked, items: 2000) == nil, "a clean round at 1.05×")
+        locked.profile.scaling?.rounds = [try round(concurrentWall: 0.021)]
+        #expect(auto.threadsFirst(PureCPU.self, locked, items: 2000)?.mode == .threads, "a clean round at 1.9×")
         // A measured speed-up decides by itself: no threads first.
         var measured = try state(efficiency: 0.97, lockSamples: 0)
         measured.profile.scaling?.speedup = Estimate(value: 1.3, low: 1.3, high: 1.3, observations: 3)

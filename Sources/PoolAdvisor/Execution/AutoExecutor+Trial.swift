@@ -81,6 +81,15 @@ extension AutoExecutor {
                 let waits = scaling.waits, waits.counts.total >= 3,
                 Double(waits.counts[.running] + waits.counts[.transition]) >= 0.95 * Double(waits.counts.total)
             else { return nil }
+            // A clean round whose copies sped up short of the cores on the wall clock already
+            // shows what the run's check would find (copies that sleep on a lock burn no extra
+            // CPU, so E_cpu stays near 1 while two run no faster than one): the advice stands.
+            let fellShort = scaling.rounds.contains {
+                $0.isClean
+                    && ObservedScaling.standInFallsShort(
+                        speedup: $0.speedup(threads: scaling.threads), threads: scaling.threads, cores: cores)
+            }
+            guard !fellShort else { return nil }
         case .serial, .threads:
             return nil
         }
