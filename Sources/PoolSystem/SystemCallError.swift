@@ -1,5 +1,3 @@
-import Glibc
-
 /// A failed operating-system call: which call, and the `errno` it left.
 ///
 /// Pools report it as the underlying cause of a ``PoolError`` (for example when the system
@@ -16,8 +14,10 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
         self.errno = errno
     }
 
+    /// What ``errno`` says, in words (`strerror`), for messages that name the call themselves.
+    package var reason: String { SystemCall.errorText(errno) }
+
     public var description: String {
-        let reason = strerror(errno).map { String(cString: $0) } ?? "unknown error"
-        return "\(call) failed: \(reason) (errno \(errno))"
+        "\(call) failed: \(reason) (errno \(errno))"
     }
 }
