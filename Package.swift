@@ -28,6 +28,7 @@ let package = Package(
         // stopped with an #error elsewhere.
         .target(
             name: "PoolSystem",
+            dependencies: ["CPoolPlatform"],
             swiftSettings: strictSettings
         ),
         // The binary Codable coder and the frame reader/writer (stdlib and PoolSystem only).

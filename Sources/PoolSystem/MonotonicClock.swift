@@ -1,3 +1,4 @@
+import CPoolPlatform
 import Glibc
 
 /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`, served from the vDSO on Linux): the one

@@ -1,6 +1,7 @@
 // Two workloads whose cost is not in the call's own arithmetic: one bound by the memory bus,
 // one that changes behaviour part-way through the job (for the drift watch).
 import PoolExecutors
+internal import PoolSystem
 
 /// Sums a window of a 64 MiB table that each process builds once: the loads, not the
 /// arithmetic, set the pace, and copies on two cores share one memory bus.

@@ -1,4 +1,5 @@
 import PoolExecutors
+internal import PoolSystem
 import Synchronization
 
 /// Pure computation on private data: scales on threads, CPU ratio near 1.

@@ -1,3 +1,5 @@
+internal import PoolSystem
+
 /// A one-shot wake-up for one blocked thread: `park` sleeps until `unpark` is called.
 // @unchecked: `unparked` is read and written under `lock`.
 final class Parker: @unchecked Sendable {

@@ -1,3 +1,5 @@
+internal import PoolSystem
+
 extension ProcessPoolCore {
     /// Starts one conductor thread per worker slot. The lock is held while they start, so none
     /// runs before all are counted.

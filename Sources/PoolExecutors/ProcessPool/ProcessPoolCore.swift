@@ -1,3 +1,4 @@
+internal import PoolSystem
 import PoolWire
 
 // Data flow across the pool's threads (drawn after CPython's Lib/concurrent/futures/process.py):

@@ -1,3 +1,5 @@
+internal import PoolSystem
+
 /// A value guarded by a pthread mutex.
 ///
 /// Used instead of `Synchronization.Mutex` where threads contend: that mutex hands ownership

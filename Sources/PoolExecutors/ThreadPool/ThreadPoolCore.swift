@@ -1,3 +1,4 @@
+internal import PoolSystem
 import Synchronization
 
 /// The engine of a ``ThreadPool``: its lock, the conditions its threads sleep on, and the

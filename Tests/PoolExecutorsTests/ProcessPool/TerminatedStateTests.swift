@@ -1,4 +1,5 @@
 import Foundation
+import PoolSystem
 import Testing
 
 @testable import PoolExecutors
