@@ -24,8 +24,9 @@ let package = Package(
         // The Linux calls that `import Glibc` hides (gettid, sched_getaffinity, pthread_setname_np).
         .target(name: "CPoolPlatform"),
         // The one platform layer: system calls retried on EINTR with typed errors, descriptors
-        // (an owning one that closes once), the monotonic clock, the environment. Linux only,
-        // stopped with an #error elsewhere.
+        // (an owning one that closes once), files, pipes, locks, threads, signals, processes,
+        // shared memory, clocks, the environment. Every other module calls the system through
+        // it (and CPoolPlatform's atomics). Linux only, stopped with an #error elsewhere.
         .target(
             name: "PoolSystem",
             dependencies: ["CPoolPlatform"],

@@ -13,6 +13,18 @@ package enum Environment {
         return value.pointee != 0
     }
 
+    /// The whole environment as `NAME=value` strings, in `environ`'s order: what a spawned
+    /// child is given (less what the caller filters out).
+    package static func all() -> [String] {
+        var result: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            result.append(String(cString: entry))
+            cursor += 1
+        }
+        return result
+    }
+
     /// Removes `name` from this process's environment (children spawned later do not see it).
     package static func remove(_ name: String) {
         unsetenv(name)

@@ -1,0 +1,61 @@
+import CPoolPlatform
+// Memory is public, and Glibc imported publicly, for the reason ConditionLock is (see
+// Locks.swift): the frame reader's allocations stay inlined only as public @inlinable calls.
+public import Glibc
+
+/// A heap block that can grow in place: `malloc`, `realloc`, `free`.
+///
+/// Why not `UnsafeMutableRawPointer.allocate`: a frame reader grows its buffer in steps as a
+/// large frame arrives (a header's size is only a claim, so it is never reserved at once), and
+/// growing by allocate-and-copy would copy a 64 MB payload about once more in all. `realloc`
+/// of a large block moves page mappings instead (`mremap` on Linux): no bytes are copied.
+public enum Memory {
+    /// A block of at least `byteCount` bytes, 16-byte aligned (malloc's alignment here).
+    @inlinable
+    public static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+        guard let block = malloc(max(1, byteCount)) else {
+            fatalError("out of memory allocating \(byteCount) bytes")
+        }
+        return block
+    }
+
+    /// `block` grown (or shrunk) to `byteCount` bytes, its first bytes kept.
+    @inlinable
+    public static func reallocate(_ block: UnsafeMutableRawPointer, byteCount: Int) -> UnsafeMutableRawPointer {
+        guard let grown = realloc(block, max(1, byteCount)) else {
+            fatalError("out of memory growing a buffer to \(byteCount) bytes")
+        }
+        return grown
+    }
+
+    /// Frees a block from ``allocate(byteCount:)`` or ``reallocate(_:byteCount:)``.
+    @inlinable
+    public static func free(_ block: UnsafeMutableRawPointer) {
+        Glibc.free(block)
+    }
+}
+
+/// Memory shared with another process through a file: an anonymous memory file (`memfd`),
+/// inherited or passed as a descriptor, mapped read-write and shared.
+package enum SharedMemory {
+    /// A new close-on-exec anonymous memory file of `bytes` bytes (`memfd_create` and
+    /// `ftruncate`), named `name` where `/proc/<pid>/fd` shows it.
+    package static func create(name: String, bytes: Int) throws(SystemCallError) -> Int32 {
+        let fd = poolsys_shared_memory(name, bytes)
+        guard fd >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
+        return fd
+    }
+
+    /// Maps `bytes` bytes of `fd` read-write and shared (`mmap`): stores are seen by every
+    /// process that maps the same file.
+    package static func map(_ fd: Int32, bytes: Int) throws(SystemCallError) -> UnsafeMutableRawPointer {
+        let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else { throw SystemCallError(call: "mmap", errno: errno) }
+        return address
+    }
+
+    /// Unmaps a mapping from ``map(_:bytes:)`` (`munmap`).
+    package static func unmap(_ address: UnsafeMutableRawPointer, bytes: Int) {
+        munmap(address, bytes)
+    }
+}
