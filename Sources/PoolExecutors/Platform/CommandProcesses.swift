@@ -1,10 +1,4 @@
-import CPoolPlatform
 internal import PoolSystem
-import PoolWire
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Running an external command to completion with its output captured: the one place commands
 /// are spawned. Output goes to anonymous memory files rather than pipes, so a command that
@@ -32,43 +26,38 @@ package enum CommandProcesses {
         }
         // Named after the calling thread, which waits for the command: someone reading this
         // process's descriptors can tell whose capture files they are.
-        let thread = poolsys_current_thread_id()
-        let output = poolsys_shared_memory("pool-advisor-command-out.tid-\(thread)", 0)
-        guard output >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
-        defer { close(output) }
-        let error = poolsys_shared_memory("pool-advisor-command-err.tid-\(thread)", 0)
-        guard error >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
-        defer { close(error) }
-        var pid: pid_t = 0
-        var slot: Int32 = -1
-        let status = Processes.withCStrings(arguments) { argv in
-            Processes.withCStrings(Processes.environment()) { envp in
-                poolsys_spawn_command(argv, envp, output, error, &pid, &slot)
-            }
-        }
-        guard status == 0 else {
-            let reason = String(cString: strerror(status))
+        let thread = SystemThread.currentKernelID
+        let outputFile = try SharedMemory.create(name: "pool-advisor-command-out.tid-\(thread)", bytes: 0)
+        defer { Descriptor.close(outputFile) }
+        let errorFile = try SharedMemory.create(name: "pool-advisor-command-err.tid-\(thread)", bytes: 0)
+        defer { Descriptor.close(errorFile) }
+        let command: ProcessControl.RunningCommand
+        do throws(SystemCallError) {
+            command = try ProcessControl.spawnCommand(
+                arguments, environment: Environment.all(), standardOutput: outputFile, standardError: errorFile)
+        } catch {
             return Finished(
-                exit: .exited(127), standardOutput: [], standardError: Array("\(program): \(reason)\n".utf8))
+                exit: .exited(127), standardOutput: [], standardError: Array("\(program): \(error.reason)\n".utf8))
         }
         // This thread waits until the command ends: its parent-death signal is tied to this
         // thread, so the thread must not end first.
-        var waitStatus: Int32 = 0
-        let exit = poolsys_wait_command(pid, slot, &waitStatus) == 0 ? Processes.decode(waitStatus) : .unknown
-        return Finished(exit: exit, standardOutput: readAll(output), standardError: readAll(error))
+        let exit = (try? ProcessControl.waitForCommand(command)).map(Processes.decode) ?? .unknown
+        return Finished(exit: exit, standardOutput: readAll(outputFile), standardError: readAll(errorFile))
     }
 
+    /// Everything written to the capture file `fd`, read from its start (`pread`: the offset
+    /// the command's writes moved is shared and left alone); a failed read ends it early.
     private static func readAll(_ fd: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var offset: off_t = 0
+        var offset = 0
         while true {
             let count = chunk.withUnsafeMutableBytes { buffer in
-                SystemCall.retryingInterrupts { pread(fd, buffer.baseAddress, buffer.count, offset) }
+                (try? Files.read(fd, into: buffer, at: offset)) ?? -1
             }
             if count <= 0 { return bytes }
             bytes.append(contentsOf: chunk.prefix(count))
-            offset += off_t(count)
+            offset += count
         }
     }
 }

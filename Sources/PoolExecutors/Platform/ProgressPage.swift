@@ -1,7 +1,5 @@
 import CPoolPlatform
-import Glibc
 internal import PoolSystem
-import PoolWire
 
 /// Memory shared with one worker that outlives it: what it is running, and the results it
 /// finished but has not yet sent.
@@ -49,9 +47,9 @@ final class ProgressPage: @unchecked Sendable {
 
     /// Creates a new page (parent side); nil where shared memory files are unavailable.
     init?() {
-        let fd = poolsys_shared_memory("pool-advisor-progress", Self.size)
-        guard fd >= 0, let mapped = Self.map(fd) else {
-            if fd >= 0 { Descriptor.close(fd) }
+        guard let fd = try? SharedMemory.create(name: "pool-advisor-progress", bytes: Self.size) else { return nil }
+        guard let mapped = try? SharedMemory.map(fd, bytes: Self.size) else {
+            Descriptor.close(fd)
             return nil
         }
         descriptor = fd
@@ -60,20 +58,15 @@ final class ProgressPage: @unchecked Sendable {
 
     /// Maps an inherited page (worker side); nil if it is not a page of this size.
     init?(inherited fd: Int32) {
-        var status = stat()
-        guard fstat(fd, &status) == 0, Int(status.st_size) == Self.size, let mapped = Self.map(fd) else { return nil }
+        guard let status = try? Files.status(of: fd), status.size == Self.size,
+            let mapped = try? SharedMemory.map(fd, bytes: Self.size)
+        else { return nil }
         descriptor = fd
         base = mapped
     }
 
-    private static func map(_ fd: Int32) -> UnsafeMutableRawPointer? {
-        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-        guard let address, address != MAP_FAILED else { return nil }
-        return address
-    }
-
     deinit {
-        munmap(base, Self.size)
+        SharedMemory.unmap(base, bytes: Self.size)
         Descriptor.close(descriptor)
     }
 

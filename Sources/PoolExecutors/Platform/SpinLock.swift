@@ -1,5 +1,5 @@
 import CPoolPlatform
-import Glibc
+internal import PoolSystem
 import Synchronization
 
 /// A lock stored inline in its owner, for critical sections of a few instructions.
@@ -28,7 +28,7 @@ struct SpinLock: ~Copyable, Sendable {
                     poolsys_cpu_relax()
                     spins += 1
                 } else {
-                    sched_yield()
+                    Scheduler.yield()
                 }
             }
             if !held.exchange(true, ordering: .acquiring) { return }
