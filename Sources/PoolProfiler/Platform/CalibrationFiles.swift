@@ -1,4 +1,3 @@
-import Glibc
 import PoolExecutors
 internal import PoolSystem
 
@@ -18,23 +17,14 @@ enum CalibrationFiles {
         return "\(home)/.cache/pool-advisor"
     }
 
-    static let hostName: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown-host" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
+    static let hostName: String = SystemInfo.hostName() ?? "unknown-host"
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    static func now() -> Double { WallClock.seconds() }
 
     /// A file's identity without a build id: path, size and change time.
     static func fileKey(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return safe(path) }
-        return safe("\(path)-\(info.st_size)-\(info.st_ctim.tv_sec)")
+        guard let info = try? Files.status(path) else { return safe(path) }
+        return safe("\(path)-\(info.size)-\(info.changedSeconds)")
     }
 
     /// `text` with everything but letters, digits, `-` and `.` replaced, for a file name.
@@ -55,38 +45,37 @@ enum CalibrationFiles {
 
     /// Reads the cache without following a symbolic link and without trusting its size.
     static func read(_ path: String) -> Reading {
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            return errno == ENOENT ? .missing : .rejected("it cannot be examined (\(errorText))")
+        let info: FileStatus
+        do throws(SystemCallError) {
+            info = try Files.status(path, followingLinks: false)
+        } catch {
+            return error.isMissingFile ? .missing : .rejected("it cannot be examined (\(error.reason))")
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a regular file"
+        guard info.kind == .regular else {
+            let what = info.kind == .symbolicLink ? "a symbolic link" : "not a regular file"
             return .rejected("it is \(what)")
         }
-        guard info.st_size <= maximumBytes else { return .rejected("it is \(info.st_size) bytes, not a calibration") }
+        guard info.size <= maximumBytes else { return .rejected("it is \(info.size) bytes, not a calibration") }
         // Non-blocking, and checked again once open: a FIFO swapped in after the lstat must not
         // make the read wait for ever, nor a file grown since be read whole.
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return .rejected("it cannot be opened (\(errorText))") }
-        defer { close(descriptor) }
-        var opened = stat()
-        guard fstat(descriptor, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG, opened.st_size <= maximumBytes
-        else { return .rejected("it changed while being opened") }
-        var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
-        var count = 0
-        while count < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { buffer in
-                SystemCall.retryingInterrupts {
-                    Glibc.read(descriptor, buffer.baseAddress! + count, buffer.count - count)
-                }
-            }
-            if got < 0 { return .rejected("it cannot be read (\(errorText))") }
-            if got == 0 { break }
-            count += got
+        let descriptor: Int32
+        do throws(SystemCallError) {
+            descriptor = try Files.openForReading(path, followingLinks: false, nonBlocking: true)
+        } catch {
+            return .rejected("it cannot be opened (\(error.reason))")
         }
-        guard count <= maximumBytes else { return .rejected("it grew past \(maximumBytes) bytes while read") }
+        defer { Descriptor.close(descriptor) }
+        guard let opened = try? Files.status(of: descriptor), opened.kind == .regular, opened.size <= maximumBytes
+        else { return .rejected("it changed while being opened") }
+        let bytes: [UInt8]
+        do throws(SystemCallError) {
+            bytes = try Descriptor.readAll(descriptor, limit: maximumBytes + 1)
+        } catch {
+            return .rejected("it cannot be read (\(error.reason))")
+        }
+        guard bytes.count <= maximumBytes else { return .rejected("it grew past \(maximumBytes) bytes while read") }
         do {
-            return .found(try JSONDecoder().decode(MachineProfile.self, from: Data(bytes.prefix(count))))
+            return .found(try JSONDecoder().decode(MachineProfile.self, from: Data(bytes)))
         } catch {
             return .rejected("it is not a calibration this version can read")
         }
@@ -100,16 +89,15 @@ enum CalibrationFiles {
         let data = try encoder.encode(profile)
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let opened = SystemCall.retryingInterrupts {
-            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let temporary = "\(path).\(ProcessControl.currentID).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        guard let opened = try? Files.createExclusive(temporary, permissions: 0o644) else {
+            throw CalibrationError.cannotWrite(path: temporary)
         }
-        guard opened >= 0 else { throw CalibrationError.cannotWrite(path: temporary) }
         let file = OwnedDescriptor(opened)
         let written = (try? Descriptor.writeAll(file.rawValue, [UInt8](data))) != nil
         file.close()
-        guard written, rename(temporary, path) == 0 else {
-            unlink(temporary)
+        guard written, (try? Files.rename(temporary, to: path)) != nil else {
+            try? Files.remove(temporary)
             throw CalibrationError.cannotWrite(path: path)
         }
     }
@@ -117,11 +105,14 @@ enum CalibrationFiles {
     /// The whole machine's busy and total CPU time so far, in seconds summed over its CPUs
     /// (the first line of `/proc/stat`); nil where there is no such file.
     static func machineCPUSeconds() -> (busy: Double, total: Double)? {
-        let descriptor = open("/proc/stat", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
+        guard let descriptor = try? Files.openForReading("/proc/stat") else { return nil }
+        defer { Descriptor.close(descriptor) }
         var bytes = [UInt8](repeating: 0, count: 512)  // the first line is all that is needed
-        let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+        let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+            let progress = try? Descriptor.read(descriptor, into: buffer.baseAddress!, count: buffer.count)
+            guard case .moved(let count)? = progress else { return -1 }
+            return count
+        }
         guard count > 0, let line = String(decoding: bytes.prefix(count), as: UTF8.self).split(separator: "\n").first,
             line.hasPrefix("cpu ")
         else { return nil }
@@ -130,11 +121,9 @@ enum CalibrationFiles {
         // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
         let idle = ticks[3] + (ticks.count > 4 ? ticks[4] : 0)
         let total = ticks.prefix(8).reduce(0, +)
-        let perSecond = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        let perSecond = Double(max(1, SystemInfo.clockTicksPerSecond))
         return ((total - idle) / perSecond, total / perSecond)
     }
-
-    private static var errorText: String { String(cString: strerror(errno)) }
 }
 
 /// The calibration cache could not be written.

@@ -1,4 +1,4 @@
-import Glibc
+internal import PoolSystem
 
 /// A `/proc` file kept open and re-read with `pread`: four times cheaper per sample than opening
 /// it again, and the descriptor stays bound to the thread it named even if the tid is reused.
@@ -9,18 +9,17 @@ final class ProcFile {
     /// Opens `path` read-only and close-on-exec, or returns nil (no `/proc`, thread gone);
     /// reads take at most `capacity` bytes.
     init?(_ path: String, capacity: Int = 512) {
-        let opened = open(path, O_RDONLY | O_CLOEXEC)
-        guard opened >= 0 else { return nil }
+        guard let opened = try? Files.openForReading(path) else { return nil }
         descriptor = opened
         buffer = [UInt8](repeating: 0, count: capacity)
     }
 
-    deinit { close(descriptor) }
+    deinit { Descriptor.close(descriptor) }
 
     /// Reads the whole file from offset 0 and hands its bytes to `body`; nil when the read fails
     /// (the thread ended).
     func withContents<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
-        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        let count = buffer.withUnsafeMutableBytes { (try? Files.read(descriptor, into: $0, at: 0)) ?? -1 }
         guard count > 0 else { return nil }
         return buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[..<count])) }
     }
@@ -30,18 +29,17 @@ final class ProcFile {
 enum ProcFS {
     /// Whether per-thread `/proc` files exist (Linux); elsewhere the profiler keeps to per-call
     /// accounting.
-    static let isAvailable: Bool = access("/proc/thread-self/stat", R_OK) == 0
+    static let isAvailable: Bool = Files.isAccessible("/proc/thread-self/stat")
 
     /// Whether `/proc/thread-self/schedstat` exists (kernels built with `CONFIG_SCHED_INFO`).
-    static let hasSchedulerStatistics: Bool = access("/proc/thread-self/schedstat", R_OK) == 0
+    static let hasSchedulerStatistics: Bool = Files.isAccessible("/proc/thread-self/schedstat")
 
     /// What descriptor `fd` of this process is: `pipe`, `socket`, `file`, or `other`, read from
     /// the `/proc/self/fd` link's target.
     static func descriptorKind(_ fd: Int) -> DescriptorKind {
-        var target = [CChar](repeating: 0, count: 256)
-        let count = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
-        guard count > 0 else { return .other }
-        let text = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let text = try? Files.linkTarget("/proc/self/fd/\(fd)", capacity: 256), !text.isEmpty else {
+            return .other
+        }
         if text.hasPrefix("pipe:") { return .pipe }
         if text.hasPrefix("socket:") { return .socket }
         if text.hasPrefix("/") { return text.hasPrefix("/dev/") ? .other : .file }
@@ -57,7 +55,7 @@ enum ProcFS {
 
     /// Clock ticks per second, the unit of `/proc/stat` (`sysconf(_SC_CLK_TCK)`, usually 100).
     static let ticksPerSecond: Double = {
-        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        let ticks = SystemInfo.clockTicksPerSecond
         return ticks > 0 ? Double(ticks) : 100
     }()
 }
