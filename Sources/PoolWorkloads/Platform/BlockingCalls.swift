@@ -1,15 +1,11 @@
-import Glibc
 import PoolExecutors
 internal import PoolSystem
 
 /// The blocking system calls the waiting workloads make, each a real wait the kernel sees.
 enum BlockingCalls {
-    /// Sleeps `microseconds` in nanosleep.
+    /// Sleeps `microseconds` in nanosleep (an interrupted sleep goes on with the time it had left).
     static func sleep(microseconds: Int) {
-        var request = timespec(tv_sec: microseconds / 1_000_000, tv_nsec: (microseconds % 1_000_000) * 1000)
-        var remaining = timespec()
-        // Not SystemCall's plain retry: an interrupted nanosleep goes on with the time it had left.
-        while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+        Sleep.full(microseconds: microseconds)
     }
 
     /// Blocks in `read` on a fresh pipe until a helper thread writes `bytes` bytes into it
@@ -18,22 +14,28 @@ enum BlockingCalls {
         guard microseconds >= 0, bytes >= 0 else {
             throw WorkloadError.invalidInput("a pipe read needs a wait and a size of 0 or more")
         }
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw WorkloadError.systemCall("pipe", errno) }
-        let (reader, writer) = (fds[0], fds[1])
-        defer { close(reader) }
+        let (reader, writer): (Int32, Int32)
+        do throws(SystemCallError) {
+            (reader, writer) = try Descriptor.makePipe()
+        } catch {
+            throw WorkloadError.systemCall("pipe", error.errno)
+        }
+        defer { Descriptor.close(reader) }
         let writerThread = try PlatformThread.start(name: "pa-pipe-writer") {
             sleep(microseconds: microseconds)
-            let payload = [UInt8](repeating: 0x2a, count: bytes)
-            _ = payload.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
-            close(writer)
+            // One blocking write puts the whole payload in the pipe (or fails, ending the read early).
+            try? Descriptor.writeAll(writer, [UInt8](repeating: 0x2a, count: bytes))
+            Descriptor.close(writer)
         }
         defer { writerThread.join() }
         var buffer = [UInt8](repeating: 0, count: bytes)
         var received = 0
         while received < bytes {
-            let count = buffer.withUnsafeMutableBytes { buffer in
-                SystemCall.retryingInterrupts { read(reader, buffer.baseAddress! + received, bytes - received) }
+            let count = buffer.withUnsafeMutableBytes { buffer -> Int in
+                let progress = try? Descriptor.read(
+                    reader, into: buffer.baseAddress! + received, count: bytes - received)
+                guard case .moved(let count)? = progress else { return -1 }
+                return count
             }
             guard count > 0 else { break }
             received += count
@@ -49,18 +51,26 @@ enum BlockingCalls {
             throw WorkloadError.invalidInput("a write needs a size of 0 bytes or more, not \(bytes)")
         }
         let directory = SystemFiles.environment("TMPDIR") ?? "/tmp"
-        var template = Array("\(directory)/pool-advisor-disk-XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { throw WorkloadError.systemCall("mkstemp in \(directory)", errno) }
+        let (fd, path): (Int32, String)
+        do throws(SystemCallError) {
+            (fd, path) = try Files.createTemporary(prefix: "\(directory)/pool-advisor-disk-")
+        } catch {
+            throw WorkloadError.systemCall("mkstemp in \(directory)", error.errno)
+        }
         defer {
-            close(fd)
-            unlink(template)
+            Descriptor.close(fd)
+            try? Files.remove(path)
         }
         let block = [UInt8](repeating: 0x5a, count: bytes)
         for _ in 0..<times {
-            let written = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-            guard written == bytes else { throw WorkloadError.systemCall("write", errno) }
-            guard fsync(fd) == 0 else { throw WorkloadError.systemCall("fsync", errno) }
+            let written = block.withUnsafeBytes { (try? Files.write(fd, $0, at: 0)) ?? -1 }
+            // A short write sets no errno: whatever the last failure left is reported, as always.
+            guard written == bytes else { throw WorkloadError.systemCall("write", SystemCall.lastErrorNumber) }
+            do throws(SystemCallError) {
+                try Files.synchronize(fd)
+            } catch {
+                throw WorkloadError.systemCall("fsync", error.errno)
+            }
         }
         return bytes * times
     }
@@ -74,7 +84,7 @@ public enum WorkloadError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .systemCall(let call, let code): "\(call) failed: \(String(cString: strerror(code)))"
+        case .systemCall(let call, let code): "\(call) failed: \(SystemCall.errorText(code))"
         case .invalidInput(let reason): "invalid input: \(reason)"
         }
     }
