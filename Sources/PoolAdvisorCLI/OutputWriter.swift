@@ -1,4 +1,5 @@
 internal import Foundation
+internal import PoolSystem
 internal import Synchronization
 
 /// Where `run` writes its JSON Lines, as the outputs arrive in input order: standard output, a
@@ -240,6 +241,6 @@ final class OutputWriter: Sendable {
 
     /// Parks the job's thread once a signal stopped the writer: the watcher is exiting.
     private static func waitForExit() -> Never {
-        while true { sleep(60) }
+        while true { Sleep.seconds(60) }
     }
 }

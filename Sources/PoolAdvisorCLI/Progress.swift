@@ -1,6 +1,7 @@
 internal import Foundation
 internal import PoolAdvisor
 internal import PoolExecutors
+internal import PoolSystem
 
 /// Progress of a job on stderr: a bar with rate and ETA redrawn in place on a terminal, a plain
 /// line every few seconds otherwise, nothing when quiet.
@@ -24,7 +25,7 @@ final class ProgressReporter: Sendable {
         let redrawing = try? PlatformThread.start(name: "progress") { [self] in
             var waited: UInt32 = 0
             while !stopped.withLock({ $0 }) {
-                usleep(50_000)
+                Sleep.briefly(microseconds: 50_000)
                 waited += 50_000
                 if waited >= interval {
                     waited = 0

@@ -1,7 +1,7 @@
-internal import Glibc
 internal import PoolSystem
 
-/// The few file calls ``OutputWriter`` needs; each failure comes back as `strerror`'s text.
+/// The few file calls ``OutputWriter`` needs (PoolSystem's); each failure comes back as
+/// `strerror`'s text.
 ///
 /// Nothing here follows a symbolic link it did not check, and nothing creates a file that
 /// already exists: the partial file is created with `O_EXCL | O_NOFOLLOW`.
@@ -22,59 +22,59 @@ enum OutputFiles {
 
     /// What `path` itself is (`lstat`).
     static func kind(_ path: String) -> Kind {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return errno == ENOENT ? .missing : .unreadable(lastErrorText) }
-        return kind(mode: info.st_mode)
+        kind { () throws(SystemCallError) in try Files.status(path, followingLinks: false) }
     }
 
     /// What `path` leads to after every symbolic link (`stat`).
     static func finalKind(_ path: String) -> Kind {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return errno == ENOENT ? .missing : .unreadable(lastErrorText) }
-        return kind(mode: info.st_mode)
+        kind { () throws(SystemCallError) in try Files.status(path) }
     }
 
-    private static func kind(mode: mode_t) -> Kind {
-        switch mode & S_IFMT {
-        case S_IFREG: .regular
-        case S_IFDIR: .directory
-        case S_IFLNK: .symbolicLink
-        default: .special
+    /// What an open descriptor is.
+    static func kind(of descriptor: Int32) -> Kind {
+        kind { () throws(SystemCallError) in try Files.status(of: descriptor) }
+    }
+
+    /// The kind `status` reads, or why it could not be read.
+    private static func kind(from status: () throws(SystemCallError) -> FileStatus) -> Kind {
+        do throws(SystemCallError) {
+            switch try status().kind {
+            case .regular: return .regular
+            case .directory: return .directory
+            case .symbolicLink: return .symbolicLink
+            case .special: return .special
+            }
+        } catch {
+            return error.isMissingFile ? .missing : .unreadable(error.reason)
         }
     }
 
-    /// True when this process may write `path` (`access(W_OK)`).
-    static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+    /// True when this process may write `path` (`access(W_OK)`); when not, ``lastErrorText``
+    /// says why.
+    static func isWritable(_ path: String) -> Bool { Files.isAccessible(path, forWriting: true) }
 
     /// Creates `path` for writing (mode 0666 less the umask); -1 when it exists in any form,
     /// a symbolic link included, or cannot be created.
     static func createExclusive(_ path: String) -> Int32 {
-        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+        (try? Files.createExclusive(path, permissions: 0o666)) ?? -1
     }
 
     /// Opens an existing device or FIFO for writing where it is: no creation, no truncation,
     /// never becoming the controlling terminal; -1 on failure. A FIFO blocks until a reader opens it.
     static func openInPlace(_ path: String) -> Int32 {
-        SystemCall.retryingInterrupts { open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC) }
-    }
-
-    /// What an open descriptor is.
-    static func kind(of descriptor: Int32) -> Kind {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return .unreadable(lastErrorText) }
-        return kind(mode: info.st_mode)
+        (try? Files.openForWritingInPlace(path)) ?? -1
     }
 
     /// True when `path` (not followed) is still the file open as `descriptor`.
     static func isSameFile(_ path: String, as descriptor: Int32) -> Bool {
-        var named = stat()
-        var opened = stat()
-        guard lstat(path, &named) == 0, fstat(descriptor, &opened) == 0 else { return false }
-        return named.st_dev == opened.st_dev && named.st_ino == opened.st_ino
+        guard let named = try? Files.status(path, followingLinks: false),
+            let opened = try? Files.status(of: descriptor)
+        else { return false }
+        return named.device == opened.device && named.inode == opened.inode
     }
 
-    /// Why the last call failed.
-    static var lastErrorText: String { String(cString: strerror(errno)) }
+    /// Why the last call failed (its `errno`, in words).
+    static var lastErrorText: String { SystemCall.lastErrorText }
 
     /// Writes every byte, through short writes and `EINTR`; the error's text, or nil.
     static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> String? {
@@ -82,15 +82,20 @@ enum OutputFiles {
             try Descriptor.writeAll(descriptor, bytes)
             return nil
         } catch {
-            return String(cString: strerror(error.errno))
+            return error.reason
         }
     }
 
     static func rename(_ from: String, to: String) -> String? {
-        Glibc.rename(from, to) == 0 ? nil : lastErrorText
+        do throws(SystemCallError) {
+            try Files.rename(from, to: to)
+            return nil
+        } catch {
+            return error.reason
+        }
     }
 
-    static func remove(_ path: String) { unlink(path) }
+    static func remove(_ path: String) { try? Files.remove(path) }
 
-    static func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
+    static func close(_ descriptor: Int32) { Descriptor.close(descriptor) }
 }

@@ -1,4 +1,3 @@
-internal import Glibc
 internal import PoolSystem
 internal import Synchronization
 
@@ -13,7 +12,7 @@ private let signalPipe = Atomic<Int32>(-1)
 /// affected.
 enum SignalPipe {
     /// The signals the CLI stops on.
-    static let stopping: [Int32] = [SIGINT, SIGTERM]
+    static let stopping: [Int32] = [Signals.interrupt, Signals.terminate]
 
     /// Installs the handler and returns the read end; nil if the pipe cannot be made.
     ///
@@ -23,74 +22,41 @@ enum SignalPipe {
     /// that blocks them (Dispatch's threads block most signals) would otherwise leave the
     /// signals pending for ever.
     static func install() -> Int32? {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { return nil }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        signalPipe.store(ends[1], ordering: .sequentiallyConsistent)
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in stopping where !isIgnored(signal) {
-            setHandler(signal, installing: true)
-            sigaddset(&set, signal)
-        }
-        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return ends[0]
-    }
-
-    private static func isIgnored(_ signal: Int32) -> Bool {
-        var current = sigaction()
-        guard sigaction(signal, nil, &current) == 0 else { return false }
-        // SIG_IGN is the handler address 1 on Linux and macOS; function pointers do not compare.
-        #if canImport(Glibc)
-            return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1
-        #else
-            return unsafeBitCast(current.__sigaction_u.__sa_handler, to: Int.self) == 1
-        #endif
+        guard let ends = try? Descriptor.makePipe() else { return nil }
+        signalPipe.store(ends.write, ordering: .sequentiallyConsistent)
+        let handled = stopping.filter { !Signals.isIgnored($0) }
+        for signal in handled { Signals.setHandler(signal, handleSignal) }
+        Signals.unblock(handled)
+        return ends.read
     }
 
     /// Puts the default dispositions back and sends the reader a 0 byte after any signal byte
     /// already written. The write end stays open (one descriptor per `run`): a handler that
     /// started before might still write to it, and a closed number could be a stranger's file.
     static func uninstall() {
-        for signal in stopping where !isIgnored(signal) { setHandler(signal, installing: false) }
+        for signal in stopping where !Signals.isIgnored(signal) { Signals.setHandler(signal, nil) }
         let end = signalPipe.exchange(-1, ordering: .sequentiallyConsistent)
-        var stop: UInt8 = 0
-        if end >= 0 { _ = write(end, &stop, 1) }
+        if end >= 0 { Signals.writeByte(0, to: end) }
     }
 
     /// Waits for the next byte: the signal's number, or nil for the stop byte or end-of-file.
     static func next(from descriptor: Int32) -> Int32? {
         var byte: UInt8 = 0
-        let count = SystemCall.retryingInterrupts { read(descriptor, &byte, 1) }
-        return count == 1 && byte != 0 ? Int32(byte) : nil
+        guard case .moved(1)? = try? Descriptor.read(descriptor, into: &byte, count: 1), byte != 0 else { return nil }
+        return Int32(byte)
     }
 
-    static func closeReader(_ descriptor: Int32) { _ = close(descriptor) }
+    static func closeReader(_ descriptor: Int32) { Descriptor.close(descriptor) }
 
     /// `SIGINT` or `SIGTERM`.
-    static func name(_ signal: Int32) -> String { signal == SIGTERM ? "SIGTERM" : "SIGINT" }
+    static func name(_ signal: Int32) -> String { signal == Signals.terminate ? "SIGTERM" : "SIGINT" }
 
     /// Ends the process at once with `status`: no exit handlers run while other threads work.
-    static func exitNow(_ status: Int32) -> Never { _exit(status) }
-
-    private static func setHandler(_ signal: Int32, installing: Bool) {
-        var action = sigaction()
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        #if canImport(Glibc)
-            action.__sigaction_handler.sa_handler = installing ? handleSignal : SIG_DFL
-        #else
-            action.__sigaction_u.__sa_handler = installing ? handleSignal : SIG_DFL
-        #endif
-        _ = sigaction(signal, &action, nil)
-    }
+    static func exitNow(_ status: Int32) -> Never { ProcessControl.exitImmediately(status) }
 }
 
-/// The handler: one byte on the pipe, `errno` left as it was.
+/// The handler: one byte on the pipe, `errno` left as it was (``Signals/writeByte(_:to:)``).
 private func handleSignal(_ signal: Int32) {
-    let saved = errno
-    var byte = UInt8(truncatingIfNeeded: signal)
     let end = signalPipe.load(ordering: .relaxed)
-    if end >= 0 { _ = write(end, &byte, 1) }
-    errno = saved
+    if end >= 0 { Signals.writeByte(UInt8(truncatingIfNeeded: signal), to: end) }
 }

@@ -1,4 +1,3 @@
-internal import Glibc
 internal import PoolSystem
 
 /// Where the CLI writes, and whether that place is a terminal that takes colour.
@@ -24,7 +23,7 @@ enum Terminal {
     }
 
     /// True when the stream is a terminal.
-    static func isTerminal(_ stream: Stream) -> Bool { isatty(stream.rawValue) == 1 }
+    static func isTerminal(_ stream: Stream) -> Bool { Descriptor.isTerminal(stream.rawValue) }
 
     /// Colour only on a terminal, never with `NO_COLOR` set (https://no-color.org) or `TERM=dumb`.
     static func usesColour(_ stream: Stream) -> Bool {
@@ -35,5 +34,5 @@ enum Terminal {
     }
 
     /// Ends the process with `status`, flushing nothing: every write above is unbuffered.
-    static func exit(_ status: Int32) -> Never { Glibc.exit(status) }
+    static func exit(_ status: Int32) -> Never { ProcessControl.exit(status) }
 }
