@@ -111,8 +111,10 @@ final class OutputWriter: Sendable {
             let partial = path + ".partial"
             let descriptor = OutputFiles.createExclusive(partial)
             guard descriptor >= 0 else {
+                // The create's own error, read before the look at the path resets errno.
+                let why = OutputFiles.lastErrorText
                 if case .missing = OutputFiles.kind(partial) {
-                    throw failure("cannot create '\(partial)': \(OutputFiles.lastErrorText)")
+                    throw failure("cannot create '\(partial)': \(why)")
                 }
                 throw failure(
                     "'\(partial)' already exists (the outputs of an earlier run that stopped?); move or remove it, then run again"

@@ -52,6 +52,23 @@ struct OutputSafetyTests {
         #expect(!FileManager.default.fileExists(atPath: target + ".partial"))
     }
 
+    @Test(
+        "an output the system refuses to create names the create's own error, not the look at the path after it",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: "/sys/kernel"), "needs sysfs, where nobody may create files"))
+    func createErrorIsTheCreates() throws {
+        let scratch = try ScratchDirectory()
+        let inputs = try scratch.file("in.jsonl", "1\n2\n")
+        let result = try runCommand([
+            "run", "sleep", "--inputs", inputs, "--mode", "serial", "--output", "/sys/out.jsonl",
+        ])
+        #expect(result.status == 1)
+        #expect(result.error.contains("cannot create '/sys/out.jsonl.partial': "), "\(result.error)")
+        // sysfs refuses the create (permission, or a read-only mount); the path's later look
+        // finds nothing there, which is what the message used to give.
+        #expect(!result.error.contains("No such file or directory"), "\(result.error)")
+    }
+
     @Test("a symbolic link planted at FILE.partial is not followed: its target stays untouched, nothing runs")
     func plantedPartialLink() throws {
         let scratch = try ScratchDirectory()
