@@ -101,12 +101,19 @@ func profile<W: ReferenceWorkload>(
 
     private func checkSpinners() throws {
         let independent = try profile(PureCPU.self) { $0.scaling?.cpuEfficiency.isClear(of: 0.85) ?? false }
-        let baseline = try #require(independent.scaling).cpuEfficiency.value
+        let reference = try #require(independent.scaling).cpuEfficiency
+        // Independent copies read E_cpu near 1 on a host that leaves them the cores. A baseline
+        // that never settled above 0.85 in three profiles (other suites held the cores: 0.60
+        // was seen) measures the host, not the task, and no spinner can be told apart from it.
+        let baselineSettled = reference.isClear(of: 0.85) && reference.value > 0.85
+        let baseline = reference.value
         for workload in [SpinningMutex.self, SharedAtomic.self] as [any ReferenceWorkload.Type] {
             let measured = try separated(workload, below: baseline - 0.2)
             let scaling = try #require(measured.scaling)
             let efficiency = scaling.cpuEfficiency
-            if scaling.noisyHost {
+            if !baselineSettled {
+                // Nothing to separate from: only the CPU-ratio check below applies this run.
+            } else if scaling.noisyHost {
                 // Other programs held the cores in most rounds, three profiles running: a
                 // spinner then has no rival running to spin against, and the profile must
                 // say its reading cannot be trusted rather than report a clean figure.
