@@ -21,11 +21,18 @@ enum BlockingCalls {
             throw WorkloadError.systemCall("pipe", error.errno)
         }
         defer { Descriptor.close(reader) }
-        let writerThread = try PlatformThread.start(name: "pa-pipe-writer") {
-            sleep(microseconds: microseconds)
-            // One blocking write puts the whole payload in the pipe (or fails, ending the read early).
-            try? Descriptor.writeAll(writer, [UInt8](repeating: 0x2a, count: bytes))
+        let writerThread: PlatformThread
+        do {
+            writerThread = try PlatformThread.start(name: "pa-pipe-writer") {
+                sleep(microseconds: microseconds)
+                // One blocking write puts the whole payload in the pipe (or fails, ending the read early).
+                try? Descriptor.writeAll(writer, [UInt8](repeating: 0x2a, count: bytes))
+                Descriptor.close(writer)
+            }
+        } catch {
+            // The thread that would have closed the write end never ran.
             Descriptor.close(writer)
+            throw error
         }
         defer { writerThread.join() }
         var buffer = [UInt8](repeating: 0, count: bytes)
