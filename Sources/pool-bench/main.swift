@@ -17,7 +17,8 @@ let usage = """
     OPTIONS:
       --quick       Smaller inputs, for CI (still every peer, still every round).
       --json        One JSON object per figure line: {"suite","figure","value","unit","peer",...}.
-      --rounds N    Repetitions, each running every implementation once (default 5, minimum 5).
+      --rounds N    Repetitions, each running every implementation once (default 5, minimum 5; the auto
+                    suite runs 3 at most, and 1 with --quick unless --rounds is given).
       --only NAMES  Comma-separated jobs of the auto suite to run (e.g. tiny,cpu); the others are skipped.
       -h, --help    Show this help.
     """
@@ -31,6 +32,7 @@ var selected: [String] = []
 var quick = false
 var json = false
 var rounds = 5
+var roundsGiven = false
 var only: Set<String>?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -41,6 +43,7 @@ while let argument = arguments.popFirst() {
         guard let text = arguments.popFirst(), let value = Int(text) else { fail("--rounds needs a whole number") }
         guard value >= 5 else { fail("--rounds must be at least 5 (medians of fewer runs mean little here)") }
         rounds = value
+        roundsGiven = true
     case "--only":
         guard let text = arguments.popFirst(), !text.isEmpty else { fail("--only needs job names, e.g. tiny,cpu") }
         only = Set(text.split(separator: ",").map(String.init))
@@ -75,7 +78,10 @@ for suite in selected {
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
-    case "auto": report = AutoSuite(quick: quick, rounds: quick ? 1 : min(rounds, 3), only: only).run()
+    // Auto's rounds are long: 3 at most, 1 with --quick unless --rounds asks for more.
+    case "auto":
+        let autoRounds = quick ? (roundsGiven ? rounds : 1) : min(rounds, 3)
+        report = AutoSuite(quick: quick, rounds: autoRounds, only: only).run()
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

@@ -64,6 +64,24 @@ struct AutoPoliciesTests {
         #expect(sizing.items(secondsPerItem: 0, remaining: 0, workers: 0, chunk: 0) == 0)
     }
 
+    @Test("a short job is watched in shorter windows: a twentieth of its predicted time, down to a fifth of the option")
+    func watchFloor() {
+        var options = AutoExecutor.Options()
+        options.driftMinimumSeconds = 0.05
+        // 0.3 s: 15 ms windows, so a change after a quarter of the job is seen within a tenth of it.
+        #expect(abs(options.watchFloor(jobSeconds: 0.3) - 0.015) < 1e-12)
+        // A second or more: the option as it is.
+        #expect(options.watchFloor(jobSeconds: 1) == 0.05)
+        #expect(options.watchFloor(jobSeconds: 600) == 0.05)
+        // Tiny jobs: never under a fifth of the option (shorter windows measure noise).
+        #expect(abs(options.watchFloor(jobSeconds: 0.01) - 0.01) < 1e-12)
+        // A prediction that failed gives the option.
+        for odd in [Double.nan, .infinity, -.infinity] {
+            #expect(options.watchFloor(jobSeconds: odd) == 0.05)
+        }
+        #expect(abs(options.watchFloor(jobSeconds: -1) - 0.01) < 1e-12)
+    }
+
     @Test("the drift watch sets its reference on a plan's first window and flags a window past the factor")
     func driftWatch() {
         var watch = DriftWatch(factor: 1.6, minimumWindowSeconds: 0.1)
@@ -321,6 +339,13 @@ struct AutoPoliciesTests {
                     #expect(options.minimumSeconds.isFinite && options.minimumSeconds >= 0)
                     #expect(options.scalingRunSeconds.isFinite && options.scalingRunSeconds > 0)
                 }
+            }
+            // The watch floor: finite and positive, whatever the options or the prediction say.
+            var watched = AutoExecutor.Options()
+            watched.driftMinimumSeconds = value
+            for jobSeconds in odd + [0.3] {
+                let floor = watched.watchFloor(jobSeconds: jobSeconds)
+                #expect(floor.isFinite && floor > 0, "\(value), \(jobSeconds): \(floor)")
             }
             // The sample: within its bounds and what is left.
             for timing in [call, CallTiming(wallSeconds: value, cpuSeconds: value)] {

@@ -29,6 +29,8 @@ struct AutoRunState {
     /// Whether threads run in place of a process plan chosen on an unmeasured speed-up, and
     /// their wall-clock speed-up is still to be checked (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
     var threadsStandIn = false
+    /// The shortest watched batch and judged window for this job (``AutoExecutor/Options/watchFloor(jobSeconds:)``).
+    var watchFloor: Double = 0.05
 
     /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
     /// that advice is the one in force from now on.
@@ -99,7 +101,10 @@ extension AutoExecutor {
         _ = startTrialIfDue(task, &state, remaining: inputs.count - done, at: first.firstUnreached)
         var executor = Executor(plan: state.plan, processes: options.processes)
         defer { executor.shutdown() }
-        var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: options.driftMinimumSeconds)
+        state.watchFloor = options.watchFloor(
+            jobSeconds: CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
+                .seconds(for: state.plan, items: inputs.count))
+        var watch = DriftWatch(factor: options.driftFactor, minimumWindowSeconds: state.watchFloor)
         /// Moves the run as `event` asks; returns whether the plan changed.
         func respond(to event: WatchEvent) throws -> Bool {
             switch event {
@@ -140,7 +145,7 @@ extension AutoExecutor {
         // inputs, when there were enough of them: a lock the short profile missed then costs
         // those inputs, not the job's first windows too.
         if state.threadsStandIn, done < inputs.count, ran.items >= 4 * min(state.plan.workers, Machine.usableCores),
-            ran.seconds >= options.driftMinimumSeconds / 2
+            ran.seconds >= state.watchFloor / 2
         {
             state.threadsStandIn = false
             if let event = standInVerdict(state, items: ran.items, seconds: ran.seconds, cpuSeconds: ran.cpuSeconds),
@@ -207,7 +212,7 @@ extension AutoExecutor {
             max(
                 model.seconds(for: plan, items: 1000) / 1000, 1e-9)
         let sizing = BatchSizing(
-            maximumSeconds: options.watchSeconds, minimumSeconds: options.minimumBatchSeconds,
+            maximumSeconds: options.watchSeconds, minimumSeconds: min(options.minimumBatchSeconds, state.watchFloor),
             riskShare: options.batchRiskShare)
         // Checked on every window of a thread plan whose copies should keep the cores busy,
         // until a check leaves the plan as it is; not in a trial, which only measures. A mixed

@@ -42,7 +42,9 @@ public final class AutoExecutor: Sendable {
         public var processes = ProcessPool.Configuration()
         /// The longest watched batch, in predicted seconds of work.
         public var watchSeconds = 1.0
-        /// The shortest watched batch, in predicted seconds of work.
+        /// The shortest watched batch, in predicted seconds of work. A job predicted under a
+        /// second is watched in shorter batches and windows: a twentieth of the job, down to a
+        /// fifth of ``driftMinimumSeconds``.
         public var minimumBatchSeconds = 0.05
         /// A watched batch holds at most this share of the remaining job's predicted time: so
         /// little of the job runs on a plan before a change in the workload is seen.
@@ -52,7 +54,8 @@ public final class AutoExecutor: Sendable {
         public var driftFactor = 1.6
         /// Most re-profilings per run.
         public var maximumSwitches = 2
-        /// Batches are judged in windows of at least this long (shorter ones add up).
+        /// Batches are judged in windows of at least this long (shorter ones add up); on a job
+        /// predicted under a second, of a twentieth of the job, down to a fifth of this.
         public var driftMinimumSeconds = 0.05
         /// Profiling may take at most this share of the job's likely parallel time, estimated
         /// from the first calls (run alone, their outputs kept), within ``minimumProfileSeconds``

@@ -63,6 +63,19 @@ struct ProfilingBudget: Equatable {
     }
 }
 
+extension AutoExecutor.Options {
+    /// The shortest judged window for a job whose plan is predicted to take `jobSeconds`:
+    /// ``driftMinimumSeconds``, or on a short job a twentieth of it, but no less than a fifth of
+    /// ``driftMinimumSeconds``. A change part-way through is then seen after the same share of
+    /// any job: a 0.3 s job judged on 50 ms windows, two batches queued, ran a third of itself
+    /// on the old plan before a switch.
+    func watchFloor(jobSeconds: Double) -> Double {
+        let floor = ProfilingBudget.positive(driftMinimumSeconds, or: 0.05)
+        let scaled = jobSeconds.isFinite ? max(0, jobSeconds) / 20 : floor
+        return min(floor, max(floor / 5, scaled))
+    }
+}
+
 /// Items per watched batch: small enough that a change in the workload is seen while little of
 /// the job rides on the old plan, large enough that batch boundaries cost nothing measurable.
 struct BatchSizing: Equatable {
