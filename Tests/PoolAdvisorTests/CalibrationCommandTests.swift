@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("pool-advisor with a hostile calibration cache", .serialized, .timeLimit(.minutes(3)))
+@Suite("pool-advisor with a hostile calibration cache", .serialized, .timeLimit(.minutes(10)))
 struct CalibrationCommandTests {
     /// Calibrates into a private cache and returns the cache file's path.
     func calibratedCache(_ scratch: ScratchDirectory) throws -> String {

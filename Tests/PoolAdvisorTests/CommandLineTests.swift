@@ -82,7 +82,7 @@ func temporaryFile(_ name: String, _ text: String) throws -> String {
     return path
 }
 
-@Suite("The pool-advisor command", .serialized, .timeLimit(.minutes(5)))
+@Suite("The pool-advisor command", .serialized, .timeLimit(.minutes(10)))
 struct CommandLineTests {
     func profile(_ workload: String) throws -> ProfileJSON {
         let result = try runCommand(["profile", workload, "--json", "--budget", "3", "--items", "2000"])

@@ -10,7 +10,7 @@ private func wireBytes<Value: Encodable>(_ values: [Value]) throws -> [UInt8] { 
 /// refuse hostile sizes; outputs that are the same serially, on threads and in worker
 /// processes (the `pool-advisor-test-tool` workers register them through the CLI's task list);
 /// and a phase change that the inputs themselves carry. Nothing here is timed.
-@Suite("Everyday reference workloads", .timeLimit(.minutes(5)))
+@Suite("Everyday reference workloads", .timeLimit(.minutes(10)))
 struct EverydayWorkloadTests {
     static let names = ["json-coding", "text-words", "sort-array", "memory-scan", "phase-change"]
 

@@ -34,7 +34,7 @@ struct NotRegistered: PoolTask {
     }
 }
 
-@Suite("Each input runs exactly once under AutoExecutor", .serialized, .timeLimit(.minutes(5)))
+@Suite("Each input runs exactly once under AutoExecutor", .serialized, .timeLimit(.minutes(10)))
 struct ExactOnceTests {
     @Test("AutoExecutor run, map and forEachOutput call every input exactly once", arguments: [5, 200, 20_000])
     func exactlyOnce(_ count: Int) throws {
@@ -151,7 +151,7 @@ struct ExactOnceTests {
     }
 }
 
-@Suite("run and profile call each input once", .serialized, .timeLimit(.minutes(5)))
+@Suite("run and profile call each input once", .serialized, .timeLimit(.minutes(10)))
 struct CommandExactOnceTests {
     private func inputs(_ count: Int, log: String, failAt: Int? = nil) throws -> String {
         let lines = (0..<count).map { index in

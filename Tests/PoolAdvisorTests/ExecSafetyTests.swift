@@ -3,7 +3,7 @@ import Testing
 
 /// `run --exec` as docs/cli.md describes it: inputs are data (never shell text), an input
 /// starting with `-` is kept from being an option by `--` or `./`, and no command outlives the CLI.
-@Suite("pool-advisor --exec safety", .serialized, .timeLimit(.minutes(5)))
+@Suite("pool-advisor --exec safety", .serialized, .timeLimit(.minutes(10)))
 struct ExecSafetyTests {
     /// A fresh directory for one test (the CLI's working directory and cache), removed after.
     private func withDirectory(_ body: (String) throws -> Void) throws {

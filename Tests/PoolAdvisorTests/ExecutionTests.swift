@@ -39,7 +39,7 @@ func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data {
     return try encoder.encode(outputs)
 }
 
-@Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(5)))
+@Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(10)))
 struct ExecutionTests {
     @Test("Executor runs every mode and gives the serial outputs, in order")
     func everyMode() throws {

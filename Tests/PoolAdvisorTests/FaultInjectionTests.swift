@@ -14,7 +14,7 @@ let fixtureWorkerPath: String = {
 /// The fault-injection suite for the executors and the command line: a worker that dies fails
 /// exactly its item, every output before the lowest failing input is delivered in order, and
 /// each input runs once.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct ExecutorFaultInjectionTests {
     static let itemNanoseconds = FaultPlan.itemNanoseconds
     static let faults = FaultPlan.faults

@@ -5,7 +5,7 @@ import Testing
     import Glibc
 #endif
 
-@Suite("run on SIGINT and SIGTERM keeps every finished output", .serialized, .timeLimit(.minutes(3)))
+@Suite("run on SIGINT and SIGTERM keeps every finished output", .serialized, .timeLimit(.minutes(10)))
 struct InterruptTests {
     /// 400 inputs of about 20 ms each, run serially: 8 s in all, far more than the test needs.
     static let inputs = (0..<400).map { 20_000 + $0 }

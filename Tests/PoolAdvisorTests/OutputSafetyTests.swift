@@ -27,7 +27,7 @@ final class ScratchDirectory {
     var names: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 }
 
-@Suite("run --output never replaces or follows what it did not create", .serialized, .timeLimit(.minutes(3)))
+@Suite("run --output never replaces or follows what it did not create", .serialized, .timeLimit(.minutes(10)))
 struct OutputSafetyTests {
     /// Inputs for `--exec touch`: each call creates a marker file, so a test can count calls.
     func markerInputs(_ scratch: ScratchDirectory, count: Int) throws -> String {

@@ -14,7 +14,7 @@ struct UnregisteredDoubling: PoolTask {
 /// The process-scaling test and what the advice makes of its figure. The figures' values are
 /// timings; the tests assert that the test runs, what it reports, and the decisions made on
 /// figures set by hand.
-@Suite("Process scaling", .timeLimit(.minutes(2)))
+@Suite("Process scaling", .timeLimit(.minutes(10)))
 struct ProcessScalingTests {
     @Test("the probe times one worker against N on warm workers and reports one speed-up per round")
     func probeMeasures() {

@@ -2,7 +2,7 @@ import Foundation
 import PoolAdvisor
 import Testing
 
-@Suite("pool-advisor run and demo", .serialized, .timeLimit(.minutes(5)))
+@Suite("pool-advisor run and demo", .serialized, .timeLimit(.minutes(10)))
 struct RunCommandTests {
     static let pipeInputs = (0..<120).map { "\(500 + $0)" }.joined(separator: "\n") + "\n"
 
@@ -136,7 +136,7 @@ struct RunCommandTests {
     }
 }
 
-@Suite("pool-advisor --exec", .serialized, .timeLimit(.minutes(5)))
+@Suite("pool-advisor --exec", .serialized, .timeLimit(.minutes(10)))
 struct ExecCommandTests {
     struct Outcome: Decodable {
         var status: Int32?

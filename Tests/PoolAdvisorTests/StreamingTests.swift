@@ -18,7 +18,7 @@ private final class Seen {
     var outputs: [UInt64] = []
 }
 
-@Suite("Outputs streamed in input order", .serialized, .timeLimit(.minutes(5)))
+@Suite("Outputs streamed in input order", .serialized, .timeLimit(.minutes(10)))
 struct StreamingTests {
     @Test("Executor.forEachOutput hands over every output once, in input order, in every mode")
     func forEachOutputInOrder() throws {

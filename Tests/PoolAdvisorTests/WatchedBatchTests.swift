@@ -60,7 +60,7 @@ struct WaitsForTheNextBatch: StagedTask {
 }
 
 /// The watched loop of the auto executor, driven directly with a fixed plan and batch sizes.
-@Suite("Watched batches", .serialized, .timeLimit(.minutes(2)))
+@Suite("Watched batches", .serialized, .timeLimit(.minutes(10)))
 struct WatchedBatchTests {
     @Test("a deliver that throws stops the batch queued behind: its unstarted inputs never run")
     func throwingDeliverCancelsTheQueuedBatch() throws {

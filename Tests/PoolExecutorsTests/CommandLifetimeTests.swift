@@ -34,7 +34,7 @@ private struct SeenProcess: CustomStringConvertible {
 
 /// The fixture runs shell commands that each leave a background child, on pool threads, in pool
 /// workers or on its main thread; the test ends the fixture and every command process must go.
-@Suite("Commands die with their parent", .serialized, .timeLimit(.minutes(5)))
+@Suite("Commands die with their parent", .serialized, .timeLimit(.minutes(10)))
 struct CommandLifetimeTests {
     /// Starts `pool-test-worker commands PLACE END DIR` and returns it with the command
     /// processes (shells and their background children) once all have written their pids.

@@ -6,7 +6,7 @@ import Testing
 /// ``OrderedBatch``: a batch that was cancelled while items ran still hands back exactly the
 /// outputs below the first item that did not finish, and a failure at that index; never a trap on
 /// a slot no item wrote.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct OrderedBatchTests {
     @Test("A batch in order, with its failure's index and every output below it")
     func outputsBelowTheFailure() throws {

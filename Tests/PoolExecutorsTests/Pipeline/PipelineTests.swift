@@ -54,7 +54,7 @@ struct CountingInputs: Sequence {
     }
 }
 
-@Suite("Pipeline", .serialized, .timeLimit(.minutes(2)))
+@Suite("Pipeline", .serialized, .timeLimit(.minutes(10)))
 struct PipelineTests {
     @Test("results come in input order, on a thread stage two and on a process stage two")
     func order() throws {

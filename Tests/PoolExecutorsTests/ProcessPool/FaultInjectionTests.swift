@@ -6,7 +6,7 @@ import Testing
 /// The fault-injection suite: every way a worker can die, through every process-pool API, at
 /// item lengths from about a microsecond to a few milliseconds. Each case asserts exactly what
 /// was delivered, what failed, which input each failure names and how often each input ran.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct FaultInjectionTests {
     static let itemNanoseconds = FaultPlan.itemNanoseconds
     static let faults = FaultPlan.faults

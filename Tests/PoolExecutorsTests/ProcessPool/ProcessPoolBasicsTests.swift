@@ -2,7 +2,7 @@ import Foundation
 import PoolExecutors
 import Testing
 
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ProcessPoolBasicsTests {
     @Test func submitRoundTripsThroughAWorker() throws {
         let pool = try fixturePool()

@@ -2,7 +2,7 @@ import Foundation
 import PoolExecutors
 import Testing
 
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ProcessPoolFailureTests {
     @Test(arguments: [13, -1, -2])
     func aCrashingTaskFailsAloneAndAReplacementRuns(poison: Int) throws {
@@ -134,7 +134,7 @@ struct ProcessPoolFailureTests {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ProcessHygieneTests {
     @Test func killingTheParentLeavesNoWorkers() throws {
         let parent = Process()

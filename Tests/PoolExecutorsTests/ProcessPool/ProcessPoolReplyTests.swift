@@ -6,7 +6,7 @@ import Testing
 /// What a worker's replies promise: an input that cannot be encoded never runs, an output too
 /// large for a frame fails alone, a worker the pool kills says why, a fresh pool spreads long
 /// tasks over all its workers.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct ProcessPoolReplyTests {
     @Test func anInputThatCannotBeEncodedFailsAloneAndNeverRuns() throws {
         let pool = try fixturePool()
