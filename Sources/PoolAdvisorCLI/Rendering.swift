@@ -99,6 +99,14 @@ enum ProfileReport {
         }
         if profile.figure("cpu_ratio")?.isBorderline == true { ratio += "  (borderline)" }
         row("cpu ratio", ratio)
+        // Shown when it can change a decision: a millisecond or more, and more than a call.
+        let warmUp = profile.calls.warmUpSeconds
+        if let first = profile.calls.firstCallSeconds, warmUp >= max(0.001, profile.calls.wallSecondsPerCall.value) {
+            row(
+                "warm-up",
+                "the first call took \(NumberText.seconds(first)), \(NumberText.seconds(warmUp)) more than the others: state built once per process, which each worker process builds again"
+            )
+        }
         if let scaling = profile.scaling {
             var text = "\(scaling.threads) threads: E_cpu \(NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2))"
             if let speedup = scaling.speedup { text += ", speed-up \(NumberText.fixed(speedup.value, decimals: 2))×" }

@@ -35,6 +35,8 @@ func shaped(
     // (RUSAGE_CHILDREN), so workers other suites reap while the base profile runs would leak in.
     profile.calls.childrenCPURatio = 0
     profile.calls.runQueueRatio = 0
+    // The first call's warm-up is whatever this test process had already run: not the shape's.
+    profile.calls.firstCallSeconds = nil
     // Other suites run beside this one: the base profile's reading of the host is theirs.
     profile.host.othersBusyCores = nil
     profile.payload.shippingSecondsPerCall = shipping

@@ -90,6 +90,10 @@ public struct CostModel: Sendable {
         min(profile.calls.threadCPUSecondsPerCall + profile.calls.childrenCPURatio * wall, wall)
     }
     private var ship: Double { profile.payload.shippingSecondsPerCall }
+    /// A worker process's start as the task sees it: the machine's start of an idle worker, plus
+    /// what the task's first call in a fresh process costs over the others (state it builds
+    /// once per process; threads share the state this process already built).
+    private var workerStart: Double { machine.workerStartSeconds + profile.calls.warmUpSeconds }
     /// Bounded like any figure a file may hold: doubling it for a busy host must not overflow.
     private var cores: Int { min(max(1, machine.usableCores), 1_000_000) }
 
@@ -206,7 +210,7 @@ public struct CostModel: Sendable {
             let dispatchBound = chunks * machine.threadDispatchSeconds
             return start + max(waitBound, cpuBound, dispatchBound)
         case .processes:
-            let start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
+            let start = workerStart * (w / Double(cores)).rounded(.up)
             let perItemParent = ship / 2 + machine.processMapItemSeconds
             let waitBound = (n * (wall + ship / 2) + chunks * machine.roundTripSeconds) / w
             let cpuBound =
@@ -218,7 +222,7 @@ public struct CostModel: Sendable {
             let compute: Double
             let start: Double
             if computeStage == .processes {
-                start = machine.workerStartSeconds * (w / Double(cores)).rounded(.up)
+                start = workerStart * (w / Double(cores)).rounded(.up)
                 compute = max(
                     n * (cpu + ship + machine.processMapItemSeconds) / computeCores,
                     n * (ship / 2 + machine.processMapItemSeconds))

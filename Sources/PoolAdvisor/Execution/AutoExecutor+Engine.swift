@@ -74,13 +74,18 @@ extension AutoExecutor {
             first = try profile(
                 task, inputs, outputs.count..<(outputs.count + count), exactOnce(options.profiler), isolated: true)
         } else {
-            let timing = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
+            let (timing, firstCall) = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
             let profilerOptions = budget.options(
                 exactOnce(options.profiler), firstCall: timing, items: inputs.count, cores: Machine.usableCores)
             let count = ProfilingBudget.sampleSize(
                 profilerOptions, firstCall: timing, remaining: inputs.count - outputs.count,
                 minimum: options.sampleSize, maximum: options.maximumSampleSize)
-            first = try profile(task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false)
+            var sampled = try profile(
+                task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false)
+            // The profiler's own first call came after these: the job's first call is the one
+            // that shows what a fresh worker process pays before its first output.
+            if let firstCall { sampled.profile.calls.firstCallSeconds = firstCall }
+            first = sampled
         }
         let recommendation = advisor.recommend(first.profile, items: inputs.count)
         var state = AutoRunState(
@@ -342,8 +347,12 @@ extension AutoExecutor {
         let count = ProfilingBudget.sampleSize(
             profilerOptions, firstCall: call, remaining: remaining, minimum: options.sampleSize,
             maximum: options.maximumSampleSize)
-        let again = try profile(
+        var again = try profile(
             task, inputs, done..<(done + count), profilerOptions, isolated: runsInWorkers(task))
+        // The warm-up a fresh worker pays was seen on the job's first call; this profile's first
+        // call ran warm.
+        again.profile.calls.firstCallSeconds =
+            again.profile.calls.wallSecondsPerCall.value + state.profile.calls.warmUpSeconds
         state.profilingSeconds += again.seconds
         state.profiledItems += again.keptCount
         progress?.add(again.keptCount)

@@ -5,7 +5,7 @@ internal import PoolProfiler
 /// A profile of a range of inputs and what its calls computed, by offset in the range: an
 /// output, the error of the call that stopped the profile, or nil where no call was made.
 struct Sampled<Output: Sendable> {
-    let profile: TaskProfile
+    var profile: TaskProfile
     let seconds: Double
     let range: Range<Int>
     let outputs: [Result<Output, any Error>?]

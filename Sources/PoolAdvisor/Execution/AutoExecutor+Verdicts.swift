@@ -79,13 +79,15 @@ extension AutoExecutor {
     }
 
     /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
-    /// `outputs`; returns the time of one call. The fastest call, since a first call is cold.
+    /// `outputs`; returns the time of one call (the fastest, since a first call is cold) and
+    /// the first call's own wall time (its warm-up, when this process had not run the task).
     /// A failure delivers the outputs before it and throws its ``MapError``.
     func timeFirstCalls<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,
         _ deliver: ([Task.Output]) throws -> Void
-    ) throws -> CallTiming {
+    ) throws -> (call: CallTiming, firstCallSeconds: Double?) {
         var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
+        var firstCall: Double?
         var spent = 0.0
         let firstTimed = outputs.count
         while outputs.count < min(firstTimed + 16, inputs.count - 1)
@@ -95,6 +97,7 @@ extension AutoExecutor {
             do {
                 let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
                 outputs.append(output)
+                if firstCall == nil { firstCall = measured.wallSeconds }
                 if measured.wallSeconds < timing.wallSeconds { timing = measured }
                 spent += measured.wallSeconds
             } catch {
@@ -106,9 +109,9 @@ extension AutoExecutor {
         // A call of a few microseconds is timed badly on its own: reading the clocks costs about
         // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
         // such calls more, timed as one group, give the time per call (their outputs are kept).
-        guard timing.wallSeconds < 20e-6 else { return timing }
+        guard timing.wallSeconds < 20e-6 else { return (timing, firstCall) }
         let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
-        guard group.count >= 16 else { return timing }
+        guard group.count >= 16 else { return (timing, firstCall) }
         var index = group.lowerBound
         do {
             let (_, measured) = try CallTiming.measure {
@@ -126,7 +129,7 @@ extension AutoExecutor {
             throw MapError(index: index, error: error)
         }
         progress?.add(group.count)
-        return timing
+        return (timing, firstCall)
     }
 
     /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).

@@ -11,6 +11,8 @@ final class SerialPhase {
     private(set) var groupSize = 1
     /// Cost of one probe reading, measured before the first call.
     private(set) var probeCost: Int64 = 0
+    /// Wall time of the unrecorded first call (``warmUp()``), when it made one.
+    private(set) var firstCallNanoseconds: Int64?
     // Running moments of the per-record CPU ratio (Welford), so the stopping test is O(1).
     private var ratioMean = 0.0
     private var ratioSquares = 0.0
@@ -46,7 +48,9 @@ final class SerialPhase {
         let before = read()
         let made = callGroup(1)
         let after = read()
-        if made > 0 { adjustGroupSize(callNanoseconds: after.wall - before.wall) }
+        guard made > 0 else { return }
+        firstCallNanoseconds = after.wall - before.wall
+        adjustGroupSize(callNanoseconds: after.wall - before.wall)
     }
 
     /// Mean wall time of one call so far, in seconds.
@@ -141,6 +145,7 @@ final class SerialPhase {
             voluntarySwitchesPerCall: Double(totals.voluntarySwitches) / Double(calls),
             involuntarySwitchesPerCall: Double(totals.involuntarySwitches) / Double(calls),
             probeOverheadRatio: Double(probeCost) * Double(records.count) / wall,
-            callerCPURatio: runsCommand ? cpuRatio : nil)
+            callerCPURatio: runsCommand ? cpuRatio : nil,
+            firstCallSeconds: firstCallNanoseconds.map(\.seconds))
     }
 }

@@ -93,6 +93,19 @@ public struct CallSummary: Codable, Sendable {
     /// For a task that runs a command, the calling thread's own CPU ratio (starting and
     /// waiting for the command), while ``cpuRatio`` is the command's; nil for other tasks.
     public var callerCPURatio: Estimate? = nil
+    /// Wall time of the first call this process made of the task, not counted in the figures
+    /// above; nil when the profile made none alone (or read an older profile). Well above
+    /// ``wallSecondsPerCall`` it is state the task builds once per process (a table, a model,
+    /// Foundation's or a library's start-up), which each worker process builds again.
+    public var firstCallSeconds: Double? = nil
+
+    /// What a fresh process pays once on top of a call: ``firstCallSeconds`` over the mean
+    /// call, 0 when unmeasured or not a finite, positive excess.
+    public var warmUpSeconds: Double {
+        guard let first = firstCallSeconds, first.isFinite else { return 0 }
+        let excess = first - wallSecondsPerCall.value
+        return excess.isFinite ? min(max(0, excess), 3600) : 0
+    }
 }
 
 /// What the task's type declares about itself, recorded so a saved profile can be advised on alone.

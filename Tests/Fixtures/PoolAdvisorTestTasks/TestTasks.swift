@@ -139,8 +139,19 @@ final class PThreadMutex: @unchecked Sendable {
     }
 }
 
+/// Builds its state on its first call in each process (60 ms asleep, once), then answers at
+/// once: a model or table loaded per process, as the profiler sees it.
+public struct SlowFirstCall: PoolTask {
+    private static let state: Int = {
+        usleep(60_000)
+        return 1
+    }()
+
+    public static func run(_ input: Int) -> Int { input + state }
+}
+
 /// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
 public let testTasks: [any PoolTask.Type] = [
     AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
-    NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self,
+    NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self, SlowFirstCall.self,
 ]

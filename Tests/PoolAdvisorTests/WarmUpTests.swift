@@ -1,0 +1,66 @@
+import Foundation
+import PoolAdvisor
+import PoolAdvisorTestTasks
+import Testing
+
+/// Builds its state on its first call in this process (60 ms asleep, once). Used by one test
+/// only: a second user would find the state built.
+private struct ProfiledSlowStart: PoolTask {
+    private static let state: Int = {
+        usleep(60_000)
+        return 1
+    }()
+
+    static func run(_ input: Int) -> Int { input + state }
+}
+
+@Suite("A fresh process's warm-up", .serialized, .timeLimit(.minutes(10)))
+struct WarmUpTests {
+    @Test("the profile times the first call apart, and each wave of worker processes pays its warm-up")
+    func profiledWarmUp() throws {
+        var options = ProfilerOptions()
+        options.minimumCalls = 5
+        options.minimumSeconds = 0.02
+        options.maximumSeconds = 0.5
+        options.samplingHertz = 0
+        options.scalingMinimumCPURatio = 2
+        let profile = try Profiler(options: options).profile(ProfiledSlowStart.self, sample: Array(0..<16))
+        let first = try #require(profile.calls.firstCallSeconds)
+        // The sleep is a floor: nothing can make it shorter.
+        #expect(first >= 0.06)
+        #expect(profile.calls.warmUpSeconds >= 0.06 - profile.calls.wallSecondsPerCall.value)
+        // The mean call leaves the first one out: the state is built by then.
+        #expect(profile.calls.wallSecondsPerCall.value < first)
+
+        var cold = profile
+        cold.calls.firstCallSeconds = nil
+        #expect(cold.calls.warmUpSeconds == 0)
+        let warmUp = profile.calls.warmUpSeconds
+        let model = CostModel(profile: profile, machine: testMachine)
+        let unaware = CostModel(profile: cold, machine: testMachine)
+        // Two workers on two cores start as one wave; four start as two.
+        for (workers, waves) in [(2, 1.0), (4, 2.0)] {
+            let extra =
+                model.seconds(.processes, items: 1000, workers: workers)
+                - unaware.seconds(.processes, items: 1000, workers: workers)
+            #expect(abs(extra - waves * warmUp) < 1e-9, "\(workers) workers: \(extra)")
+        }
+        // Threads share the state this process built.
+        #expect(
+            model.seconds(.threads, items: 1000, workers: 2) == unaware.seconds(.threads, items: 1000, workers: 2))
+        // The rules read it as a fact.
+        let facts = Advisor(machine: testMachine).recommend(profile, items: 1000).evaluation.facts
+        #expect(facts["warm_up_seconds"] == .number(warmUp))
+    }
+
+    @Test("auto mode reads the warm-up off the job's first call, before its profile runs warm")
+    func autoSeesTheFirstCall() throws {
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
+        let run = try auto.run(SlowFirstCall.self, Array(0..<64))
+        #expect(run.outputs == Array(1...64))
+        let profile = try #require(run.profile)
+        let first = try #require(profile.calls.firstCallSeconds)
+        #expect(first >= 0.06)
+        #expect(profile.calls.warmUpSeconds > 0.05)
+    }
+}
