@@ -40,9 +40,8 @@ package enum SystemCall {
     /// What the last failed call's `errno` says, in words.
     package static var lastErrorText: String { errorText(errno) }
 
-    /// The `errno` the last failed call left, for the few callers that report it after the
-    /// fact (a short write that set none reports whatever an earlier failure left, as before).
-    package static var lastErrorNumber: Int32 { errno }
+    /// `ENOSPC`: for a write that makes no progress and sets no error number.
+    package static var noSpace: Int32 { ENOSPC }
 
     /// What error number `code` says, in words: the one `strerror` call.
     package static func errorText(_ code: Int32) -> String {
