@@ -75,11 +75,15 @@ struct AutoPoliciesTests {
         #expect(options.watchFloor(jobSeconds: 600) == 0.05)
         // Tiny jobs: never under a fifth of the option (shorter windows measure noise).
         #expect(abs(options.watchFloor(jobSeconds: 0.01) - 0.01) < 1e-12)
-        // A prediction that failed gives the option.
-        for odd in [Double.nan, .infinity, -.infinity] {
+        // A prediction that failed (not a positive number) gives the option.
+        for odd in [Double.nan, .infinity, -.infinity, -1, 0] {
             #expect(options.watchFloor(jobSeconds: odd) == 0.05)
         }
-        #expect(abs(options.watchFloor(jobSeconds: -1) - 0.01) < 1e-12)
+        // Batches shrink in the same proportion, and only then: a user's longer batch floor
+        // stands on a long job.
+        options.minimumBatchSeconds = 0.2
+        #expect(options.batchFloor(watchFloor: options.watchFloor(jobSeconds: 10)) == 0.2)
+        #expect(abs(options.batchFloor(watchFloor: options.watchFloor(jobSeconds: 0.3)) - 0.06) < 1e-12)
     }
 
     @Test("the drift watch sets its reference on a plan's first window and flags a window past the factor")
@@ -342,10 +346,15 @@ struct AutoPoliciesTests {
             }
             // The watch floor: finite and positive, whatever the options or the prediction say.
             var watched = AutoExecutor.Options()
-            watched.driftMinimumSeconds = value
-            for jobSeconds in odd + [0.3] {
-                let floor = watched.watchFloor(jobSeconds: jobSeconds)
-                #expect(floor.isFinite && floor > 0, "\(value), \(jobSeconds): \(floor)")
+            for drift in [value, 1e-320] {
+                watched.driftMinimumSeconds = drift
+                watched.minimumBatchSeconds = value
+                for jobSeconds in odd + [0.3] {
+                    let floor = watched.watchFloor(jobSeconds: jobSeconds)
+                    #expect(floor.isFinite && floor > 0, "\(drift), \(jobSeconds): \(floor)")
+                    let batch = watched.batchFloor(watchFloor: floor)
+                    #expect(batch.isFinite && batch >= 0, "\(drift), \(value), \(jobSeconds): \(batch)")
+                }
             }
             // The sample: within its bounds and what is left.
             for timing in [call, CallTiming(wallSeconds: value, cpuSeconds: value)] {

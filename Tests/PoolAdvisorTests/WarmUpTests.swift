@@ -48,9 +48,25 @@ struct WarmUpTests {
         // Threads share the state this process built.
         #expect(
             model.seconds(.threads, items: 1000, workers: 2) == unaware.seconds(.threads, items: 1000, workers: 2))
-        // The rules read it as a fact.
+        // The rules read it as a fact; unmeasured, it is unknown, not zero.
         let facts = Advisor(machine: testMachine).recommend(profile, items: 1000).evaluation.facts
         #expect(facts["warm_up_seconds"] == .number(warmUp))
+        let unmeasured = Advisor(machine: testMachine).recommend(cold, items: 1000).evaluation.facts
+        #expect(unmeasured["warm_up_seconds"] == .unknown)
+    }
+
+    @Test("a hostile first-call figure in a profile file gives a bounded warm-up and finite prices")
+    func hostileFirstCall() throws {
+        let base = shaped(try quickProfile(PureCPU.self), wall: 0.001, cpuShare: 1)
+        for value in [Double.nan, .infinity, -.infinity, -5, 0, 1e-300, 1e308] {
+            var profile = base
+            profile.calls.firstCallSeconds = value
+            let warmUp = profile.calls.warmUpSeconds
+            #expect(warmUp.isFinite && warmUp >= 0 && warmUp <= 3600, "\(value): \(warmUp)")
+            let advice = Advisor(machine: testMachine).recommend(profile, items: 1000)
+            #expect(advice.predicted.processes.seconds.isFinite, "\(value)")
+            #expect((advice.workers ?? 1) >= 1)
+        }
     }
 
     @Test("auto mode reads the warm-up off the job's first call, before its profile runs warm")

@@ -13,7 +13,8 @@ public enum AdvisorFacts {
         FactDefinition("cpu_seconds", .number, unit: "seconds", "mean CPU time of one call on its own thread"),
         FactDefinition(
             "warm_up_seconds", .number, unit: "seconds",
-            "what the first call in a fresh process costs over the others (each worker process pays it once)"),
+            "what the first call in a fresh process costs over the others (each worker process pays it once)",
+            mayBeUnknown: true),
         FactDefinition(
             "cpu_ratio", .number, unit: "ratio",
             "CPU time over the time the call could run (wall minus waiting for a core)"),
@@ -111,7 +112,7 @@ public enum AdvisorFacts {
         set("items", Double(items))
         set("call_seconds", profile.calls.wallSecondsPerCall.value)
         set("cpu_seconds", profile.calls.threadCPUSecondsPerCall)
-        set("warm_up_seconds", profile.calls.warmUpSeconds)
+        set("warm_up_seconds", profile.calls.firstCallSeconds == nil ? nil : profile.calls.warmUpSeconds)
         set("cpu_ratio", profile.calls.cpuRatio.value)
         set("blocked_ratio", profile.calls.blockedRatio)
         set("children_cpu_ratio", profile.calls.childrenCPURatio)

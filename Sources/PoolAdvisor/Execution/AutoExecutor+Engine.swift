@@ -29,8 +29,9 @@ struct AutoRunState {
     /// Whether threads run in place of a process plan chosen on an unmeasured speed-up, and
     /// their wall-clock speed-up is still to be checked (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
     var threadsStandIn = false
-    /// The shortest watched batch and judged window for this job (``AutoExecutor/Options/watchFloor(jobSeconds:)``).
-    var watchFloor: Double = 0.05
+    /// The shortest judged window for this job (``AutoExecutor/Options/watchFloor(jobSeconds:)``),
+    /// set once the first plan is known.
+    var watchFloor = AutoExecutor.Options().driftMinimumSeconds
 
     /// Moves the run to `plan` from input `index` on and records why; with a `recommendation`,
     /// that advice is the one in force from now on.
@@ -213,11 +214,12 @@ extension AutoExecutor {
         let clock = ContinuousClock()
         let plan = state.plan
         let model = CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
-        let perItem =
-            max(
-                model.seconds(for: plan, items: 1000) / 1000, 1e-9)
+        // The cost of one more item: the pool's start and each worker's warm-up are paid once,
+        // not by every item of every batch.
+        let perItem = max(
+            (model.seconds(for: plan, items: 2000) - model.seconds(for: plan, items: 1000)) / 1000, 1e-9)
         let sizing = BatchSizing(
-            maximumSeconds: options.watchSeconds, minimumSeconds: min(options.minimumBatchSeconds, state.watchFloor),
+            maximumSeconds: options.watchSeconds, minimumSeconds: options.batchFloor(watchFloor: state.watchFloor),
             riskShare: options.batchRiskShare)
         // Checked on every window of a thread plan whose copies should keep the cores busy,
         // until a check leaves the plan as it is; not in a trial, which only measures. A mixed

@@ -87,7 +87,7 @@ extension AutoExecutor {
         _ deliver: ([Task.Output]) throws -> Void
     ) throws -> (call: CallTiming, firstCallSeconds: Double?) {
         var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
-        var firstCall: Double?
+        var firstCall: CallTiming?
         var spent = 0.0
         let firstTimed = outputs.count
         while outputs.count < min(firstTimed + 16, inputs.count - 1)
@@ -97,7 +97,7 @@ extension AutoExecutor {
             do {
                 let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
                 outputs.append(output)
-                if firstCall == nil { firstCall = measured.wallSeconds }
+                if firstCall == nil { firstCall = measured }
                 if measured.wallSeconds < timing.wallSeconds { timing = measured }
                 spent += measured.wallSeconds
             } catch {
@@ -109,9 +109,9 @@ extension AutoExecutor {
         // A call of a few microseconds is timed badly on its own: reading the clocks costs about
         // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
         // such calls more, timed as one group, give the time per call (their outputs are kept).
-        guard timing.wallSeconds < 20e-6 else { return (timing, firstCall) }
+        guard timing.wallSeconds < 20e-6 else { return (timing, Self.warmCallSeconds(firstCall, typical: timing)) }
         let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
-        guard group.count >= 16 else { return (timing, firstCall) }
+        guard group.count >= 16 else { return (timing, Self.warmCallSeconds(firstCall, typical: timing)) }
         var index = group.lowerBound
         do {
             let (_, measured) = try CallTiming.measure {
@@ -129,7 +129,15 @@ extension AutoExecutor {
             throw MapError(index: index, error: error)
         }
         progress?.add(group.count)
-        return (timing, firstCall)
+        return (timing, Self.warmCallSeconds(firstCall, typical: timing))
+    }
+
+    /// The first call's time as a warm-up reads it: for a task that computes (a typical call
+    /// mostly on its CPU), its CPU time, which a busy neighbour holding the core cannot stretch;
+    /// else its wall time.
+    static func warmCallSeconds(_ first: CallTiming?, typical: CallTiming) -> Double? {
+        guard let first else { return nil }
+        return typical.cpuShare >= 0.8 ? min(first.wallSeconds, first.cpuSeconds) : first.wallSeconds
     }
 
     /// A job too small to profile: the rest runs serially (a crash-prone call in a worker).

@@ -42,9 +42,10 @@ public final class AutoExecutor: Sendable {
         public var processes = ProcessPool.Configuration()
         /// The longest watched batch, in predicted seconds of work.
         public var watchSeconds = 1.0
-        /// The shortest watched batch, in predicted seconds of work. A job predicted under a
-        /// second is watched in shorter batches and windows: a twentieth of the job, down to a
-        /// fifth of ``driftMinimumSeconds``.
+        /// The shortest watched batch, in predicted seconds of work. A job predicted under twenty
+        /// ``driftMinimumSeconds`` (a second, by default) is watched in shorter windows, a
+        /// twentieth of the job down to a fifth of the option, and its batch floor shrinks in
+        /// the same proportion.
         public var minimumBatchSeconds = 0.05
         /// A watched batch holds at most this share of the remaining job's predicted time: so
         /// little of the job runs on a plan before a change in the workload is seen.
@@ -55,7 +56,7 @@ public final class AutoExecutor: Sendable {
         /// Most re-profilings per run.
         public var maximumSwitches = 2
         /// Batches are judged in windows of at least this long (shorter ones add up); on a job
-        /// predicted under a second, of a twentieth of the job, down to a fifth of this.
+        /// predicted under twenty of these, of a twentieth of the job, down to a fifth of this.
         public var driftMinimumSeconds = 0.05
         /// Profiling may take at most this share of the job's likely parallel time, estimated
         /// from the first calls (run alone, their outputs kept), within ``minimumProfileSeconds``

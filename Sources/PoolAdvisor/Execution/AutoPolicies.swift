@@ -65,14 +65,23 @@ struct ProfilingBudget: Equatable {
 
 extension AutoExecutor.Options {
     /// The shortest judged window for a job whose plan is predicted to take `jobSeconds`:
-    /// ``driftMinimumSeconds``, or on a short job a twentieth of it, but no less than a fifth of
-    /// ``driftMinimumSeconds``. A change part-way through is then seen after the same share of
+    /// ``driftMinimumSeconds``, or on a job shorter than twenty of those (a second, by default)
+    /// a twentieth of it, but no less than a fifth of ``driftMinimumSeconds``. A change part-way through is then seen after the same share of
     /// any job: a 0.3 s job judged on 50 ms windows, two batches queued, ran a third of itself
     /// on the old plan before a switch.
     func watchFloor(jobSeconds: Double) -> Double {
         let floor = ProfilingBudget.positive(driftMinimumSeconds, or: 0.05)
-        let scaled = jobSeconds.isFinite ? max(0, jobSeconds) / 20 : floor
-        return min(floor, max(floor / 5, scaled))
+        // A prediction that failed (not a positive number) leaves the option as it is.
+        let scaled = jobSeconds.isFinite && jobSeconds > 0 ? jobSeconds / 20 : floor
+        return max(.leastNormalMagnitude, min(floor, max(floor / 5, scaled)))
+    }
+
+    /// The shortest watched batch with `watchFloor` in force: ``minimumBatchSeconds``, shortened
+    /// in the proportion the floor shortens ``driftMinimumSeconds`` (not at all on a long job).
+    func batchFloor(watchFloor: Double) -> Double {
+        let drift = ProfilingBudget.positive(driftMinimumSeconds, or: 0.05)
+        let batch = minimumBatchSeconds.isFinite ? max(0, minimumBatchSeconds) : 0.05
+        return batch * min(1, max(0, watchFloor) / drift)
     }
 }
 

@@ -37,8 +37,9 @@ extension Profiler {
         let serial = SerialPhase(
             callGroup: runner.callGroup, read: runner.read, measuresRunQueue: ProcFS.hasSchedulerStatistics,
             minimumGroupNanoseconds: 2_000_000)
-        // The first call starts the worker and pays its cold start: not measured (kept).
-        if sample.count > 1 { serial.warmUp() }
+        // The first call starts the worker and pays its cold start: not measured (kept), and
+        // not a warm-up either, since the worker's start is in it.
+        if sample.count > 1 { serial.warmUp(recordsFirstCall: false) }
         serial.run(origin: origin) { elapsed, ratio in
             if serial.records.count >= options.maximumCalls || elapsed >= options.maximumSeconds { return true }
             if runner.isExhausted { return true }

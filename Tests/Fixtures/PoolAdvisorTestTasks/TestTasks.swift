@@ -140,7 +140,8 @@ final class PThreadMutex: @unchecked Sendable {
 }
 
 /// Builds its state on its first call in each process (60 ms asleep, once), then answers at
-/// once: a model or table loaded per process, as the profiler sees it.
+/// once: a model or table loaded per process, as the profiler sees it. For one test only
+/// (`WarmUpTests.autoSeesTheFirstCall`): a second caller in the test process finds it built.
 public struct SlowFirstCall: PoolTask {
     private static let state: Int = {
         usleep(60_000)
