@@ -82,6 +82,20 @@ struct EverydayWorkloadTests {
         #expect(try WireDecoder().decode(SeededWork.self, from: largest).size == SeededWork.limit)
     }
 
+    @Test("disk-fsync refuses a negative or huge block with an error that says the bound, never a trap")
+    func hostileDiskBlocks() throws {
+        for bytes in [-1, Int.min, (64 << 20) + 1, Int.max] {
+            do {
+                _ = try DiskSync.run(bytes)
+                Issue.record("a block of \(bytes) bytes was written")
+            } catch let error as WorkloadError {
+                #expect("\(error)".contains("invalid input"), "\(error)")
+            }
+        }
+        // A small block is written and synced four times.
+        #expect(try DiskSync.run(512) == 2048)
+    }
+
     @Test("a size made in code is clamped before anything is allocated")
     func clampedInCode() throws {
         #expect(try SortArray.run(SeededWork(seed: 3, size: -10)) == SortArray.run(SeededWork(seed: 3, size: 0)))

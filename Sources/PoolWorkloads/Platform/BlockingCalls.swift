@@ -50,12 +50,21 @@ enum BlockingCalls {
         return received
     }
 
+    /// The largest block ``writeAndSync(bytes:times:)`` writes.
+    static let maximumWriteBytes = 64 << 20
+
     /// Creates a file in the temporary directory, writes `bytes` bytes and fsyncs them `times`
     /// times over, and removes it. Several syncs per file keep the CPU cost of creating and
     /// removing the file small next to the waits on the device.
     static func writeAndSync(bytes: Int, times: Int) throws -> Int {
         guard bytes >= 0, times >= 0 else {
             throw WorkloadError.invalidInput("a write needs a size of 0 bytes or more, not \(bytes)")
+        }
+        // Bounded like every workload's input: a hostile line must not ask for exabytes (the
+        // buffer's allocation, and `bytes * times`, would trap).
+        guard bytes <= maximumWriteBytes else {
+            throw WorkloadError.invalidInput(
+                "a write of at most \(maximumWriteBytes) bytes (64 MiB), not \(bytes): the input is the block size")
         }
         let directory = SystemFiles.environment("TMPDIR") ?? "/tmp"
         let (fd, path): (Int32, String)
