@@ -80,7 +80,8 @@ extension AutoExecutor {
 
     /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
     /// `outputs`; returns the time of one call (the fastest, since a first call is cold) and
-    /// the first call's own wall time (its warm-up, when this process had not run the task).
+    /// the first call's time as a warm-up reads it (``warmCallSeconds(_:typical:)``), which
+    /// shows what a fresh process pays when this one had not run the task before.
     /// A failure delivers the outputs before it and throws its ``MapError``.
     func timeFirstCalls<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,

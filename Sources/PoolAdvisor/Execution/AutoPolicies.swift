@@ -66,9 +66,9 @@ struct ProfilingBudget: Equatable {
 extension AutoExecutor.Options {
     /// The shortest judged window for a job whose plan is predicted to take `jobSeconds`:
     /// ``driftMinimumSeconds``, or on a job shorter than twenty of those (a second, by default)
-    /// a twentieth of it, but no less than a fifth of ``driftMinimumSeconds``. A change part-way through is then seen after the same share of
-    /// any job: a 0.3 s job judged on 50 ms windows, two batches queued, ran a third of itself
-    /// on the old plan before a switch.
+    /// a twentieth of it, but no less than a fifth of ``driftMinimumSeconds``. A change part-way
+    /// through is then seen after the same share of any job: a 0.3 s job judged on 50 ms
+    /// windows, two batches queued, ran a third of itself on the old plan before a switch.
     func watchFloor(jobSeconds: Double) -> Double {
         let floor = ProfilingBudget.positive(driftMinimumSeconds, or: 0.05)
         // A prediction that failed (not a positive number) leaves the option as it is.
