@@ -132,6 +132,28 @@ package enum Files {
         try SystemCall.value("pwrite") { pwrite(descriptor, bytes.baseAddress, bytes.count, off_t(offset)) }
     }
 
+    /// Writes all of `bytes` at `offset` with `pwrite(2)`: a short write goes on with the rest,
+    /// so a write that cannot (a full disk) fails with its own error. One that moves nothing and
+    /// sets no error fails with `ENOSPC`, the file's inability to grow.
+    package static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], at offset: Int) throws(SystemCallError) {
+        // `withUnsafeBytes` rethrows untyped errors: the failure is carried out as a value.
+        let failure = bytes.withUnsafeBytes { buffer -> SystemCallError? in
+            var done = 0
+            while done < buffer.count {
+                do throws(SystemCallError) {
+                    let written = try write(
+                        descriptor, UnsafeRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
+                    guard written > 0 else { return SystemCallError(call: "pwrite", errno: ENOSPC) }
+                    done += written
+                } catch {
+                    return error
+                }
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
     /// `fsync(2)`: waits until the file's data and metadata are on the device.
     package static func synchronize(_ descriptor: Int32) throws(SystemCallError) {
         _ = try SystemCall.value("fsync") { fsync(descriptor) }

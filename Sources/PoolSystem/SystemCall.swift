@@ -40,9 +40,6 @@ package enum SystemCall {
     /// What the last failed call's `errno` says, in words.
     package static var lastErrorText: String { errorText(errno) }
 
-    /// `ENOSPC`: for a write that makes no progress and sets no error number.
-    package static var noSpace: Int32 { ENOSPC }
-
     /// What error number `code` says, in words: the one `strerror` call.
     package static func errorText(_ code: Int32) -> String {
         strerror(code).map { String(cString: $0) } ?? "unknown error"

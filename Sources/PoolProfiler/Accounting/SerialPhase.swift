@@ -11,7 +11,8 @@ final class SerialPhase {
     private(set) var groupSize = 1
     /// Cost of one probe reading, measured before the first call.
     private(set) var probeCost: Int64 = 0
-    /// Wall time of the unrecorded first call (``warmUp()``), when it made one.
+    /// Wall time of the unrecorded first call (``warmUp(recordsFirstCall:)``) less its wait for
+    /// a core, when it made and recorded one.
     private(set) var firstCallNanoseconds: Int64?
     // Running moments of the per-record CPU ratio (Welford), so the stopping test is O(1).
     private var ratioMean = 0.0

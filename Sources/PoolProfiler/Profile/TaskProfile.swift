@@ -95,9 +95,9 @@ public struct CallSummary: Codable, Sendable {
     public var callerCPURatio: Estimate? = nil
     /// Wall time of the first call this process made of the task, less any wait for a core,
     /// not counted in the figures above; nil when the profile made none alone, made it in a
-    /// worker it was starting (a crash-prone task's profile), or was read from an older file. Well above
-    /// ``wallSecondsPerCall`` it is state the task builds once per process (a table, a model,
-    /// Foundation's or a library's start-up), which each worker process builds again.
+    /// worker it was starting (a crash-prone task's profile), or was read from an older file.
+    /// Well above ``wallSecondsPerCall`` it is state the task builds once per process (a table,
+    /// a model, Foundation's or a library's start-up), which each worker process builds again.
     public var firstCallSeconds: Double? = nil
 
     /// What a fresh process pays once on top of a call: ``firstCallSeconds`` over the mean

@@ -79,24 +79,12 @@ enum BlockingCalls {
         }
         let block = [UInt8](repeating: 0x5a, count: bytes)
         for _ in 0..<times {
-            // A short write sets no errno: the rest is written again, and a write that cannot
-            // go on (a full disk) then fails with its own error, which is the one reported.
-            var failure: SystemCallError?
-            block.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count, failure == nil {
-                    do throws(SystemCallError) {
-                        let rest = UnsafeRawBufferPointer(rebasing: buffer[offset...])
-                        let written = try Files.write(fd, rest, at: offset)
-                        // No progress without an error: the file cannot grow (as a full disk says).
-                        if written <= 0 { failure = SystemCallError(call: "pwrite", errno: SystemCall.noSpace) }
-                        offset += max(0, written)
-                    } catch {
-                        failure = error
-                    }
-                }
+            do throws(SystemCallError) {
+                // A short write goes on with the rest; one that cannot reports its own error.
+                try Files.writeAll(fd, block, at: 0)
+            } catch {
+                throw WorkloadError.systemCall("pwrite", error.errno)
             }
-            if let failure { throw WorkloadError.systemCall("pwrite", failure.errno) }
             do throws(SystemCallError) {
                 try Files.synchronize(fd)
             } catch {
