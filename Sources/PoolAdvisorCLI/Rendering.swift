@@ -111,13 +111,16 @@ enum ProfileReport {
             var text = "\(scaling.threads) threads: E_cpu \(NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2))"
             if let speedup = scaling.speedup { text += ", speed-up \(NumberText.fixed(speedup.value, decimals: 2))×" }
             if let e = scaling.serialFraction { text += ", serial fraction \(NumberText.fixed(e.value, decimals: 2))" }
+            if let loaded = scaling.speedupUnderLoad {
+                text += ", speed-up under load \(NumberText.fixed(loaded.value, decimals: 2))×"
+            }
             text +=
                 "  (\(scaling.cleanRounds) clean of \(scaling.rounds.count) rounds\(scaling.noisyHost ? ", noisy host" : ""))"
             row("thread scaling", text)
             if let processes = scaling.processSpeedup {
                 row(
                     "process scaling",
-                    "\(scaling.threads) workers: speed-up \(NumberText.fixed(processes.value, decimals: 2))× (\(processes.observations) rounds)"
+                    "\(scaling.threads) workers: speed-up \(NumberText.fixed(processes.value, decimals: 2))× (\(processes.observations) rounds\(scaling.noisyHost ? ", under load like the threads'" : ""))"
                 )
             }
         } else {

@@ -53,16 +53,26 @@ struct ProfilingSession<Task: PoolTask> {
         // as the task's helper threads (its counter is refreshed every 64 ticks).
         let samplerStart = sampler?.cpuSoFar ?? 0
         let serialLimit = options.maximumSeconds / 2
+        // Whether the host is busy enough to test more copies is read over the serial phase
+        // after its first 0.1 s: the workers of a pool that just finished (a process-scaling
+        // test's, dismissed without waiting) may still be computing their last chunk then, and
+        // must not read as a busy neighbour.
+        var settled: HostCPUSnapshot?
         serial.run(origin: origin) { elapsed, ratio in
-            isSerialDone(
+            if settled == nil, elapsed >= 0.1 { settled = HostCPUSnapshot.now() }
+            return isSerialDone(
                 serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
         }
+        let othersDuringSerial =
+            settled.flatMap { from in
+                HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: from, to: $0, countingSteal: false) }
+            } ?? othersSoFar()
         try checkFailures()
         let cpuRatio = serial.cpuRatio
         var scaling: ScalingProfile?
         var skipped: String?
         var computeStage: ComputeStageProbe?
-        let threads = options.scalingThreads ?? min(Machine.usableCores, 4)
+        let threads = options.scalingCopies(cores: Machine.usableCores, othersDuringSerial: othersDuringSerial)
         if runner.isStopped {
             skipped = "a call failed, and the profile stops at the first failure"
         } else if runsCommand {

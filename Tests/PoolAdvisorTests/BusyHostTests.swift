@@ -1,8 +1,8 @@
-import PoolProfiler
 import PoolWorkloads
 import Testing
 
 @testable import PoolAdvisor
+@testable import PoolProfiler
 
 /// Advice on a host where other programs hold cores: the cost model's share of the cores and
 /// the worker count for CPU-bound work. The other programs' load is set by hand; the real
@@ -75,6 +75,99 @@ struct BusyHostTests {
         #expect(three.workers == 3 && three.advice.contains { $0.rule == "busy-host-more-copies" })
         let two = advisor.recommend(try Self.scalingCPU(others: 1), items: 2)
         #expect(!two.advice.contains { $0.rule == "busy-host-more-copies" }, "\(two.advice)")
+    }
+
+    @Test("beside a busy program the scaling test runs as many copies as a pool would, twice the cores")
+    func scalingCopiesBesideALoad() {
+        let options = ProfilerOptions()
+        #expect(options.scalingCopies(cores: 2, othersDuringSerial: nil) == 2)
+        #expect(options.scalingCopies(cores: 2, othersDuringSerial: 0.39) == 2)
+        #expect(options.scalingCopies(cores: 2, othersDuringSerial: 0.4) == 4)
+        #expect(options.scalingCopies(cores: 2, othersDuringSerial: 1) == 4)
+        #expect(options.scalingCopies(cores: 16, othersDuringSerial: nil) == 4)
+        #expect(options.scalingCopies(cores: 16, othersDuringSerial: 3) == 8)
+        // One core has nothing to scale onto, loaded or not; a hostile reading changes nothing.
+        #expect(options.scalingCopies(cores: 1, othersDuringSerial: 5) == 1)
+        #expect(options.scalingCopies(cores: 0, othersDuringSerial: 5) == 1)
+        #expect(options.scalingCopies(cores: 2, othersDuringSerial: .nan) == 2)
+        var fixed = ProfilerOptions()
+        fixed.scalingThreads = 3
+        #expect(fixed.scalingCopies(cores: 2, othersDuringSerial: 1) == 3)
+    }
+
+    @Test("the fair speed-up under load is each side's share of the cores; unknown without a reading")
+    func fairSpeedupUnderLoad() throws {
+        func fair(_ others: Double?, copies: Int) throws -> Double? {
+            CostModel(profile: try Self.scalingCPU(others: others), machine: testMachine)
+                .fairSpeedupUnderLoad(copies: copies)
+        }
+        // One busy program on two cores: one copy gets a core; four get 2 · 4/5 of them.
+        #expect(try fair(1, copies: 4).map { abs($0 - 1.6) < 1e-12 } == true)
+        #expect(try fair(1, copies: 2).map { abs($0 - 4.0 / 3) < 1e-12 } == true)
+        // Quiet: four copies on two cores go twice as fast as one.
+        #expect(try fair(0, copies: 4) == 2)
+        #expect(try fair(nil, copies: 4) == nil)
+        for hostile in [Double.nan, .infinity, -1, 1e300] {
+            let value = try fair(hostile, copies: .max)
+            #expect(value.map { $0.isFinite && $0 >= 1 } ?? true, "\(hostile): \(String(describing: value))")
+        }
+    }
+
+    @Test("a process speed-up measured beside a busy program is compared by the rules, never priced")
+    func loadedProcessSpeedupIsNotPriced() throws {
+        var profile = try Self.scalingCPU(others: nil)
+        profile.scaling?.processSpeedup = Estimate(value: 1.05, low: 1.0, high: 1.1, observations: 3)
+        let quiet = CostModel(profile: profile, machine: testMachine)
+        #expect(quiet.processSpeedup(2) < 1.1)  // a quiet reading carries over
+        profile.scaling?.noisyHost = true
+        profile.scaling?.speedup = nil  // a noisy profile reports none
+        profile.scaling?.serialFraction = nil
+        let loaded = CostModel(profile: profile, machine: testMachine)
+        #expect(loaded.processSpeedup(2) == 2)
+    }
+
+    @Test("beside a busy program, copies that keep their fair share go to threads and copies on a lock to processes")
+    func decidesOnTheSpeedupUnderLoad() throws {
+        func profile(loaded: Double, processes: Double?, efficiency: Double = 0.98) throws -> TaskProfile {
+            var profile = try Self.scalingCPU(others: 1)
+            profile.scaling?.threads = 4
+            profile.scaling?.noisyHost = true
+            profile.scaling?.cleanRounds = 0
+            profile.scaling?.speedup = nil
+            profile.scaling?.serialFraction = nil
+            profile.scaling?.cpuEfficiency = Estimate(
+                value: efficiency, low: efficiency, high: efficiency, observations: 8)
+            profile.scaling?.speedupUnderLoad = Estimate(value: loaded, low: loaded, high: loaded, observations: 8)
+            profile.scaling?.processSpeedup = processes.map { Estimate(value: $0, low: $0, high: $0, observations: 3) }
+            return profile
+        }
+        let advisor = Advisor(machine: testMachine)
+        // The reference workloads' figures with one busy loop on this machine's two cores.
+        let scales = advisor.recommend(try profile(loaded: 1.45, processes: 1.4), items: 1000)
+        #expect(
+            scales.decidingRule?.rule == "cpu-busy-host-copies-keep-up" && scales.mode == .threads, "\(scales.summary)")
+        #expect(scales.workers == 4)
+        if case .number(let fair) = scales.evaluation.facts["fair_speedup_under_load"] {
+            #expect(abs(fair - 1.6) < 1e-9)
+        } else {
+            Issue.record(
+                "fair_speedup_under_load is not a number: \(scales.evaluation.facts["fair_speedup_under_load"])")
+        }
+        let lock = advisor.recommend(try profile(loaded: 0.97, processes: 1.4), items: 1000)
+        #expect(lock.decidingRule?.rule == "cpu-busy-host-copies-queue" && lock.mode == .processes, "\(lock.summary)")
+        let lockUntested = advisor.recommend(try profile(loaded: 0.97, processes: nil), items: 1000)
+        #expect(lockUntested.decidingRule?.rule == "cpu-busy-host-copies-queue", "\(lockUntested.summary)")
+        // Near the fair share, yet processes went a quarter further under the same load.
+        let further = advisor.recommend(try profile(loaded: 1.2, processes: 1.6), items: 1000)
+        #expect(further.decidingRule?.rule == "cpu-busy-host-copies-queue", "\(further.summary)")
+        // Copies that burn CPU without progress are settled by E_cpu first.
+        let spins = advisor.recommend(try profile(loaded: 0.35, processes: 1.5, efficiency: 0.35), items: 1000)
+        #expect(spins.decidingRule?.rule == "cpu-copies-burn-cpu", "\(spins.summary)")
+        // With one copy per core the two readings look alike: the hedging rules decide.
+        var two = try profile(loaded: 1.3, processes: nil)
+        two.scaling?.threads = 2
+        let hedged = advisor.recommend(two, items: 1000)
+        #expect(hedged.decidingRule?.rule.hasPrefix("cpu-scaling-unmeasured") == true, "\(hedged.summary)")
     }
 
     @Test("a machine of absurd size from a file, beside a busy program, is priced without a trap")

@@ -142,6 +142,24 @@ struct DecisionMatrixTests {
             ],
             rule: "cpu-scaling-unmeasured-processes", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
         Cell(
+            name: "CPU-bound, busy program beside it: four copies kept near their fair share of the machine",
+            changes: [
+                "cpu_efficiency": .number(0.98), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true), "others_cores": .number(1), "cpu_workers": .number(4),
+                "scaling_threads": .number(4), "speedup_under_load": .number(1.45),
+                "fair_speedup_under_load": .number(1.6), "process_speedup": .number(1.4),
+            ],
+            rule: "cpu-busy-host-copies-keep-up", mode: .threads, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, busy program beside it: four copies on a lock fell far short of their fair share",
+            changes: [
+                "cpu_efficiency": .number(0.97), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true), "others_cores": .number(1), "cpu_workers": .number(4),
+                "scaling_threads": .number(4), "speedup_under_load": .number(0.97),
+                "fair_speedup_under_load": .number(1.6),
+            ],
+            rule: "cpu-busy-host-copies-queue", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
             name: "CPU-bound, scales on threads beside a busy program: twice the cores",
             changes: ["others_cores": .number(0.9), "cpu_workers": .number(4)], rule: "cpu-scales-on-threads",
             mode: .threads, parameters: ["workers": 4, "chunk": 1]),

@@ -33,12 +33,15 @@ struct ProcessScalingTests {
 
     @Test("the process test runs after a quiet thread test short of the cores by more than 5 %, on calls long enough")
     func whenTheProcessTestRuns() {
-        func scaling(_ speedup: Double?, threads: Int = 2, noisy: Bool = false) -> ScalingProfile {
+        func scaling(_ speedup: Double?, threads: Int = 2, noisy: Bool = false, loaded: Double? = nil)
+            -> ScalingProfile
+        {
             ScalingProfile(
                 threads: threads, rounds: [], cleanRounds: 3,
                 speedup: speedup.map { Estimate(value: $0, low: $0, high: $0, observations: 3) }, serialFraction: nil,
                 cpuEfficiency: Estimate(value: 0.95, low: 0.95, high: 0.95, observations: 3), noisyHost: noisy,
-                waits: nil, universalScalability: nil)
+                waits: nil, universalScalability: nil,
+                speedupUnderLoad: loaded.map { Estimate(value: $0, low: $0, high: $0, observations: 8) })
         }
         // JSON coding's reading: counts as scaling (e 0.11), yet processes may go further.
         #expect(ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.8), callSeconds: 0.001))
@@ -50,6 +53,16 @@ struct ProcessScalingTests {
         // Not measured, or measured beside busy programs: no figure to compare with.
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil), callSeconds: 0.001))
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.3, noisy: true), callSeconds: 0.001))
+        // Beside busy programs the threads' speed-up under the same load is what processes are
+        // compared with, whatever its value (the load's share is in both).
+        #expect(
+            ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 1.5), callSeconds: 0.001))
+        #expect(
+            ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 0.9), callSeconds: 0.001))
+        #expect(
+            !ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: .nan), callSeconds: 0.001))
+        #expect(
+            !ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 1.5), callSeconds: 1e-6))
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(.nan), callSeconds: 0.001))
         // Calls so short that the pipes would be timed, not the task.
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.5), callSeconds: 1e-6))

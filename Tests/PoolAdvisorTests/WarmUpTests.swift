@@ -7,7 +7,7 @@ import Testing
 /// only: a second user would find the state built.
 private struct ProfiledSlowStart: PoolTask {
     private static let state: Int = {
-        usleep(60_000)
+        sleepAtLeast(seconds: 0.06)
         return 1
     }()
 

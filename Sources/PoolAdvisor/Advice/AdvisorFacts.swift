@@ -51,6 +51,14 @@ public enum AdvisorFacts {
             "process_speedup", .number, unit: "ratio",
             "throughput of N worker processes over one, when the profile ran the process-scaling test",
             mayBeUnknown: true),
+        FactDefinition(
+            "speedup_under_load", .number, unit: "ratio",
+            "throughput on N threads over one while other programs held the cores (noisy host only): the load's share is in it",
+            mayBeUnknown: true),
+        FactDefinition(
+            "fair_speedup_under_load", .number, unit: "ratio",
+            "the speed-up under load that N copies sharing nothing would show beside the other programs measured",
+            mayBeUnknown: true),
         FactDefinition("noisy_host", .boolean, "other programs held the cores while scaling was measured"),
         FactDefinition("borderline", .boolean, "a deciding figure's interval straddles one of its thresholds"),
         FactDefinition("borderline_figures", .text, "the names of the borderline figures, or \"none\""),
@@ -131,6 +139,10 @@ public enum AdvisorFacts {
             set("serial_fraction", scaling.serialFraction?.value)
             set("speedup", scaling.speedup?.value)
             set("process_speedup", scaling.processSpeedup?.value)
+            set("speedup_under_load", scaling.speedupUnderLoad?.value)
+            set(
+                "fair_speedup_under_load",
+                scaling.speedupUnderLoad == nil ? nil : model.fairSpeedupUnderLoad(copies: scaling.threads))
         }
         facts["noisy_host"] = .boolean(profile.scaling?.noisyHost ?? false)
         facts["borderline"] = .boolean(profile.isBorderline)

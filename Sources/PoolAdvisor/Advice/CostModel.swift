@@ -117,11 +117,13 @@ public struct CostModel: Sendable {
     /// host's share from the task's and lets processes scale fully, which flatters them.
     ///
     /// A measured process speed-up (``ScalingProfile/processSpeedup``) settles it: its Karp–Flatt
-    /// fraction for the workers it ran carries over to k workers.
+    /// fraction for the workers it ran carries over to k workers. One measured beside a busy
+    /// neighbour does not: it holds the neighbour's share (which ``hostShare(_:)`` counts) and
+    /// is only compared with the threads' speed-up under the same load, by the rules.
     func processSpeedup(_ k: Int) -> Double {
         let k = max(1, k)
-        if k > 1, let scaling = profile.scaling, let measured = scaling.processSpeedup?.value, measured.isFinite,
-            measured > 0
+        if k > 1, let scaling = profile.scaling, !scaling.noisyHost, let measured = scaling.processSpeedup?.value,
+            measured.isFinite, measured > 0
         {
             let n = Double(max(2, scaling.threads))
             let e = min(10, max(0, (n / min(measured, n) - 1) / (n - 1)))
@@ -165,6 +167,19 @@ public struct CostModel: Sendable {
         let c = Double(cores)
         let held = copies + b > c ? c * copies / (copies + b) : copies
         return min(1, held / min(Double(max(1, k)), c))
+    }
+
+    /// The speed-up `copies` that share nothing would show over one beside other programs
+    /// holding ``measuredOthersCores``: each side's share of the cores (see ``hostShare(_:)``,
+    /// here without its cap at twice the cores), one copy against `copies`. What the scaling
+    /// test measured under load (``PoolProfiler/ScalingProfile/speedupUnderLoad``) is judged
+    /// against it; nil when the load was not measured.
+    public func fairSpeedupUnderLoad(copies: Int) -> Double? {
+        guard let others = measuredOthersCores else { return nil }
+        let c = Double(cores)
+        func held(_ k: Double) -> Double { k + others > c ? c * k / (k + others) : k }
+        let n = Double(min(max(1, copies), 1_000_000))
+        return held(n) / max(held(1), 1e-9)
     }
 
     /// The copies CPU-bound work should run as: the cores on a quiet host; twice the cores

@@ -20,6 +20,12 @@ public struct ScalingProfile: Codable, Sendable {
     public var cpuEfficiency: Estimate
     /// Too few clean rounds: other programs held the cores, S and e are not reported.
     public var noisyHost: Bool
+    /// On a noisy host, the speed-up over every round, disturbed ones included: not what a
+    /// quiet machine would give, but comparable with ``processSpeedup`` measured under the same
+    /// load (other programs take the same share from copies on threads as from worker
+    /// processes; only what the threads share in this process tells them apart). Nil on a
+    /// quiet host, where ``speedup`` says it.
+    public var speedupUnderLoad: Estimate?
     /// What the N threads waited on (lock waits appear here, not with one thread).
     public var waits: WaitBreakdown?
     /// A Universal Scalability Law fit, made only with ≥ 4 cores and ≥ 5 thread counts.
@@ -33,7 +39,7 @@ public struct ScalingProfile: Codable, Sendable {
     public init(
         threads: Int, rounds: [ScalingRound], cleanRounds: Int, speedup: Estimate?, serialFraction: Estimate?,
         cpuEfficiency: Estimate, noisyHost: Bool, waits: WaitBreakdown?, universalScalability: USLFit?,
-        processSpeedup: Estimate? = nil
+        processSpeedup: Estimate? = nil, speedupUnderLoad: Estimate? = nil
     ) {
         self.threads = threads
         self.rounds = rounds
@@ -45,6 +51,7 @@ public struct ScalingProfile: Codable, Sendable {
         self.waits = waits
         self.universalScalability = universalScalability
         self.processSpeedup = processSpeedup
+        self.speedupUnderLoad = speedupUnderLoad
     }
 }
 
@@ -100,7 +107,9 @@ public struct ProfilerOptions: Sendable {
     public var maximumSeconds = 10.0
     /// Sampler rate per watched thread; 0 turns sampling off.
     public var samplingHertz = 1000.0
-    /// Concurrent copies for the scaling test; nil = min(usable cores, 4).
+    /// Concurrent copies for the scaling test; nil = min(usable cores, 4), or twice the cores
+    /// (at most 8) when other programs held ``HostLoad/busyOthersCores`` or more while the
+    /// serial phase ran, as many copies as a pool would run beside them.
     public var scalingThreads: Int?
     /// The scaling test runs only when the serial CPU ratio reaches this: a task that mostly
     /// waits overlaps its waits on threads by construction.
@@ -143,4 +152,20 @@ public struct ProfilerOptions: Sendable {
     public var processScaling: ProcessPool.Configuration?
 
     public init() {}
+
+    /// Copies on threads for the scaling test: ``scalingThreads`` when set; else one per core (at
+    /// most 4), or twice the cores (at most 8) when other programs held
+    /// ``HostLoad/busyOthersCores`` or more during the serial phase: as many copies as a pool
+    /// would run beside them. With the cores oversubscribed, copies that queue on a lock show it
+    /// (their waits stop hiding in the run queue) while copies that share nothing take back a
+    /// fair share of the machine; with one copy per core, a lock's waiters wait for a core
+    /// behind the neighbour and the two look alike.
+    func scalingCopies(cores: Int, othersDuringSerial: Double?) -> Int {
+        if let scalingThreads { return scalingThreads }
+        let cores = max(1, cores)
+        guard cores >= 2, let others = othersDuringSerial, others >= HostLoad.busyOthersCores else {
+            return min(cores, 4)
+        }
+        return min(2 * cores, 8)
+    }
 }

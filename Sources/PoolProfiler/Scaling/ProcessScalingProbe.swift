@@ -11,18 +11,22 @@ import PoolExecutors
 /// that to be a few per cent at most); each worker's cold start is paid before the rounds.
 struct ProcessScalingProbe<Task: PoolTask> {
     /// Whether the test can decide something after the thread-scaling test measured `scaling`
-    /// on calls of `callSeconds`: measured on a quiet host, and copies on threads short of the
+    /// on calls of `callSeconds`: on a quiet host, copies on threads short of the
     /// cores by more than 5 % (a serial fraction above 0.05 on two). Even copies that count as
     /// scaling (the rules' serial fraction of 0.15 or less) may lose a tenth to something of this
     /// process's own, such as the allocator JSON coding keeps busy, which processes escape.
+    /// Beside busy programs (a noisy host) the threads' speed-up under the same load
+    /// (``ScalingProfile/speedupUnderLoad``) is what the processes are compared with, whatever
+    /// its value: the neighbours take the same share from both, so only what the threads share
+    /// in this process tells them apart.
     /// Calls under ``shortestCall`` are not tested: coding and piping each item would weigh more
     /// than the call, so the figure would time the pipes, which the cost model already prices
     /// (with it, the demo's processes column for the 1 µs `tiny` task was predicted at 45–54 s
     /// in two runs where it ran in 0.3 s).
     static func canDecide(after scaling: ScalingProfile, callSeconds: Double) -> Bool {
-        guard !scaling.noisyHost, callSeconds.isFinite, callSeconds >= shortestCall,
-            let speedup = scaling.speedup?.value, speedup.isFinite
-        else { return false }
+        guard callSeconds.isFinite, callSeconds >= shortestCall else { return false }
+        if scaling.noisyHost { return scaling.speedupUnderLoad?.value.isFinite == true }
+        guard let speedup = scaling.speedup?.value, speedup.isFinite else { return false }
         return speedup < 0.95 * Double(max(2, scaling.threads))
     }
 

@@ -70,6 +70,8 @@ struct ScalingProbe<Task: PoolTask> {
         // whenever there are enough of them.
         let efficiencies = (enoughClean ? clean : rounds).map { $0.cpuEfficiency(threads: threads) }
         let speedups = clean.map { $0.speedup(threads: threads) }
+        let noisy = !enoughClean && clean.count < rounds.count
+        let loaded = rounds.map { $0.speedup(threads: threads) }
         let n = Double(threads)
         let serialFractions = speedups.map { (1 / max($0, 1e-9) - 1 / n) / (1 - 1 / n) }
         return ScalingProfile(
@@ -80,12 +82,14 @@ struct ScalingProbe<Task: PoolTask> {
             cpuEfficiency: Statistics.estimate(Statistics.mean(efficiencies), spreadOf: efficiencies),
             // Noisy means neighbours spoiled rounds; a budget that allowed few rounds, all clean,
             // is not noise (the figures' wide intervals already say how sure they are).
-            noisyHost: !enoughClean && clean.count < rounds.count,
+            noisyHost: noisy,
             waits: sampler.map { _ in
                 WaitBreakdown(
                     threads: threads, samples: waits.total, samplesPerSecond: 0, counts: waits, samplerCoreShare: 0)
             },
-            universalScalability: nil)
+            universalScalability: nil,
+            speedupUnderLoad: noisy && !loaded.isEmpty
+                ? Statistics.estimate(Statistics.mean(loaded), spreadOf: loaded) : nil)
     }
 
     /// Starts `copies` threads that each make up to `calls` calls, stopping early at

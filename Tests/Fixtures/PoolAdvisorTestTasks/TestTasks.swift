@@ -144,7 +144,7 @@ final class PThreadMutex: @unchecked Sendable {
 /// (`WarmUpTests.autoSeesTheFirstCall`): a second caller in the test process finds it built.
 public struct SlowFirstCall: PoolTask {
     private static let state: Int = {
-        usleep(60_000)
+        sleepAtLeast(seconds: 0.06)
         return 1
     }()
 
@@ -156,3 +156,15 @@ public let testTasks: [any PoolTask.Type] = [
     AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
     NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self, SlowFirstCall.self,
 ]
+
+/// Sleeps `seconds` at least, by the monotonic clock. A bare `usleep` returns early when a
+/// handled signal arrives, and the test process has handlers and signals of its own: in one
+/// full run a first call built on `usleep(60_000)` measured 51 ms and failed a floor of 60.
+public func sleepAtLeast(seconds: Double) {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: .nanoseconds(Int64(seconds * 1e9)))
+    while clock.now < deadline {
+        let left = clock.now.duration(to: deadline).components
+        usleep(useconds_t(max(1, left.seconds * 1_000_000 + left.attoseconds / 1_000_000_000_000)))
+    }
+}
