@@ -56,23 +56,32 @@ struct ProfilingSession<Task: PoolTask> {
         // Whether the host is busy enough to test more copies is read over the serial phase
         // after its first 0.1 s: the workers of a pool that just finished (a process-scaling
         // test's, dismissed without waiting) may still be computing their last chunk then, and
-        // must not read as a busy neighbour.
-        var settled: HostCPUSnapshot?
+        // must not read as a busy neighbour. A reading over less than 0.1 s (ticks of 10 ms on
+        // two cores) is too coarse to act on, and the test then runs its usual copies.
+        let serialStart = (Clocks.monotonic() - origin).seconds
+        var settled: (snapshot: HostCPUSnapshot, at: Int64)?
         serial.run(origin: origin) { elapsed, ratio in
-            if settled == nil, elapsed >= 0.1 { settled = HostCPUSnapshot.now() }
+            if settled == nil, elapsed - serialStart >= 0.1, let now = HostCPUSnapshot.now() {
+                settled = (now, Clocks.monotonic())
+            }
             return isSerialDone(
                 serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
         }
-        let othersDuringSerial =
-            settled.flatMap { from in
-                HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: from, to: $0, countingSteal: false) }
-            } ?? othersSoFar()
+        let othersDuringSerial = settled.flatMap { from -> Double? in
+            guard Clocks.monotonic() - from.at >= Clocks.nanoseconds(0.1) else { return nil }
+            return HostCPUSnapshot.now().flatMap {
+                HostLoad.othersCores(from: from.snapshot, to: $0, countingSteal: false)
+            }
+        }
         try checkFailures()
         let cpuRatio = serial.cpuRatio
         var scaling: ScalingProfile?
         var skipped: String?
         var computeStage: ComputeStageProbe?
-        let threads = options.scalingCopies(cores: Machine.usableCores, othersDuringSerial: othersDuringSerial)
+        let threads = options.scalingCopies(
+            cores: Machine.usableCores, othersDuringSerial: othersDuringSerial,
+            measuresRunQueue: serial.measuresRunQueue,
+            inputsLeft: runner.callsEachInputOnce ? runner.remaining : nil)
         if runner.isStopped {
             skipped = "a call failed, and the profile stops at the first failure"
         } else if runsCommand {

@@ -160,6 +160,24 @@ struct DecisionMatrixTests {
             ],
             rule: "cpu-busy-host-copies-queue", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
         Cell(
+            name: "CPU-bound, busy program beside it: processes under the same load went a quarter further",
+            changes: [
+                "cpu_efficiency": .number(0.97), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true), "others_cores": .number(1), "cpu_workers": .number(4),
+                "scaling_threads": .number(4), "speedup_under_load": .number(1.2),
+                "fair_speedup_under_load": .number(1.6), "process_speedup": .number(1.6),
+            ],
+            rule: "cpu-busy-host-processes-further", mode: .processes, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, busy neighbour weighed as a group: threads short of the fair share, processes no further",
+            changes: [
+                "cpu_efficiency": .number(0.97), "serial_fraction": .unknown, "speedup": .unknown,
+                "noisy_host": .boolean(true), "others_cores": .number(1), "cpu_workers": .number(4),
+                "scaling_threads": .number(4), "speedup_under_load": .number(1.0),
+                "fair_speedup_under_load": .number(1.6), "process_speedup": .number(1.02),
+            ],
+            rule: "cpu-busy-host-processes-no-better", mode: .threads, parameters: ["workers": 4, "chunk": 1]),
+        Cell(
             name: "CPU-bound, scales on threads beside a busy program: twice the cores",
             changes: ["others_cores": .number(0.9), "cpu_workers": .number(4)], rule: "cpu-scales-on-threads",
             mode: .threads, parameters: ["workers": 4, "chunk": 1]),

@@ -31,7 +31,9 @@ struct ProcessScalingTests {
         }
     }
 
-    @Test("the process test runs after a quiet thread test short of the cores by more than 5 %, on calls long enough")
+    @Test(
+        "the process test runs after a quiet thread test short of the cores by 5 %, or one under load, on calls long enough"
+    )
     func whenTheProcessTestRuns() {
         func scaling(_ speedup: Double?, threads: Int = 2, noisy: Bool = false, loaded: Double? = nil)
             -> ScalingProfile
@@ -50,19 +52,21 @@ struct ProcessScalingTests {
         // Within 5 % of the cores: nothing for processes to gain.
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.92), callSeconds: 0.001))
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(3.9, threads: 4), callSeconds: 0.001))
-        // Not measured, or measured beside busy programs: no figure to compare with.
+        // Not measured, or disturbed with no speed-up under load kept: no figure to compare with.
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil), callSeconds: 0.001))
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.3, noisy: true), callSeconds: 0.001))
         // Beside busy programs the threads' speed-up under the same load is what processes are
         // compared with, whatever its value (the load's share is in both).
-        #expect(
-            ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 1.5), callSeconds: 0.001))
-        #expect(
-            ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 0.9), callSeconds: 0.001))
-        #expect(
-            !ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: .nan), callSeconds: 0.001))
-        #expect(
-            !ProcessScalingProbe<PureCPU>.canDecide(after: scaling(nil, noisy: true, loaded: 1.5), callSeconds: 1e-6))
+        func underLoad(_ loaded: Double, threads: Int = 4, call: Double = 0.001) -> Bool {
+            ProcessScalingProbe<PureCPU>.canDecide(
+                after: scaling(nil, threads: threads, noisy: true, loaded: loaded), callSeconds: call, cores: 2)
+        }
+        #expect(underLoad(1.5))
+        #expect(underLoad(0.9))
+        #expect(!underLoad(.nan))
+        #expect(!underLoad(1.5, call: 1e-6))
+        // Copies no more than the cores: the rules read no comparison, so none is made.
+        #expect(!underLoad(1.2, threads: 2))
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(.nan), callSeconds: 0.001))
         // Calls so short that the pipes would be timed, not the task.
         #expect(!ProcessScalingProbe<PureCPU>.canDecide(after: scaling(1.5), callSeconds: 1e-6))

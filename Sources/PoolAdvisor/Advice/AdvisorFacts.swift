@@ -53,7 +53,8 @@ public enum AdvisorFacts {
             mayBeUnknown: true),
         FactDefinition(
             "speedup_under_load", .number, unit: "ratio",
-            "throughput on N threads over one while other programs held the cores (noisy host only): the load's share is in it",
+            "throughput on N threads over one while other programs held the cores (noisy host only): "
+                + "the load's share is in it",
             mayBeUnknown: true),
         FactDefinition(
             "fair_speedup_under_load", .number, unit: "ratio",

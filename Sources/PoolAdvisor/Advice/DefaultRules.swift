@@ -152,24 +152,40 @@ extension Advisor {
         # (twice the cores) beside them, and the speed-up it measured holds their share. Copies that share
         # nothing take back a fair share of a machine shared that way (fair_speedup_under_load); copies
         # queued on a lock do not, even when their waits hide in the run queue. Processes measured beside
-        # the same load settle it too: what they win over threads is this process's own. Judged this way
-        # only when the copies outnumbered the cores (with one copy per core a lock's waiters queue for a
-        # core, which looks like the load).
+        # the same load settle it when they were: what they win over threads is this process's own, and
+        # where they win nothing (a neighbour weighed as a group, a machine-wide limit) the shortfall is
+        # not the threads'. Judged this way only when the copies outnumbered the cores (with one copy per
+        # core a lock's waiters queue for a core, which looks like the load).
+
+        rule cpu-busy-host-processes-further priority 48
+          when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
+               and known(process_speedup) and process_speedup > 1.25 * speedup_under_load
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
+          why "other programs held the cores, so {scaling_threads:d} copies were measured beside them: on threads they ran {speedup_under_load:.2x} as fast as one, in worker processes under the same load {process_speedup:.2x}: the threads queue on something of this process's, so separate processes"
 
         rule cpu-busy-host-copies-queue priority 48
           when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
-               and (speedup_under_load < 0.7 * fair_speedup_under_load
-                    or (known(process_speedup) and process_speedup > 1.25 * speedup_under_load))
+               and known(fair_speedup_under_load) and speedup_under_load < 0.7 * fair_speedup_under_load
+               and (not known(process_speedup) or process_speedup > 1.1 * speedup_under_load)
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies on threads were measured beside them: they ran {speedup_under_load:.2x} as fast as one, where copies sharing nothing get about {fair_speedup_under_load:.2x} of a machine shared this way: they queue on something of this process's, so separate processes"
 
         rule cpu-busy-host-copies-keep-up priority 48
           when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
-               and cpu_efficiency >= 0.85 and speedup_under_load >= 0.7 * fair_speedup_under_load
+               and cpu_efficiency >= 0.85 and known(fair_speedup_under_load)
+               and speedup_under_load >= 0.7 * fair_speedup_under_load
           then threads workers = cpu_workers
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies on threads were measured beside them: they ran {speedup_under_load:.2x} as fast as one, near the {fair_speedup_under_load:.2x} that copies sharing nothing get on a machine shared this way, and kept {cpu_efficiency:%} of their speed per CPU-second: threads need no start-up or copies"
+
+        rule cpu-busy-host-processes-no-better priority 48
+          when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
+               and cpu_efficiency >= 0.85 and known(process_speedup) and process_speedup <= 1.1 * speedup_under_load
+          then threads workers = cpu_workers
+                        chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
+          why "other programs held the cores, so {scaling_threads:d} copies were measured beside them: on threads they ran {speedup_under_load:.2x} as fast as one, and in worker processes under the same load no further ({process_speedup:.2x}): what they fall short on is the machine's or the neighbour's, which processes share, and threads need no start-up or copies"
 
         # The wall-clock speed-up was not measured (a short profiling budget, or other programs held the
         # cores in the scaling test). Copies that burn CPU at full efficiency may still queue on a lock

@@ -109,13 +109,12 @@ public struct ModeComparison: Codable, Sendable {
         // time slice is 3–4 ms), and three rounds do not settle its median: plans that short run
         // more rounds, interleaved as above, until about 0.3 s of each has been timed.
         let short = plans.indices.filter { median(rounds[$0]) < Self.shortJobSeconds }
-        if let longest = short.map({ median(rounds[$0]) }).max() {
-            let extra = min(Self.shortJobExtraRounds, Int((0.3 / max(longest, 0.01)).rounded(.up)))
-            for round in 0..<extra {
-                for step in short.indices {
-                    let index = short[(step + round) % short.count]
-                    rounds[index].append(try measureOnce(workload, inputs, plans[index].1, settings))
-                }
+        for round in 0..<Self.shortJobExtraRounds {
+            let pending = short.filter { rounds[$0].reduce(0, +) < Self.shortJobTimedSeconds }
+            if pending.isEmpty { break }
+            for step in pending.indices {
+                let index = pending[(step + round) % pending.count]
+                rounds[index].append(try measureOnce(workload, inputs, plans[index].1, settings))
             }
         }
         var modes: [String: Timing] = [:]
@@ -152,9 +151,12 @@ public struct ModeComparison: Codable, Sendable {
         return (clock.now - started).seconds
     }
 
-    /// A plan whose median job is shorter than this gets extra rounds (``shortJobExtraRounds`` at most).
+    /// A plan whose median job is shorter than this gets extra rounds.
     static let shortJobSeconds = 0.1
+    /// The extra rounds a short plan gets at most (30 in all with the usual three).
     static let shortJobExtraRounds = 27
+    /// A short plan's extra rounds stop once its rounds add up to this.
+    static let shortJobTimedSeconds = 0.3
 
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

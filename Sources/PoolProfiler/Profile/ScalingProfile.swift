@@ -154,18 +154,22 @@ public struct ProfilerOptions: Sendable {
     public init() {}
 
     /// Copies on threads for the scaling test: ``scalingThreads`` when set; else one per core (at
-    /// most 4), or twice the cores (at most 8) when other programs held
-    /// ``HostLoad/busyOthersCores`` or more during the serial phase: as many copies as a pool
-    /// would run beside them. With the cores oversubscribed, copies that queue on a lock show it
-    /// (their waits stop hiding in the run queue) while copies that share nothing take back a
-    /// fair share of the machine; with one copy per core, a lock's waiters wait for a core
-    /// behind the neighbour and the two look alike.
-    func scalingCopies(cores: Int, othersDuringSerial: Double?) -> Int {
+    /// most 4), or twice that (at most 8) when other programs held ``HostLoad/busyOthersCores``
+    /// or more during the serial phase: as many copies as a pool would run beside them. With the
+    /// cores oversubscribed, copies that queue on a lock show it (their waits stop hiding in the
+    /// run queue) while copies that share nothing take back a fair share of the machine; with one
+    /// copy per core, a lock's waiters wait for a core behind the neighbour and the two look
+    /// alike. Only where the run queue is measured (`measuresRunQueue`): without it every round
+    /// of oversubscribed copies would count as clean, and their speed-up, capped by the cores,
+    /// would read as copies that serialise. And only when the rounds fit the inputs left
+    /// (`inputsLeft`, when each input is called once).
+    func scalingCopies(cores: Int, othersDuringSerial: Double?, measuresRunQueue: Bool, inputsLeft: Int?) -> Int {
         if let scalingThreads { return scalingThreads }
-        let cores = max(1, cores)
-        guard cores >= 2, let others = othersDuringSerial, others >= HostLoad.busyOthersCores else {
-            return min(cores, 4)
-        }
-        return min(2 * cores, 8)
+        let usual = min(max(1, cores), 4)
+        guard cores >= 2, measuresRunQueue, let others = othersDuringSerial, others >= HostLoad.busyOthersCores
+        else { return usual }
+        let busy = min(cores, 4) * 2
+        if let inputsLeft, inputsLeft < (1 + busy) * min(max(1, minimumScalingRounds), 1_000_000) { return usual }
+        return busy
     }
 }

@@ -18,14 +18,17 @@ struct ProcessScalingProbe<Task: PoolTask> {
     /// Beside busy programs (a noisy host) the threads' speed-up under the same load
     /// (``ScalingProfile/speedupUnderLoad``) is what the processes are compared with, whatever
     /// its value: the neighbours take the same share from both, so only what the threads share
-    /// in this process tells them apart.
+    /// in this process tells them apart. Only when the copies outnumbered the `cores`, as the
+    /// rules that read the comparison require.
     /// Calls under ``shortestCall`` are not tested: coding and piping each item would weigh more
     /// than the call, so the figure would time the pipes, which the cost model already prices
     /// (with it, the demo's processes column for the 1 µs `tiny` task was predicted at 45–54 s
     /// in two runs where it ran in 0.3 s).
-    static func canDecide(after scaling: ScalingProfile, callSeconds: Double) -> Bool {
+    static func canDecide(after scaling: ScalingProfile, callSeconds: Double, cores: Int = Machine.usableCores)
+        -> Bool
+    {
         guard callSeconds.isFinite, callSeconds >= shortestCall else { return false }
-        if scaling.noisyHost { return scaling.speedupUnderLoad?.value.isFinite == true }
+        if scaling.noisyHost { return scaling.threads > cores && scaling.speedupUnderLoad?.value.isFinite == true }
         guard let speedup = scaling.speedup?.value, speedup.isFinite else { return false }
         return speedup < 0.95 * Double(max(2, scaling.threads))
     }

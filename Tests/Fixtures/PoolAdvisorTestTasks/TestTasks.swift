@@ -161,8 +161,9 @@ public let testTasks: [any PoolTask.Type] = [
 /// handled signal arrives, and the test process has handlers and signals of its own: in one
 /// full run a first call built on `usleep(60_000)` measured 51 ms and failed a floor of 60.
 public func sleepAtLeast(seconds: Double) {
+    guard seconds.isFinite, seconds > 0 else { return }
     let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .nanoseconds(Int64(seconds * 1e9)))
+    let deadline = clock.now.advanced(by: .nanoseconds(Int64(min(seconds, 3600) * 1e9)))
     while clock.now < deadline {
         let left = clock.now.duration(to: deadline).components
         usleep(useconds_t(max(1, left.seconds * 1_000_000 + left.attoseconds / 1_000_000_000_000)))
