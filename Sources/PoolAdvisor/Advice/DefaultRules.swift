@@ -118,7 +118,7 @@ extension Advisor {
         # process's own (an allocator JSON coding keeps busy), and a long job pays processes' start once.
         # Processes must have gone further by a tenth (both figures come from short runs), and the cost
         # model, weighing the two speed-ups with start-up and shipping, must predict them faster. At 5 %
-        # the coin fell wrongly more often than right: in fourteen quiet demos processes won such rows by
+        # the coin fell wrongly more often than right: in ten quiet demos processes won such rows by
         # 0–6 % (json-coding once by 24 %), and lost them by up to 30 % (text-words 1.30, allocation 1.14).
 
         rule cpu-processes-scale-further priority 49
