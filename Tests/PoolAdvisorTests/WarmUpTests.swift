@@ -3,11 +3,11 @@ import PoolAdvisor
 import PoolAdvisorTestTasks
 import Testing
 
-/// Builds its state on its first call in this process (60 ms asleep, once). Used by one test
+/// Builds its state on its first call in this process (60 ms of CPU, once). Used by one test
 /// only: a second user would find the state built.
 private struct ProfiledSlowStart: PoolTask {
     private static let state: Int = {
-        sleepAtLeast(seconds: 0.06)
+        computeAtLeast(seconds: 0.06)
         return 1
     }()
 
@@ -26,7 +26,7 @@ struct WarmUpTests {
         options.scalingMinimumCPURatio = 2
         let profile = try Profiler(options: options).profile(ProfiledSlowStart.self, sample: Array(0..<16))
         let first = try #require(profile.calls.firstCallSeconds)
-        // The sleep is a floor: nothing can make it shorter.
+        // The CPU spent is a floor: nothing can make the call shorter.
         #expect(first >= 0.06)
         #expect(profile.calls.warmUpSeconds >= 0.06 - profile.calls.wallSecondsPerCall.value)
         // The mean call leaves the first one out: the state is built by then.

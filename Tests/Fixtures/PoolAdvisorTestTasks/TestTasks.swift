@@ -139,12 +139,12 @@ final class PThreadMutex: @unchecked Sendable {
     }
 }
 
-/// Builds its state on its first call in each process (60 ms asleep, once), then answers at
+/// Builds its state on its first call in each process (60 ms of CPU, once), then answers at
 /// once: a model or table loaded per process, as the profiler sees it. For one test only
 /// (`WarmUpTests.autoSeesTheFirstCall`): a second caller in the test process finds it built.
 public struct SlowFirstCall: PoolTask {
     private static let state: Int = {
-        sleepAtLeast(seconds: 0.06)
+        computeAtLeast(seconds: 0.06)
         return 1
     }()
 
@@ -157,15 +157,22 @@ public let testTasks: [any PoolTask.Type] = [
     NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self, SlowFirstCall.self,
 ]
 
-/// Sleeps `seconds` at least, by the monotonic clock. A bare `usleep` returns early when a
-/// handled signal arrives, and the test process has handlers and signals of its own: in one
-/// full run a first call built on `usleep(60_000)` measured 51 ms and failed a floor of 60.
-public func sleepAtLeast(seconds: Double) {
+/// Computes for `seconds` of this thread's CPU time at least: a table built once per process.
+/// The warm-up is CPU, not a sleep, because auto mode reads a computing task's first call by its
+/// CPU time (so a busy neighbour cannot stretch it), and that reading also counts the CPU of any
+/// child process reaped meanwhile, by any thread: a sleeping warm-up in a test process full of
+/// workers read 51 ms, twice, against a floor of 60. Spent CPU is a floor for both readings.
+public func computeAtLeast(seconds: Double) {
     guard seconds.isFinite, seconds > 0 else { return }
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: .nanoseconds(Int64(min(seconds, 3600) * 1e9)))
-    while clock.now < deadline {
-        let left = clock.now.duration(to: deadline).components
-        usleep(useconds_t(max(1, left.seconds * 1_000_000 + left.attoseconds / 1_000_000_000_000)))
+    func threadCPU() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
+    let end = threadCPU() + min(seconds, 3600)
+    var state: UInt64 = 1
+    while threadCPU() < end {
+        for _ in 0..<10_000 { state = state &* 6_364_136_223_846_793_005 &+ 1 }
+    }
+    if state == 0 { print("") }  // keeps the loop from being optimised away
 }
