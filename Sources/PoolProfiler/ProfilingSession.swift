@@ -23,8 +23,9 @@ struct ProfilingSession<Task: PoolTask> {
         // is left out: on a VM it grows with this task's own wake-ups (a call that waits on a
         // pipe read 0.4 cores of it), and more threads cannot take it back.
         let hostBefore = HostCPUSnapshot.now()
-        func othersSoFar() -> Double? {
-            hostBefore.flatMap { before in
+        /// Other programs' busy cores from `start` (the profile's start by default) to now.
+        func othersSoFar(since start: HostCPUSnapshot? = hostBefore) -> Double? {
+            start.flatMap { before in
                 HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0, countingSteal: false) }
             }
         }
@@ -69,9 +70,7 @@ struct ProfilingSession<Task: PoolTask> {
         }
         let othersDuringSerial = settled.flatMap { from -> Double? in
             guard Clocks.monotonic() - from.at >= Clocks.nanoseconds(0.1) else { return nil }
-            return HostCPUSnapshot.now().flatMap {
-                HostLoad.othersCores(from: from.snapshot, to: $0, countingSteal: false)
-            }
+            return othersSoFar(since: from.snapshot)
         }
         try checkFailures()
         let cpuRatio = serial.cpuRatio

@@ -34,6 +34,8 @@ struct AutoRow {
     var scaled: [Column: Bool] = [:]
     var best: [Double] = []
     var auto: [Double] = []
+    /// Each round's fastest fixed mode, run again after auto (the control).
+    var control: [Double] = []
     var profilingShare: [Double] = []
     var chosen = "n/a"
 
@@ -49,8 +51,15 @@ struct AutoRow {
     }
 
     /// The median of the per-round ratios auto / best fixed mode (as the ratio lines compute it).
-    var regretAgainstBest: Double? {
-        let ratios = zip(auto, best).compactMap { $1 > 0 ? $0 / $1 : nil }
+    var regretAgainstBest: Double? { Self.medianRatio(auto, best) }
+
+    /// The same ratio for the control: the round's fastest fixed mode, run again, over the
+    /// round's best (itself, the first time).
+    var controlAgainstBest: Double? { Self.medianRatio(control, best) }
+
+    /// The median of the per-round ratios `times[i] / best[i]`.
+    static func medianRatio(_ times: [Double], _ best: [Double]) -> Double? {
+        let ratios = zip(times, best).compactMap { $1 > 0 ? $0 / $1 : nil }
         return ratios.isEmpty ? nil : Stats(ratios).median
     }
 
@@ -61,7 +70,7 @@ struct AutoRow {
         let regretTitles = Column.allCases.map { padLeft($0.title(cores: cores), 9) }.joined()
         let header =
             pad("job", 28) + padLeft("items", 9) + padLeft("auto s", 9) + padLeft("prof.", 7) + "  "
-            + pad("auto chose", 30) + regretTitles + padLeft("best", 8)
+            + pad("auto chose", 30) + regretTitles + padLeft("best", 8) + padLeft("control", 9)
         var lines = [header, String(repeating: "-", count: header.count)]
         for row in rows {
             let cells = Column.allCases.map { column -> String in
@@ -73,12 +82,14 @@ struct AutoRow {
             lines.append(
                 pad(row.job, 28) + padLeft(String(row.items), 9) + padLeft(format(Stats(row.auto).median), 9)
                     + padLeft(share, 7) + "  " + pad(row.chosen, 30) + cells.joined()
-                    + padLeft(row.regretAgainstBest.map(format) ?? "n/a", 8))
+                    + padLeft(row.regretAgainstBest.map(format) ?? "n/a", 8)
+                    + padLeft(row.controlAgainstBest.map(format) ?? "n/a", 9))
             var fields: [(String, JSONValue)] = [
                 ("figure", .text(row.job)), ("items", .number(Double(row.items))),
                 ("auto_seconds", .number(Stats(row.auto).median)),
                 ("profiling_share", .number(Stats(row.profilingShare).median)), ("chosen", .text(row.chosen)),
                 ("regret_best", row.regretAgainstBest.map { .number($0) } ?? .null),
+                ("control_best", row.controlAgainstBest.map { .number($0) } ?? .null),
             ]
             for column in Column.allCases {
                 if let regret = row.regret(against: column) {
@@ -90,7 +101,8 @@ struct AutoRow {
         }
         report.addTable(
             "auto's regret against each fixed mode (auto s / mode s, medians; * = mode run on every k-th input, "
-                + "time scaled by k; best = median of per-round auto / best fixed mode)", lines)
+                + "time scaled by k; best = median of per-round auto / best fixed mode; control = the same for "
+                + "the round's fastest fixed mode run again)", lines)
         let regrets = rows.compactMap { row in row.regretAgainstBest.map { (row.job, $0) } }
         let shares = rows.compactMap { $0.profilingShare.isEmpty ? nil : Stats($0.profilingShare).median }
         if let worst = regrets.max(by: { $0.1 < $1.1 }) {
@@ -99,6 +111,13 @@ struct AutoRow {
                 "summary: worst regret \(format(worst.1))× (\(worst.0)); \(within) of \(regrets.count) jobs within 1.10× "
                     + "of the best fixed mode; median profiling share \(String(format: "%.1f%%", 100 * Stats(shares).median))"
             )
+        }
+        let controls = rows.compactMap(\.controlAgainstBest)
+        if let worst = controls.max() {
+            let within = controls.filter { $0 <= 1.10 }.count
+            report.note(
+                "control: the round's fastest fixed mode, run again, scored up to \(format(worst))× the best; "
+                    + "\(within) of \(controls.count) jobs within 1.10× (the noise floor of the regret above)")
         }
     }
 }

@@ -203,7 +203,8 @@ struct AutoPoliciesTests {
                 items: 2000))
         #expect(noisy.mode == .threads)
         // One clean round whose two copies ran barely faster than one (a lock whose waiters
-        // sleep: E_cpu stays high) keeps the advice; one that sped up near the cores does not.
+        // sleep: E_cpu stays high) keeps the advice; one that sped up part-way or near the
+        // cores does not (the run's first window measures the speed-up better than one round).
         func round(concurrentWall: Double) throws -> ScalingRound {
             let json = """
                 {"singleCalls": 10, "singleWallSeconds": 0.02, "singleCPUSeconds": 0.02, "concurrentCalls": 20,
@@ -215,8 +216,13 @@ struct AutoPoliciesTests {
         var locked = try state(efficiency: 0.97, lockSamples: 0, cleanRounds: 1)
         locked.profile.scaling?.rounds = [try round(concurrentWall: 0.038)]
         #expect(auto.threadsFirst(PureCPU.self, locked, items: 2000) == nil, "a clean round at 1.05×")
+        locked.profile.scaling?.rounds = [try round(concurrentWall: 0.034)]
+        #expect(auto.threadsFirst(PureCPU.self, locked, items: 2000) == nil, "a clean round at 1.18×")
         locked.profile.scaling?.rounds = [try round(concurrentWall: 0.021)]
         #expect(auto.threadsFirst(PureCPU.self, locked, items: 2000)?.mode == .threads, "a clean round at 1.9×")
+        locked.profile.scaling?.rounds = [try round(concurrentWall: 0.021), try round(concurrentWall: 0.03)]
+        #expect(
+            auto.threadsFirst(PureCPU.self, locked, items: 2000)?.mode == .threads, "clean rounds at 1.9× and 1.33×")
         // A measured speed-up decides by itself: no threads first.
         var measured = try state(efficiency: 0.97, lockSamples: 0)
         measured.profile.scaling?.speedup = Estimate(value: 1.3, low: 1.3, high: 1.3, observations: 3)

@@ -1,7 +1,8 @@
 import Foundation
-import PoolAdvisor
 import PoolAdvisorTestTasks
 import Testing
+
+@testable import PoolAdvisor
 
 /// Builds its state on its first call in this process (60 ms of CPU, once). Used by one test
 /// only: a second user would find the state built.
@@ -12,6 +13,20 @@ private struct ProfiledSlowStart: PoolTask {
     }()
 
     static func run(_ input: Int) -> Int { input + state }
+}
+
+/// Builds its state on its first call in this process (60 ms of CPU, once), then computes
+/// 0.2 ms a call. Used by one test only.
+private struct TimedSlowStart: PoolTask {
+    private static let state: Int = {
+        computeAtLeast(seconds: 0.06)
+        return 1
+    }()
+
+    static func run(_ input: Int) -> Int {
+        computeAtLeast(seconds: 0.0002)
+        return input + state
+    }
 }
 
 @Suite("A fresh process's warm-up", .serialized, .timeLimit(.minutes(10)))
@@ -73,6 +88,38 @@ struct WarmUpTests {
     func autoSeesTheFirstCall() throws {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
         let run = try auto.run(SlowFirstCall.self, Array(0..<64))
+        #expect(run.outputs == Array(1...64))
+        let profile = try #require(run.profile)
+        let first = try #require(profile.calls.firstCallSeconds)
+        #expect(first >= 0.06)
+        #expect(profile.calls.warmUpSeconds > 0.05)
+    }
+
+    @Test("auto mode times calls after a cold first one, which would otherwise size the whole profile")
+    func firstCallsPastTheColdOne() throws {
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
+        var outputs: [Int] = []
+        var delivered: [Int] = []
+        let (call, first) = try auto.timeFirstCalls(
+            TimedSlowStart.self, Array(0..<64), &outputs, nil, { delivered += $0 })
+        #expect(outputs.count >= 2)
+        #expect(outputs == Array(1...outputs.count))
+        #expect(delivered.isEmpty)
+        // Spent CPU is a floor on the first call's reading; the call time returned is a later
+        // call's, a few hundred times less CPU (load stretches only its wall clock).
+        #expect(try #require(first) >= 0.06)
+        #expect(call.wallSeconds < (try #require(first)))
+        if let own = call.ownSeconds { #expect(own < 0.03, "\(call)") }
+    }
+
+    @Test(
+        "auto mode counts a first call that waits, though the task's later calls compute",
+        .enabled(if: FileManager.default.fileExists(atPath: "/proc/thread-self/schedstat")))
+    func autoSeesAWaitingFirstCall() throws {
+        // Read by CPU time, as before the wait for a core was measured, this warm-up was about
+        // nothing: the call slept. Its own time (wall less any wait for a core) counts the sleep.
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
+        let run = try auto.run(NapFirstCall.self, Array(0..<64))
         #expect(run.outputs == Array(1...64))
         let profile = try #require(run.profile)
         let first = try #require(profile.calls.firstCallSeconds)

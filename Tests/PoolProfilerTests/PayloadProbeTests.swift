@@ -66,13 +66,26 @@ struct CountedBytesTask: PoolTask {
         let payload = PayloadProbe.measure(
             CountedBytesTask.self, inputs: inputs, outputs: outputs, cpuSecondsPerCall: 0.001, machine: nil,
             budgetSeconds: 0)
-        #expect(inputCounter.count.load(ordering: .relaxed) == 1)
-        // A large first output: coded twice to time it warm, at most.
+        // Each kind's first value: coded once cold (untimed), once timed.
+        #expect(inputCounter.count.load(ordering: .relaxed) == 2)
         #expect(outputCounter.count.load(ordering: .relaxed) == 2)
         #expect(payload.estimatedValues == 14)
         #expect(payload.inputBytes < 100)
         #expect(payload.outputBytes >= 100_000)
         #expect(PayloadProbe.budgetNote(payload)?.contains("14 sampled value(s)") == true)
+    }
+
+    @Test("a small value's cold first round never counts, though the budget is spent")
+    func coldRoundIsNotTimed() {
+        // The value's first encode waits 0.2 s at its gate, as a type's first use costs (a
+        // hundred times its steady cost was seen); every round after it passes at once.
+        let gate = EncodeGate()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { gate.open() }
+        let payload = PayloadProbe.measure(
+            FailsWhileInputsAreCoded.self, inputs: [GatedValue(gate: gate)], outputs: [0], cpuSecondsPerCall: 0.001,
+            machine: nil, budgetSeconds: 0)
+        #expect(gate.started.wait(timeout: .now()) == .success)
+        #expect(payload.codecSecondsPerCall < 0.1, "\(payload.codecSecondsPerCall)")
     }
 
     @Test("the budget is 5 % of the maximum, never past the profile's deadline")

@@ -163,10 +163,15 @@ public struct CostModel: Sendable {
     func hostShare(_ k: Int) -> Double {
         let b = othersCores
         guard b > 0 else { return 1 }
-        let copies = Double(min(max(1, k), 2 * cores))
+        let held = coresHeld(copies: Double(min(max(1, k), 2 * cores)), others: b)
+        return min(1, held / min(Double(max(1, k)), Double(cores)))
+    }
+
+    /// The cores `copies` runnable copies hold beside `others` busy ones: all they ask for
+    /// while the machine has room, else their even share of it, `cores · copies / (copies + others)`.
+    private func coresHeld(copies: Double, others: Double) -> Double {
         let c = Double(cores)
-        let held = copies + b > c ? c * copies / (copies + b) : copies
-        return min(1, held / min(Double(max(1, k)), c))
+        return copies + others > c ? c * copies / (copies + others) : copies
     }
 
     /// The speed-up `copies` that share nothing would show over one beside other programs
@@ -176,10 +181,8 @@ public struct CostModel: Sendable {
     /// against it; nil when the load was not measured.
     public func fairSpeedupUnderLoad(copies: Int) -> Double? {
         guard let others = measuredOthersCores else { return nil }
-        let c = Double(cores)
-        func held(_ k: Double) -> Double { k + others > c ? c * k / (k + others) : k }
         let n = Double(min(max(1, copies), 1_000_000))
-        return held(n) / max(held(1), 1e-9)
+        return coresHeld(copies: n, others: others) / max(coresHeld(copies: 1, others: others), 1e-9)
     }
 
     /// The copies CPU-bound work should run as: the cores on a quiet host; twice the cores

@@ -78,8 +78,10 @@ extension AutoExecutor {
         return true
     }
 
-    /// Runs the first inputs alone, timed (up to 16 calls or 5 ms), keeping their outputs in
-    /// `outputs`; returns the time of one call (the fastest, since a first call is cold) and
+    /// Runs the first inputs alone, timed (two calls, then up to 16 or until the calls after the
+    /// first took 5 ms), keeping their outputs in `outputs`; returns the time of one call (the
+    /// fastest, since a first call is cold: a first call that builds a table once per process
+    /// would otherwise size the whole profile's budget, 50× too large for memory-scan) and
     /// the first call's time as a warm-up reads it (``warmCallSeconds(_:typical:)``), which
     /// shows what a fresh process pays when this one had not run the task before.
     /// A failure delivers the outputs before it and throws its ``MapError``.
@@ -89,18 +91,17 @@ extension AutoExecutor {
     ) throws -> (call: CallTiming, firstCallSeconds: Double?) {
         var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
         var firstCall: CallTiming?
-        var spent = 0.0
+        var spentAfterFirst = 0.0
         let firstTimed = outputs.count
         while outputs.count < min(firstTimed + 16, inputs.count - 1)
-            && (outputs.count == firstTimed || spent < 0.005)
+            && (outputs.count <= firstTimed + 1 || spentAfterFirst < 0.005)
         {
             let index = outputs.count
             do {
                 let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
                 outputs.append(output)
-                if firstCall == nil { firstCall = measured }
+                if firstCall == nil { firstCall = measured } else { spentAfterFirst += measured.wallSeconds }
                 if measured.wallSeconds < timing.wallSeconds { timing = measured }
-                spent += measured.wallSeconds
             } catch {
                 try deliver(outputs)
                 throw MapError(index: index, error: error)
@@ -133,11 +134,13 @@ extension AutoExecutor {
         return (timing, Self.warmCallSeconds(firstCall, typical: timing))
     }
 
-    /// The first call's time as a warm-up reads it: for a task that computes (a typical call
-    /// mostly on its CPU), its CPU time, which a busy neighbour holding the core cannot stretch;
-    /// else its wall time.
+    /// The first call's time as a warm-up reads it: its own time, wall less the wait for a core
+    /// (a busy neighbour holding the core cannot stretch it, and a warm-up that waits, loading
+    /// a file or connecting, counts in full). Where the wait for a core is not measured: for a
+    /// task that computes (a typical call mostly on its CPU), its CPU time, else its wall time.
     static func warmCallSeconds(_ first: CallTiming?, typical: CallTiming) -> Double? {
         guard let first else { return nil }
+        if let own = first.ownSeconds { return own }
         return typical.cpuShare >= 0.8 ? min(first.wallSeconds, first.cpuSeconds) : first.wallSeconds
     }
 

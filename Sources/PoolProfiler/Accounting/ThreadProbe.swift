@@ -26,20 +26,12 @@ final class ThreadProbe {
     /// Whether run-queue wait is measured (schedstat present).
     var measuresRunQueue: Bool { schedulerStatistics != nil }
 
-    /// `schedstat` reads "run-ns wait-ns timeslices".
-    private static func parseSchedulerStatistics(_ bytes: UnsafeBufferPointer<UInt8>) -> (run: Int64, waiting: Int64)? {
-        guard let first = parseNumber(bytes, from: 0), let second = parseNumber(bytes, from: first.end) else {
-            return nil
-        }
-        return (first.value, second.value)
-    }
-
     func read() -> ProbeReading {
         let wall = Clocks.monotonic()
         let cpu = Clocks.threadCPU()
         var run = cpu
         var runQueue: Int64 = 0
-        if let file = schedulerStatistics, let pair = file.withContents(Self.parseSchedulerStatistics) ?? nil {
+        if let file = schedulerStatistics, let pair = file.withContents(parseSchedulerStatistics) ?? nil {
             run = pair.run
             runQueue = pair.waiting
         }

@@ -60,6 +60,15 @@ enum ProcFS {
     }()
 }
 
+/// A thread's `schedstat` ("run-ns wait-ns timeslices"): time on a core, and time runnable but
+/// waiting for one.
+func parseSchedulerStatistics(_ bytes: UnsafeBufferPointer<UInt8>) -> (run: Int64, waiting: Int64)? {
+    guard let first = parseNumber(bytes, from: 0), let second = parseNumber(bytes, from: first.end) else {
+        return nil
+    }
+    return (first.value, second.value)
+}
+
 /// Parses a run of ASCII digits (with an optional `0x` prefix for hexadecimal) starting at
 /// `index`; returns the value and the index after it.
 func parseNumber(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> (value: Int64, end: Int)? {

@@ -151,17 +151,31 @@ public struct SlowFirstCall: PoolTask {
     public static func run(_ input: Int) -> Int { input + state }
 }
 
+/// Waits 60 ms on its first call in each process (a file loaded or a connection made once),
+/// then computes 0.2 ms a call. For one test only (`WarmUpTests.autoSeesAWaitingFirstCall`): a
+/// second caller in the test process finds it ready.
+public struct NapFirstCall: PoolTask {
+    private static let ready: Int = {
+        usleep(60_000)
+        return 1
+    }()
+
+    public static func run(_ input: Int) -> Int {
+        computeAtLeast(seconds: 0.0002)
+        return input + ready
+    }
+}
+
 /// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
 public let testTasks: [any PoolTask.Type] = [
     AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
     NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self, SlowFirstCall.self,
+    NapFirstCall.self,
 ]
 
 /// Computes for `seconds` of this thread's CPU time at least: a table built once per process.
-/// The warm-up is CPU, not a sleep, because auto mode reads a computing task's first call by its
-/// CPU time (so a busy neighbour cannot stretch it), and that reading also counts the CPU of any
-/// child process reaped meanwhile, by any thread: a sleeping warm-up in a test process full of
-/// workers read 51 ms, twice, against a floor of 60. Spent CPU is a floor for both readings.
+/// Spent CPU is a floor for every reading of a call's time (wall, wall less the wait for a core,
+/// CPU), so a test of a warm-up built this way holds however the call is read.
 public func computeAtLeast(seconds: Double) {
     guard seconds.isFinite, seconds > 0 else { return }
     func threadCPU() -> Double {
