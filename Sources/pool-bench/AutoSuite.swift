@@ -21,9 +21,11 @@ struct AutoSuite {
     let rounds: Int
     /// Only these jobs (`--only`), when given.
     var only: Set<String>? = nil
+    /// The job sizes asked for (`--sizes`), when given.
+    var sizes: [Double]? = nil
 
     /// The fastest fixed mode's predicted time for each job of a workload.
-    var targets: [Double] { quick ? [0.3] : [0.3, 1, 3] }
+    var targets: [Double] { sizes ?? (quick ? [0.3] : [0.3, 1, 3]) }
 
     /// Input memory allowed per job.
     static let inputBytesLimit = 256.0 * 1_048_576

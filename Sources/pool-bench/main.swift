@@ -1,5 +1,5 @@
 // pool-bench: pool-advisor's figures, measured side by side with the named peers in the same
-// run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES]
+// run. Usage: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS]
 
 import Foundation
 import PoolAdvisor
@@ -10,7 +10,7 @@ WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
 let suites = ["threads", "processes", "wire", "profiler", "rules", "auto"]
 let usage = """
-    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES]
+    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS]
 
     SUITES: \(suites.joined(separator: ", ")) (default: all)
 
@@ -20,6 +20,9 @@ let usage = """
       --rounds N    Repetitions, each running every implementation once (default 5, minimum 5; the auto
                     suite runs 3 at most, and 1 with --quick unless --rounds is given).
       --only NAMES  Comma-separated jobs of the auto suite to run (e.g. tiny,cpu); the others are skipped.
+      --sizes LIST  The auto suite's job sizes, the fastest fixed mode's predicted seconds (e.g. 1 or
+                    0.3,1; each 0.05 to 60; default 0.3,1,3, or 0.3 with --quick). With --rounds, every
+                    round asked for runs.
       -h, --help    Show this help.
     """
 
@@ -34,6 +37,7 @@ var json = false
 var rounds = 5
 var roundsGiven = false
 var only: Set<String>?
+var sizes: [Double]?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -47,6 +51,12 @@ while let argument = arguments.popFirst() {
     case "--only":
         guard let text = arguments.popFirst(), !text.isEmpty else { fail("--only needs job names, e.g. tiny,cpu") }
         only = Set(text.split(separator: ",").map(String.init))
+    case "--sizes":
+        let parsed = arguments.popFirst().map { $0.split(separator: ",").map { Double($0) } } ?? []
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0.map { (0.05...60).contains($0) } ?? false }) else {
+            fail("--sizes needs seconds from 0.05 to 60, comma-separated, e.g. 1 or 0.3,1")
+        }
+        sizes = parsed.compactMap { $0 }
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -78,10 +88,11 @@ for suite in selected {
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
-    // Auto's rounds are long: 3 at most, 1 with --quick unless --rounds asks for more.
+    // Auto's rounds are long: 3 at most, 1 with --quick, unless --rounds asks for more with
+    // --quick or --sizes.
     case "auto":
-        let autoRounds = quick ? (roundsGiven ? rounds : 1) : min(rounds, 3)
-        report = AutoSuite(quick: quick, rounds: autoRounds, only: only).run()
+        let autoRounds = roundsGiven && (quick || sizes != nil) ? rounds : (quick ? 1 : min(rounds, 3))
+        report = AutoSuite(quick: quick, rounds: autoRounds, only: only, sizes: sizes).run()
     default: fatalError("BUG: suite \(suite) listed but not dispatched")
     }
     if json { report.printJSONLines() } else { report.printTable() }

@@ -435,6 +435,29 @@ struct AutoSwitchTests {
         #expect(state.switches.last?.reason.contains("in the trial window") == true)
     }
 
+    @Test("a trial window whose threads came within a tenth of the cores keeps threads: no process window")
+    func trialNearTheCoresKeepsThreads() throws {
+        let profile = try Self.partlyScaling()
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        var state = AutoRunState(
+            profile: profile, recommendation: auto.advisor.recommend(profile, items: 8000),
+            plan: ExecutionPlan(auto.advisor.recommend(profile, items: 8000)), profilingSeconds: 0, profiledItems: 0)
+        #expect(auto.startTrialIfDue(PureCPU.self, &state, remaining: 8000, at: 100))
+        let trial = state.plan
+        let usable = Double(min(trial.workers, Machine.usableCores))
+        #expect(state.switches.first?.reason.contains("nine tenths of the cores") == true)
+        // 0.95 of the cores on the wall clock, from one call alone (231 µs) over the window's time per item.
+        var near = state
+        #expect(!auto.endTrial(&near, perItem: 0.000_231 / (0.95 * usable), at: 900))
+        #expect(near.plan == trial && near.trialReturnsTo == nil && near.switches.map(\.atIndex) == [100])
+        #expect(near.processesChecked && near.scalingChecked)
+        #expect(auto.trialOfThreads(PureCPU.self, near, remaining: 7000) == nil, "a second trial")
+        // 0.85 of the cores: processes get their window.
+        var short = state
+        #expect(auto.endTrial(&short, perItem: 0.000_231 / (0.85 * usable), at: 900))
+        #expect(short.plan.mode == .processes && short.switches.map(\.atIndex) == [100, 900])
+    }
+
     @Test("no trial where copies on threads made no progress, the host was noisy, or threads are ruled out")
     func noTrial() throws {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine))

@@ -139,7 +139,7 @@ extension AutoExecutor {
                 "a trial window on threads first: the profile did not measure whether the computing part scales on threads, and the pipeline is kept only if it beats them"
         }
         return
-            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be kept only if faster than that"
+            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be tried only if threads stay short of nine tenths of the cores, and kept only if faster"
     }
 
     /// Why the run starts on threads rather than the advice (``threadsFirst(_:_:items:)``).
@@ -153,12 +153,25 @@ extension AutoExecutor {
             "threads first: the speed-up on threads was not measured, processes' reason; copies spent no extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle"
     }
 
-    /// Ends a trial window: records threads' time per item and returns to the process plan.
-    /// Returns whether the plan changed (always: the trial ran on threads).
+    /// Ends a trial window: records threads' time per item and returns to the process plan,
+    /// unless the threads came within a tenth of the cores (``ObservedScaling/nearTheCores(speedup:threads:cores:)``
+    /// on one call alone over the window's time per item): processes could then gain a tenth at
+    /// most, and their window would pay the pool's start and each worker's cold start first
+    /// (json-coding's 1 s jobs went threads → processes → threads, the trial's threads at
+    /// 1.9×). Returns whether the plan changed.
     func endTrial(_ state: inout AutoRunState, perItem: Double, at index: Int) -> Bool {
         guard let back = state.trialReturnsTo else { return false }
         state.trialReturnsTo = nil
         state.threadsTrialPerItem = perItem
+        let speedup = state.profile.calls.wallSecondsPerCall.value / max(perItem, 1e-12)
+        if back.mode == .processes,
+            ObservedScaling.nearTheCores(speedup: speedup, threads: state.plan.workers, cores: Machine.usableCores)
+        {
+            // Threads stay, the plan in force since the trial began (whose reason says so).
+            state.processesChecked = true
+            state.scalingChecked = true
+            return false
+        }
         state.switchPlan(
             to: back, at: index,
             reason:

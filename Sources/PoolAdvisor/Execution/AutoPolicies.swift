@@ -218,6 +218,15 @@ enum ObservedScaling {
         return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
     }
 
+    /// Whether `speedup` (one call's time alone over a window's time per item) on `threads`
+    /// copies reaches nine tenths of `min(threads, cores)`: what processes could add is then a
+    /// tenth at most, less than their start-up and shipping cost a short window.
+    static func nearTheCores(speedup: Double, threads: Int, cores: Int) -> Bool {
+        let usable = min(threads, cores)
+        guard usable >= 2, speedup.isFinite else { return false }
+        return speedup >= 0.9 * Double(usable)
+    }
+
     /// Whether threads standing in for a process plan (``AutoExecutor/threadsFirst(_:_:items:)``)
     /// fell short on the wall clock: `speedup` (one call's time alone over the window's time per
     /// item) under three quarters of `min(threads, cores)`. Copies that spin on a lock keep the
