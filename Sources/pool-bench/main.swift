@@ -52,11 +52,16 @@ while let argument = arguments.popFirst() {
         guard let text = arguments.popFirst(), !text.isEmpty else { fail("--only needs job names, e.g. tiny,cpu") }
         only = Set(text.split(separator: ",").map(String.init))
     case "--sizes":
-        let parsed = arguments.popFirst().map { $0.split(separator: ",").map { Double($0) } } ?? []
-        guard !parsed.isEmpty, parsed.allSatisfy({ $0.map { (0.05...60).contains($0) } ?? false }) else {
-            fail("--sizes needs seconds from 0.05 to 60, comma-separated, e.g. 1 or 0.3,1")
+        let parsed =
+            arguments.popFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) } }
+            ?? []
+        let values = parsed.compactMap { $0 }
+        guard !parsed.isEmpty, values.count == parsed.count, values.allSatisfy({ (0.05...60).contains($0) }),
+            Set(values).count == values.count
+        else {
+            fail("--sizes needs distinct seconds from 0.05 to 60, comma-separated, e.g. 1 or 0.3,1")
         }
-        sizes = parsed.compactMap { $0 }
+        sizes = values
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -68,7 +73,10 @@ while let argument = arguments.popFirst() {
         fail("unknown suite '\(argument)'; available: \(suites.joined(separator: ", "))")
     }
 }
-if selected.isEmpty { selected = only == nil ? suites : ["auto"] }
+if selected.isEmpty { selected = only == nil && sizes == nil ? suites : ["auto"] }
+if sizes != nil, !selected.contains("auto") {
+    fail("--sizes sets the auto suite's job sizes; add 'auto' to the suites")
+}
 if let only {
     guard selected.contains("auto") else { fail("--only names jobs of the auto suite; add 'auto' to the suites") }
     let known = AutoSuite(quick: false, rounds: 1).jobs.map(\.name)

@@ -95,6 +95,28 @@ struct WarmUpTests {
         #expect(profile.calls.warmUpSeconds > 0.05)
     }
 
+    @Test("a first call reads as its wall time less its wait for a core; CPU time only where the wait is unknown")
+    func warmReadingOnFixedFigures() {
+        let computing = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.001)
+        let waiting = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.000_01)
+        // Slept 60 ms, then waited 20 ms for a core: 60 ms, whatever a typical call does.
+        let slept = CallTiming(wallSeconds: 0.08, cpuSeconds: 0.000_1, runQueueSeconds: 0.02)
+        #expect(slept.ownSeconds.map { abs($0 - 0.06) < 1e-12 } == true)
+        #expect(AutoExecutor.warmCallSeconds(slept, typical: computing).map { abs($0 - 0.06) < 1e-12 } == true)
+        #expect(AutoExecutor.warmCallSeconds(slept, typical: waiting).map { abs($0 - 0.06) < 1e-12 } == true)
+        // No wait measured: a computing task's first call by its CPU, another's by its wall time.
+        let unknown = CallTiming(wallSeconds: 0.08, cpuSeconds: 0.05)
+        #expect(unknown.ownSeconds == nil)
+        #expect(AutoExecutor.warmCallSeconds(unknown, typical: computing) == 0.05)
+        #expect(AutoExecutor.warmCallSeconds(unknown, typical: waiting) == 0.08)
+        #expect(AutoExecutor.warmCallSeconds(nil, typical: computing) == nil)
+        // Hostile readings: never negative, never NaN; a non-finite wait counts as not measured.
+        #expect(CallTiming(wallSeconds: 0.01, cpuSeconds: 0, runQueueSeconds: 0.05).ownSeconds == 0)
+        #expect(CallTiming(wallSeconds: 0.01, cpuSeconds: 0, runQueueSeconds: -1).ownSeconds == 0.01)
+        #expect(CallTiming(wallSeconds: 0.01, cpuSeconds: 0, runQueueSeconds: .nan).ownSeconds == nil)
+        #expect(CallTiming(wallSeconds: .infinity, cpuSeconds: 0, runQueueSeconds: 0).ownSeconds == nil)
+    }
+
     @Test("auto mode times calls after a cold first one, which would otherwise size the whole profile")
     func firstCallsPastTheColdOne() throws {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)

@@ -138,8 +138,12 @@ extension AutoExecutor {
             return
                 "a trial window on threads first: the profile did not measure whether the computing part scales on threads, and the pipeline is kept only if it beats them"
         }
+        // Only a process plan is skipped when threads come near the cores (``endTrial``): a
+        // pipeline's threads are sized for waits, and their speed-up can pass the cores.
+        let tried =
+            state.plan.mode == .processes ? "tried only if threads stay short of nine tenths of the cores, and " : ""
         return
-            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be tried only if threads stay short of nine tenths of the cores, and kept only if faster"
+            "a trial window on threads first: copies on threads sped up \(NumberText.fixed(speedup, decimals: 2))× in the scaling test, short of the cores, and \(Self.checkedPlan(state.plan)) will be \(tried)kept only if faster"
     }
 
     /// Why the run starts on threads rather than the advice (``threadsFirst(_:_:items:)``).

@@ -34,15 +34,22 @@ public struct CallTiming: Sendable {
         // Opened per measurement (a few microseconds): the file names the calling thread, and
         // a timing may be taken on any thread.
         let queue = ProcFS.hasSchedulerStatistics ? ProcFile("/proc/thread-self/schedstat", capacity: 128) : nil
-        let queuedBefore = queue.flatMap(Self.runQueueNanoseconds)
+        // The run-queue reads sit inside the wall-clock span: a wait for a core between the two
+        // clocks would otherwise be taken from a wall time that never included it.
         let wall = Clocks.monotonic()
+        let queuedBefore = queue.flatMap(Self.runQueueNanoseconds)
         let cpu = Clocks.threadCPU()
         let children = Clocks.childrenCPU()
         let result = try body()
-        let wallAfter = Clocks.monotonic()
         let cpuAfter = Clocks.threadCPU()
         let childrenAfter = Clocks.childrenCPU()
-        let queued = queuedBefore.flatMap { before in queue.flatMap(Self.runQueueNanoseconds).map { $0 - before } }
+        let queuedAfter = queue.flatMap(Self.runQueueNanoseconds)
+        let wallAfter = Clocks.monotonic()
+        var queued: Int64?
+        if let before = queuedBefore, let after = queuedAfter {
+            let (change, overflow) = after.subtractingReportingOverflow(before)
+            queued = overflow ? nil : change
+        }
         let timing = CallTiming(
             wallSeconds: Double(wallAfter - wall) / 1e9,
             cpuSeconds: Double(cpuAfter - cpu + childrenAfter - children) / 1e9,
