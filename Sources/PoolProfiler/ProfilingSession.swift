@@ -181,7 +181,7 @@ struct ProfilingSession<Task: PoolTask> {
         let shipping = payload(
             runner, calls.threadCPUSecondsPerCall + children,
             PayloadProbe.budget(maximumSeconds: options.maximumSeconds, origin: origin, now: Clocks.monotonic()))
-        if let note = PayloadProbe.budgetNote(shipping) { notes.append(note) }
+        notes += PayloadProbe.budgetNotes(shipping)
         if runner.callsEachInputOnce, runner.isExhausted, !runner.isStopped {
             notes.append(
                 "the sample ran out after \(runner.calls) calls (each input is called once: the task is not idempotent, or repeats were turned off); the figures rest on those calls"

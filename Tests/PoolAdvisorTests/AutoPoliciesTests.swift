@@ -352,7 +352,7 @@ struct AutoPoliciesTests {
             }
             // The watch floor: finite and positive, whatever the options or the prediction say.
             var watched = AutoExecutor.Options()
-            for drift in [value, 1e-320] {
+            for drift in [value, Double.leastNonzeroMagnitude] {
                 watched.driftMinimumSeconds = drift
                 watched.minimumBatchSeconds = value
                 for jobSeconds in odd + [0.3] {
@@ -479,6 +479,11 @@ struct AutoSwitchTests {
         #expect(auto.trialOfThreads(PureCPU.self, state(unsafe, processes), remaining: 8000) == nil)
         let unmeasured = shaped(try quickProfile(PureCPU.self), wall: 0.000_231, cpuShare: 1)
         #expect(auto.trialOfThreads(PureCPU.self, state(unmeasured, processes), remaining: 8000) == nil)
+        // Threads that fell short in this run already had their trial.
+        var fellShort = state(try Self.partlyScaling(), processes)
+        #expect(auto.trialOfThreads(PureCPU.self, fellShort, remaining: 8000) != nil)
+        fellShort.threadsFellShort = true
+        #expect(auto.trialOfThreads(PureCPU.self, fellShort, remaining: 8000) == nil)
         // A pipeline chosen without a measured speed-up is tried against threads sized for the
         // waits (2 × cores / CPU ratio); one whose copies made no progress is not.
         let pipeline = ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3, computeStage: .processes)

@@ -104,7 +104,7 @@ struct WatchedBatchTests {
         // Batches of about a tenth of what is left (the model's time per item comes from a
         // measured profile, so the rounding may differ by one): about 0..<100 (the first window,
         // not judged: it pays the pool's start and fill), about 100..<190 (judged), and about
-        // 190..<271 queued behind it.
+        // 190..<271 queued behind it, cut when the judged one ends.
         options.watchSeconds = 1e9
         options.minimumBatchSeconds = 0
         options.batchRiskShare = 0.1
@@ -132,9 +132,10 @@ struct WatchedBatchTests {
             return
         }
         #expect(perItem.isFinite && perItem > 0)
-        // The batch queued behind the judged one finishes on the trial's plan; nothing later starts.
+        // The batch queued behind the judged one is cut at what its threads had begun (all of
+        // it, when they had claimed every item before the cut); nothing later starts.
         #expect(batches == 3, "the trial ended after \(batches) batches")
-        #expect(next > 250 && next < 290, "\(next)")
+        #expect(next > 180 && next < 290, "\(next)")
         #expect(delivered == Array(0..<next))
         let calls = LoggedCalls.calls.withLock { $0 }
         #expect(calls.count == next && Set(calls) == Set(0..<next), "an input ran twice, or past the stop")
@@ -200,5 +201,58 @@ struct WatchedBatchTests {
         #expect(WaitsForTheNextBatch.LoggedFetch.fetched.withLock { $0.contains(4) })
         let (rest, restFailure) = second.wait()
         #expect(restFailure == nil && rest == [8, 10, 12, 14])
+    }
+
+    @Test("a serial batch cut before it is waited for runs nothing, and delivers no failure")
+    func truncatedBatches() throws {
+        LoggedCalls.calls.withLock { $0 = [] }
+        let serial = Executor(plan: ExecutionPlan(mode: .serial, workers: 1))
+        defer { serial.shutdown() }
+        let cut = serial.startBatch(LoggedCalls.self, Array(0..<10), 2..<6, progress: nil)
+        cut.truncate()
+        let (none, noFailure) = cut.wait()
+        #expect(none.isEmpty && noFailure == nil)
+        #expect(LoggedCalls.calls.withLock { $0 }.isEmpty, "a cut serial batch ran")
+        // The same inputs, not cut, run as usual on the same executor.
+        let whole = serial.startBatch(LoggedCalls.self, Array(0..<10), 2..<6, progress: nil)
+        let (outputs, failure) = whole.wait()
+        #expect(outputs == [2, 3, 4, 5] && failure == nil)
+        #expect(LoggedCalls.calls.withLock { $0 } == [2, 3, 4, 5])
+    }
+
+    @Test(
+        "a thread batch still running is judged for idle cores while the next batch has work no thread took, and only then",
+        .enabled(if: Machine.usableCores >= 2, "one thread has no copy to queue behind")
+    )
+    func idleCoresWhileABatchRuns() {
+        // A window that began a second ago, in which the pool's threads used half a core's CPU.
+        let started = (time: ContinuousClock.now - .seconds(1), cpu: 10.0)
+        var polls = 0
+        let running = RunningBatch<Int>(
+            wait: { ([], nil) }, cancel: {},
+            waitsBriefly: { _ in
+                polls += 1
+                return polls > 3
+            })
+        var unclaimed = true
+        let next = RunningBatch<Int>(wait: { ([], nil) }, cancel: {}, hasUnclaimedItems: { unclaimed })
+        func judge(_ batch: RunningBatch<Int>, _ next: RunningBatch<Int>?, cpuRatio: Double = 1) -> Double? {
+            polls = 0
+            return AutoExecutor.idleWhileWaiting(
+                for: batch, next, since: started, floor: 0.05, threads: 2, cpuRatio: cpuRatio, workersCPU: { 10.5 })
+        }
+        let idle = judge(running, next)
+        #expect(idle.map { abs($0 - 0.25) < 0.05 } == true, "\(String(describing: idle))")
+        #expect(polls == 1, "judged at the first step past the window's floor")
+        // Nothing left to take: threads idle at a job's end prove nothing; the batch is waited for.
+        unclaimed = false
+        #expect(judge(running, next) == nil)
+        #expect(polls == 4)
+        unclaimed = true
+        // A task that mostly waits is not expected to keep the cores busy.
+        #expect(judge(running, next, cpuRatio: 0.2) == nil)
+        // No batch behind, or a pool that cannot wait briefly: nothing to judge.
+        #expect(judge(running, nil) == nil)
+        #expect(judge(RunningBatch<Int>(wait: { ([], nil) }, cancel: {}), next) == nil)
     }
 }

@@ -22,13 +22,14 @@ struct OrderedBatchTests {
         #expect(failure?.index == 30)
     }
 
-    @Test("Cancelled while its only runner holds every item: the finished prefix and a cancellation")
-    func cancelAfterEveryItemWasClaimed() throws {
+    /// Items 0..<4 on a pool of one thread, whose one runner claims them as one chunk, then
+    /// blocks in the first: `act` runs while it is held, then it is released and the batch
+    /// waited for.
+    private func heldWholeBatch(_ act: (OrderedBatch<Int>) -> Void) throws -> (outputs: [Int], failure: MapError?) {
         let pool = ThreadPool(workers: 1)
         defer { pool.shutdown() }
         let started = Gate()
         let release = Gate()
-        // One runner claims the four items as one chunk, then blocks in the first.
         let batch = try pool.startBatch(Array(0..<4), 0..<4, chunkSize: 4) { value -> Int in
             if value == 0 {
                 started.open()
@@ -37,9 +38,14 @@ struct OrderedBatchTests {
             return value
         }
         #expect(started.wait())
-        batch.cancel()
+        act(batch)
         release.open()
-        let (outputs, failure) = batch.wait()
+        return batch.wait()
+    }
+
+    @Test("Cancelled while its only runner holds every item: the finished prefix and a cancellation")
+    func cancelAfterEveryItemWasClaimed() throws {
+        let (outputs, failure) = try heldWholeBatch { $0.cancel() }
         #expect(outputs == [0])
         #expect(failure?.index == 1)
         #expect(failure?.error is CancellationError)
@@ -72,5 +78,86 @@ struct OrderedBatchTests {
         #expect(outputs == [0])
         #expect(failure?.index == 1)
         #expect(failure?.error is CancellationError)
+    }
+
+    @Test(
+        "Truncated while its runners hold items: those finish, nothing else starts, the outputs are that prefix with no failure"
+    )
+    func truncateKeepsTheClaimedPrefix() throws {
+        let pool = ThreadPool(workers: 2)
+        defer { pool.shutdown() }
+        let holding = Gate()
+        let release = Gate()
+        let ran = Locked<[Int]>([])
+        // Each runner claims two items; both block in their first until released.
+        let batch = try pool.startBatch(Array(0..<40), 0..<40, chunkSize: 2) { value -> Int in
+            ran.withLock { $0.append(value) }
+            if value == 0 || value == 2 {
+                if ran.withLock({ $0.count }) == 2 { holding.open() }
+                release.wait()
+            }
+            return value * 3
+        }
+        #expect(holding.wait())
+        batch.truncate()
+        release.open()
+        let (outputs, failure) = batch.wait()
+        #expect(failure == nil)
+        // Items 0...3 were claimed before the cut; nothing from 4 on ran.
+        #expect(outputs == (0..<4).map { $0 * 3 })
+        #expect(ran.withLock { $0.sorted() } == Array(0..<4))
+    }
+
+    @Test("Truncated after every item was claimed: the whole batch, no failure")
+    func truncateAfterEverythingWasClaimed() throws {
+        let (outputs, failure) = try heldWholeBatch { $0.truncate() }
+        #expect(outputs == [0, 1, 2, 3])
+        #expect(failure == nil)
+    }
+
+    @Test("Truncated with a failure among the claimed items: the failure stands")
+    func truncateKeepsAFailureBelowTheCut() throws {
+        let pool = ThreadPool(workers: 1)
+        defer { pool.shutdown() }
+        let started = Gate()
+        let release = Gate()
+        struct Failed: Error {}
+        let batch = try pool.startBatch(Array(0..<8), 0..<8, chunkSize: 3) { value -> Int in
+            if value == 0 {
+                started.open()
+                release.wait()
+            }
+            if value == 1 { throw Failed() }
+            return value
+        }
+        #expect(started.wait())
+        batch.truncate()
+        release.open()
+        let (outputs, failure) = batch.wait()
+        #expect(outputs == [0])
+        #expect(failure?.index == 1)
+        #expect(failure?.error is Failed)
+    }
+
+    @Test(
+        "Truncated while its runners race to claim: every item runs at most once, and the outputs are exactly the items that ran"
+    )
+    func truncateUnderRacingClaims() throws {
+        let pool = ThreadPool(workers: 2)
+        defer { pool.shutdown() }
+        for round in 0..<200 {
+            let ran = Locked<[Int]>([])
+            let batch = try pool.startBatch(Array(0..<64), 0..<64, chunkSize: 1) { value -> Int in
+                ran.withLock { $0.append(value) }
+                return value
+            }
+            // Cut at a varying moment, sometimes before any claim, sometimes after the last.
+            for _ in 0..<(round % 50) { _ = ran.withLock { $0.count } }
+            batch.truncate()
+            let (outputs, failure) = batch.wait()
+            #expect(failure == nil)
+            #expect(outputs == Array(0..<outputs.count))
+            #expect(ran.withLock { $0.sorted() } == Array(0..<outputs.count))
+        }
     }
 }

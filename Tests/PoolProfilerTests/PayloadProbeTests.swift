@@ -50,7 +50,7 @@ struct CountedBytesTask: PoolTask {
         // One round to warm up, one timed; none is repeated beyond that.
         #expect(counters.map { $0.count.load(ordering: .relaxed) } == Array(repeating: 2, count: 8))
         #expect(output.count.load(ordering: .relaxed) == 2)
-        #expect(payload.estimatedValues == nil)
+        #expect(payload.estimatedValues == nil && payload.coldTimedValues == nil)
         #expect(payload.inputBytes >= 256 * 1024)
         #expect(payload.outputBytes >= 200_000)
         #expect(payload.codecSecondsPerCall > 0)
@@ -66,13 +66,19 @@ struct CountedBytesTask: PoolTask {
         let payload = PayloadProbe.measure(
             CountedBytesTask.self, inputs: inputs, outputs: outputs, cpuSecondsPerCall: 0.001, machine: nil,
             budgetSeconds: 0)
-        // Each kind's first value: coded once cold (untimed), once timed.
+        // Each kind's first value: the small input coded once cold (untimed), once timed; the
+        // large output once only, cold, its time an upper bound (the budget held no second round).
         #expect(inputCounter.count.load(ordering: .relaxed) == 2)
-        #expect(outputCounter.count.load(ordering: .relaxed) == 2)
+        #expect(outputCounter.count.load(ordering: .relaxed) == 1)
         #expect(payload.estimatedValues == 14)
+        #expect(payload.coldTimedValues == 1)
         #expect(payload.inputBytes < 100)
         #expect(payload.outputBytes >= 100_000)
-        #expect(PayloadProbe.budgetNote(payload)?.contains("14 sampled value(s)") == true)
+        #expect(payload.codecSecondsPerCall > 0)
+        let notes = PayloadProbe.budgetNotes(payload)
+        #expect(notes.count == 2)
+        #expect(notes.first?.contains("14 sampled value(s)") == true)
+        #expect(notes.last?.contains("1 large value(s) were coded once, cold") == true)
     }
 
     @Test("a small value's cold first round never counts, though the budget is spent")

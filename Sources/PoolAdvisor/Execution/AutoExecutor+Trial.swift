@@ -17,7 +17,13 @@ extension AutoExecutor {
     /// nil when no trial is due: the plan stands on no guess (``checksAgainstThreads(_:_:)``),
     /// a trial already ran, or too little of the job is left to use what it finds.
     func trialOfThreads<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, remaining: Int) -> ExecutionPlan? {
-        guard state.threadsTrialPerItem == nil, state.trialReturnsTo == nil, checksAgainstThreads(task, state) else {
+        // Threads that already fell short in this run (idle cores, a stand-in's wall clock) were
+        // the trial: phase-change's 1 s job, its threads caught queuing on a lock in a window
+        // that straddled the change (1.25–1.31×, part-way), went on to a trial window of those
+        // same threads, 80 items at half speed, before processes.
+        guard state.threadsTrialPerItem == nil, state.trialReturnsTo == nil, !state.threadsFellShort,
+            checksAgainstThreads(task, state)
+        else {
             return nil
         }
         let machine = advisor.costMachine(cores: Machine.usableCores)

@@ -9,6 +9,16 @@ struct RunningBatch<Output: Sendable> {
     let wait: () -> (outputs: [Output], failure: MapError?)
     /// Items not yet started never start.
     let cancel: () -> Void
+    /// Ends the batch at the items already under way, which finish: ``wait`` then returns
+    /// their outputs, a prefix of the batch, with no failure of its own, and the rest of the
+    /// batch never runs (the caller runs it elsewhere). A no-op where the pool cannot cut a
+    /// batch at a prefix (processes and pipelines, whose items finish out of order).
+    var truncate: () -> Void = {}
+    /// Waits up to the given seconds for the batch to end and says whether it has; nil where
+    /// the pool gives no such wait (the batch is then only waited for whole).
+    var waitsBriefly: ((Double) -> Bool)? = nil
+    /// Whether the batch still has items no worker has taken (false where the pool cannot say).
+    var hasUnclaimedItems: () -> Bool = { false }
 }
 
 extension RunningBatch {
@@ -62,7 +72,8 @@ extension Executor {
                 wait: {
                     let (outputs, failure) = batch.wait()
                     return (outputs, shifted(failure))
-                }, cancel: batch.cancel)
+                }, cancel: batch.cancel, truncate: batch.truncate, waitsBriefly: batch.waitUntilDone(seconds:),
+                hasUnclaimedItems: { batch.hasUnclaimedItems })
         case .processes:
             let stream: Completions<Task.Output>
             do {
@@ -104,14 +115,17 @@ extension Executor {
                     return (outputs, nil)
                 }, cancel: reader.cancel)
         case .serial:
+            // A serial batch runs when waited for: cut before that, none of it runs.
+            let cut = Locked(false)
             return RunningBatch(
                 wait: {
-                    collected { outputs in
+                    if cut.withLock({ $0 }) { return ([], nil) }
+                    return collected { outputs in
                         try self.forEachOutput(
                             of: task, inputs[range], reportingIndexes: reporting, progress: progress
                         ) { outputs.append($1) }
                     }
-                }, cancel: {})
+                }, cancel: {}, truncate: { cut.withLock { $0 = true } })
         }
     }
 }

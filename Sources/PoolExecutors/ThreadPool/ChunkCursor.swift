@@ -46,6 +46,27 @@ final class ChunkCursor: Sendable {
     /// Whether every item was handed out.
     var isExhausted: Bool { next.load(ordering: .relaxed) >= count }
 
+    /// Ends the map at the items already claimed: no claim succeeds after this, and every
+    /// claimed item still runs, so the items that run are exactly a prefix. Returns that
+    /// prefix's length (`count` when everything was claimed already: nothing was cut).
+    ///
+    /// One compare-and-swap on the cursor itself, past `count`, so a claim racing with it either
+    /// lands before (and runs) or fails; a separate flag could be read stale by a runner.
+    @discardableResult
+    func truncate() -> Int {
+        var start = next.load(ordering: .relaxed)
+        while start < count {
+            let (exchanged, current) = next.compareExchange(
+                expected: start, desired: count + 1, ordering: .relaxed)
+            if exchanged { return start }
+            start = current
+        }
+        return count
+    }
+
+    /// Whether ``truncate()`` cut the map short.
+    var isTruncated: Bool { next.load(ordering: .relaxed) > count }
+
     /// Stops further claims and tells runners to stop between items.
     func stop() { stopped.store(true, ordering: .relaxed) }
 

@@ -44,8 +44,9 @@ final class OrderedMapJob: MapRunners, Sendable {
     func finish() {
         if let failure = failure.withLock({ $0 }) {
             done.complete(with: .failure(failure))
-        } else if cursor.isStopped || !cursor.isExhausted {
-            // Runners were cancelled (shutdown with cancelPending) before finishing the input.
+        } else if cursor.isStopped || !cursor.isExhausted || cursor.isTruncated {
+            // Runners were cancelled (shutdown with cancelPending) before finishing the input,
+            // or the map was cut at the items its runners had claimed.
             done.complete(with: .failure(CancellationError()))
         } else {
             done.complete(with: .success(()))

@@ -22,7 +22,8 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
     /// Waits for the batch to end. Returns every output in order when no item failed; else the
     /// outputs below the first item that did not finish, and a ``MapError`` with its index (the
     /// batch's own, from 0): the lowest failing item's error, or `CancellationError` for an item
-    /// a ``cancel()`` kept from starting. Call once.
+    /// a ``cancel()`` kept from starting. After ``truncate()``, fewer outputs than items and no
+    /// failure. Call once.
     package func wait() -> (outputs: [Output], failure: MapError?) {
         do {
             try job.done.result()
@@ -34,6 +35,8 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
             guard outputs.count < failure.index else { return (outputs, failure) }
             return (outputs, MapError(index: outputs.count, error: CancellationError()))
         } catch {
+            // Cut short (``truncate()``): every claimed item ran, and they are a prefix.
+            if job.cursor.isTruncated { return (slots.collectWritten(prefix: count), nil) }
             // Cancelled: the items that ran before the first that did not (all, when the
             // cancel came after the last item started).
             let outputs = slots.collectWritten(prefix: count)
@@ -41,8 +44,24 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
         }
     }
 
+    /// Waits up to `seconds` for the batch to end; returns whether it has.
+    package func waitUntilDone(seconds: Double) -> Bool {
+        let nanoseconds = seconds.isFinite ? Int64(max(0, min(seconds, 3600)) * 1e9) : 0
+        return job.done.waitForOutcome(timeout: .nanoseconds(nanoseconds)) != nil
+    }
+
+    /// Whether some items were not yet handed to a runner: the pool's threads have work waiting.
+    package var hasUnclaimedItems: Bool { !job.cursor.isExhausted }
+
     /// Items not yet started never start; items running finish. ``wait()`` still returns.
     package func cancel() { job.cursor.stop() }
+
+    /// Ends the batch at the items its runners have already claimed: those run and finish,
+    /// no other starts, and ``wait()`` returns their outputs, a prefix of the batch, with no
+    /// failure (unless one of them failed). What a caller that changes its plan mid-job uses
+    /// for the batch queued behind the one it just judged: the rest can run on the new plan,
+    /// and nothing runs twice or is lost.
+    package func truncate() { job.cursor.truncate() }
 }
 
 extension ThreadPool {

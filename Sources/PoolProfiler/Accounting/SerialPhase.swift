@@ -4,6 +4,9 @@ final class SerialPhase {
     /// Makes up to n calls and returns how many it made (0: no input left, or stopped).
     private let callGroup: (Int) -> Int
     private let read: () -> ProbeReading
+    /// The reading that closes the unrecorded first call: the wall clock read last
+    /// (``ThreadProbe/readClosing()``), so its wait for a core is inside its wall time.
+    private let readClosing: () -> ProbeReading
     /// The least length of a group: the cost a group pays besides its calls (a probe reading;
     /// for calls in a worker, a round trip) stays about 1 % of it.
     private let minimumGroupNanoseconds: Int64
@@ -23,17 +26,20 @@ final class SerialPhase {
     /// Calls measured on the calling thread with its own counters.
     convenience init(callGroup: @escaping (Int) -> Int) {
         let probe = ThreadProbe()
-        self.init(callGroup: callGroup, read: probe.read, measuresRunQueue: probe.measuresRunQueue)
+        self.init(
+            callGroup: callGroup, read: probe.read, measuresRunQueue: probe.measuresRunQueue,
+            readClosing: probe.readClosing)
     }
 
     /// Calls measured with `read`, which brackets each group (for calls made elsewhere, such as
     /// in a worker process).
     init(
         callGroup: @escaping (Int) -> Int, read: @escaping () -> ProbeReading, measuresRunQueue: Bool,
-        minimumGroupNanoseconds: Int64 = 0
+        minimumGroupNanoseconds: Int64 = 0, readClosing: (() -> ProbeReading)? = nil
     ) {
         self.callGroup = callGroup
         self.read = read
+        self.readClosing = readClosing ?? read
         self.measuresRunQueue = measuresRunQueue
         self.minimumGroupNanoseconds = minimumGroupNanoseconds
     }
@@ -50,7 +56,7 @@ final class SerialPhase {
         probeCost = (last.wall - first.wall) / 32
         let before = read()
         let made = callGroup(1)
-        let after = read()
+        let after = readClosing()
         guard made > 0 else { return }
         // Waiting for a core is the host's, not state the task builds: a busy neighbour must
         // not read as a warm-up every worker pays.

@@ -26,8 +26,17 @@ final class ThreadProbe {
     /// Whether run-queue wait is measured (schedstat present).
     var measuresRunQueue: Bool { schedulerStatistics != nil }
 
-    func read() -> ProbeReading {
-        let wall = Clocks.monotonic()
+    /// Reads every counter, the wall clock first: the reading that opens a span.
+    func read() -> ProbeReading { read(wallFirst: true) }
+
+    /// Reads every counter, the wall clock last: the reading that closes a span. With
+    /// ``read()`` opening it, the run-queue reads sit inside the wall-clock span, so a wait for a
+    /// core between the clocks is never taken from a wall time that does not include it (which
+    /// would read a single call's own time short, even below zero).
+    func readClosing() -> ProbeReading { read(wallFirst: false) }
+
+    private func read(wallFirst: Bool) -> ProbeReading {
+        let opening = wallFirst ? Clocks.monotonic() : 0
         let cpu = Clocks.threadCPU()
         var run = cpu
         var runQueue: Int64 = 0
@@ -36,9 +45,11 @@ final class ThreadProbe {
             runQueue = pair.waiting
         }
         let switches = Clocks.threadSwitches()
+        let processCPU = Clocks.processCPU()
+        let childrenCPU = Clocks.childrenCPU()
         return ProbeReading(
-            wall: wall, threadCPU: cpu, run: run, runQueue: runQueue, processCPU: Clocks.processCPU(),
-            childrenCPU: Clocks.childrenCPU(), voluntarySwitches: switches.voluntary,
+            wall: wallFirst ? opening : Clocks.monotonic(), threadCPU: cpu, run: run, runQueue: runQueue,
+            processCPU: processCPU, childrenCPU: childrenCPU, voluntarySwitches: switches.voluntary,
             involuntarySwitches: switches.involuntary)
     }
 }

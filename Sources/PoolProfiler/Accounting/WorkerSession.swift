@@ -64,7 +64,7 @@ extension Profiler {
         if runner.isExhausted, !runner.isStopped {
             notes.append("the sample ran out after \(runner.calls) calls (each input is called once)")
         }
-        if let note = PayloadProbe.budgetNote(shipping) { notes.append(note) }
+        notes += PayloadProbe.budgetNotes(shipping)
         if !ProcFS.hasSchedulerStatistics {
             notes.append("no /proc/PID/schedstat on this system: the worker's CPU time is not measured")
         }

@@ -31,34 +31,17 @@ public struct CallTiming: Sendable {
 
     /// Runs `body` once and times it.
     public static func measure<Result>(_ body: () throws -> Result) rethrows -> (Result, CallTiming) {
-        // Opened per measurement (a few microseconds): the file names the calling thread, and
+        // A probe per measurement (a few microseconds): its file names the calling thread, and
         // a timing may be taken on any thread.
-        let queue = ProcFS.hasSchedulerStatistics ? ProcFile("/proc/thread-self/schedstat", capacity: 128) : nil
-        // The run-queue reads sit inside the wall-clock span: a wait for a core between the two
-        // clocks would otherwise be taken from a wall time that never included it.
-        let wall = Clocks.monotonic()
-        let queuedBefore = queue.flatMap(Self.runQueueNanoseconds)
-        let cpu = Clocks.threadCPU()
-        let children = Clocks.childrenCPU()
+        let probe = ThreadProbe()
+        let start = probe.read()
         let result = try body()
-        let cpuAfter = Clocks.threadCPU()
-        let childrenAfter = Clocks.childrenCPU()
-        let queuedAfter = queue.flatMap(Self.runQueueNanoseconds)
-        let wallAfter = Clocks.monotonic()
-        var queued: Int64?
-        if let before = queuedBefore, let after = queuedAfter {
-            let (change, overflow) = after.subtractingReportingOverflow(before)
-            queued = overflow ? nil : change
-        }
+        let end = probe.readClosing()
+        let (queued, overflow) = end.runQueue.subtractingReportingOverflow(start.runQueue)
         let timing = CallTiming(
-            wallSeconds: Double(wallAfter - wall) / 1e9,
-            cpuSeconds: Double(cpuAfter - cpu + childrenAfter - children) / 1e9,
-            runQueueSeconds: queued.map { Double(max(0, $0)) / 1e9 })
+            wallSeconds: Double(end.wall - start.wall) / 1e9,
+            cpuSeconds: Double(end.threadCPU - start.threadCPU + end.childrenCPU - start.childrenCPU) / 1e9,
+            runQueueSeconds: probe.measuresRunQueue && !overflow ? Double(max(0, queued)) / 1e9 : nil)
         return (result, timing)
-    }
-
-    /// The run-queue wait so far of the thread `file` (its schedstat) names.
-    private static func runQueueNanoseconds(_ file: ProcFile) -> Int64? {
-        file.withContents(parseSchedulerStatistics).flatMap { $0?.waiting }
     }
 }

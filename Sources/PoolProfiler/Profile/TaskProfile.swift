@@ -203,6 +203,9 @@ public struct PayloadProfile: Codable, Sendable {
     /// Sampled inputs and outputs the payload budget left uncoded, counted at the means of
     /// those coded; nil when every sampled value was coded (and in older profiles).
     public var estimatedValues: Int? = nil
+    /// Large sampled values timed on their first, cold coding only (the budget held no second,
+    /// warm round): their time is an upper bound. nil when there were none (and in older profiles).
+    public var coldTimedValues: Int? = nil
 }
 
 /// A figure a decision depends on, tested against the thresholds the rules use.

@@ -1,0 +1,205 @@
+internal import Foundation
+internal import PoolExecutors
+internal import PoolProfiler
+
+/// The watched loop of an auto run: batches queued one behind the other on the plan in force,
+/// judged in windows as they end (and, on a thread plan, while they run) for drift, idle cores,
+/// a trial's figure and processes that do no better than threads.
+extension AutoExecutor {
+    /// What made the watched loop stop queueing batches.
+    enum WatchEvent {
+        /// A window ran slower than the drift factor allows.
+        case drifted(perItem: Double, reference: Double, batch: Int)
+        /// A thread plan kept too few cores busy for a task that computes.
+        case idleThreads(utilisation: Double)
+        /// Threads standing in for a process plan sped up short of the cores (wall clock), at
+        /// this time per item.
+        case slowStandIn(speedup: Double, perItem: Double)
+        /// A process plan ran no faster per item than threads did (in a trial window, or else
+        /// in the scaling test).
+        case threadsFaster(perItem: Double, threadsPerItem: Double)
+        /// A trial window of threads ended: their time per item.
+        case trialMeasured(perItem: Double)
+    }
+
+    /// Runs batches from `start` with the current plan, each queued behind the one before, and
+    /// watches them. Returns where it stopped and why: the end of the job, or an event (the
+    /// batches already queued then finish first, so little of the job rides on the old plan).
+    func runWatched<Task: PoolTask>(
+        _ task: Task.Type, _ inputs: [Task.Input], from start: Int, _ executor: Executor,
+        _ state: inout AutoRunState, _ watch: inout DriftWatch, _ progress: ProgressCounter?,
+        _ deliver: ([Task.Output]) throws -> Void
+    ) throws -> (next: Int, event: WatchEvent?) {
+        let clock = ContinuousClock()
+        let plan = state.plan
+        let model = CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
+        // The cost of one more item: the pool's start and each worker's warm-up are paid once,
+        // not by every item of every batch.
+        let perItem = max(
+            (model.seconds(for: plan, items: 2000) - model.seconds(for: plan, items: 1000)) / 1000, 1e-9)
+        let sizing = BatchSizing(
+            maximumSeconds: options.watchSeconds, minimumSeconds: options.batchFloor(watchFloor: state.watchFloor),
+            riskShare: options.batchRiskShare)
+        // Checked on every window of a thread plan whose copies should keep the cores busy,
+        // until a check leaves the plan as it is; not in a trial, which only measures. A mixed
+        // task counts: its profile can read a call that sleeps on a lock as one that waits.
+        // Not for a task that runs a command: its CPU is the command's, outside the pool's threads.
+        let checksCores =
+            plan.mode == .threads && state.trialReturnsTo == nil && !state.scalingChecked
+            && state.profile.declared?.runsCommand != true
+            && ObservedScaling.isChecked(
+                cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: Machine.usableCores)
+        var threadsPerItem = threadsReference(task, state)
+        var next = start
+        var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
+        var event: WatchEvent?
+        func queueBatch() {
+            guard event == nil, next < inputs.count else { return }
+            let count = sizing.items(
+                secondsPerItem: perItem, remaining: inputs.count - next, workers: plan.workers,
+                chunk: plan.chunkSize ?? 1)
+            let range = next..<(next + count)
+            queued.append((range, executor.startBatch(task, inputs, range, progress: progress)))
+            next = range.upperBound
+        }
+        // Whatever ends the loop early (a failure, a `deliver` that throws) stops the batches
+        // still queued: their inputs are past the end of the job, and must not start.
+        defer { for later in queued { later.batch.cancel() } }
+        // The pool's own workers' CPU: other threads of this program (other jobs, a server's
+        // requests, other test suites) must not fill the cores the check finds idle.
+        var windowStart = (time: clock.now, cpu: executor.threadWorkersCPUSeconds)
+        var lastEnd = windowStart.time
+        queueBatch()
+        queueBatch()
+        while !queued.isEmpty {
+            let (range, batch) = queued.removeFirst()
+            if checksCores, event == nil,
+                let utilisation = Self.idleWhileWaiting(
+                    for: batch, queued.last?.batch, since: windowStart, floor: state.watchFloor, threads: plan.workers,
+                    cpuRatio: state.profile.calls.cpuRatio.value, workersCPU: { executor.threadWorkersCPUSeconds })
+            {
+                event = .idleThreads(utilisation: utilisation)
+                queued.last?.batch.truncate()
+            }
+            let (outputs, failure) = batch.wait()
+            let now = clock.now
+            if let failure {
+                // Later batches stop (the deferred cancel): their inputs are past the failure,
+                // which ends the job. Their running items finish before the executor's pools
+                // shut down (not waited for here: a cancelled process stream never ends).
+                try deliver(outputs)
+                throw failure
+            }
+            try deliver(outputs)
+            if outputs.count < range.count {
+                // Cut when an event stopped the watch (only the last batch queued is ever cut):
+                // the job goes on from the first input it did not run.
+                next = range.lowerBound + outputs.count
+                continue
+            }
+            let seconds = (now - lastEnd).seconds
+            lastEnd = now
+            guard event == nil else { continue }
+            let verdict = watch.observe(items: range.count, seconds: seconds)
+            switch verdict {
+            case .measuring:
+                break
+            case .first(let perItem), .steady(let perItem), .drifted(let perItem, _):
+                let cpu = executor.threadWorkersCPUSeconds
+                let window = (now - windowStart.time).seconds
+                let windowCPU = cpu - windowStart.cpu
+                windowStart = (now, cpu)
+                // Idle threads first: the run's own figures decide at once, with no new
+                // profile (a window that drifted because copies began to queue shows it too).
+                if state.trialReturnsTo != nil {
+                    // The first window pays the pool's start and its fill (no item in flight at
+                    // its start), which the plan's own judged windows never include.
+                    if !verdict.isFirst { event = .trialMeasured(perItem: perItem) }
+                    break
+                }
+                if checksCores {
+                    let utilisation = ObservedScaling.utilisation(
+                        cpuSeconds: windowCPU, wallSeconds: window, threads: plan.workers,
+                        cores: Machine.usableCores)
+                    if ObservedScaling.fallsShort(
+                        utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers,
+                        cores: Machine.usableCores)
+                    {
+                        event = .idleThreads(utilisation: utilisation)
+                        break
+                    }
+                }
+                // Threads standing in for processes: once, on the first window that pays no
+                // start-up, whose inputs are the profile's neighbours (later inputs may be larger).
+                if state.threadsStandIn, plan.mode == .threads, !verdict.isFirst {
+                    state.threadsStandIn = false
+                    let speedup = state.profile.calls.wallSecondsPerCall.value / max(perItem, 1e-12)
+                    if ObservedScaling.standInFallsShort(
+                        speedup: speedup, threads: plan.workers, cores: Machine.usableCores)
+                    {
+                        event = .slowStandIn(speedup: speedup, perItem: perItem)
+                        break
+                    }
+                }
+                if case .drifted(_, let reference) = verdict {
+                    // Worth a new profile only with room left to use it.
+                    if state.reprofiles < options.maximumSwitches, inputs.count - next >= 4 * max(1, options.sampleSize)
+                    {
+                        event = .drifted(perItem: perItem, reference: reference, batch: range.count)
+                    } else {
+                        watch.accept(perItem: perItem)
+                    }
+                } else if case .steady = verdict, let reference = threadsPerItem {
+                    if perItem > 1.05 * reference {
+                        event = .threadsFaster(perItem: perItem, threadsPerItem: reference)
+                    } else if state.threadsTrialPerItem != nil {
+                        // Processes beat a live window of threads: settled for this run.
+                        state.processesChecked = true
+                        threadsPerItem = nil
+                    }
+                }
+            }
+            if event != nil, let last = queued.last {
+                // The batch queued behind this one need not ride on a plan that may be about
+                // to change: it ends at what its workers have begun (a thread pool cuts a
+                // batch at a prefix; other plans run it whole). Only the last batch is cut,
+                // so the outputs stay in order with no gap.
+                last.batch.truncate()
+            }
+            queueBatch()
+        }
+        return (next, event)
+    }
+
+    /// Waits for a thread plan's `batch` in steps of the watch floor and, while it runs, judges
+    /// the window so far (from `since`) for idle cores: the utilisation, when the pool's
+    /// threads kept too few cores busy though `next`, the batch queued behind, still had items
+    /// none of them had taken; nil when the batch ended first.
+    ///
+    /// Judged only at batch ends, a lock caught a job late: its waiters starve (the holder takes
+    /// the lock again, and then the next batch's items), so the batch holding a starved item
+    /// ended only when the next one had run too: phase-change's 1 s job ran two batches, 60
+    /// items, at half speed after the change. Work left unclaimed is what makes idle cores
+    /// evidence: at a job's heavy-tailed end, threads idle because nothing is left to take.
+    static func idleWhileWaiting<Output>(
+        for batch: RunningBatch<Output>, _ next: RunningBatch<Output>?,
+        since windowStart: (time: ContinuousClock.Instant, cpu: Double), floor: Double, threads: Int, cpuRatio: Double,
+        workersCPU: () -> Double
+    ) -> Double? {
+        guard let waitsBriefly = batch.waitsBriefly, let next else { return nil }
+        let step = floor.isFinite ? max(floor, 1e-3) : 0.05
+        while !waitsBriefly(step) {
+            let window = (ContinuousClock.now - windowStart.time).seconds
+            guard window >= step, next.hasUnclaimedItems() else { continue }
+            let utilisation = ObservedScaling.utilisation(
+                cpuSeconds: workersCPU() - windowStart.cpu, wallSeconds: window, threads: threads,
+                cores: Machine.usableCores)
+            if ObservedScaling.fallsShort(
+                utilisation: utilisation, cpuRatio: cpuRatio, threads: threads, cores: Machine.usableCores)
+            {
+                return utilisation
+            }
+        }
+        return nil
+    }
+}
