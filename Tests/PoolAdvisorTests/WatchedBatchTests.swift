@@ -225,8 +225,9 @@ struct WatchedBatchTests {
         .enabled(if: Machine.usableCores >= 2, "one thread has no copy to queue behind")
     )
     func idleCoresWhileABatchRuns() {
-        // A window that began a second ago, in which the pool's threads used half a core's CPU.
-        let started = (time: ContinuousClock.now - .seconds(1), cpu: 10.0)
+        // A window that began 100 s ago, in which the pool's threads used 50 s of CPU: a
+        // quarter of two cores, however long the test is held up before it is judged.
+        let started = (time: ContinuousClock.now - .seconds(100), cpu: 10.0)
         var polls = 0
         let running = RunningBatch<Int>(
             wait: { ([], nil) }, cancel: {},
@@ -239,10 +240,10 @@ struct WatchedBatchTests {
         func judge(_ batch: RunningBatch<Int>, _ next: RunningBatch<Int>?, cpuRatio: Double = 1) -> Double? {
             polls = 0
             return AutoExecutor.idleWhileWaiting(
-                for: batch, next, since: started, floor: 0.05, threads: 2, cpuRatio: cpuRatio, workersCPU: { 10.5 })
+                for: batch, next, since: started, floor: 0.05, threads: 2, cpuRatio: cpuRatio, workersCPU: { 60 })
         }
         let idle = judge(running, next)
-        #expect(idle.map { abs($0 - 0.25) < 0.05 } == true, "\(String(describing: idle))")
+        #expect(idle.map { abs($0 - 0.25) < 0.01 } == true, "\(String(describing: idle))")
         #expect(polls == 1, "judged at the first step past the window's floor")
         // Nothing left to take: threads idle at a job's end prove nothing; the batch is waited for.
         unclaimed = false

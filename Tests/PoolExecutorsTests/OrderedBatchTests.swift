@@ -22,15 +22,17 @@ struct OrderedBatchTests {
         #expect(failure?.index == 30)
     }
 
-    /// Items 0..<4 on a pool of one thread, whose one runner claims them as one chunk, then
-    /// blocks in the first: `act` runs while it is held, then it is released and the batch
+    /// Items 0..<`count` on a pool of one thread, whose one runner claims 0..<4 as one chunk,
+    /// then blocks in the first: `act` runs while it is held, then it is released and the batch
     /// waited for.
-    private func heldWholeBatch(_ act: (OrderedBatch<Int>) -> Void) throws -> (outputs: [Int], failure: MapError?) {
+    private func heldWholeBatch(
+        count: Int = 4, _ act: (OrderedBatch<Int>) -> Void
+    ) throws -> (outputs: [Int], failure: MapError?) {
         let pool = ThreadPool(workers: 1)
         defer { pool.shutdown() }
         let started = Gate()
         let release = Gate()
-        let batch = try pool.startBatch(Array(0..<4), 0..<4, chunkSize: 4) { value -> Int in
+        let batch = try pool.startBatch(Array(0..<count), 0..<count, chunkSize: 4) { value -> Int in
             if value == 0 {
                 started.open()
                 release.wait()
@@ -139,23 +141,43 @@ struct OrderedBatchTests {
         #expect(failure?.error is Failed)
     }
 
+    @Test("Cancelled and truncated: a cancellation at the first item that did not run, never a clean cut with holes")
+    func cancelThenTruncate() throws {
+        // 4..<8 are never claimed; 1...3, claimed, are skipped by the cancel, and the cut at 4
+        // is one whose claimed items did not all run.
+        let (outputs, failure) = try heldWholeBatch(count: 8) {
+            $0.cancel()
+            $0.truncate()
+        }
+        #expect(outputs == [0])
+        #expect(failure?.index == 1)
+        #expect(failure?.error is CancellationError)
+    }
+
     @Test(
         "Truncated while its runners race to claim: every item runs at most once, and the outputs are exactly the items that ran"
     )
     func truncateUnderRacingClaims() throws {
         let pool = ThreadPool(workers: 2)
         defer { pool.shutdown() }
-        for round in 0..<200 {
+        for round in 0..<100 {
             let ran = Locked<[Int]>([])
             let batch = try pool.startBatch(Array(0..<64), 0..<64, chunkSize: 1) { value -> Int in
                 ran.withLock { $0.append(value) }
-                return value
+                // A few microseconds of work, so the cut mostly lands part-way.
+                var spin = UInt64(value)
+                for step in 0..<300 { spin = spin &* 6_364_136_223_846_793_005 &+ UInt64(step) }
+                return spin == 1 ? -value : value
             }
-            // Cut at a varying moment, sometimes before any claim, sometimes after the last.
-            for _ in 0..<(round % 50) { _ = ran.withLock { $0.count } }
+            // Cut once a varying number of items began (or all were claimed; bounded either way).
+            let begun = round % 40
+            for _ in 0..<50_000 where ran.withLock({ $0.count }) < begun && batch.hasUnclaimedItems { usleep(20) }
+            let begunBeforeTheCut = ran.withLock { $0.count }
             batch.truncate()
             let (outputs, failure) = batch.wait()
             #expect(failure == nil)
+            // An item that began had been claimed: it is among the outputs.
+            #expect(outputs.count >= begunBeforeTheCut)
             #expect(outputs == Array(0..<outputs.count))
             #expect(ran.withLock { $0.sorted() } == Array(0..<outputs.count))
         }

@@ -73,7 +73,8 @@ extension AutoExecutor {
         queueBatch()
         while !queued.isEmpty {
             let (range, batch) = queued.removeFirst()
-            if checksCores, event == nil,
+            // Not in the plan's first window, which pays the pool's start and fill.
+            if checksCores, event == nil, watch.reference.isFinite,
                 let utilisation = Self.idleWhileWaiting(
                     for: batch, queued.last?.batch, since: windowStart, floor: state.watchFloor, threads: plan.workers,
                     cpuRatio: state.profile.calls.cpuRatio.value, workersCPU: { executor.threadWorkersCPUSeconds })
@@ -92,8 +93,12 @@ extension AutoExecutor {
             }
             try deliver(outputs)
             if outputs.count < range.count {
-                // Cut when an event stopped the watch (only the last batch queued is ever cut):
-                // the job goes on from the first input it did not run.
+                // Cut when an event stopped the watch: only the last batch queued is ever cut,
+                // and the job goes on from the first input it did not run. A short batch with
+                // anything queued behind it would leave a gap: an error, not a guess.
+                guard event != nil, queued.isEmpty else {
+                    throw MapError(index: range.lowerBound + outputs.count, error: CancellationError())
+                }
                 next = range.lowerBound + outputs.count
                 continue
             }
@@ -161,7 +166,7 @@ extension AutoExecutor {
             }
             if event != nil, let last = queued.last {
                 // The batch queued behind this one need not ride on a plan that may be about
-                // to change: it ends at what its workers have begun (a thread pool cuts a
+                // to change: it ends at what its workers have claimed (a thread pool cuts a
                 // batch at a prefix; other plans run it whole). Only the last batch is cut,
                 // so the outputs stay in order with no gap.
                 last.batch.truncate()
@@ -172,7 +177,7 @@ extension AutoExecutor {
     }
 
     /// Waits for a thread plan's `batch` in steps of the watch floor and, while it runs, judges
-    /// the window so far (from `since`) for idle cores: the utilisation, when the pool's
+    /// the window so far (from `since`, once it spans two steps) for idle cores: the utilisation, when the pool's
     /// threads kept too few cores busy though `next`, the batch queued behind, still had items
     /// none of them had taken; nil when the batch ended first.
     ///
@@ -190,7 +195,9 @@ extension AutoExecutor {
         let step = floor.isFinite ? max(floor, 1e-3) : 0.05
         while !waitsBriefly(step) {
             let window = (ContinuousClock.now - windowStart.time).seconds
-            guard window >= step, next.hasUnclaimedItems() else { continue }
+            // Twice the floor a judged window at a batch's end needs: a window still open is
+            // read at every step, and a few milliseconds of stolen cores must not pass for a lock.
+            guard window >= 2 * step, next.hasUnclaimedItems() else { continue }
             let utilisation = ObservedScaling.utilisation(
                 cpuSeconds: workersCPU() - windowStart.cpu, wallSeconds: window, threads: threads,
                 cores: Machine.usableCores)

@@ -16,6 +16,8 @@ final class ChunkCursor: Sendable {
     private let stopped = Atomic<Bool>(false)
     /// No item at or above this index starts (an ordered map failed there).
     private let limit = Atomic<Int>(.max)
+    /// Where ``truncate()`` cut the map (-1: it did not).
+    private let cut = Atomic<Int>(-1)
 
     init(count: Int, chunkSize: Int?, runners: Int) {
         precondition(chunkSize.map { $0 >= 1 } ?? true, "chunkSize must be at least 1")
@@ -58,7 +60,10 @@ final class ChunkCursor: Sendable {
         while start < count {
             let (exchanged, current) = next.compareExchange(
                 expected: start, desired: count + 1, ordering: .relaxed)
-            if exchanged { return start }
+            if exchanged {
+                cut.store(start, ordering: .relaxed)
+                return start
+            }
             start = current
         }
         return count
@@ -66,6 +71,12 @@ final class ChunkCursor: Sendable {
 
     /// Whether ``truncate()`` cut the map short.
     var isTruncated: Bool { next.load(ordering: .relaxed) > count }
+
+    /// Where ``truncate()`` cut the map, read on the thread that cut it; nil when it did not.
+    var cutPoint: Int? {
+        let point = cut.load(ordering: .relaxed)
+        return point >= 0 ? point : nil
+    }
 
     /// Stops further claims and tells runners to stop between items.
     func stop() { stopped.store(true, ordering: .relaxed) }

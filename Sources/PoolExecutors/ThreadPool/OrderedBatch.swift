@@ -22,8 +22,9 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
     /// Waits for the batch to end. Returns every output in order when no item failed; else the
     /// outputs below the first item that did not finish, and a ``MapError`` with its index (the
     /// batch's own, from 0): the lowest failing item's error, or `CancellationError` for an item
-    /// a ``cancel()`` kept from starting. After ``truncate()``, fewer outputs than items and no
-    /// failure. Call once.
+    /// a ``cancel()`` kept from starting. After ``truncate()`` (and no ``cancel()``), the
+    /// outputs of the items claimed before the cut and no failure. Call once, on the thread
+    /// that called ``truncate()`` if any.
     package func wait() -> (outputs: [Output], failure: MapError?) {
         do {
             try job.done.result()
@@ -35,8 +36,12 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
             guard outputs.count < failure.index else { return (outputs, failure) }
             return (outputs, MapError(index: outputs.count, error: CancellationError()))
         } catch {
-            // Cut short (``truncate()``): every claimed item ran, and they are a prefix.
-            if job.cursor.isTruncated { return (slots.collectWritten(prefix: count), nil) }
+            // Cut short (``truncate()``), and not cancelled too (a cancel leaves holes in the
+            // claimed chunks): every claimed item ran, and they are the prefix up to the cut.
+            if job.cursor.isTruncated, !job.cursor.isStopped, let cut = job.cursor.cutPoint {
+                let outputs = slots.collectWritten(prefix: cut)
+                if outputs.count == cut { return (outputs, nil) }
+            }
             // Cancelled: the items that ran before the first that did not (all, when the
             // cancel came after the last item started).
             let outputs = slots.collectWritten(prefix: count)
@@ -56,7 +61,8 @@ package final class OrderedBatch<Output: Sendable>: Sendable {
     /// Items not yet started never start; items running finish. ``wait()`` still returns.
     package func cancel() { job.cursor.stop() }
 
-    /// Ends the batch at the items its runners have already claimed: those run and finish,
+    /// Ends the batch at the items its runners have already claimed (a whole chunk each, with
+    /// automatic chunks a quarter of an even share of what was left): those run and finish,
     /// no other starts, and ``wait()`` returns their outputs, a prefix of the batch, with no
     /// failure (unless one of them failed). What a caller that changes its plan mid-job uses
     /// for the batch queued behind the one it just judged: the rest can run on the new plan,

@@ -4,9 +4,10 @@ import PoolWire
 /// Encodes and decodes a task's inputs and outputs with the codec the process pool uses and
 /// times it: the part of shipping a call that the pipe itself does not explain.
 ///
-/// The work is sized by bytes and bounded by a budget. Every value is first coded once untimed
-/// (cold). A value whose encoding is large (``largeValueBytes``) is then timed over one more
-/// round (warm, as a pool shipping it call after call pays): one round is long enough to time, and
+/// The work is sized by bytes and bounded by a budget. Every value is first coded once, cold. A
+/// value whose encoding is large (``largeValueBytes``) is then timed over one more round (warm,
+/// as a pool shipping it call after call pays), unless the cold round already ended past the
+/// budget, whose time then stands as an upper bound: one round is long enough to time, and
 /// repeating it would cost more than the answer is worth (a 16 MB argument encoded forty times
 /// took longer than the job it was profiled for). A small value is repeated for up to
 /// ``repeatNanoseconds`` so the clock can resolve it. Inputs and outputs are taken in turn, and

@@ -38,19 +38,31 @@ final class ThreadProbe {
     private func read(wallFirst: Bool) -> ProbeReading {
         let opening = wallFirst ? Clocks.monotonic() : 0
         let cpu = Clocks.threadCPU()
-        var run = cpu
-        var runQueue: Int64 = 0
-        if let file = schedulerStatistics, let pair = file.withContents(parseSchedulerStatistics) ?? nil {
-            run = pair.run
-            runQueue = pair.waiting
-        }
+        let queue = schedulerPair()
         let switches = Clocks.threadSwitches()
         let processCPU = Clocks.processCPU()
         let childrenCPU = Clocks.childrenCPU()
         return ProbeReading(
-            wall: wallFirst ? opening : Clocks.monotonic(), threadCPU: cpu, run: run, runQueue: runQueue,
-            processCPU: processCPU, childrenCPU: childrenCPU, voluntarySwitches: switches.voluntary,
-            involuntarySwitches: switches.involuntary)
+            wall: wallFirst ? opening : Clocks.monotonic(), threadCPU: cpu, run: queue?.run ?? cpu,
+            runQueue: queue?.waiting ?? 0, processCPU: processCPU, childrenCPU: childrenCPU,
+            voluntarySwitches: switches.voluntary, involuntarySwitches: switches.involuntary)
+    }
+
+    /// The counters one timed call needs, and no more (each reading is a system call inside
+    /// the span it measures): wall clock, the thread's CPU, reaped children's CPU and the wait
+    /// for a core, nil when schedstat is absent or could not be read. The wall clock opens the
+    /// span when `wallFirst`, and closes it otherwise, as ``read()`` and ``readClosing()``.
+    func timing(wallFirst: Bool) -> (wall: Int64, cpu: Int64, childrenCPU: Int64, runQueue: Int64?) {
+        let opening = wallFirst ? Clocks.monotonic() : 0
+        let cpu = Clocks.threadCPU()
+        let children = Clocks.childrenCPU()
+        let queue = schedulerPair()
+        return (wallFirst ? opening : Clocks.monotonic(), cpu, children, queue?.waiting)
+    }
+
+    private func schedulerPair() -> (run: Int64, waiting: Int64)? {
+        guard let file = schedulerStatistics else { return nil }
+        return file.withContents(parseSchedulerStatistics) ?? nil
     }
 }
 

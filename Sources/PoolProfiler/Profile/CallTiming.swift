@@ -34,14 +34,18 @@ public struct CallTiming: Sendable {
         // A probe per measurement (a few microseconds): its file names the calling thread, and
         // a timing may be taken on any thread.
         let probe = ThreadProbe()
-        let start = probe.read()
+        let start = probe.timing(wallFirst: true)
         let result = try body()
-        let end = probe.readClosing()
-        let (queued, overflow) = end.runQueue.subtractingReportingOverflow(start.runQueue)
+        let end = probe.timing(wallFirst: false)
+        var queued: Int64?
+        if let before = start.runQueue, let after = end.runQueue {
+            let (change, overflow) = after.subtractingReportingOverflow(before)
+            queued = overflow ? nil : change
+        }
         let timing = CallTiming(
             wallSeconds: Double(end.wall - start.wall) / 1e9,
-            cpuSeconds: Double(end.threadCPU - start.threadCPU + end.childrenCPU - start.childrenCPU) / 1e9,
-            runQueueSeconds: probe.measuresRunQueue && !overflow ? Double(max(0, queued)) / 1e9 : nil)
+            cpuSeconds: Double(end.cpu - start.cpu + end.childrenCPU - start.childrenCPU) / 1e9,
+            runQueueSeconds: queued.map { Double(max(0, $0)) / 1e9 })
         return (result, timing)
     }
 }
