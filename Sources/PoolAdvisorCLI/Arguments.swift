@@ -1,4 +1,5 @@
 internal import PoolRules
+internal import Synchronization
 
 /// A command's options and operands, for parsing and for `--help`.
 struct CommandSpec: Sendable {
@@ -21,7 +22,7 @@ struct CommandSpec: Sendable {
     var operands: [String] = []
     var optionalOperands: Int = 0
 
-    var usage: String { "pool-advisor \(name) \(synopsis)".trimmingSpaces() }
+    var usage: String { "\(ProgramName.current) \(name) \(synopsis)".trimmingSpaces() }
 
     /// The text `--help` prints.
     var help: String {
@@ -129,5 +130,19 @@ extension String {
         var text = Substring(self)
         while text.last == " " { text = text.dropLast() }
         return String(text)
+    }
+}
+
+/// The name the program was run by (`pool-advisor`, or `mycli` for a program that embeds the
+/// CLI), for usage lines and hints.
+enum ProgramName {
+    private static let stored = Mutex("pool-advisor")
+
+    static var current: String { stored.withLock { $0 } }
+
+    /// Takes the last component of `path` (the program's `argv[0]`); an empty one is ignored.
+    static func set(fromPath path: String) {
+        guard let name = path.split(separator: "/").last, !name.isEmpty else { return }
+        stored.withLock { $0 = String(name) }
     }
 }

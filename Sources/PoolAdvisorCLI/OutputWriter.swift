@@ -26,9 +26,14 @@ final class OutputWriter: Sendable {
         case file(path: String, partial: String)
         /// A device or FIFO (or a link to one), written where it is and never replaced.
         case inPlace(path: String)
+        /// An earlier run's finished file, continued by `--resume`: appended to where it is.
+        case appended(path: String)
     }
 
     let destination: Destination
+    /// True when the file held an earlier run's outputs: it is never removed, even if this run
+    /// writes nothing.
+    let continuesEarlierOutputs: Bool
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
@@ -49,7 +54,7 @@ final class OutputWriter: Sendable {
     var path: String? {
         switch destination {
         case .standardOutput: nil
-        case .file(let path, _), .inPlace(let path): path
+        case .file(let path, _), .inPlace(let path), .appended(let path): path
         }
     }
 
@@ -64,16 +69,27 @@ final class OutputWriter: Sendable {
 
     /// Checks and opens the destination; nothing has run yet when this throws.
     /// - Throws: ``CommandFailure`` naming the path and how to fix it.
-    init(path: String?) throws(CommandFailure) {
+    /// - Parameter continuing: `--resume`: append to the outputs an earlier run left in
+    ///   `FILE.partial` (it stopped) or `FILE` (it finished), instead of refusing them.
+    init(path: String?, continuing: Bool = false) throws(CommandFailure) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let path else {
             destination = .standardOutput
+            continuesEarlierOutputs = false
             state = Mutex(State(descriptor: OutputFiles.standardOutput, encoder: encoder))
             return
         }
-        let (destination, descriptor) = try Self.open(path)
+        var continued: (Destination, Int32)?
+        if continuing { continued = try Self.continueEarlier(path) }
+        let (destination, descriptor): (Destination, Int32)
+        if let continued {
+            (destination, descriptor) = continued
+        } else {
+            (destination, descriptor) = try Self.open(path)
+        }
         self.destination = destination
+        continuesEarlierOutputs = continued != nil
         state = Mutex(State(descriptor: descriptor, encoder: encoder))
         state.withLock { $0.buffer.reserveCapacity(1 << 16) }
     }
@@ -124,6 +140,25 @@ final class OutputWriter: Sendable {
         }
     }
 
+    /// The earlier run's outputs to append to: `FILE.partial` if it is there (renamed at the
+    /// end as usual), else `FILE` if it is a regular file; nil when there are none.
+    private static func continueEarlier(_ path: String) throws(CommandFailure) -> (Destination, Int32)? {
+        let partial = path + ".partial"
+        let target: (String, Destination)
+        if OutputFiles.kind(partial) == .regular {
+            target = (partial, .file(path: path, partial: partial))
+        } else if OutputFiles.kind(path) == .regular {
+            target = (path, .appended(path: path))
+        } else {
+            return nil
+        }
+        let descriptor = OutputFiles.openForAppending(target.0)
+        guard descriptor >= 0 else {
+            throw CommandFailure(message: "cannot continue the output file '\(target.0)': \(OutputFiles.lastErrorText)")
+        }
+        return (target.1, descriptor)
+    }
+
     /// Opens a device or FIFO where it is; refuses what turned out to be a regular file.
     private static func inPlace(_ path: String) throws(CommandFailure) -> (Destination, Int32) {
         let descriptor = OutputFiles.openInPlace(path)
@@ -151,6 +186,9 @@ final class OutputWriter: Sendable {
         }
         if let failure { throw failure }
     }
+
+    /// True when every accepted output reached the file.
+    var wroteEverything: Bool { state.withLock { $0.written == $0.accepted && $0.buffer.isEmpty } }
 
     /// Writes out what is buffered.
     func flush() throws(CommandFailure) {
@@ -202,7 +240,9 @@ final class OutputWriter: Sendable {
         let written = state.withLock { state in
             if state.stopped { Self.waitForExit() }
             _ = flush(&state)
-            if state.written == 0, let partial = partialPath, OutputFiles.isSameFile(partial, as: state.descriptor) {
+            if state.written == 0, !continuesEarlierOutputs, let partial = partialPath,
+                OutputFiles.isSameFile(partial, as: state.descriptor)
+            {
                 OutputFiles.remove(partial)
             }
             return state.written
@@ -218,7 +258,7 @@ final class OutputWriter: Sendable {
             let failure = flush(&state)
             let renamed = state.renamed
             state.stopped = true
-            if state.written == 0, !renamed, let partial = partialPath,
+            if state.written == 0, !renamed, !continuesEarlierOutputs, let partial = partialPath,
                 OutputFiles.isSameFile(partial, as: state.descriptor)
             {
                 OutputFiles.remove(partial)
@@ -237,7 +277,7 @@ final class OutputWriter: Sendable {
         switch destination {
         case .standardOutput: "standard output"
         case .file(let path, let partial): "'\(finished ? path : partial)'"
-        case .inPlace(let path): "'\(path)'"
+        case .inPlace(let path), .appended(let path): "'\(path)'"
         }
     }
 

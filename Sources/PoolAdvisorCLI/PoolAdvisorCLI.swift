@@ -23,6 +23,7 @@ public enum PoolAdvisorCLI {
     public static func main(tasks: [any PoolTask.Type], arguments: [String] = CommandLine.arguments) -> Never {
         let all = allTasks(tasks)
         WorkerEntry.runIfWorker(tasks: all)
+        ProgramName.set(fromPath: arguments.first ?? "")
         Terminal.exit(run(Array(arguments.dropFirst()), tasks: all))
     }
 
@@ -39,9 +40,9 @@ public enum PoolAdvisorCLI {
         } catch let error as UsageError {
             var text = "error: \(error.message)\n"
             if let command = error.command {
-                text += "Usage: \(command.usage)\n  See 'pool-advisor \(command.name) --help'.\n"
+                text += "Usage: \(command.usage)\n  See '\(ProgramName.current) \(command.name) --help'.\n"
             } else {
-                text += "Usage: pool-advisor <command> [options]\n  See 'pool-advisor --help'.\n"
+                text += "Usage: \(ProgramName.current) <command> [options]\n  See '\(ProgramName.current) --help'.\n"
             }
             Terminal.write(text, to: .error)
             return 2
@@ -67,7 +68,7 @@ public enum PoolAdvisorCLI {
           profile TASK        Profile a task and recommend how to run it.
           run TASK            Run a task on JSON Lines inputs (auto mode: profile, decide, run).
           calibrate           Measure (or show the cached) costs of this machine.
-          tasks               List the tasks this program can profile.
+          tasks [NAME]        List the tasks, what an input line of each is; --example N writes inputs.
           rules list          List the decision rules in evaluation order.
           rules facts         List the facts rules can use.
           rules check FILE    Check a rules file; errors name file:line:col.
@@ -82,22 +83,27 @@ public enum PoolAdvisorCLI {
 
         """
 
+    /// The overview with the name this program was run by.
+    static var overviewText: String {
+        overview.replacingOccurrences(of: "pool-advisor <command>", with: "\(ProgramName.current) <command>")
+    }
+
     private static func dispatch(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let first = arguments.first else {
-            Terminal.write(overview, to: .output)
+            Terminal.write(overviewText, to: .output)
             return 0
         }
         let rest = arguments.dropFirst()
         switch first {
         case "--help", "-h":
-            Terminal.write(overview, to: .output)
+            Terminal.write(overviewText, to: .output)
             return 0
         case "--version":
             Terminal.write("pool-advisor \(version)\n", to: .output)
             return 0
         case "help":
             guard let topic = rest.first else {
-                Terminal.write(overview, to: .output)
+                Terminal.write(overviewText, to: .output)
                 return 0
             }
             return try dispatch(
@@ -149,8 +155,13 @@ struct CommandContext: Sendable {
     /// The task called `name`, or a usage error with a suggestion.
     func task(named name: String, spec: CommandSpec) throws -> any PoolTask.Type {
         guard let task = catalog.named(name) else {
-            let hint = NameSuggestion.closest(to: name, among: catalog.names).map { " (did you mean '\($0)'?)" } ?? ""
-            throw UsageError(message: "unknown task '\(name)'\(hint); 'pool-advisor tasks' lists them", command: spec)
+            // A task of the program is named with its module (`mycli.WordCount`).
+            let qualified = catalog.names.first { $0.hasSuffix(".\(name)") }
+            let hint =
+                (qualified ?? NameSuggestion.closest(to: name, among: catalog.names)).map { " (did you mean '\($0)'?)" }
+                ?? ""
+            throw UsageError(
+                message: "unknown task '\(name)'\(hint); '\(ProgramName.current) tasks' lists them", command: spec)
         }
         return task
     }

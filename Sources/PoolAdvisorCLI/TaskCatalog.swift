@@ -1,5 +1,6 @@
 internal import Foundation
 internal import PoolAdvisor
+internal import PoolSystem
 
 /// The tasks the CLI can profile: the reference workloads by their short names, and the tasks
 /// the embedding program registered, by ``PoolTask/name``.
@@ -33,10 +34,7 @@ enum InputFiles {
     static func readNumbered<Task: PoolTask>(_ task: Task.Type, from path: String) throws(CommandFailure) -> (
         inputs: [Task.Input], lines: [Int]
     ) {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw CommandFailure(message: "cannot read the inputs file '\(path)'")
-        }
+        let text = try contents(of: path)
         let decoder = JSONDecoder()
         var inputs: [Task.Input] = []
         var lines: [Int] = []
@@ -57,12 +55,28 @@ enum InputFiles {
         return (inputs, lines)
     }
 
+    /// The inputs file's text, or an error that says why it cannot be read.
+    private static func contents(of path: String) throws(CommandFailure) -> String {
+        func failure(_ why: String) -> CommandFailure {
+            CommandFailure(message: "cannot read the inputs file '\(path)': \(why)")
+        }
+        switch OutputFiles.finalKind(path) {
+        case .missing: throw failure("there is no such file")
+        case .directory: throw failure("it is a directory; give a JSON Lines file, one input per line")
+        case .unreadable(let why): throw failure(why)
+        case .regular, .special, .symbolicLink: break
+        }
+        guard Files.isAccessible(path) else { throw failure(OutputFiles.lastErrorText) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw failure("it could not be read") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw failure("it is not UTF-8 text (JSON Lines are UTF-8)")
+        }
+        return text
+    }
+
     /// One command argument per line: a JSON string's value, or else the line's text as it is.
     static func readArguments(from path: String) throws(CommandFailure) -> (arguments: [String], lines: [Int]) {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw CommandFailure(message: "cannot read the inputs file '\(path)'")
-        }
+        let text = try contents(of: path)
         var arguments: [String] = []
         var lines: [Int] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -85,6 +85,15 @@ package enum Files {
         }
     }
 
+    /// Opens `path` to append to it, creating it (with `permissions` less the umask) when it
+    /// does not exist: `O_APPEND | O_NOFOLLOW`, so a final symbolic link fails with `ELOOP`
+    /// and nothing already in the file is ever overwritten.
+    package static func openForAppending(_ path: String, permissions: UInt32 = 0o666) throws(SystemCallError) -> Int32 {
+        try SystemCall.value("open") {
+            open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode_t(permissions))
+        }
+    }
+
     /// Opens an existing file (a device or FIFO) for writing where it is: no creation, no
     /// truncation, never becoming the controlling terminal. A FIFO blocks until a reader opens it.
     package static func openForWritingInPlace(_ path: String) throws(SystemCallError) -> Int32 {

@@ -7,6 +7,8 @@ internal import PoolSystem
 /// arithmetic, set the pace, and copies on two cores share one memory bus.
 public struct MemoryScan: ReferenceWorkload {
     public static let workloadName = "memory-scan"
+    public static let inputMeaning =
+        "{\"seed\": S, \"size\": N}: sums N KiB of the shared table from a place seed S picks (8192 is 8 MiB)"
     public static let summary =
         "sums 8 MiB of a 64 MiB table built once per process (memory-bandwidth-bound; a cold start per worker)"
     /// Each call scans `size` KiB of the table (8 MiB: twice what fits in a core's share of L3).
@@ -97,6 +99,8 @@ public struct PhaseOutcome: Codable, Sendable, Equatable {
 /// inputs behave the same in any process and any order.
 public struct PhaseChange: ReferenceWorkload {
     public static let workloadName = "phase-change"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N, \"serialised\": B}: N rounds of arithmetic, under one process-wide lock when B is true"
     public static let summary =
         "first quarter of the inputs compute freely, the rest under one process-wide mutex (a drift mid-job)"
 

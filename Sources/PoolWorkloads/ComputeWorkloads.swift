@@ -5,6 +5,8 @@ import Synchronization
 /// Pure computation on private data: scales on threads, CPU ratio near 1.
 public struct PureCPU: ReferenceWorkload {
     public static let workloadName = "cpu"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N}: N rounds of integer arithmetic from seed S (1500000 is about 3 ms)"
     public static let summary = "pure computation on private data (a few milliseconds a call)"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 1_500_000) }
     public static func run(_ input: ComputeWork) -> UInt64 { churn(input.seed, iterations: input.iterations) }
@@ -14,6 +16,8 @@ public struct PureCPU: ReferenceWorkload {
 /// copies block on the futex and do not speed up.
 public struct BlockingLock: ReferenceWorkload {
     public static let workloadName = "blocking-lock"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N}: N rounds of arithmetic from seed S, nine tenths under one shared lock"
     public static let summary = "90 % of the work under a contended pthread mutex (NSLock): threads block"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 1_500_000) }
 
@@ -37,6 +41,8 @@ public struct BlockingLock: ReferenceWorkload {
 /// busy (CPU ratio near 1) yet make no more progress than one.
 public struct SpinningMutex: ReferenceWorkload {
     public static let workloadName = "spinning-mutex"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N}: N rounds of arithmetic from seed S, nine tenths under one shared mutex"
     public static let summary = "90 % of the work under a contended Synchronization.Mutex: threads spin"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 1_500_000) }
 
@@ -64,6 +70,8 @@ public struct SpinningMutex: ReferenceWorkload {
 /// Every step increments one shared atomic counter: the cache line bounces between cores.
 public struct SharedAtomic: ReferenceWorkload {
     public static let workloadName = "atomic-counter"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N}: N increments of one shared atomic counter; S goes into the result"
     public static let summary = "increments one shared atomic counter: cache-line ping-pong between cores"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 150_000) }
 
@@ -82,6 +90,8 @@ public struct SharedAtomic: ReferenceWorkload {
 /// Many short-lived arrays and objects: the allocator's per-thread arenas let it scale.
 public struct AllocationHeavy: ReferenceWorkload {
     public static let workloadName = "allocation"
+    public static let inputMeaning =
+        "{\"seed\": S, \"iterations\": N}: N rounds of allocating short-lived arrays and objects"
     public static let summary = "many short-lived arrays and objects (allocator-bound)"
     public static func inputs(count: Int) -> [ComputeWork] { ComputeWork.series(count, iterations: 6_000) }
 
@@ -113,6 +123,7 @@ public struct AllocationHeavy: ReferenceWorkload {
 /// About a microsecond of computation: dispatch costs more than the call.
 public struct TinyTask: ReferenceWorkload {
     public static let workloadName = "tiny"
+    public static let inputMeaning = "an integer: the seed of about a microsecond of arithmetic"
     public static let summary = "about a microsecond of computation: dispatch costs more than the work"
     public static func inputs(count: Int) -> [UInt64] { (0..<count).map { UInt64($0) &+ 7 } }
     public static func run(_ input: UInt64) -> UInt64 { churn(input, iterations: 400) }
@@ -121,6 +132,7 @@ public struct TinyTask: ReferenceWorkload {
 /// A 4 MiB argument and light work on it: shipping it to a process costs more than the work.
 public struct LargePayload: ReferenceWorkload {
     public static let workloadName = "large-payload"
+    public static let inputMeaning = "an array of byte values (0-255): the argument itself, shipped whole to a worker"
     public static let summary = "a 4 MiB argument with light work on it (a little arithmetic on one byte per page)"
     public static let bytes = 4 << 20
 

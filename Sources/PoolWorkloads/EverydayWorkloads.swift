@@ -9,6 +9,8 @@ import PoolExecutors
 /// them with `JSONDecoder`, check they came back.
 public struct JSONCoding: ReferenceWorkload {
     public static let workloadName = "json-coding"
+    public static let inputMeaning =
+        "{\"seed\": S, \"size\": N}: N records built from seed S, encoded and decoded with Foundation"
     public static let summary =
         "Foundation JSONEncoder/JSONDecoder round trip of 64 small structs (allocation- and string-heavy)"
     public static func inputs(count: Int) -> [SeededWork] { SeededWork.series(count, size: 64) }
@@ -71,6 +73,8 @@ public struct WordDigest: Codable, Sendable, Equatable {
 /// `Dictionary`.
 public struct TextWords: ReferenceWorkload {
     public static let workloadName = "text-words"
+    public static let inputMeaning =
+        "{\"seed\": S, \"size\": N}: a text of N words built from seed S, its words counted"
     public static let summary =
         "splits a 1,500-word paragraph into words, lowercases and counts them in a Dictionary"
     public static func inputs(count: Int) -> [SeededWork] { SeededWork.series(count, size: 1_500) }
@@ -111,6 +115,7 @@ public struct TextWords: ReferenceWorkload {
 /// Sorting: generate a large array of integers from the seed and sort it.
 public struct SortArray: ReferenceWorkload {
     public static let workloadName = "sort-array"
+    public static let inputMeaning = "{\"seed\": S, \"size\": N}: N integers generated from seed S and sorted"
     public static let summary = "generates 40,000 integers from a seed and sorts them (the argument is 16 bytes)"
     public static func inputs(count: Int) -> [SeededWork] { SeededWork.series(count, size: 40_000) }
 

@@ -10,6 +10,8 @@ public protocol ReferenceWorkload: PoolTask {
     static var workloadName: String { get }
     /// One line on what the task does and what a person would expect of it.
     static var summary: String { get }
+    /// What one input line is, for `pool-advisor tasks`: its JSON shape and what its fields mean.
+    static var inputMeaning: String { get }
     /// `count` inputs for the task (deterministic: the same count gives the same inputs).
     static func inputs(count: Int) -> [Input]
 }
@@ -18,6 +20,9 @@ extension ReferenceWorkload {
     /// Reference workloads are deterministic and leave nothing behind: calling one twice on an
     /// input is harmless, so a standalone profile may cycle through a small sample.
     public static var isIdempotent: Bool { true }
+
+    /// A JSON value of the task's input type.
+    public static var inputMeaning: String { "a JSON \(String(reflecting: Input.self))" }
 }
 
 /// The catalogue of reference workloads, in a fixed order.

@@ -3,6 +3,7 @@ public import PoolExecutors
 /// Sleeps: no CPU at all, and any number of threads overlap the sleeps.
 public struct BlockingSleep: ReferenceWorkload {
     public static let workloadName = "sleep"
+    public static let inputMeaning = "an integer: microseconds to sleep"
     public static let summary = "sleeps 5 ms in nanosleep: pure waiting"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 5_000, count: count) }
 
@@ -16,6 +17,7 @@ public struct BlockingSleep: ReferenceWorkload {
 /// Blocks in `read` on a pipe that a helper thread fills 3 ms later: network-like waiting.
 public struct PipeRead: ReferenceWorkload {
     public static let workloadName = "pipe-read"
+    public static let inputMeaning = "an integer: microseconds until the pipe has data to read"
     public static let summary = "blocks 3 ms in read() on a pipe (like waiting for a network reply)"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 3_000, count: count) }
 
@@ -27,6 +29,7 @@ public struct PipeRead: ReferenceWorkload {
 /// Writes 8 KiB to a temporary file and fsyncs it, four times over: waits on the disk.
 public struct DiskSync: ReferenceWorkload {
     public static let workloadName = "disk-fsync"
+    public static let inputMeaning = "an integer: bytes to write and fsync, four times over"
     public static let summary = "writes and fsyncs 8 KiB four times in a temporary file: waits on the disk"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 8 << 10, count: count) }
 
@@ -50,6 +53,8 @@ public struct FetchThenCompute: Codable, Sendable, Equatable {
 /// a split pipeline is for. ``MixedFetch`` and ``MixedCompute`` are its two stages.
 public struct WaitThenCompute: ReferenceWorkload, StagedTask {
     public static let workloadName = "mixed"
+    public static let inputMeaning =
+        "{\"waitMicroseconds\": W, \"work\": {\"seed\": S, \"iterations\": N}}: wait W µs on a pipe, then compute N rounds"
     public static let summary = "waits 3 ms on a pipe, then computes about as long (two stages)"
     public static func inputs(count: Int) -> [FetchThenCompute] {
         ComputeWork.series(count, iterations: 1_500_000).map { FetchThenCompute(waitMicroseconds: 3_000, work: $0) }

@@ -223,7 +223,7 @@ struct CommandLineTests {
         let entries = try JSONDecoder().decode([Entry].self, from: Data(tasks.output.utf8))
         let expected = ReferenceWorkloads.all.map { $0.workloadName }
         #expect(Array(entries.map(\.name).prefix(expected.count)) == expected)
-        #expect(entries.map(\.name).dropFirst(expected.count) == [MixedFetch.name, MixedCompute.name])
+        #expect(entries.count == expected.count, "a staged task's stages are not listed: \(entries.map(\.name))")
         let rules = try runCommand(["rules", "list"])
         #expect(rules.output.contains("cpu-does-not-scale [priority 48, decision] rules/decision-matrix.rules:"))
         let facts = try runCommand(["rules", "facts"])

@@ -105,6 +105,7 @@ extension AutoExecutor {
         // unreached inputs: a pool started, then stopped for the trial and started again, would
         // pay its start and each worker's cold start twice.
         _ = startTrialIfDue(task, &state, remaining: inputs.count - done, at: first.firstUnreached)
+        options.onDecision?(state.recommendation, state.plan)
         var executor = Executor(plan: state.plan, processes: options.processes)
         defer { executor.shutdown() }
         state.watchFloor = options.watchFloor(

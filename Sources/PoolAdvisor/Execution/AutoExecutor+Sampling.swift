@@ -41,13 +41,19 @@ extension AutoExecutor {
 
     /// The executor's plan: the recommendation's, except that a task that must run in workers
     /// (``runsInWorkers(_:)``) always does, whatever the rules say.
+    /// Within ``Options/maximumWorkers``.
     func plan<Task: PoolTask>(_ recommendation: Recommendation, for task: Task.Type) -> ExecutionPlan {
         let plan = ExecutionPlan(recommendation)
-        guard runsInWorkers(task), plan.mode != .processes else { return plan }
+        guard runsInWorkers(task), plan.mode != .processes else { return limited(plan) }
         let workers = plan.mode == .serial ? 1 : max(1, plan.workers)
         // The advice's chunk (a pipeline plan has none of its own: its rule's `chunk` is the
         // recommendation's).
-        return ExecutionPlan(mode: .processes, workers: workers, chunkSize: recommendation.chunkSize)
+        return limited(ExecutionPlan(mode: .processes, workers: workers, chunkSize: recommendation.chunkSize))
+    }
+
+    /// `plan` within ``Options/maximumWorkers``.
+    func limited(_ plan: ExecutionPlan) -> ExecutionPlan {
+        options.maximumWorkers.map { plan.limited(toWorkers: $0) } ?? plan
     }
 
     /// Fails up front when no worker could run `task`, whatever mode the advice will pick.

@@ -126,13 +126,13 @@ extension AutoExecutor {
         let ratio = state.profile.calls.cpuRatio.value
         if state.plan.mode == .pipeline, ratio.isFinite, ratio > 0 {
             let workers = min(64, max(cores, Int((2 * Double(cores) / max(ratio, 0.02)).rounded(.up))))
-            return ExecutionPlan(mode: .threads, workers: max(1, min(workers, items)), chunkSize: 1)
+            return limited(ExecutionPlan(mode: .threads, workers: max(1, min(workers, items)), chunkSize: 1))
         }
         let machine = advisor.costMachine(cores: cores)
         let model = CostModel(profile: state.profile, machine: machine)
         let workers = model.cpuWorkers(items: items)
         let chunk = model.chunk(items: items, workers: workers, overhead: machine.threadDispatchSeconds)
-        return ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk)
+        return limited(ExecutionPlan(mode: .threads, workers: workers, chunkSize: chunk))
     }
 
     /// How the switch records name a plan checked against threads.

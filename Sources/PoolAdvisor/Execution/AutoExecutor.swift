@@ -64,6 +64,15 @@ public final class AutoExecutor: Sendable {
         public var profileShare = 0.04
         /// The least time spent profiling, however short the job.
         public var minimumProfileSeconds = 0.02
+        /// At most this many threads or worker processes in any plan the run takes (a
+        /// pipeline's fetch threads included), whatever the advice: a limit the caller sets,
+        /// such as `run --workers N`. Nil: as many as the advice says.
+        public var maximumWorkers: Int?
+        /// Called once on the calling thread as soon as the first profile is decided, before the
+        /// rest of the job runs: the advice, and the plan the run starts on (threads first, or a
+        /// trial window, can differ from the advice; later switches are in the report). For a
+        /// progress display that should say what was decided while the job still runs.
+        public var onDecision: (@Sendable (_ advice: Recommendation, _ startingPlan: ExecutionPlan) -> Void)?
 
         /// The defaults: 32 profiled inputs, a profiling budget of 5 % of the job, batches of 5 %
         /// of the rest (0.05–1 s), 1.6× drift.

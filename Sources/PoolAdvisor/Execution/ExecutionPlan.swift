@@ -100,6 +100,23 @@ public enum ExecutionPlan: Sendable, Hashable {
         }
     }
 
+    /// This plan with at most `maximum` threads or worker processes in each pool (a
+    /// pipeline's fetch threads and its compute stage alike); chunks stay as they are.
+    public func limited(toWorkers maximum: Int) -> ExecutionPlan {
+        let maximum = max(1, maximum)
+        switch self {
+        case .serial: return .serial
+        case .threads(let workers, let chunk): return .threads(workers: min(workers, maximum), chunk: chunk)
+        case .processes(let workers, let chunk): return .processes(workers: min(workers, maximum), chunk: chunk)
+        case .pipeline(let fetchWorkers, .threads(let workers)):
+            return .pipeline(
+                fetchWorkers: min(fetchWorkers, maximum), compute: .threads(workers: min(workers, maximum)))
+        case .pipeline(let fetchWorkers, .processes(let workers)):
+            return .pipeline(
+                fetchWorkers: min(fetchWorkers, maximum), compute: .processes(workers: min(workers, maximum)))
+        }
+    }
+
     /// The plan a recommendation describes (``Recommendation/plan``).
     public init(_ recommendation: Recommendation) { self = recommendation.plan }
 

@@ -85,34 +85,3 @@ enum CalibrateCommand {
         return formatter.string(from: date)
     }
 }
-
-/// `pool-advisor tasks`: what can be profiled.
-enum TasksCommand {
-    static let spec = CommandSpec(
-        name: "tasks", synopsis: "[--json]", summary: "List the tasks this program can profile.",
-        options: [json.described])
-
-    static let json = CommandOption.flag("--json", help: "Print the list as JSON.")
-
-    struct Entry: Codable {
-        var name: String
-        var task: String
-        var summary: String?
-    }
-
-    static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
-        guard let parsed = try context.parse(arguments, spec) else { return 0 }
-        let entries = context.catalog.tasks.map {
-            Entry(
-                name: TaskCatalog.commandName($0), task: $0.name, summary: ($0 as? any ReferenceWorkload.Type)?.summary)
-        }
-        if parsed.has(json) {
-            try context.printJSON(entries)
-            return 0
-        }
-        let width = entries.map(\.name.count).max() ?? 0
-        context.print(
-            entries.map { "  \($0.name.padded(to: width))  \($0.summary ?? $0.task)" }.joined(separator: "\n") + "\n")
-        return 0
-    }
-}

@@ -59,6 +59,11 @@ enum OutputFiles {
         (try? Files.createExclusive(path, permissions: 0o666)) ?? -1
     }
 
+    /// Opens a regular file to append to it, never through a symbolic link; -1 on failure.
+    static func openForAppending(_ path: String) -> Int32 {
+        (try? Files.openForAppending(path)) ?? -1
+    }
+
     /// Opens an existing device or FIFO for writing where it is: no creation, no truncation,
     /// never becoming the controlling terminal; -1 on failure. A FIFO blocks until a reader opens it.
     static func openInPlace(_ path: String) -> Int32 {

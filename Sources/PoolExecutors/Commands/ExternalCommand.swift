@@ -1,4 +1,5 @@
 internal import PoolSystem
+
 /// One run of an external command: its arguments, the first being the program (looked up in `PATH`).
 public struct CommandCall: Codable, Sendable, Equatable {
     /// The program, then its arguments; no shell interprets them.

@@ -1,4 +1,5 @@
 internal import PoolSystem
+
 /// One finished item, its value type erased (see ``FutureOutcome``).
 @usableFromInline
 struct CompletedItem: Sendable {

@@ -30,8 +30,10 @@ public enum WorkerEntry {
     /// - Parameter tasks: every ``PoolTask`` type the program submits to process pools. A name
     ///   missing here is reported to the submitter as ``PoolError/Code/unknownTask``.
     public static func runIfWorker(tasks: [any PoolTask.Type]) {
+        // Each task's recorded form too (`run --joblog`, `--halt never`): no program lists those.
+        let recorded = (tasks + [ExternalCommand.self]).map(recordedForm(of:))
         // Recorded in the parent too: a worker started from this executable serves these.
-        let served = tasks + [WorkerEcho.self, ExternalCommand.self]
+        let served = tasks + recorded + [WorkerEcho.self, ExternalCommand.self]
         registered.withLock { known in
             var table = known ?? [:]
             for task in served where table[task.name] == nil { table[task.name] = TaskSignature.of(task) }
@@ -40,7 +42,7 @@ public enum WorkerEntry {
         guard let setting = startedAsWorker else { return }
         Processes.removeEnvironmentValue(WorkerProtocol.environmentKey)
         isServing.store(true, ordering: .releasing)
-        WorkerLoop(setting: setting, tasks: tasks).serve()
+        WorkerLoop(setting: setting, tasks: tasks + recorded).serve()
     }
 
     /// Task names and signatures passed to ``runIfWorker(tasks:)`` in this process (with the

@@ -1,4 +1,5 @@
 internal import PoolSystem
+
 /// Why a pool refused or failed work: the pool's name, what happened and what to do about it.
 ///
 /// Errors thrown by the user's own tasks are never wrapped in this type: they come back from

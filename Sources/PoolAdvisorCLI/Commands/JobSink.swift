@@ -1,0 +1,120 @@
+internal import PoolAdvisor
+
+/// Where `run` puts each input's outcome, in input order: its output line (tagged with its
+/// input line under `--tag`), its job log line once the output is written, and the failure
+/// count; under `--halt now` the first failure stops the job.
+///
+/// Used on the one thread that receives the outcomes in order; the writer and the log are
+/// shared with the signal watcher, which writes out the outputs first and the log after them.
+final class JobSink<Output: Codable & Sendable> {
+    private let writer: OutputWriter
+    private let log: JobLog?
+    /// The input line of each input that runs, by its index in the job.
+    private let lines: [Int]
+    private let tag: Bool
+    private let halt: RunCommand.Halt
+    private let judge: (Output) -> String?
+    private(set) var failures = 0
+    private(set) var firstFailure: (line: Int, text: String)?
+
+    /// The failure that stopped the job under `--halt now`.
+    struct Halted: Error {
+        var line: Int
+        var text: String
+    }
+
+    /// `--tag`'s line: the input's line number with its output, or the error of a failed input.
+    private struct Tagged: Encodable {
+        var line: Int
+        var output: Output?
+        var error: String?
+    }
+
+    init(
+        writer: OutputWriter, log: JobLog?, lines: [Int], tag: Bool, halt: RunCommand.Halt,
+        judge: @escaping (Output) -> String?
+    ) {
+        self.writer = writer
+        self.log = log
+        self.lines = lines
+        self.tag = tag
+        self.halt = halt
+        self.judge = judge
+    }
+
+    /// The outcome of input `index`: an output (which `judge` may call a failure) or an error.
+    func take(_ index: Int, _ result: Result<Output, any Error>) throws {
+        switch result {
+        case .success(let output): try take(index, output: output, failure: judge(output), call: nil)
+        case .failure(let error): try take(index, output: nil, failure: "\(error)", call: nil)
+        }
+    }
+
+    /// The outcome of input `index` run in its recorded form, with when, how long and where; an
+    /// error here is the worker's (a crash, a timeout, a value that could not be coded).
+    func take(_ index: Int, recorded result: Result<RecordedCall<Output>, any Error>) throws {
+        switch result {
+        case .success(let call):
+            try take(index, output: call.output, failure: call.failure ?? call.output.flatMap(judge), call: call)
+        case .failure(let error):
+            try take(index, output: nil, failure: "\(error)", call: nil)
+        }
+    }
+
+    private func take(_ index: Int, output: Output?, failure: String?, call: RecordedCall<Output>?) throws {
+        let line = lines[index]
+        func record() throws {
+            if tag {
+                try writer.write(Tagged(line: line, output: output, error: failure))
+            } else if let output {
+                try writer.write(output)
+            }
+            let entry = JobLog.Entry(
+                line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
+            if let log, log.add(entry) {
+                // The outputs first: a log line never stands for an output still in a buffer.
+                try writer.flush()
+                try log.flush()
+            }
+        }
+        // With a log, an output and its log line are one step for the signal watcher: it
+        // never sees an output without its line (rerun by --resume) or the reverse.
+        if let log { try log.exclusively(record) } else { try record() }
+        guard let failure else { return }
+        failures += 1
+        if firstFailure == nil { firstFailure = (line, failure) }
+        if halt == .now { throw Halted(line: line, text: failure) }
+    }
+
+    /// Writes out the rest: the outputs (the file takes its name), then the log.
+    func finish() throws {
+        try writer.finish()
+        try log?.flush()
+    }
+
+    /// What to report for a job that stopped with `error`: the outputs before it are written
+    /// out, and the log with them (when every output it names reached the file).
+    /// - Returns: a ``CommandFailure`` naming `inputsPath:line` and where the outputs are, or
+    ///   `error` itself when it names no input.
+    func failure(_ error: any Error, inputsPath: String, commands: Bool) -> any Error {
+        var message: String?
+        switch error {
+        case let halted as Halted:
+            message =
+                commands
+                ? "\(inputsPath):\(halted.line): the command \(halted.text)"
+                : "\(inputsPath):\(halted.line): the task failed: \(halted.text)"
+        case let failure as MapError:
+            let line = lines[failure.index]
+            _ = log?.add(JobLog.Entry(line: line, failure: "\(failure.error)"))
+            let stage = failure.stage.map { " in its \($0.rawValue) stage" } ?? ""
+            message = "\(inputsPath):\(line): the task failed\(stage): \(failure.error)"
+        default:
+            break
+        }
+        let kept = writer.keepWhatWasWritten().map { "; \($0)" } ?? ""
+        if writer.wroteEverything { try? log?.flush() }
+        guard let message else { return error }
+        return CommandFailure(message: message + kept)
+    }
+}

@@ -1,0 +1,97 @@
+internal import PoolAdvisor
+
+extension RunCommand {
+    /// What `run`'s options ask for, checked against each other before any input is read.
+    struct RunSettings {
+        var inputsPath: String
+        /// nil: auto.
+        var mode: DecisionMode?
+        /// A fixed mode's threads or processes; auto's limit when given.
+        var workers: Int
+        var workersGiven: Bool
+        var chunk: Int?
+        var fetchWorkers: Int
+        var fetchWorkersGiven: Bool
+        var rules: String?
+        var output: String?
+        var quiet: Bool
+        /// Longest a call may run, in seconds (processes only).
+        var timeout: Double?
+        var jobLog: String?
+        var rerun: Rerun
+        var halt: Halt
+        var tag: Bool
+
+        /// Which inputs run: all of them, or those an earlier run's job log did not finish.
+        enum Rerun: Equatable {
+            case everything
+            /// `--resume`: every input without a recorded success.
+            case unfinished
+            /// `--retry-failed`: only the inputs recorded as failed.
+            case failed
+        }
+
+        init(_ parsed: ParsedArguments, inputsPath: String, runsCommands: Bool) throws(UsageError) {
+            let cores = Machine.usableCores
+            self.inputsPath = inputsPath
+            mode = try parsed.value(RunCommand.mode, default: nil)
+            workersGiven = try parsed.value(RunCommand.workers) != nil
+            workers = try parsed.value(RunCommand.workers, default: cores)
+            chunk = try parsed.value(RunCommand.chunk)
+            fetchWorkersGiven = try parsed.value(RunCommand.fetchWorkers) != nil
+            fetchWorkers = try parsed.value(RunCommand.fetchWorkers, default: 4 * cores)
+            rules = try parsed.value(RunCommand.rules)
+            output = try parsed.value(RunCommand.output)
+            quiet = parsed.has(RunCommand.quiet)
+            timeout = try parsed.value(RunCommand.timeout)
+            jobLog = try parsed.value(RunCommand.jobLog)
+            halt = try parsed.value(RunCommand.halt, default: runsCommands ? .never : .now)
+            tag = parsed.has(RunCommand.tag)
+            switch (parsed.has(RunCommand.resume), parsed.has(RunCommand.retryFailed)) {
+            case (true, true):
+                throw UsageError(message: "give --resume or --retry-failed, not both", command: RunCommand.spec)
+            case (true, false): rerun = .unfinished
+            case (false, true): rerun = .failed
+            case (false, false): rerun = .everything
+            }
+        }
+
+        /// Rejects options that would be ignored or could not be honoured, saying what to give instead.
+        func check(for task: any PoolTask.Type) throws(UsageError) {
+            func usage(_ message: String) -> UsageError { UsageError(message: message, command: RunCommand.spec) }
+            if rerun != .everything, jobLog == nil {
+                let flag = rerun == .unfinished ? "--resume" : "--retry-failed"
+                throw usage("\(flag) needs --joblog FILE: the job log of the run to continue")
+            }
+            if chunk != nil, mode == nil {
+                throw usage(
+                    "--chunk sizes a fixed mode's chunks and auto mode sizes its own: add --mode threads or --mode processes, or leave --chunk out"
+                )
+            }
+            if fetchWorkersGiven, mode != .pipeline {
+                throw usage("--fetch-workers sizes a pipeline's fetch stage: it applies only with --mode pipeline")
+            }
+            if mode == .pipeline, !(task is any StagedTask.Type) {
+                throw usage(
+                    "\(TaskCatalog.commandName(task)) has no fetch and compute stages, and a pipeline runs a StagedTask: use --mode threads for a task that waits, or --mode processes"
+                )
+            }
+            if timeout != nil, let mode, mode != .processes {
+                throw usage(
+                    "--timeout needs worker processes: a call on a thread cannot be stopped; use --mode processes, or auto (which then runs every call in workers)"
+                )
+            }
+        }
+
+        /// Each call runs in its recorded form (``Recorded``): its error is a value, its time
+        /// and worker are known.
+        var recordsCalls: Bool { jobLog != nil || halt == .never || tag }
+
+        /// Worker settings: this executable, with the task timeout if one was given.
+        var processes: ProcessPool.Configuration {
+            var configuration = ProcessPool.Configuration()
+            configuration.taskTimeout = timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) }
+            return configuration
+        }
+    }
+}

@@ -1,0 +1,156 @@
+internal import Glibc
+internal import PoolAdvisor
+internal import PoolSystem
+internal import Synchronization
+
+/// `run --joblog FILE`: one tab-separated line per input, in the order outputs are written.
+///
+/// ```
+/// line  start           seconds   worker       status  detail
+/// 3     1764734400.123  0.012345  4242/4250    ok
+/// 4     1764734400.125  0.000211  4242/4251    failed  invalid input -1
+/// ```
+///
+/// `start` is seconds since the Unix epoch, `worker` the `pid/tid` that ran the call (`-` where
+/// no call ran, as for a staged task's pipeline), `detail` the error's text on one line. A
+/// success is logged only after its output was written, so a log that says `ok` never stands
+/// for an output that was lost; `--resume` reads it back and runs only the other lines.
+///
+/// The file is created exclusively, or with `--resume`/`--retry-failed` opened to append
+/// (never through a symbolic link, never replacing anything). Lines are written in batches,
+/// each after the outputs it stands for, and all of them before the job ends or exits on a signal.
+final class JobLog: Sendable {
+    static let header = "line\tstart\tseconds\tworker\tstatus\tdetail"
+    /// The longest line `--resume` reads (a detail is cut at 1,000 characters when written).
+    static let longestLine = 1 << 16
+
+    let path: String
+    private let state: Mutex<State>
+    /// Held while an output and its log line are added, and while a signal stops the job.
+    private let pairing = Mutex<Void>(())
+
+    private struct State: ~Copyable {
+        var descriptor: Int32
+        var buffer: [UInt8] = []
+        var lastWrite = ContinuousClock.now
+        var failure: String?
+    }
+
+    /// What one input's call came to.
+    struct Entry {
+        var line: Int
+        var started: Double?
+        var seconds: Double?
+        var worker: String?
+        var failure: String?
+    }
+
+    /// Opens the log: a new file, or with `appending`, an existing one to continue (a new one
+    /// when there is none). A header starts a file that is empty.
+    /// - Throws: ``CommandFailure`` naming the path, when it exists and `appending` is false,
+    ///   is a link, a directory or another kind of file, or cannot be opened.
+    init(path: String, appending: Bool) throws(CommandFailure) {
+        self.path = path
+        let descriptor: Int32
+        do throws(SystemCallError) {
+            descriptor =
+                appending ? try Files.openForAppending(path) : try Files.createExclusive(path, permissions: 0o666)
+        } catch {
+            if !appending, error.errno == EEXIST {
+                throw CommandFailure(
+                    message:
+                        "the job log '\(path)' already exists; add --resume to run only the inputs it does not record as done, or give another file"
+                )
+            }
+            throw CommandFailure(message: "cannot open the job log '\(path)': \(Self.why(error))")
+        }
+        let status: FileStatus
+        do throws(SystemCallError) {
+            status = try Files.status(of: descriptor)
+        } catch {
+            Descriptor.close(descriptor)
+            throw CommandFailure(message: "cannot open the job log '\(path)': \(error.reason)")
+        }
+        guard status.kind == .regular else {
+            Descriptor.close(descriptor)
+            throw CommandFailure(message: "the job log '\(path)' is not a regular file")
+        }
+        state = Mutex(State(descriptor: descriptor))
+        if status.size == 0 { state.withLock { $0.buffer = Array((Self.header + "\n").utf8) } }
+    }
+
+    deinit { state.withLock { Descriptor.close($0.descriptor) } }
+
+    /// Removes the file this log just created, before anything was written to it (the job
+    /// could not start): it is still the empty file opened here, or it is left alone.
+    func removeUnused() {
+        state.withLock { state in
+            guard let named = try? Files.status(path, followingLinks: false),
+                let opened = try? Files.status(of: state.descriptor),
+                named.device == opened.device, named.inode == opened.inode, opened.size == 0
+            else { return }
+            try? Files.remove(path)
+            state.buffer.removeAll()
+        }
+    }
+
+    private static func why(_ error: SystemCallError) -> String {
+        error.errno == ELOOP ? "it is a symbolic link; give the file it points to" : error.reason
+    }
+
+    /// Runs `body` (an output written and its line added) so that ``stopForSignal(_:)`` sees
+    /// both or neither.
+    func exclusively(_ body: () throws -> Void) throws {
+        try pairing.withLock { _ throws in try body() }
+    }
+
+    /// On a signal, between two outputs: runs `stop` (which writes out the outputs and stops
+    /// the writer), then writes out the log; returns what `stop` said.
+    func stopForSignal(_ stop: () -> String) -> String {
+        pairing.withLock { _ in
+            let place = stop()
+            try? flush()
+            return place
+        }
+    }
+
+    /// Adds an input's line; returns true when lines have waited long enough (64 kB or 0.2 s)
+    /// that the caller should write out the outputs they stand for and then call ``flush()``.
+    func add(_ entry: Entry) -> Bool {
+        let line = Self.format(entry)
+        return state.withLock { state in
+            state.buffer.append(contentsOf: line.utf8)
+            return state.buffer.count >= 1 << 16 || ContinuousClock.now - state.lastWrite > .milliseconds(200)
+        }
+    }
+
+    /// Writes out the lines added so far.
+    /// - Throws: ``CommandFailure`` when the file cannot be written (the disk is full).
+    func flush() throws(CommandFailure) {
+        let failure: String? = state.withLock { state in
+            defer { state.lastWrite = .now }
+            guard !state.buffer.isEmpty, state.failure == nil else { return state.failure }
+            do throws(SystemCallError) {
+                try Descriptor.writeAll(state.descriptor, state.buffer)
+                state.buffer.removeAll(keepingCapacity: true)
+                return nil
+            } catch {
+                state.failure = error.reason
+                return error.reason
+            }
+        }
+        if let failure { throw CommandFailure(message: "cannot write the job log '\(path)': \(failure)") }
+    }
+
+    /// One log line, its detail on one line and at most 1,000 characters.
+    static func format(_ entry: Entry) -> String {
+        let start = entry.started.map { NumberText.fixed($0, decimals: 3) } ?? "-"
+        let seconds = entry.seconds.map { NumberText.fixed($0, decimals: 6) } ?? "-"
+        let detail = entry.failure.map { text in
+            String(
+                text.prefix(1_000).map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 })
+        }
+        return
+            "\(entry.line)\t\(start)\t\(seconds)\t\(entry.worker ?? "-")\t\(detail == nil ? "ok" : "failed")\t\(detail ?? "")\n"
+    }
+}
