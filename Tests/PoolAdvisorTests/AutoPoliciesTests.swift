@@ -485,11 +485,11 @@ struct AutoSwitchTests {
         fellShort.threadsFellShort = true
         #expect(auto.trialOfThreads(PureCPU.self, fellShort, remaining: 8000) == nil)
         // A pipeline chosen without a measured speed-up is tried against threads sized for the
-        // waits (2 × cores / CPU ratio); one whose copies made no progress is not.
+        // waits (4 × cores / CPU ratio); one whose copies made no progress is not.
         let pipeline = ExecutionPlan(mode: .pipeline, workers: 2, fetchWorkers: 3, computeStage: .processes)
         let mixed = shaped(try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5)
         let trial = try #require(auto.trialOfThreads(PureCPU.self, state(mixed, pipeline), remaining: 2000))
-        #expect(trial.mode == .threads && trial.workers == min(64, 4 * Machine.usableCores) && trial.chunkSize == 1)
+        #expect(trial.mode == .threads && trial.workers == min(64, 8 * Machine.usableCores) && trial.chunkSize == 1)
         #expect(auto.threadsReference(PureCPU.self, state(mixed, pipeline)) == nil, "no estimate without a trial")
         let mixedLock = shaped(
             try quickProfile(PureCPU.self), wall: 0.004, cpuShare: 0.5, serialFraction: 0.9, efficiency: 0.5)

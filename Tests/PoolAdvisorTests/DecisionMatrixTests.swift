@@ -245,7 +245,7 @@ struct DecisionMatrixTests {
                 "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.6),
                 "split_pipeline_seconds": .number(0.6),
             ],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 16]),
         Cell(
             name: "mixed, two stages, computing does not scale on threads: a pipeline a little slower on paper",
             changes: [
@@ -269,17 +269,17 @@ struct DecisionMatrixTests {
                 "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.5),
                 "split_pipeline_seconds": .number(0.6),
             ],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 16]),
         Cell(
             name: "mixed, two stages, pipeline predicted slower",
             changes: [
                 "cpu_ratio": .number(0.5), "has_stages": .boolean(true), "pipeline_seconds": .number(0.9),
                 "split_pipeline_seconds": .number(0.9),
             ],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 16]),
         Cell(
             name: "mixed, one stage", changes: ["cpu_ratio": .number(0.5)],
-            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 8]),
+            rule: "mixed-one-stage", mode: .threads, parameters: ["workers": 16]),
         Cell(
             name: "mixed, one stage, does not scale",
             changes: ["cpu_ratio": .number(0.5), "cpu_efficiency": .number(0.4)],

@@ -89,10 +89,15 @@ extension Advisor {
           then processes workers = clamp(ceil(cores / cpu_ratio), cores, min(64, items)) chunk = 1
           why "a call computes {cpu_ratio:%} of its time and its computing part does not scale on threads (E_cpu {cpu_efficiency:.2})"
 
+        # One stage of threads for a call that waits, then computes: four times the count that keeps the
+        # cores busy on average. Half the time of each call holds a core, so at twice the break-even count
+        # the cores still idle whenever the computing parts bunch up; measured here, the mixed workload ran
+        # 6-8 % faster on 16 threads than on 8 (and no faster on 32), disk-fsync 15 % faster on 27 than 14.
+
         rule mixed-one-stage priority 60
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8
-          then threads workers = clamp(ceil(2 * cores / cpu_ratio), cores, min(64, items))
-          why "a call computes {cpu_ratio:%} of its time and waits the rest; threads sized for the waits (twice the break-even count, as waits vary) keep the cores busy"
+          then threads workers = clamp(ceil(4 * cores / cpu_ratio), cores, min(64, items))
+          why "a call computes {cpu_ratio:%} of its time and waits the rest; threads sized for the waits (four times the break-even count, as computing parts bunch up) keep the cores busy"
 
         # ---------------------------------------------------------------------------------------------
         # CPU-bound: it depends on whether copies keep their speed on threads.

@@ -119,13 +119,13 @@ extension AutoExecutor {
     /// The thread plan a process plan or pipeline is checked against: for a task that computes,
     /// the copies the rules run CPU-bound work on (one per core, twice that beside a busy
     /// program: ``CostModel/cpuWorkers(items:)``), chunked as the cost model sizes them; for one that also waits, as
-    /// many threads as the rules give a one-stage mixed task (twice the count that keeps the
+    /// many threads as the rules give a one-stage mixed task (four times the count that keeps the
     /// cores busy), one item at a time.
     func threadPlan(_ state: AutoRunState, items: Int) -> ExecutionPlan {
         let cores = Machine.usableCores
         let ratio = state.profile.calls.cpuRatio.value
         if state.plan.mode == .pipeline, ratio.isFinite, ratio > 0 {
-            let workers = min(64, max(cores, Int((2 * Double(cores) / max(ratio, 0.02)).rounded(.up))))
+            let workers = min(64, max(cores, Int((4 * Double(cores) / max(ratio, 0.02)).rounded(.up))))
             return limited(ExecutionPlan(mode: .threads, workers: max(1, min(workers, items)), chunkSize: 1))
         }
         let machine = advisor.costMachine(cores: cores)
