@@ -141,7 +141,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "pool-advisor-test-tool",
-            dependencies: ["PoolAdvisorCLI", "PoolAdvisorTestTasks"],
+            dependencies: ["PoolAdvisor", "PoolAdvisorCLI", "PoolAdvisorTestTasks"],
             path: "Tests/Fixtures/pool-advisor-test-tool",
             swiftSettings: strictSettings
         ),

@@ -44,6 +44,20 @@ struct TasksCommandTests {
         #expect(own.status == 2)
         #expect(own.error.contains("has no example inputs"), "\(own.error)")
         #expect(own.error.contains("See 'pool-test-worker tasks --help'"), "the program's own name: \(own.error)")
+        // docs/cli.md's own-task example, built into the test tool: named without its module, then with it.
+        let checksum = try runCommand(["profile", "Checksum"], executable: testToolPath)
+        #expect(checksum.status == 2)
+        #expect(
+            checksum.error.contains("did you mean 'pool_advisor_test_tool.Checksum'?"), "\(checksum.error)")
+        #expect(checksum.error.contains("See 'pool-advisor-test-tool profile --help'"), "\(checksum.error)")
+        let file = try temporaryFile("bytes.txt", "abc")
+        let paths = try temporaryFile("paths.jsonl", "\"\(file)\"\n\"\(file)\"\n")
+        let summed = try runCommand(
+            ["run", "pool_advisor_test_tool.Checksum", "--inputs", paths, "--mode", "serial", "--quiet"],
+            executable: testToolPath)
+        #expect(summed.status == 0, "\(summed.error)")
+        let abc: UInt64 = (97 * 31 + 98) * 31 + 99
+        #expect(summed.output == "\(abc)\n\(abc)\n")
         let bare = try runCommand(["cli", "profile", "Faulty"], executable: fixtureWorkerPath)
         #expect(bare.status == 2)
         #expect(bare.error.contains("did you mean 'PoolTestFixtures.Faulty'?"), "\(bare.error)")
