@@ -17,7 +17,8 @@ internal import Synchronization
 /// for an output that was lost; `--resume` reads it back and runs only the other lines.
 ///
 /// The file is created exclusively, or with `--resume`/`--retry-failed` opened to append
-/// (never through a symbolic link, never replacing anything). Lines are written in batches,
+/// (never through a symbolic link, never replacing anything), and locked (`flock`) while the
+/// job runs, so a second run of the same log is refused rather than repeating the first's work. Lines are written in batches,
 /// each after the outputs it stands for, and all of them before the job ends or exits on a signal.
 final class JobLog: Sendable {
     static let header = "line\tstart\tseconds\tworker\tstatus\tdetail"
@@ -32,7 +33,8 @@ final class JobLog: Sendable {
     private struct State: ~Copyable {
         var descriptor: Int32
         var buffer: [UInt8] = []
-        var lastWrite = ContinuousClock.now
+        /// Long ago at first, so the first line is written with the first output.
+        var lastWrite = ContinuousClock.now - .seconds(1)
         var failure: String?
     }
 
@@ -51,32 +53,54 @@ final class JobLog: Sendable {
     ///   is a link, a directory or another kind of file, or cannot be opened.
     init(path: String, appending: Bool) throws(CommandFailure) {
         self.path = path
+        if !appending, let existing = try? Files.status(path, followingLinks: false) {
+            guard existing.kind == .regular else { throw Self.notRegular(path) }
+            throw CommandFailure(
+                message:
+                    "the job log '\(path)' already exists; add --resume to run only the inputs it does not record as done, or give another file"
+            )
+        }
         let descriptor: Int32
         do throws(SystemCallError) {
             descriptor =
                 appending ? try Files.openForAppending(path) : try Files.createExclusive(path, permissions: 0o666)
         } catch {
-            if !appending, error.errno == EEXIST {
-                throw CommandFailure(
-                    message:
-                        "the job log '\(path)' already exists; add --resume to run only the inputs it does not record as done, or give another file"
-                )
-            }
+            if error.errno == EISDIR { throw Self.notRegular(path) }
             throw CommandFailure(message: "cannot open the job log '\(path)': \(Self.why(error))")
         }
-        let status: FileStatus
+        var size = 0
         do throws(SystemCallError) {
-            status = try Files.status(of: descriptor)
+            let status = try Files.status(of: descriptor)
+            if status.kind == .regular {
+                // One run at a time: two resumes of one log would both run what it lacks.
+                try Files.lockExclusively(descriptor)
+                // A last line cut short (a crash, a full disk) is dropped: appending after it
+                // would glue the next line to it. Its input was not recorded, so it runs again.
+                size = try Files.sizeOfWholeLines(descriptor)
+                if size < status.size { try Files.truncate(descriptor, to: size) }
+            } else {
+                size = -1
+            }
         } catch {
             Descriptor.close(descriptor)
+            if error.errno == EWOULDBLOCK {
+                throw CommandFailure(
+                    message:
+                        "the job log '\(path)' is in use by another run; wait for it to end, or give another --joblog")
+            }
             throw CommandFailure(message: "cannot open the job log '\(path)': \(error.reason)")
         }
-        guard status.kind == .regular else {
+        guard size >= 0 else {
             Descriptor.close(descriptor)
-            throw CommandFailure(message: "the job log '\(path)' is not a regular file")
+            throw Self.notRegular(path)
         }
         state = Mutex(State(descriptor: descriptor))
-        if status.size == 0 { state.withLock { $0.buffer = Array((Self.header + "\n").utf8) } }
+        if size == 0 { state.withLock { $0.buffer = Array((Self.header + "\n").utf8) } }
+    }
+
+    static func notRegular(_ path: String) -> CommandFailure {
+        CommandFailure(
+            message: "the job log '\(path)' is a directory, a link or a special file; give the name of a regular file")
     }
 
     deinit { state.withLock { Descriptor.close($0.descriptor) } }
@@ -105,11 +129,12 @@ final class JobLog: Sendable {
     }
 
     /// On a signal, between two outputs: runs `stop` (which writes out the outputs and stops
-    /// the writer), then writes out the log; returns what `stop` said.
-    func stopForSignal(_ stop: () -> String) -> String {
+    /// the writer), then writes out the log if every output reached its file (a log line must
+    /// never stand for a lost output); returns what `stop` said.
+    func stopForSignal(_ stop: () -> String, outputsWritten: () -> Bool) -> String {
         pairing.withLock { _ in
             let place = stop()
-            try? flush()
+            if outputsWritten() { try? flush() }
             return place
         }
     }
@@ -142,14 +167,26 @@ final class JobLog: Sendable {
         if let failure { throw CommandFailure(message: "cannot write the job log '\(path)': \(failure)") }
     }
 
-    /// One log line, its detail on one line and at most 1,000 characters.
+    /// `text` on one line of at most 1,000 bytes: every control character (tab, CR, LF, …) a
+    /// space, cut on a character boundary. Scalars, not characters: Swift's "\r\n" is one
+    /// character, equal to neither "\r" nor "\n".
+    static func oneLine(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            let clean: Unicode.Scalar = scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar
+            bytes += UTF8.width(clean)
+            if bytes > 1_000 { break }
+            scalars.append(clean)
+        }
+        return String(scalars)
+    }
+
+    /// One log line, its detail on one line and at most 1,000 bytes.
     static func format(_ entry: Entry) -> String {
         let start = entry.started.map { NumberText.fixed($0, decimals: 3) } ?? "-"
         let seconds = entry.seconds.map { NumberText.fixed($0, decimals: 6) } ?? "-"
-        let detail = entry.failure.map { text in
-            String(
-                text.prefix(1_000).map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 })
-        }
+        let detail = entry.failure.map(Self.oneLine)
         return
             "\(entry.line)\t\(start)\t\(seconds)\t\(entry.worker ?? "-")\t\(detail == nil ? "ok" : "failed")\t\(detail ?? "")\n"
     }

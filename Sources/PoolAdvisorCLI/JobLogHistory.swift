@@ -8,6 +8,11 @@ struct JobLogHistory: Equatable {
     var succeeded: Set<Int> = []
     var failed: Set<Int> = []
 
+    /// Whether `lines` has a line the log has no record of (never run, or cut off by a stop).
+    func leavesUnrecorded(_ lines: [Int]) -> Bool {
+        lines.contains { !succeeded.contains($0) && !failed.contains($0) }
+    }
+
     /// Reads the log at `path`, checking each line; a missing file is an empty history.
     ///
     /// Memory is bounded by the inputs (line numbers above `lastLine` are an error) and each
@@ -25,7 +30,7 @@ struct JobLogHistory: Equatable {
         }
         defer { Descriptor.close(descriptor) }
         guard (try? Files.status(of: descriptor).kind) == .regular else {
-            throw CommandFailure(message: "the job log '\(path)' is not a regular file")
+            throw JobLog.notRegular(path)
         }
         var parser = Parser(path: path, lastLine: lastLine)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

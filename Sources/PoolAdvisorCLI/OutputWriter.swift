@@ -154,7 +154,17 @@ final class OutputWriter: Sendable {
         }
         let descriptor = OutputFiles.openForAppending(target.0)
         guard descriptor >= 0 else {
-            throw CommandFailure(message: "cannot continue the output file '\(target.0)': \(OutputFiles.lastErrorText)")
+            throw CommandFailure(
+                message:
+                    "cannot continue the output file '\(target.0)': \(OutputFiles.lastErrorText); move it away to start a new one"
+            )
+        }
+        // `FILE.partial` is this program's: a last line cut short (a crash, a full disk) goes,
+        // as its input is not logged as done and runs again. `FILE` may have been edited: a
+        // missing final newline is added, nothing removed.
+        if let failure = OutputFiles.endWithWholeLine(descriptor, trimming: target.0 == partial) {
+            OutputFiles.close(descriptor)
+            throw CommandFailure(message: "cannot continue the output file '\(target.0)': \(failure)")
         }
         return (target.1, descriptor)
     }
@@ -172,19 +182,21 @@ final class OutputWriter: Sendable {
         return (.inPlace(path: path), descriptor)
     }
 
-    /// Adds one output line.
-    func write<Output: Encodable>(_ output: Output) throws {
-        let failure: CommandFailure? = try state.withLock { state in
+    /// Adds one output line; returns true when this call wrote the buffered lines out.
+    @discardableResult
+    func write<Output: Encodable>(_ output: Output) throws -> Bool {
+        let (flushed, failure): (Bool, CommandFailure?) = try state.withLock { state in
             if state.stopped { Self.waitForExit() }
             state.buffer.append(contentsOf: try state.encoder.encode(output))
             state.buffer.append(UInt8(ascii: "\n"))
             state.accepted += 1
             guard state.buffer.count >= 1 << 16 || ContinuousClock.now - state.lastWrite > .milliseconds(200) else {
-                return nil
+                return (false, nil)
             }
-            return flush(&state)
+            return (true, flush(&state))
         }
         if let failure { throw failure }
+        return flushed
     }
 
     /// True when every accepted output reached the file.
@@ -210,12 +222,13 @@ final class OutputWriter: Sendable {
         return CommandFailure(message: "standard output was closed (\(failure)); the job stopped")
     }
 
-    /// Writes out the rest and gives the file its name.
-    func finish() throws(CommandFailure) {
+    /// Writes out the rest and gives the file its name (unless `keepingPartialName`: the job
+    /// is not whole yet).
+    func finish(keepingPartialName: Bool = false) throws(CommandFailure) {
         let failure: CommandFailure? = state.withLock { state in
             if state.stopped { Self.waitForExit() }
             if let failure = flush(&state) { return failure }
-            guard case .file(let path, let partial) = destination else { return nil }
+            guard case .file(let path, let partial) = destination, !keepingPartialName else { return nil }
             // Renaming over a link or directory that appeared meanwhile would replace it.
             switch OutputFiles.kind(path) {
             case .missing, .regular: break

@@ -87,10 +87,13 @@ package enum Files {
 
     /// Opens `path` to append to it, creating it (with `permissions` less the umask) when it
     /// does not exist: `O_APPEND | O_NOFOLLOW`, so a final symbolic link fails with `ELOOP`
-    /// and nothing already in the file is ever overwritten.
+    /// and nothing already in the file is ever overwritten; `O_NONBLOCK`, so a FIFO put in its
+    /// place cannot make the open wait (check the kind of what was opened). Opened for reading
+    /// too, so the end of what is there can be checked (``sizeOfWholeLines(_:)``).
     package static func openForAppending(_ path: String, permissions: UInt32 = 0o666) throws(SystemCallError) -> Int32 {
         try SystemCall.value("open") {
-            open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode_t(permissions))
+            open(
+                path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, mode_t(permissions))
         }
     }
 
@@ -132,6 +135,46 @@ package enum Files {
         throws(SystemCallError) -> Int
     {
         try SystemCall.value("pread") { pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    /// `flock(2)` with `LOCK_EX | LOCK_NB`: an exclusive lock on the open file, held until the
+    /// descriptor is closed; fails at once with `EWOULDBLOCK` when another holds it.
+    package static func lockExclusively(_ descriptor: Int32) throws(SystemCallError) {
+        _ = try SystemCall.value("flock") { flock(descriptor, LOCK_EX | LOCK_NB) }
+    }
+
+    /// `ftruncate(2)`: cuts (or extends with zeros) the open file to `size` bytes.
+    package static func truncate(_ descriptor: Int32, to size: Int) throws(SystemCallError) {
+        _ = try SystemCall.value("ftruncate") { ftruncate(descriptor, off_t(size)) }
+    }
+
+    /// The size the open file would have without a last line that lacks its newline (a write
+    /// cut short): its size when it is empty or ends in `\n`. Reads back from the end, 64 KiB
+    /// at a time, until it finds a newline.
+    package static func sizeOfWholeLines(_ descriptor: Int32) throws(SystemCallError) -> Int {
+        let size = try status(of: descriptor).size
+        var end = size
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while end > 0 {
+            let start = max(0, end - chunk.count)
+            let wanted = end - start
+            // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
+            let outcome = chunk.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
+                do throws(SystemCallError) {
+                    return .success(
+                        try read(
+                            descriptor, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]), at: start))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let count = try outcome.get()
+            guard count == wanted else { return size }  // the file changed under us: leave it be
+            if end == size, chunk[wanted - 1] == UInt8(ascii: "\n") { return size }
+            if let newline = chunk[..<wanted].lastIndex(of: UInt8(ascii: "\n")) { return start + newline + 1 }
+            end = start
+        }
+        return 0
     }
 
     /// `pwrite(2)`: writes up to `bytes.count` bytes at `offset`; returns how many it wrote.

@@ -201,7 +201,7 @@ struct JobLogTests {
         let header = "line\tstart\tseconds\tworker\tstatus\tdetail\n"
         let failures: [(String, String)] = [
             (link, "it is a symbolic link"),
-            (scratch.path, "is not a regular file"),
+            (scratch.path, "is a directory, a link or a special file; give the name of a regular file"),
             (try scratch.file("bad1.log", "hello\n"), "bad1.log:1: not the job log's header line"),
             (try scratch.file("bad2.log", header + "1\tx\n"), "bad2.log:2: not a line of six tab-separated fields"),
             (try scratch.file("bad3.log", header + "9\t-\t-\t-\tok\t\n"), "bad3.log:2: it names input line 9"),
@@ -219,6 +219,77 @@ struct JobLogTests {
         #expect(missing.error.contains("'\(scratch.path)/none.jsonl': there is no such file"), "\(missing.error)")
         let directory = try runCommand(["run", "sleep", "--inputs", scratch.path])
         #expect(directory.error.contains("it is a directory"), "\(directory.error)")
+    }
+
+    @Test("--resume repairs a log cut short, finishes a job with nothing left, and refuses to run without its log")
+    func resumeEdgeCases() throws {
+        let scratch = try ScratchDirectory()
+        let inputs = try scratch.file("in.jsonl", "512\n1024\n2048\n")
+        let header = "line\tstart\tseconds\tworker\tstatus\tdetail\n"
+        let output = scratch.path + "/out.jsonl"
+        func run(_ log: String, _ extra: [String]) throws -> CommandResult {
+            try runCommand(
+                ["run", "disk-fsync", "--inputs", inputs, "--mode", "serial", "--joblog", log, "--output", output]
+                    + extra)
+        }
+
+        // A last line cut short (a crash mid-write) is dropped, and its input runs again: not
+        // glued to the next line, which would read as another input.
+        let cut = try scratch.file("cut.log", header + "1\t-\t-\t-\tok\t\n2\t17")
+        try "2048\n4".write(toFile: output + ".partial", atomically: true, encoding: .utf8)
+        let repaired = try run(cut, ["--resume"])
+        #expect(repaired.status == 0, "\(repaired.error)")
+        #expect(repaired.error.contains("records 1 inputs done and 0 failed; running 2 of 3"), "\(repaired.error)")
+        #expect(
+            try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n8192\n", "the cut output line went too")
+        #expect(Self.lines(try Self.entries(cut), "ok") == [1, 2, 3])
+
+        // Nothing left to run: the outputs an earlier run left under the partial name take their name.
+        try FileManager.default.removeItem(atPath: output)
+        let done = try scratch.file("done.log", header + "1\t-\t-\t-\tok\t\n2\t-\t-\t-\tok\t\n3\t-\t-\t-\tok\t\n")
+        try "2048\n4096\n8192\n".write(toFile: output + ".partial", atomically: true, encoding: .utf8)
+        let finished = try run(done, ["--resume"])
+        #expect(finished.status == 0, "\(finished.error)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n8192\n")
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial"))
+
+        // No log at the path while outputs are there: a mistyped --joblog must not run it all again.
+        let missing = try run(scratch.path + "/typo.log", ["--resume"])
+        #expect(missing.status == 1)
+        #expect(missing.error.contains("there is no job log"), "\(missing.error)")
+        #expect(missing.error.contains("would run every input again"), "\(missing.error)")
+        let noFailures = try run(scratch.path + "/typo.log", ["--retry-failed"])
+        #expect(noFailures.status == 1)
+        #expect(noFailures.error.contains("no failed inputs to retry"), "\(noFailures.error)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/typo.log"))
+        // Another run holds the log: this one is refused, nothing runs twice.
+        let held = open(done, O_RDONLY)
+        defer { close(held) }
+        #expect(held >= 0 && flock(held, LOCK_EX) == 0)
+        let busy = try run(done, ["--resume"])
+        #expect(busy.status == 1)
+        #expect(busy.error.contains("is in use by another run"), "\(busy.error)")
+        let same = try run(output, [])
+        #expect(same.status == 2)
+        #expect(same.error.contains("--joblog and --output name the same file"), "\(same.error)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n8192\n", "nothing ran")
+    }
+
+    @Test("a failure whose text has CRLF, tabs or control characters stays on one log line")
+    func detailsStayOnOneLine() throws {
+        let scratch = try ScratchDirectory()
+        let inputs = try scratch.file("in.jsonl", "\"a\"\n\"b\"\n")
+        let log = scratch.path + "/job.log"
+        let command = "printf 'bad\\r\\nmore\\tstuff\\033[1m\\r\\n' >&2; exit 1"
+        let arguments = ["run", "--exec", command, "--shell", "--inputs", inputs, "--joblog", log, "--quiet"]
+        let first = try runCommand(arguments)
+        #expect(first.status == 3, "\(first.error)")
+        let entries = try Self.entries(log)
+        #expect(entries.count == 2 && entries.allSatisfy { $0.count == 6 && $0[4] == "failed" }, "\(entries)")
+        #expect(entries.allSatisfy { $0[5].contains("exited with status 1") }, "\(entries)")
+        let again = try runCommand(arguments + ["--retry-failed"])
+        #expect(again.status == 3, "the log reads back: \(again.error)")
+        #expect(try Self.entries(log).count == 4)
     }
 
     @Test("--workers limits auto mode; a fixed mode never starts more workers than inputs")

@@ -36,6 +36,10 @@ struct TasksCommandTests {
 
     @Test("mistakes: --example without a name, a task without examples, a name without its module")
     func mistakes() throws {
+        let huge = try runCommand(["tasks", "large-payload", "--example", "1000"])
+        #expect(huge.status == 2)
+        #expect(huge.error.contains("ask for at most"), "a bounded output: \(huge.error)")
+        #expect(huge.output.isEmpty)
         let noName = try runCommand(["tasks", "--example", "2"])
         #expect(noName.status == 2)
         #expect(noName.error.contains("--example needs a task NAME"), "\(noName.error)")

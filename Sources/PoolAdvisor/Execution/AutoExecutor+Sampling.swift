@@ -29,6 +29,16 @@ extension AutoExecutor {
         var options = base
         options.repeatsIdempotentInputs = false
         options.stopsAtFirstFailure = true
+        // A worker limit holds in the profile too: no more copies at once than it allows, and
+        // none at all at one (a task limited to one at a time may not bear two).
+        if let maximum = self.options.maximumWorkers {
+            if maximum <= 1 {
+                options.scalingMinimumCPURatio = .infinity
+                options.scalesComputeStage = false
+            } else {
+                options.scalingThreads = min(options.scalingThreads ?? maximum, maximum)
+            }
+        }
         return options
     }
 

@@ -65,8 +65,9 @@ public final class AutoExecutor: Sendable {
         /// The least time spent profiling, however short the job.
         public var minimumProfileSeconds = 0.02
         /// At most this many threads or worker processes in any plan the run takes (a
-        /// pipeline's fetch threads included), whatever the advice: a limit the caller sets,
-        /// such as `run --workers N`. Nil: as many as the advice says.
+        /// pipeline's fetch threads included), whatever the advice, and at most this many copies
+        /// at once in the profile's scaling test (none at 1): a limit the caller sets, such as
+        /// `run --workers N`. Nil: as many as the advice says.
         public var maximumWorkers: Int?
         /// Called once on the calling thread as soon as the first profile is decided, before the
         /// rest of the job runs: the advice, and the plan the run starts on (threads first, or a

@@ -64,15 +64,17 @@ final class JobSink<Output: Codable & Sendable> {
     private func take(_ index: Int, output: Output?, failure: String?, call: RecordedCall<Output>?) throws {
         let line = lines[index]
         func record() throws {
+            var flushed = false
             if tag {
-                try writer.write(Tagged(line: line, output: output, error: failure))
+                flushed = try writer.write(Tagged(line: line, output: output, error: failure))
             } else if let output {
-                try writer.write(output)
+                flushed = try writer.write(output)
             }
             let entry = JobLog.Entry(
                 line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
-            if let log, log.add(entry) {
-                // The outputs first: a log line never stands for an output still in a buffer.
+            // When the outputs went out, their lines follow at once (a kill in between costs a
+            // rerun of those inputs, never a lost output); otherwise every 64 kB or 0.2 s.
+            if let log, log.add(entry) || flushed {
                 try writer.flush()
                 try log.flush()
             }
@@ -86,9 +88,10 @@ final class JobSink<Output: Codable & Sendable> {
         if halt == .now { throw Halted(line: line, text: failure) }
     }
 
-    /// Writes out the rest: the outputs (the file takes its name), then the log.
-    func finish() throws {
-        try writer.finish()
+    /// Writes out the rest: the outputs (the file takes its name unless `keepingPartialName`),
+    /// then the log.
+    func finish(keepingPartialName: Bool) throws {
+        try writer.finish(keepingPartialName: keepingPartialName)
         try log?.flush()
     }
 

@@ -14,24 +14,38 @@ enum RunJob {
         var inputs = inputs
         var lines = lines
         let continuing = settings.rerun != .everything
+        // `--retry-failed` with inputs never run: the outputs stay under the partial name.
+        var keepingPartialName = false
+        // The log first, locked, before it is read: a rerun without --resume is told about the
+        // log (not about FILE.partial), and two runs of one log cannot both read what it lacks.
+        var log: JobLog?
+        if let path = settings.jobLog {
+            if continuing { try checkEarlierRun(logExists: OutputFiles.kind(path) != .missing, path, settings) }
+            log = try JobLog(path: path, appending: continuing)
+        }
         if continuing, let path = settings.jobLog {
             let history = try JobLogHistory.read(path, lastLine: lines.last ?? 0)
             let chosen = lines.indices.filter {
                 settings.rerun == .failed ? history.failed.contains(lines[$0]) : !history.succeeded.contains(lines[$0])
             }
+            keepingPartialName = settings.rerun == .failed && history.leavesUnrecorded(lines)
             if !settings.quiet {
                 context.note(
                     "the job log '\(path)' records \(history.succeeded.count) inputs done and \(history.failed.count) failed; running \(chosen.count) of \(lines.count)\n"
                 )
             }
-            if chosen.isEmpty { return 0 }
+            if chosen.isEmpty {
+                // Nothing left: an earlier run stopped after its last output, so its outputs
+                // take their final name now.
+                if settings.output != nil, !keepingPartialName {
+                    try OutputWriter(path: settings.output, continuing: true).finish()
+                }
+                return 0
+            }
             inputs = chosen.map { inputs[$0] }
             lines = chosen.map { lines[$0] }
         }
         let rules = try context.rules(settings.rules)
-        // The log first: a rerun without --resume is told about the log, not about FILE.partial.
-        let log = try settings.jobLog.map { path throws(CommandFailure) in try JobLog(path: path, appending: continuing)
-        }
         let writer: OutputWriter
         do {
             writer = try OutputWriter(path: settings.output, continuing: continuing)
@@ -41,9 +55,9 @@ enum RunJob {
         }
         let sink = JobSink<Task.Output>(
             writer: writer, log: log, lines: lines, tag: settings.tag, halt: settings.halt, judge: judge)
-        let interruption = Interruption {
+        let interruption = Interruption { [log] in
             guard let log else { return writer.stopForSignal() }
-            return log.stopForSignal(writer.stopForSignal)
+            return log.stopForSignal(writer.stopForSignal) { writer.wroteEverything }
         }
         defer { interruption.end() }
         let counter = ProgressCounter()
@@ -55,7 +69,11 @@ enum RunJob {
         do {
             summary = try run(task, inputs, settings, rules, context, sink, counter) { reporter?.start() }
             reporter?.stop()
-            try sink.finish()
+            try sink.finish(keepingPartialName: keepingPartialName)
+            if keepingPartialName, let partial = writer.partialPath, !settings.quiet {
+                context.note(
+                    "'\(partial)' keeps its name: the job log has no record of some inputs; --resume runs them\n")
+            }
         } catch {
             reporter?.stop()
             throw sink.failure(error, inputsPath: settings.inputsPath, commands: Task.self == ExternalCommand.self)
@@ -75,6 +93,26 @@ enum RunJob {
             "error: \(sink.failures) of \(inputs.count) \(noun) failed; the first, for line \(first.line)\(detail)\(rerun)\n"
         )
         return RunCommand.someInputsFailed
+    }
+
+    /// Refuses a rerun with nothing to go on: `--retry-failed` without a log, or `--resume`
+    /// without one while an earlier run's outputs are there (it would run every input again and
+    /// append the outputs a second time).
+    private static func checkEarlierRun(
+        logExists: Bool, _ path: String, _ settings: RunCommand.RunSettings
+    ) throws(CommandFailure) {
+        guard !logExists else { return }
+        if settings.rerun == .failed {
+            throw CommandFailure(
+                message: "there is no job log '\(path)', so no failed inputs to retry; check the --joblog path")
+        }
+        guard let output = settings.output else { return }
+        for earlier in [output + ".partial", output] where OutputFiles.kind(earlier) != .missing {
+            throw CommandFailure(
+                message:
+                    "there is no job log '\(path)', yet '\(earlier)' holds an earlier run's outputs: --resume would run every input again and append them twice; check the --joblog path, or move '\(earlier)' away to start over"
+            )
+        }
     }
 
     /// Runs the inputs on the fixed plan or in auto mode, each outcome to `sink`; returns what

@@ -63,6 +63,9 @@ extension RunCommand {
                 let flag = rerun == .unfinished ? "--resume" : "--retry-failed"
                 throw usage("\(flag) needs --joblog FILE: the job log of the run to continue")
             }
+            if let jobLog, let output, [output, output + ".partial"].contains(jobLog) {
+                throw usage("--joblog and --output name the same file; give the log a name of its own")
+            }
             if chunk != nil, mode == nil {
                 throw usage(
                     "--chunk sizes a fixed mode's chunks and auto mode sizes its own: add --mode threads or --mode processes, or leave --chunk out"

@@ -45,6 +45,15 @@ enum TasksCommand {
                         "\(name) has no example inputs (only the reference workloads have them); an input line is \(entry(tasks[0]).input)",
                     command: spec)
             }
+            // Bounded output: a large argument's lines are megabytes each.
+            let lineBytes = exampleLines(workload, count: 1).utf8.count
+            let limit = 256 << 20
+            guard lineBytes * count <= limit else {
+                throw UsageError(
+                    message:
+                        "\(count) lines of \(name) would be about \(NumberText.bytes(Double(lineBytes * count))) (\(NumberText.bytes(Double(lineBytes))) each); ask for at most \(max(1, limit / lineBytes))",
+                    command: spec)
+            }
             context.print(exampleLines(workload, count: count))
             return 0
         }
@@ -62,7 +71,7 @@ enum TasksCommand {
             if let example = entry.example { text += "\(indent)e.g.   \(example)\n" }
         }
         if parsed.operands.isEmpty {
-            text += "\nExample inputs for a task: pool-advisor tasks NAME --example 100 > inputs.jsonl\n"
+            text += "\nExample inputs for a task: \(ProgramName.current) tasks NAME --example 100 > inputs.jsonl\n"
         }
         context.print(text)
         return 0

@@ -64,6 +64,26 @@ enum OutputFiles {
         (try? Files.openForAppending(path)) ?? -1
     }
 
+    /// Makes the open regular file end in a whole line before appending: `trimming` cuts a
+    /// last line without its newline, otherwise a newline is added after it. Anything that is
+    /// not a regular file is refused. Returns the error's text, or nil.
+    static func endWithWholeLine(_ descriptor: Int32, trimming: Bool) -> String? {
+        do throws(SystemCallError) {
+            let status = try Files.status(of: descriptor)
+            guard status.kind == .regular else { return "it is not a regular file" }
+            let whole = try Files.sizeOfWholeLines(descriptor)
+            guard whole < status.size else { return nil }
+            if trimming {
+                try Files.truncate(descriptor, to: whole)
+            } else {
+                try Descriptor.writeAll(descriptor, [UInt8(ascii: "\n")])
+            }
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
     /// Opens an existing device or FIFO for writing where it is: no creation, no truncation,
     /// never becoming the controlling terminal; -1 on failure. A FIFO blocks until a reader opens it.
     static func openInPlace(_ path: String) -> Int32 {

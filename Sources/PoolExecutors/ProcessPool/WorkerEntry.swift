@@ -31,7 +31,8 @@ public enum WorkerEntry {
     ///   missing here is reported to the submitter as ``PoolError/Code/unknownTask``.
     public static func runIfWorker(tasks: [any PoolTask.Type]) {
         // Each task's recorded form too (`run --joblog`, `--halt never`): no program lists those.
-        let recorded = (tasks + [ExternalCommand.self]).map(recordedForm(of:))
+        var names = Set<String>()
+        let recorded = (tasks + [ExternalCommand.self]).filter { names.insert($0.name).inserted }.map(recordedForm(of:))
         // Recorded in the parent too: a worker started from this executable serves these.
         let served = tasks + recorded + [WorkerEcho.self, ExternalCommand.self]
         registered.withLock { known in
