@@ -68,34 +68,69 @@ final class JobLog: Sendable {
             if error.errno == EISDIR { throw Self.notRegular(path) }
             throw CommandFailure(message: "cannot open the job log '\(path)': \(Self.why(error))")
         }
-        var size = 0
-        do throws(SystemCallError) {
-            let status = try Files.status(of: descriptor)
-            if status.kind == .regular {
-                // One run at a time: two resumes of one log would both run what it lacks.
-                try Files.lockExclusively(descriptor)
-                // A last line cut short (a crash, a full disk) is dropped: appending after it
-                // would glue the next line to it. Its input was not recorded, so it runs again.
-                size = try Files.sizeOfWholeLines(descriptor)
-                if size < status.size { try Files.truncate(descriptor, to: size) }
-            } else {
-                size = -1
-            }
-        } catch {
+        let size: Int
+        switch Self.prepare(descriptor, path: path) {
+        case .success(let whole): size = whole
+        case .failure(let failure):
             Descriptor.close(descriptor)
-            if error.errno == EWOULDBLOCK {
-                throw CommandFailure(
-                    message:
-                        "the job log '\(path)' is in use by another run; wait for it to end, or give another --joblog")
-            }
-            throw CommandFailure(message: "cannot open the job log '\(path)': \(error.reason)")
-        }
-        guard size >= 0 else {
-            Descriptor.close(descriptor)
-            throw Self.notRegular(path)
+            if !appending { try? Files.remove(path) }
+            throw failure
         }
         state = Mutex(State(descriptor: descriptor))
         if size == 0 { state.withLock { $0.buffer = Array((Self.header + "\n").utf8) } }
+    }
+
+    /// Checks the open log and makes it ready to append to: a regular file, locked (`flock`)
+    /// against a second run of the same log, that is empty or starts with the header (anything
+    /// else is left as it is), without a last line cut short (a crash mid-write: dropped, so the
+    /// next line is not glued to it; its input was not recorded and runs again). Returns the
+    /// size it then has.
+    private static func prepare(_ descriptor: Int32, path: String) -> Result<Int, CommandFailure> {
+        do throws(SystemCallError) {
+            let status = try Files.status(of: descriptor)
+            guard status.kind == .regular else { return .failure(notRegular(path)) }
+            do throws(SystemCallError) {
+                try Files.lockExclusively(descriptor)
+            } catch  where error.errno == EWOULDBLOCK {
+                return .failure(
+                    CommandFailure(
+                        message:
+                            "the job log '\(path)' is in use by another run; wait for it to end, or give another --joblog"
+                    ))
+            } catch {
+                // A file system without locks (ENOLCK, EOPNOTSUPP): the log works unlocked.
+            }
+            // A new log (created for writing only) has nothing to check.
+            if status.size == 0 { return .success(0) }
+            let expected = Array((header + "\n").utf8)
+            var start = [UInt8](repeating: 0, count: min(status.size, expected.count))
+            // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
+            let read = try start.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
+                do throws(SystemCallError) {
+                    return .success(try Files.read(descriptor, into: buffer, at: 0))
+                } catch {
+                    return .failure(error)
+                }
+            }.get()
+            guard read == start.count, start.elementsEqual(expected.prefix(start.count)) else {
+                return .failure(
+                    CommandFailure(
+                        message:
+                            "'\(path)' is not a job log written by 'run --joblog' (its first line is not the header); it was left as it is: give the job log's path"
+                    ))
+            }
+            guard let whole = try Files.sizeOfWholeLines(descriptor, scanningAtMost: longestLine + 1) else {
+                return .failure(
+                    CommandFailure(
+                        message:
+                            "the job log '\(path)' ends in a line longer than any it writes; it was left as it is: give the job log's path"
+                    ))
+            }
+            if whole < status.size { try Files.truncate(descriptor, to: whole) }
+            return .success(whole)
+        } catch {
+            return .failure(CommandFailure(message: "cannot open the job log '\(path)': \(error.reason)"))
+        }
     }
 
     static func notRegular(_ path: String) -> CommandFailure {
@@ -104,6 +139,16 @@ final class JobLog: Sendable {
     }
 
     deinit { state.withLock { Descriptor.close($0.descriptor) } }
+
+    /// The first of `paths` that names this log's file (the same device and inode, through
+    /// any link), or nil.
+    func sameFile(as paths: [String]) -> String? {
+        guard let opened = state.withLock({ try? Files.status(of: $0.descriptor) }) else { return nil }
+        return paths.first { path in
+            guard let named = try? Files.status(path) else { return false }
+            return named.device == opened.device && named.inode == opened.inode
+        }
+    }
 
     /// Removes the file this log just created, before anything was written to it (the job
     /// could not start): it is still the empty file opened here, or it is left alone.
@@ -128,13 +173,13 @@ final class JobLog: Sendable {
         try pairing.withLock { _ throws in try body() }
     }
 
-    /// On a signal, between two outputs: runs `stop` (which writes out the outputs and stops
-    /// the writer), then writes out the log if every output reached its file (a log line must
-    /// never stand for a lost output); returns what `stop` said.
-    func stopForSignal(_ stop: () -> String, outputsWritten: () -> Bool) -> String {
+    /// On a signal, between two outputs: runs `stop` (which writes out the outputs, stops the
+    /// writer and says whether every output reached its file), then writes out the log only if
+    /// they all did (a log line must never stand for a lost output); returns what `stop` said.
+    func stopForSignal(_ stop: () -> (place: String, wroteEverything: Bool)) -> String {
         pairing.withLock { _ in
-            let place = stop()
-            if outputsWritten() { try? flush() }
+            let (place, whole) = stop()
+            if whole { try? flush() }
             return place
         }
     }

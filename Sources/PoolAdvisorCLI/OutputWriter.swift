@@ -26,8 +26,6 @@ final class OutputWriter: Sendable {
         case file(path: String, partial: String)
         /// A device or FIFO (or a link to one), written where it is and never replaced.
         case inPlace(path: String)
-        /// An earlier run's finished file, continued by `--resume`: appended to where it is.
-        case appended(path: String)
     }
 
     let destination: Destination
@@ -54,7 +52,7 @@ final class OutputWriter: Sendable {
     var path: String? {
         switch destination {
         case .standardOutput: nil
-        case .file(let path, _), .inPlace(let path), .appended(let path): path
+        case .file(let path, _), .inPlace(let path): path
         }
     }
 
@@ -70,7 +68,8 @@ final class OutputWriter: Sendable {
     /// Checks and opens the destination; nothing has run yet when this throws.
     /// - Throws: ``CommandFailure`` naming the path and how to fix it.
     /// - Parameter continuing: `--resume`: append to the outputs an earlier run left in
-    ///   `FILE.partial` (it stopped) or `FILE` (it finished), instead of refusing them.
+    ///   `FILE.partial` (it stopped) or `FILE` (it finished; moved to `FILE.partial` while this
+    ///   run appends), instead of refusing them.
     init(path: String?, continuing: Bool = false) throws(CommandFailure) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -140,33 +139,30 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// The earlier run's outputs to append to: `FILE.partial` if it is there (renamed at the
-    /// end as usual), else `FILE` if it is a regular file; nil when there are none.
+    /// The earlier run's outputs to append to, as `FILE.partial` (renamed to `FILE` at the end
+    /// as usual): the partial file if it is there, else `FILE` moved to that name first, so a
+    /// reader never takes the file for finished while more is appended; nil when there are none.
     private static func continueEarlier(_ path: String) throws(CommandFailure) -> (Destination, Int32)? {
         let partial = path + ".partial"
-        let target: (String, Destination)
-        if OutputFiles.kind(partial) == .regular {
-            target = (partial, .file(path: path, partial: partial))
-        } else if OutputFiles.kind(path) == .regular {
-            target = (path, .appended(path: path))
-        } else {
-            return nil
+        func failure(_ why: String) -> CommandFailure {
+            CommandFailure(
+                message: "cannot continue the output file '\(partial)': \(why); move it away to start a new one")
         }
-        let descriptor = OutputFiles.openForAppending(target.0)
-        guard descriptor >= 0 else {
-            throw CommandFailure(
-                message:
-                    "cannot continue the output file '\(target.0)': \(OutputFiles.lastErrorText); move it away to start a new one"
-            )
+        if OutputFiles.kind(partial) != .regular {
+            guard OutputFiles.kind(path) == .regular, OutputFiles.kind(partial) == .missing else { return nil }
+            if let why = OutputFiles.rename(path, to: partial) {
+                throw failure("'\(path)' could not take that name (\(why))")
+            }
         }
-        // `FILE.partial` is this program's: a last line cut short (a crash, a full disk) goes,
-        // as its input is not logged as done and runs again. `FILE` may have been edited: a
-        // missing final newline is added, nothing removed.
-        if let failure = OutputFiles.endWithWholeLine(descriptor, trimming: target.0 == partial) {
+        let descriptor = OutputFiles.openForAppending(partial)
+        guard descriptor >= 0 else { throw failure(OutputFiles.lastErrorText) }
+        // A last line cut short (a crash, a full disk) goes: its input is not logged as done
+        // and runs again.
+        if let why = OutputFiles.endWithWholeLine(descriptor) {
             OutputFiles.close(descriptor)
-            throw CommandFailure(message: "cannot continue the output file '\(target.0)': \(failure)")
+            throw failure(why)
         }
-        return (target.1, descriptor)
+        return (.file(path: path, partial: partial), descriptor)
     }
 
     /// Opens a device or FIFO where it is; refuses what turned out to be a regular file.
@@ -266,23 +262,33 @@ final class OutputWriter: Sendable {
 
     /// For a signal: writes out every output accepted so far, stops the writer for good (a
     /// later call from the job blocks until the process exits) and says where the outputs are.
-    func stopForSignal() -> String {
+    func stopForSignal() -> String { stopForSignalReportingWhole().place }
+
+    /// ``stopForSignal()``, also saying whether every accepted output reached the file, read
+    /// in the same locked step (once stopped, the writer's lock may be held by a job thread
+    /// parked for the exit).
+    func stopForSignalReportingWhole() -> (place: String, wroteEverything: Bool) {
         state.withLock { state in
-            let failure = flush(&state)
-            let renamed = state.renamed
-            state.stopped = true
-            if state.written == 0, !renamed, !continuesEarlierOutputs, let partial = partialPath,
-                OutputFiles.isSameFile(partial, as: state.descriptor)
-            {
-                OutputFiles.remove(partial)
-                return "no output had finished; '\(partial)' was removed"
-            }
-            let counted = "\(state.written) finished output\(state.written == 1 ? " is" : "s are")"
-            if let failure {
-                return "\(counted) in \(place(finished: renamed)); writing the rest failed: \(failure.message)"
-            }
-            return "the \(counted) in \(place(finished: renamed))"
+            let place = stop(&state)
+            return (place, state.written == state.accepted && state.buffer.isEmpty)
         }
+    }
+
+    private func stop(_ state: inout State) -> String {
+        let failure = flush(&state)
+        let renamed = state.renamed
+        state.stopped = true
+        if state.written == 0, !renamed, !continuesEarlierOutputs, let partial = partialPath,
+            OutputFiles.isSameFile(partial, as: state.descriptor)
+        {
+            OutputFiles.remove(partial)
+            return "no output had finished; '\(partial)' was removed"
+        }
+        let counted = "\(state.written) finished output\(state.written == 1 ? " is" : "s are")"
+        if let failure {
+            return "\(counted) in \(place(finished: renamed)); writing the rest failed: \(failure.message)"
+        }
+        return "the \(counted) in \(place(finished: renamed))"
     }
 
     /// `'FILE.partial'`, `'FILE'` or `standard output`.
@@ -290,7 +296,7 @@ final class OutputWriter: Sendable {
         switch destination {
         case .standardOutput: "standard output"
         case .file(let path, let partial): "'\(finished ? path : partial)'"
-        case .inPlace(let path), .appended(let path): "'\(path)'"
+        case .inPlace(let path): "'\(path)'"
         }
     }
 

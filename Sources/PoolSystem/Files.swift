@@ -150,12 +150,16 @@ package enum Files {
 
     /// The size the open file would have without a last line that lacks its newline (a write
     /// cut short): its size when it is empty or ends in `\n`. Reads back from the end, 64 KiB
-    /// at a time, until it finds a newline.
-    package static func sizeOfWholeLines(_ descriptor: Int32) throws(SystemCallError) -> Int {
+    /// at a time, until it finds a newline; nil when none is within `scanningAtMost` bytes of
+    /// the end (and the file is longer than that).
+    package static func sizeOfWholeLines(_ descriptor: Int32, scanningAtMost limit: Int = .max)
+        throws(SystemCallError) -> Int?
+    {
         let size = try status(of: descriptor).size
         var end = size
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while end > 0 {
+            guard size - end < limit else { return nil }
             let start = max(0, end - chunk.count)
             let wanted = end - start
             // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
@@ -174,7 +178,7 @@ package enum Files {
             if let newline = chunk[..<wanted].lastIndex(of: UInt8(ascii: "\n")) { return start + newline + 1 }
             end = start
         }
-        return 0
+        return size <= limit ? 0 : nil
     }
 
     /// `pwrite(2)`: writes up to `bytes.count` bytes at `offset`; returns how many it wrote.

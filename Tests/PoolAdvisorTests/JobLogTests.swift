@@ -202,7 +202,7 @@ struct JobLogTests {
         let failures: [(String, String)] = [
             (link, "it is a symbolic link"),
             (scratch.path, "is a directory, a link or a special file; give the name of a regular file"),
-            (try scratch.file("bad1.log", "hello\n"), "bad1.log:1: not the job log's header line"),
+            (try scratch.file("bad1.log", "hello\n"), "bad1.log' is not a job log written by 'run --joblog'"),
             (try scratch.file("bad2.log", header + "1\tx\n"), "bad2.log:2: not a line of six tab-separated fields"),
             (try scratch.file("bad3.log", header + "9\t-\t-\t-\tok\t\n"), "bad3.log:2: it names input line 9"),
             (try scratch.file("bad4.log", header + "1\t-\t-\t-\tmaybe\t\n"), "bad4.log:2: its status is 'maybe'"),
@@ -262,16 +262,28 @@ struct JobLogTests {
         #expect(noFailures.status == 1)
         #expect(noFailures.error.contains("no failed inputs to retry"), "\(noFailures.error)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/typo.log"))
+        // A file that is not a job log, given by mistake, is refused and left as it was.
+        let notes = try scratch.file("notes.txt", "remember the milk")
+        for rerun in ["--resume", "--retry-failed"] {
+            let wrong = try run(notes, [rerun])
+            #expect(wrong.status == 1, "\(rerun): \(wrong.error)")
+            #expect(wrong.error.contains("is not a job log written by 'run --joblog'"), "\(wrong.error)")
+            #expect(try String(contentsOfFile: notes, encoding: .utf8) == "remember the milk")
+        }
+        let inputsAsLog = try run(inputs, ["--resume"])
+        #expect(inputsAsLog.status == 2, "\(inputsAsLog.error)")
+        #expect(try String(contentsOfFile: inputs, encoding: .utf8) == "512\n1024\n2048\n")
+
         // Another run holds the log: this one is refused, nothing runs twice.
         let held = open(done, O_RDONLY)
         defer { close(held) }
-        #expect(held >= 0 && flock(held, LOCK_EX) == 0)
+        #expect(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0)
         let busy = try run(done, ["--resume"])
         #expect(busy.status == 1)
         #expect(busy.error.contains("is in use by another run"), "\(busy.error)")
         let same = try run(output, [])
         #expect(same.status == 2)
-        #expect(same.error.contains("--joblog and --output name the same file"), "\(same.error)")
+        #expect(same.error.contains("--joblog names the inputs or the output file"), "\(same.error)")
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "2048\n4096\n8192\n", "nothing ran")
     }
 
@@ -287,6 +299,9 @@ struct JobLogTests {
         let entries = try Self.entries(log)
         #expect(entries.count == 2 && entries.allSatisfy { $0.count == 6 && $0[4] == "failed" }, "\(entries)")
         #expect(entries.allSatisfy { $0[5].contains("exited with status 1") }, "\(entries)")
+        #expect(
+            entries.allSatisfy { !$0[5].unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } },
+            "no control character is left in a detail: \(entries)")
         let again = try runCommand(arguments + ["--retry-failed"])
         #expect(again.status == 3, "the log reads back: \(again.error)")
         #expect(try Self.entries(log).count == 4)

@@ -35,8 +35,12 @@ extension AutoExecutor {
             if maximum <= 1 {
                 options.scalingMinimumCPURatio = .infinity
                 options.scalesComputeStage = false
-            } else {
-                options.scalingThreads = min(options.scalingThreads ?? maximum, maximum)
+            } else if let copies = options.scalingThreads {
+                options.scalingThreads = min(copies, maximum)
+            } else if maximum < min(4, Machine.usableCores) {
+                // Below the profiler's usual copies (the cores, at most 4; twice that beside a
+                // busy program, which a limit also caps, at the limit's count).
+                options.scalingThreads = maximum
             }
         }
         return options

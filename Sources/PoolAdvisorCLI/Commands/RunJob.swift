@@ -18,10 +18,24 @@ enum RunJob {
         var keepingPartialName = false
         // The log first, locked, before it is read: a rerun without --resume is told about the
         // log (not about FILE.partial), and two runs of one log cannot both read what it lacks.
+        let rules = try context.rules(settings.rules)
         var log: JobLog?
+        // Whether this run created the log: one that could not start removes it again.
+        var createdLog = false
         if let path = settings.jobLog {
-            if continuing { try checkEarlierRun(logExists: OutputFiles.kind(path) != .missing, path, settings) }
-            log = try JobLog(path: path, appending: continuing)
+            let existed = OutputFiles.kind(path) != .missing
+            if continuing { try checkEarlierRun(logExists: existed, path, settings) }
+            let opened = try JobLog(path: path, appending: continuing)
+            log = opened
+            createdLog = !existed
+            if let clash = opened.sameFile(
+                as: [settings.inputsPath] + (settings.output.map { [$0, $0 + ".partial"] } ?? []))
+            {
+                if createdLog { opened.removeUnused() }
+                throw CommandFailure(
+                    message:
+                        "the job log '\(path)' is the file '\(clash)' names too; give the log a name of its own")
+            }
         }
         if continuing, let path = settings.jobLog {
             let history = try JobLogHistory.read(path, lastLine: lines.last ?? 0)
@@ -37,27 +51,27 @@ enum RunJob {
             if chosen.isEmpty {
                 // Nothing left: an earlier run stopped after its last output, so its outputs
                 // take their final name now.
-                if settings.output != nil, !keepingPartialName {
-                    try OutputWriter(path: settings.output, continuing: true).finish()
+                if let output = settings.output, !keepingPartialName, OutputFiles.kind(output + ".partial") == .regular
+                {
+                    try OutputWriter(path: output, continuing: true).finish()
                 }
                 return 0
             }
             inputs = chosen.map { inputs[$0] }
             lines = chosen.map { lines[$0] }
         }
-        let rules = try context.rules(settings.rules)
         let writer: OutputWriter
         do {
             writer = try OutputWriter(path: settings.output, continuing: continuing)
         } catch {
-            if !continuing { log?.removeUnused() }
+            if createdLog { log?.removeUnused() }
             throw error
         }
         let sink = JobSink<Task.Output>(
             writer: writer, log: log, lines: lines, tag: settings.tag, halt: settings.halt, judge: judge)
         let interruption = Interruption { [log] in
             guard let log else { return writer.stopForSignal() }
-            return log.stopForSignal(writer.stopForSignal) { writer.wroteEverything }
+            return log.stopForSignal(writer.stopForSignalReportingWhole)
         }
         defer { interruption.end() }
         let counter = ProgressCounter()

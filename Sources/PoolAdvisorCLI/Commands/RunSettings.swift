@@ -63,8 +63,8 @@ extension RunCommand {
                 let flag = rerun == .unfinished ? "--resume" : "--retry-failed"
                 throw usage("\(flag) needs --joblog FILE: the job log of the run to continue")
             }
-            if let jobLog, let output, [output, output + ".partial"].contains(jobLog) {
-                throw usage("--joblog and --output name the same file; give the log a name of its own")
+            if let jobLog, [output, output.map { $0 + ".partial" }, inputsPath].contains(jobLog) {
+                throw usage("--joblog names the inputs or the output file; give the log a name of its own")
             }
             if chunk != nil, mode == nil {
                 throw usage(

@@ -64,20 +64,15 @@ enum OutputFiles {
         (try? Files.openForAppending(path)) ?? -1
     }
 
-    /// Makes the open regular file end in a whole line before appending: `trimming` cuts a
-    /// last line without its newline, otherwise a newline is added after it. Anything that is
-    /// not a regular file is refused. Returns the error's text, or nil.
-    static func endWithWholeLine(_ descriptor: Int32, trimming: Bool) -> String? {
+    /// Makes the open regular file end in a whole line before appending: a last line without
+    /// its newline is cut. Anything that is not a regular file is refused. Returns the error's
+    /// text, or nil.
+    static func endWithWholeLine(_ descriptor: Int32) -> String? {
         do throws(SystemCallError) {
             let status = try Files.status(of: descriptor)
             guard status.kind == .regular else { return "it is not a regular file" }
-            let whole = try Files.sizeOfWholeLines(descriptor)
-            guard whole < status.size else { return nil }
-            if trimming {
-                try Files.truncate(descriptor, to: whole)
-            } else {
-                try Descriptor.writeAll(descriptor, [UInt8(ascii: "\n")])
-            }
+            let whole = try Files.sizeOfWholeLines(descriptor) ?? status.size
+            if whole < status.size { try Files.truncate(descriptor, to: whole) }
             return nil
         } catch {
             return error.reason
