@@ -110,7 +110,12 @@ enum ProfileReport {
         if let scaling = profile.scaling {
             var text = "\(scaling.threads) threads: E_cpu \(NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2))"
             if let speedup = scaling.speedup { text += ", speed-up \(NumberText.fixed(speedup.value, decimals: 2))×" }
-            if let e = scaling.serialFraction { text += ", serial fraction \(NumberText.fixed(e.value, decimals: 2))" }
+            if let e = scaling.serialFraction {
+                // Above 1 the copies together ran slower than one alone: Amdahl's fraction has
+                // no meaning there, and the reader is told so.
+                text += ", serial fraction \(NumberText.fixed(e.value, decimals: 2))"
+                if e.value > 1 { text += " (above 1: the copies together ran slower than one alone)" }
+            }
             if let loaded = scaling.speedupUnderLoad {
                 text += ", speed-up under load \(NumberText.fixed(loaded.value, decimals: 2))×"
             }

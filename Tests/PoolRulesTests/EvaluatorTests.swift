@@ -113,6 +113,11 @@ struct EvaluatorTests {
         #expect(rules.evaluate(Facts(["cores": .number(2)])).decision?.rule == "a")
         let one = rules.evaluate(Facts(["cores": .number(1)]))
         #expect(one.trace.map(\.outcome) == [.unknown, .notMatched, .decided, .outranked])
+        // A negated fact is one comparison, marked with the negation's truth.
+        let explained = one.explanation()
+        #expect(explained.contains("      ✓ not known(cpu_efficiency)"), "\(explained)")
+        #expect(explained.contains("  ? a [priority 3, decision]: unknown (a fact it reads was not measured)"))
+        #expect(explained.contains("  · d [priority 0, decision]: matched, but a rule ahead of it decided"))
     }
 
     @Test("the explanation lists the decision, the reason, the advisories and each condition's value")
@@ -120,7 +125,7 @@ struct EvaluatorTests {
         let text = Self.rules.evaluate(facts(cpu: 0.99, efficiency: 0.5, wait: "lock")).explanation()
         #expect(text.hasPrefix("decision: processes (chunk 13, workers 2) by rule 'spins' at m.rules:6:1"))
         #expect(text.contains("advice: locks dominate the waits  [lock-advice]"))
-        #expect(text.contains("  ✗ scales [priority 50, decision]: notMatched"))
+        #expect(text.contains("  ✗ scales [priority 50, decision]: did not match"))
         #expect(text.contains("      ✗ cpu_efficiency >= 0.85   (cpu_efficiency = 0.50)"))
         #expect(text.contains("      ✓ cpu_efficiency < 0.7   (cpu_efficiency = 0.50)"))
     }

@@ -270,7 +270,7 @@ extension Advisor {
 
         rule tiny-calls priority 12
           when call_seconds < 50 * thread_dispatch_seconds and items > 1
-          advise "a call lasts {call_seconds:s}, close to a dispatch ({thread_dispatch_seconds:s}): hand items out in chunks"
+          advise "a call lasts {call_seconds:s}, under 50 dispatches of {thread_dispatch_seconds:s}: hand items out in chunks, so dispatching stays a small share"
 
         """#
 }

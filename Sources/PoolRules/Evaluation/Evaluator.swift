@@ -94,7 +94,13 @@ enum Evaluator {
     /// The leaves of a condition under `and`, `or` and `not`: the comparisons a reader checks one by one.
     static func conditions(in expression: Expression) -> [Expression] {
         switch expression.node {
-        case .not(let x): return conditions(in: x)
+        case .not(let x):
+            // `not fact` is one comparison (its mark is the negation's truth); under a negated
+            // `and`/`or`, each comparison inside keeps its own mark.
+            switch x.node {
+            case .binary(.and, _, _), .binary(.or, _, _): return conditions(in: x)
+            default: return [expression]
+            }
         case .binary(.and, let l, let r), .binary(.or, let l, let r): return conditions(in: l) + conditions(in: r)
         default: return [expression]
         }

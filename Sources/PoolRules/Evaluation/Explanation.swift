@@ -27,7 +27,7 @@ extension RuleEvaluation {
                 ? "✓" : rule.outcome == .unknown ? "?" : rule.outcome == .notMatched ? "✗" : "·"
             let note = rule.note.map { " (\($0))" } ?? ""
             lines.append(
-                "  \(mark) \(rule.rule) [priority \(rule.priority), \(rule.kind.rawValue)]: \(rule.outcome.rawValue)\(note)"
+                "  \(mark) \(rule.rule) [priority \(rule.priority), \(rule.kind.rawValue)]: \(rule.outcome.words)\(note)"
             )
             for condition in rule.conditions {
                 let mark = condition.value == .boolean(true) ? "✓" : condition.value == .boolean(false) ? "✗" : "?"

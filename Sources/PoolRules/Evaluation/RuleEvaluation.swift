@@ -117,6 +117,18 @@ public enum RuleOutcome: String, Codable, Sendable {
     case notMatched
     /// The condition needed a fact that was not measured.
     case unknown
+
+    /// The outcome in words, for the printed trace (the JSON keeps the raw value).
+    public var words: String {
+        switch self {
+        case .decided: "decided"
+        case .outranked: "matched, but a rule ahead of it decided"
+        case .invalidParameters: "matched, but a parameter was unknown or not a positive number"
+        case .added: "added its line"
+        case .notMatched: "did not match"
+        case .unknown: "unknown (a fact it reads was not measured)"
+        }
+    }
 }
 
 /// Every rule's outcome with each of its conditions, so near misses are visible.
