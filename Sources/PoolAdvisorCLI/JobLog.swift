@@ -45,6 +45,8 @@ final class JobLog: Sendable {
         var seconds: Double?
         var worker: String?
         var failure: String?
+        /// The detail of a success (how many attempts it took).
+        var note: String?
     }
 
     /// Opens the log: a new file, or with `appending`, an existing one to continue (a new one
@@ -232,7 +234,8 @@ final class JobLog: Sendable {
         let start = entry.started.map { NumberText.fixed($0, decimals: 3) } ?? "-"
         let seconds = entry.seconds.map { NumberText.fixed($0, decimals: 6) } ?? "-"
         let detail = entry.failure.map(Self.oneLine)
+        let note = entry.note.map(Self.oneLine) ?? ""
         return
-            "\(entry.line)\t\(start)\t\(seconds)\t\(entry.worker ?? "-")\t\(detail == nil ? "ok" : "failed")\t\(detail ?? "")\n"
+            "\(entry.line)\t\(start)\t\(seconds)\t\(entry.worker ?? "-")\t\(detail == nil ? "ok" : "failed")\t\(detail ?? note)\n"
     }
 }

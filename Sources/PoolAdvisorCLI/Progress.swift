@@ -11,6 +11,8 @@ final class ProgressReporter: Sendable {
     private let terminal: Bool
     private let started = Date()
     private let stopped = Locked<Bool>(false)
+    /// The count when it last changed, when, and the ETA shown then.
+    private let lastChange = Locked<(done: Int, at: Date, eta: Double)>((0, Date(), .infinity))
     /// The redrawing thread, between ``start()`` and ``stop()``.
     private let thread = Locked<PlatformThread?>(nil)
 
@@ -47,16 +49,34 @@ final class ProgressReporter: Sendable {
         draw(final: true)
     }
 
+    /// `ETA 3.1 s` from the rate so far; once no item has finished for longer than the ETA
+    /// promised when the last one did (and a second), the last items are running longer than
+    /// the rest, and the line says that instead of an ETA that has already passed.
+    static func eta(remaining: Double, left: Int, sinceChange: Double, promised: Double) -> String {
+        guard remaining.isFinite else { return "ETA –" }
+        if left > 0, sinceChange > max(promised, 0) + 1 {
+            return
+                "ETA – (none finished for \(NumberText.seconds(sinceChange)); \(left) left, running longer than the rest)"
+        }
+        return "ETA \(NumberText.seconds(remaining))"
+    }
+
     private func draw(final: Bool) {
         let done = min(counter.completed, total)
-        let elapsed = Date().timeIntervalSince(started)
+        let now = Date()
+        let elapsed = now.timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let remaining = rate > 0 ? Double(total - done) / rate : .infinity
         let percent = total > 0 ? Double(done) / Double(total) : 1
+        // The ETA promised when the count last moved, and how long ago that was.
+        let (sinceChange, promised) = lastChange.withLock { last -> (Double, Double) in
+            if last.done != done { last = (done, now, remaining) }
+            return (now.timeIntervalSince(last.at), last.eta)
+        }
         let eta =
             final
             ? "in \(NumberText.seconds(elapsed))"
-            : (remaining.isFinite ? "ETA \(NumberText.seconds(remaining))" : "ETA –")
+            : Self.eta(remaining: remaining, left: total - done, sinceChange: sinceChange, promised: promised)
         let figures =
             "\(done)/\(total) \(NumberText.fixed(percent * 100, decimals: 0))%  \(NumberText.automatic(rate)) items/s  \(eta)"
         if terminal {

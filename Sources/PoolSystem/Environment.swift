@@ -25,6 +25,12 @@ package enum Environment {
         return result
     }
 
+    /// Sets `name` to `value` in this process's environment, for it and the children it spawns
+    /// later. Call it before other threads read the environment (`setenv` is not thread-safe).
+    package static func set(_ name: String, to value: String) {
+        setenv(name, value, 1)
+    }
+
     /// Removes `name` from this process's environment (children spawned later do not see it).
     package static func remove(_ name: String) {
         unsetenv(name)

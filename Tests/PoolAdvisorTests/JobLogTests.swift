@@ -307,6 +307,32 @@ struct JobLogTests {
         #expect(try Self.entries(log).count == 4)
     }
 
+    @Test("--retries runs a failing call again: a flaky command succeeds, a hopeless one fails after N + 1")
+    func retries() throws {
+        let scratch = try ScratchDirectory()
+        let inputs = try scratch.file("in.jsonl", "\"a\"\n\"b\"\n\"c\"\n")
+        let log = scratch.path + "/job.log"
+        // Fails the first time for each input (it leaves a mark), succeeds after; "c" always fails.
+        let flaky =
+            "[ {} = c ] && exit 9; if [ -e \(scratch.path)/{} ]; then echo ok; else touch \(scratch.path)/{}; exit 1; fi"
+        let result = try runCommand([
+            "run", "--exec", flaky, "--shell", "--inputs", inputs, "--retries", "2", "--joblog", log, "--quiet",
+        ])
+        #expect(result.status == 3, "\(result.error)")
+        #expect(result.error.contains("1 of 3 commands failed; the first, for line 3"), "\(result.error)")
+        let entries = try Self.entries(log)
+        #expect(
+            entries.map { [$0[0], $0[4], $0[5]] } == [
+                ["1", "ok", "succeeded on attempt 2"], ["2", "ok", "succeeded on attempt 2"],
+                ["3", "failed", "after 3 attempts: exited with status 9"],
+            ])
+        let notIdempotent = try runCommand(
+            ["cli", "run", "PoolTestFixtures.Faulty", "--inputs", inputs, "--retries", "1"],
+            executable: fixtureWorkerPath)
+        #expect(notIdempotent.status == 2)
+        #expect(notIdempotent.error.contains("is not declared idempotent"), "\(notIdempotent.error)")
+    }
+
     @Test("--workers limits auto mode; a fixed mode never starts more workers than inputs")
     func workerLimits() throws {
         let inputs = try temporaryFile("limit.jsonl", (1...60).map { "\($0 * 50)\n" }.joined())

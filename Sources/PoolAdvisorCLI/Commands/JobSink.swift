@@ -70,8 +70,12 @@ final class JobSink<Output: Codable & Sendable> {
             } else if let output {
                 flushed = try writer.write(output)
             }
-            let entry = JobLog.Entry(
+            var entry = JobLog.Entry(
                 line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
+            if let attempts = call?.attempts, attempts > 1 {
+                entry.failure = failure.map { "after \(attempts) attempts: \($0)" }
+                entry.note = failure == nil ? "succeeded on attempt \(attempts)" : nil
+            }
             // When the outputs went out, their lines follow at once (a kill in between costs a
             // rerun of those inputs, never a lost output); otherwise every 64 kB or 0.2 s.
             if let log, log.add(entry) || flushed {

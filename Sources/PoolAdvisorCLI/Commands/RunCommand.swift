@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             Every input line is read and checked before any work starts; a malformed line is an
@@ -31,7 +31,9 @@ enum RunCommand {
             appends their outputs to the earlier --output file; --retry-failed runs only the
             failed ones. --halt never runs every input and reports the failures at the end;
             --tag writes each output as {"line": N, "output": ...} so outputs of several runs can
-            be matched to their inputs.
+            be matched to their inputs. --retries N runs a call that threw (or a command that
+            exited non-zero) again, up to N more times, in the same worker; a task must be
+            declared idempotent, and giving it for --exec declares the command safe to repeat.
 
             Exit status: 0 every input ran and succeeded; 1 the job stopped (a failing input under
             --halt now, or a file, a pool or a worker crash in auto mode); 2 usage error; 3 every
@@ -39,7 +41,7 @@ enum RunCommand {
             """,
         options: .list(
             inputs, mode, workers, chunk, fetchWorkers, rules, output, timeout, jobLog, resume, retryFailed, halt,
-            tag, exec, TaskChoice.shell, quiet),
+            tag, retries, exec, TaskChoice.shell, quiet),
         operands: ["TASK"], optionalOperands: 1)
 
     static let inputs = CommandOption.text("--inputs", "FILE", help: "The inputs, one JSON value per line (required).")
@@ -79,6 +81,9 @@ enum RunCommand {
         help: "now: stop at the first failing input (a TASK's default); never: run all, report failures at the end.")
     static let tag = CommandOption.flag(
         "--tag", help: "Write {\"line\": N, \"output\": …} per input, or {\"line\": N, \"error\": …} for a failed one.")
+    static let retries = CommandOption.integer(
+        "--retries", in: 1...100,
+        help: "Run a failing call again, up to N more times (an idempotent task, or any --exec command).")
     /// The exit status of a job that ran every input while some failed (`--halt never`).
     static let someInputsFailed: Int32 = 3
 

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import PoolAdvisor
+internal import PoolSystem
 
 /// `run`'s job once the inputs are read: which of them run (all, or what a job log left), on
 /// which plan, and where each outcome goes (``JobSink``).
@@ -19,6 +20,9 @@ enum RunJob {
         // The log first, locked, before it is read: a rerun without --resume is told about the
         // log (not about FILE.partial), and two runs of one log cannot both read what it lacks.
         let rules = try context.rules(settings.rules)
+        // Read by each recorded call, here and in the workers, which inherit it: set before
+        // any thread or worker starts.
+        if settings.retries > 0 { Environment.set(Recorded<Task>.retriesVariable, to: "\(settings.retries)") }
         var log: JobLog?
         // Whether this run created the log: one that could not start removes it again.
         var createdLog = false

@@ -21,6 +21,8 @@ extension RunCommand {
         var rerun: Rerun
         var halt: Halt
         var tag: Bool
+        /// Further attempts for a failing call (`--retries`), 0 without.
+        var retries: Int
 
         /// Which inputs run: all of them, or those an earlier run's job log did not finish.
         enum Rerun: Equatable {
@@ -47,6 +49,7 @@ extension RunCommand {
             jobLog = try parsed.value(RunCommand.jobLog)
             halt = try parsed.value(RunCommand.halt, default: runsCommands ? .never : .now)
             tag = parsed.has(RunCommand.tag)
+            retries = try parsed.value(RunCommand.retries, default: 0)
             switch (parsed.has(RunCommand.resume), parsed.has(RunCommand.retryFailed)) {
             case (true, true):
                 throw UsageError(message: "give --resume or --retry-failed, not both", command: RunCommand.spec)
@@ -65,6 +68,11 @@ extension RunCommand {
             }
             if let jobLog, [output, output.map { $0 + ".partial" }, inputsPath].contains(jobLog) {
                 throw usage("--joblog names the inputs or the output file; give the log a name of its own")
+            }
+            if retries > 0, !task.isIdempotent, task != ExternalCommand.self {
+                throw usage(
+                    "--retries runs a failing call again, and \(TaskCatalog.commandName(task)) is not declared idempotent (PoolTask.isIdempotent): a second call could repeat its effects; declare it, or leave --retries out"
+                )
             }
             if chunk != nil, mode == nil {
                 throw usage(
@@ -88,7 +96,7 @@ extension RunCommand {
 
         /// Each call runs in its recorded form (``Recorded``): its error is a value, its time
         /// and worker are known.
-        var recordsCalls: Bool { jobLog != nil || halt == .never || tag }
+        var recordsCalls: Bool { jobLog != nil || halt == .never || tag || retries > 0 }
 
         /// Worker settings: this executable, with the task timeout if one was given.
         var processes: ProcessPool.Configuration {

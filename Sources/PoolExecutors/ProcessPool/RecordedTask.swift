@@ -12,6 +12,19 @@ package struct RecordedCall<Output: Codable & Sendable>: Codable, Sendable {
     package var seconds: Double
     /// `pid/tid` of the thread that ran it.
     package var worker: String
+    /// Calls made: more than 1 when `--retries` ran a failing call again.
+    package var attempts = 1
+}
+
+/// An output that stands for a failure without an error thrown: a command that exited
+/// non-zero. `--retries` runs such a call again too.
+package protocol FailureOutcome {
+    /// True when the call failed.
+    var callFailed: Bool { get }
+}
+
+extension CommandOutcome: FailureOutcome {
+    package var callFailed: Bool { !succeeded }
 }
 
 /// `Task` run so that its own error is a value: a call that throws becomes a ``RecordedCall``
@@ -34,14 +47,37 @@ package enum Recorded<Task: PoolTask>: PoolTask {
         let start = MonotonicClock.nanoseconds()
         let worker = "\(ProcessControl.currentID)/\(SystemThread.currentKernelID)"
         var call = RecordedCall<Task.Output>(output: nil, failure: nil, started: started, seconds: 0, worker: worker)
-        do {
-            call.output = try Task.run(input)
-        } catch {
-            call.failure = "\(error)"
+        while true {
+            call.output = nil
+            call.failure = nil
+            do {
+                call.output = try Task.run(input)
+            } catch {
+                call.failure = "\(error)"
+            }
+            let failed = call.failure != nil || (call.output as? any FailureOutcome)?.callFailed == true
+            guard failed, call.attempts <= retries else { break }
+            call.attempts += 1
         }
         call.seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
         return call
     }
+
+    /// The environment variable that carries `run --retries N` to this process and its workers.
+    package static var retriesVariable: String { "POOL_ADVISOR_RETRIES" }
+
+    /// Further attempts a failing call gets: `run --retries`, read once per process (0 when
+    /// unset or not a number from 0 to 100).
+    static var retries: Int { RetrySetting.count }
+}
+
+/// `POOL_ADVISOR_RETRIES`, read once per process (workers inherit it from `run`).
+private enum RetrySetting {
+    static let count: Int = {
+        guard let text = Environment.value("POOL_ADVISOR_RETRIES"), let count = Int(text), (0...100).contains(count)
+        else { return 0 }
+        return count
+    }()
 }
 
 /// The recorded form of `task`, for the worker registry.
