@@ -30,33 +30,36 @@ enum InputFiles {
         try readNumbered(task, from: path).inputs
     }
 
-    /// The inputs and, for each, its line number in the file (blank lines are skipped).
+    /// The inputs and, for each, its line number in the file (blank lines are skipped); see
+    /// ``InputLines``.
     static func readNumbered<Task: PoolTask>(_ task: Task.Type, from path: String) throws(CommandFailure) -> (
         inputs: [Task.Input], lines: [Int]
     ) {
-        let text = try contents(of: path)
-        let decoder = JSONDecoder()
-        var inputs: [Task.Input] = []
-        var lines: [Int] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            do {
-                inputs.append(try decoder.decode(Task.Input.self, from: Data(trimmed.utf8)))
-                lines.append(index + 1)
-            } catch {
-                throw CommandFailure(
-                    message:
-                        "\(path):\(index + 1): not a valid input for \(Task.name) (\(String(reflecting: Task.Input.self))): \(Self.reason(error))"
-                )
-            }
+        let bytes = try bytes(of: path)
+        let decoded: (inputs: [Task.Input], lines: [Int])
+        do throws(InputLines.Malformed) {
+            decoded = try InputLines.decode(Task.Input.self, from: bytes)
+        } catch {
+            throw CommandFailure(
+                message:
+                    "\(path):\(error.line): not a valid input for \(Task.name) (\(String(reflecting: Task.Input.self))): \(Self.reason(error.error))"
+            )
         }
-        if inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
-        return (inputs, lines)
+        if decoded.inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
+        return decoded
     }
 
     /// The inputs file's text, or an error that says why it cannot be read.
     private static func contents(of path: String) throws(CommandFailure) -> String {
+        guard let text = String(data: try bytes(of: path), encoding: .utf8) else {
+            throw CommandFailure(
+                message: "cannot read the inputs file '\(path)': it is not UTF-8 text (JSON Lines are UTF-8)")
+        }
+        return text
+    }
+
+    /// The inputs file's bytes, or an error that says why it cannot be read.
+    private static func bytes(of path: String) throws(CommandFailure) -> Data {
         func failure(_ why: String) -> CommandFailure {
             CommandFailure(message: "cannot read the inputs file '\(path)': \(why)")
         }
@@ -68,10 +71,7 @@ enum InputFiles {
         }
         guard Files.isAccessible(path) else { throw failure(OutputFiles.lastErrorText) }
         guard let data = FileManager.default.contents(atPath: path) else { throw failure("it could not be read") }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw failure("it is not UTF-8 text (JSON Lines are UTF-8)")
-        }
-        return text
+        return data
     }
 
     /// One command argument per line: a JSON string's value, or else the line's text as it is.
@@ -107,7 +107,7 @@ enum InputFiles {
         return (arguments.map(parsed.call(for:)), lines)
     }
 
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         switch error as? DecodingError {
         case .dataCorrupted(let context)?: "malformed JSON (\(context.debugDescription))"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?: context.debugDescription

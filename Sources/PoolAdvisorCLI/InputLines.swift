@@ -1,0 +1,109 @@
+internal import Dispatch
+internal import Foundation
+internal import PoolAdvisor
+
+/// JSON Lines decoded in parallel: the bytes are cut at line ends into one chunk per core, each
+/// chunk decoded on its own thread with its own decoder, and the chunks joined in order. A
+/// large inputs file was read and decoded on one thread (~2.5 µs a line, half of `run tiny`'s
+/// time): the job then waited on it, whatever mode it ran in.
+///
+/// Lines are split and trimmed as bytes (spaces, tabs and a CR at either end), never through
+/// `String`, whose character-level split and Foundation's trimming cost more than the decoding.
+enum InputLines {
+    /// The first line that did not decode: its number and the decoder's error.
+    struct Malformed: Error {
+        var line: Int
+        var error: any Error
+    }
+
+    /// Below this many bytes one thread decodes it all (starting threads would cost more).
+    static let parallelThreshold = 1 << 20
+
+    /// Every non-blank line decoded as `Input`, with its line number (from 1).
+    /// - Throws: ``Malformed`` for the lowest malformed line.
+    static func decode<Input: Decodable & Sendable>(_ type: Input.Type, from bytes: Data) throws(Malformed) -> (
+        inputs: [Input], lines: [Int]
+    ) {
+        let chunks = bytes.count < parallelThreshold ? [0..<bytes.count] : split(bytes, into: Machine.usableCores)
+        let results = Locked<[Int: Chunk<Input>]>([:])
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
+            let chunk = decodeChunk(type, bytes, chunks[index])
+            results.withLock { $0[index] = chunk }
+        }
+        var inputs: [Input] = []
+        var lines: [Int] = []
+        inputs.reserveCapacity(results.withLock { $0.values.reduce(0) { $0 + $1.inputs.count } })
+        lines.reserveCapacity(inputs.capacity)
+        var linesBefore = 0
+        for index in chunks.indices {
+            guard let chunk = results.withLock({ $0[index] }) else { continue }
+            if let failure = chunk.failure {
+                throw Malformed(line: linesBefore + failure.line, error: failure.error)
+            }
+            inputs.append(contentsOf: chunk.inputs)
+            lines.append(contentsOf: chunk.lines.lazy.map { $0 + linesBefore })
+            linesBefore += chunk.lineCount
+        }
+        return (inputs, lines)
+    }
+
+    /// One chunk's inputs, their line numbers within the chunk, its line count, and its first
+    /// malformed line (decoding stops there).
+    private struct Chunk<Input: Sendable>: Sendable {
+        var inputs: [Input] = []
+        var lines: [Int] = []
+        var lineCount = 0
+        var failure: Malformed?
+    }
+
+    /// `count` ranges of about equal size, each ending just after a newline (the last at the end).
+    static func split(_ bytes: Data, into count: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for part in 1..<max(1, count) {
+            var end = max(start, bytes.count * part / count)
+            while end < bytes.count, bytes[bytes.startIndex + end] != UInt8(ascii: "\n") { end += 1 }
+            end = min(bytes.count, end + 1)
+            ranges.append(start..<end)
+            start = end
+        }
+        ranges.append(start..<bytes.count)
+        return ranges.filter { !$0.isEmpty }
+    }
+
+    private static func decodeChunk<Input: Decodable & Sendable>(_ type: Input.Type, _ bytes: Data, _ range: Range<Int>)
+        -> Chunk<Input>
+    {
+        var chunk = Chunk<Input>()
+        let decoder = JSONDecoder()
+        bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
+            let buffer = UnsafeRawBufferPointer(rebasing: all[range])
+            var lineStart = 0
+            while lineStart < buffer.count {
+                var lineEnd = lineStart
+                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                chunk.lineCount += 1
+                var first = lineStart
+                var last = lineEnd
+                while first < last, isBlank(buffer[first]) { first += 1 }
+                while last > first, isBlank(buffer[last - 1]) { last -= 1 }
+                if first < last {
+                    do {
+                        let line = Data(UnsafeRawBufferPointer(rebasing: buffer[first..<last]))
+                        chunk.inputs.append(try decoder.decode(Input.self, from: line))
+                        chunk.lines.append(chunk.lineCount)
+                    } catch {
+                        chunk.failure = Malformed(line: chunk.lineCount, error: error)
+                        return
+                    }
+                }
+                lineStart = lineEnd + 1
+            }
+        }
+        return chunk
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+}
