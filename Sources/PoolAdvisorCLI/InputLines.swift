@@ -19,12 +19,21 @@ enum InputLines {
     /// Below this many bytes one thread decodes it all (starting threads would cost more).
     static let parallelThreshold = 1 << 20
 
-    /// Every non-blank line decoded as `Input`, with its line number (from 1).
-    /// - Throws: ``Malformed`` for the lowest malformed line.
-    static func decode<Input: Decodable & Sendable>(_ type: Input.Type, from bytes: Data) throws(Malformed) -> (
-        inputs: [Input], lines: [Int]
-    ) {
-        let chunks = bytes.count < parallelThreshold ? [0..<bytes.count] : split(bytes, into: Machine.usableCores)
+    /// A line that is not UTF-8 text.
+    struct NotUTF8: Error, CustomStringConvertible {
+        var description: String { "it is not UTF-8 text (JSON Lines are UTF-8)" }
+    }
+
+    /// Every non-blank line decoded as `Input`, with its line number (from 1). A UTF-8 byte
+    /// order mark at the start is skipped.
+    /// - Parameter chunks: how many pieces to decode at once (the cores; tests vary it).
+    /// - Throws: ``Malformed`` for the lowest malformed line (invalid UTF-8 included).
+    static func decode<Input: Decodable & Sendable>(
+        _ type: Input.Type, from bytes: Data, chunks count: Int = Machine.usableCores
+    ) throws(Malformed) -> (inputs: [Input], lines: [Int]) {
+        let chunks =
+            bytes.count < parallelThreshold && count == Machine.usableCores
+            ? [0..<bytes.count] : split(bytes, into: count)
         let results = Locked<[Int: Chunk<Input>]>([:])
         DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
             let chunk = decodeChunk(type, bytes, chunks[index])
@@ -33,10 +42,12 @@ enum InputLines {
         var inputs: [Input] = []
         var lines: [Int] = []
         inputs.reserveCapacity(results.withLock { $0.values.reduce(0) { $0 + $1.inputs.count } })
+
         lines.reserveCapacity(inputs.capacity)
         var linesBefore = 0
         for index in chunks.indices {
-            guard let chunk = results.withLock({ $0[index] }) else { continue }
+            // Taken out as it is joined: the inputs are never held twice.
+            guard let chunk = results.withLock({ $0.removeValue(forKey: index) }) else { continue }
             if let failure = chunk.failure {
                 throw Malformed(line: linesBefore + failure.line, error: failure.error)
             }
@@ -78,7 +89,9 @@ enum InputLines {
         let decoder = JSONDecoder()
         bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
             let buffer = UnsafeRawBufferPointer(rebasing: all[range])
-            var lineStart = 0
+            // A UTF-8 byte order mark (written by some Windows tools) is not part of line 1.
+            let mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+            var lineStart = range.lowerBound == 0 && buffer.starts(with: mark) ? 3 : 0
             while lineStart < buffer.count {
                 var lineEnd = lineStart
                 while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
@@ -88,8 +101,13 @@ enum InputLines {
                 while first < last, isBlank(buffer[first]) { first += 1 }
                 while last > first, isBlank(buffer[last - 1]) { last -= 1 }
                 if first < last {
+                    let bytes = UnsafeRawBufferPointer(rebasing: buffer[first..<last])
+                    guard String(validating: bytes, as: UTF8.self) != nil else {
+                        chunk.failure = Malformed(line: chunk.lineCount, error: NotUTF8())
+                        return
+                    }
                     do {
-                        let line = Data(UnsafeRawBufferPointer(rebasing: buffer[first..<last]))
+                        let line = Data(bytes)
                         chunk.inputs.append(try decoder.decode(Input.self, from: line))
                         chunk.lines.append(chunk.lineCount)
                     } catch {

@@ -50,13 +50,12 @@ final class ProgressReporter: Sendable {
     }
 
     /// `ETA 3.1 s` from the rate so far; once no item has finished for longer than the ETA
-    /// promised when the last one did (and a second), the last items are running longer than
-    /// the rest, and the line says that instead of an ETA that has already passed.
+    /// promised when the last one did (and a second), the line says how long nothing has
+    /// finished instead of an ETA that has already passed.
     static func eta(remaining: Double, left: Int, sinceChange: Double, promised: Double) -> String {
         guard remaining.isFinite else { return "ETA –" }
         if left > 0, sinceChange > max(promised, 0) + 1 {
-            return
-                "ETA – (none finished for \(NumberText.seconds(sinceChange)); \(left) left, running longer than the rest)"
+            return "ETA – (none finished for \(NumberText.seconds(sinceChange)); \(left) left)"
         }
         return "ETA \(NumberText.seconds(remaining))"
     }

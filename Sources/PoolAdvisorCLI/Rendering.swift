@@ -114,7 +114,9 @@ enum ProfileReport {
                 // Above 1 the copies together ran slower than one alone: Amdahl's fraction has
                 // no meaning there, and the reader is told so.
                 text += ", serial fraction \(NumberText.fixed(e.value, decimals: 2))"
-                if e.value > 1 { text += " (above 1: the copies together ran slower than one alone)" }
+                if e.value > 1, (scaling.speedup?.value ?? 0) < 1 {
+                    text += " (above 1: the copies together did less work than one alone)"
+                }
             }
             if let loaded = scaling.speedupUnderLoad {
                 text += ", speed-up under load \(NumberText.fixed(loaded.value, decimals: 2))×"

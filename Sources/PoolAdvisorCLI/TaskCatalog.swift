@@ -36,6 +36,12 @@ enum InputFiles {
         inputs: [Task.Input], lines: [Int]
     ) {
         let bytes = try bytes(of: path)
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw CommandFailure(
+                message:
+                    "cannot read the inputs file '\(path)': it is UTF-16 text, and JSON Lines are UTF-8; convert it (iconv -f UTF-16 -t UTF-8 '\(path)' > inputs.jsonl)"
+            )
+        }
         let decoded: (inputs: [Task.Input], lines: [Int])
         do throws(InputLines.Malformed) {
             decoded = try InputLines.decode(Task.Input.self, from: bytes)
@@ -79,7 +85,9 @@ enum InputFiles {
         let text = try contents(of: path)
         var arguments: [String] = []
         var lines: [Int] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one line.
+        let split = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, line) in split.enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             if trimmed.hasPrefix("\""), let value = try? JSONDecoder().decode(String.self, from: Data(trimmed.utf8)) {

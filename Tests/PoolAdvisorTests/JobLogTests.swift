@@ -326,6 +326,19 @@ struct JobLogTests {
                 ["1", "ok", "succeeded on attempt 2"], ["2", "ok", "succeeded on attempt 2"],
                 ["3", "failed", "after 3 attempts: exited with status 9"],
             ])
+        // An idempotent task in worker processes: the count reaches them.
+        let fsync = try scratch.file("fsync.jsonl", "-1\n512\n")
+        let fsyncLog = scratch.path + "/fsync.log"
+        let workers = try runCommand([
+            "run", "disk-fsync", "--inputs", fsync, "--mode", "processes", "--retries", "1", "--halt", "never",
+            "--joblog", fsyncLog, "--quiet",
+        ])
+        #expect(workers.status == 3, "\(workers.error)")
+        #expect(try Self.entries(fsyncLog).map { [$0[0], $0[4]] } == [["1", "failed"], ["2", "ok"]])
+        #expect(try Self.entries(fsyncLog)[0][5].hasPrefix("after 2 attempts: invalid input"))
+        let staged = try runCommand(["run", "mixed", "--inputs", fsync, "--retries", "1"])
+        #expect(staged.status == 2)
+        #expect(staged.error.contains("a staged task"), "\(staged.error)")
         let notIdempotent = try runCommand(
             ["cli", "run", "PoolTestFixtures.Faulty", "--inputs", inputs, "--retries", "1"],
             executable: fixtureWorkerPath)

@@ -12,7 +12,7 @@ struct ProgressTests {
         // 294 of 300 done, 42 ms promised, nothing finished for 26 s: the stragglers are named.
         let stalled = ProgressReporter.eta(remaining: 0.042, left: 6, sinceChange: 26, promised: 0.042)
         #expect(stalled.hasPrefix("ETA – (none finished for 26"), "\(stalled)")
-        #expect(stalled.contains("6 left, running longer than the rest"), "\(stalled)")
+        #expect(stalled.hasSuffix("6 left)"), "\(stalled)")
         // Within a second of the promise, the ETA stands.
         #expect(ProgressReporter.eta(remaining: 0.5, left: 6, sinceChange: 1.2, promised: 0.5) == "ETA 500 ms")
     }

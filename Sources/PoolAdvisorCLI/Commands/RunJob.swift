@@ -22,7 +22,8 @@ enum RunJob {
         let rules = try context.rules(settings.rules)
         // Read by each recorded call, here and in the workers, which inherit it: set before
         // any thread or worker starts.
-        if settings.retries > 0 { Environment.set(Recorded<Task>.retriesVariable, to: "\(settings.retries)") }
+        // Always set, so a value inherited from elsewhere never stands.
+        Environment.set(retriesVariable, to: "\(settings.retries)")
         var log: JobLog?
         // Whether this run created the log: one that could not start removes it again.
         var createdLog = false

@@ -74,6 +74,11 @@ extension RunCommand {
                     "--retries runs a failing call again, and \(TaskCatalog.commandName(task)) is not declared idempotent (PoolTask.isIdempotent): a second call could repeat its effects; declare it, or leave --retries out"
                 )
             }
+            if retries > 0, task is any StagedTask.Type {
+                throw usage(
+                    "--retries runs a call again in its recorded form, which a staged task (fetch and compute stages) does not have; leave --retries out"
+                )
+            }
             if chunk != nil, mode == nil {
                 throw usage(
                     "--chunk sizes a fixed mode's chunks and auto mode sizes its own: add --mode threads or --mode processes, or leave --chunk out"

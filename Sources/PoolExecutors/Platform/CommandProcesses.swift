@@ -34,7 +34,8 @@ package enum CommandProcesses {
         let command: ProcessControl.RunningCommand
         do throws(SystemCallError) {
             command = try ProcessControl.spawnCommand(
-                arguments, environment: Environment.all(), standardOutput: outputFile, standardError: errorFile)
+                arguments, environment: Environment.all().filter { !$0.hasPrefix(retriesVariable + "=") },
+                standardOutput: outputFile, standardError: errorFile)
         } catch {
             return Finished(
                 exit: .exited(127), standardOutput: [], standardError: Array("\(program): \(error.reason)\n".utf8))

@@ -63,18 +63,22 @@ package enum Recorded<Task: PoolTask>: PoolTask {
         return call
     }
 
-    /// The environment variable that carries `run --retries N` to this process and its workers.
-    package static var retriesVariable: String { "POOL_ADVISOR_RETRIES" }
-
     /// Further attempts a failing call gets: `run --retries`, read once per process (0 when
-    /// unset or not a number from 0 to 100).
-    static var retries: Int { RetrySetting.count }
+    /// unset or not a number from 0 to 100), and only for a task declared idempotent or an
+    /// external command (whose `--retries` declares it safe to repeat): a variable inherited
+    /// from elsewhere never repeats a task that is not.
+    static var retries: Int {
+        Task.isIdempotent || Task.self == ExternalCommand.self ? RetrySetting.count : 0
+    }
 }
+
+/// The environment variable that carries `run --retries N` to worker processes.
+package let retriesVariable = "POOL_ADVISOR_RETRIES"
 
 /// `POOL_ADVISOR_RETRIES`, read once per process (workers inherit it from `run`).
 private enum RetrySetting {
     static let count: Int = {
-        guard let text = Environment.value("POOL_ADVISOR_RETRIES"), let count = Int(text), (0...100).contains(count)
+        guard let text = Environment.value(retriesVariable), let count = Int(text), (0...100).contains(count)
         else { return 0 }
         return count
     }()
