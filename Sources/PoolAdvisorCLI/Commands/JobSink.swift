@@ -63,33 +63,44 @@ final class JobSink<Output: Codable & Sendable> {
 
     private func take(_ index: Int, output: Output?, failure: String?, call: RecordedCall<Output>?) throws {
         let line = lines[index]
-        func record() throws {
-            var flushed = false
-            if tag {
-                flushed = try writer.write(Tagged(line: line, output: output, error: failure))
-            } else if let output {
-                flushed = try writer.write(output)
-            }
-            var entry = JobLog.Entry(
-                line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
-            if let attempts = call?.attempts, attempts > 1 {
-                entry.failure = failure.map { "after \(attempts) attempts: \($0)" }
-                entry.note = failure == nil ? "succeeded on attempt \(attempts)" : nil
-            }
-            // When the outputs went out, their lines follow at once (a kill in between costs a
-            // rerun of those inputs, never a lost output); otherwise every 64 kB or 0.2 s.
-            if let log, log.add(entry) || flushed {
-                try writer.flush()
-                try log.flush()
-            }
+        if let log {
+            // With a log, an output and its log line are one step for the signal watcher: it
+            // never sees an output without its line (rerun by --resume) or the reverse.
+            try log.exclusively { try record(line, output, failure, call, in: log) }
+        } else if tag {
+            try writer.write(Tagged(line: line, output: output, error: failure))
+        } else if let output {
+            // The plain path, one call per output: nothing else on it.
+            try writer.write(output)
         }
-        // With a log, an output and its log line are one step for the signal watcher: it
-        // never sees an output without its line (rerun by --resume) or the reverse.
-        if let log { try log.exclusively(record) } else { try record() }
         guard let failure else { return }
         failures += 1
         if firstFailure == nil { firstFailure = (line, failure) }
         if halt == .now { throw Halted(line: line, text: failure) }
+    }
+
+    /// Writes an input's output and adds its log line.
+    private func record(
+        _ line: Int, _ output: Output?, _ failure: String?, _ call: RecordedCall<Output>?, in log: JobLog
+    ) throws {
+        var flushed = false
+        if tag {
+            flushed = try writer.write(Tagged(line: line, output: output, error: failure))
+        } else if let output {
+            flushed = try writer.write(output)
+        }
+        var entry = JobLog.Entry(
+            line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
+        if let attempts = call?.attempts, attempts > 1 {
+            entry.failure = failure.map { "after \(attempts) attempts: \($0)" }
+            entry.note = failure == nil ? "succeeded on attempt \(attempts)" : nil
+        }
+        // When the outputs went out, their lines follow at once (a kill in between costs a
+        // rerun of those inputs, never a lost output); otherwise every 64 kB or 0.2 s.
+        if log.add(entry) || flushed {
+            try writer.flush()
+            try log.flush()
+        }
     }
 
     /// Writes out the rest: the outputs (the file takes its name unless `keepingPartialName`),
