@@ -105,16 +105,9 @@ final class JobLog: Sendable {
             // A new log (created for writing only) has nothing to check.
             if status.size == 0 { return .success(0) }
             let expected = Array((header + "\n").utf8)
-            var start = [UInt8](repeating: 0, count: min(status.size, expected.count))
-            // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
-            let read = try start.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
-                do throws(SystemCallError) {
-                    return .success(try Files.read(descriptor, into: buffer, at: 0))
-                } catch {
-                    return .failure(error)
-                }
-            }.get()
-            guard read == start.count, start.elementsEqual(expected.prefix(start.count)) else {
+            let wanted = min(status.size, expected.count)
+            let start = try Files.bytes(descriptor, count: wanted, at: 0)
+            guard start.count == wanted, start.elementsEqual(expected.prefix(wanted)) else {
                 return .failure(
                     CommandFailure(
                         message:

@@ -33,26 +33,17 @@ struct JobLogHistory: Equatable {
             throw JobLog.notRegular(path)
         }
         var parser = Parser(path: path, lastLine: lastLine)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
         while true {
-            // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
-            let outcome = chunk.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
-                do throws(SystemCallError) {
-                    let progress = try Descriptor.read(descriptor, into: buffer.baseAddress!, count: buffer.count)
-                    guard case .moved(let count) = progress else { return .success(0) }
-                    return .success(count)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            let count: Int
-            switch outcome {
-            case .success(let read): count = read
-            case .failure(let error):
+            let chunk: [UInt8]
+            do throws(SystemCallError) {
+                chunk = try Files.bytes(descriptor, count: 1 << 20, at: offset)
+            } catch {
                 throw CommandFailure(message: "cannot read the job log '\(path)': \(error.reason)")
             }
-            if count == 0 { break }
-            try parser.consume(chunk[..<count])
+            if chunk.isEmpty { break }
+            offset += chunk.count
+            try parser.consume(chunk[...])
         }
         return parser.history
     }

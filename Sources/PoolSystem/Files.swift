@@ -157,28 +157,38 @@ package enum Files {
     {
         let size = try status(of: descriptor).size
         var end = size
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while end > 0 {
             guard size - end < limit else { return nil }
-            let start = max(0, end - chunk.count)
-            let wanted = end - start
+            let start = max(0, end - (1 << 16))
+            let chunk = try bytes(descriptor, count: end - start, at: start)
+            guard chunk.count == end - start else { return size }  // the file changed under us: leave it be
+            if end == size, chunk.last == UInt8(ascii: "\n") { return size }
+            if let newline = chunk.lastIndex(of: UInt8(ascii: "\n")) { return start + newline + 1 }
+            end = start
+        }
+        return size <= limit ? 0 : nil
+    }
+
+    /// Up to `count` bytes read at `offset` (`pread`, retried until the count or end of file):
+    /// fewer only at the end of the file.
+    package static func bytes(_ descriptor: Int32, count: Int, at offset: Int) throws(SystemCallError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
             // `withUnsafeMutableBytes` rethrows untyped errors: the outcome is carried out as a value.
-            let outcome = chunk.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
+            let outcome = bytes.withUnsafeMutableBytes { buffer -> Result<Int, SystemCallError> in
                 do throws(SystemCallError) {
-                    return .success(
-                        try read(
-                            descriptor, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]), at: start))
+                    let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])
+                    return .success(try read(descriptor, into: rest, at: offset + filled))
                 } catch {
                     return .failure(error)
                 }
             }
-            let count = try outcome.get()
-            guard count == wanted else { return size }  // the file changed under us: leave it be
-            if end == size, chunk[wanted - 1] == UInt8(ascii: "\n") { return size }
-            if let newline = chunk[..<wanted].lastIndex(of: UInt8(ascii: "\n")) { return start + newline + 1 }
-            end = start
+            let moved = try outcome.get()
+            if moved == 0 { break }
+            filled += moved
         }
-        return size <= limit ? 0 : nil
+        return Array(bytes[..<filled])
     }
 
     /// `pwrite(2)`: writes up to `bytes.count` bytes at `offset`; returns how many it wrote.

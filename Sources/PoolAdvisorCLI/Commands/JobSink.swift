@@ -67,11 +67,8 @@ final class JobSink<Output: Codable & Sendable> {
             // With a log, an output and its log line are one step for the signal watcher: it
             // never sees an output without its line (rerun by --resume) or the reverse.
             try log.exclusively { try record(line, output, failure, call, in: log) }
-        } else if tag {
-            try writer.write(Tagged(line: line, output: output, error: failure))
-        } else if let output {
-            // The plain path, one call per output: nothing else on it.
-            try writer.write(output)
+        } else {
+            try write(line, output, failure)
         }
         guard let failure else { return }
         failures += 1
@@ -79,16 +76,20 @@ final class JobSink<Output: Codable & Sendable> {
         if halt == .now { throw Halted(line: line, text: failure) }
     }
 
+    /// Writes an input's output line (tagged, or the output alone; none for an untagged
+    /// failure); returns true when the writer wrote its buffered lines out.
+    @discardableResult
+    private func write(_ line: Int, _ output: Output?, _ failure: String?) throws -> Bool {
+        if tag { return try writer.write(Tagged(line: line, output: output, error: failure)) }
+        guard let output else { return false }
+        return try writer.write(output)
+    }
+
     /// Writes an input's output and adds its log line.
     private func record(
         _ line: Int, _ output: Output?, _ failure: String?, _ call: RecordedCall<Output>?, in log: JobLog
     ) throws {
-        var flushed = false
-        if tag {
-            flushed = try writer.write(Tagged(line: line, output: output, error: failure))
-        } else if let output {
-            flushed = try writer.write(output)
-        }
+        let flushed = try write(line, output, failure)
         var entry = JobLog.Entry(
             line: line, started: call?.started, seconds: call?.seconds, worker: call?.worker, failure: failure)
         if let attempts = call?.attempts, attempts > 1 {
