@@ -40,7 +40,13 @@ public struct Profiler: Sendable {
     }
 
     /// Profiles `task` on `sample` and also returns the outputs the profiling calls computed.
-    public func measure<Task: PoolTask>(_ task: Task.Type, sample: [Task.Input]) throws -> ProfiledRun<Task.Output> {
+    ///
+    /// With `prior`, calls already made and measured on this thread count as the serial
+    /// phase's first records (``PriorCalls``), and a profile after warm calls makes no warm-up
+    /// call of its own.
+    public func measure<Task: PoolTask>(
+        _ task: Task.Type, sample: [Task.Input], after prior: PriorCalls = PriorCalls()
+    ) throws -> ProfiledRun<Task.Output> {
         guard !sample.isEmpty else { throw ProfilerError.emptySample(task: Task.name) }
         let runner = CallRunner<Task>(sample: sample, options: options)
         // The inputs' coding runs on another core while the serial phase keeps one busy: that
@@ -50,7 +56,7 @@ public struct Profiler: Sendable {
         // Joined on every way out: a profile that throws (every call failed, no sampler thread)
         // must not leave the thread coding behind it.
         defer { inputs.finish() }
-        let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self).run(
+        let profile = try ProfilingSession(task: Task.name, runner: runner, profiler: self, prior: prior).run(
             beforeScaling: { inputs.finish() }
         ) { runner, cpuPerCall, budget in
             let outputs = runner.keptOutputs.compactMap { try? $0?.get() }

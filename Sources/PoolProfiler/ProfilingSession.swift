@@ -6,6 +6,8 @@ struct ProfilingSession<Task: PoolTask> {
     let task: String
     let runner: CallRunner<Task>
     let profiler: Profiler
+    /// Calls measured before the profile, on this thread: the serial phase's first records.
+    var prior = PriorCalls()
 
     private var options: ProfilerOptions { profiler.options }
 
@@ -29,6 +31,12 @@ struct ProfilingSession<Task: PoolTask> {
                 HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0, countingSteal: false) }
             }
         }
+        /// Other programs' busy cores over the whole profile so far; nil under 0.1 s, where the
+        /// kernel's ticks (10 ms on two cores) are too coarse to act on: a 12 ms profile that
+        /// caught one tick of a neighbour read 0.4 cores busy and ran processes × 4.
+        func othersOverProfile() -> Double? {
+            Clocks.monotonic() - origin >= Clocks.nanoseconds(0.1) ? othersSoFar() : nil
+        }
         var othersBusyCores: Double?
         var notes: [String] = []
         let sampler = ThreadSampler(hertz: options.samplingHertz)
@@ -49,11 +57,18 @@ struct ProfilingSession<Task: PoolTask> {
         let serial = SerialPhase(callGroup: runner.callGroup)
         // The cold first call is not measured; with a sample of one input that calls once
         // each, it is the only call there is, so it is measured instead.
-        if !runner.callsEachInputOnce || runner.remaining > 1 { serial.warmUp() }
+        if let warm = prior.fastestCallSeconds ?? options.warmCallSeconds {
+            serial.prepare(callSeconds: warm)
+            for record in prior.records { serial.add(record) }
+        } else if !runner.callsEachInputOnce || runner.remaining > 1 {
+            serial.warmUp()
+        }
         // The sampler's CPU during the serial phase, which per-call accounting must not count
         // as the task's helper threads (its counter is refreshed every 64 ticks).
         let samplerStart = sampler?.cpuSoFar ?? 0
-        let serialLimit = options.maximumSeconds / 2
+        // Calls made before the profile (``PriorCalls``) are serial calls already: their time
+        // counts against this half.
+        let serialLimit = max(0, options.maximumSeconds / 2 - prior.recordedSeconds)
         // Whether the host is busy enough to test more copies is read over the serial phase
         // after its first 0.1 s: the workers of a pool that just finished (a process-scaling
         // test's, dismissed without waiting) may still be computing their last chunk then, and
@@ -77,6 +92,9 @@ struct ProfilingSession<Task: PoolTask> {
         var scaling: ScalingProfile?
         var skipped: String?
         var computeStage: ComputeStageProbe?
+        /// The serial phase's last measurement, when the budget holds one round of copies and
+        /// no more: it is that round's single-thread run.
+        var oneRound: ScalingProbe<Task>.Run?
         let threads = options.scalingCopies(
             cores: Machine.usableCores, othersDuringSerial: othersDuringSerial,
             measuresRunQueue: serial.measuresRunQueue,
@@ -102,9 +120,15 @@ struct ProfilingSession<Task: PoolTask> {
             }
         } else if threads < 2 {
             skipped = "one usable core: nothing to scale onto"
-        } else if runner.callsEachInputOnce, runner.remaining < (1 + threads) * max(1, options.minimumScalingRounds) {
-            skipped =
-                "the sample ran out: each input is called once, and \(runner.remaining) are left where \(options.minimumScalingRounds) rounds on 1 and \(threads) threads need \((1 + threads) * max(1, options.minimumScalingRounds))"
+        } else {
+            switch scalingFit(
+                threads: threads, callSeconds: serial.meanCallSeconds, last: serial.records.last,
+                deadline: origin + Clocks.nanoseconds(options.maximumSeconds * scalingShare(computeStage: false)))
+            {
+            case .rounds: break
+            case .oneRound(let single): oneRound = single
+            case .none(let reason): skipped = reason
+            }
         }
         var serialCounts = sampler?.takeCounts() ?? ActivityCounts()
         var samplerCPU = Int64(0)
@@ -113,8 +137,8 @@ struct ProfilingSession<Task: PoolTask> {
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
             let perCall = serial.meanCallSeconds
             // With a process-scaling test to come, the thread test leaves it the last quarter.
-            let share = options.processScaling == nil || runner.callsEachInputOnce || computeStage != nil ? 1.0 : 0.75
-            let deadline = origin + Clocks.nanoseconds(options.maximumSeconds * share)
+            let deadline =
+                origin + Clocks.nanoseconds(options.maximumSeconds * scalingShare(computeStage: computeStage != nil))
             beforeScaling()
             let earliestEnd = origin + Clocks.nanoseconds(options.minimumSeconds)
             if let computeStage {
@@ -128,7 +152,14 @@ struct ProfilingSession<Task: PoolTask> {
                 if scaling == nil { skipped = "the compute stage could not be measured alone" }
             } else {
                 let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
-                scaling = try probe.measure(callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline)
+                if let single = oneRound {
+                    scaling = try probe.measureOneRound(single: single, deadline: deadline)
+                    notes.append(
+                        "one scaling round fitted the budget, its single-thread run the serial phase's last call: CPU efficiency and waits, no speed-up (the run measures it)"
+                    )
+                } else {
+                    scaling = try probe.measure(callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline)
+                }
             }
             try checkFailures()
             if let scaling, !scaling.noisyHost, scaling.speedup == nil {
@@ -140,7 +171,7 @@ struct ProfilingSession<Task: PoolTask> {
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
                 )
             }
-            othersBusyCores = othersSoFar()
+            othersBusyCores = othersOverProfile()
             // Workers would run the whole task, not the stage the threads' figure is of.
             if computeStage == nil, let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) {
                 notes.append(note)
@@ -157,7 +188,7 @@ struct ProfilingSession<Task: PoolTask> {
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
-            othersBusyCores = othersSoFar()
+            othersBusyCores = othersOverProfile()
             try checkFailures()
         }
         samplerCost = sampler?.stop()
@@ -242,6 +273,58 @@ struct ProfilingSession<Task: PoolTask> {
         }
     }
 
+    /// The share of the budget the thread-scaling test may run to: all of it, or three quarters
+    /// with a process-scaling test to come (which the whole task's calls, repeated, allow).
+    private func scalingShare(computeStage: Bool) -> Double {
+        options.processScaling == nil || runner.callsEachInputOnce || computeStage ? 1.0 : 0.75
+    }
+
+    /// How much of the scaling test the budget left before `deadline` holds.
+    enum ScalingFit {
+        /// The minimum rounds that give a speed-up.
+        case rounds
+        /// One round of copies, whose single-thread run is the serial phase's last measurement
+        /// (`single`): a CPU efficiency and the copies' waits, which guard a short job's start
+        /// on threads against a lock, at the cost of one run of copies.
+        case oneRound(single: ScalingProbe<Task>.Run)
+        /// Nothing: why.
+        case none(String)
+    }
+
+    /// How much of the scaling test fits before `deadline`. A round is a run of k calls on one
+    /// thread, then k on each of `threads` copies, at least 2k calls' time with the copies no
+    /// more than the cores. When the minimum rounds do not fit (a short job's budget: the auto
+    /// executor profiles a 0.3 s job in about 12 ms), one run of copies may, timed against
+    /// `last`, the serial phase's last measurement, as its single-thread run.
+    private func scalingFit(threads: Int, callSeconds: Double, last: CallRecord?, deadline: Int64) -> ScalingFit {
+        let call = max(callSeconds, 1e-9)
+        var perRun = max(1, min(1_000_000, Int((options.scalingRunSeconds / call).rounded())))
+        if runner.callsEachInputOnce {
+            perRun = max(1, min(perRun, runner.remaining / ((1 + threads) * max(1, options.minimumScalingRounds))))
+        }
+        let waves = Double((threads + Machine.usableCores - 1) / max(1, Machine.usableCores))
+        let rounds = max(1, options.minimumScalingRounds)
+        let needed = Double(rounds) * (1 + waves) * Double(perRun) * call
+        let left = (deadline - Clocks.monotonic()).seconds
+        let inputsRanOut = runner.callsEachInputOnce && runner.remaining < (1 + threads) * rounds
+        if needed <= left, !inputsRanOut { return .rounds }
+        if let last, last.calls >= 1, !runner.callsEachInputOnce || runner.remaining >= threads * last.calls,
+            waves * Double(last.calls) * call <= left
+        {
+            let single = ScalingProbe<Task>.Run(
+                calls: last.calls, wall: last.wall, cpu: last.threadCPU, runQueue: last.runQueue, threadTime: last.wall)
+            return .oneRound(single: single)
+        }
+        if inputsRanOut {
+            return .none(
+                "the sample ran out: each input is called once, and \(runner.remaining) are left where \(rounds) rounds on 1 and \(threads) threads need \((1 + threads) * rounds)"
+            )
+        }
+        return .none(
+            "the budget left \(milliseconds(max(0, left))) for the scaling test, where \(rounds) rounds of calls of \(milliseconds(call)) on 1 and \(threads) threads take \(milliseconds(needed)) at least: the speed-up is left to the run to measure"
+        )
+    }
+
     private func isSerialDone(
         _ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double
     ) -> Bool {
@@ -274,6 +357,13 @@ func percent(_ value: Double) -> String {
     let scaled = value * 100
     if scaled != 0 && abs(scaled) < 10 { return "\((scaled * 10).rounded() / 10) %" }
     return "\(Int(scaled.rounded())) %"
+}
+
+/// `seconds` in milliseconds for a note, to two significant decimals below 10 ms.
+private func milliseconds(_ seconds: Double) -> String {
+    let value = seconds * 1000
+    guard value.isFinite else { return "\(value) ms" }
+    return value < 10 ? "\((value * 100).rounded() / 100) ms" : "\(Int(value.rounded())) ms"
 }
 
 /// `value` as a whole number for a note; a rate set in code may be infinite or beyond `Int`.

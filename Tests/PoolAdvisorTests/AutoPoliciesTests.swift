@@ -32,21 +32,19 @@ struct AutoPoliciesTests {
         #expect(budget.options(base, firstCall: broken, items: 10, cores: 0).maximumSeconds == 0.03)
     }
 
-    @Test("the profiled sample is what the budget can reach, within its bounds and what is left")
+    @Test("the profiled sample is about twice what the budget can reach, within its bounds and what is left")
     func sampleSize() {
         var options = ProfilerOptions()
         options.maximumSeconds = 0.1
         let tiny = CallTiming(wallSeconds: 1e-6, cpuSeconds: 1e-6)
-        #expect(
-            ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, minimum: 32, maximum: 200_000)
-                == 100_000)
-        #expect(
-            ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, minimum: 32, maximum: 50_000)
-                == 50_000)
-        let slow = CallTiming(wallSeconds: 0.1, cpuSeconds: 0.1)
-        #expect(
-            ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 1000, minimum: 32, maximum: 200_000) == 32)
-        #expect(ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 5, minimum: 32, maximum: 200_000) == 5)
+        #expect(ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, maximum: 300_000) == 200_002)
+        #expect(ProfilingBudget.sampleSize(options, firstCall: tiny, remaining: 1_000_000, maximum: 50_000) == 50_000)
+        let slow = CallTiming(wallSeconds: 0.02, cpuSeconds: 0.02)
+        #expect(ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 1000, maximum: 200_000) == 12)
+        #expect(ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 5, maximum: 200_000) == 5)
+        // A budget the first calls used up: a couple of inputs, not a batch that runs unchecked.
+        options.maximumSeconds = 0
+        #expect(ProfilingBudget.sampleSize(options, firstCall: slow, remaining: 1000, maximum: 200_000) == 2)
     }
 
     @Test("a batch holds a few percent of what is left, between its bounds, and at least two chunks per worker")
@@ -239,6 +237,15 @@ struct AutoPoliciesTests {
         ruled.recommendation.decidingRule?.rule = "always-processes"
         #expect(auto.threadsFirst(PureCPU.self, ruled, items: 2000) == nil)
         #expect(auto.threadsFirst(PureCPU.self, try state(efficiency: 0.97, lockSamples: 0), items: 10) == nil)
+        // No scaling round at all (a short job's budget held none): the run's first window is
+        // the check, and the reason says what was not measured.
+        var unmeasured = try state(efficiency: 0.97, lockSamples: 0)
+        unmeasured.profile.scaling = nil
+        let first = try #require(auto.threadsFirst(PureCPU.self, unmeasured, items: 2000))
+        #expect(first.mode == .threads)
+        #expect(auto.threadsFirstReason(unmeasured).contains("no scaling round fitted the profile's budget"))
+        unmeasured.threadsFellShort = true
+        #expect(auto.threadsFirst(PureCPU.self, unmeasured, items: 2000) == nil)
     }
 
     @Test(
@@ -364,8 +371,7 @@ struct AutoPoliciesTests {
             }
             // The sample: within its bounds and what is left.
             for timing in [call, CallTiming(wallSeconds: value, cpuSeconds: value)] {
-                let size = ProfilingBudget.sampleSize(
-                    base, firstCall: timing, remaining: 500, minimum: 8, maximum: 1000)
+                let size = ProfilingBudget.sampleSize(base, firstCall: timing, remaining: 500, maximum: 1000)
                 #expect(size >= 1 && size <= 500, "\(value): \(size)")
             }
         }

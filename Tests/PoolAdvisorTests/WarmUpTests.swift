@@ -122,9 +122,13 @@ struct WarmUpTests {
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine), options: quickAuto)
         var outputs: [Int] = []
         var delivered: [Int] = []
-        let (call, first) = try auto.timeFirstCalls(
+        let (call, first, prior) = try auto.timeFirstCalls(
             TimedSlowStart.self, Array(0..<64), &outputs, nil, { delivered += $0 })
         #expect(outputs.count >= 2)
+        // The warm calls are the profile's first measurements; the cold one is not among them.
+        #expect(prior.madeCalls)
+        #expect(prior.recordedCalls == outputs.count - 1)
+        #expect(try #require(prior.fastestCallSeconds) < (try #require(first)))
         #expect(outputs == Array(1...outputs.count))
         #expect(delivered.isEmpty)
         // Spent CPU is a floor on the first call's reading; the call time returned is a later

@@ -75,14 +75,18 @@ extension AutoExecutor {
             first = try profile(
                 task, inputs, outputs.count..<(outputs.count + count), exactOnce(options.profiler), isolated: true)
         } else {
-            let (timing, firstCall) = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
+            let firstCallsStarted = clock.now
+            let (timing, firstCall, prior) = try timeFirstCalls(task, inputs, &outputs, progress, deliver)
+            // The first calls are the profile's first measurements, and their time is the
+            // budget's: a short job's profile may be those calls alone.
             let profilerOptions = budget.options(
-                exactOnce(options.profiler), firstCall: timing, items: inputs.count, cores: Machine.usableCores)
+                exactOnce(options.profiler), firstCall: timing, items: inputs.count, cores: Machine.usableCores,
+                spent: (clock.now - firstCallsStarted).seconds)
             let count = ProfilingBudget.sampleSize(
                 profilerOptions, firstCall: timing, remaining: inputs.count - outputs.count,
-                minimum: options.sampleSize, maximum: options.maximumSampleSize)
+                maximum: options.maximumSampleSize)
             var sampled = try profile(
-                task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false)
+                task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false, after: prior)
             // The profiler's own first call came after these: the job's first call is the one
             // that shows what a fresh worker process pays before its first output.
             if let firstCall { sampled.profile.calls.firstCallSeconds = firstCall }
@@ -201,11 +205,12 @@ extension AutoExecutor {
         let call = CallTiming(
             wallSeconds: state.profile.calls.wallSecondsPerCall.value,
             cpuSeconds: state.profile.calls.threadCPUSecondsPerCall)
-        let profilerOptions = budget.options(
+        var profilerOptions = budget.options(
             exactOnce(options.profiler), firstCall: call, items: remaining, cores: Machine.usableCores)
+        // The task has run all along: no warm-up call.
+        profilerOptions.warmCallSeconds = call.wallSeconds
         let count = ProfilingBudget.sampleSize(
-            profilerOptions, firstCall: call, remaining: remaining, minimum: options.sampleSize,
-            maximum: options.maximumSampleSize)
+            profilerOptions, firstCall: call, remaining: remaining, maximum: options.maximumSampleSize)
         var again = try profile(
             task, inputs, done..<(done + count), profilerOptions, isolated: runsInWorkers(task))
         // The warm-up a fresh worker pays was seen on the job's first call; this profile's first

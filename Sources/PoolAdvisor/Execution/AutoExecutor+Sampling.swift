@@ -104,11 +104,11 @@ extension AutoExecutor {
         return try pool.submit(task, input).result()
     }
 
-    /// Profiles `range` (each input once, outputs kept): in this process, or, for a crash-prone
-    /// task, in a worker process of its own.
+    /// Profiles `range` (each input once, outputs kept): in this process, counting `prior` calls
+    /// made on this thread as its first, or, for a crash-prone task, in a worker process of its own.
     func profile<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions,
-        isolated: Bool
+        isolated: Bool, after prior: PriorCalls = PriorCalls()
     ) throws -> Sampled<Task.Output> {
         let clock = ContinuousClock()
         let started = clock.now
@@ -126,7 +126,7 @@ extension AutoExecutor {
                 throw error
             }
         } else {
-            measured = try profiler.measure(task, sample: Array(inputs[range]))
+            measured = try profiler.measure(task, sample: Array(inputs[range]), after: prior)
         }
         return Sampled(
             profile: measured.profile, seconds: (clock.now - started).seconds, range: range,

@@ -61,7 +61,9 @@ extension AutoExecutor {
     /// cache line bounced between cores) and were not seen waiting on a lock. What is left,
     /// copies that sleep on something, leaves cores idle, which the idle-thread check
     /// (``ObservedScaling``) sees within a window: the run then moves to the advice, on the
-    /// speed-up it showed.
+    /// speed-up it showed. With no scaling round at all (a budget too short for one), the run's
+    /// first window decides alone: idle cores, or copies that spin and so fall short of the
+    /// cores on the wall clock (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
     func threadsFirst<Task: PoolTask>(_ task: Task.Type, _ state: AutoRunState, items: Int) -> ExecutionPlan? {
         let plan = state.plan
         let profile = state.profile
@@ -83,7 +85,10 @@ extension AutoExecutor {
             // sleep, or spin in a round whose rival was descheduled) the run's first judged
             // window shows: idle cores, or a wall-clock speed-up short of the cores
             // (``ObservedScaling/standInFallsShort(speedup:threads:cores:)``).
-            guard let scaling, scaling.cleanRounds >= 1, scaling.cpuEfficiency.value >= 0.85,
+            // With no scaling round at all (a short job's budget held none), the run's first
+            // judged window is the only check, and it is made before much of the job has run.
+            guard let scaling else { break }
+            guard scaling.cleanRounds >= 1, scaling.cpuEfficiency.value >= 0.85,
                 let waits = scaling.waits, waits.counts.total >= 3,
                 Double(waits.counts[.running] + waits.counts[.transition]) >= 0.95 * Double(waits.counts.total)
             else { return nil }
@@ -158,7 +163,11 @@ extension AutoExecutor {
             return
                 "threads first: the profile did not measure whether the computing part scales on threads, the pipeline's reason to compute on processes; the run moves there if the threads leave cores idle"
         }
-        let efficiency = state.profile.scaling.map { NumberText.fixed($0.cpuEfficiency.value, decimals: 2) } ?? "?"
+        guard let scaling = state.profile.scaling else {
+            return
+                "threads first: the speed-up on threads was not measured (no scaling round fitted the profile's budget), processes' reason; the run moves to processes if the threads leave cores idle or fall short of the cores"
+        }
+        let efficiency = NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2)
         return
             "threads first: the speed-up on threads was not measured, processes' reason; copies spent no extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle"
     }

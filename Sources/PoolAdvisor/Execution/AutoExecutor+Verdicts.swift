@@ -79,26 +79,29 @@ extension AutoExecutor {
     }
 
     /// Runs the first inputs alone, timed (two calls, then up to 16 or until the calls after the
-    /// first took 5 ms), keeping their outputs in `outputs`; returns the time of one call (the
+    /// first took 2 ms), keeping their outputs in `outputs`; returns the time of one call (the
     /// fastest, since a first call is cold: a first call that builds a table once per process
-    /// would otherwise size the whole profile's budget, 50× too large for memory-scan) and
-    /// the first call's time as a warm-up reads it (``warmCallSeconds(_:typical:)``), which
-    /// shows what a fresh process pays when this one had not run the task before.
+    /// would otherwise size the whole profile's budget, 50× too large for memory-scan), the
+    /// first call's time as a warm-up reads it (``warmCallSeconds(_:typical:)``), which shows
+    /// what a fresh process pays when this one had not run the task before, and the warm calls'
+    /// measurements, which the profile counts as its first (``PoolProfiler/PriorCalls``): on a
+    /// short job they are most of what its budget allows.
     /// A failure delivers the outputs before it and throws its ``MapError``.
     func timeFirstCalls<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], _ outputs: inout [Task.Output], _ progress: ProgressCounter?,
         _ deliver: ([Task.Output]) throws -> Void
-    ) throws -> (call: CallTiming, firstCallSeconds: Double?) {
+    ) throws -> (call: CallTiming, firstCallSeconds: Double?, prior: PriorCalls) {
         var timing = CallTiming(wallSeconds: .infinity, cpuSeconds: 0)
         var firstCall: CallTiming?
         var spentAfterFirst = 0.0
+        var prior = PriorCalls()
         let firstTimed = outputs.count
         while outputs.count < min(firstTimed + 16, inputs.count - 1)
-            && (outputs.count <= firstTimed + 1 || spentAfterFirst < 0.005)
+            && (outputs.count <= firstTimed + 1 || spentAfterFirst < 0.002)
         {
             let index = outputs.count
             do {
-                let (output, measured) = try CallTiming.measure { try Task.run(inputs[index]) }
+                let (output, measured) = try prior.measure(recorded: firstCall != nil) { try Task.run(inputs[index]) }
                 outputs.append(output)
                 if firstCall == nil { firstCall = measured } else { spentAfterFirst += measured.wallSeconds }
                 if measured.wallSeconds < timing.wallSeconds { timing = measured }
@@ -108,15 +111,18 @@ extension AutoExecutor {
             }
             progress?.add(1)
         }
+        let warm = Self.warmCallSeconds(firstCall, typical: timing)
         // A call of a few microseconds is timed badly on its own: reading the clocks costs about
         // as much, and an estimate twice too long doubles the profiling budget. About 2 ms of
         // such calls more, timed as one group, give the time per call (their outputs are kept).
-        guard timing.wallSeconds < 20e-6 else { return (timing, Self.warmCallSeconds(firstCall, typical: timing)) }
+        guard timing.wallSeconds < 20e-6 else { return (timing, warm, prior) }
         let group = outputs.count..<min(inputs.count - 1, outputs.count + Int(0.002 / timing.wallSeconds))
-        guard group.count >= 16 else { return (timing, Self.warmCallSeconds(firstCall, typical: timing)) }
+        guard group.count >= 16 else { return (timing, warm, prior) }
         var index = group.lowerBound
+        // One call's record is mostly the clocks' cost: the group's replaces them.
+        prior.discardRecords()
         do {
-            let (_, measured) = try CallTiming.measure {
+            let (_, measured) = try prior.measure(calls: group.count) {
                 while index < group.upperBound {
                     outputs.append(try Task.run(inputs[index]))
                     index += 1
@@ -131,7 +137,7 @@ extension AutoExecutor {
             throw MapError(index: index, error: error)
         }
         progress?.add(group.count)
-        return (timing, Self.warmCallSeconds(firstCall, typical: timing))
+        return (timing, warm, prior)
     }
 
     /// The first call's time as a warm-up reads it: its own time, wall less the wait for a core

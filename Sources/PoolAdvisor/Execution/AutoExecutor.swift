@@ -28,7 +28,9 @@ internal import PoolRules
 public final class AutoExecutor: Sendable {
     /// How much to profile and how closely to watch.
     public struct Options: Sendable {
-        /// Inputs to profile on (the first ones), at least.
+        /// Inputs a crash-prone task is profiled on in a worker (the first ones); a drift is
+        /// profiled again only with four times this many inputs left. A task profiled in this
+        /// process gets as many as its budget reaches (about twice the calls it holds).
         public var sampleSize = 32
         /// The most inputs to profile on: for tiny calls the sample grows up to the calls the
         /// profiler's serial phase can make, so their outputs are kept, not recomputed.
@@ -59,11 +61,14 @@ public final class AutoExecutor: Sendable {
         /// predicted under twenty of these, of a twentieth of the job, down to a fifth of this.
         public var driftMinimumSeconds = 0.05
         /// Profiling may take at most this share of the job's likely parallel time, estimated
-        /// from the first calls (run alone, their outputs kept), within ``minimumProfileSeconds``
-        /// and the profiler's own `maximumSeconds`. Every phase of the profile fits in it.
+        /// from the first calls (run alone, their outputs kept, counted as the profile's first
+        /// measurements and in its time), within ``minimumProfileSeconds`` and the profiler's
+        /// own `maximumSeconds`. Every phase of the profile fits in it.
         public var profileShare = 0.04
-        /// The least time spent profiling, however short the job.
-        public var minimumProfileSeconds = 0.02
+        /// The least time spent profiling, first calls included, however short the job: a few
+        /// calls' CPU ratio, the decision's least evidence (what threads' speed-up is, the run
+        /// measures as it goes).
+        public var minimumProfileSeconds = 0.012
         /// At most this many threads or worker processes in any plan the run takes (a
         /// pipeline's fetch threads included), whatever the advice, and at most this many copies
         /// at once in the profile's scaling test (none at 1): a limit the caller sets, such as

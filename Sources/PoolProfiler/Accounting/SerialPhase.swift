@@ -50,10 +50,7 @@ final class SerialPhase {
     /// With `recordsFirstCall`, its time less any wait for a core is kept as
     /// ``firstCallNanoseconds``; a call made in a worker that this call also starts is not.
     func warmUp(recordsFirstCall: Bool = true) {
-        let first = read()
-        var last = first
-        for _ in 0..<32 { last = read() }
-        probeCost = (last.wall - first.wall) / 32
+        measureProbe()
         let before = read()
         let made = callGroup(1)
         let after = readClosing()
@@ -64,6 +61,22 @@ final class SerialPhase {
             firstCallNanoseconds = max(0, (after.wall - before.wall) - (after.runQueue - before.runQueue))
         }
         adjustGroupSize(callNanoseconds: after.wall - before.wall)
+    }
+
+    /// Measures the probe and sizes the call groups from `callSeconds`, the time of a warm call
+    /// made before this phase: no call is made here (the code is warm already).
+    func prepare(callSeconds: Double) {
+        measureProbe()
+        let nanoseconds = callSeconds.isFinite ? Int64(min(max(callSeconds, 0), 1e9) * 1e9) : 0
+        adjustGroupSize(callNanoseconds: nanoseconds)
+    }
+
+    /// The cost of one probe reading, averaged over 32.
+    private func measureProbe() {
+        let first = read()
+        var last = first
+        for _ in 0..<32 { last = read() }
+        probeCost = (last.wall - first.wall) / 32
     }
 
     /// Mean wall time of one call so far, in seconds.
@@ -97,11 +110,14 @@ final class SerialPhase {
             value, spreadOf: records.map { Double(max($0.childrenCPU, 0)) / Double(max($0.wall, 1)) })
     }
 
-    /// Measures groups until `isDone(elapsed, cpuRatio)` says so or no call can be made;
+    /// Measures groups until `isDone(elapsed, cpuRatio)` says so (asked first when there are
+    /// records already) or no call can be made;
     /// `elapsed` counts from `origin`. Readings are back to back, so each group pays for one
     /// probe reading.
     func run(origin: Int64, isDone: (_ elapsed: Double, _ cpuRatio: Estimate) -> Bool) {
         var previous = read()
+        // Records made before the phase (``PriorCalls``) may already be all the budget allows.
+        if !records.isEmpty, isDone((previous.wall - origin).seconds, cpuRatio) { return }
         while true {
             let made = callGroup(groupSize)
             let now = read()

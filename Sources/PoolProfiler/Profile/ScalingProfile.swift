@@ -150,6 +150,12 @@ public struct ProfilerOptions: Sendable {
     /// thing, as `pool-advisor` does. Inputs are called more than once; a task profiled with
     /// each input once (``repeatsIdempotentInputs`` off, or not idempotent) is not tested.
     public var processScaling: ProcessPool.Configuration?
+    /// A warm call's wall time, when the caller has already called the task in this process
+    /// (``PoolAdvisor``'s auto executor times the job's first calls before it profiles): the
+    /// serial phase then makes no unrecorded warm-up call, which would only pay a cold start
+    /// already paid, and sizes its call groups from this time. Nil (the default): the first
+    /// call warms up and is not recorded.
+    public var warmCallSeconds: Double?
 
     public init() {}
 

@@ -56,6 +56,25 @@ struct ScalingProbe<Task: PoolTask> {
         }
     }
 
+    /// One round whose single-thread run was made already (`single`, measured with the same
+    /// counters: the serial phase's last call or group), so only the copies run, each making as
+    /// many calls, stopping at `deadline` or three times the single run's length. It gives a
+    /// CPU efficiency and the copies' waits, and no speed-up (that takes
+    /// ``ProfilerOptions/minimumScalingRounds``).
+    func measureOneRound(single: Run, deadline: Int64) throws -> ScalingProfile {
+        _ = sampler?.takeCounts()  // the serial phase's samples are its own
+        let end = min(deadline, Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
+        let concurrent = try run(copies: threads, calls: max(1, single.calls), deadline: end)
+        var waits = ActivityCounts()
+        if let counts = sampler?.takeCounts() { waits.add(counts) }
+        let ratio = max(single.runQueueRatio, concurrent.runQueueRatio)
+        let round = ScalingRound(
+            singleCalls: single.calls, singleWallSeconds: single.wall.seconds, singleCPUSeconds: single.cpu.seconds,
+            concurrentCalls: concurrent.calls, concurrentWallSeconds: concurrent.wall.seconds,
+            concurrentCPUSeconds: concurrent.cpu.seconds, runQueueRatio: ratio, isClean: ratio <= options.runQueueLimit)
+        return summarize([round], waits: waits)
+    }
+
     private func isClear(_ profile: ScalingProfile) -> Bool {
         let efficiencyClear = (options.thresholds["cpu_efficiency"] ?? []).allSatisfy(profile.cpuEfficiency.isClear)
         guard let serial = profile.serialFraction else { return efficiencyClear && !profile.noisyHost }
