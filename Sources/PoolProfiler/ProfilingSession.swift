@@ -61,7 +61,8 @@ struct ProfilingSession<Task: PoolTask> {
             serial.prepare(callSeconds: warm)
             for record in prior.records { serial.add(record) }
         } else if !runner.callsEachInputOnce || runner.remaining > 1 {
-            serial.warmUp()
+            // After calls made before the profile, this call is warm: not a first call's time.
+            serial.warmUp(recordsFirstCall: !prior.madeCalls)
         }
         // The sampler's CPU during the serial phase, which per-call accounting must not count
         // as the task's helper threads (its counter is refreshed every 64 ticks).
@@ -81,7 +82,8 @@ struct ProfilingSession<Task: PoolTask> {
                 settled = (now, Clocks.monotonic())
             }
             return isSerialDone(
-                serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit)
+                serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds / 2, limit: serialLimit,
+                next: serial.nextGroupSeconds)
         }
         let othersDuringSerial = settled.flatMap { from -> Double? in
             guard Clocks.monotonic() - from.at >= Clocks.nanoseconds(0.1) else { return nil }
@@ -95,6 +97,9 @@ struct ProfilingSession<Task: PoolTask> {
         /// The serial phase's last measurement, when the budget holds one round of copies and
         /// no more: it is that round's single-thread run.
         var oneRound: ScalingProbe<Task>.Run?
+        /// Calls per run that fit the minimum rounds in the budget (nil: the probe's own sizing).
+        var callsPerRun: Int?
+        var oneRoundCalls = 1
         let threads = options.scalingCopies(
             cores: Machine.usableCores, othersDuringSerial: othersDuringSerial,
             measuresRunQueue: serial.measuresRunQueue,
@@ -121,12 +126,20 @@ struct ProfilingSession<Task: PoolTask> {
         } else if threads < 2 {
             skipped = "one usable core: nothing to scale onto"
         } else {
-            switch scalingFit(
-                threads: threads, callSeconds: serial.meanCallSeconds, last: serial.records.last,
-                deadline: origin + Clocks.nanoseconds(options.maximumSeconds * scalingShare(computeStage: false)))
+            let deadline = origin + Clocks.nanoseconds(options.maximumSeconds * scalingShare(computeStage: false))
+            let last = serial.records.last
+            switch ScalingFit(
+                threads: threads, cores: Machine.usableCores, callSeconds: serial.meanCallSeconds,
+                lastCalls: last?.calls, left: (deadline - Clocks.monotonic()).seconds,
+                inputsLeft: runner.callsEachInputOnce ? runner.remaining : nil, options: options)
             {
-            case .rounds: break
-            case .oneRound(let single): oneRound = single
+            case .rounds(let calls): callsPerRun = calls
+            case .oneRound(let calls):
+                oneRoundCalls = calls
+                oneRound = last.map {
+                    ScalingProbe<Task>.Run(
+                        calls: $0.calls, wall: $0.wall, cpu: $0.threadCPU, runQueue: $0.runQueue, threadTime: $0.wall)
+                }
             case .none(let reason): skipped = reason
             }
         }
@@ -153,16 +166,17 @@ struct ProfilingSession<Task: PoolTask> {
             } else {
                 let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
                 if let single = oneRound {
-                    scaling = try probe.measureOneRound(single: single, deadline: deadline)
+                    scaling = try probe.measureOneRound(single: single, callsPerCopy: oneRoundCalls, deadline: deadline)
                     notes.append(
-                        "one scaling round fitted the budget, its single-thread run the serial phase's last call: CPU efficiency and waits, no speed-up (the run measures it)"
+                        "one scaling round fitted the budget, its single-thread run the serial phase's last measurement: a CPU efficiency and the copies' waits, no speed-up"
                     )
                 } else {
-                    scaling = try probe.measure(callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline)
+                    scaling = try probe.measure(
+                        callSeconds: perCall, earliestEnd: earliestEnd, deadline: deadline, callsPerRun: callsPerRun)
                 }
             }
             try checkFailures()
-            if let scaling, !scaling.noisyHost, scaling.speedup == nil {
+            if oneRound == nil, let scaling, !scaling.noisyHost, scaling.speedup == nil {
                 notes.append(
                     "\(scaling.cleanRounds) scaling round(s) fit the budget: speed-up and serial fraction need three")
             }
@@ -183,7 +197,8 @@ struct ProfilingSession<Task: PoolTask> {
         } else {
             serial.run(origin: origin) { elapsed, ratio in
                 isSerialDone(
-                    serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds, limit: serialLimit)
+                    serial.records.count, elapsed, ratio, minimumSeconds: options.minimumSeconds, limit: serialLimit,
+                    next: serial.nextGroupSeconds)
             }
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
@@ -197,12 +212,16 @@ struct ProfilingSession<Task: PoolTask> {
             skipped =
                 "the command computes for \(percent(calls.cpuRatio.value)) of each call (its own CPU; this process \(percent(caller.value))): commands run as processes of their own, so copies on threads are not measured"
         }
-        let waits = samplerCost.map { cost in
-            WaitBreakdown(
-                threads: 1, samples: serialCounts.total, samplesPerSecond: cost.achievedHertz, counts: serialCounts,
-                samplerCoreShare: cost.coreShare)
+        // No sample at all (a profile made of calls measured before it) is not a breakdown of
+        // nothing but waits unknown.
+        let waits = samplerCost.flatMap { cost -> WaitBreakdown? in
+            guard serialCounts.total > 0 else { return nil }
+            return
+                WaitBreakdown(
+                    threads: 1, samples: serialCounts.total, samplesPerSecond: cost.achievedHertz, counts: serialCounts,
+                    samplerCoreShare: cost.coreShare)
         }
-        if let cost = samplerCost, cost.achievedHertz < options.samplingHertz * 0.5 {
+        if waits != nil, let cost = samplerCost, cost.achievedHertz < options.samplingHertz * 0.5 {
             notes.append(
                 "the sampler reached \(whole(cost.achievedHertz)) Hz of \(whole(options.samplingHertz)): the host is busy"
             )
@@ -279,56 +298,17 @@ struct ProfilingSession<Task: PoolTask> {
         options.processScaling == nil || runner.callsEachInputOnce || computeStage ? 1.0 : 0.75
     }
 
-    /// How much of the scaling test the budget left before `deadline` holds.
-    enum ScalingFit {
-        /// The minimum rounds that give a speed-up.
-        case rounds
-        /// One round of copies, whose single-thread run is the serial phase's last measurement
-        /// (`single`): a CPU efficiency and the copies' waits, which guard a short job's start
-        /// on threads against a lock, at the cost of one run of copies.
-        case oneRound(single: ScalingProbe<Task>.Run)
-        /// Nothing: why.
-        case none(String)
-    }
-
-    /// How much of the scaling test fits before `deadline`. A round is a run of k calls on one
-    /// thread, then k on each of `threads` copies, at least 2k calls' time with the copies no
-    /// more than the cores. When the minimum rounds do not fit (a short job's budget: the auto
-    /// executor profiles a 0.3 s job in about 12 ms), one run of copies may, timed against
-    /// `last`, the serial phase's last measurement, as its single-thread run.
-    private func scalingFit(threads: Int, callSeconds: Double, last: CallRecord?, deadline: Int64) -> ScalingFit {
-        let call = max(callSeconds, 1e-9)
-        var perRun = max(1, min(1_000_000, Int((options.scalingRunSeconds / call).rounded())))
-        if runner.callsEachInputOnce {
-            perRun = max(1, min(perRun, runner.remaining / ((1 + threads) * max(1, options.minimumScalingRounds))))
-        }
-        let waves = Double((threads + Machine.usableCores - 1) / max(1, Machine.usableCores))
-        let rounds = max(1, options.minimumScalingRounds)
-        let needed = Double(rounds) * (1 + waves) * Double(perRun) * call
-        let left = (deadline - Clocks.monotonic()).seconds
-        let inputsRanOut = runner.callsEachInputOnce && runner.remaining < (1 + threads) * rounds
-        if needed <= left, !inputsRanOut { return .rounds }
-        if let last, last.calls >= 1, !runner.callsEachInputOnce || runner.remaining >= threads * last.calls,
-            waves * Double(last.calls) * call <= left
-        {
-            let single = ScalingProbe<Task>.Run(
-                calls: last.calls, wall: last.wall, cpu: last.threadCPU, runQueue: last.runQueue, threadTime: last.wall)
-            return .oneRound(single: single)
-        }
-        if inputsRanOut {
-            return .none(
-                "the sample ran out: each input is called once, and \(runner.remaining) are left where \(rounds) rounds on 1 and \(threads) threads need \((1 + threads) * rounds)"
-            )
-        }
-        return .none(
-            "the budget left \(milliseconds(max(0, left))) for the scaling test, where \(rounds) rounds of calls of \(milliseconds(call)) on 1 and \(threads) threads take \(milliseconds(needed)) at least: the speed-up is left to the run to measure"
-        )
-    }
-
+    /// Whether the serial phase stops: at its maximum calls or its `limit`, or once its figures
+    /// are clear after the minimum. A group expected to take `next` seconds that would end past
+    /// the limit is not started: on a short budget one call of a few milliseconds past it is
+    /// the run of copies the scaling test no longer has room for.
     private func isSerialDone(
-        _ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double
+        _ measurements: Int, _ elapsed: Double, _ ratio: Estimate, minimumSeconds: Double, limit: Double,
+        next: Double
     ) -> Bool {
-        if measurements >= options.maximumCalls || elapsed >= limit || runner.isExhausted { return true }
+        if measurements >= options.maximumCalls || elapsed + max(0, next) >= limit || runner.isExhausted {
+            return true
+        }
         if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
         guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }
         return cpuRatioThresholds.allSatisfy(ratio.isClear)
@@ -357,13 +337,6 @@ func percent(_ value: Double) -> String {
     let scaled = value * 100
     if scaled != 0 && abs(scaled) < 10 { return "\((scaled * 10).rounded() / 10) %" }
     return "\(Int(scaled.rounded())) %"
-}
-
-/// `seconds` in milliseconds for a note, to two significant decimals below 10 ms.
-private func milliseconds(_ seconds: Double) -> String {
-    let value = seconds * 1000
-    guard value.isFinite else { return "\(value) ms" }
-    return value < 10 ? "\((value * 100).rounded() / 100) ms" : "\(Int(value.rounded())) ms"
 }
 
 /// `value` as a whole number for a note; a rate set in code may be infinite or beyond `Int`.

@@ -32,6 +32,26 @@ struct AutoPoliciesTests {
         #expect(budget.options(base, firstCall: broken, items: 10, cores: 0).maximumSeconds == 0.03)
     }
 
+    @Test("the first calls' time comes off the budget, down to nothing, and never makes it negative or NaN")
+    func firstCallsSpendTheBudget() {
+        var base = ProfilerOptions()
+        base.maximumSeconds = 1.5
+        base.minimumSeconds = 0.3
+        let computing = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.001)
+        // 0.25 s of budget, 0.05 s of it spent on the first calls.
+        let spent = budget.options(base, firstCall: computing, items: 10_000, cores: 2, spent: 0.05)
+        #expect(abs(spent.maximumSeconds - 0.2) < 1e-9)
+        #expect(spent.minimumSeconds <= spent.maximumSeconds / 2)
+        // A short job whose first calls took more than its floor: the profile is those calls.
+        let none = budget.options(base, firstCall: computing, items: 100, cores: 2, spent: 0.04)
+        #expect(none.maximumSeconds == 0 && none.minimumSeconds == 0 && none.scalingRunSeconds == 0)
+        // Nonsense spending changes nothing, or everything, but stays a finite budget.
+        for odd in [Double.nan, -1, .infinity, -.infinity] {
+            let options = budget.options(base, firstCall: computing, items: 10_000, cores: 2, spent: odd)
+            #expect(options.maximumSeconds.isFinite && options.maximumSeconds >= 0, "\(odd)")
+        }
+    }
+
     @Test("the profiled sample is about twice what the budget can reach, within its bounds and what is left")
     func sampleSize() {
         var options = ProfilerOptions()
@@ -243,7 +263,7 @@ struct AutoPoliciesTests {
         unmeasured.profile.scaling = nil
         let first = try #require(auto.threadsFirst(PureCPU.self, unmeasured, items: 2000))
         #expect(first.mode == .threads)
-        #expect(auto.threadsFirstReason(unmeasured).contains("no scaling round fitted the profile's budget"))
+        #expect(auto.threadsFirstReason(unmeasured).contains("the profile ran no scaling round"))
         unmeasured.threadsFellShort = true
         #expect(auto.threadsFirst(PureCPU.self, unmeasured, items: 2000) == nil)
     }

@@ -47,16 +47,77 @@ private struct Churn: PoolTask {
         options.minimumSeconds = 0
         options.repeatsIdempotentInputs = false
         options.stopsAtFirstFailure = true
-        let run = try Profiler(options: options).measure(Churn.self, sample: [1, 2, 3, 4], after: twoPriorCalls())
+        let run = try Profiler(options: options).measure(Churn.self, sample: Array(1...20), after: twoPriorCalls())
         // Not one sample input was called: every output is missing, none computed or failed.
         #expect(run.outputs.allSatisfy { $0 == nil }, "\(run.outputs)")
         #expect(run.profile.calls.calls == 1)
         #expect(run.profile.calls.cpuRatio.value > 0)
         // No scaling round fitted a budget of nothing, and the profile says why.
         #expect(run.profile.scaling == nil)
-        #expect(run.profile.scalingSkippedReason?.isEmpty == false)
+        let reason = try #require(run.profile.scalingSkippedReason)
+        #expect(Machine.usableCores < 2 || reason.contains("the budget left"), "\(reason)")
         // Under 0.1 s of profile the neighbours' load is not read (ticks too coarse to act on).
         if run.profile.profilingSeconds < 0.1 { #expect(run.profile.host.othersBusyCores == nil) }
+    }
+
+    @Test(
+        "the scaling test's runs shrink to fit its rounds in the budget; then one run of copies; then nothing, and why")
+    func scalingFit() {
+        var options = ProfilerOptions()
+        options.scalingRunSeconds = 0.02
+        options.minimumScalingRounds = 3
+        // Calls of 1 ms on 2 cores: a round of k calls takes 2k ms at least, three rounds 6k.
+        func fit(left: Double, lastCalls: Int? = 1, inputsLeft: Int? = nil, threads: Int = 2) -> ScalingFit {
+            ScalingFit(
+                threads: threads, cores: 2, callSeconds: 0.001, lastCalls: lastCalls, left: left,
+                inputsLeft: inputsLeft,
+                options: options)
+        }
+        #expect(fit(left: 1) == .rounds(callsPerRun: 20))
+        #expect(fit(left: 0.06) == .rounds(callsPerRun: 10))
+        #expect(fit(left: 0.012) == .rounds(callsPerRun: 2))
+        // Runs no shorter than 2 ms: where those do not fit, one run of copies of 2 ms against
+        // the last serial measurement.
+        #expect(fit(left: 0.006) == .oneRound(callsPerCopy: 2))
+        // Four copies on two cores run in two waves: a round of k calls takes 3k ms.
+        #expect(fit(left: 0.012, threads: 4) == .oneRound(callsPerCopy: 2))
+        // Calls of 0.2 ms: runs of ten calls, in the rounds and the one run.
+        let short = { (left: Double) in
+            ScalingFit(
+                threads: 2, cores: 2, callSeconds: 0.0002, lastCalls: 1, left: left, inputsLeft: nil, options: options)
+        }
+        #expect(short(0.012) == .rounds(callsPerRun: 10))
+        #expect(short(0.006) == .oneRound(callsPerCopy: 10))
+        // Not even that, or no measurement to time it against: nothing, with the budget quoted.
+        guard case .none(let budget) = fit(left: 0.0005) else { Issue.record("a run of copies fitted 0.5 ms"); return }
+        #expect(budget.contains("the budget left 0.5 ms"), "\(budget)")
+        // Calls of 5 ms: one call is a run long enough.
+        let long = ScalingFit(
+            threads: 2, cores: 2, callSeconds: 0.005, lastCalls: 1, left: 0.03, inputsLeft: nil, options: options)
+        #expect(long == .rounds(callsPerRun: 1))
+        guard case .none = fit(left: 0.004, lastCalls: nil) else {
+            Issue.record("one round with no single run"); return
+        }
+        // Each input called once: the minimum rounds need (1 + copies) × 3 inputs; one run of
+        // copies needs as many inputs as they make calls.
+        #expect(fit(left: 1, inputsLeft: 18) == .rounds(callsPerRun: 2))
+        #expect(fit(left: 1, inputsLeft: 9) == .oneRound(callsPerCopy: 2))
+        #expect(fit(left: 1, inputsLeft: 4) == .oneRound(callsPerCopy: 2))
+        guard case .none(let tooFew) = fit(left: 1, lastCalls: 5, inputsLeft: 8) else {
+            Issue.record("two copies of 5 calls fitted 8 inputs")
+            return
+        }
+        #expect(tooFew.contains("the sample ran out"), "\(tooFew)")
+        guard case .none(let ranOut) = fit(left: 1, inputsLeft: 1) else {
+            Issue.record("copies fitted 1 input"); return
+        }
+        #expect(ranOut.contains("the sample ran out"), "\(ranOut)")
+        // Hostile figures: no room, never a trap or a run of a billion calls.
+        for odd in [Double.nan, .infinity, -1, 0] {
+            let decided = ScalingFit(
+                threads: 2, cores: 2, callSeconds: odd, lastCalls: 1, left: odd, inputsLeft: nil, options: options)
+            if case .rounds = decided { Issue.record("rounds fitted a budget of \(odd)") }
+        }
     }
 
     @Test("one round whose single run was made already: the copies run alone, giving a CPU efficiency and no speed-up")
@@ -66,12 +127,12 @@ private struct Churn: PoolTask {
         let runner = CallRunner<Churn>(sample: Array(0..<8), options: options)
         let probe = ScalingProbe(runner: runner, threads: 2, options: options, sampler: nil)
         let single = try probe.run(copies: 1, calls: 1)
-        let profile = try probe.measureOneRound(single: single, deadline: .max)
+        let profile = try probe.measureOneRound(single: single, callsPerCopy: 2, deadline: .max)
         #expect(profile.rounds.count == 1)
-        #expect(profile.rounds[0].singleCalls == 1 && profile.rounds[0].concurrentCalls == 2)
+        #expect(profile.rounds[0].singleCalls == 1 && profile.rounds[0].concurrentCalls == 4)
         #expect(profile.speedup == nil)
         #expect(profile.cpuEfficiency.value > 0 && profile.cpuEfficiency.value.isFinite)
-        // Each input once: one for the single run, two for the copies.
-        #expect(runner.calls == 3)
+        // Each input once: one for the single run, two for each copy.
+        #expect(runner.calls == 5)
     }
 }

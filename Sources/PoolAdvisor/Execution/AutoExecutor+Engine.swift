@@ -86,9 +86,11 @@ extension AutoExecutor {
                 profilerOptions, firstCall: timing, remaining: inputs.count - outputs.count,
                 maximum: options.maximumSampleSize)
             var sampled = try profile(
-                task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false, after: prior)
-            // The profiler's own first call came after these: the job's first call is the one
-            // that shows what a fresh worker process pays before its first output.
+                task, inputs, outputs.count..<(outputs.count + count), profilerOptions, isolated: false, after: prior,
+                priorOutputs: Array(outputs.suffix(8)))
+            // The profiler made no first call of its own (it counted the warm ones): the job's
+            // first call is the one that shows what a fresh worker process pays before its first
+            // output.
             if let firstCall { sampled.profile.calls.firstCallSeconds = firstCall }
             first = sampled
         }
@@ -213,8 +215,8 @@ extension AutoExecutor {
             profilerOptions, firstCall: call, remaining: remaining, maximum: options.maximumSampleSize)
         var again = try profile(
             task, inputs, done..<(done + count), profilerOptions, isolated: runsInWorkers(task))
-        // The warm-up a fresh worker pays was seen on the job's first call; this profile's first
-        // call ran warm.
+        // The warm-up a fresh worker pays was seen on the job's first call; this profile ran
+        // warm (no first call of its own in this process; a worker's was not the job's first).
         again.profile.calls.firstCallSeconds =
             again.profile.calls.wallSecondsPerCall.value + state.profile.calls.warmUpSeconds
         state.profilingSeconds += again.seconds

@@ -108,7 +108,7 @@ extension AutoExecutor {
     /// made on this thread as its first, or, for a crash-prone task, in a worker process of its own.
     func profile<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], _ range: Range<Int>, _ profilerOptions: ProfilerOptions,
-        isolated: Bool, after prior: PriorCalls = PriorCalls()
+        isolated: Bool, after prior: PriorCalls = PriorCalls(), priorOutputs: [Task.Output] = []
     ) throws -> Sampled<Task.Output> {
         let clock = ContinuousClock()
         let started = clock.now
@@ -126,7 +126,8 @@ extension AutoExecutor {
                 throw error
             }
         } else {
-            measured = try profiler.measure(task, sample: Array(inputs[range]), after: prior)
+            measured = try profiler.measure(
+                task, sample: Array(inputs[range]), after: prior, priorOutputs: priorOutputs)
         }
         return Sampled(
             profile: measured.profile, seconds: (clock.now - started).seconds, range: range,

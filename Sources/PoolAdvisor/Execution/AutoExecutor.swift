@@ -28,9 +28,10 @@ internal import PoolRules
 public final class AutoExecutor: Sendable {
     /// How much to profile and how closely to watch.
     public struct Options: Sendable {
-        /// Inputs a crash-prone task is profiled on in a worker (the first ones); a drift is
-        /// profiled again only with four times this many inputs left. A task profiled in this
-        /// process gets as many as its budget reaches (about twice the calls it holds).
+        /// Inputs a crash-prone task (or any, with a task timeout) is first profiled on, in a
+        /// worker (the first ones); a drift is profiled again only with four times this many
+        /// inputs left. A first profile in this process, and every re-profile, gets as many
+        /// inputs as its budget reaches (about twice the calls it holds).
         public var sampleSize = 32
         /// The most inputs to profile on: for tiny calls the sample grows up to the calls the
         /// profiler's serial phase can make, so their outputs are kept, not recomputed.
@@ -68,7 +69,7 @@ public final class AutoExecutor: Sendable {
         /// The least time spent profiling, first calls included, however short the job: a few
         /// calls' CPU ratio, the decision's least evidence (what threads' speed-up is, the run
         /// measures as it goes).
-        public var minimumProfileSeconds = 0.012
+        public var minimumProfileSeconds = 0.015
         /// At most this many threads or worker processes in any plan the run takes (a
         /// pipeline's fetch threads included), whatever the advice, and at most this many copies
         /// at once in the profile's scaling test (none at 1): a limit the caller sets, such as

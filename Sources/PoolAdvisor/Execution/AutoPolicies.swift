@@ -6,8 +6,11 @@ internal import PoolRules
 /// The profile is part of the job, and while it runs one call at a time the other cores idle,
 /// so it gets a share of the job's likely parallel length (waits overlap widely, computation on
 /// the cores), never less than a floor that can measure anything, never more than the
-/// profiler's own maximum. Every phase is sized from that one budget: the serial phase and the
-/// scaling test share it, and the payload probe takes a slice of it inside the profiler.
+/// profiler's own maximum. The first calls are in it: they are the profile's first
+/// measurements, and what they took comes off what the profiler gets (down to nothing, when
+/// they are all a short job can pay for). Every phase is sized from that one budget: the serial
+/// phase and the scaling test share it, and the payload probe takes a slice of it inside the
+/// profiler.
 struct ProfilingBudget: Equatable {
     /// The share of the job's estimated parallel time profiling may take.
     var share: Double
@@ -35,7 +38,7 @@ struct ProfilingBudget: Equatable {
     {
         let defaults = ProfilerOptions()
         let estimate = Self.parallelEstimate(firstCall: firstCall, items: items, cores: cores)
-        let floor = Self.positive(minimumSeconds, or: 0.012)
+        let floor = Self.positive(minimumSeconds, or: 0.015)
         let ceiling = Self.positive(base.maximumSeconds, or: defaults.maximumSeconds)
         let wanted = (share.isFinite ? max(0, share) : 0) * estimate
         let whole = min(ceiling, max(floor, wanted.isFinite ? wanted : 0))
@@ -118,7 +121,8 @@ struct BatchSizing: Equatable {
 /// Watches the running plan's throughput over windows of finished batches and says when it has
 /// fallen well below the best the plan managed: the workload has changed, or the host has.
 ///
-/// The first full window of a plan only sets the reference (it also pays the pool's start).
+/// The first full window of a plan only sets the reference (it also pays the pool's start: for
+/// worker processes, their spawn and cold start; for threads, microseconds).
 /// Batches shorter than ``minimumWindowSeconds`` add up into one window, so a judgement always
 /// rests on enough time to measure.
 struct DriftWatch: Equatable {
@@ -147,7 +151,8 @@ struct DriftWatch: Equatable {
         /// Slower than the factor allows.
         case drifted(perItem: Double, reference: Double)
 
-        /// Whether this is the plan's first window (which pays the pool's start-up).
+        /// Whether this is the plan's first window (which pays the pool's start-up: a process
+        /// pool's spawn and cold starts; a thread pool's, microseconds).
         var isFirst: Bool {
             if case .first = self { return true }
             return false

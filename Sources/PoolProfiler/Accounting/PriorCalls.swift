@@ -50,9 +50,12 @@ public struct PriorCalls: Sendable {
         let after = probe.readClosing()
         let record = CallRecord(calls: max(1, calls), from: before, to: after)
         if recorded { records.append(record) }
+        // A wait for a core outside 0…wall is a failed schedstat read on one side (read as 0):
+        // not measured, rather than a call that never ran on its own (a warm-up read as zero).
+        let waited = probe.measuresRunQueue && (0...max(0, record.wall)).contains(record.runQueue)
         let timing = CallTiming(
             wallSeconds: record.wall.seconds, cpuSeconds: (record.threadCPU + record.childrenCPU).seconds,
-            runQueueSeconds: probe.measuresRunQueue ? max(0, record.runQueue).seconds : nil)
+            runQueueSeconds: waited ? record.runQueue.seconds : nil)
         return (result, timing)
     }
 }

@@ -79,6 +79,10 @@ final class SerialPhase {
         probeCost = (last.wall - first.wall) / 32
     }
 
+    /// The expected wall time of the next group, in seconds: the mean call times the group
+    /// size (0 before any record).
+    var nextGroupSeconds: Double { records.isEmpty ? 0 : meanCallSeconds * Double(groupSize) }
+
     /// Mean wall time of one call so far, in seconds.
     var meanCallSeconds: Double {
         let calls = records.reduce(0) { $0 + $1.calls }
@@ -126,7 +130,11 @@ final class SerialPhase {
             previous = now
             if isDone((now.wall - origin).seconds, cpuRatio) { return }
             if records.count.isMultiple(of: 8) {
-                let perCall = records.suffix(8).reduce(Int64(0)) { $0 + $1.wall } / Int64(8 * groupSize)
+                // Per call of the last eight records, whatever each held: records made before
+                // the phase (``PriorCalls``) hold one call, or one timed group, not `groupSize`.
+                let recent = records.suffix(8)
+                let perCall =
+                    recent.reduce(Int64(0)) { $0 + $1.wall } / Int64(max(1, recent.reduce(0) { $0 + $1.calls }))
                 adjustGroupSize(callNanoseconds: perCall)
             }
         }

@@ -154,7 +154,8 @@ public struct ProfilerOptions: Sendable {
     /// (``PoolAdvisor``'s auto executor times the job's first calls before it profiles): the
     /// serial phase then makes no unrecorded warm-up call, which would only pay a cold start
     /// already paid, and sizes its call groups from this time. Nil (the default): the first
-    /// call warms up and is not recorded.
+    /// call warms up and is not recorded. A profile made in a worker process
+    /// (``Profiler/measure(_:sample:in:)``) warms its worker up whatever this says.
     public var warmCallSeconds: Double?
 
     public init() {}

@@ -20,8 +20,13 @@ struct ScalingProbe<Task: PoolTask> {
 
     /// Rounds continue until the figures are clear and `earliestEnd` has passed, or until
     /// `deadline` or the maximum rounds.
-    func measure(callSeconds: Double, earliestEnd: Int64, deadline: Int64) throws -> ScalingProfile {
+    /// `callsPerRun`, when given, caps each run's calls (``ScalingFit`` sizes runs so the minimum
+    /// rounds fit the budget).
+    func measure(callSeconds: Double, earliestEnd: Int64, deadline: Int64, callsPerRun: Int? = nil) throws
+        -> ScalingProfile
+    {
         var calls = max(1, min(1_000_000, Int((options.scalingRunSeconds / max(callSeconds, 1e-9)).rounded())))
+        if let callsPerRun { calls = max(1, min(calls, callsPerRun)) }
         // Calls that take each input once must fit the minimum rounds in what is left of the
         // sample: shorter runs rather than fewer rounds (their spread shows in the intervals).
         let inputsPerCall = 1 + threads
@@ -57,14 +62,16 @@ struct ScalingProbe<Task: PoolTask> {
     }
 
     /// One round whose single-thread run was made already (`single`, measured with the same
-    /// counters: the serial phase's last call or group), so only the copies run, each making as
-    /// many calls, stopping at `deadline` or three times the single run's length. It gives a
-    /// CPU efficiency and the copies' waits, and no speed-up (that takes
-    /// ``ProfilerOptions/minimumScalingRounds``).
-    func measureOneRound(single: Run, deadline: Int64) throws -> ScalingProfile {
+    /// counters: the serial phase's last call or group), so only the copies run, each making
+    /// `callsPerCopy` calls (rates are compared, so the counts may differ), stopping at
+    /// `deadline` or three times the time one copy's calls take alone. It gives a CPU efficiency
+    /// and the copies' waits, and no speed-up (that takes ``ProfilerOptions/minimumScalingRounds``).
+    func measureOneRound(single: Run, callsPerCopy: Int, deadline: Int64) throws -> ScalingProfile {
         _ = sampler?.takeCounts()  // the serial phase's samples are its own
-        let end = min(deadline, Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
-        let concurrent = try run(copies: threads, calls: max(1, single.calls), deadline: end)
+        let calls = max(1, callsPerCopy)
+        let alone = Double(single.wall) / Double(max(1, single.calls)) * Double(calls)
+        let end = min(deadline, Clocks.monotonic() + 3 * max(Int64(min(alone, 1e12)), 1_000_000))
+        let concurrent = try run(copies: threads, calls: calls, deadline: end)
         var waits = ActivityCounts()
         if let counts = sampler?.takeCounts() { waits.add(counts) }
         let ratio = max(single.runQueueRatio, concurrent.runQueueRatio)
@@ -121,7 +128,12 @@ struct ScalingProbe<Task: PoolTask> {
         let sampler = copies > 1 ? self.sampler : nil
         let checkEvery = max(1, calls / 64)
         // Once each: every thread gets its own fresh inputs, taken here before any starts.
-        let ranges = (0..<copies).map { _ in runner.reserve(calls) }
+        // A copy of a runner that calls each input once, with too few inputs left for it (the
+        // callers size runs so this does not happen), gets an empty range and makes no call: a
+        // copy without a range would cycle through the sample and call inputs a second time.
+        let ranges = (0..<copies).map { _ in
+            runner.reserve(calls) ?? (runner.callsEachInputOnce ? runner.reserve(0) : nil)
+        }
         let started = try (0..<copies).map { index in
             let range = ranges[index]
             return try PlatformThread.start(name: "pa-scale-\(index)") {
