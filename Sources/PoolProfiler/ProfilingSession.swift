@@ -57,7 +57,7 @@ struct ProfilingSession<Task: PoolTask> {
         let serial = SerialPhase(callGroup: runner.callGroup)
         // The cold first call is not measured; with a sample of one input that calls once
         // each, it is the only call there is, so it is measured instead.
-        if let warm = prior.fastestCallSeconds ?? options.warmCallSeconds {
+        if let warm = prior.fastestCallSeconds ?? options.warmCallSeconds, warm.isFinite, warm >= 1e-9 {
             serial.prepare(callSeconds: warm)
             for record in prior.records { serial.add(record) }
         } else if !runner.callsEachInputOnce || runner.remaining > 1 {
@@ -126,6 +126,9 @@ struct ProfilingSession<Task: PoolTask> {
         } else if threads < 2 {
             skipped = "one usable core: nothing to scale onto"
         } else {
+            // The inputs' coding (on another core) ends before the test is sized: joining it can
+            // take tens of milliseconds for a large argument, time the rounds no longer have.
+            beforeScaling()
             let deadline = origin + Clocks.nanoseconds(options.maximumSeconds * scalingShare(computeStage: false))
             let last = serial.records.last
             switch ScalingFit(
@@ -167,8 +170,10 @@ struct ProfilingSession<Task: PoolTask> {
                 let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
                 if let single = oneRound {
                     scaling = try probe.measureOneRound(single: single, callsPerCopy: oneRoundCalls, deadline: deadline)
+                    let waits = sampler == nil ? "" : " and the copies' waits"
+                    let speedup = options.minimumScalingRounds > 1 ? ", no speed-up" : ""
                     notes.append(
-                        "one scaling round fitted the budget, its single-thread run the serial phase's last measurement: a CPU efficiency and the copies' waits, no speed-up"
+                        "one scaling round fitted the budget, its single-thread run the serial phase's last measurement: a CPU efficiency\(waits)\(speedup)"
                     )
                 } else {
                     scaling = try probe.measure(
@@ -214,6 +219,11 @@ struct ProfilingSession<Task: PoolTask> {
         }
         // No sample at all (a profile made of calls measured before it) is not a breakdown of
         // nothing but waits unknown.
+        if samplerCost != nil, serialCounts.total == 0 {
+            notes.append(
+                "waits are not classified: the sampler took no sample of the serial calls (made before it started, or too short)"
+            )
+        }
         let waits = samplerCost.flatMap { cost -> WaitBreakdown? in
             guard serialCounts.total > 0 else { return nil }
             return
@@ -309,7 +319,9 @@ struct ProfilingSession<Task: PoolTask> {
         if measurements >= options.maximumCalls || elapsed + max(0, next) >= limit || runner.isExhausted {
             return true
         }
-        if runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls { return true }
+        if runner.calls > 0, runner.failedCalls >= options.minimumCalls, runner.failedCalls == runner.calls {
+            return true
+        }
         guard measurements >= options.minimumCalls, elapsed >= minimumSeconds else { return false }
         return cpuRatioThresholds.allSatisfy(ratio.isClear)
     }

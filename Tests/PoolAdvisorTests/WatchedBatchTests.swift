@@ -142,7 +142,7 @@ struct WatchedBatchTests {
     }
 
     @Test(
-        "threads standing in for processes are judged once, on the wall clock, at their first window that pays no start-up",
+        "threads standing in for processes are judged once, on the wall clock, at their first judged window",
         .enabled(if: Machine.usableCores >= 2, "one core has no speed-up to fall short of"),
         arguments: [(callSeconds: 1e-9, fallsShort: true), (callSeconds: 10, fallsShort: false)])
     func standInJudgedOnTheWallClock(callSeconds: Double, fallsShort: Bool) throws {
@@ -175,7 +175,9 @@ struct WatchedBatchTests {
                 return
             }
             #expect(speedup < 1)
-            #expect(next > 100 && next < 1000, "\(next)")
+            // The first batch (a tenth of the job) is the first window; the one queued behind
+            // it is cut at what its threads had begun, which may be nothing yet.
+            #expect(next >= 100 && next < 1000, "\(next)")
         } else {
             #expect(event == nil, "\(String(describing: event))")
             #expect(next == 1000)

@@ -112,11 +112,22 @@ private struct Churn: PoolTask {
             Issue.record("copies fitted 1 input"); return
         }
         #expect(ranOut.contains("the sample ran out"), "\(ranOut)")
-        // Hostile figures: no room, never a trap or a run of a billion calls.
-        for odd in [Double.nan, .infinity, -1, 0] {
-            let decided = ScalingFit(
-                threads: 2, cores: 2, callSeconds: odd, lastCalls: 1, left: odd, inputsLeft: nil, options: options)
-            if case .rounds = decided { Issue.record("rounds fitted a budget of \(odd)") }
+        // A run shorter than 2 ms asked for is raised to it.
+        var brief = options
+        brief.scalingRunSeconds = 0.0005
+        #expect(
+            ScalingFit(threads: 2, cores: 2, callSeconds: 0.001, lastCalls: 1, left: 1, inputsLeft: nil, options: brief)
+                == .rounds(callsPerRun: 2))
+        // Hostile figures: no room where the room is nonsense, runs within bounds where the call
+        // time is, never a trap.
+        for odd in [Double.nan, .infinity, -.infinity, -1, 0] {
+            let noRoom = ScalingFit(
+                threads: 2, cores: 2, callSeconds: 0.001, lastCalls: 1, left: odd, inputsLeft: nil, options: options)
+            if case .rounds = noRoom { Issue.record("rounds fitted a budget of \(odd)") }
+            let oddCall = ScalingFit(
+                threads: 2, cores: 2, callSeconds: odd, lastCalls: 1, left: 1, inputsLeft: nil, options: options)
+            if case .rounds(let calls) = oddCall { #expect((1...1_000_000).contains(calls), "\(odd): \(calls)") }
+            if case .oneRound(let calls) = oddCall { #expect((1...1_000_000).contains(calls), "\(odd): \(calls)") }
         }
     }
 
@@ -129,10 +140,14 @@ private struct Churn: PoolTask {
         let single = try probe.run(copies: 1, calls: 1)
         let profile = try probe.measureOneRound(single: single, callsPerCopy: 2, deadline: .max)
         #expect(profile.rounds.count == 1)
-        #expect(profile.rounds[0].singleCalls == 1 && profile.rounds[0].concurrentCalls == 4)
+        // Each copy makes its first call at least; a loaded host may stop it at three times
+        // the single run's time before its second.
+        let concurrent = profile.rounds[0].concurrentCalls
+        #expect(profile.rounds[0].singleCalls == 1 && (2...4).contains(concurrent), "\(concurrent)")
         #expect(profile.speedup == nil)
         #expect(profile.cpuEfficiency.value > 0 && profile.cpuEfficiency.value.isFinite)
-        // Each input once: one for the single run, two for each copy.
-        #expect(runner.calls == 5)
+        // Each input once: one for the single run, one for each call of the copies, none twice.
+        #expect(runner.calls == 1 + concurrent)
+        #expect(runner.remaining == 8 - 1 - 4)
     }
 }

@@ -176,7 +176,7 @@ extension AutoExecutor {
         }
         let efficiency = NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2)
         return
-            "threads first: the speed-up on threads was not measured, processes' reason; copies spent little extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle"
+            "threads first: the speed-up on threads was not measured, processes' reason; copies spent little extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle or fall short of the cores"
     }
 
     /// Ends a trial window: records threads' time per item and returns to the process plan,

@@ -117,8 +117,10 @@ extension AutoExecutor {
                 // Idle threads first: the run's own figures decide at once, with no new
                 // profile (a window that drifted because copies began to queue shows it too).
                 if state.trialReturnsTo != nil {
-                    // The first window pays the pool's start and its fill (no item in flight at
-                    // its start), which the plan's own judged windows never include.
+                    // The first window pays the pool's fill (no item in flight at its start),
+                    // which the plan's own judged windows never include: a trial measures threads
+                    // against processes on a margin of a few percent, where a stand-in's check
+                    // (below) looks for a shortfall of a quarter.
                     if !verdict.isFirst { event = .trialMeasured(perItem: perItem) }
                     break
                 }

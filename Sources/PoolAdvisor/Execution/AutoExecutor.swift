@@ -33,8 +33,8 @@ public final class AutoExecutor: Sendable {
         /// inputs left. A first profile in this process, and every re-profile, gets as many
         /// inputs as its budget reaches (about twice the calls it holds).
         public var sampleSize = 32
-        /// The most inputs to profile on: for tiny calls the sample grows up to the calls the
-        /// profiler's serial phase can make, so their outputs are kept, not recomputed.
+        /// The most inputs to profile on: for tiny calls the sample grows to about twice the calls
+        /// the profile's budget holds, so their outputs are kept, not recomputed.
         public var maximumSampleSize = 200_000
         /// The profiler's settings; shorter than ``ProfilerOptions``' defaults, since the
         /// profiling time is part of the job.

@@ -9,7 +9,8 @@
 /// var prior = PriorCalls()
 /// let (first, _) = try prior.measure(recorded: false) { try Checksum.run(paths[0]) }  // cold
 /// let (second, timing) = try prior.measure { try Checksum.run(paths[1]) }
-/// let run = try Profiler().measure(Checksum.self, sample: Array(paths[2...]), after: prior)
+/// let run = try Profiler().measure(
+///     Checksum.self, sample: Array(paths[2...]), after: prior, priorOutputs: [first, second])
 /// ```
 ///
 /// Measure on the thread that will profile: the counters are that thread's.

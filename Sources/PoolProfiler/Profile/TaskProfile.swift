@@ -52,7 +52,8 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:)``,
     /// a hypervisor's steal time left out; nil in a profile made in a worker process (a
     /// crash-prone task), where
-    /// `/proc/stat` cannot be read, and in profiles made before it was measured.
+    /// `/proc/stat` cannot be read, in a profile under 0.1 s (the kernel's ticks are too
+    /// coarse to read it), and in profiles made before it was measured.
     public var othersBusyCores: Double? = nil
 }
 

@@ -3,9 +3,11 @@
 /// A round is a run of k calls on one thread, then k on each of the copies: at least 2k calls'
 /// time with the copies no more than the cores, and one more k for each further wave of copies.
 /// The minimum rounds (``ProfilerOptions/minimumScalingRounds``) give a speed-up; fewer give a
-/// CPU efficiency from a round or two and no speed-up. So runs are shortened until the minimum
-/// rounds fit, but not below ``shortestRunSeconds`` (or one call, if longer): a run of a call
-/// or two of a fraction of a millisecond reads the copies' start-up skew as their speed-up.
+/// CPU efficiency from a round or two and no speed-up. So runs last about
+/// ``ProfilerOptions/scalingRunSeconds``, shortened until the minimum rounds fit (the budget,
+/// and the inputs left when each is called once), but never below ``shortestRunSeconds`` (or
+/// one call, if longer): a run of a call or two of a fraction of a millisecond reads the copies'
+/// start-up skew as their speed-up. A `scalingRunSeconds` shorter than that is raised to it.
 /// When no such runs fit (a short job's budget: the auto executor profiles a 0.3 s job in
 /// about 15 ms), one run of copies may still, timed against the serial phase's last
 /// measurement as its single-thread run: a CPU efficiency and the copies' waits for the price
@@ -38,13 +40,14 @@ enum ScalingFit: Equatable {
         let rounds = min(max(1, options.minimumScalingRounds), 1_000)
         let waves = Double((copies + max(1, cores) - 1) / max(1, cores))
         let wanted = options.scalingRunSeconds.isFinite ? max(0, options.scalingRunSeconds) : 0
-        var perRun = max(1, Int(min(1e6, (wanted / call).rounded())))
-        if let inputsLeft { perRun = min(perRun, max(0, inputsLeft) / ((1 + copies) * rounds)) }
+        let shortest = max(1, Int(min(1e6, (Self.shortestRunSeconds / call).rounded())))
+        // Runs as long as the options want, but never shorter than the shortest reliable run.
+        let perRun = max(shortest, Int(min(1e6, (wanted / call).rounded())))
+        let byInputs = inputsLeft.map { max(0, $0) / ((1 + copies) * rounds) } ?? Int.max
         let room = left.isFinite ? max(0, left) : 0
         let fitting = Int(min(1e6, room / (Double(rounds) * (1 + waves) * call)))
-        let shortest = max(1, Int(min(1e6, (Self.shortestRunSeconds / call).rounded())))
-        if min(perRun, fitting) >= max(1, shortest) {
-            self = .rounds(callsPerRun: min(perRun, fitting))
+        if min(perRun, fitting, byInputs) >= shortest {
+            self = .rounds(callsPerRun: min(perRun, fitting, byInputs))
             return
         }
         if let lastCalls, lastCalls >= 1 {
@@ -54,9 +57,9 @@ enum ScalingFit: Equatable {
                 return
             }
         }
-        if let inputsLeft, perRun < 1 {
+        if let inputsLeft, byInputs < shortest {
             self = .none(
-                "the sample ran out: each input is called once, and \(inputsLeft) are left where \(rounds) rounds on 1 and \(copies) threads need \((1 + copies) * rounds)"
+                "the sample ran out: each input is called once, and \(inputsLeft) are left where \(rounds) rounds of runs of \(shortest) call(s) on 1 and \(copies) threads need \((1 + copies) * rounds * shortest)"
             )
             return
         }
@@ -70,6 +73,7 @@ enum ScalingFit: Equatable {
     static func milliseconds(_ seconds: Double) -> String {
         let value = seconds * 1000
         guard value.isFinite else { return "\(value) ms" }
+        guard abs(value) < 1e15 else { return "\(value) ms" }
         return value < 10 ? "\((value * 100).rounded() / 100) ms" : "\(Int(value.rounded())) ms"
     }
 }

@@ -20,19 +20,23 @@ struct ScalingProbe<Task: PoolTask> {
 
     /// Rounds continue until the figures are clear and `earliestEnd` has passed, or until
     /// `deadline` or the maximum rounds.
-    /// `callsPerRun`, when given, caps each run's calls (``ScalingFit`` sizes runs so the minimum
-    /// rounds fit the budget).
+    /// `callsPerRun`, when given, is each run's calls (``ScalingFit`` sizes runs so the minimum
+    /// rounds fit the budget); else a run lasts about ``ProfilerOptions/scalingRunSeconds``.
     func measure(callSeconds: Double, earliestEnd: Int64, deadline: Int64, callsPerRun: Int? = nil) throws
         -> ScalingProfile
     {
-        var calls = max(1, min(1_000_000, Int((options.scalingRunSeconds / max(callSeconds, 1e-9)).rounded())))
-        if let callsPerRun { calls = max(1, min(calls, callsPerRun)) }
+        let wanted = options.scalingRunSeconds.isFinite ? max(0, options.scalingRunSeconds) : 0
+        let call = callSeconds.isFinite ? max(callSeconds, 1e-9) : 1e9
+        var calls = callsPerRun ?? Int(min(1e6, (wanted / call).rounded()))
         // Calls that take each input once must fit the minimum rounds in what is left of the
         // sample: shorter runs rather than fewer rounds (their spread shows in the intervals).
+        // The rounds clamped as ``ScalingFit`` clamps them, so a product cannot overflow.
         let inputsPerCall = 1 + threads
+        let minimumRounds = min(max(1, options.minimumScalingRounds), 1_000)
         if runner.callsEachInputOnce {
-            calls = min(calls, runner.remaining / (inputsPerCall * max(1, options.minimumScalingRounds)))
+            calls = min(calls, runner.remaining / (inputsPerCall * minimumRounds))
         }
+        calls = min(max(1, calls), 1_000_000)
         var rounds: [ScalingRound] = []
         var waits = ActivityCounts()
         while true {
@@ -51,7 +55,7 @@ struct ScalingProbe<Task: PoolTask> {
                     concurrentCPUSeconds: concurrent.cpu.seconds,
                     runQueueRatio: ratio, isClean: ratio <= options.runQueueLimit))
             let profile = summarize(rounds, waits: waits)
-            if rounds.count >= options.minimumScalingRounds, Clocks.monotonic() >= earliestEnd, isClear(profile) {
+            if rounds.count >= minimumRounds, Clocks.monotonic() >= earliestEnd, isClear(profile) {
                 return profile
             }
             if rounds.count >= options.maximumScalingRounds || Clocks.monotonic() >= deadline { return profile }
