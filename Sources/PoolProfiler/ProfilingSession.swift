@@ -94,12 +94,11 @@ struct ProfilingSession<Task: PoolTask> {
         var scaling: ScalingProfile?
         var skipped: String?
         var computeStage: ComputeStageProbe?
-        /// The serial phase's last measurement, when the budget holds one round of copies and
-        /// no more: it is that round's single-thread run.
-        var oneRound: ScalingProbe<Task>.Run?
+        /// When the budget holds one round of copies and no more: the serial phase's last
+        /// measurement, that round's single-thread run, and each copy's calls.
+        var oneRound: (single: ScalingProbe<Task>.Run, callsPerCopy: Int)?
         /// Calls per run that fit the minimum rounds in the budget (nil: the probe's own sizing).
         var callsPerRun: Int?
-        var oneRoundCalls = 1
         let threads = options.scalingCopies(
             cores: Machine.usableCores, othersDuringSerial: othersDuringSerial,
             measuresRunQueue: serial.measuresRunQueue,
@@ -138,10 +137,10 @@ struct ProfilingSession<Task: PoolTask> {
             {
             case .rounds(let calls): callsPerRun = calls
             case .oneRound(let calls):
-                oneRoundCalls = calls
                 oneRound = last.map {
-                    ScalingProbe<Task>.Run(
+                    let single = ScalingProbe<Task>.Run(
                         calls: $0.calls, wall: $0.wall, cpu: $0.threadCPU, runQueue: $0.runQueue, threadTime: $0.wall)
+                    return (single, calls)
                 }
             case .none(let reason): skipped = reason
             }
@@ -168,8 +167,8 @@ struct ProfilingSession<Task: PoolTask> {
                 if scaling == nil { skipped = "the compute stage could not be measured alone" }
             } else {
                 let probe = ScalingProbe(runner: runner, threads: threads, options: options, sampler: sampler)
-                if let single = oneRound {
-                    scaling = try probe.measureOneRound(single: single, callsPerCopy: oneRoundCalls, deadline: deadline)
+                if let (single, calls) = oneRound {
+                    scaling = try probe.measureOneRound(single: single, callsPerCopy: calls, deadline: deadline)
                     let waits = sampler == nil ? "" : " and the copies' waits"
                     let speedup = options.minimumScalingRounds > 1 ? ", no speed-up" : ""
                     notes.append(
