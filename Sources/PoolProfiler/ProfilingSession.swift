@@ -31,12 +31,6 @@ struct ProfilingSession<Task: PoolTask> {
                 HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0, countingSteal: false) }
             }
         }
-        /// Other programs' busy cores over the whole profile so far; nil under 0.1 s, where the
-        /// kernel's ticks (10 ms on two cores) are too coarse to act on: a 12 ms profile that
-        /// caught one tick of a neighbour read 0.4 cores busy and ran processes × 4.
-        func othersOverProfile() -> Double? {
-            Clocks.monotonic() - origin >= Clocks.nanoseconds(0.1) ? othersSoFar() : nil
-        }
         var othersBusyCores: Double?
         var notes: [String] = []
         let sampler = ThreadSampler(hertz: options.samplingHertz)
@@ -189,7 +183,7 @@ struct ProfilingSession<Task: PoolTask> {
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
                 )
             }
-            othersBusyCores = othersOverProfile()
+            othersBusyCores = othersSoFar()
             // Workers would run the whole task, not the stage the threads' figure is of.
             if computeStage == nil, let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) {
                 notes.append(note)
@@ -207,7 +201,7 @@ struct ProfilingSession<Task: PoolTask> {
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
-            othersBusyCores = othersOverProfile()
+            othersBusyCores = othersSoFar()
             try checkFailures()
         }
         samplerCost = sampler?.stop()

@@ -52,8 +52,9 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:)``,
     /// a hypervisor's steal time left out; nil in a profile made in a worker process (a
     /// crash-prone task), where
-    /// `/proc/stat` cannot be read, in a profile under 0.1 s (the kernel's ticks are too
-    /// coarse to read it), and in profiles made before it was measured.
+    /// `/proc/stat` cannot be read, and in profiles made before it was measured. Over a profile
+    /// of a few tens of milliseconds it is coarse (the kernel's ticks are 10 ms): one stray
+    /// tick can read as 0.7 of a core.
     public var othersBusyCores: Double? = nil
 }
 
