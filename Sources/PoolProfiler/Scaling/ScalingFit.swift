@@ -37,7 +37,7 @@ enum ScalingFit: Equatable {
     ) {
         let call = callSeconds.isFinite ? max(callSeconds, 1e-9) : 1e9
         let copies = max(1, threads)
-        let rounds = min(max(1, options.minimumScalingRounds), 1_000)
+        let rounds = Self.minimumRounds(options)
         let waves = Double((copies + max(1, cores) - 1) / max(1, cores))
         let wanted = options.scalingRunSeconds.isFinite ? max(0, options.scalingRunSeconds) : 0
         let shortest = max(1, Int(min(1e6, (Self.shortestRunSeconds / call).rounded())))
@@ -67,6 +67,12 @@ enum ScalingFit: Equatable {
         self = .none(
             "the budget left \(Self.milliseconds(room)) for the scaling test, where \(rounds) rounds of runs of \(Self.milliseconds(call * Double(max(1, shortest)))) on 1 and \(copies) threads take \(Self.milliseconds(needed)) at least: the speed-up is not measured"
         )
+    }
+
+    /// ``ProfilerOptions/minimumScalingRounds`` within 1…1000, as the fit and the probe both
+    /// read it (a product of rounds and inputs cannot overflow, and no run has zero calls).
+    static func minimumRounds(_ options: ProfilerOptions) -> Int {
+        min(max(1, options.minimumScalingRounds), 1_000)
     }
 
     /// `seconds` in milliseconds for a note: two decimal places below 10 ms, whole above.

@@ -32,7 +32,7 @@ struct ScalingProbe<Task: PoolTask> {
         // sample: shorter runs rather than fewer rounds (their spread shows in the intervals).
         // The rounds clamped as ``ScalingFit`` clamps them, so a product cannot overflow.
         let inputsPerCall = 1 + threads
-        let minimumRounds = min(max(1, options.minimumScalingRounds), 1_000)
+        let minimumRounds = ScalingFit.minimumRounds(options)
         if runner.callsEachInputOnce {
             calls = min(calls, runner.remaining / (inputsPerCall * minimumRounds))
         }
