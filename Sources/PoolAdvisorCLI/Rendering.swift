@@ -78,6 +78,15 @@ struct TimeSplit {
 
 /// The compact report `pool-advisor profile` prints.
 enum ProfileReport {
+    /// How the paired rounds compared processes with threads, for the process-scaling row.
+    static func pairedText(_ ratio: Estimate) -> String {
+        let measured = NumberText.fixed(ratio.value, decimals: 2)
+        let apart = !(ratio.low <= 1 && ratio.high >= 1)
+        return apart
+            ? "; \(measured)× the threads' in rounds run side by side"
+            : "; \(measured)× the threads' in rounds run side by side, within their spread: counted as no different"
+    }
+
     static func render(
         _ profile: TaskProfile, name: String, summary: String?, machine: MachineProfile, recommendation: Recommendation,
         style: Style
@@ -127,7 +136,7 @@ enum ProfileReport {
             if let processes = scaling.processSpeedup {
                 row(
                     "process scaling",
-                    "\(scaling.threads) workers: speed-up \(NumberText.fixed(processes.value, decimals: 2))× (\(processes.observations) rounds\(scaling.noisyHost ? ", under load like the threads'" : ""))"
+                    "\(scaling.threads) workers: speed-up \(NumberText.fixed(processes.value, decimals: 2))× (\(processes.observations) rounds\(scaling.noisyHost ? ", under load like the threads'" : "")\(scaling.processOverThreads.map(pairedText) ?? ""))"
                 )
             }
         } else {

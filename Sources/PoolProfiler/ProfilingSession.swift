@@ -282,12 +282,32 @@ struct ProfilingSession<Task: PoolTask> {
         guard !runner.callsEachInputOnce else {
             return "process scaling not measured: each input is called once, and the test calls inputs again"
         }
-        let probe = ProcessScalingProbe<Task>(
+        var probe = ProcessScalingProbe<Task>(
             sample: runner.sample, workers: measured.threads, configuration: configuration,
-            groupSeconds: max(0.02, options.scalingRunSeconds / 2), rounds: options.minimumScalingRounds)
+            groupSeconds: max(0.02, options.scalingRunSeconds / 2), rounds: options.minimumScalingRounds,
+            maximumRounds: options.maximumScalingRounds)
+        // The threads' figure the rules compare the processes' with: on a busy host, the one
+        // measured under the same load.
+        let reference = measured.speedup?.value ?? measured.speedupUnderLoad?.value
+        if let reference, reference.isFinite, reference > 0 {
+            let threads = ScalingProbe(runner: runner, threads: measured.threads, options: options, sampler: nil)
+            probe.threadRound = { calls in
+                let single = try threads.run(copies: 1, calls: calls)
+                let concurrent = try threads.run(
+                    copies: threads.threads, calls: calls, deadline: Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
+                let alone = Double(single.calls) / Double(max(single.wall, 1))
+                return Double(concurrent.calls) / Double(max(concurrent.wall, 1)) / max(alone, 1e-18)
+            }
+        }
         switch probe.measure(callSeconds: callSeconds, deadline: origin + Clocks.nanoseconds(options.maximumSeconds)) {
-        case .measured(let estimate):
+        case .measured(let estimate, let overThreads):
             measured.processSpeedup = estimate
+            // Paired: the processes' advantage measured side by side, carried to the threads'
+            // figure from the scaling test (what the rules and the cost model read).
+            if let overThreads, let reference, reference.isFinite, reference > 0 {
+                measured.processOverThreads = overThreads
+                measured.processSpeedup = ScalingProfile.processSpeedup(threads: reference, overThreads: overThreads)
+            }
             scaling = measured
             return nil
         case .skipped(let reason):

@@ -22,13 +22,64 @@ struct ProcessScalingTests {
             sample: PureCPU.inputs(count: 4), workers: 2, configuration: advisorWorkers, groupSeconds: 0.01,
             rounds: 3)
         switch probe.measure(callSeconds: 0.002, deadline: .max) {
-        case .measured(let estimate):
+        case .measured(let estimate, let paired):
+            #expect(paired == nil)
             #expect(estimate.observations == 3)
             #expect(estimate.value.isFinite && estimate.value > 0)
             #expect(estimate.low <= estimate.value && estimate.value <= estimate.high)
         case .skipped(let reason):
             Issue.record("not measured: \(reason)")
         }
+    }
+
+    @Test("paired: a round on threads beside every process round, alternating first, and their ratio reported")
+    func pairedRounds() {
+        let asked = Locked<[Int]>([])
+        var probe = ProcessScalingProbe<PureCPU>(
+            sample: PureCPU.inputs(count: 4), workers: 2, configuration: advisorWorkers, groupSeconds: 0.01,
+            rounds: 3, maximumRounds: 5)
+        // Threads a thousand times faster than any process pair: the ratio is clear of 1, so
+        // the minimum rounds suffice.
+        probe.threadRound = { calls in
+            asked.withLock { $0.append(calls) }
+            return 1e6
+        }
+        guard case .measured(let speedup, let ratio?) = probe.measure(callSeconds: 0.002, deadline: .max) else {
+            Issue.record("not measured, or not paired")
+            return
+        }
+        #expect(speedup.observations == 3 && ratio.observations == 3)
+        #expect(ratio.high < 1)
+        #expect(abs(ratio.value - speedup.value / 1e6) < 1e-9 * max(1, speedup.value))
+        let calls = asked.withLock { $0 }
+        #expect(calls.count == 3 && Set(calls).count == 1 && calls[0] >= 1)
+        // Threads alternately far faster and far slower: the ratio's interval holds 1 however
+        // the processes ran, so rounds go on to the maximum.
+        let flips = Locked(0)
+        probe.threadRound = { _ in
+            flips.withLock { $0 += 1 }
+            return flips.withLock { $0 } % 2 == 0 ? 1e-6 : 1e6
+        }
+        guard case .measured(_, let spread?) = probe.measure(callSeconds: 0.002, deadline: .max) else {
+            Issue.record("not measured, or not paired")
+            return
+        }
+        #expect(spread.observations == 5 && spread.low <= 1 && spread.high >= 1)
+        #expect(flips.withLock { $0 } == 5)
+    }
+
+    @Test("a paired ratio whose interval holds 1 counts as no different: the processes' figure is the threads'")
+    func pairedRatioCarriesToTheThreadsFigure() {
+        let unclear = ScalingProfile.processSpeedup(
+            threads: 1.6, overThreads: Estimate(value: 1.12, low: 0.9, high: 1.34, observations: 8))
+        #expect(unclear.value == 1.6)
+        #expect(abs(unclear.low - 1.44) < 1e-9 && abs(unclear.high - 1.6 * 1.34) < 1e-9)
+        let further = ScalingProfile.processSpeedup(
+            threads: 1.05, overThreads: Estimate(value: 1.9, low: 1.7, high: 2.1, observations: 3))
+        #expect(abs(further.value - 1.995) < 1e-9 && further.observations == 3)
+        let behind = ScalingProfile.processSpeedup(
+            threads: 1.8, overThreads: Estimate(value: 0.8, low: 0.7, high: 0.9, observations: 3))
+        #expect(abs(behind.value - 1.44) < 1e-9)
     }
 
     @Test(

@@ -32,8 +32,16 @@ public struct ScalingProfile: Codable, Sendable {
     public var universalScalability: USLFit?
     /// Throughput of ``threads`` worker processes over one, when the profiler measured it
     /// (``ProfilerOptions/processScaling``): processes escape what copies on threads share in
-    /// this process, not what they share on the machine.
+    /// this process, not what they share on the machine. When the test paired each process
+    /// round with a round on threads (``processOverThreads``), this is the threads' figure
+    /// (``speedup``, or ``speedupUnderLoad`` on a busy host) times that ratio: the processes'
+    /// speed-up in the same phase of the host as the threads' was measured in.
     public var processSpeedup: Estimate?
+    /// The processes' speed-up over the threads' in rounds run side by side, each process
+    /// round next to one on threads; nil when not paired. A VM's speed drifts in phases (a
+    /// call's CPU time doubles while the host runs something on the same physical core), and
+    /// both modes pay for them, so only figures from the same moment compare the modes.
+    public var processOverThreads: Estimate?
 
     /// A scaling profile from its parts (the profiler builds these; tests and tools may too).
     public init(
@@ -52,6 +60,19 @@ public struct ScalingProfile: Codable, Sendable {
         self.universalScalability = universalScalability
         self.processSpeedup = processSpeedup
         self.speedupUnderLoad = speedupUnderLoad
+    }
+}
+
+extension ScalingProfile {
+    /// The processes' speed-up on the threads' footing: the threads' figure (`reference`) times
+    /// the paired ratio ``processOverThreads``, or the threads' own figure when the ratio's
+    /// interval holds 1: the rounds could not tell the modes apart, and a coin must not move a
+    /// job to processes.
+    public static func processSpeedup(threads reference: Double, overThreads: Estimate) -> Estimate {
+        let ratio = overThreads.low <= 1 && overThreads.high >= 1 ? 1 : overThreads.value
+        return Estimate(
+            value: reference * ratio, low: reference * overThreads.low, high: reference * overThreads.high,
+            observations: overThreads.observations)
     }
 }
 

@@ -42,10 +42,18 @@ struct ProcessScalingProbe<Task: PoolTask> {
     /// Target length of one group of calls in one worker.
     let groupSeconds: Double
     let rounds: Int
+    /// Paired rounds may go on to this many while they cannot tell processes from threads.
+    var maximumRounds = 0
 
-    /// What the test found: N workers' speed-up over one, or why there is none.
+    /// A round of copies on threads with the given calls per run, returning their speed-up
+    /// (``ScalingProbe/run(copies:calls:deadline:)`` once on one thread, then on N), or nil.
+    /// When given, each process round is paired with one: see ``measure(callSeconds:deadline:)``.
+    var threadRound: ((Int) throws -> Double)?
+
+    /// What the test found: N workers' speed-up over one, or why there is none. `overThreads`
+    /// is the processes' speed-up over the threads' in rounds run side by side, when paired.
     enum Outcome {
-        case measured(Estimate)
+        case measured(Estimate, overThreads: Estimate?)
         case skipped(String)
     }
 
@@ -78,15 +86,43 @@ struct ProcessScalingProbe<Task: PoolTask> {
             try run(started, calls: 2 * workers, chunk: 1)
             let wanted = groupSeconds / max(callSeconds, 1e-9)
             let calls = wanted.isFinite ? Int(min(100_000, max(1, wanted)).rounded(.up)) : 1
+            // The host's speed drifts in phases of a fraction of a second on a VM (a call's
+            // CPU time swung 0.61 to 1.05 ms between text-words' rounds, its threads' E_cpu
+            // 0.75 to 1.0 with them), and processes share what the host withholds. Rounds on
+            // threads and in processes measured a second apart compare two phases, not two
+            // modes; paired round by round (alternating which goes first, so a trend falls on
+            // both alike) they compare the modes.
+            // Paired rounds go on past the minimum (to `maximumRounds`) while they cannot yet
+            // tell the modes apart: the ratio's interval still holds 1.
             var speedups: [Double] = []
-            for _ in 0..<max(1, rounds) {
+            var overThreads: [Double] = []
+            var lastRound: Int64 = 0
+            for round in 0..<max(1, rounds, maximumRounds) {
+                let roundStart = Clocks.monotonic()
+                if round >= max(1, rounds) {
+                    // An extra round must also end within the budget, if it lasts as the last one.
+                    guard threadRound != nil, overThreads.count == speedups.count,
+                        roundStart + lastRound < deadline
+                    else { break }
+                    let ratio = Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads)
+                    if !(ratio.low <= 1 && ratio.high >= 1) { break }
+                }
+                defer { lastRound = Clocks.monotonic() - roundStart }
+                let threadsFirst = round % 2 == 0
+                var threads = try threadsFirst ? threadRound?(calls) : nil
                 let single = try run(started, calls: calls, chunk: calls)
                 let concurrent = try run(started, calls: workers * calls, chunk: calls)
-                speedups.append(Double(workers) * Double(single) / Double(max(concurrent, 1)))
+                let speedup = Double(workers) * Double(single) / Double(max(concurrent, 1))
+                speedups.append(speedup)
+                if !threadsFirst { threads = try threadRound?(calls) }
+                if let threads, threads.isFinite, threads > 0 { overThreads.append(speedup / threads) }
                 if Clocks.monotonic() >= deadline { break }
             }
             started.shutdown(wait: false, cancelPending: true)
-            return .measured(Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups))
+            let paired = overThreads.count == speedups.count && !overThreads.isEmpty
+            return .measured(
+                Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups),
+                overThreads: paired ? Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads) : nil)
         } catch {
             // Batches already in workers must not go on computing while the profile moves on.
             pool?.terminate()
