@@ -294,7 +294,8 @@ struct ProfilingSession<Task: PoolTask> {
             probe.threadRound = { calls in
                 let single = try threads.run(copies: 1, calls: calls)
                 let concurrent = try threads.run(
-                    copies: threads.threads, calls: calls, deadline: Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
+                    copies: threads.threads, calls: calls,
+                    deadline: Clocks.monotonic() + 3 * max(single.wall, 1_000_000))
                 let alone = Double(single.calls) / Double(max(single.wall, 1))
                 return Double(concurrent.calls) / Double(max(concurrent.wall, 1)) / max(alone, 1e-18)
             }

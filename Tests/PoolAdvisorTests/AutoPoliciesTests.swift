@@ -315,12 +315,26 @@ struct AutoPoliciesTests {
             return
         }
         #expect(abs(slow - 1.09) < 0.01 && abs(perItem - 0.00275) < 1e-9)
-        guard case .idleThreads(let busy)? = auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.11)
+        guard
+            case .idleThreads(let busy, let others)? = auto.standInVerdict(
+                standIn, items: 40, seconds: 0.11, cpuSeconds: 0.11)
         else {
             Issue.record("copies that kept one core busy were not judged idle")
             return
         }
-        #expect(abs(busy - 0.5) < 0.01)
+        #expect(abs(busy - 0.5) < 0.01 && others == 0)
+        // Beside a program that kept a core busy, two copies get 1.33 of the 2 cores: one core
+        // busy and a speed-up of 1.09 are within their share, and not judged.
+        #expect(auto.standInVerdict(standIn, items: 40, seconds: 0.11, cpuSeconds: 0.11, othersCores: 1) == nil)
+        // Half a core under that share is still short.
+        guard
+            case .idleThreads(_, let counted)? = auto.standInVerdict(
+                standIn, items: 40, seconds: 0.11, cpuSeconds: 0.06, othersCores: 1)
+        else {
+            Issue.record("copies that kept half a core busy beside a busy program were not judged idle")
+            return
+        }
+        #expect(counted == 1)
         // Too few inputs to judge: the drain of the last ones would weigh too much.
         #expect(auto.standInVerdict(standIn, items: 6, seconds: 0.011, cpuSeconds: 0.011) == nil)
         // The speed-up decides: 1.1 on two threads falls short, 1.9 does not, one thread never.
@@ -329,6 +343,63 @@ struct AutoPoliciesTests {
         #expect(!ObservedScaling.standInFallsShort(speedup: 0.5, threads: 1, cores: 2))
         #expect(ObservedScaling.standInFallsShort(speedup: 2.5, threads: 8, cores: 4))
         #expect(!ObservedScaling.standInFallsShort(speedup: .nan, threads: 2, cores: 2))
+    }
+
+    @Test("other programs' busy cores lower what the threads are expected to keep busy, once they hold enough to count")
+    func othersLowerTheExpectation() {
+        // Alone: two copies of a task that computes all its time fill both cores.
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 2, cores: 2) == 1)
+        // A busy loop beside them: 2 of 3 runnable threads' worth of 2 cores.
+        let besideOne = ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 2, cores: 2, othersCores: 1)
+        #expect(abs(besideOne - 2.0 / 3.0) < 1e-9)
+        // More copies take back more of the machine.
+        let four = ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 4, cores: 2, othersCores: 1)
+        #expect(abs(four - 0.8) < 1e-9)
+        // Room to spare: one copy beside a busy loop on two cores has its core.
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 1, cores: 2, othersCores: 1) == 1)
+        // Hostile readings count as none, or as every core.
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 2, cores: 2, othersCores: .nan) == 1)
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 2, cores: 2, othersCores: .infinity) == 1)
+        #expect(ObservedScaling.expectedUtilisation(cpuRatio: 1, threads: 2, cores: 2, othersCores: 50) == 0.5)
+        // 1.27 of 2 cores is a shortfall alone, and the threads' share beside a busy loop.
+        #expect(ObservedScaling.fallsShort(utilisation: 0.635, cpuRatio: 1, threads: 2, cores: 2))
+        #expect(!ObservedScaling.fallsShort(utilisation: 0.635, cpuRatio: 1, threads: 2, cores: 2, othersCores: 1))
+        #expect(!ObservedScaling.fallsShort(utilisation: 0.55, cpuRatio: 1, threads: 2, cores: 2, othersCores: 1))
+        #expect(ObservedScaling.fallsShort(utilisation: 0.3, cpuRatio: 1, threads: 2, cores: 2, othersCores: 1))
+        // Under the busy threshold (a stray tick, the kernel's own threads) nothing counts.
+        #expect(ObservedScaling.countedOthers(0.3, cores: 2) == 0)
+        #expect(ObservedScaling.countedOthers(nil, cores: 2) == 0)
+        #expect(ObservedScaling.countedOthers(.nan, cores: 2) == 0)
+        #expect(ObservedScaling.countedOthers(0.97, cores: 2) == 0.97)
+        #expect(ObservedScaling.countedOthers(5, cores: 2) == 2)
+        // The stand-in's wall clock is judged against the share too.
+        #expect(ObservedScaling.standInFallsShort(speedup: 1.1, threads: 2, cores: 2))
+        #expect(!ObservedScaling.standInFallsShort(speedup: 1.1, threads: 2, cores: 2, othersCores: 1))
+        #expect(ObservedScaling.standInFallsShort(speedup: 0.9, threads: 2, cores: 2, othersCores: 1))
+    }
+
+    @Test(
+        "threads that still beat one call alone are not moved to serial mid-run: their pool has started",
+        .enabled(if: Machine.usableCores == 2, "the figures assume two cores"))
+    func runningThreadsStayOffSerial() throws {
+        // Shipping an item costs as much as computing it: processes cannot pay either.
+        let profile = shaped(
+            try quickProfile(PureCPU.self), wall: 0.003, cpuShare: 0.99, efficiency: 0.97, shipping: 0.003)
+        let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 1)
+        let advisor = Advisor(machine: testMachine)
+        let auto = AutoExecutor(advisor: advisor)
+        // On the run's figure alone the advice is serial: too little gain to start a pool.
+        let patched = ObservedScaling.profile(profile, observedSpeedup: 1.15, threads: 2)
+        let fresh = advisor.recommend(patched, items: 4)
+        #expect(fresh.mode == .serial, "\(fresh.summary)")
+        var state = AutoRunState(
+            profile: profile, recommendation: advisor.recommend(profile, items: 4), plan: threads,
+            profilingSeconds: 0, profiledItems: 0)
+        #expect(!auto.reconsider(PureCPU.self, &state, items: 4, speedup: 1.15, at: 10))
+        #expect(state.plan == threads && state.switches.isEmpty)
+        // Threads no faster than one call alone do move.
+        #expect(auto.reconsider(PureCPU.self, &state, items: 4, speedup: 1.0, at: 10))
+        #expect(state.plan.mode == .serial, "\(state.switches.map(\.reason))")
     }
 
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")

@@ -229,7 +229,7 @@ struct WatchedBatchTests {
     func idleCoresWhileABatchRuns() {
         // A window that began 100 s ago, in which the pool's threads used 50 s of CPU: a
         // quarter of two cores, however long the test is held up before it is judged.
-        let started = (time: ContinuousClock.now - .seconds(100), cpu: 10.0)
+        let started = AutoExecutor.WindowStart(time: ContinuousClock.now - .seconds(100), cpu: 10.0, host: nil)
         var polls = 0
         let running = RunningBatch<Int>(
             wait: { ([], nil) }, cancel: {},
@@ -242,7 +242,8 @@ struct WatchedBatchTests {
         func judge(_ batch: RunningBatch<Int>, _ next: RunningBatch<Int>?, cpuRatio: Double = 1) -> Double? {
             polls = 0
             return AutoExecutor.idleWhileWaiting(
-                for: batch, next, since: started, floor: 0.05, threads: 2, cpuRatio: cpuRatio, workersCPU: { 60 })
+                for: batch, next, since: started, floor: 0.05, threads: 2, cpuRatio: cpuRatio, workersCPU: { 60 }
+            )?.utilisation
         }
         let idle = judge(running, next)
         #expect(idle.map { abs($0 - 0.25) < 0.01 } == true, "\(String(describing: idle))")

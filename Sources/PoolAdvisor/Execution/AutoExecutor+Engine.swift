@@ -129,10 +129,10 @@ extension AutoExecutor {
                 )
                 if !changed { watch.accept(perItem: perItem) }
                 return changed
-            case .idleThreads(let utilisation):
+            case .idleThreads(let utilisation, let others):
                 state.threadsFellShort = true
                 let changed = reconsider(
-                    task, &state, items: inputs.count - done, utilisation: utilisation, at: done)
+                    task, &state, items: inputs.count - done, utilisation: utilisation, othersCores: others, at: done)
                 // The advice stands even on the run's own figures: stop asking for this plan.
                 if !changed { state.scalingChecked = true }
                 return changed
@@ -153,6 +153,7 @@ extension AutoExecutor {
                 return endTrial(&state, perItem: perItem, at: done)
             }
         }
+        let hostBefore = state.threadsStandIn ? HostCPUSnapshot.now() : nil
         let ran = try complete(first, task, inputs, executor, progress, before: outputs, deliver)
         // Threads standing in for processes are judged at once on the profile's unreached
         // inputs, when there were enough of them: a lock the short profile missed then costs
@@ -161,7 +162,9 @@ extension AutoExecutor {
             ran.seconds >= state.watchFloor / 2
         {
             state.threadsStandIn = false
-            if let event = standInVerdict(state, items: ran.items, seconds: ran.seconds, cpuSeconds: ran.cpuSeconds),
+            if let event = standInVerdict(
+                state, items: ran.items, seconds: ran.seconds, cpuSeconds: ran.cpuSeconds,
+                othersCores: Self.othersCores(since: hostBefore)),
                 try respond(to: event)
             {
                 executor.shutdown()

@@ -11,20 +11,28 @@ extension AutoExecutor {
     /// judge: under four inputs a thread, the last inputs' drain (one thread finishing alone)
     /// would weigh too much. (The caller also wants half a judged window's time at least: the
     /// threads' start weighs on a stretch of a few milliseconds.)
-    func standInVerdict(_ state: AutoRunState, items: Int, seconds: Double, cpuSeconds: Double) -> WatchEvent? {
+    /// `othersCores`: other programs' busy cores over the stretch, as
+    /// ``ObservedScaling/countedOthers(_:cores:)`` counts them.
+    func standInVerdict(
+        _ state: AutoRunState, items: Int, seconds: Double, cpuSeconds: Double, othersCores: Double = 0
+    ) -> WatchEvent? {
         let plan = state.plan
         let cores = Machine.usableCores
         guard plan.mode == .threads, items >= 4 * min(plan.workers, cores), seconds > 0 else { return nil }
         let utilisation = ObservedScaling.utilisation(
             cpuSeconds: cpuSeconds, wallSeconds: seconds, threads: plan.workers, cores: cores)
         if ObservedScaling.fallsShort(
-            utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: cores)
+            utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers, cores: cores,
+            othersCores: othersCores)
         {
-            return .idleThreads(utilisation: utilisation)
+            return .idleThreads(utilisation: utilisation, othersCores: othersCores)
         }
         let perItem = seconds / Double(items)
         let speedup = state.profile.calls.wallSecondsPerCall.value / perItem
-        guard ObservedScaling.standInFallsShort(speedup: speedup, threads: plan.workers, cores: cores) else {
+        guard
+            ObservedScaling.standInFallsShort(
+                speedup: speedup, threads: plan.workers, cores: cores, othersCores: othersCores)
+        else {
             return nil
         }
         return .slowStandIn(speedup: speedup, perItem: perItem)
@@ -33,7 +41,8 @@ extension AutoExecutor {
     /// A thread plan kept too few cores busy: the profile's scaling gives way to what the run
     /// showed, and the advice is asked again for the rest. Returns whether the plan changed.
     func reconsider<Task: PoolTask>(
-        _ task: Task.Type, _ state: inout AutoRunState, items: Int, utilisation: Double, at index: Int
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, utilisation: Double, othersCores: Double = 0,
+        at index: Int
     ) -> Bool {
         let cores = Machine.usableCores
         let threads = min(state.plan.workers, cores)
@@ -41,11 +50,14 @@ extension AutoExecutor {
         // Judged against what all the plan's threads should keep busy, reported on the cores
         // they could use (the scaling test's copies).
         let speedup = ObservedScaling.speedup(
-            utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores)
+            utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores,
+            othersCores: othersCores)
         return reconsider(
             task, &state, items: items, speedup: speedup, at: index,
             why:
                 "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone"
+                + (othersCores > 0
+                    ? ", beside other programs holding \(NumberText.fixed(othersCores, decimals: 2)) cores" : "")
         )
     }
 
@@ -61,6 +73,9 @@ extension AutoExecutor {
         )
     }
 
+    /// The speed-up from which running threads go on rather than move to serial mid-run.
+    static var keepsRunningThreads: Double { 1.1 }
+
     /// The advice asked again on the speed-up the run showed; the switch record says `why`.
     private func reconsider<Task: PoolTask>(
         _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int, why: String
@@ -70,6 +85,13 @@ extension AutoExecutor {
         let next = advisor.recommend(profile, items: items)
         let nextPlan = plan(next, for: task)
         state.profile = profile
+        // Serial is advised when a pool's gain would not pay for its start; this pool has
+        // started, so threads that still beat one call alone keep going. (Beside a busy loop,
+        // large-payload's four threads held 1.0–1.3 of 2 cores, speed-up 1.24–1.39, and the
+        // 0.3 s job moved to serial at 1.5–3× the best.)
+        if nextPlan.mode == .serial, state.plan.mode == .threads, speedup >= Self.keepsRunningThreads {
+            return false
+        }
         guard nextPlan != state.plan else { return false }
         state.switchPlan(
             to: nextPlan, at: index,

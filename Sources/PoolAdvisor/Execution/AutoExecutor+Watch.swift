@@ -10,8 +10,9 @@ extension AutoExecutor {
     enum WatchEvent {
         /// A window ran slower than the drift factor allows.
         case drifted(perItem: Double, reference: Double, batch: Int)
-        /// A thread plan kept too few cores busy for a task that computes.
-        case idleThreads(utilisation: Double)
+        /// A thread plan kept too few cores busy for a task that computes, beside other programs
+        /// that kept `othersCores` busy (as ``ObservedScaling/countedOthers(_:cores:)`` counts them).
+        case idleThreads(utilisation: Double, othersCores: Double)
         /// Threads standing in for a process plan sped up short of the cores (wall clock), at
         /// this time per item.
         case slowStandIn(speedup: Double, perItem: Double)
@@ -67,7 +68,9 @@ extension AutoExecutor {
         defer { for later in queued { later.batch.cancel() } }
         // The pool's own workers' CPU: other threads of this program (other jobs, a server's
         // requests, other test suites) must not fill the cores the check finds idle.
-        var windowStart = (time: clock.now, cpu: executor.threadWorkersCPUSeconds)
+        let readsHost = checksCores || state.threadsStandIn
+        var windowStart = WindowStart(
+            time: clock.now, cpu: executor.threadWorkersCPUSeconds, host: readsHost ? HostCPUSnapshot.now() : nil)
         var lastEnd = windowStart.time
         queueBatch()
         queueBatch()
@@ -75,11 +78,11 @@ extension AutoExecutor {
             let (range, batch) = queued.removeFirst()
             // Not in the plan's first window, which pays the pool's start and fill.
             if checksCores, event == nil, watch.reference.isFinite,
-                let utilisation = Self.idleWhileWaiting(
+                let idle = Self.idleWhileWaiting(
                     for: batch, queued.last?.batch, since: windowStart, floor: state.watchFloor, threads: plan.workers,
                     cpuRatio: state.profile.calls.cpuRatio.value, workersCPU: { executor.threadWorkersCPUSeconds })
             {
-                event = .idleThreads(utilisation: utilisation)
+                event = .idleThreads(utilisation: idle.utilisation, othersCores: idle.othersCores)
                 queued.last?.batch.truncate()
             }
             let (outputs, failure) = batch.wait()
@@ -113,7 +116,8 @@ extension AutoExecutor {
                 let cpu = executor.threadWorkersCPUSeconds
                 let window = (now - windowStart.time).seconds
                 let windowCPU = cpu - windowStart.cpu
-                windowStart = (now, cpu)
+                let judged = windowStart
+                windowStart = WindowStart(time: now, cpu: cpu, host: readsHost ? HostCPUSnapshot.now() : nil)
                 // Idle threads first: the run's own figures decide at once, with no new
                 // profile (a window that drifted because copies began to queue shows it too).
                 if state.trialReturnsTo != nil {
@@ -124,17 +128,13 @@ extension AutoExecutor {
                     if !verdict.isFirst { event = .trialMeasured(perItem: perItem) }
                     break
                 }
-                if checksCores {
-                    let utilisation = ObservedScaling.utilisation(
-                        cpuSeconds: windowCPU, wallSeconds: window, threads: plan.workers,
-                        cores: Machine.usableCores)
-                    if ObservedScaling.fallsShort(
-                        utilisation: utilisation, cpuRatio: state.profile.calls.cpuRatio.value, threads: plan.workers,
-                        cores: Machine.usableCores)
-                    {
-                        event = .idleThreads(utilisation: utilisation)
-                        break
-                    }
+                if checksCores,
+                    let idle = Self.idleVerdict(
+                        cpuSeconds: windowCPU, wallSeconds: window, since: judged, threads: plan.workers,
+                        cpuRatio: state.profile.calls.cpuRatio.value)
+                {
+                    event = .idleThreads(utilisation: idle.utilisation, othersCores: idle.othersCores)
+                    break
                 }
                 // Threads standing in for processes: once, on the first window, whose inputs
                 // are the profile's neighbours (later inputs may be larger). A thread pool's
@@ -145,7 +145,8 @@ extension AutoExecutor {
                     state.threadsStandIn = false
                     let speedup = state.profile.calls.wallSecondsPerCall.value / max(perItem, 1e-12)
                     if ObservedScaling.standInFallsShort(
-                        speedup: speedup, threads: plan.workers, cores: Machine.usableCores)
+                        speedup: speedup, threads: plan.workers, cores: Machine.usableCores,
+                        othersCores: Self.othersCores(since: judged.host))
                     {
                         event = .slowStandIn(speedup: speedup, perItem: perItem)
                         break
@@ -193,9 +194,8 @@ extension AutoExecutor {
     /// evidence: at a job's heavy-tailed end, threads idle because nothing is left to take.
     static func idleWhileWaiting<Output>(
         for batch: RunningBatch<Output>, _ next: RunningBatch<Output>?,
-        since windowStart: (time: ContinuousClock.Instant, cpu: Double), floor: Double, threads: Int, cpuRatio: Double,
-        workersCPU: () -> Double
-    ) -> Double? {
+        since windowStart: WindowStart, floor: Double, threads: Int, cpuRatio: Double, workersCPU: () -> Double
+    ) -> (utilisation: Double, othersCores: Double)? {
         guard let waitsBriefly = batch.waitsBriefly, let next else { return nil }
         let step = floor.isFinite ? max(floor, 1e-3) : 0.05
         while !waitsBriefly(step) {
@@ -203,15 +203,51 @@ extension AutoExecutor {
             // Twice the floor a judged window at a batch's end needs: a window still open is
             // read at every step, and a few milliseconds of stolen cores must not pass for a lock.
             guard window >= 2 * step, next.hasUnclaimedItems() else { continue }
-            let utilisation = ObservedScaling.utilisation(
-                cpuSeconds: workersCPU() - windowStart.cpu, wallSeconds: window, threads: threads,
-                cores: Machine.usableCores)
-            if ObservedScaling.fallsShort(
-                utilisation: utilisation, cpuRatio: cpuRatio, threads: threads, cores: Machine.usableCores)
+            if let idle = idleVerdict(
+                cpuSeconds: workersCPU() - windowStart.cpu, wallSeconds: window, since: windowStart, threads: threads,
+                cpuRatio: cpuRatio)
             {
-                return utilisation
+                return idle
             }
         }
         return nil
+    }
+
+    /// Where a judged window began: the time, the pool's workers' CPU, and the machine's
+    /// counters when the window's checks read other programs' load (nil otherwise).
+    struct WindowStart {
+        var time: ContinuousClock.Instant
+        var cpu: Double
+        var host: HostCPUSnapshot?
+    }
+
+    /// Other programs' busy cores since `start`, as the checks count them: 0 on a quiet host
+    /// or when not measured (``ObservedScaling/countedOthers(_:cores:)``).
+    static func othersCores(since start: HostCPUSnapshot?) -> Double {
+        guard let start, let now = HostCPUSnapshot.now() else { return 0 }
+        return ObservedScaling.countedOthers(
+            HostLoad.othersCores(from: start, to: now, countingSteal: false), cores: Machine.usableCores)
+    }
+
+    /// Whether threads that kept their workers busy `cpuSeconds` over `wallSeconds` fell short,
+    /// even after other programs' share of the cores since the window began: the utilisation
+    /// and the others counted, or nil. The machine's counters are read only when the threads
+    /// fell short without them (a read each step of a window still open is not free). Beside
+    /// a busy loop, two threads of large-payload kept 1.27 of 2 cores busy, their even share,
+    /// and read as copies on a lock: the 0.3 s job moved to serial, at 1.45–3× the best.
+    static func idleVerdict(
+        cpuSeconds: Double, wallSeconds: Double, since start: WindowStart, threads: Int, cpuRatio: Double
+    ) -> (utilisation: Double, othersCores: Double)? {
+        let cores = Machine.usableCores
+        let utilisation = ObservedScaling.utilisation(
+            cpuSeconds: cpuSeconds, wallSeconds: wallSeconds, threads: threads, cores: cores)
+        guard ObservedScaling.fallsShort(utilisation: utilisation, cpuRatio: cpuRatio, threads: threads, cores: cores)
+        else { return nil }
+        let others = othersCores(since: start.host)
+        guard
+            ObservedScaling.fallsShort(
+                utilisation: utilisation, cpuRatio: cpuRatio, threads: threads, cores: cores, othersCores: others)
+        else { return nil }
+        return (utilisation, others)
     }
 }

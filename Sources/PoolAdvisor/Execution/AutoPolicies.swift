@@ -203,10 +203,25 @@ enum ObservedScaling {
 
     /// The share of `min(threads, cores)` cores that `threads` copies of a task computing
     /// `cpuRatio` of its time alone keep busy when nothing holds them back: each copy computes
-    /// `cpuRatio` of a core, and the cores cap the total.
-    static func expectedUtilisation(cpuRatio: Double, threads: Int, cores: Int) -> Double {
+    /// `cpuRatio` of a core, and the cores cap the total. Beside other programs keeping
+    /// `othersCores` busy the copies get their even share once the cores are oversubscribed
+    /// (as ``CostModel/hostShare(_:)`` counts it): a busy loop beside two threads leaves them
+    /// 1.33 cores, which is not a lock.
+    static func expectedUtilisation(cpuRatio: Double, threads: Int, cores: Int, othersCores: Double = 0) -> Double {
         let usable = Double(max(1, min(threads, cores)))
-        return min(1, max(0, cpuRatio) * Double(max(1, threads)) / usable)
+        let demand = max(0, cpuRatio.isFinite ? cpuRatio : 0) * Double(max(1, threads))
+        let c = Double(max(1, cores))
+        let others = othersCores.isFinite ? min(max(0, othersCores), c) : 0
+        let held = demand + others > c ? c * demand / (demand + others) : demand
+        return min(1, held / usable)
+    }
+
+    /// Other programs' busy cores over a window as the checks below count them: none under
+    /// ``PoolProfiler/HostLoad/busyOthersCores`` (a stray tick of a short window, the kernel's
+    /// own threads) or when not measured, else the reading (capped at the cores).
+    static func countedOthers(_ others: Double?, cores: Int) -> Double {
+        guard let others, others.isFinite, others >= HostLoad.busyOthersCores else { return 0 }
+        return min(others, Double(max(1, cores)))
     }
 
     /// Whether a thread plan is worth checking for idle cores: the task computes at least 30 %
@@ -220,11 +235,14 @@ enum ObservedScaling {
     /// Whether threads of a task that computes `cpuRatio` of its time alone sat idle: under
     /// 70 % of what that ratio predicts for `threads` copies, and at least a fifth of a core
     /// lost (never with one thread).
-    static func fallsShort(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Bool {
+    static func fallsShort(
+        utilisation: Double, cpuRatio: Double, threads: Int, cores: Int, othersCores: Double = 0
+    ) -> Bool {
         // One thread has no copy to queue behind.
         guard min(threads, cores) >= 2 else { return false }
         let usable = Double(min(threads, cores))
-        let expected = expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores)
+        let expected = expectedUtilisation(
+            cpuRatio: cpuRatio, threads: threads, cores: cores, othersCores: othersCores)
         return utilisation < 0.7 * expected && (expected - utilisation) * usable >= 0.2
     }
 
@@ -242,10 +260,14 @@ enum ObservedScaling {
     /// item) under three quarters of `min(threads, cores)`. Copies that spin on a lock keep the
     /// cores busy, which the idle check cannot see; their speed-up shows it. The margin covers
     /// a short profile's error on the call time (a few calls, timed once).
-    static func standInFallsShort(speedup: Double, threads: Int, cores: Int) -> Bool {
+    /// Beside other programs keeping `othersCores` busy, the cores are what the copies' even
+    /// share leaves them, against one copy's share.
+    static func standInFallsShort(speedup: Double, threads: Int, cores: Int, othersCores: Double = 0) -> Bool {
         let usable = min(threads, cores)
         guard usable >= 2, speedup.isFinite else { return false }
-        return speedup < 0.75 * Double(usable)
+        let alone = expectedUtilisation(cpuRatio: 1, threads: 1, cores: cores, othersCores: othersCores)
+        let copies = expectedUtilisation(cpuRatio: 1, threads: threads, cores: cores, othersCores: othersCores)
+        return speedup < 0.75 * Double(usable) * copies / max(alone, 1e-9)
     }
 
     /// The speed-up on `min(threads, cores)` copies those figures imply, in the cost model's
@@ -253,9 +275,12 @@ enum ObservedScaling {
     /// share of them the copies should have kept busy, times the cores. For copies no more than
     /// the cores that is the cores busy over what one copy keeps busy alone; for more copies
     /// than cores (a task that also waits, or a busy host's extra copies) it is the cores busy.
-    static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int) -> Double {
+    static func speedup(utilisation: Double, cpuRatio: Double, threads: Int, cores: Int, othersCores: Double = 0)
+        -> Double
+    {
         let usable = Double(max(1, min(threads, cores)))
-        let expected = expectedUtilisation(cpuRatio: cpuRatio, threads: threads, cores: cores)
+        let expected = expectedUtilisation(
+            cpuRatio: cpuRatio, threads: threads, cores: cores, othersCores: othersCores)
         return max(0.05, utilisation * usable / max(expected, 0.05))
     }
 
