@@ -155,6 +155,23 @@ struct FailsWhileInputsAreCoded: PoolTask {
 }
 
 @Suite struct PayloadBackgroundThreadTests {
+    @Test("coding stopped in the background leaves its remaining values to the payload phase, none lost or coded twice")
+    func stoppedCodingLeavesTheRestToThePayloadPhase() {
+        let counter = EncodeCounter()
+        let values = (0..<PayloadProbe.sampledValues).map { _ in CountedBytes(size: 16, counter: counter) }
+        // A budget of an hour: only the stop ends the background coding early.
+        let background = PayloadProbe.BackgroundCoding(values, budgetSeconds: 3600, inBackground: true)
+        var coding = background.finish()
+        let codedInBackground = coding.measured
+        #expect(coding.unmeasured == values.count - codedInBackground)
+        while !coding.isDone { coding.codeNext(deadline: .max) }
+        #expect(coding.measured == values.count && coding.unmeasured == 0)
+        // Every value's first round and its timed rounds encoded it: at least twice each.
+        #expect(counter.count.load(ordering: .relaxed) >= 2 * values.count)
+        // finish() again returns the same coding at once (the thread is joined once).
+        #expect(background.finish().measured == codedInBackground)
+    }
+
     @Test("a profile that throws joins the thread coding its inputs: no coding outlives measure")
     func throwingProfileJoinsTheCodingThread() throws {
         guard Machine.usableCores >= 2 else { return }  // no background thread on one core
