@@ -8,6 +8,9 @@ struct ProfilingSession<Task: PoolTask> {
     let profiler: Profiler
     /// Calls measured before the profile, on this thread: the serial phase's first records.
     var prior = PriorCalls()
+    /// The machine's counters when the profile began, read before any helper thread started;
+    /// nil: read when ``run(beforeScaling:payload:)`` starts.
+    var hostBefore: HostCPUSnapshot?
 
     private var options: ProfilerOptions { profiler.options }
 
@@ -24,7 +27,7 @@ struct ProfilingSession<Task: PoolTask> {
         // test's workers are children not yet reaped, whose CPU would count as others'. Steal
         // is left out: on a VM it grows with this task's own wake-ups (a call that waits on a
         // pipe read 0.4 cores of it), and more threads cannot take it back.
-        let hostBefore = HostCPUSnapshot.now()
+        let hostBefore = self.hostBefore ?? HostCPUSnapshot.now()
         /// Other programs' busy cores from `start` (the profile's start by default) to now.
         func othersSoFar(since start: HostCPUSnapshot? = hostBefore) -> Double? {
             start.flatMap { before in
