@@ -33,9 +33,9 @@ public struct ScalingProfile: Codable, Sendable {
     /// Throughput of ``threads`` worker processes over one, when the profiler measured it
     /// (``ProfilerOptions/processScaling``): processes escape what copies on threads share in
     /// this process, not what they share on the machine. When the test paired each process
-    /// round with a round on threads (``processOverThreads``), this is the threads' figure
-    /// (``speedup``, or ``speedupUnderLoad`` on a busy host) times that ratio: the processes'
-    /// speed-up in the same phase of the host as the threads' was measured in.
+    /// round with a round on threads (``processOverThreads``; on a quiet host only), this is
+    /// the threads' figure (``speedup``) times that ratio: the processes' speed-up in the same
+    /// phase of the host as the threads' was measured in.
     public var processSpeedup: Estimate?
     /// The processes' speed-up over the threads' in rounds run side by side, each process
     /// round next to one on threads; nil when not paired. A VM's speed drifts in phases (a
