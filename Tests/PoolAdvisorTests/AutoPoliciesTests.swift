@@ -27,6 +27,10 @@ struct AutoPoliciesTests {
         // Calls that wait overlap on many threads: the same calls make a shorter job.
         let waiting = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.00001)
         #expect(budget.options(base, firstCall: waiting, items: 10_000, cores: 2).maximumSeconds < long.maximumSeconds)
+        // Calls that compute half their time run on twice the cores' threads: half the job.
+        let half = CallTiming(wallSeconds: 0.001, cpuSeconds: 0.0005)
+        #expect(abs(ProfilingBudget.parallelEstimate(firstCall: half, items: 10_000, cores: 2) - 2.5) < 1e-9)
+        #expect(abs(ProfilingBudget.parallelEstimate(firstCall: computing, items: 10_000, cores: 2) - 5) < 1e-9)
         // Nonsense timings give the floor, not a trap or a NaN.
         let broken = CallTiming(wallSeconds: -1, cpuSeconds: .nan)
         #expect(budget.options(base, firstCall: broken, items: 10, cores: 0).maximumSeconds == 0.03)
