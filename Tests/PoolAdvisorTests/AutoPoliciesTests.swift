@@ -404,6 +404,14 @@ struct AutoPoliciesTests {
         // Threads no faster than one call alone do move.
         #expect(auto.reconsider(PureCPU.self, &state, items: 4, speedup: 1.0, at: 10))
         #expect(state.plan.mode == .serial, "\(state.switches.map(\.reason))")
+        // Beside a busy program, 0.77 of a core kept busy reads as a speed-up of 1.15 on a
+        // quiet host (what the advice takes), but one call alone would have a whole core: the
+        // threads go no faster than serial now, and move.
+        var besideBusy = AutoRunState(
+            profile: profile, recommendation: advisor.recommend(profile, items: 4), plan: threads,
+            profilingSeconds: 0, profiledItems: 0)
+        #expect(auto.reconsider(PureCPU.self, &besideBusy, items: 4, utilisation: 0.3833, othersCores: 1, at: 10))
+        #expect(besideBusy.plan.mode == .serial, "\(besideBusy.switches.map(\.reason))")
     }
 
     @Test("a profile patched with the run's speed-up carries it as a measured serial fraction, and the advice follows")

@@ -36,6 +36,16 @@ import Testing
         #expect(json?["processes_plan"] as? String == "processes × 2")
     }
 
+    @Test("two plans whose rounds overlap are contested, whichever won; rounds apart or missing are not")
+    func contestedPlans() {
+        #expect(ModeComparison.overlap([0.34, 0.52, 0.41], [0.45, 0.39, 0.47]))
+        #expect(ModeComparison.overlap([0.45, 0.39, 0.47], [0.34, 0.52, 0.41]))
+        #expect(ModeComparison.overlap([0.5], [0.5]))
+        #expect(!ModeComparison.overlap([0.30, 0.31, 0.32], [0.40, 0.41, 0.45]))
+        #expect(!ModeComparison.overlap([0.40, 0.41, 0.45], [0.30, 0.31, 0.32]))
+        #expect(!ModeComparison.overlap([], [0.3]))
+    }
+
     @Test("a noisy profile marks the row too; a quiet row has no mark")
     func quietAndProfileNoise() throws {
         let profileNoisy = row(othersShare: 0.02, profileNoisy: true)

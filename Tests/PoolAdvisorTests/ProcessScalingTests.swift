@@ -32,7 +32,7 @@ struct ProcessScalingTests {
         }
     }
 
-    @Test("paired: a round on threads beside every process round, alternating first, and their ratio reported")
+    @Test("paired: a round on threads of the same calls beside every process round, and their ratio reported")
     func pairedRounds() {
         let asked = Locked<[Int]>([])
         var probe = ProcessScalingProbe<PureCPU>(
@@ -54,7 +54,7 @@ struct ProcessScalingTests {
         let calls = asked.withLock { $0 }
         #expect(calls.count == 3 && Set(calls).count == 1 && calls[0] >= 1)
         // Threads alternately far faster and far slower: the ratio's interval holds 1 however
-        // the processes ran, so rounds go on to the maximum.
+        // the processes ran, so rounds go on to the maximum, judged there once.
         let flips = Locked(0)
         probe.threadRound = { _ in
             flips.withLock { $0 += 1 }

@@ -153,7 +153,7 @@ extension AutoExecutor {
                 return endTrial(&state, perItem: perItem, at: done)
             }
         }
-        let hostBefore = state.threadsStandIn ? HostCPUSnapshot.now() : nil
+        let hostBefore = state.threadsStandIn && options.countsOtherPrograms ? HostCPUSnapshot.now() : nil
         let ran = try complete(first, task, inputs, executor, progress, before: outputs, deliver)
         // Threads standing in for processes are judged at once on the profile's unreached
         // inputs, when there were enough of them: a lock the short profile missed then costs

@@ -52,8 +52,14 @@ extension AutoExecutor {
         let speedup = ObservedScaling.speedup(
             utilisation: utilisation, cpuRatio: ratio, threads: state.plan.workers, cores: cores,
             othersCores: othersCores)
+        // What the threads get done now against what one call alone would beside the same
+        // programs: the figure serial competes with (the one above is the task's own, as if
+        // the host were quiet, for the advice).
+        let alone = ObservedScaling.expectedUtilisation(
+            cpuRatio: ratio, threads: 1, cores: cores, othersCores: othersCores)
+        let againstSerial = utilisation * Double(threads) / max(alone, 1e-9)
         return reconsider(
-            task, &state, items: items, speedup: speedup, at: index,
+            task, &state, items: items, speedup: speedup, againstSerial: againstSerial, at: index,
             why:
                 "\(state.plan.workers) threads kept \(NumberText.fixed(utilisation * Double(threads), decimals: 2)) of \(threads) cores busy for a task that computes \(NumberText.fixed(ratio * 100, decimals: 0)) % of its time alone"
                 + (othersCores > 0
@@ -77,8 +83,11 @@ extension AutoExecutor {
     static var keepsRunningThreads: Double { 1.1 }
 
     /// The advice asked again on the speed-up the run showed; the switch record says `why`.
+    /// `againstSerial`: the threads' speed-up over one call alone as the host is now (the
+    /// wall clock's, for a stand-in); `speedup` when not given.
     private func reconsider<Task: PoolTask>(
-        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, at index: Int, why: String
+        _ task: Task.Type, _ state: inout AutoRunState, items: Int, speedup: Double, againstSerial: Double? = nil,
+        at index: Int, why: String
     ) -> Bool {
         let threads = min(state.plan.workers, Machine.usableCores)
         let profile = ObservedScaling.profile(state.profile, observedSpeedup: speedup, threads: threads)
@@ -89,7 +98,9 @@ extension AutoExecutor {
         // started, so threads that still beat one call alone keep going. (Beside a busy loop,
         // large-payload's four threads held 1.0–1.3 of 2 cores, speed-up 1.24–1.39, and the
         // 0.3 s job moved to serial at 1.5–3× the best.)
-        if nextPlan.mode == .serial, state.plan.mode == .threads, speedup >= Self.keepsRunningThreads {
+        if nextPlan.mode == .serial, state.plan.mode == .threads,
+            (againstSerial ?? speedup) >= Self.keepsRunningThreads
+        {
             return false
         }
         guard nextPlan != state.plan else { return false }

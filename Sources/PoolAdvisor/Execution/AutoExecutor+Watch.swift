@@ -68,7 +68,7 @@ extension AutoExecutor {
         defer { for later in queued { later.batch.cancel() } }
         // The pool's own workers' CPU: other threads of this program (other jobs, a server's
         // requests, other test suites) must not fill the cores the check finds idle.
-        let readsHost = checksCores || state.threadsStandIn
+        let readsHost = options.countsOtherPrograms && (checksCores || state.threadsStandIn)
         var windowStart = WindowStart(
             time: clock.now, cpu: executor.threadWorkersCPUSeconds, host: readsHost ? HostCPUSnapshot.now() : nil)
         var lastEnd = windowStart.time
@@ -223,16 +223,23 @@ extension AutoExecutor {
 
     /// Other programs' busy cores since `start`, as the checks count them: 0 on a quiet host
     /// or when not measured (``ObservedScaling/countedOthers(_:cores:)``).
+    /// The machine's counters cover every CPU; on a host where this process may use fewer
+    /// (an affinity mask, a cgroup quota), others' load is taken to spread evenly, and only the
+    /// usable cores' share of it counts.
     static func othersCores(since start: HostCPUSnapshot?) -> Double {
-        guard let start, let now = HostCPUSnapshot.now() else { return 0 }
-        return ObservedScaling.countedOthers(
-            HostLoad.othersCores(from: start, to: now, countingSteal: false), cores: Machine.usableCores)
+        guard let start, let now = HostCPUSnapshot.now(),
+            let others = HostLoad.othersCores(from: start, to: now, countingSteal: false)
+        else { return 0 }
+        let usable = Machine.usableCores
+        let share = min(1, Double(usable) / Double(max(1, now.cpus)))
+        return ObservedScaling.countedOthers(others * share, cores: usable)
     }
 
     /// Whether threads that kept their workers busy `cpuSeconds` over `wallSeconds` fell short,
     /// even after other programs' share of the cores since the window began: the utilisation
-    /// and the others counted, or nil. The machine's counters are read only when the threads
-    /// fell short without them (a read each step of a window still open is not free). Beside
+    /// and the others counted, or nil. The machine's counters at the window's end are read
+    /// only when the threads fell short without them (a read each step of a window still open
+    /// is not free; the window's start reads them once). Beside
     /// a busy loop, two threads of large-payload kept 1.27 of 2 cores busy, their even share,
     /// and read as copies on a lock: the 0.3 s job moved to serial, at 1.45–3× the best.
     static func idleVerdict(

@@ -66,6 +66,12 @@ public final class AutoExecutor: Sendable {
         /// measurements and in its time), within ``minimumProfileSeconds`` and the profiler's
         /// own `maximumSeconds`. Every phase of the profile fits in it.
         public var profileShare = 0.04
+        /// Whether the run's idle-threads and stand-in checks count other programs' busy cores
+        /// (from `/proc/stat`, less this process's CPU) as theirs, expecting the threads to keep
+        /// only their even share of the cores busy beside them. Off: the threads are judged
+        /// against all the cores, as if the host were quiet (for a harness whose own child
+        /// processes, running beside the job, would read as other programs).
+        public var countsOtherPrograms = true
         /// The least time spent profiling, first calls included, however short the job: a few
         /// calls' CPU ratio, the decision's least evidence (what threads' speed-up is, the run
         /// measures as it goes).

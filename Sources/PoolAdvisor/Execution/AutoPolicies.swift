@@ -24,7 +24,7 @@ struct ProfilingBudget: Equatable {
     /// computing) was estimated at 1.8 s, and its profile took 7 % of it.
     static func parallelEstimate(firstCall: CallTiming, items: Int, cores: Int) -> Double {
         let cores = Double(max(1, cores))
-        let parallelism = min(64, cores / max(firstCall.cpuShare, 1.0 / 64))
+        let parallelism = min(max(64, cores), cores / max(firstCall.cpuShare, 1.0 / 64))
         return max(0, firstCall.wallSeconds) * Double(max(0, items)) / parallelism
     }
 
@@ -211,7 +211,8 @@ enum ObservedScaling {
     /// 1.33 cores, which is not a lock.
     static func expectedUtilisation(cpuRatio: Double, threads: Int, cores: Int, othersCores: Double = 0) -> Double {
         let usable = Double(max(1, min(threads, cores)))
-        let demand = max(0, cpuRatio.isFinite ? cpuRatio : 0) * Double(max(1, threads))
+        // A CPU ratio is at most 1 (and a hostile infinity counts as 1, NaN as 0).
+        let demand = (cpuRatio.isNaN ? 0 : min(max(0, cpuRatio), 1)) * Double(max(1, threads))
         let c = Double(max(1, cores))
         let others = othersCores.isFinite ? min(max(0, othersCores), c) : 0
         let held = demand + others > c ? c * demand / (demand + others) : demand

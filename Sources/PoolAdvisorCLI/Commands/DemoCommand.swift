@@ -12,8 +12,9 @@ enum DemoCommand {
             a staged task, as a pipeline, each at the size the cost model finds best, plus the
             recommended plan. The table shows predicted and measured seconds per mode, the fastest,
             and the regret: the recommended plan's time over the fastest time (1.00 is perfect).
-            When the recommended plan lost by less than the rounds' spread, it and the fastest
-            run 4 more rounds each, interleaved, and the medians of all their rounds count.
+            When the recommended plan and its closest rival (the fastest other plan) are within
+            their rounds' spread of each other, whichever won, both run 4 more rounds each,
+            interleaved, and the medians of all their rounds count.
             A row whose measurements other programs disturbed (they held more than 40 % of a core
             while its plans ran, or the profile found the host noisy) gets a * and a note.
             """,

@@ -92,8 +92,10 @@ struct ProcessScalingProbe<Task: PoolTask> {
             // threads and in processes measured a second apart compare two phases, not two
             // modes; paired round by round (alternating which goes first, so a trend falls on
             // both alike) they compare the modes.
-            // Paired rounds go on past the minimum (to `maximumRounds`) while they cannot yet
-            // tell the modes apart: the ratio's interval still holds 1.
+            // Paired rounds that cannot yet tell the modes apart after the minimum (the ratio's
+            // interval still holds 1) go on to `maximumRounds` and are judged once at the end:
+            // stopping at the first round whose interval left 1 would look up to six times and
+            // let chance move a job to processes far more often than the interval's 5 %.
             var speedups: [Double] = []
             var overThreads: [Double] = []
             var lastRound: Int64 = 0
@@ -104,8 +106,10 @@ struct ProcessScalingProbe<Task: PoolTask> {
                     guard threadRound != nil, overThreads.count == speedups.count,
                         roundStart + lastRound < deadline
                     else { break }
-                    let ratio = Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads)
-                    if !(ratio.low <= 1 && ratio.high >= 1) { break }
+                    if round == max(1, rounds) {
+                        let ratio = Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads)
+                        if !(ratio.low <= 1 && ratio.high >= 1) { break }
+                    }
                 }
                 defer { lastRound = Clocks.monotonic() - roundStart }
                 let threadsFirst = round % 2 == 0
@@ -115,7 +119,9 @@ struct ProcessScalingProbe<Task: PoolTask> {
                 let speedup = Double(workers) * Double(single) / Double(max(concurrent, 1))
                 speedups.append(speedup)
                 if !threadsFirst { threads = try threadRound?(calls) }
-                if let threads, threads.isFinite, threads > 0 { overThreads.append(speedup / threads) }
+                if let threads, threads.isFinite, threads > 0, (speedup / threads).isFinite {
+                    overThreads.append(speedup / threads)
+                }
                 if Clocks.monotonic() >= deadline { break }
             }
             started.shutdown(wait: false, cancelPending: true)
