@@ -170,8 +170,13 @@ public struct CostModel: Sendable {
     /// The cores `copies` runnable copies hold beside `others` busy ones: all they ask for
     /// while the machine has room, else their even share of it, `cores · copies / (copies + others)`.
     private func coresHeld(copies: Double, others: Double) -> Double {
-        let c = Double(cores)
-        return copies + others > c ? c * copies / (copies + others) : copies
+        Self.coresHeld(copies: copies, others: others, cores: Double(cores))
+    }
+
+    /// The cores `copies` runnable copies hold on `cores` beside `others` busy ones (the
+    /// formula above, shared with the run's idle-threads check).
+    static func coresHeld(copies: Double, others: Double, cores: Double) -> Double {
+        copies + others > cores ? cores * copies / (copies + others) : copies
     }
 
     /// The speed-up `copies` that share nothing would show over one beside other programs

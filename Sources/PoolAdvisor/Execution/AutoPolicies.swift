@@ -215,7 +215,7 @@ enum ObservedScaling {
         let demand = (cpuRatio.isNaN ? 0 : min(max(0, cpuRatio), 1)) * Double(max(1, threads))
         let c = Double(max(1, cores))
         let others = othersCores.isFinite ? min(max(0, othersCores), c) : 0
-        let held = demand + others > c ? c * demand / (demand + others) : demand
+        let held = CostModel.coresHeld(copies: demand, others: others, cores: c)
         return min(1, held / usable)
     }
 
