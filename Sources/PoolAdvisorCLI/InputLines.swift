@@ -31,12 +31,26 @@ enum InputLines {
     static func decode<Input: Decodable & Sendable>(
         _ type: Input.Type, from bytes: Data, chunks count: Int = Machine.usableCores
     ) throws(Malformed) -> (inputs: [Input], lines: [Int]) {
+        let decoded = decodePrefix(type, from: bytes, chunks: count)
+        if let malformed = decoded.malformed { throw malformed }
+        return (decoded.inputs, decoded.lines)
+    }
+
+    /// The lines before the lowest malformed one decoded as `Input`, with their line numbers
+    /// (from 1), and that malformed line (nil when there is none): a job read in blocks runs
+    /// what comes before a bad line, then stops there.
+    /// - Parameters:
+    ///   - atFileStart: whether `bytes` start the file, where a UTF-8 byte order mark is skipped.
+    ///   - chunks: how many pieces to decode at once (the cores; tests vary it).
+    static func decodePrefix<Input: Decodable & Sendable>(
+        _ type: Input.Type, from bytes: Data, atFileStart: Bool = true, chunks count: Int = Machine.usableCores
+    ) -> (inputs: [Input], lines: [Int], malformed: Malformed?) {
         let chunks =
             bytes.count < parallelThreshold && count == Machine.usableCores
             ? [0..<bytes.count] : split(bytes, into: count)
         let results = Locked<[Int: Chunk<Input>]>([:])
         DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
-            let chunk = decodeChunk(type, bytes, chunks[index])
+            let chunk = decodeChunk(type, bytes, chunks[index], skipsMark: atFileStart && index == 0)
             results.withLock { $0[index] = chunk }
         }
         var inputs: [Input] = []
@@ -48,14 +62,14 @@ enum InputLines {
         for index in chunks.indices {
             // Taken out as it is joined: the inputs are never held twice.
             guard let chunk = results.withLock({ $0.removeValue(forKey: index) }) else { continue }
-            if let failure = chunk.failure {
-                throw Malformed(line: linesBefore + failure.line, error: failure.error)
-            }
             inputs.append(contentsOf: chunk.inputs)
             lines.append(contentsOf: chunk.lines.lazy.map { $0 + linesBefore })
+            if let failure = chunk.failure {
+                return (inputs, lines, Malformed(line: linesBefore + failure.line, error: failure.error))
+            }
             linesBefore += chunk.lineCount
         }
-        return (inputs, lines)
+        return (inputs, lines, nil)
     }
 
     /// One chunk's inputs, their line numbers within the chunk, its line count, and its first
@@ -82,16 +96,16 @@ enum InputLines {
         return ranges.filter { !$0.isEmpty }
     }
 
-    private static func decodeChunk<Input: Decodable & Sendable>(_ type: Input.Type, _ bytes: Data, _ range: Range<Int>)
-        -> Chunk<Input>
-    {
+    private static func decodeChunk<Input: Decodable & Sendable>(
+        _ type: Input.Type, _ bytes: Data, _ range: Range<Int>, skipsMark: Bool
+    ) -> Chunk<Input> {
         var chunk = Chunk<Input>()
         let decoder = JSONDecoder()
         bytes.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
             let buffer = UnsafeRawBufferPointer(rebasing: all[range])
             // A UTF-8 byte order mark (written by some Windows tools) is not part of line 1.
             let mark: [UInt8] = [0xEF, 0xBB, 0xBF]
-            var lineStart = range.lowerBound == 0 && buffer.starts(with: mark) ? 3 : 0
+            var lineStart = skipsMark && buffer.starts(with: mark) ? 3 : 0
             while lineStart < buffer.count {
                 var lineEnd = lineStart
                 while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }

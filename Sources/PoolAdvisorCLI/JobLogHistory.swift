@@ -5,8 +5,26 @@ internal import PoolSystem
 /// and never succeeded since. `--resume` runs every line not succeeded; `--retry-failed` only
 /// the failed ones.
 struct JobLogHistory: Equatable {
-    var succeeded: Set<Int> = []
-    var failed: Set<Int> = []
+    var succeeded = LineSet()
+    var failed = LineSet()
+    /// The largest input line the log names (0 for none), and the log's line that names it.
+    var largestLine = 0
+    var largestLineEntry = 0
+
+    /// The error for a log that names more input lines than the inputs file has.
+    func checkLines(of path: String, inputLines: Int) throws(CommandFailure) {
+        guard largestLine > inputLines else { return }
+        throw Self.failure(
+            path, largestLineEntry, "it names input line \(largestLine), but the inputs file has \(inputLines) lines")
+    }
+
+    /// An error naming `path:line` of a log and what is wrong with it.
+    static func failure(_ path: String, _ line: Int, _ why: String) -> CommandFailure {
+        CommandFailure(
+            message:
+                "\(path):\(line): \(why); is it a job log written by 'run --joblog'? Give another --joblog file, or remove this one to run every input"
+        )
+    }
 
     /// Whether `lines` has a line the log has no record of (never run, or cut off by a stop).
     func leavesUnrecorded(_ lines: [Int]) -> Bool {
@@ -15,7 +33,7 @@ struct JobLogHistory: Equatable {
 
     /// Reads the log at `path`, checking each line; a missing file is an empty history.
     ///
-    /// Memory is bounded by the inputs (line numbers above `lastLine` are an error) and each
+    /// Memory is bounded by `lastLine` (a larger line number is an error) and each
     /// line by ``JobLog/longestLine``; a last line without its newline (a write cut short by a
     /// crash) is ignored, so its input runs again.
     /// - Throws: ``CommandFailure`` naming `path:line` and what is wrong with it.
@@ -75,12 +93,7 @@ struct JobLogHistory: Equatable {
             }
         }
 
-        private func failure(_ line: Int, _ why: String) -> CommandFailure {
-            CommandFailure(
-                message:
-                    "\(path):\(line): \(why); is it a job log written by 'run --joblog'? Give another --joblog file, or remove this one to run every input"
-            )
-        }
+        private func failure(_ line: Int, _ why: String) -> CommandFailure { JobLogHistory.failure(path, line, why) }
 
         private mutating func line(_ bytes: [UInt8]) throws(CommandFailure) {
             number += 1
@@ -94,8 +107,9 @@ struct JobLogHistory: Equatable {
                 throw failure(number, "not a line of six tab-separated fields starting with an input line number")
             }
             guard line <= lastLine else {
-                throw failure(number, "it names input line \(line), but the inputs file has \(lastLine) lines")
+                throw failure(number, "it names input line \(line), past the \(lastLine) lines an inputs file may have")
             }
+            if line > history.largestLine { (history.largestLine, history.largestLineEntry) = (line, number) }
             switch fields[4] {
             case "ok":
                 history.succeeded.insert(line)
@@ -106,5 +120,37 @@ struct JobLogHistory: Equatable {
                 throw failure(number, "its status is '\(fields[4].prefix(40))', neither ok nor failed")
             }
         }
+    }
+}
+
+/// A set of input line numbers, one bit each: a resumed job of ten million lines holds 1.25 MB
+/// per set, where a `Set<Int>` held hundreds of megabytes.
+struct LineSet: Equatable {
+    /// The largest line number a set holds: 2^28 lines, a 32 MiB set. A job log naming a larger
+    /// one is refused before the inputs are counted.
+    static let largestLine = 1 << 28
+
+    private var words: [UInt64] = []
+    /// How many lines are in the set.
+    private(set) var count = 0
+
+    func contains(_ line: Int) -> Bool {
+        guard line >= 0, line >> 6 < words.count else { return false }
+        return words[line >> 6] & (1 << UInt64(line & 63)) != 0
+    }
+
+    /// Adds `line` (at least 0; the caller bounds it by the inputs' line count).
+    mutating func insert(_ line: Int) {
+        precondition(line >= 0, "line numbers are not negative")
+        if line >> 6 >= words.count { words.append(contentsOf: repeatElement(0, count: (line >> 6) + 1 - words.count)) }
+        let bit: UInt64 = 1 << UInt64(line & 63)
+        if words[line >> 6] & bit == 0 { count += 1 }
+        words[line >> 6] |= bit
+    }
+
+    mutating func remove(_ line: Int) {
+        guard contains(line) else { return }
+        words[line >> 6] &= ~(1 << UInt64(line & 63))
+        count -= 1
     }
 }

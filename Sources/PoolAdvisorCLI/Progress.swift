@@ -4,9 +4,10 @@ internal import PoolExecutors
 internal import PoolSystem
 
 /// Progress of a job on stderr: a bar with rate and ETA redrawn in place on a terminal, a plain
-/// line every few seconds otherwise, nothing when quiet.
+/// line every few seconds otherwise, nothing when quiet. Without a total (inputs read from a FIFO,
+/// which cannot be counted ahead) it shows the count and the rate only.
 final class ProgressReporter: Sendable {
-    private let total: Int
+    private let total: Int?
     private let counter: ProgressCounter
     private let terminal: Bool
     private let started = Date()
@@ -16,7 +17,7 @@ final class ProgressReporter: Sendable {
     /// The redrawing thread, between ``start()`` and ``stop()``.
     private let thread = Locked<PlatformThread?>(nil)
 
-    init(total: Int, counter: ProgressCounter, terminal: Bool) {
+    init(total: Int?, counter: ProgressCounter, terminal: Bool) {
         self.total = total
         self.counter = counter
         self.terminal = terminal
@@ -61,6 +62,7 @@ final class ProgressReporter: Sendable {
     }
 
     private func draw(final: Bool) {
+        guard let total else { return drawCount(final: final) }
         let done = min(counter.completed, total)
         let now = Date()
         let elapsed = now.timeIntervalSince(started)
@@ -86,5 +88,16 @@ final class ProgressReporter: Sendable {
         } else {
             Terminal.write("progress: \(figures)\n", to: .error)
         }
+    }
+
+    /// The count and rate, for a job whose total is unknown.
+    private func drawCount(final: Bool) {
+        let done = counter.completed
+        let elapsed = Date().timeIntervalSince(started)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let figures =
+            "\(done) done  \(NumberText.automatic(rate)) items/s  "
+            + (final ? "in \(NumberText.seconds(elapsed))" : "(total unknown: the inputs are not a regular file)")
+        Terminal.write(terminal ? "\r\u{1B}[K\(figures)" + (final ? "\n" : "") : "progress: \(figures)\n", to: .error)
     }
 }

@@ -64,25 +64,36 @@ enum InputFiles {
         return text
     }
 
+    /// The most bytes of inputs `profile` reads: it runs a sample, and must not read a file (or
+    /// `/dev/zero`) without end.
+    static let largestWholeFile = 1 << 30
+
     /// The inputs file's bytes, or an error that says why it cannot be read.
     private static func bytes(of path: String) throws(CommandFailure) -> Data {
-        func failure(_ why: String) -> CommandFailure {
-            CommandFailure(message: "cannot read the inputs file '\(path)': \(why)")
+        let blocks = try InputBlocks(path: path)
+        var data = Data()
+        while let block = try blocks.next() {
+            data.append(block)
+            if data.count > largestWholeFile {
+                throw CommandFailure(
+                    message:
+                        "the inputs file '\(path)' holds more than \(largestWholeFile >> 30) GiB, more than a profile needs; give it a sample (head -n 10000 '\(path)' > sample.jsonl)"
+                )
+            }
         }
-        switch OutputFiles.finalKind(path) {
-        case .missing: throw failure("there is no such file")
-        case .directory: throw failure("it is a directory; give a JSON Lines file, one input per line")
-        case .unreadable(let why): throw failure(why)
-        case .regular, .special, .symbolicLink: break
-        }
-        guard Files.isAccessible(path) else { throw failure(OutputFiles.lastErrorText) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw failure("it could not be read") }
         return data
     }
 
     /// One command argument per line: a JSON string's value, or else the line's text as it is.
     static func readArguments(from path: String) throws(CommandFailure) -> (arguments: [String], lines: [Int]) {
-        let text = try contents(of: path)
+        let (arguments, lines) = arguments(in: try contents(of: path))
+        if arguments.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
+        return (arguments, lines)
+    }
+
+    /// The arguments of `text`'s non-blank lines (a JSON string's value, or else the line's text
+    /// as it is) and their line numbers, from 1.
+    static func arguments(in text: String) -> (arguments: [String], lines: [Int]) {
         var arguments: [String] = []
         var lines: [Int] = []
         // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one line.
@@ -97,7 +108,6 @@ enum InputFiles {
             }
             lines.append(index + 1)
         }
-        if arguments.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
         return (arguments, lines)
     }
 
@@ -105,14 +115,18 @@ enum InputFiles {
     static func readCommandCalls(template: String, shell: Bool, from path: String) throws -> (
         calls: [CommandCall], lines: [Int]
     ) {
-        let parsed: CommandTemplate
+        let parsed = try commandTemplate(template, shell: shell)
+        let (arguments, lines) = try readArguments(from: path)
+        return (arguments.map(parsed.call(for:)), lines)
+    }
+
+    /// `--exec`'s command parsed, or a usage error saying what is wrong with it.
+    static func commandTemplate(_ template: String, shell: Bool) throws(UsageError) -> CommandTemplate {
         do {
-            parsed = try CommandTemplate(template, shell: shell)
+            return try CommandTemplate(template, shell: shell)
         } catch {
             throw UsageError(message: error.description, command: nil)
         }
-        let (arguments, lines) = try readArguments(from: path)
-        return (arguments.map(parsed.call(for:)), lines)
     }
 
     static func reason(_ error: any Error) -> String {

@@ -52,7 +52,7 @@ extension AutoExecutor {
     /// input, its output kept) and the batches partition the job. On a failure, every output
     /// before the lowest failing index is delivered before the ``MapError`` is thrown.
     func runEngine<Task: PoolTask>(
-        _ task: Task.Type, _ inputs: [Task.Input], progress: ProgressCounter?,
+        _ task: Task.Type, _ inputs: [Task.Input], progress: ProgressCounter?, stopping: JobStop? = nil,
         deliver: ([Task.Output]) throws -> Void
     ) throws -> AutoReport {
         let clock = ContinuousClock()
@@ -171,15 +171,17 @@ extension AutoExecutor {
                 executor = Executor(plan: state.plan, processes: options.processes)
             }
         }
-        while done < inputs.count {
+        // A stop ends the job at the end of what runs now: no new batch, profile or trial.
+        while done < inputs.count, stopping?.isStopped != true {
             if startTrialIfDue(task, &state, remaining: inputs.count - done, at: done) {
                 executor.shutdown()
                 executor = Executor(plan: state.plan, processes: options.processes)
                 watch.restart()
             }
-            let (next, event) = try runWatched(task, inputs, from: done, executor, &state, &watch, progress, deliver)
+            let (next, event) = try runWatched(
+                task, inputs, from: done, executor, &state, &watch, progress, stopping: stopping, deliver)
             done = next
-            guard let event, done < inputs.count else { continue }
+            guard let event, done < inputs.count, stopping?.isStopped != true else { continue }
             if try respond(to: event) {
                 executor.shutdown()
                 executor = Executor(plan: state.plan, processes: options.processes)
@@ -189,7 +191,7 @@ extension AutoExecutor {
         return AutoReport(
             profile: first.profile, recommendation: state.recommendation, profiledItems: state.profiledItems,
             switches: state.switches, profilingSeconds: state.profilingSeconds,
-            totalSeconds: (clock.now - started).seconds)
+            totalSeconds: (clock.now - started).seconds, endingPlan: state.trialReturnsTo ?? state.plan)
     }
 
     /// The profiling budget from ``Options``.

@@ -28,7 +28,7 @@ extension AutoExecutor {
     /// batches already queued then finish first, so little of the job rides on the old plan).
     func runWatched<Task: PoolTask>(
         _ task: Task.Type, _ inputs: [Task.Input], from start: Int, _ executor: Executor,
-        _ state: inout AutoRunState, _ watch: inout DriftWatch, _ progress: ProgressCounter?,
+        _ state: inout AutoRunState, _ watch: inout DriftWatch, _ progress: ProgressCounter?, stopping: JobStop? = nil,
         _ deliver: ([Task.Output]) throws -> Void
     ) throws -> (next: Int, event: WatchEvent?) {
         let clock = ContinuousClock()
@@ -55,7 +55,7 @@ extension AutoExecutor {
         var queued: [(range: Range<Int>, batch: RunningBatch<Task.Output>)] = []
         var event: WatchEvent?
         func queueBatch() {
-            guard event == nil, next < inputs.count else { return }
+            guard event == nil, stopping?.isStopped != true, next < inputs.count else { return }
             let count = sizing.items(
                 secondsPerItem: perItem, remaining: inputs.count - next, workers: plan.workers,
                 chunk: plan.chunkSize ?? 1)
@@ -99,7 +99,7 @@ extension AutoExecutor {
                 // Cut when an event stopped the watch: only the last batch queued is ever cut,
                 // and the job goes on from the first input it did not run. A short batch with
                 // anything queued behind it would leave a gap: an error, not a guess.
-                guard event != nil, queued.isEmpty else {
+                guard event != nil || stopping?.isStopped == true, queued.isEmpty else {
                     throw MapError(index: range.lowerBound + outputs.count, error: CancellationError())
                 }
                 next = range.lowerBound + outputs.count
@@ -170,11 +170,12 @@ extension AutoExecutor {
                     }
                 }
             }
-            if event != nil, let last = queued.last {
+            if event != nil || stopping?.isStopped == true, let last = queued.last {
                 // The batch queued behind this one need not ride on a plan that may be about
-                // to change: it ends at what its workers have claimed (a thread pool cuts a
-                // batch at a prefix; other plans run it whole). Only the last batch is cut,
-                // so the outputs stay in order with no gap.
+                // to change (nor run at all, once the job is stopped): it ends at what its
+                // workers have claimed (a thread pool cuts a batch at a prefix; other plans run
+                // it whole, so what they started is delivered). Only the last batch is cut, so
+                // the outputs stay in order with no gap.
                 last.batch.truncate()
             }
             queueBatch()

@@ -134,14 +134,19 @@ public final class AutoExecutor: Sendable {
     /// }
     /// print(report.recommendation?.summary ?? "serial")
     /// ```
+    ///
+    /// With `stopping`, a ``JobStop/stop()`` (from `body`, or another thread) ends the job
+    /// early without losing work: no new batch, profile or trial starts, the batches under way
+    /// finish (a thread plan's queued batch at what its threads claimed), and their outputs are
+    /// handed to `body` before this returns. The outputs are always a prefix of the inputs.
     /// - Throws: as ``run(_:_:progress:)``; an error thrown by `body` stops the job and is
     ///   rethrown as it is.
     public func run<Task: PoolTask>(
         _ task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
-        forEachOutput body: (_ index: Int, _ output: Task.Output) throws -> Void
+        stopping: JobStop? = nil, forEachOutput body: (_ index: Int, _ output: Task.Output) throws -> Void
     ) throws -> AutoReport {
         var index = 0
-        return try runEngine(task, Array(inputs), progress: progress) { batch in
+        return try runEngine(task, Array(inputs), progress: progress, stopping: stopping) { batch in
             for output in batch {
                 try body(index, output)
                 index += 1
@@ -178,6 +183,10 @@ public struct AutoReport: Sendable {
     public var profilingSeconds: Double
     /// The whole run, profiling included.
     public var totalSeconds: Double
+    /// The plan in force when the run ended (the advice's, or the last switch's, within
+    /// ``Options/maximumWorkers``): what more inputs of the same job would run on, such as the
+    /// next block of a file read in blocks. Nil for a job too short to profile (run serially).
+    public var endingPlan: ExecutionPlan? = nil
 }
 
 /// What ``AutoExecutor/run(_:_:progress:)`` did: the outputs and the ``AutoReport``.

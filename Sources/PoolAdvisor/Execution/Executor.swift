@@ -98,15 +98,18 @@ public final class Executor: Sendable {
     /// ```
     ///
     /// Outputs that finish ahead of an earlier, slower one wait in a buffer until it is done.
+    /// With `stopping`, a ``JobStop/stop()`` ends the job early: no more inputs start, and the
+    /// outputs of those that were running are still handed over, in input order, skipping any
+    /// input that never ran (a staged task's pipeline stops at once instead).
     /// - Throws: ``MapError`` for the lowest failing index among those started (in a pipeline,
     ///   with the stage that failed) once every output before it was handed to `body`; work not
     ///   yet started is then dropped. An error thrown by `body` stops the job the same way and
     ///   is rethrown as it is.
     public func forEachOutput<Task: PoolTask>(
         of task: Task.Type, _ inputs: some Collection<Task.Input>, progress: ProgressCounter? = nil,
-        _ body: (_ index: Int, _ output: Task.Output) throws -> Void
+        stopping: JobStop? = nil, _ body: (_ index: Int, _ output: Task.Output) throws -> Void
     ) throws {
-        try forEachOutput(of: task, inputs, reportingIndexes: nil, progress: progress, body)
+        try forEachOutput(of: task, inputs, reportingIndexes: nil, progress: progress, stopping: stopping, body)
     }
 
     /// ``forEachOutput(of:_:progress:_:)`` for inputs the caller knows by `reportingIndexes`
@@ -114,13 +117,14 @@ public final class Executor: Sendable {
     /// same in `body` and in the thrown ``MapError``).
     package func forEachOutput<Task: PoolTask>(
         of task: Task.Type, _ inputs: some Collection<Task.Input>, reportingIndexes: [Int]?,
-        progress: ProgressCounter?, _ body: (_ index: Int, _ output: Task.Output) throws -> Void
+        progress: ProgressCounter?, stopping: JobStop? = nil,
+        _ body: (_ index: Int, _ output: Task.Output) throws -> Void
     ) throws {
         let inputs = Array(inputs)
         if inputs.isEmpty { return }
         switch plan.mode {
         case .serial:
-            for (index, input) in inputs.enumerated() {
+            for (index, input) in inputs.enumerated() where stopping?.isStopped != true {
                 let output: Task.Output
                 do { output = try Task.run(input) } catch { throw MapError(index: index, error: error) }
                 progress?.add(1)
@@ -130,20 +134,20 @@ public final class Executor: Sendable {
             let stream = try threadPool(workers: plan.workers).mapUnordered(inputs, chunkSize: plan.chunkSize) {
                 try Task.run($0)
             }
-            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+            try Self.deliverInOrder(stream, count: inputs.count, progress, stopping: stopping, body)
         case .processes:
             let stream = try processPool().mapUnordered(
                 Task.self, inputs, chunkSize: plan.chunkSize, reportingIndexes: reportingIndexes)
-            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+            try Self.deliverInOrder(stream, count: inputs.count, progress, stopping: stopping, body)
         case .pipeline:
             if let staged = Task.self as? any StagedTask.Type {
-                try streamPipeline(staged, inputs, progress) { try body($0, $1 as! Task.Output) }
+                try streamPipeline(staged, inputs, progress, stopping) { try body($0, $1 as! Task.Output) }
                 return
             }
             let stream = try threadPool(workers: plan.fetchWorkers).mapUnordered(inputs, chunkSize: 1) {
                 try Task.run($0)
             }
-            try Self.deliverInOrder(stream, count: inputs.count, progress, body)
+            try Self.deliverInOrder(stream, count: inputs.count, progress, stopping: stopping, body)
         }
     }
 
@@ -151,16 +155,22 @@ public final class Executor: Sendable {
     ///
     /// A failure is held until every earlier index has arrived, so the error reported is the
     /// lowest failing index among the started items, whatever order the workers finished in;
-    /// only then is the unstarted rest cancelled.
+    /// only then is the unstarted rest cancelled. After a stop, the items that never started
+    /// are skipped and the outputs past them delivered in order.
     static func deliverInOrder<Output>(
-        _ completions: Completions<Output>, count: Int, _ progress: ProgressCounter?,
+        _ completions: Completions<Output>, count: Int, _ progress: ProgressCounter?, stopping: JobStop? = nil,
         _ body: (Int, Output) throws -> Void
     ) throws {
-        defer { completions.cancel() }
+        stopping?.whileRunning { completions.stopStarting() }
+        defer {
+            stopping?.finishedRunning()
+            completions.cancel()
+        }
         var waiting: [Int: Output] = [:]
         var next = 0
         var failure: MapError?
         for completion in completions.blocking {
+            if neverRan(completion.result, stopping) { continue }
             switch completion.result {
             case .success(let value):
                 progress?.add(1)
@@ -176,7 +186,9 @@ public final class Executor: Sendable {
             }
             if let failure, failure.index == next { throw failure }
         }
-        // Every index arrives exactly once, so the loop ends by delivering all or by the failure.
+        // Every index arrives exactly once, so the loop ends by delivering all or by the failure
+        // (or, stopped, with outputs past inputs that never ran).
+        for index in waiting.keys.sorted() where index < (failure?.index ?? count) { try body(index, waiting[index]!) }
         if let failure { throw failure }
     }
 
@@ -223,13 +235,13 @@ public final class Executor: Sendable {
     }
 
     private func streamPipeline<Staged: StagedTask>(
-        _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?,
+        _ task: Staged.Type, _ inputs: [any Sendable], _ progress: ProgressCounter?, _ stopping: JobStop?,
         _ body: (Int, any Sendable) throws -> Void
     ) throws {
         let reader = try pipelineReader(task, inputs)
         defer { reader.cancel() }
         var index = 0
-        while let result = reader.next() {
+        while stopping?.isStopped != true, let result = reader.next() {
             let output = try result.get()
             progress?.add(1)
             try body(index, output)

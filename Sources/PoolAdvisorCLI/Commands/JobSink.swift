@@ -2,26 +2,35 @@ internal import PoolAdvisor
 
 /// Where `run` puts each input's outcome, in input order: its output line (tagged with its
 /// input line under `--tag`), its job log line once the output is written, and the failure
-/// count; under `--halt now` the first failure stops the job.
+/// count. Under `--halt now` the first failure stops the job through ``stop``: no more inputs
+/// start, and the outcomes of those already running still arrive here and are written and
+/// logged (a `--resume` would otherwise run them again); ``halted`` is then thrown by `run`.
 ///
 /// Used on the one thread that receives the outcomes in order; the writer and the log are
 /// shared with the signal watcher, which writes out the outputs first and the log after them.
 final class JobSink<Output: Codable & Sendable> {
     private let writer: OutputWriter
     private let log: JobLog?
-    /// The input line of each input that runs, by its index in the job.
-    private let lines: [Int]
+    /// The input line of each input of the block that runs, by its index in the block.
+    private var lines: [Int] = []
     private let tag: Bool
     private let halt: RunCommand.Halt
     private let judge: (Output) -> String?
     private(set) var failures = 0
     private(set) var firstFailure: (line: Int, text: String)?
+    /// What stops the job: the first failure under `--halt now`, or a signal.
+    let stop: JobStop
+    /// The failure that stopped the job under `--halt now`, once one did.
+    private(set) var halted: Halted?
 
     /// The failure that stopped the job under `--halt now`.
     struct Halted: Error {
         var line: Int
         var text: String
     }
+
+    /// The next block of the job: the input line of each of its inputs, by index.
+    func begin(lines: [Int]) { self.lines = lines }
 
     /// `--tag`'s line: the input's line number with its output, or the error of a failed input.
     private struct Tagged: Encodable {
@@ -31,12 +40,12 @@ final class JobSink<Output: Codable & Sendable> {
     }
 
     init(
-        writer: OutputWriter, log: JobLog?, lines: [Int], tag: Bool, halt: RunCommand.Halt,
+        writer: OutputWriter, log: JobLog?, tag: Bool, halt: RunCommand.Halt, stop: JobStop,
         judge: @escaping (Output) -> String?
     ) {
+        self.stop = stop
         self.writer = writer
         self.log = log
-        self.lines = lines
         self.tag = tag
         self.halt = halt
         self.judge = judge
@@ -73,7 +82,10 @@ final class JobSink<Output: Codable & Sendable> {
         guard let failure else { return }
         failures += 1
         if firstFailure == nil { firstFailure = (line, failure) }
-        if halt == .now { throw Halted(line: line, text: failure) }
+        if halt == .now, halted == nil {
+            halted = Halted(line: line, text: failure)
+            stop.stop()
+        }
     }
 
     /// Writes an input's output line (tagged, or the output alone; none for an untagged
@@ -123,6 +135,8 @@ final class JobSink<Output: Codable & Sendable> {
                 commands
                 ? "\(inputsPath):\(halted.line): the command \(halted.text)"
                 : "\(inputsPath):\(halted.line): the task failed: \(halted.text)"
+        case let ended as InputsEnded:
+            message = ended.failure.message
         case let failure as MapError:
             let line = lines[failure.index]
             _ = log?.add(JobLog.Entry(line: line, failure: "\(failure.error)"))
@@ -136,4 +150,9 @@ final class JobSink<Output: Codable & Sendable> {
         guard let message else { return error }
         return CommandFailure(message: message + kept)
     }
+}
+
+/// A malformed line that ended `run`'s inputs, after the inputs before it ran.
+struct InputsEnded: Error {
+    var failure: CommandFailure
 }

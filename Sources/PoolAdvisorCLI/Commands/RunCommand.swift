@@ -9,10 +9,13 @@ enum RunCommand {
             "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
-            Every input line is read and checked before any work starts; a malformed line is an
-            error naming its line number. --mode auto (the default) profiles the task on the first
-            inputs (their outputs are kept), asks the advisor, and runs the rest as recommended;
-            the decision goes to stderr. Progress goes to stderr: a bar on a terminal, a plain line
+            The inputs are read a block at a time (about 8 MiB, at most 131,072 lines), so a file
+            of any length (or a FIFO) runs in bounded memory. A malformed line is an error naming
+            its line number: before any work in a file of one block, else after the inputs before
+            it ran (their outputs are kept). --mode auto (the default) profiles the task on the
+            first inputs (their outputs are kept), asks the advisor, and runs the rest as
+            recommended, the blocks after the first on the plan it ended on; the decision goes to
+            stderr. Progress goes to stderr: a bar on a terminal, a plain line
             every two seconds otherwise, nothing with --quiet.
 
             With --exec, each input line is one argument of an external command ({} in the
@@ -35,9 +38,12 @@ enum RunCommand {
             exited non-zero) again, up to N more times, in the same worker; a task must be
             declared idempotent, and giving it for --exec declares the command safe to repeat.
 
+            The first SIGINT or SIGTERM starts no more inputs and lets the running ones finish
+            (their outputs are written and logged); a second stops at once.
+
             Exit status: 0 every input ran and succeeded; 1 the job stopped (a failing input under
-            --halt now, or a file, a pool or a worker crash in auto mode); 2 usage error; 3 every
-            input ran and some failed (--halt never); 130 or 143 interrupted.
+            --halt now, a malformed line, a file or pool error); 2 usage error; 3 every input ran
+            and some failed (--halt never); 130 or 143 interrupted.
             """,
         options: .list(
             inputs, mode, workers, chunk, fetchWorkers, rules, output, timeout, jobLog, resume, retryFailed, halt,
@@ -97,21 +103,22 @@ enum RunCommand {
         let settings = try RunSettings(parsed, inputsPath: inputsPath, runsCommands: template != nil)
         try settings.check(for: task)
         if let template {
-            let (calls, lines) = try InputFiles.readCommandCalls(
-                template: template, shell: parsed.has(TaskChoice.shell), from: inputsPath)
-            return try RunJob.execute(ExternalCommand.self, calls, lines, settings, context) {
+            let source = try InputSource.commandCalls(
+                InputFiles.commandTemplate(template, shell: parsed.has(TaskChoice.shell)), at: inputsPath)
+            return try RunJob.execute(ExternalCommand.self, source, settings, context) {
                 $0.succeeded ? nil : $0.failureDescription
             }
         }
         return try readAndExecute(task, settings, context)
     }
 
-    /// Reads `task`'s inputs from the file and runs them.
+    /// Runs `task` on the inputs in the file, read a block at a time.
     private static func readAndExecute<Task: PoolTask>(
         _ task: Task.Type, _ settings: RunSettings, _ context: CommandContext
     ) throws -> Int32 {
-        let (inputs, lines) = try InputFiles.readNumbered(task, from: settings.inputsPath)
-        return try RunJob.execute(task, inputs, lines, settings, context) { _ in nil }
+        try RunJob.execute(task, try InputSource.inputs(of: task, at: settings.inputsPath), settings, context) { _ in
+            nil
+        }
     }
 }
 

@@ -24,15 +24,24 @@ final class CompletionChannel: @unchecked Sendable {
     private var readers = WaiterQueue<CompletedItem?>()
     /// Stops the work that feeds the channel (the consumer went away).
     private let stopWork: @Sendable () -> Void
+    /// Starts no more of that work; what started finishes and arrives, and the channel still
+    /// ends (``Completions/stopStarting()``).
+    private let stopStartingWork: @Sendable () -> Void
 
-    init(expecting count: Int, stopWork: @escaping @Sendable () -> Void = {}) {
+    init(
+        expecting count: Int, stopWork: @escaping @Sendable () -> Void = {},
+        stopStarting: @escaping @Sendable () -> Void = {}
+    ) {
         remaining = count
         closed = count == 0
         self.stopWork = stopWork
+        self.stopStartingWork = stopStarting
     }
 
     @usableFromInline
     func stop() { stopWork() }
+
+    func stopStarting() { stopStartingWork() }
 
     func push(_ item: CompletedItem) {
         lock.lock()

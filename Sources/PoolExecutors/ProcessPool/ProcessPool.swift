@@ -141,9 +141,11 @@ public final class ProcessPool: Sendable {
         let inputs = Array(inputs)
         // The channel's stop callback must reach the source, which is created after it.
         let stop = Locked<WorkSource?>(nil)
-        let channel = CompletionChannel(expecting: inputs.count) {
-            stop.withLock { $0 }?.stop()
-        }
+        let channel = CompletionChannel(
+            expecting: inputs.count, stopWork: { stop.withLock { $0 }?.stop() },
+            stopStarting: { [core] in
+                if let source = stop.withLock({ $0 }) { core.cancelUndispatched(source) }
+            })
         let source = TaskSource(task, inputs: inputs, chunkSize: chunkSize, destination: .stream(channel))
         source.reportedIndexes = reportingIndexes
         stop.withLock { $0 = source }

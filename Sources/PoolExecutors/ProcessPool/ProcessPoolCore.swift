@@ -74,6 +74,16 @@ final class ProcessPoolCore: @unchecked Sendable {
         for dispatch in action.sends { send(dispatch) }
     }
 
+    /// Sends none of `source`'s items not yet sent: each fails with `CancellationError`, so a
+    /// stream of them still ends once the items already in workers arrive.
+    func cancelUndispatched(_ source: WorkSource) {
+        let indexes = lock.withLock { () -> [Int] in
+            source.stop()
+            return source.takeAll()
+        }
+        for index in indexes { source.fail(index, with: CancellationError()) }
+    }
+
     /// Queues `source` and dispatches what workers have room for.
     func enqueue(_ source: WorkSource) throws {
         try lock.withLock { try state.enqueue(source) }

@@ -6,12 +6,14 @@ package struct RecordedCall<Output: Codable & Sendable>: Codable, Sendable {
     package var output: Output?
     /// The error the task threw, as text (an error crosses a process boundary only as text).
     package var failure: String?
-    /// Seconds since the Unix epoch when the call started.
-    package var started: Double
-    /// The call's duration, from the monotonic clock.
-    package var seconds: Double
-    /// `pid/tid` of the thread that ran it.
-    package var worker: String
+    /// Seconds since the Unix epoch when the call started; nil when the pool failed the item
+    /// (its worker died or was killed at its timeout, its value could not be coded) and the
+    /// call's own record was lost with it.
+    package var started: Double?
+    /// The call's duration, from the monotonic clock; nil as `started` is.
+    package var seconds: Double?
+    /// `pid/tid` of the thread that ran it; nil as `started` is.
+    package var worker: String?
     /// Calls made: more than 1 when `--retries` ran a failing call again.
     package var attempts = 1
 }
@@ -34,13 +36,20 @@ extension CommandOutcome: FailureOutcome {
 /// Traits and idempotence are the task's own, so the advisor profiles and decides as it would
 /// for the task. Every worker serves the recorded form of each task it serves
 /// (``WorkerEntry/runIfWorker(tasks:)`` adds them), so no program registers them itself.
-package enum Recorded<Task: PoolTask>: PoolTask {
+package enum Recorded<Task: PoolTask>: PoolFailureRecording {
     package typealias Input = Task.Input
     package typealias Output = RecordedCall<Task.Output>
 
     package static var name: String { "pool-advisor.recorded(\(Task.name))" }
     package static var isIdempotent: Bool { Task.isIdempotent }
     package static var traits: TaskTraits { Task.traits }
+
+    /// A failure the pool met for one item (a crash, a timeout, a value that could not be
+    /// coded), recorded as the item's call: the job goes on around it as it does around an
+    /// error the task threw (``PoolFailureRecording``).
+    package static func output(recordingPoolFailure error: any Error) -> RecordedCall<Task.Output> {
+        RecordedCall(output: nil, failure: "\(error)", started: nil, seconds: nil, worker: nil)
+    }
 
     package static func run(_ input: Task.Input) throws -> RecordedCall<Task.Output> {
         let started = WallClock.seconds()
@@ -69,6 +78,27 @@ package enum Recorded<Task: PoolTask>: PoolTask {
     /// from elsewhere never repeats a task that is not.
     static var retries: Int {
         Task.isIdempotent || Task.self == ExternalCommand.self ? RetrySetting.count : 0
+    }
+}
+
+/// A task whose output can stand for a failure the pool met on one of its items, so that
+/// failure is that item's alone wherever the task runs, auto mode included: the pool hands back
+/// ``output(recordingPoolFailure:)`` in place of the error. Only an item's own failures are
+/// recorded (``PoolError/isItemFailure(_:)``); a pool that cannot run the job at all, or a job
+/// that was cancelled, still fails as before.
+package protocol PoolFailureRecording: PoolTask {
+    /// The output that records `error` for the item it struck.
+    static func output(recordingPoolFailure error: any Error) -> Output
+}
+
+extension PoolError {
+    /// Whether `error` struck one item and the pool goes on: its worker died or was killed at the
+    /// task timeout, or its value could not be coded (any error that is not a ``PoolError`` nor a
+    /// cancellation is a coding failure here, since a recorded task throws none of its own).
+    package static func isItemFailure(_ error: any Error) -> Bool {
+        if error is CancellationError { return false }
+        guard let pool = error as? PoolError else { return true }
+        return [.workerCrashed, .taskTimedOut, .resultLost].contains(pool.code)
     }
 }
 

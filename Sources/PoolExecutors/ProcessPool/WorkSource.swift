@@ -142,6 +142,14 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
     }
 
     private func record(_ index: Int, _ outcome: FutureOutcome) {
+        var outcome = outcome
+        // A recorded task's item failure is its output, so a crash fails that item alone in
+        // every caller (auto mode's batches and profiles included), never the job.
+        if case .failure(let error) = outcome, let recording = Task.self as? any PoolFailureRecording.Type,
+            PoolError.isItemFailure(error)
+        {
+            outcome = .success(recording.output(recordingPoolFailure: error))
+        }
         switch destination {
         case .future(let future):
             future.complete(with: outcome)

@@ -66,7 +66,10 @@ final class StreamingMapJob: MapRunners, Sendable {
         self.process = process
         cursor = ChunkCursor(count: count, chunkSize: chunkSize, runners: runners)
         progress = MapProgress(runners: runners + 1, items: count)
-        channel = CompletionChannel(expecting: count) { [cursor] in cursor.stop() }
+        channel = CompletionChannel(
+            expecting: count, stopWork: { [cursor] in cursor.stop() },
+            // Claimed chunks run whole, so what ran is a prefix of the job.
+            stopStarting: { [cursor] in cursor.truncate() })
     }
 
     func work() {

@@ -15,12 +15,16 @@ public struct LoggedCall: Codable, Sendable, Equatable {
     public var failAt: Int?
     /// Spin this many rounds first, so calls are not all tiny.
     public var work: Int
+    /// Returns only once the log holds this many calls (polled each millisecond, for at most
+    /// 60 s): a call that finishes after others that started later, whatever the timing.
+    public var waitsForCalls: Int?
 
-    public init(log: String, index: Int, failAt: Int? = nil, work: Int = 0) {
+    public init(log: String, index: Int, failAt: Int? = nil, work: Int = 0, waitsForCalls: Int? = nil) {
         self.log = log
         self.index = index
         self.failAt = failAt
         self.work = work
+        self.waitsForCalls = waitsForCalls
     }
 
     /// Inputs 0..<count logging to `log`.
@@ -36,6 +40,29 @@ public struct LoggedCall: Codable, Sendable, Equatable {
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
+
+    /// Waits for ``waitsForCalls`` lines in the log, if asked.
+    func waitForOthers() {
+        guard let wanted = waitsForCalls else { return }
+        for _ in 0..<60_000 {
+            if loggedCalls() >= wanted { return }
+            usleep(1000)
+        }
+    }
+
+    /// The lines in the log so far.
+    private func loggedCalls() -> Int {
+        let fd = open(log, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var lines = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { return lines }
+            lines += buffer[..<count].count(where: { $0 == UInt8(ascii: "\n") })
+        }
+    }
 }
 
 /// A failure at the index the input names.
@@ -49,6 +76,7 @@ public struct AppendCall: PoolTask {
     public static func run(_ input: LoggedCall) throws -> Int {
         input.append()
         if input.work > 0 { _ = churn(UInt64(input.index), iterations: input.work) }
+        input.waitForOthers()
         if input.index == input.failAt { throw AskedToFail(index: input.index) }
         return input.index
     }
