@@ -145,11 +145,26 @@ let package = Package(
             path: "Tests/Fixtures/pool-advisor-test-tool",
             swiftSettings: strictSettings
         ),
+        // The README's and docs' Swift snippets as written (generated and checked by
+        // DocSnippetTests), with the names they take as given: building the tests compiles them.
+        .target(
+            name: "DocSnippets",
+            dependencies: ["PoolAdvisor", "PoolAdvisorCLI"],
+            path: "Tests/Fixtures/DocSnippets",
+            swiftSettings: strictSettings
+        ),
+        // docs/process-pool.md's whole program (an `@main` type), as written.
+        .executableTarget(
+            name: "doc-snippet-app",
+            dependencies: ["PoolAdvisor"],
+            path: "Tests/Fixtures/doc-snippet-app",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PoolAdvisorTests",
             dependencies: [
                 "PoolAdvisor", "PoolAdvisorCLI", "pool-advisor", "PoolAdvisorTestTasks", "pool-advisor-test-tool",
-                "PoolTestFixtures", "pool-test-worker",
+                "PoolTestFixtures", "pool-test-worker", "DocSnippets", "doc-snippet-app",
             ],
             swiftSettings: strictSettings
         ),
