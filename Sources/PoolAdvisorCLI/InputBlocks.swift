@@ -101,7 +101,9 @@ final class InputBlocks {
     private func lineLimit() -> Int? {
         carry.withUnsafeBytes { raw -> Int? in
             var lines = 0
-            for index in 0..<min(blockBytes, raw.count) where raw[index] == UInt8(ascii: "\n") {
+            // Bytes before `unbroken` hold no newline: a long line is not counted again at each read.
+            for index in min(unbroken, raw.count)..<max(unbroken, min(blockBytes, raw.count))
+            where raw[index] == UInt8(ascii: "\n") {
                 lines += 1
                 if lines == Self.linesPerBlock { return index }
             }

@@ -143,3 +143,28 @@ struct JobStopTests {
         #expect(calls(in: fixed).values.allSatisfy { $0 == 1 })
     }
 }
+
+extension JobStopTests {
+    @Test("A worker that dies after the stop hands back its unstarted items as not started: the job ends")
+    func deathAfterStopEnds() throws {
+        let log = newLog()
+        // Inputs 5 and 9 crash, in different batches of 4: the first crash stops the job; the
+        // second may come after the stop, with unstarted items behind it in its batch.
+        let inputs = (0..<400).map { LoggedCall(log: log, index: $0, failAt: [5, 9].contains($0) ? $0 : nil) }
+        let executor = Executor(plan: .processes(workers: 2, chunk: 4), processes: advisorWorkers)
+        defer { executor.shutdown() }
+        let stop = JobStop()
+        var delivered: [Int] = []
+        try executor.forEachResult(of: Recorded<CrashingCall>.self, inputs, stopping: stop) { index, result in
+            delivered.append(index)
+            if (try? result.get())?.failure != nil { stop.stop() }
+        }
+        let counts = calls(in: log)
+        #expect(stop.isStopped)
+        #expect(
+            Set(delivered) == Set(counts.keys),
+            "every input that ran was delivered: \(delivered.count) delivered, \(counts.count) ran, missing \(Set(counts.keys).subtracting(delivered).sorted()), extra \(Set(delivered).subtracting(counts.keys).sorted())"
+        )
+        #expect(counts.values.allSatisfy { $0 == 1 })
+    }
+}

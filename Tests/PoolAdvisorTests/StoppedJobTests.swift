@@ -34,8 +34,10 @@ struct StoppedJobTests {
         return counts
     }
 
-    @Test("--halt now on threads: inputs that finished behind the failure are written and logged; --resume skips them")
-    func haltKeepsFinishedWork() throws {
+    @Test(
+        "--halt now: inputs that finished behind the failure are written and logged; --resume skips them",
+        arguments: ["threads", "processes"])
+    func haltKeepsFinishedWork(_ mode: String) throws {
         let scratch = try ScratchDirectory()
         let callLog = scratch.path + "/calls"
         let count = 3000
@@ -43,7 +45,7 @@ struct StoppedJobTests {
         let log = scratch.path + "/job.log"
         let output = scratch.path + "/out.jsonl"
         let arguments = [
-            "run", AppendCall.name, "--inputs", inputs, "--mode", "threads", "--workers", "3", "--chunk", "1",
+            "run", AppendCall.name, "--inputs", inputs, "--mode", mode, "--workers", "3", "--chunk", "1",
             "--joblog", log, "--output", output, "--tag", "--quiet",
         ]
         let first = try runCommand(arguments, executable: testToolPath)

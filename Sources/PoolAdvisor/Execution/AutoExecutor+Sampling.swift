@@ -50,7 +50,7 @@ extension AutoExecutor {
     /// crash must cost an input, not the program), or a task timeout is set (only a worker can
     /// be stopped when a call runs too long).
     func runsInWorkers<Task: PoolTask>(_ task: Task.Type) -> Bool {
-        Task.traits.contains(.crashProne) || options.processes.taskTimeout != nil
+        Task.traits.contains(.crashProne) || options.processes.hasTaskTimeout
     }
 
     /// The executor's plan: the recommendation's, except that a task that must run in workers

@@ -90,10 +90,9 @@ extension Executor {
         for index in waiting.keys.sorted() { try body(index, waiting[index]!) }
     }
 
-    /// Whether `result` is an input a stopped job never started (a pool reports those as
-    /// cancelled).
+    /// Whether `result` is an input a stopped job never started (``ItemNotStarted``).
     static func neverRan<Output>(_ result: Result<Output, any Error>, _ stopping: JobStop?) -> Bool {
-        guard stopping?.isStopped == true, case .failure(let error) = result else { return false }
-        return error is CancellationError
+        guard stopping != nil, case .failure(let error) = result else { return false }
+        return error is ItemNotStarted
     }
 }

@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS|P%] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             The inputs are read a block at a time (about 8 MiB, at most 131,072 lines), so a file
@@ -67,9 +67,12 @@ enum RunCommand {
         "--fetch-workers", in: 1...4096, help: "Fetch threads of a pipeline (default: 4 × the cores).")
     static let rules = CommandOption.text("--rules", "FILE", help: "Decide with this rules file (auto mode).")
     static let output = CommandOption.text("--output", "FILE", help: "Write the outputs here instead of stdout.")
-    static let timeout = CommandOption.number(
-        "--timeout", "SECONDS", in: 0.001...2_592_000,
-        help: "Fail an input whose call runs longer (its worker is killed and replaced); calls run in workers.")
+    static let timeout = CommandOption<CallTimeout>(
+        name: "--timeout", placeholder: "SECONDS|P%",
+        help:
+            "Fail an input whose call runs longer (its worker is killed and replaced), in seconds or as P% of the median successful call (as GNU parallel's 200%); calls run in workers.",
+        expected: "seconds from 0.001 to 2592000, or a percentage from 100% to 100000% (of the median successful call)",
+        convert: CallTimeout.init(parsing:))
     static let exec = CommandOption.text(
         "--exec", "CMD", help: "Run an external command per input line instead of a TASK.")
     static let quiet = CommandOption.flag("--quiet", help: "No progress and no summary on stderr.")

@@ -15,8 +15,10 @@ extension RunCommand {
         var rules: String?
         var output: String?
         var quiet: Bool
-        /// Longest a call may run, in seconds (processes only).
-        var timeout: Double?
+        /// Longest a call may run (processes only).
+        var timeout: CallTimeout?
+        /// The limit `--timeout P%` sets as calls succeed (the workers' pool moves it).
+        let relativeTimeout: TaskTimeLimit?
         var jobLog: String?
         var rerun: Rerun
         var halt: Halt
@@ -46,6 +48,11 @@ extension RunCommand {
             output = try parsed.value(RunCommand.output)
             quiet = parsed.has(RunCommand.quiet)
             timeout = try parsed.value(RunCommand.timeout)
+            if case .percentOfMedian(let percent)? = timeout {
+                relativeTimeout = .percentOfMedian(percent)
+            } else {
+                relativeTimeout = nil
+            }
             jobLog = try parsed.value(RunCommand.jobLog)
             halt = try parsed.value(RunCommand.halt, default: runsCommands ? .never : .now)
             tag = parsed.has(RunCommand.tag)
@@ -92,6 +99,11 @@ extension RunCommand {
                     "\(TaskCatalog.commandName(task)) has no fetch and compute stages, and a pipeline runs a StagedTask: use --mode threads for a task that waits, or --mode processes"
                 )
             }
+            if relativeTimeout != nil, task is any StagedTask.Type {
+                throw usage(
+                    "--timeout P% times each call against the median successful one, and a staged task's calls run as a pipeline that is not timed per call; give --timeout SECONDS"
+                )
+            }
             if timeout != nil, let mode, mode != .processes {
                 throw usage(
                     "--timeout needs worker processes: a call on a thread cannot be stopped; use --mode processes, or auto (which then runs every call in workers)"
@@ -101,12 +113,15 @@ extension RunCommand {
 
         /// Each call runs in its recorded form (``Recorded``): its error is a value, its time
         /// and worker are known.
-        var recordsCalls: Bool { jobLog != nil || halt == .never || tag || retries > 0 }
+        var recordsCalls: Bool { jobLog != nil || halt == .never || tag || retries > 0 || relativeTimeout != nil }
 
         /// Worker settings: this executable, with the task timeout if one was given.
         var processes: ProcessPool.Configuration {
             var configuration = ProcessPool.Configuration()
-            configuration.taskTimeout = timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) }
+            if case .seconds(let seconds)? = timeout {
+                configuration.taskTimeout = .nanoseconds(Int64((seconds * 1e9).rounded()))
+            }
+            configuration.adjustableTaskTimeout = relativeTimeout
             return configuration
         }
     }

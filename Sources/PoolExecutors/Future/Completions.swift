@@ -59,12 +59,12 @@ public final class Completions<Output: Sendable>: AsyncSequence, Sendable {
     }
 
     /// Starts no more items, and keeps every item already started: a thread pool's runners
-    /// finish the chunks they claimed, worker processes the batches they were sent, and those
-    /// items arrive as usual. Items that never start arrive with `CancellationError` (or, on a
-    /// thread pool, not at all), and the stream then ends. For a job that stops early (at a
-    /// failure, on a signal) and must not lose what finished; ``cancel()`` is for a consumer
-    /// that no longer reads. A stream of futures (``init(of:)``) starts nothing, so this does
-    /// nothing there.
+    /// finish the item each is running (the rest of a claimed chunk does not start), worker
+    /// processes the batches they were sent, and those items arrive as usual. Items that never
+    /// start arrive with ``ItemNotStarted``, and the stream then ends. For a job that stops
+    /// early (at a failure, on a signal) and must not lose what finished; ``cancel()`` is for a
+    /// consumer that no longer reads. A stream of futures (``init(of:)``) starts nothing, so
+    /// this does nothing there.
     public func stopStarting() {
         channel.stopStarting()
     }

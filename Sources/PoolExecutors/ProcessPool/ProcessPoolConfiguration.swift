@@ -21,6 +21,9 @@ extension ProcessPool {
         /// Longest a single item may run; past it the worker is killed and replaced and the item
         /// fails with ``PoolError/Code/taskTimedOut``. `nil` (the default) waits forever.
         public var taskTimeout: Duration?
+        /// A task timeout its owner sets while the pool runs (see ``TaskTimeLimit``), used when
+        /// ``taskTimeout`` is nil; no item times out while it holds none.
+        public var adjustableTaskTimeout: TaskTimeLimit?
         /// Longest a new worker may take to say hello before the pool gives up on it.
         public var startTimeout: Duration = .seconds(20)
         /// Items a worker runs before it is replaced by a fresh process (leaky libraries);

@@ -74,18 +74,22 @@ final class ProcessPoolCore: @unchecked Sendable {
         for dispatch in action.sends { send(dispatch) }
     }
 
-    /// Sends none of `source`'s items not yet sent: each fails with `CancellationError`, so a
-    /// stream of them still ends once the items already in workers arrive.
+    /// Sends none of `source`'s items not yet sent: each fails with ``ItemNotStarted``, so a
+    /// stream of them still ends once the items already in workers arrive (and items a dying
+    /// worker hands back later fail the same way: see `requeue`).
     func cancelUndispatched(_ source: WorkSource) {
         let indexes = lock.withLock { () -> [Int] in
             source.stop()
             return source.takeAll()
         }
-        for index in indexes { source.fail(index, with: CancellationError()) }
+        for index in indexes { source.fail(index, with: ItemNotStarted()) }
     }
 
     /// Queues `source` and dispatches what workers have room for.
     func enqueue(_ source: WorkSource) throws {
+        if configuration.adjustableTaskTimeout?.percent != nil {
+            source.timeLimit = configuration.adjustableTaskTimeout
+        }
         try lock.withLock { try state.enqueue(source) }
         pump()
     }

@@ -1,4 +1,5 @@
 import PoolWire
+import Synchronization
 
 /// A worker's end: crash attribution, recovery of logged results, requeues and the errors of
 /// the items it took with it. Each method runs under the core's lock.
@@ -42,11 +43,18 @@ extension ProcessPoolState {
                     stopped.append(index)
                     continue
                 }
+                // An item past where its source stopped dispatching is never sent again: it fails
+                // now, or a stream that waits for every item would wait for ever.
+                let requeues = index < batch.source.dispatchLimit.load(ordering: .relaxed)
                 switch classify(position: position, of: batch, progress: progress, current: current) {
                 case .notStarted:
-                    requeue(index, of: batch.source)
+                    if requeues {
+                        requeue(index, of: batch.source)
+                    } else {
+                        action.failures.append(Failure(source: batch.source, indexes: [index], error: ItemNotStarted()))
+                    }
                 case .lost:
-                    if batch.source.isIdempotent {
+                    if batch.source.isIdempotent && requeues {
                         requeue(index, of: batch.source)
                     } else {
                         action.failures.append(
@@ -54,7 +62,7 @@ extension ProcessPoolState {
                     }
                 case .culprit:
                     let attempts = batch.source.attempts[index, default: 0]
-                    if batch.source.isIdempotent && attempts < configuration.retries {
+                    if batch.source.isIdempotent && attempts < configuration.retries && requeues {
                         batch.source.attempts[index] = attempts + 1
                         requeue(index, of: batch.source)
                     } else {
@@ -154,7 +162,7 @@ extension ProcessPoolState {
     private func culpritError(_ batch: Batch, _ position: Int, _ story: DeathStory) -> PoolError {
         let index = batch.source.reportedIndex(batch.indexes[position])
         let subject = "worker \(story.pid) running \(batch.source.taskName) on input \(index)"
-        let timeout = configuration.taskTimeout.map { "\($0)" } ?? "?"
+        let timeout = configuration.currentTaskTimeout.map { "\($0)" } ?? "?"
         switch story.end {
         case .timedOut:
             guard let timed = story.timedOut, timed.batch != batch.id || timed.position != position else {

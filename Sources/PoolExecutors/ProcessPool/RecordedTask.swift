@@ -18,6 +18,13 @@ package struct RecordedCall<Output: Codable & Sendable>: Codable, Sendable {
     package var attempts = 1
 }
 
+extension RecordedCall: SuccessfulCallTiming {
+    package var successfulCallSeconds: Double? {
+        guard failure == nil, (output as? any FailureOutcome)?.callFailed != true else { return nil }
+        return seconds
+    }
+}
+
 /// An output that stands for a failure without an error thrown: a command that exited
 /// non-zero. `--retries` runs such a call again too.
 package protocol FailureOutcome {
@@ -93,10 +100,11 @@ package protocol PoolFailureRecording: PoolTask {
 
 extension PoolError {
     /// Whether `error` struck one item and the pool goes on: its worker died or was killed at the
-    /// task timeout, or its value could not be coded (any error that is not a ``PoolError`` nor a
-    /// cancellation is a coding failure here, since a recorded task throws none of its own).
+    /// task timeout, or its value could not be coded (any error that is not a ``PoolError``, a
+    /// cancellation nor ``ItemNotStarted`` is a coding failure here, since a recorded task throws
+    /// none of its own).
     package static func isItemFailure(_ error: any Error) -> Bool {
-        if error is CancellationError { return false }
+        if error is CancellationError || error is ItemNotStarted { return false }
         guard let pool = error as? PoolError else { return true }
         return [.workerCrashed, .taskTimedOut, .resultLost].contains(pool.code)
     }

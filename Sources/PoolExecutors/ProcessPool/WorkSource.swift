@@ -16,6 +16,9 @@ class WorkSource: @unchecked Sendable {
     /// The indexes the caller knows the inputs by, for errors, when they are not `0..<count`
     /// (a pipeline submits one item at a time; auto mode runs a job in pieces).
     var reportedIndexes: [Int]?
+    /// The pool's relative timeout, which learns from each successful call's length (set when
+    /// the source is queued).
+    var timeLimit: TaskTimeLimit?
 
     /// The index errors give for item `index`.
     func reportedIndex(_ index: Int) -> Int {
@@ -131,6 +134,9 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
     override func deliver(_ index: Int, output: UnsafeRawBufferPointer) {
         do {
             let value = try WireDecoder().decode(Task.Output.self, from: output)
+            if let timeLimit, let seconds = (value as? any SuccessfulCallTiming)?.successfulCallSeconds {
+                timeLimit.observe(successfulCallSeconds: seconds)
+            }
             record(index, .success(value))
         } catch {
             record(index, .failure(error))

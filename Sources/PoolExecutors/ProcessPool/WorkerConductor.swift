@@ -80,7 +80,7 @@ extension ProcessPoolCore {
                     Processes.kill(connection.pid)
                 }
             case .timedOut:
-                guard let page = connection.page, let timeout = configuration.taskTimeout else { continue }
+                guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { continue }
                 let now = MonotonicClock.nanoseconds()
                 let progress = page.read()
                 if progress.startedAt != 0 && now &- progress.startedAt >= Self.nanoseconds(timeout) {
@@ -98,7 +98,9 @@ extension ProcessPoolCore {
 
     /// How long to wait for replies before checking the running item against the timeout.
     private func timeoutMilliseconds(_ connection: WorkerConnection) -> Int32 {
-        guard let timeout = configuration.taskTimeout, let page = connection.page else { return -1 }
+        guard configuration.hasTaskTimeout, let page = connection.page else { return -1 }
+        // An adjustable limit not set yet may be set at any time: look again soon.
+        guard let timeout = configuration.currentTaskTimeout else { return 100 }
         let limit = Self.nanoseconds(timeout)
         let progress = page.read()
         guard progress.startedAt != 0 else { return Int32(clamping: max(1, limit / 1_000_000)) }

@@ -176,6 +176,11 @@ struct WorkerLoop {
         }
         if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }
         Processes.ignoreBrokenPipeSignals()
+        // ^C at a terminal reaches the whole foreground process group, workers included: the
+        // parent decides what an interrupt does (`run` lets the running items finish), and a
+        // worker lives exactly as long as its pool wants it (its pipes and the parent's death
+        // end it).
+        Signals.ignoreUnlessHandled(Signals.interrupt)
 
         var seen = Set<String>()
         for runner in runners where !seen.insert(runner.name).inserted {

@@ -51,3 +51,12 @@ public final class JobStop: Sendable {
     /// Forgets the running part's action (it ended).
     package func finishedRunning() { state.withLock { $0.action = nil } }
 }
+
+/// The error a stream reports for an item its job stopped before it started
+/// (``Completions/stopStarting()``): the stream still ends, and the executors skip such items
+/// (they ran nowhere, so a resumed job runs them). Distinct from `CancellationError`, which a
+/// task may throw itself.
+public struct ItemNotStarted: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "not started: the job was stopped first" }
+}

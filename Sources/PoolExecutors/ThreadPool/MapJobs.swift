@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The shared state of one ordered ``ThreadPool/map(_:chunkSize:_:)``.
 ///
 /// Not generic on purpose: `process(index)` is a closure built by the `@inlinable` `map` in
@@ -66,16 +68,37 @@ final class StreamingMapJob: MapRunners, Sendable {
         self.process = process
         cursor = ChunkCursor(count: count, chunkSize: chunkSize, runners: runners)
         progress = MapProgress(runners: runners + 1, items: count)
+        let startsStopped = StartsStopped()
+        self.startsStopped = startsStopped
         channel = CompletionChannel(
             expecting: count, stopWork: { [cursor] in cursor.stop() },
-            // Claimed chunks run whole, so what ran is a prefix of the job.
-            stopStarting: { [cursor] in cursor.truncate() })
+            // No claim after this, and no item of a claimed chunk starts either: a stop waits
+            // for the items running, not for a whole chunk of an automatic size (a quarter of
+            // an even share of the job).
+            stopStarting: { [cursor] in
+                startsStopped.flag.store(true, ordering: .relaxed)
+                cursor.truncate()
+            })
+    }
+
+    /// Set by the channel's `stopStarting`: items not started stay so.
+    private let startsStopped: StartsStopped
+
+    /// A flag the channel's closure and the runners share.
+    final class StartsStopped: Sendable {
+        let flag = Atomic<Bool>(false)
     }
 
     func work() {
         while let range = cursor.claim() {
             for index in range {
                 if cursor.isStopped { return }
+                if startsStopped.flag.load(ordering: .relaxed) {
+                    for unstarted in index..<range.upperBound {
+                        channel.push(CompletedItem(index: unstarted, outcome: .failure(ItemNotStarted())))
+                    }
+                    break
+                }
                 channel.push(CompletedItem(index: index, outcome: process(index)))
             }
             chunkDone(range)
@@ -84,9 +107,15 @@ final class StreamingMapJob: MapRunners, Sendable {
 
     func finish() {
         // Items no runner reached (cancelled runners) still get an element each, so the
-        // consumer sees every index exactly once and the stream ends.
+        // consumer sees every index exactly once and the stream ends; after a stop, those past
+        // the cut were never started.
         for index in cursor.claimRest() {
             channel.push(CompletedItem(index: index, outcome: .failure(CancellationError())))
+        }
+        if let cut = cursor.cutPoint {
+            for index in cut..<cursor.count {
+                channel.push(CompletedItem(index: index, outcome: .failure(ItemNotStarted())))
+            }
         }
         channel.close()
     }

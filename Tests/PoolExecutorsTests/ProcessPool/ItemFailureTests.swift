@@ -14,6 +14,7 @@ import Testing
         #expect(PoolError.isItemFailure(PoolError(.taskTimedOut, "too long")))
         #expect(PoolError.isItemFailure(PoolError(.resultLost, "lost")))
         #expect(!PoolError.isItemFailure(CancellationError()))
+        #expect(!PoolError.isItemFailure(ItemNotStarted()), "an item a stopped job never started did not fail")
         #expect(!PoolError.isItemFailure(PoolError(.shutDown, "stopped")))
         #expect(!PoolError.isItemFailure(PoolError(.unknownTask, "no such task")))
         #expect(!PoolError.isItemFailure(PoolError(.workerStartFailed, "no worker")))
