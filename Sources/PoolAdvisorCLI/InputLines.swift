@@ -116,6 +116,13 @@ enum InputLines {
                 while last > first, isBlank(buffer[last - 1]) { last -= 1 }
                 if first < last {
                     let bytes = UnsafeRawBufferPointer(rebasing: buffer[first..<last])
+                    // A canonical whole number is ASCII, so valid UTF-8: no check needed.
+                    if let number = JSONScalars.decode(Input.self, bytes) {
+                        chunk.inputs.append(number)
+                        chunk.lines.append(chunk.lineCount)
+                        lineStart = lineEnd + 1
+                        continue
+                    }
                     guard String(validating: bytes, as: UTF8.self) != nil else {
                         chunk.failure = Malformed(line: chunk.lineCount, error: NotUTF8())
                         return

@@ -183,7 +183,9 @@ final class OutputWriter: Sendable {
     func write<Output: Encodable>(_ output: Output) throws -> Bool {
         let (flushed, failure): (Bool, CommandFailure?) = try state.withLock { state in
             if state.stopped { Self.waitForExit() }
-            state.buffer.append(contentsOf: try state.encoder.encode(output))
+            if !JSONScalars.append(output, to: &state.buffer) {
+                state.buffer.append(contentsOf: try state.encoder.encode(output))
+            }
             state.buffer.append(UInt8(ascii: "\n"))
             state.accepted += 1
             guard state.buffer.count >= 1 << 16 || ContinuousClock.now - state.lastWrite > .milliseconds(200) else {

@@ -8,7 +8,7 @@ import PoolBenchTasks
 // pool-bench is also a worker executable for its own process pools: this must come first.
 WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 
-let suites = ["threads", "processes", "wire", "profiler", "rules", "auto"]
+let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS]
 
@@ -96,6 +96,7 @@ for suite in selected {
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
+    case "cli": report = CommandLineSuite(quick: quick, rounds: rounds).run()
     // Auto's rounds are long: 3 at most, 1 with --quick, unless --rounds asks for more with
     // --quick or --sizes.
     case "auto":
