@@ -68,4 +68,50 @@ struct InterruptTests {
             error.contains("interrupted by \(name): the \(lines.count) finished outputs are in \(place)"), "\(error)")
         if toFile { #expect(!FileManager.default.fileExists(atPath: output)) }
     }
+
+    @Test("a signal while the first inputs are awaited (a FIFO) ends the run with 130 and leaves no job log behind")
+    func signalBeforeAnyWork() throws {
+        let scratch = try ScratchDirectory()
+        let fifo = scratch.path + "/inputs.fifo"
+        let log = scratch.path + "/job.log"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let stderrPath = scratch.path + "/stderr"
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: commandPath)
+        process.arguments = ["run", "tiny", "--inputs", fifo, "--joblog", log, "--quiet"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CACHE_HOME"] = commandCache
+        process.environment = environment
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try err.close()
+        // Opening the write end lets the run open the FIFO; it then waits for lines. Without
+        // blocking: until the run opens its end, this fails (ENXIO) and is tried again.
+        let deadline = Date().addingTimeInterval(120)
+        var writer: Int32 = -1
+        while writer < 0, process.isRunning, Date() < deadline {
+            writer = open(fifo, O_WRONLY | O_NONBLOCK)
+            if writer < 0 { usleep(10_000) }
+        }
+        #expect(writer >= 0, "the run opened the FIFO")
+        while process.isRunning, !FileManager.default.fileExists(atPath: log), Date() < deadline { usleep(10_000) }
+        #expect(FileManager.default.fileExists(atPath: log), "the run created its job log")
+        kill(process.processIdentifier, SIGINT)
+        // The drain is asked for; the end of the FIFO then ends the wait for lines.
+        while process.isRunning, Date() < deadline,
+            !((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "").contains("no more inputs start")
+        {
+            usleep(10_000)
+        }
+        close(writer)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGINT)
+        #expect(!FileManager.default.fileExists(atPath: log), "the empty log this run made is gone")
+        let error = try String(contentsOfFile: stderrPath, encoding: .utf8)
+        #expect(error.contains("interrupted by SIGINT: no input had started"), "\(error)")
+    }
 }

@@ -39,12 +39,34 @@ enum RunJob {
                         "the job log '\(path)' is the file '\(clash)' names too; give the log a name of its own")
             }
         }
+        // Signals are watched from here: counting a large file, or waiting for a FIFO's first
+        // lines, can take a while, and a ^C then must not leave a new, empty log behind (the
+        // next run would be told to add --resume).
+        let stop = JobStop()
+        let startedWriter = Locked<OutputWriter?>(nil)
+        let madeLog = createdLog
+        let interruption = Interruption(drain: { stop.stop() }) { [log] in
+            guard let writer = startedWriter.withLock({ $0 }) else {
+                if madeLog { log?.removeUnused() }
+                return "no input had started"
+            }
+            guard let log else { return writer.stopForSignal() }
+            return log.stopForSignal(writer.stopForSignalReportingWhole)
+        }
+        defer { interruption.end() }
         let plan: JobBlocks<Task>
         do {
             plan = try JobBlocks(source, settings: settings, context: context)
         } catch {
             if createdLog { log?.removeUnused() }
+            // A FIFO closed after a ^C ends as "no inputs": the interruption is what happened.
+            if stop.isStopped, let status = interruption.endDrained() { return status }
             throw error
+        }
+        if stop.isStopped {
+            // Interrupted before any work: nothing to write; a log this run made is removed.
+            if createdLog { log?.removeUnused() }
+            return interruption.endDrained() ?? 0
         }
         if plan.nothingLeft {
             // Nothing left: an earlier run stopped after its last output, so its outputs
@@ -61,14 +83,9 @@ enum RunJob {
             if createdLog { log?.removeUnused() }
             throw error
         }
-        let stop = JobStop()
+        startedWriter.withLock { $0 = writer }
         let sink = JobSink<Task.Output>(
             writer: writer, log: log, tag: settings.tag, halt: settings.halt, stop: stop, judge: judge)
-        let interruption = Interruption(drain: { stop.stop() }) { [log] in
-            guard let log else { return writer.stopForSignal() }
-            return log.stopForSignal(writer.stopForSignalReportingWhole)
-        }
-        defer { interruption.end() }
         let counter = ProgressCounter()
         let reporter =
             settings.quiet
@@ -82,8 +99,11 @@ enum RunJob {
             (summary, ran) = try plan.run(task, rules: rules, sink: sink, counter: counter) { reporter?.start() }
             reporter?.stop()
             // Stopped by a signal: what was running finished and is written; the outputs keep
-            // their partial name, for --resume.
-            if let status = interruption.endDrained() { return status }
+            // their partial name, for --resume (and a log this run made, with nothing in it, goes).
+            if let status = interruption.endDrained() {
+                if createdLog, ran == 0 { log?.removeUnused() }
+                return status
+            }
             if let halted = sink.halted { throw halted }
             try sink.finish(keepingPartialName: plan.keepsPartialName)
             if plan.keepsPartialName, let partial = writer.partialPath, !settings.quiet {
