@@ -197,6 +197,23 @@ final class OutputWriter: Sendable {
         return flushed
     }
 
+    /// Adds `count` output lines encoded elsewhere (each ending in a newline); returns true when
+    /// this call wrote the buffered lines out.
+    @discardableResult
+    func writeLines(_ lines: [UInt8], count: Int) throws -> Bool {
+        let (flushed, failure): (Bool, CommandFailure?) = state.withLock { state in
+            if state.stopped { Self.waitForExit() }
+            state.buffer.append(contentsOf: lines)
+            state.accepted += count
+            guard state.buffer.count >= 1 << 16 || ContinuousClock.now - state.lastWrite > .milliseconds(200) else {
+                return (false, nil)
+            }
+            return (true, flush(&state))
+        }
+        if let failure { throw failure }
+        return flushed
+    }
+
     /// True when every accepted output reached the file.
     var wroteEverything: Bool { state.withLock { $0.written == $0.accepted && $0.buffer.isEmpty } }
 

@@ -143,3 +143,22 @@ struct BlockJobTests {
         #expect(result.error.contains("ran 2000 inputs"), "\(result.error)")
     }
 }
+
+extension BlockJobTests {
+    @Test(
+        "the plain path (chunks run and encoded on the pool) stops at the lowest failing line with every output before it",
+        arguments: [["--mode", "threads"], ["--mode", "serial"], ["--mode", "threads", "--chunk", "7"]])
+    func plainPathFailure(_ mode: [String]) throws {
+        let scratch = try ScratchDirectory()
+        // disk-fsync refuses a negative size: lines 700 and 900 fail; the first is reported.
+        let sizes = (1...1000).map { $0 == 700 || $0 == 900 ? -1 : 512 + $0 % 3 }
+        let inputs = try scratch.file("in.jsonl", sizes.map { "\($0)\n" }.joined())
+        let output = scratch.path + "/out.jsonl"
+        let result = try runCommand(["run", "disk-fsync", "--inputs", inputs, "--output", output, "--quiet"] + mode)
+        #expect(result.status == 1)
+        #expect(result.error.contains("in.jsonl:700: the task failed"), "\(result.error)")
+        let good = try scratch.file("good.jsonl", sizes.prefix(699).map { "\($0)\n" }.joined())
+        let serial = try runCommand(["run", "disk-fsync", "--inputs", good, "--mode", "serial", "--quiet"])
+        #expect(try String(contentsOfFile: output + ".partial", encoding: .utf8) == serial.output)
+    }
+}

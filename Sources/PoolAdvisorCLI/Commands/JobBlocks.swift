@@ -80,6 +80,9 @@ final class JobBlocks<Task: PoolTask> {
     ) throws -> (summary: String, ran: Int) {
         var executor: Executor?
         defer { executor?.shutdown() }
+        // The plain path's own pool, when the plan is threads (see ``EncodedChunks``).
+        var chunks: EncodedChunks<Task>?
+        defer { chunks?.pool?.shutdown() }
         var summary = ""
         var ran = 0
         var blocks = 0
@@ -102,7 +105,7 @@ final class JobBlocks<Task: PoolTask> {
                 }
                 sink.begin(lines: lines)
                 if let executor {
-                    try runFixed(task, inputs, executor, sink, counter)
+                    try runFixed(task, inputs, executor, sink, counter, &chunks)
                 } else if let mode = settings.mode {
                     // Never more workers than inputs, when the job is this one block.
                     let items = blocks == 0 && source.blocks.isFinished ? inputs.count : Int.max
@@ -113,7 +116,7 @@ final class JobBlocks<Task: PoolTask> {
                     let fixed = Executor(plan: plan, processes: settings.processes)
                     executor = fixed
                     summary = plan.summary
-                    try runFixed(task, inputs, fixed, sink, counter)
+                    try runFixed(task, inputs, fixed, sink, counter, &chunks)
                 } else {
                     let report = try runAuto(task, inputs, rules: rules, sink: sink, counter: counter)
                     summary = autoSummary(report)
@@ -138,8 +141,19 @@ final class JobBlocks<Task: PoolTask> {
 
     private func runFixed(
         _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor, _ sink: JobSink<Task.Output>,
-        _ counter: ProgressCounter
+        _ counter: ProgressCounter, _ chunks: inout EncodedChunks<Task>?
     ) throws {
+        if !settings.recordsCalls, executor.plan.mode == .threads || executor.plan.mode == .serial {
+            let threads = executor.plan.mode == .threads
+            let encoded =
+                chunks.flatMap { ($0.pool != nil) == threads ? $0 : nil }
+                ?? EncodedChunks(
+                    pool: threads ? ThreadPool(workers: max(1, executor.plan.workers), name: "run") : nil,
+                    chunkSize: executor.plan.chunkSize)
+            chunks = encoded
+            try encoded.run(inputs, progress: counter, stopping: sink.stop) { try sink.writeLines($0, count: $1) }
+            return
+        }
         if recorded {
             try executor.forEachResult(of: Recorded<Task>.self, inputs, progress: counter, stopping: sink.stop) {
                 try sink.take($0, recorded: $1)

@@ -116,6 +116,9 @@ final class JobSink<Output: Codable & Sendable> {
         }
     }
 
+    /// Writes `count` outputs encoded elsewhere, in order (the plain path: no log, no tag).
+    func writeLines(_ lines: [UInt8], count: Int) throws { try writer.writeLines(lines, count: count) }
+
     /// Writes out the rest: the outputs (the file takes its name unless `keepingPartialName`),
     /// then the log.
     func finish(keepingPartialName: Bool) throws {

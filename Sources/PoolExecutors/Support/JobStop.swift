@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A request to end a running job early without losing work already done: once ``stop()`` is
 /// called no more inputs start, the inputs already running finish, and their results are still
 /// handed over before the job's call returns. Like `concurrent.futures`'
@@ -21,6 +23,8 @@ public final class JobStop: Sendable {
     }
 
     private let state = Locked(State())
+    /// ``isStopped``, read without the lock (a chunk of work asks between items).
+    private let stopped = Atomic<Bool>(false)
 
     /// A request not yet made.
     public init() {}
@@ -30,13 +34,14 @@ public final class JobStop: Sendable {
         let action = state.withLock { state -> (@Sendable () -> Void)? in
             guard !state.isStopped else { return nil }
             state.isStopped = true
+            stopped.store(true, ordering: .relaxed)
             return state.action
         }
         action?()
     }
 
     /// Whether ``stop()`` was called.
-    public var isStopped: Bool { state.withLock { $0.isStopped } }
+    public var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
     /// Makes `action` what ``stop()`` does for the part of the job running now (a stream's
     /// `stopStarting`), replacing the one before; runs it at once when the stop came already.
