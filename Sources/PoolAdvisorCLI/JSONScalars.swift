@@ -11,7 +11,7 @@ enum JSONScalars {
     /// canonical JSON text; nil otherwise.
     static func decode<Value>(_ type: Value.Type, _ bytes: UnsafeRawBufferPointer) -> Value? {
         if Value.self == UInt64.self { return unsigned(bytes).map { $0 as! Value } }
-        if Value.self == Int.self { return signed(bytes).map { Int($0) as! Value } }
+        if Value.self == Int.self { return signed(bytes).flatMap { Int(exactly: $0) }.map { $0 as! Value } }
         if Value.self == Int64.self { return signed(bytes).map { $0 as! Value } }
         return nil
     }

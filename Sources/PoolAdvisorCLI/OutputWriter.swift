@@ -71,8 +71,7 @@ final class OutputWriter: Sendable {
     ///   `FILE.partial` (it stopped) or `FILE` (it finished; moved to `FILE.partial` while this
     ///   run appends), instead of refusing them.
     init(path: String?, continuing: Bool = false) throws(CommandFailure) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = Self.makeEncoder()
         guard let path else {
             destination = .standardOutput
             continuesEarlierOutputs = false
@@ -214,6 +213,13 @@ final class OutputWriter: Sendable {
         return flushed
     }
 
+    /// The encoder of every output line: sorted keys (stable lines to compare), slashes as they are.
+    static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
     /// True when every accepted output reached the file.
     var wroteEverything: Bool { state.withLock { $0.written == $0.accepted && $0.buffer.isEmpty } }
 
@@ -262,9 +268,11 @@ final class OutputWriter: Sendable {
         if let failure { throw failure }
     }
 
-    /// After a failure: writes out the outputs accepted before it, and says where they are.
+    /// After a failure: writes out the outputs accepted, and says where they are.
+    /// - Parameter drained: whether outputs that finished behind the failure were written too
+    ///   (a job halted through its stop), so they are not all "before it".
     /// - Returns: a sentence for the error message, or nil when nothing was written.
-    func keepWhatWasWritten() -> String? {
+    func keepWhatWasWritten(drained: Bool = false) -> String? {
         let written = state.withLock { state in
             if state.stopped { Self.waitForExit() }
             _ = flush(&state)
@@ -276,7 +284,8 @@ final class OutputWriter: Sendable {
             return state.written
         }
         guard written > 0 else { return nil }
-        return "the \(written) outputs before it are in \(place(finished: false))"
+        let which = drained ? "finished outputs (those that finished behind it included)" : "outputs before it"
+        return "the \(written) \(which) are in \(place(finished: false))"
     }
 
     /// For a signal: writes out every output accepted so far, stops the writer for good (a

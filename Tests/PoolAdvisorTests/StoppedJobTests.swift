@@ -154,4 +154,16 @@ struct StoppedJobTests {
         let expected = (0..<plan.count).filter { !plan.faulty.contains($0) }.map { "\($0 * 2)" }
         #expect(result.output.split(separator: "\n").map(String.init) == expected, "the others' outputs, in order")
     }
+
+    @Test(
+        "--exec with --halt now on threads or serially: the first failing command stops the job",
+        arguments: ["threads", "serial"])
+    func failingCommandHalts(_ mode: String) throws {
+        let inputs = try temporaryFile("exec-halt-\(mode).jsonl", (1...40).map { "\($0)\n" }.joined())
+        let result = try runCommand([
+            "run", "--exec", "test {} -ne 7", "--shell", "--inputs", inputs, "--halt", "now", "--mode", mode, "--quiet",
+        ])
+        #expect(result.status == 1, "\(result.error)")
+        #expect(result.error.contains("exec-halt-\(mode).jsonl:7: the command exited with status 1"), "\(result.error)")
+    }
 }

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import PoolAdvisor
+internal import Synchronization
 
 /// `run`'s plain path on threads (no job log, tag or retries: each output is only written): a
 /// chunk of inputs is run *and encoded* on a pool thread into one buffer of JSON lines, and the
@@ -26,7 +27,13 @@ struct EncodedChunks<Task: PoolTask> {
         var bytes: [UInt8] = []
         var count = 0
         var failure: (offset: Int, error: any Error)?
-        var stopped = false
+    }
+
+    /// Set when the consumer leaves a stream early (a failure, a write error): chunks running
+    /// then stop at their next input, as the pool's own streams do, instead of running inputs
+    /// whose outputs nobody will write.
+    final class Abandoned: Sendable {
+        let flag = Atomic<Bool>(false)
     }
 
     /// The longest a chunk should take: its outputs are written only when it ends, so a job of
@@ -80,16 +87,18 @@ struct EncodedChunks<Task: PoolTask> {
         }
         guard let pool else {
             for (index, range) in ranges.enumerated() where !stopping.isStopped {
-                try deliver(Self.encode(inputs, range, stopping), at: index)
+                try deliver(Self.encode(inputs, range, stopping, nil), at: index)
             }
             return
         }
+        let abandoned = Abandoned()
         let stream = try pool.mapUnordered(Array(ranges.indices), chunkSize: 1) { index in
-            Self.encode(inputs, ranges[index], stopping)
+            Self.encode(inputs, ranges[index], stopping, abandoned)
         }
         stopping.whileRunning { stream.stopStarting() }
         defer {
             stopping.finishedRunning()
+            abandoned.flag.store(true, ordering: .relaxed)
             stream.cancel()
         }
         var waiting: [Int: Chunk] = [:]
@@ -110,15 +119,13 @@ struct EncodedChunks<Task: PoolTask> {
     }
 
     /// Runs and encodes one chunk, stopping at its first failure or at a stop.
-    private static func encode(_ inputs: [Task.Input], _ range: Range<Int>, _ stopping: JobStop) -> Chunk {
+    private static func encode(
+        _ inputs: [Task.Input], _ range: Range<Int>, _ stopping: JobStop, _ abandoned: Abandoned?
+    ) -> Chunk {
         var chunk = Chunk()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = OutputWriter.makeEncoder()
         for index in range {
-            if stopping.isStopped {
-                chunk.stopped = true
-                break
-            }
+            if stopping.isStopped || abandoned?.flag.load(ordering: .relaxed) == true { break }
             do {
                 let output = try Task.run(inputs[index])
                 if !JSONScalars.append(output, to: &chunk.bytes) {

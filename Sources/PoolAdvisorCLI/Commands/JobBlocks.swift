@@ -143,7 +143,10 @@ final class JobBlocks<Task: PoolTask> {
         _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor, _ sink: JobSink<Task.Output>,
         _ counter: ProgressCounter, _ chunks: inout EncodedChunks<Task>?
     ) throws {
-        if !settings.recordsCalls, executor.plan.mode == .threads || executor.plan.mode == .serial {
+        // A command's outcome is judged (a non-zero exit is a failure) by the sink, one at a time.
+        if !settings.recordsCalls, Task.self != ExternalCommand.self,
+            executor.plan.mode == .threads || executor.plan.mode == .serial
+        {
             let threads = executor.plan.mode == .threads
             let encoded =
                 chunks.flatMap { ($0.pool != nil) == threads ? $0 : nil }

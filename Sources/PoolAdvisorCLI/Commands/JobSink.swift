@@ -148,7 +148,7 @@ final class JobSink<Output: Codable & Sendable> {
         default:
             break
         }
-        let kept = writer.keepWhatWasWritten().map { "; \($0)" } ?? ""
+        let kept = writer.keepWhatWasWritten(drained: error is Halted).map { "; \($0)" } ?? ""
         if writer.wroteEverything { try? log?.flush() }
         guard let message else { return error }
         return CommandFailure(message: message + kept)

@@ -100,10 +100,10 @@ enum RunJob {
             reporter?.stop()
             // Stopped by a signal: what was running finished and is written; the outputs keep
             // their partial name, for --resume (and a log this run made, with nothing in it, goes).
-            if let status = interruption.endDrained() {
-                if createdLog, ran == 0 { log?.removeUnused() }
-                return status
-            }
+            // Nothing completed: the log this run made (still empty: its header is written with
+            // the first lines) goes before the outputs' place is reported.
+            if createdLog, counter.completed == 0, stop.isStopped { log?.removeUnused() }
+            if let status = interruption.endDrained() { return status }
             if let halted = sink.halted { throw halted }
             try sink.finish(keepingPartialName: plan.keepsPartialName)
             if plan.keepsPartialName, let partial = writer.partialPath, !settings.quiet {

@@ -78,7 +78,9 @@ public final class TaskTimeLimit: Sendable {
             return sorted[sorted.count / 2]
         }
         guard let median else { return }
-        set(.nanoseconds(Int64((max(Self.floorSeconds, median * percent / 100) * 1e9).rounded())))
+        // At most a year: a hostile duration must not trap the conversion.
+        let seconds = min(max(Self.floorSeconds, median * percent / 100), 31_536_000)
+        set(.nanoseconds(Int64((seconds * 1e9).rounded())))
     }
 }
 
