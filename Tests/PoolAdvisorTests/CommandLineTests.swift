@@ -37,6 +37,25 @@ struct CommandResult {
     var error: String
 }
 
+/// Starts the CLI with `arguments` and returns it running (to be signalled, then waited for):
+/// no standard input, stdout thrown away, stderr into the file at `stderrPath` (created here).
+func startCommand(_ arguments: [String], executable: String = commandPath, stderrPath: String) throws -> Process {
+    _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["XDG_CACHE_HOME"] = commandCache
+    process.environment = environment
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    try err.close()
+    return process
+}
+
 /// Runs the CLI with `arguments`, no standard input, stdout and stderr captured through files.
 func runCommand(_ arguments: [String], environment extra: [String: String] = [:], executable: String = commandPath)
     throws -> CommandResult

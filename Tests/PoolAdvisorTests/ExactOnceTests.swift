@@ -5,12 +5,12 @@ import Synchronization
 import Testing
 
 /// A fresh log file for ``AppendCall`` and friends; removed by ``calls(in:)``.
-private func newLog() -> String {
+func newLog() -> String {
     NSTemporaryDirectory() + "pool-advisor-calls-\(getpid())-\(UUID().uuidString).log"
 }
 
 /// How many times each index was called, read from the log (which is then removed).
-private func calls(in log: String) -> [Int: Int] {
+func calls(in log: String) -> [Int: Int] {
     defer { try? FileManager.default.removeItem(atPath: log) }
     let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     var counts: [Int: Int] = [:]

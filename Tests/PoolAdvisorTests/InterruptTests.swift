@@ -76,19 +76,8 @@ struct InterruptTests {
         let log = scratch.path + "/job.log"
         #expect(mkfifo(fifo, 0o600) == 0)
         let stderrPath = scratch.path + "/stderr"
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: commandPath)
-        process.arguments = ["run", "tiny", "--inputs", fifo, "--joblog", log, "--quiet"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_CACHE_HOME"] = commandCache
-        process.environment = environment
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try err.close()
+        let process = try startCommand(
+            ["run", "tiny", "--inputs", fifo, "--joblog", log, "--quiet"], stderrPath: stderrPath)
         // Opening the write end lets the run open the FIFO; it then waits for lines. Without
         // blocking: until the run opens its end, this fails (ENXIO) and is tried again.
         let deadline = Date().addingTimeInterval(120)

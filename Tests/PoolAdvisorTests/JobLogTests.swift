@@ -144,16 +144,7 @@ struct JobLogTests {
         let arguments = [
             "run", "sleep", "--inputs", inputs, "--mode", "serial", "--quiet", "--joblog", log, "--output", output,
         ]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: commandPath)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_CACHE_HOME"] = commandCache
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try startCommand(arguments, stderrPath: scratch.path + "/stderr")
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning, InterruptTests.lines(output + ".partial").count < 3, Date() < deadline {
             usleep(10_000)

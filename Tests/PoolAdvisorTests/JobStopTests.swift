@@ -3,19 +3,6 @@ import PoolAdvisor
 import PoolAdvisorTestTasks
 import Testing
 
-/// How many times each index was called, read from a ``LoggedCall`` log (which is then removed).
-private func calls(in log: String) -> [Int: Int] {
-    defer { try? FileManager.default.removeItem(atPath: log) }
-    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-    var counts: [Int: Int] = [:]
-    for line in text.split(separator: "\n") { counts[Int(line)!, default: 0] += 1 }
-    return counts
-}
-
-private func newLog() -> String {
-    NSTemporaryDirectory() + "pool-advisor-stop-\(getpid())-\(UUID().uuidString).log"
-}
-
 /// Inputs whose first call returns only after five others were called, so they finish behind it,
 /// and whose second fails: a job that stops at that failure has finished work to keep.
 private func slowFirstFailingSecond(_ count: Int, log: String) -> [LoggedCall] {

@@ -89,23 +89,11 @@ struct StoppedJobTests {
         let log = scratch.path + "/job.log"
         let output = scratch.path + "/out.jsonl"
         let stderrPath = scratch.path + "/stderr"
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let arguments = [
             "run", AppendCall.name, "--inputs", inputs, "--mode", "threads", "--workers", "3", "--chunk", "1",
             "--joblog", log, "--output", output, "--quiet",
         ]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: testToolPath)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_CACHE_HOME"] = commandCache
-        process.environment = environment
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try err.close()
+        let process = try startCommand(arguments, executable: testToolPath, stderrPath: stderrPath)
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning, Self.calls(callLog).count < 8, Date() < deadline { usleep(2_000) }
         #expect(process.isRunning, "the job ended before it could be interrupted")
