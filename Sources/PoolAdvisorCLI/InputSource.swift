@@ -99,7 +99,7 @@ extension InputSource {
             let malformed = decoded.malformed.map { error in
                 CommandFailure(
                     message:
-                        "\(path):\(linesBefore + error.line): not a valid input for \(Task.name) (\(String(reflecting: Task.Input.self))): \(InputFiles.reason(error.error))"
+                        "\(path):\(linesBefore + error.line): not a valid input for \(TaskCatalog.commandName(Task.self)) (\(String(reflecting: Task.Input.self))): \(InputFiles.reason(error.error))"
                 )
             }
             return (decoded.inputs, decoded.lines, malformed)

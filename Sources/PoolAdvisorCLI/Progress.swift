@@ -16,6 +16,9 @@ final class ProgressReporter: Sendable {
     private let lastChange = Locked<(done: Int, at: Date, eta: Double)>((0, Date(), .infinity))
     /// The redrawing thread, between ``start()`` and ``stop()``.
     private let thread = Locked<PlatformThread?>(nil)
+    /// Signalled by ``stop()``, so the thread ends at once, not at its next redraw (a job's
+    /// summary time included that wait: "ran 1 inputs in 50.7 ms" for a 100 µs call).
+    private let wake = DispatchSemaphore(value: 0)
 
     init(total: Int?, counter: ProgressCounter, terminal: Bool) {
         self.total = total
@@ -26,14 +29,9 @@ final class ProgressReporter: Sendable {
     func start() {
         let interval: UInt32 = terminal ? 200_000 : 2_000_000
         let redrawing = try? PlatformThread.start(name: "progress") { [self] in
-            var waited: UInt32 = 0
             while !stopped.withLock({ $0 }) {
-                Sleep.briefly(microseconds: 50_000)
-                waited += 50_000
-                if waited >= interval {
-                    waited = 0
-                    draw(final: false)
-                }
+                if wake.wait(timeout: .now() + .microseconds(Int(interval))) == .success { break }
+                draw(final: false)
             }
         }
         thread.withLock { $0 = redrawing }
@@ -42,6 +40,7 @@ final class ProgressReporter: Sendable {
     /// Stops redrawing and prints the last state.
     func stop() {
         stopped.withLock { $0 = true }
+        wake.signal()
         let running = thread.withLock { current in
             defer { current = nil }
             return current

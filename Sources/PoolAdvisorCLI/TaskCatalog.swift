@@ -48,7 +48,7 @@ enum InputFiles {
         } catch {
             throw CommandFailure(
                 message:
-                    "\(path):\(error.line): not a valid input for \(Task.name) (\(String(reflecting: Task.Input.self))): \(Self.reason(error.error))"
+                    "\(path):\(error.line): not a valid input for \(TaskCatalog.commandName(Task.self)) (\(String(reflecting: Task.Input.self))): \(Self.reason(error.error))"
             )
         }
         if decoded.inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }

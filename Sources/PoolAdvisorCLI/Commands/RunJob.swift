@@ -117,7 +117,8 @@ enum RunJob {
         if !settings.quiet {
             let failed = sink.failures > 0 ? "; \(sink.failures) failed" : ""
             context.note(
-                "ran \(ran) inputs in \(NumberText.seconds(Date().timeIntervalSince(started))): \(summary)\(failed)\n")
+                "ran \(ran) input\(ran == 1 ? "" : "s") in \(NumberText.seconds(Date().timeIntervalSince(started))): \(summary)\(failed)\n"
+            )
         }
         guard let first = sink.firstFailure else { return 0 }
         let noun = Task.self == ExternalCommand.self ? "commands" : "inputs"

@@ -187,7 +187,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 batch.source.fail(
                     index,
                     with: RemoteTaskError(
-                        taskName: batch.source.taskName, typeName: failure.typeName, message: failure.message,
+                        taskName: batch.source.displayName, typeName: failure.typeName, message: failure.message,
                         inputIndex: batch.source.reportedIndex(index)))
             }
         }

@@ -161,7 +161,7 @@ extension ProcessPoolState {
 
     private func culpritError(_ batch: Batch, _ position: Int, _ story: DeathStory) -> PoolError {
         let index = batch.source.reportedIndex(batch.indexes[position])
-        let subject = "worker \(story.pid) running \(batch.source.taskName) on input \(index)"
+        let subject = "worker \(story.pid) running \(batch.source.displayName) on input \(index)"
         let timeout = configuration.currentTaskTimeout.map { "\($0)" } ?? "?"
         switch story.end {
         case .timedOut:
@@ -202,7 +202,7 @@ extension ProcessPoolState {
         }
         return PoolError(
             .resultLost,
-            "\(batch.source.taskName) may have finished input \(index) in worker \(story.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
+            "\(batch.source.displayName) may have finished input \(index) in worker \(story.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
             processID: story.pid, processExit: story.exit, inputIndexes: [index])
     }
 }

@@ -43,7 +43,9 @@ extension CommandOutcome: FailureOutcome {
 /// Traits and idempotence are the task's own, so the advisor profiles and decides as it would
 /// for the task. Every worker serves the recorded form of each task it serves
 /// (``WorkerEntry/runIfWorker(tasks:)`` adds them), so no program registers them itself.
-package enum Recorded<Task: PoolTask>: PoolFailureRecording {
+package enum Recorded<Task: PoolTask>: PoolFailureRecording, WrappingTask {
+    package static var wrappedName: String { Task.name }
+
     package typealias Input = Task.Input
     package typealias Output = RecordedCall<Task.Output>
 
@@ -86,6 +88,12 @@ package enum Recorded<Task: PoolTask>: PoolFailureRecording {
     static var retries: Int {
         Task.isIdempotent || Task.self == ExternalCommand.self ? RetrySetting.count : 0
     }
+}
+
+/// A task that runs another in a form of its own (`run`'s recorded form): messages name the task
+/// it wraps, which is the one the user knows.
+package protocol WrappingTask: PoolTask {
+    static var wrappedName: String { get }
 }
 
 /// A task whose output can stand for a failure the pool met on one of its items, so that

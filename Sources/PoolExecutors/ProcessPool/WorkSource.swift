@@ -19,6 +19,8 @@ class WorkSource: @unchecked Sendable {
     /// The pool's relative timeout, which learns from each successful call's length (set when
     /// the source is queued).
     var timeLimit: TaskTimeLimit?
+    /// The task's name in messages: a wrapper's (`run`'s recorded form) is the task it wraps.
+    var displayName: String { taskName }
 
     /// The index errors give for item `index`.
     func reportedIndex(_ index: Int) -> Int {
@@ -112,6 +114,8 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
 
     let inputs: [Task.Input]
     let destination: Destination
+
+    override var displayName: String { (Task.self as? any WrappingTask.Type)?.wrappedName ?? Task.name }
 
     init(_ task: Task.Type, inputs: [Task.Input], chunkSize: Int?, destination: Destination) {
         self.inputs = inputs
