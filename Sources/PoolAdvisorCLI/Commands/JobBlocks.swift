@@ -181,10 +181,14 @@ final class JobBlocks<Task: PoolTask> {
         if settings.workersGiven { options.maximumWorkers = settings.workers }
         if !settings.quiet {
             let clear = Terminal.isTerminal(.error) ? "\r\u{1B}[K" : ""
+            let warning = manyProcessesWarning
             options.onDecision = { [context] advice, plan in
                 let starting = plan == ExecutionPlan(advice) ? "" : "; starting on \(plan.summary)"
                 let why = advice.decidingRule?.reason.map { "\nwhy: \($0)" } ?? ""
                 context.note("\(clear)decided: \(advice.summary)\(starting)\(why)\n")
+                // Threads advised for a task that must run in workers (--timeout) become as
+                // many worker processes.
+                if let warning = warning(plan) { context.note(warning) }
             }
         }
         let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: try context.machine()), options: options)
@@ -209,17 +213,32 @@ final class JobBlocks<Task: PoolTask> {
         for change in report.switches {
             summary += "; switched at input \(change.atIndex + 1) to \(change.to.summary): \(change.reason)"
         }
+        // A plan the advice does not name and no switch explains: every call in a worker
+        // process (--timeout, a crash-prone task).
+        if let ending = report.endingPlan, report.switches.isEmpty,
+            let advice = report.recommendation, ending != ExecutionPlan(advice).limited(toWorkers: settings.workers),
+            ending != ExecutionPlan(advice)
+        {
+            summary += "; ran on \(ending.summary), every call in a worker process"
+        }
         return summary
     }
 
     /// More worker processes than the machine can run at once cost a start and memory each,
     /// and help only a task that waits (which threads serve more cheaply): said before they start.
     private func warnOfManyProcesses(_ plan: ExecutionPlan) {
-        let cores = Machine.usableCores
-        let processes = plan.mode == .processes || (plan.mode == .pipeline && plan.computeStage == .processes)
-        guard processes, plan.workers > 4 * cores, !settings.quiet else { return }
-        context.note(
-            "warning: \(plan.workers) worker processes on \(cores) cores: each is a process to start with memory of its own, and more than the cores helps only a task that waits; threads serve waiting tasks more cheaply (--mode threads)\n"
-        )
+        guard !settings.quiet, let warning = manyProcessesWarning(plan) else { return }
+        context.note(warning)
+    }
+
+    /// The warning for `plan`, when it starts more worker processes than four per core.
+    private var manyProcessesWarning: @Sendable (ExecutionPlan) -> String? {
+        { plan in
+            let cores = Machine.usableCores
+            let processes = plan.mode == .processes || (plan.mode == .pipeline && plan.computeStage == .processes)
+            guard processes, plan.workers > 4 * cores else { return nil }
+            return
+                "warning: \(plan.workers) worker processes on \(cores) cores: each is a process to start with memory of its own, and more than the cores helps only a task that waits; threads serve waiting tasks more cheaply (--mode threads, or without --timeout)\n"
+        }
     }
 }
