@@ -104,6 +104,12 @@ final class WorkerCallRunner<Task: PoolTask> {
     private var nextFresh = 0
     /// The worker's schedstat file, reopened when the worker changes (after a crash).
     private var statistics: (pid: Int32, file: ProcFile)?
+    /// The latest reading, added up over every worker this profile used: a replacement's
+    /// counters start at zero, and a call read across the change came out negative ("a call
+    /// computes only -1.0% of its time" after a timeout killed a worker mid-profile).
+    private var latest: (run: Int64, waiting: Int64) = (0, 0)
+    /// What the workers before the current one ran and waited, by their last readings.
+    private var earlier: (run: Int64, waiting: Int64) = (0, 0)
 
     init(sample: [Task.Input], pool: ProcessPool, options: ProfilerOptions, reportingIndexes: [Int]) {
         self.reportingIndexes = reportingIndexes
@@ -154,10 +160,11 @@ final class WorkerCallRunner<Task: PoolTask> {
     /// The wall clock here and the worker's run and run-queue time (zero until it started).
     func read() -> ProbeReading {
         let wall = Clocks.monotonic()
-        var run: Int64 = 0
-        var waiting: Int64 = 0
         if let pid = pool.workerProcessIDs.first {
-            if statistics?.pid != pid, let file = ProcFile("/proc/\(pid)/schedstat") { statistics = (pid, file) }
+            if statistics?.pid != pid, let file = ProcFile("/proc/\(pid)/schedstat") {
+                if statistics != nil { earlier = latest }
+                statistics = (pid, file)
+            }
             let pair = statistics?.file.withContents { bytes -> (Int64, Int64)? in
                 guard let first = parseNumber(bytes, from: 0), let second = parseNumber(bytes, from: first.end) else {
                     return nil
@@ -165,12 +172,13 @@ final class WorkerCallRunner<Task: PoolTask> {
                 return (first.value, second.value)
             }
             if let (ran, waited) = pair ?? nil {
-                run = ran
-                waiting = waited
+                // Never below the last reading: between a death and its replacement there is
+                // no worker to read.
+                latest = (max(latest.run, earlier.run + ran), max(latest.waiting, earlier.waiting + waited))
             }
         }
         return ProbeReading(
-            wall: wall, threadCPU: run, run: run, runQueue: waiting, processCPU: run, childrenCPU: 0,
-            voluntarySwitches: 0, involuntarySwitches: 0)
+            wall: wall, threadCPU: latest.run, run: latest.run, runQueue: latest.waiting, processCPU: latest.run,
+            childrenCPU: 0, voluntarySwitches: 0, involuntarySwitches: 0)
     }
 }
