@@ -181,14 +181,13 @@ final class JobBlocks<Task: PoolTask> {
         if settings.workersGiven { options.maximumWorkers = settings.workers }
         if !settings.quiet {
             let clear = Terminal.isTerminal(.error) ? "\r\u{1B}[K" : ""
-            let warning = manyProcessesWarning
             options.onDecision = { [context] advice, plan in
                 let starting = plan == ExecutionPlan(advice) ? "" : "; starting on \(plan.summary)"
                 let why = advice.decidingRule?.reason.map { "\nwhy: \($0)" } ?? ""
                 context.note("\(clear)decided: \(advice.summary)\(starting)\(why)\n")
                 // Threads advised for a task that must run in workers (--timeout) become as
                 // many worker processes.
-                if let warning = warning(plan) { context.note(warning) }
+                if let warning = Self.manyProcessesWarning(plan) { context.note(warning) }
             }
         }
         let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: try context.machine()), options: options)
@@ -227,18 +226,16 @@ final class JobBlocks<Task: PoolTask> {
     /// More worker processes than the machine can run at once cost a start and memory each,
     /// and help only a task that waits (which threads serve more cheaply): said before they start.
     private func warnOfManyProcesses(_ plan: ExecutionPlan) {
-        guard !settings.quiet, let warning = manyProcessesWarning(plan) else { return }
+        guard !settings.quiet, let warning = Self.manyProcessesWarning(plan) else { return }
         context.note(warning)
     }
 
     /// The warning for `plan`, when it starts more worker processes than four per core.
-    private var manyProcessesWarning: @Sendable (ExecutionPlan) -> String? {
-        { plan in
-            let cores = Machine.usableCores
-            let processes = plan.mode == .processes || (plan.mode == .pipeline && plan.computeStage == .processes)
-            guard processes, plan.workers > 4 * cores else { return nil }
-            return
-                "warning: \(plan.workers) worker processes on \(cores) cores: each is a process to start with memory of its own, and more than the cores helps only a task that waits; threads serve waiting tasks more cheaply (--mode threads, or without --timeout)\n"
-        }
+    private static func manyProcessesWarning(_ plan: ExecutionPlan) -> String? {
+        let cores = Machine.usableCores
+        let processes = plan.mode == .processes || (plan.mode == .pipeline && plan.computeStage == .processes)
+        guard processes, plan.workers > 4 * cores else { return nil }
+        return
+            "warning: \(plan.workers) worker processes on \(cores) cores: each is a process to start with memory of its own, and more than the cores helps only a task that waits; threads serve waiting tasks more cheaply (--mode threads, or without --timeout)\n"
     }
 }
