@@ -163,6 +163,45 @@ int poolsys_shared_memory(const char *name, size_t bytes) {
 #endif
 }
 
+int poolsys_sealed_shared_memory(const char *name, size_t bytes) {
+#if defined(__linux__)
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    // A fixed size, sealed: the other process cannot shrink the file under this one's mapping
+    // (a read past the end would raise SIGBUS here).
+    if (ftruncate(fd, (off_t)bytes) != 0
+        || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#else
+    (void)name; (void)bytes;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
+#if defined(__linux__)
+    return fallocate(fd, 0, (off_t)offset, (off_t)bytes) == 0 ? 0 : errno;
+#else
+    (void)fd; (void)offset; (void)bytes;
+    return ENOSYS;
+#endif
+}
+
+int poolsys_release_shared_memory(int fd, size_t offset, size_t bytes) {
+#if defined(__linux__)
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)bytes) == 0 ? 0 : errno;
+#else
+    (void)fd; (void)offset; (void)bytes;
+    return ENOSYS;
+#endif
+}
+
 int poolsys_set_parent_death_signal(int signal_number) {
 #if defined(__linux__)
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal_number, 0, 0, 0) == 0 ? 0 : errno;

@@ -15,5 +15,11 @@ public struct ByteCountTask: PoolTask {
     public static func run(_ input: [UInt8]) -> Int { input.count }
 }
 
+/// Returns `input` bytes: measures moving results back from workers.
+public struct BytesOutTask: PoolTask {
+    public static var name: String { "bench.bytesout" }
+    public static func run(_ input: Int) -> [UInt8] { [UInt8](repeating: 3, count: max(0, input)) }
+}
+
 /// Every bench task, for `WorkerEntry.runIfWorker(tasks:)`.
-public let benchTasks: [any PoolTask.Type] = [NoopTask.self, ByteCountTask.self]
+public let benchTasks: [any PoolTask.Type] = [NoopTask.self, ByteCountTask.self, BytesOutTask.self]

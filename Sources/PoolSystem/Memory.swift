@@ -46,6 +46,37 @@ package enum SharedMemory {
         return fd
     }
 
+    /// A new close-on-exec anonymous memory file of `bytes` bytes whose size is sealed: no
+    /// process holding it can shrink it under another's mapping. Its pages are allocated only
+    /// when touched or reserved (``reserve(_:offset:bytes:)``), so a large size costs nothing
+    /// until used.
+    package static func createSealed(name: String, bytes: Int) throws(SystemCallError) -> Int32 {
+        let fd = poolsys_sealed_shared_memory(name, bytes)
+        guard fd >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
+        return fd
+    }
+
+    /// Allocates the pages of `bytes` bytes at `offset` of `fd` (`fallocate`), so that storing
+    /// there through a mapping cannot fail for lack of memory: that failure is a SIGBUS, this
+    /// one an error.
+    package static func reserve(_ fd: Int32, offset: Int, bytes: Int) throws(SystemCallError) {
+        let status = poolsys_reserve_shared_memory(fd, offset, bytes)
+        guard status == 0 else { throw SystemCallError(call: "fallocate", errno: status) }
+    }
+
+    /// Gives the pages of `bytes` bytes at `offset` of `fd` back to the system (a punched hole;
+    /// they read as zeros after). Best effort.
+    package static func release(_ fd: Int32, offset: Int, bytes: Int) {
+        _ = poolsys_release_shared_memory(fd, offset, bytes)
+    }
+
+    /// Maps `bytes` bytes of `fd` read-only and shared.
+    package static func mapReadOnly(_ fd: Int32, bytes: Int) throws(SystemCallError) -> UnsafeRawPointer {
+        let address = mmap(nil, bytes, PROT_READ, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else { throw SystemCallError(call: "mmap", errno: errno) }
+        return UnsafeRawPointer(address)
+    }
+
     /// Maps `bytes` bytes of `fd` read-write and shared (`mmap`): stores are seen by every
     /// process that maps the same file.
     package static func map(_ fd: Int32, bytes: Int) throws(SystemCallError) -> UnsafeMutableRawPointer {
@@ -55,7 +86,7 @@ package enum SharedMemory {
     }
 
     /// Unmaps a mapping from ``map(_:bytes:)`` (`munmap`).
-    package static func unmap(_ address: UnsafeMutableRawPointer, bytes: Int) {
-        munmap(address, bytes)
+    package static func unmap(_ address: UnsafeRawPointer, bytes: Int) {
+        munmap(UnsafeMutableRawPointer(mutating: address), bytes)
     }
 }

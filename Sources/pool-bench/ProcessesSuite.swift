@@ -17,8 +17,8 @@ struct ProcessesSuite {
     var pythonMapCount: Int { quick ? 2_000 : 20_000 }
     var roundTrips: Int { quick ? 300 : 2_000 }
     var bigMB: Int { quick ? 16 : 64 }
-    let oneMBItems = 20
-    let bigItems = 4
+    var oneMBItems: Int { PayloadFigures.oneMBItems }
+    var bigItems: Int { PayloadFigures.bigItems }
 
     static let lean = "ProcessPool, lean worker"
 
@@ -51,22 +51,11 @@ struct ProcessesSuite {
             report.measure(
                 "map_empty_auto", Self.lean + ", automatic chunks", unit: "us/item", ours: true,
                 value: secondsTaken { _ = try! pool.map(NoopTask.self, inputs) } / Double(mapCount) * 1e6)
-            report.measure(
-                "payload_1MB", Self.lean, unit: "MB/s", ours: true,
-                value: Double(oneMBItems)
-                    / secondsTaken {
-                        let sizes = try! pool.map(
-                            ByteCountTask.self, Array(repeating: oneMB, count: oneMBItems), chunkSize: 1)
-                        precondition(sizes.reduce(0, +) == oneMBItems * 1_000_000)
-                    })
-            report.measure(
-                "payload_\(bigMB)MB", Self.lean, unit: "MB/s", ours: true,
-                value: Double(bigItems * bigMB)
-                    / secondsTaken {
-                        let sizes = try! pool.map(
-                            ByteCountTask.self, Array(repeating: big, count: bigItems), chunkSize: 1)
-                        precondition(sizes.reduce(0, +) == bigItems * bigMB * 1_000_000)
-                    })
+            let pipeOnly = makePool(.path(leanWorker, requireSameBuild: false)) { $0.sharedMemoryThreshold = nil }
+            _ = try! pipeOnly.map(NoopTask.self, Array(0..<200), chunkSize: 1)
+            let payloads = PayloadFigures(quick: quick, bigMB: bigMB)
+            payloads.measure(into: report, shared: pool, pipeOnly: pipeOnly)
+            pipeOnly.shutdown()
             pool.shutdown()
 
             if pythonMissing == nil {
@@ -107,14 +96,18 @@ struct ProcessesSuite {
         ratio("round_trip", fork, Self.lean, fork, "≥ 15×", { $0 >= 15 })
         ratio("map_empty_chunk1", fork + ", chunksize=1", Self.lean, fork, "≥ 10×", { $0 >= 10 })
         ratio("map_empty_auto", fork + ", chunksize=100", Self.lean + ", automatic chunks", fork, "≥ 3×", { $0 >= 3 })
-        ratio("payload_1MB", Self.lean, fork, fork, "≥ 3×", { $0 >= 3 })
-        ratio("payload_\(bigMB)MB", Self.lean, fork, fork, "≥ 3×", { $0 >= 3 })
+        ratio("payload_1MB", Self.lean, fork, fork, "≥ 5×", { $0 >= 5 })
+        ratio("payload_\(bigMB)MB", Self.lean, fork, fork, "≥ 10×", { $0 >= 10 })
+        PayloadFigures(quick: quick, bigMB: bigMB).addRatios(to: report)
     }
 
-    private func makePool(_ executable: WorkerExecutable) -> ProcessPool {
+    private func makePool(
+        _ executable: WorkerExecutable, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+    ) -> ProcessPool {
         var configuration = ProcessPool.Configuration(workers: workers)
         configuration.executable = executable
         configuration.name = "bench"
+        adjust(&configuration)
         return try! ProcessPool(configuration: configuration)
     }
 

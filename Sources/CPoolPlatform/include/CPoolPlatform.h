@@ -51,6 +51,18 @@ int poolsys_command_guard_pid(void);
 /// A close-on-exec anonymous shared-memory file of `bytes` (memfd_create + ftruncate), or -1.
 int poolsys_shared_memory(const char *name, size_t bytes);
 
+/// Like poolsys_shared_memory, but sealed at `bytes` (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL), so
+/// no process that holds it can change its size. Returns the descriptor, or -1 with errno set.
+int poolsys_sealed_shared_memory(const char *name, size_t bytes);
+
+/// Allocates the pages of bytes [offset, offset + bytes) of a shared-memory file (fallocate), so
+/// that storing there cannot fault for lack of memory. Returns 0 or an errno value.
+int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes);
+
+/// Gives the pages of bytes [offset, offset + bytes) back to the system (a hole punched with
+/// fallocate; they read as zeros after). Returns 0 or an errno value.
+int poolsys_release_shared_memory(int fd, size_t offset, size_t bytes);
+
 /// Asks the kernel to send `signal_number` to this process when its parent thread exits
 /// (PR_SET_PDEATHSIG). Returns 0 or an errno value (ENOSYS off Linux).
 int poolsys_set_parent_death_signal(int signal_number);

@@ -16,6 +16,8 @@ internal import PoolSystem
 /// 1 batch id    2 item position                  logged since the last reply frame, in order
 /// 3 log batch   4 log's first position   5 logged count   6 log bytes used
 /// 7 sequence of words 0–2 (odd while the worker updates them)
+/// 8 results consumed: the sequence number of the last span of the worker's results
+///   ``SharedArena`` the parent has decoded (written by the parent, read by the worker)
 /// ```
 ///
 /// Words 0–2 are read while the worker runs (for timeouts), so they form a sequence lock: the
@@ -129,6 +131,15 @@ final class ProgressPage: @unchecked Sendable {
         poolsys_store_release(words + 6, UInt64(logUsed))
         poolsys_store_release(words + 5, logCount)
         return true
+    }
+
+    // MARK: Shared results
+
+    /// The sequence number of the last span of the worker's results arena the parent has
+    /// decoded: the worker may reuse that span and every one before it.
+    var resultsConsumed: UInt64 {
+        get { poolsys_load_acquire(words + 8) }
+        set { poolsys_store_release(words + 8, newValue) }
     }
 
     // MARK: Parent side

@@ -39,6 +39,21 @@ extension ProcessPool {
 
         /// The most ``maximumFrameBytes`` may be: 2 GiB less a header.
         public static let largestFrameBytes = Int(Int32.max) - 64
+        /// Arguments and results whose encoded size is at least this many bytes go through
+        /// shared memory instead of the pipe: the bytes are written once into memory the worker
+        /// maps, and only a 24-byte reference is sent. Nil sends everything through the pipe.
+        ///
+        /// The default is where the two paths cross on this kind of machine (`pool-bench
+        /// processes`, figure `payload_crossover`): below it a pipe's copies cost less than the
+        /// shared arena's bookkeeping.
+        public var sharedMemoryThreshold: Int? = 64 << 10
+        /// Bytes of shared memory each worker may use per direction. Virtual: pages are taken
+        /// only as values need them, and given back when its arena empties. A value larger than
+        /// this goes through the pipe.
+        public var sharedMemoryBytesPerWorker: Int = 1 << 30
+        /// For the fault-injection tests: every shared-memory reservation fails as if memory
+        /// were exhausted, in the pool and in its workers.
+        package var failsSharedMemoryReservations = false
         /// Batches queued per worker, so it never waits for the next request.
         public var batchesInFlightPerWorker: Int = 3
         /// Names the pool's threads (`name-c0`, `name-w0`) in debuggers and `top -H`.
@@ -51,6 +66,18 @@ extension ProcessPool {
 
         /// Throws if a setting is outside what the pool can honour.
         func validate() throws {
+            if let threshold = sharedMemoryThreshold, threshold < 1 {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.sharedMemoryThreshold is \(threshold); it must be at least 1 byte, or nil to send every value through the pipe"
+                )
+            }
+            guard sharedMemoryBytesPerWorker >= 1 << 16 else {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.sharedMemoryBytesPerWorker is \(sharedMemoryBytesPerWorker); it must be at least 65536"
+                )
+            }
             guard (4096...Self.largestFrameBytes).contains(maximumFrameBytes) else {
                 throw PoolError(
                     .invalidConfiguration,

@@ -41,7 +41,8 @@ extension ProcessPoolCore {
         var cursor = recovered.cursor
         for position in recovered.positions {
             do {
-                try deliver(recovered.batch, positions: position..<(position + 1), from: &cursor)
+                try deliver(
+                    recovered.batch, positions: position..<(position + 1), from: &cursor, results: recovered.results)
             } catch {
                 let error = PoolError(
                     .resultLost,

@@ -1,5 +1,6 @@
 internal import PoolSystem
 import PoolWire
+import Synchronization
 
 // Data flow across the pool's threads (drawn after CPython's Lib/concurrent/futures/process.py):
 //
@@ -55,6 +56,10 @@ final class ProcessPoolCore: @unchecked Sendable {
     let conductorsFinished = Condition()
     /// Guarded by `lock`.
     var state: ProcessPoolState
+    /// Request builders ready for reuse, so a large input encodes into warm memory.
+    let builders = Locked<[FrameBuilder]>([])
+    /// The encoded size of the last input sent: a guess at the next one's.
+    let lastInputBytes = Atomic<Int>(0)
 
     init(configuration: ProcessPool.Configuration, launch: WorkerLaunch) {
         self.configuration = configuration
@@ -103,28 +108,47 @@ final class ProcessPoolCore: @unchecked Sendable {
 
     /// Encodes a batch and hands it to its worker's connection (no lock held).
     ///
-    /// A request is `[batch u64][task u32][count u32]` then per item a 4-byte length and the
-    /// encoded input. An input that fails to encode is sent as a flagged failure record, which
-    /// the worker echoes back as that item's error, so every item completes exactly once.
+    /// A request is `[batch u64][task u32][count u32]` then per item an ``InputPlacement``
+    /// byte, a 4-byte length and the field: the encoded input, a reference to it in the
+    /// worker's arguments arena (at least ``Configuration/sharedMemoryThreshold`` bytes), or a
+    /// failure record. An input that fails to encode or to find shared memory is sent as that
+    /// record, which the worker echoes back as the item's error, so every item completes
+    /// exactly once.
     private func send(_ dispatch: ProcessPoolState.Dispatch) {
-        let builder = FrameBuilder()
+        let builder = builders.withLock { $0.popLast() } ?? FrameBuilder()
+        defer { builders.withLock { if $0.count < configuration.workers { $0.append(builder) } } }
         builder.begin(kind: FrameKind.run.rawValue)
         builder.append(fixed: dispatch.batch.id)
         builder.append(fixed: UInt32(dispatch.taskIndex))
         builder.append(fixed: UInt32(dispatch.batch.indexes.count))
-        for index in dispatch.batch.indexes {
+        let arena = configuration.sharedMemoryThreshold.flatMap { _ in dispatch.connection.arguments }
+        for (position, index) in dispatch.batch.indexes.enumerated() {
+            let placementOffset = builder.payloadCount
+            builder.append(fixed: InputPlacement.inline.rawValue)
             let lengthOffset = builder.beginLengthPrefix()
             let mark = builder.payloadCount
             do {
-                try dispatch.batch.source.encodeInput(index, into: builder)
+                let key = Self.arenaKey(dispatch.batch.id, position: position)
+                if let arena {
+                    if let span = try encodeInput(index, of: dispatch.batch.source, into: builder, arena, key: key) {
+                        builder.truncate(toPayloadCount: mark)
+                        builder.append(reference: span)
+                        builder.patchPayload(InputPlacement.shared.rawValue, at: placementOffset)
+                    }
+                } else {
+                    try dispatch.batch.source.encodeInput(index, into: builder)
+                }
                 builder.endLengthPrefix(lengthOffset)
             } catch {
+                let encoded = builder.payloadCount - mark
+                let message =
+                    error is SystemCallError
+                    ? "the input (\(encoded) bytes encoded) found no shared memory to travel in (\(error)): free memory, or raise ProcessPool.Configuration.sharedMemoryThreshold (nil sends every value through the pipe)"
+                    : "the input could not be encoded: \(error)"
                 builder.truncate(toPayloadCount: mark)
-                try? builder.encode(
-                    RemoteFailure(
-                        typeName: String(reflecting: type(of: error)),
-                        message: "the input could not be encoded: \(error)"))
-                builder.endLengthPrefix(lengthOffset, flag: WorkerProtocol.failedInputFlag)
+                try? builder.encode(RemoteFailure(typeName: String(reflecting: type(of: error)), message: message))
+                builder.patchPayload(InputPlacement.failedInParent.rawValue, at: placementOffset)
+                builder.endLengthPrefix(lengthOffset)
             }
         }
         guard builder.payloadCount <= configuration.maximumFrameBytes else {
@@ -132,6 +156,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 .broken,
                 "a request of \(builder.payloadCount) bytes exceeds the pool's maximum frame of \(configuration.maximumFrameBytes) bytes (Configuration.maximumFrameBytes); send smaller inputs or a smaller chunk size"
             )
+            dispatch.connection.arguments?.release(batch: dispatch.batch.id, positions: dispatch.batch.indexes.indices)
             let owned = lock.withLock { state.withdraw(dispatch.batch, fromSlot: dispatch.slot) }
             if owned { for index in dispatch.batch.indexes { dispatch.batch.source.fail(index, with: error) } }
             pump()
@@ -139,6 +164,57 @@ final class ProcessPoolCore: @unchecked Sendable {
         }
         // If the connection is closing, its conductor requeues the batch with the rest.
         dispatch.connection.send(builder.finish())
+    }
+
+    /// Encodes item `index` of `source`, into the worker's arguments arena if it is large.
+    ///
+    /// Returns the span it lies in; nil when it went into the frame instead (small, or no room
+    /// in the arena). Once the pool has seen a large input, the next is encoded straight into a
+    /// span as large as the last one and a quarter: one copy, where encoding into the frame
+    /// and moving it takes two. A guess that was wrong costs a copy of a value that turned out
+    /// small, or the two-copy path for one that did not fit.
+    ///
+    /// - Throws: the encoding error, or ``SystemCallError`` when no memory can be had for it.
+    private func encodeInput(
+        _ index: Int, of source: WorkSource, into builder: FrameBuilder, _ arena: SharedArena, key: UInt64
+    ) throws -> ArenaSpans.Span? {
+        let threshold = configuration.sharedMemoryThreshold ?? .max
+        let mark = builder.payloadCount
+        let expected = lastInputBytes.load(ordering: .relaxed)
+        // A guess that finds no memory is no verdict on this input: it takes the usual path.
+        if expected >= threshold, let claimed = try? arena.claim(expected + expected / 4 + 64, key: key) {
+            let written: Int?
+            do {
+                written = try source.encodeInput(index, into: builder, preferring: arena.memory(of: claimed))
+            } catch {
+                arena.abandon(claimed)
+                throw error
+            }
+            guard let written else {
+                arena.abandon(claimed)
+                return try placeInFrame(encodedFrom: mark, builder, arena, key: key)
+            }
+            lastInputBytes.store(written, ordering: .relaxed)
+            guard written >= threshold else {
+                builder.append(bytes: UnsafeRawBufferPointer(rebasing: arena.memory(of: claimed).prefix(written)))
+                arena.abandon(claimed)
+                return nil
+            }
+            return arena.shrink(claimed, to: written)
+        }
+        try source.encodeInput(index, into: builder)
+        return try placeInFrame(encodedFrom: mark, builder, arena, key: key)
+    }
+
+    /// Moves an input just encoded into the frame (after payload offset `mark`) into the arena
+    /// if it is large and fits; returns its span.
+    private func placeInFrame(
+        encodedFrom mark: Int, _ builder: FrameBuilder, _ arena: SharedArena, key: UInt64
+    ) throws -> ArenaSpans.Span? {
+        let encoded = builder.payloadCount - mark
+        lastInputBytes.store(encoded, ordering: .relaxed)
+        guard encoded >= configuration.sharedMemoryThreshold ?? .max else { return nil }
+        return try arena.store(builder.payload(from: mark), key: key)
     }
 
     // MARK: Replies
@@ -166,19 +242,33 @@ final class ProcessPoolCore: @unchecked Sendable {
         let closeNow = lock.withLock {
             state.recordReply(batch, slot: slot, first: first, count: count, busyNanoseconds: busy)
         }
-        try deliver(batch, positions: first..<(first + count), from: &cursor)
+        connection.arguments?.release(batch: batchID, positions: first..<(first + count))
+        try deliver(batch, positions: first..<(first + count), from: &cursor, results: connection.sharedResults)
         if closeNow { connection.closeRequests(discardQueued: false) }
         pump()
     }
 
     /// Hands the items at `positions` of `batch`, read from `cursor` (already validated), to
-    /// their source: outputs decoded, errors as ``RemoteTaskError``s (no lock held).
-    func deliver(_ batch: Batch, positions: Range<Int>, from cursor: inout FrameCursor) throws {
+    /// their source: outputs decoded, errors as ``RemoteTaskError``s (no lock held). Outputs in
+    /// shared memory are decoded in place from `results`, then given back to the worker.
+    func deliver(
+        _ batch: Batch, positions: Range<Int>, from cursor: inout FrameCursor, results: SharedResults?
+    ) throws {
         for position in positions {
-            let status = try cursor.read(UInt8.self)
-            let bytes = try cursor.readLengthPrefixed()
+            let statusByte = try cursor.read(UInt8.self)
+            var bytes = try cursor.readLengthPrefixed()
+            var consumed: UInt64?
+            if statusByte & WorkerProtocol.sharedResultFlag != 0 {
+                guard let results else {
+                    throw WireError(.invalidValue, at: 0, "a result refers to shared memory this worker does not have")
+                }
+                var field = FrameCursor(bytes)
+                let reference = try field.readReference()
+                bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
+                consumed = reference.sequence
+            }
             let index = batch.indexes[position]
-            if status == ItemStatus.success.rawValue {
+            if statusByte & ~WorkerProtocol.sharedResultFlag == ItemStatus.success.rawValue {
                 batch.source.deliver(index, output: bytes)
             } else {
                 let failure =
@@ -190,7 +280,33 @@ final class ProcessPoolCore: @unchecked Sendable {
                         taskName: batch.source.displayName, typeName: failure.typeName, message: failure.message,
                         inputIndex: batch.source.reportedIndex(index)))
             }
+            // Decoded (the value owns copies): the worker may write there again.
+            if let consumed { results?.page?.resultsConsumed = consumed }
         }
+    }
+
+    /// The key of position `position` of batch `batch` in a worker's arguments arena.
+    static func arenaKey(_ batch: UInt64, position: Int) -> UInt64 {
+        batch &<< 32 | UInt64(truncatingIfNeeded: position) & 0xFFFF_FFFF
+    }
+}
+
+/// A worker's results arena and the page through which the pool says what it has read.
+struct SharedResults {
+    let arena: SharedArena
+    let page: ProgressPage?
+}
+
+extension WorkerConnection {
+    /// Where this worker's large results are.
+    var sharedResults: SharedResults? { results.map { SharedResults(arena: $0, page: page) } }
+}
+
+extension SharedArena {
+    /// Takes back the spans of the items at `positions` of batch `batch`, once their replies
+    /// arrived (or the batch was never sent).
+    func release(batch: UInt64, positions: Range<Int>) {
+        releaseAll(keys: positions.lazy.map { ProcessPoolCore.arenaKey(batch, position: $0) })
     }
 }
 

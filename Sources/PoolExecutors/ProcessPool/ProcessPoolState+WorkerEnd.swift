@@ -29,7 +29,7 @@ extension ProcessPoolState {
             }
         }()
         var action = Action()
-        let recovered = log.flatMap { recoverLogged(batches, $0, pid: connection.pid) }
+        let recovered = log.flatMap { recoverLogged(batches, $0, from: connection) }
         action.recovered = recovered
         let story = DeathStory(end: end, exit: exit, connection: connection, batches: batches)
         let current = batches.first { $0.answered < $0.indexes.count }
@@ -88,12 +88,16 @@ extension ProcessPoolState {
         let cursor: FrameCursor
         /// The dead worker's pid, for the error if a record does not decode after all.
         let pid: Int32
+        /// Where its large results are: the pool's mapping outlives the worker.
+        let results: SharedResults?
     }
 
     /// The items a dead worker logged but never replied, past those its reply frames already
     /// brought. Nil when nothing usable was logged; a log that does not parse is ignored, as if
     /// the worker had logged nothing.
-    private func recoverLogged(_ batches: [Batch], _ log: ProgressPage.LoggedItems, pid: Int32) -> RecoveredItems? {
+    private func recoverLogged(
+        _ batches: [Batch], _ log: ProgressPage.LoggedItems, from connection: WorkerConnection
+    ) -> RecoveredItems? {
         guard log.count > 0, let batch = batches.first(where: { $0.id == log.batch }),
             log.first < batch.indexes.count, log.count <= batch.indexes.count - log.first
         else { return nil }
@@ -107,7 +111,9 @@ extension ProcessPoolState {
         } catch { return nil }
         let positions = max(log.first, batch.answered)..<(log.first + log.count)
         guard !positions.isEmpty, (try? cursor.checkItems(count: positions.count)) != nil else { return nil }
-        return RecoveredItems(log: log, batch: batch, positions: positions, cursor: cursor, pid: pid)
+        return RecoveredItems(
+            log: log, batch: batch, positions: positions, cursor: cursor, pid: connection.pid,
+            results: connection.sharedResults)
     }
 
     private enum ItemFate { case notStarted, lost, culprit }

@@ -97,6 +97,11 @@ class WorkSource: @unchecked Sendable {
     func claimForDispatch(_ index: Int) -> Bool { true }
     /// Encodes item `index`'s input into the request being built.
     func encodeInput(_ index: Int, into builder: FrameBuilder) throws { fatalError("BUG: abstract") }
+    /// Encodes item `index`'s input into `region` if it fits (returning its size), else into
+    /// the request being built (returning nil).
+    func encodeInput(_ index: Int, into builder: FrameBuilder, preferring region: UnsafeMutableRawBufferPointer)
+        throws -> Int?
+    { fatalError("BUG: abstract") }
     /// Item `index` succeeded with these encoded output bytes.
     func deliver(_ index: Int, output: UnsafeRawBufferPointer) { fatalError("BUG: abstract") }
     /// Item `index` failed.
@@ -133,6 +138,12 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
 
     override func encodeInput(_ index: Int, into builder: FrameBuilder) throws {
         try builder.encode(inputs[index])
+    }
+
+    override func encodeInput(
+        _ index: Int, into builder: FrameBuilder, preferring region: UnsafeMutableRawBufferPointer
+    ) throws -> Int? {
+        try builder.encode(inputs[index], preferring: region)
     }
 
     override func deliver(_ index: Int, output: UnsafeRawBufferPointer) {

@@ -14,6 +14,9 @@ final class WorkerConnection: @unchecked Sendable {
     let pid: Int32
     let reader: FrameReader
     let page: ProgressPage?
+    /// Shared memory for large arguments (written here) and large results (read here).
+    let arguments: SharedArena?
+    let results: SharedArena?
     let hello: WorkerHello
     /// Task name to its index in the worker's table and its signature.
     let tasks: [String: (index: Int, signature: String)]
@@ -28,12 +31,15 @@ final class WorkerConnection: @unchecked Sendable {
     private static let atomicWriteLimit = 4096
 
     init(
-        pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?, hello: WorkerHello, name: String
+        pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?,
+        arenas: (arguments: SharedArena, results: SharedArena)?, hello: WorkerHello, name: String
     ) throws {
         self.pid = pid
         self.requestDescriptor = requestDescriptor
         self.reader = reader
         self.page = page
+        arguments = arenas?.arguments
+        results = arenas?.results
         self.hello = hello
         var tasks: [String: (index: Int, signature: String)] = [:]
         for (index, taskName) in hello.taskNames.enumerated() {

@@ -104,13 +104,20 @@ struct WorkerLoop {
     private struct Runner {
         let name: String
         let signature: String
-        let run: (UnsafeRawBufferPointer, FrameBuilder) -> ItemStatus
+        /// Decodes an input, runs the task on it and encodes the output (or the error) into
+        /// the builder, or the output into the region if one is offered and it fits there (then
+        /// returning its size).
+        let run: (UnsafeRawBufferPointer, FrameBuilder, UnsafeMutableRawBufferPointer?) -> (ItemStatus, Int?)
     }
 
     private let runners: [Runner]
     private let parentPID: Int32?
     /// The pool's largest frame: an output that cannot fit in one reply fails alone.
     private let maximumFrameBytes: Int
+    /// Outputs of at least this many encoded bytes go through the results arena.
+    private let sharedThreshold: Int?
+    /// The fault-injection tests' setting: reservations in the results arena fail.
+    private let failsReservations: Bool
 
     init(setting: String, tasks: [any PoolTask.Type]) {
         // Every worker also serves the echo (for calibration) and external commands.
@@ -122,30 +129,33 @@ struct WorkerLoop {
         parentPID = fields.count > 1 ? Int32(fields[1]) : nil
         maximumFrameBytes =
             fields.count > 2 ? Int(fields[2]) ?? FrameHeader.defaultMaximumPayload : FrameHeader.defaultMaximumPayload
+        sharedThreshold = fields.count > 3 ? Int(fields[3]).flatMap { $0 > 0 ? $0 : nil } : nil
+        failsReservations = fields.count > 4 && fields[4] == "1"
     }
 
     private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
         let decoder = WireDecoder()
-        return Runner(name: Task.name, signature: TaskSignature.of(task)) { input, builder in
+        return Runner(name: Task.name, signature: TaskSignature.of(task)) { input, builder, region in
             let value: Task.Input
             do {
                 value = try decoder.decode(Task.Input.self, from: input)
             } catch {
-                return failure(error, code: .codingError, into: builder)
+                return (failure(error, code: .codingError, into: builder), nil)
             }
             let output: Task.Output
             do {
                 output = try Task.run(value)
             } catch {
-                return failure(error, code: .taskError, into: builder)
+                return (failure(error, code: .taskError, into: builder), nil)
             }
             let mark = builder.payloadCount
             do {
+                if let region { return (.success, try builder.encode(output, preferring: region)) }
                 try builder.encode(output)
-                return .success
+                return (.success, nil)
             } catch {
                 builder.truncate(toPayloadCount: mark)
-                return failure(error, code: .codingError, into: builder)
+                return (failure(error, code: .codingError, into: builder), nil)
             }
         }
     }
@@ -170,8 +180,10 @@ struct WorkerLoop {
         Processes.dieWithParent()
         // Programs a task starts must not inherit the protocol descriptors: a grandchild holding
         // the reply pipe would keep the parent from seeing this worker's death.
-        for fd in [WorkerProtocol.requestDescriptor, WorkerProtocol.replyDescriptor, WorkerProtocol.progressDescriptor]
-        {
+        for fd in [
+            WorkerProtocol.requestDescriptor, WorkerProtocol.replyDescriptor, WorkerProtocol.progressDescriptor,
+            WorkerProtocol.argumentsDescriptor, WorkerProtocol.resultsDescriptor,
+        ] {
             Processes.setCloseOnExec(fd)
         }
         if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }
@@ -190,6 +202,13 @@ struct WorkerLoop {
         let builder = FrameBuilder()
         sayHello(with: builder)
         let page = ProgressPage(inherited: WorkerProtocol.progressDescriptor)
+        let arenas = WorkerSharedValues(
+            arguments: SharedArena(inherited: WorkerProtocol.argumentsDescriptor, writable: false),
+            results: page == nil || sharedThreshold == nil
+                ? nil
+                : SharedArena(
+                    inherited: WorkerProtocol.resultsDescriptor, writable: true, failsReservations: failsReservations),
+            page: page, threshold: sharedThreshold ?? .max)
         let reader = FrameReader(descriptor: WorkerProtocol.requestDescriptor)
         while true {
             let event: FrameReader.Event
@@ -208,7 +227,7 @@ struct WorkerLoop {
                     Processes.exitNow(WorkerProtocol.fatalExitStatus)
                 }
                 do {
-                    try runBatch(payload, builder: builder, page: page)
+                    try runBatch(payload, builder: builder, page: page, arenas: arenas)
                 } catch {
                     Self.sendFatal("the worker could not run a batch: \(error)")
                     Processes.exitNow(WorkerProtocol.fatalExitStatus)
@@ -231,11 +250,15 @@ struct WorkerLoop {
         }
     }
 
-    /// Runs one batch: `[batch u64][task u32][count u32]` then `count` length-prefixed inputs.
-    /// Replies with `[batch u64][first u32][count u32][busy ns u64]` and per item a status byte
-    /// and a length-prefixed payload, flushing at least every millisecond. Each finished item is
-    /// also logged on the progress page until its reply is written, so a crash loses none.
-    private func runBatch(_ payload: UnsafeRawBufferPointer, builder: FrameBuilder, page: ProgressPage?) throws {
+    /// Runs one batch: `[batch u64][task u32][count u32]` then per item an ``InputPlacement``
+    /// byte and a length-prefixed field. Replies with `[batch u64][first u32][count u32][busy ns
+    /// u64]` and per item a status byte and a length-prefixed payload (or a reference into the
+    /// results arena, flagged in the status byte), flushing at least every millisecond. Each
+    /// finished item is also logged on the progress page until its reply is written, so a crash
+    /// loses none.
+    private func runBatch(
+        _ payload: UnsafeRawBufferPointer, builder: FrameBuilder, page: ProgressPage?, arenas: WorkerSharedValues
+    ) throws {
         var cursor = FrameCursor(payload)
         let batch = try cursor.read(UInt64.self)
         let taskIndex = Int(try cursor.read(UInt32.self))
@@ -246,18 +269,41 @@ struct WorkerLoop {
         let runner = runners[taskIndex]
         var reply = ReplyFrame(batch: batch, builder: builder, page: page)
         for index in 0..<count {
-            let (failedInParent, input) = try cursor.readFlaggedLengthPrefixed(flag: WorkerProtocol.failedInputFlag)
+            let placement = try cursor.read(UInt8.self)
+            let field = try cursor.readLengthPrefixed()
             let started = MonotonicClock.nanoseconds()
             page?.markStarted(batch: batch, index: index)
             let statusOffset = builder.payloadCount
             builder.append(fixed: UInt8(0))
             let lengthOffset = builder.beginLengthPrefix()
+            let valueOffset = builder.payloadCount
             var status: ItemStatus
-            if failedInParent {
-                builder.append(bytes: input)  // the parent's encoding error, echoed as this item's
+            var flags: UInt8 = 0
+            switch InputPlacement(rawValue: placement) {
+            case .inline, .shared:
+                let input = placement == InputPlacement.shared.rawValue ? try arenas.argument(at: field) : field
+                let offer = arenas.offerRegion()
+                let (ran, inRegion) = runner.run(input, builder, offer.map { arenas.memory(of: $0) })
+                status = ran
+                do {
+                    if try arenas.placeOutput(from: builder, at: valueOffset, offer: offer, inRegion: inRegion, status)
+                    {
+                        flags = WorkerProtocol.sharedResultFlag
+                    }
+                } catch {
+                    let encoded = builder.payloadCount - valueOffset
+                    builder.truncate(toPayloadCount: valueOffset)
+                    status = Self.failure(
+                        WireError(
+                            .unencodable, at: 0,
+                            "the output (\(encoded) bytes encoded) found no shared memory to travel in (\(error)): free memory, or raise ProcessPool.Configuration.sharedMemoryThreshold"
+                        ), code: .codingError, into: builder)
+                }
+            case .failedInParent:
+                builder.append(bytes: field)  // the parent's encoding error, echoed as this item's
                 status = .codingError
-            } else {
-                status = runner.run(input, builder)
+            case nil:
+                throw WireError(.invalidValue, at: 0, "item \(index) has an unknown placement \(placement)")
             }
             builder.endLengthPrefix(lengthOffset)
             let recordBytes = builder.payloadCount - statusOffset
@@ -272,7 +318,7 @@ struct WorkerLoop {
                     ), code: .codingError, into: builder)
                 builder.endLengthPrefix(lengthOffset)
             }
-            builder.patchPayload(status.rawValue, at: statusOffset)
+            builder.patchPayload(status.rawValue | flags, at: statusOffset)
             let finished = MonotonicClock.nanoseconds()
             try reply.add(itemAt: statusOffset, busy: finished &- started, maximumFrameBytes: maximumFrameBytes)
             page?.markFinished()

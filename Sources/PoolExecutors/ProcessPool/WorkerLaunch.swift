@@ -32,7 +32,7 @@ struct WorkerLaunch: Sendable {
         }
         arguments = [displayPath, WorkerProtocol.workerArgument]
         let marker =
-            "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID()):\(configuration.maximumFrameBytes)"
+            "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID()):\(configuration.maximumFrameBytes):\(configuration.sharedMemoryThreshold ?? 0):\(configuration.failsSharedMemoryReservations ? 1 : 0)"
         let prefix = WorkerProtocol.environmentKey + "="
         var entries: [String] = Processes.environment().filter { !$0.hasPrefix(prefix) }
         for (name, value) in configuration.environment.sorted(by: { $0.key < $1.key }) {
@@ -61,11 +61,29 @@ extension ProcessPoolCore {
                 "could not create worker \(slot)'s shared progress page (memfd_create or mmap failed); free memory or descriptors (ulimit -n) and try again"
             )
         }
+        let arenas: (arguments: SharedArena, results: SharedArena)
+        do {
+            let bytes = configuration.sharedMemoryBytesPerWorker
+            let faults = configuration.failsSharedMemoryReservations
+            arenas = (
+                try SharedArena(
+                    capacity: bytes, name: "pool-advisor-arguments", writable: true, failsReservations: faults),
+                try SharedArena(capacity: bytes, name: "pool-advisor-results", writable: false)
+            )
+        } catch {
+            throw PoolError(
+                .workerStartFailed,
+                "could not create worker \(slot)'s shared memory for large values (\(error)); free memory or descriptors (ulimit -n), or lower ProcessPool.Configuration.sharedMemoryBytesPerWorker",
+                underlying: error)
+        }
         let pid: Int32
         do {
             pid = try Processes.spawn(
                 path: launch.spawnPath, arguments: launch.arguments, environment: launch.environment,
-                childDescriptors: [requests.read.rawValue, replies.write.rawValue, page.descriptor])
+                childDescriptors: [
+                    requests.read.rawValue, replies.write.rawValue, page.descriptor, arenas.arguments.descriptor,
+                    arenas.results.descriptor,
+                ])
         } catch {
             throw PoolError(.workerStartFailed, "could not start worker \(launch.displayPath)", underlying: error)
         }
@@ -78,8 +96,8 @@ extension ProcessPoolCore {
         do {
             let hello = try handshake(pid: pid, reader: reader)
             connection = try WorkerConnection(
-                pid: pid, requestDescriptor: requests.write.rawValue, reader: reader, page: page, hello: hello,
-                name: "\(configuration.name)-w\(slot)")
+                pid: pid, requestDescriptor: requests.write.rawValue, reader: reader, page: page,
+                arenas: arenas, hello: hello, name: "\(configuration.name)-w\(slot)")
         } catch {
             // A worker that ended before its hello was reaped by the handshake (its exit is in
             // the error): its pid may already belong to another process, never signal it.

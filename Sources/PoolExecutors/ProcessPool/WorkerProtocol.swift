@@ -2,7 +2,9 @@
 ///
 /// - The worker's descriptor 3 carries requests, 4 carries replies, 5 is the ``ProgressPage``:
 ///   the item running, and the finished items not yet replied (read by the parent if the
-///   worker dies, so they are delivered all the same).
+///   worker dies, so they are delivered all the same). 6 and 7 are the ``SharedArena``s for
+///   large arguments and large results: such a value's bytes lie there and the frame carries a
+///   reference to them.
 /// - The worker speaks first: a ``FrameKind/hello`` with the protocol version, its pid, its build
 ///   id and the tasks it registered (name and signature), or a ``FrameKind/fatal`` saying why it
 ///   cannot serve.
@@ -10,8 +12,10 @@
 ///   more ``FrameKind/results`` frames, in order.
 /// - End of file on the request pipe tells the worker to exit.
 enum WorkerProtocol {
-    static let version: UInt32 = 2
-    /// Set in a worker's environment: `"<version>:<parent pid>:<maximum frame bytes>"`.
+    static let version: UInt32 = 3
+    /// Set in a worker's environment:
+    /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
+    /// where faults is 1 when the fault-injection tests make shared-memory reservations fail.
     static let environmentKey = "POOL_ADVISOR_WORKER"
     /// The argument workers are started with, so a program whose `main` lacks the entry guard
     /// most likely stops at once with a usage error.
@@ -19,15 +23,27 @@ enum WorkerProtocol {
     static let requestDescriptor: Int32 = 3
     static let replyDescriptor: Int32 = 4
     static let progressDescriptor: Int32 = 5
+    static let argumentsDescriptor: Int32 = 6
+    static let resultsDescriptor: Int32 = 7
     /// Exit status of a worker that reports a fatal problem.
     static let fatalExitStatus: Int32 = 70
     /// A worker flushes finished results at least this often within a long batch (the
     /// progress page's log keeps them safe meanwhile).
     static let flushIntervalNanoseconds: UInt64 = 1_000_000
     static let flushBytes = 1 << 20
-    /// Set in an input's length when the parent could not encode it: the bytes are a
-    /// ``RemoteFailure`` the worker returns as that item's error.
-    static let failedInputFlag: UInt32 = 0x8000_0000
+    /// Set in a reply item's status byte when its bytes are a reference into the results arena.
+    static let sharedResultFlag: UInt8 = 0x80
+}
+
+/// Where a request item's bytes are: the byte before its length-prefixed field.
+enum InputPlacement: UInt8 {
+    /// The field is the encoded input.
+    case inline = 0
+    /// The parent could not encode or place the input: the field is a ``RemoteFailure`` the
+    /// worker returns as that item's error, so every item still completes exactly once.
+    case failedInParent = 1
+    /// The field is a reference to the input's bytes in the arguments arena.
+    case shared = 2
 }
 
 enum FrameKind: UInt8 {

@@ -2,23 +2,39 @@
 /// uniqueness checks (the cost that makes `Data.append` slow byte by byte).
 ///
 /// Single-owner and not thread-safe; the encoder that owns it frees it.
+///
+/// A sink can also start in memory it borrows (``init(borrowing:)``, say a span of shared
+/// memory): it writes there until the bytes no longer fit, then moves them to memory of its own
+/// and goes on (``isBorrowing`` tells which happened).
 struct ByteSink {
     private(set) var base: UnsafeMutableRawPointer
     private(set) var count = 0
     private(set) var capacity: Int
+    /// Whether `base` is borrowed memory, not to be freed or grown in place.
+    private(set) var isBorrowing = false
 
     init(capacity: Int = 256) {
         self.capacity = max(capacity, 16)
         base = .allocate(byteCount: self.capacity, alignment: 16)
     }
 
-    func free() { base.deallocate() }
+    /// A sink that writes into `region` while its bytes fit there.
+    init(borrowing region: UnsafeMutableRawBufferPointer) {
+        base = region.baseAddress!
+        capacity = region.count
+        isBorrowing = true
+    }
+
+    func free() {
+        if !isBorrowing { base.deallocate() }
+    }
 
     /// Drops the contents but keeps the memory (large buffers are given back).
     mutating func reset(keepingAtMost limit: Int = 1 << 20) {
         count = 0
-        if capacity > limit {
-            base.deallocate()
+        if capacity > limit || isBorrowing {
+            free()
+            isBorrowing = false
             capacity = 256
             base = .allocate(byteCount: capacity, alignment: 16)
         }
@@ -35,7 +51,8 @@ struct ByteSink {
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
+        free()
+        isBorrowing = false
         base = newBase
         capacity = newCapacity
     }

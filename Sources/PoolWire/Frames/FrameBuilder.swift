@@ -31,13 +31,34 @@ package final class FrameBuilder {
     /// Encodes `value` with the wire codec.
     package func encode<T: Encodable>(_ value: T) throws { try core.encodeValue(value) }
 
+    /// Encodes `value` into `region` instead of the frame if it fits there, and returns the
+    /// bytes it took; if it does not fit, appends it to the frame as ``encode(_:)`` does and
+    /// returns nil. For values that belong elsewhere (shared memory): no copy through the frame.
+    package func encode<T: Encodable>(_ value: T, preferring region: UnsafeMutableRawBufferPointer) throws -> Int? {
+        let frame = core.sink
+        core.sink = ByteSink(borrowing: region)
+        do {
+            try core.encodeValue(value)
+        } catch {
+            core.sink.free()
+            core.sink = frame
+            throw error
+        }
+        let encoded = core.sink
+        core.sink = frame
+        guard !encoded.isBorrowing else { return encoded.count }
+        // It outgrew the region and moved to memory of its own: into the frame with it.
+        core.sink.append(bytes: encoded.bytes)
+        encoded.free()
+        return nil
+    }
+
     /// Reserves a 4-byte length to be filled by ``endLengthPrefix(_:)``; returns its offset.
     package func beginLengthPrefix() -> Int { core.sink.appendPlaceholder(byteCount: 4) }
 
-    /// Writes the number of bytes appended since ``beginLengthPrefix()`` returned `offset`,
-    /// with `flag` (a bit above any length a frame can hold) set in it.
-    package func endLengthPrefix(_ offset: Int, flag: UInt32 = 0) {
-        core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4) | flag, at: offset)
+    /// Writes the number of bytes appended since ``beginLengthPrefix()`` returned `offset`.
+    package func endLengthPrefix(_ offset: Int) {
+        core.sink.patch(UInt32(truncatingIfNeeded: core.sink.count - offset - 4), at: offset)
     }
 
     /// Overwrites a fixed-width field at payload offset `offset` (written earlier as a placeholder).
@@ -90,16 +111,6 @@ package struct FrameCursor {
         let start = source.offset
         let length = try source.readLength(unitSize: 1, for: "a string")
         return try WireDecoderCore.makeString(try source.take(length, for: "a string"), at: start)
-    }
-
-    /// A length-prefixed field whose length may carry `flag` in its top bits; returns whether
-    /// it did, and the bytes.
-    package mutating func readFlaggedLengthPrefixed(flag: UInt32) throws(WireError) -> (
-        flagged: Bool, bytes: UnsafeRawBufferPointer
-    ) {
-        let raw = try source.readFixed(UInt32.self)
-        let bytes = try source.take(Int(raw & ~flag), for: "a length-prefixed field")
-        return (raw & flag != 0, bytes)
     }
 
     /// The bytes of a field written between `beginLengthPrefix` and `endLengthPrefix`.

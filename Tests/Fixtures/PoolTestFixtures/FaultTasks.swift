@@ -61,7 +61,7 @@ public struct Faulty: PoolTask {
         [index, fault.rawValue, spin]
     }
 
-    private static func logCall(_ index: Int) {
+    static func logCall(_ index: Int) {
         guard let path = getenv("FAULT_LOG") else { return }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
@@ -161,7 +161,56 @@ public struct Gated: PoolTask {
     }
 }
 
+/// What ``LargeEcho`` is asked to do.
+public struct LargeEchoInput: Codable, Sendable {
+    public var index: Int
+    /// Bytes that must read as ``LargeEcho/pattern(_:count:)`` of `index`.
+    public var payload: [UInt8]
+    /// How many bytes to return.
+    public var reply: Int
+    /// Die by SIGKILL after checking the payload (its segments still mapped).
+    public var crash: Bool
+
+    public init(index: Int, payload: Int, reply: Int, crash: Bool = false) {
+        self.index = index
+        self.payload = LargeEcho.pattern(index, count: payload)
+        self.reply = reply
+        self.crash = crash
+    }
+}
+
+/// Moves large values both ways: checks that its payload arrived intact (a value read from the
+/// wrong place, or half written, fails the item), logs the call like ``Faulty``, and returns
+/// `reply` bytes of the pattern of `index + 1`, or dies when asked.
+public struct LargeEcho: PoolTask {
+    public struct Garbled: Error, CustomStringConvertible {
+        public let index: Int
+        public var description: String { "the payload of input \(index) arrived garbled" }
+    }
+
+    public static func run(_ input: LargeEchoInput) throws -> [UInt8] {
+        Faulty.logCall(input.index)
+        guard input.payload == pattern(input.index, count: input.payload.count) else {
+            throw Garbled(index: input.index)
+        }
+        if input.crash { kill(getpid(), SIGKILL) }
+        return pattern(input.index + 1, count: input.reply)
+    }
+
+    /// `count` bytes that differ from one seed to the next and along the value.
+    public static func pattern(_ seed: Int, count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var value = UInt8(truncatingIfNeeded: seed &* 131)
+            for position in 0..<count {
+                buffer[position] = value
+                value = value &* 5 &+ 1
+            }
+            initialized = count
+        }
+    }
+}
+
 /// Every task of this library, for the fixture worker's entry guard.
 public let faultTasks: [any PoolTask.Type] = [
-    Faulty.self, CrashProneFaulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self,
+    Faulty.self, CrashProneFaulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self, LargeEcho.self,
 ]

@@ -163,6 +163,58 @@ if CommandLine.arguments.dropFirst().first == "cycles", CommandLine.arguments.co
     print("descriptors \(before) \(descriptorCount()) zombies \(unreapedChildren())")
     exit(0)
 }
+// Not a worker: `shared-cycles N` is `cycles N` with large values: each cycle moves arguments
+// and results through shared memory, kills a worker while it maps them, and shuts the pool
+// down. It prints "descriptors BEFORE AFTER zombies Z segments S", S the shared-memory files
+// still open after the last cycle.
+if CommandLine.arguments.dropFirst().first == "shared-cycles", CommandLine.arguments.count == 3,
+    let cycles = Int(CommandLine.arguments[2])
+{
+    func descriptorLinks() -> [String] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        var links: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard !name.hasPrefix(".") else { continue }
+            var target = [CChar](repeating: 0, count: 512)
+            let count = readlink("/proc/self/fd/\(name)", &target, target.count - 1)
+            links.append(
+                count > 0 ? String(decoding: target.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")
+        }
+        return links
+    }
+    var info = siginfo_t()
+    let before = descriptorLinks().count
+    for cycle in 0..<cycles {
+        var configuration = ProcessPool.Configuration(workers: 1)
+        configuration.sharedMemoryThreshold = 1 << 10
+        let pool = try ProcessPool(configuration: configuration)
+        let inputs = [
+            LargeEchoInput(index: cycle, payload: 40_000, reply: 50_000),
+            LargeEchoInput(index: cycle + 1, payload: 40_000, reply: 10, crash: true),
+            LargeEchoInput(index: cycle + 2, payload: 10, reply: 60_000),
+        ]
+        var results: [Int: Result<[UInt8], any Error>] = [:]
+        for item in try pool.mapUnordered(LargeEcho.self, inputs, chunkSize: 1).blocking {
+            results[item.index] = item.result
+        }
+        guard case .success(let first)? = results[0], first == LargeEcho.pattern(cycle + 1, count: 50_000),
+            case .failure? = results[1], case .success(let third)? = results[2],
+            third == LargeEcho.pattern(cycle + 3, count: 60_000)
+        else { exit(2) }
+        pool.shutdown(wait: true)
+    }
+    let links = descriptorLinks()
+    let found = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT)
+    let zombies = found == 0 && info._sifields._sigchld.si_pid != 0 ? 1 : 0
+    print(
+        "descriptors \(before) \(links.count) zombies \(zombies) segments \(links.filter { $0.contains("pool-advisor") }.count)"
+    )
+    exit(0)
+}
 
 // Not a worker: a parent for the "commands die with their parent" tests.
 // `commands PLACE END DIR`: runs two shell commands (each records its pid and its background

@@ -35,7 +35,11 @@ struct ProcessPoolReplyTests {
     }
 
     @Test func anOutputLargerThanAFrameFailsAloneAndTheWorkerStays() throws {
-        let pool = try fixturePool(workers: 1) { $0.maximumFrameBytes = 64 << 10 }
+        // Through the pipe only (shared memory would carry the large output: SharedMemoryTests).
+        let pool = try fixturePool(workers: 1) {
+            $0.maximumFrameBytes = 64 << 10
+            $0.sharedMemoryThreshold = nil
+        }
         defer { pool.shutdown() }
         let before = try pool.submit(WhoAmI.self, 0).result()
         let sizes = [10, 100, 200_000, 1_000, 60_000, 30_000, 30_000]

@@ -1,0 +1,206 @@
+import Glibc
+internal import PoolSystem
+import PoolWire
+
+/// Shared memory between a pool and one worker for values too large to copy through a pipe
+/// cheaply: one side encodes a value into the arena, the other decodes it in place, and only a
+/// reference crosses the pipe. Two copies where a pipe takes four (encode, write, read, decode),
+/// and no system call per byte.
+///
+/// Each worker has two arenas, one per direction (arguments: the pool writes, the worker reads;
+/// results: the reverse), made by the pool with the worker's progress page and inherited at
+/// spawn (descriptors 6 and 7). An arena is an anonymous memory file, sealed at its size so the
+/// other process cannot shrink it under this one's mapping, and sparse: its pages are
+/// allocated as values need them (``SharedMemory/reserve(_:offset:bytes:)``, so that running
+/// out of memory is an error for that value, not a SIGBUS) and mostly returned when the arena
+/// empties. A worker that dies leaves nothing behind: its mappings go with it, and the pool
+/// closes its side when it accounts for the death.
+///
+/// The writer owns the bookkeeping (``ArenaSpans``: first fit, so values cycle through warm pages
+/// at the start). The arguments arena's spans are released when their item's reply arrives; the
+/// results arena's when the pool has decoded them, which it says through the progress page
+/// (``ProgressPage/resultsConsumed``, the sequence number of the last one).
+// @unchecked: `space` and `reserved` are used under `lock`; the rest are lets.
+final class SharedArena: @unchecked Sendable {
+    /// A span of an arena as it crosses the pipe: `[offset u64][count u64][sequence u64]`.
+    static let referenceBytes = 24
+    /// Bytes kept allocated when the arena empties, so a steady stream of values reuses warm
+    /// pages; above it, pages go back to the system.
+    static let warmBytes = 32 << 20
+
+    let descriptor: Int32
+    let capacity: Int
+    private let base: UnsafeRawPointer
+    private let writable: Bool
+    private let lock = ConditionLock()
+    private var space: ArenaSpans
+    /// Bytes from the start of the file whose pages are allocated: stores there cannot fault.
+    private var reserved = 0
+    /// For the fault-injection tests: reservations fail as if memory were exhausted.
+    private let failsReservations: Bool
+
+    /// A new arena of `capacity` bytes (pool side), mapped for writing if this side writes.
+    init(capacity: Int, name: String, writable: Bool, failsReservations: Bool = false) throws(SystemCallError) {
+        let fd = try SharedMemory.createSealed(name: name, bytes: capacity)
+        do {
+            base =
+                writable
+                ? UnsafeRawPointer(try SharedMemory.map(fd, bytes: capacity))
+                : try SharedMemory.mapReadOnly(fd, bytes: capacity)
+        } catch {
+            Descriptor.close(fd)
+            throw error
+        }
+        descriptor = fd
+        self.capacity = capacity
+        self.writable = writable
+        self.failsReservations = failsReservations
+        space = ArenaSpans(capacity: capacity)
+    }
+
+    /// Maps an arena the pool made (worker side); nil if `fd` is not a usable one.
+    init?(inherited fd: Int32, writable: Bool, failsReservations: Bool = false) {
+        guard let size = try? Files.status(of: fd).size, size > 0 else { return nil }
+        let mapped: UnsafeRawPointer?
+        if writable {
+            mapped = (try? SharedMemory.map(fd, bytes: size)).map { UnsafeRawPointer($0) }
+        } else {
+            mapped = try? SharedMemory.mapReadOnly(fd, bytes: size)
+        }
+        guard let mapped else { return nil }
+        descriptor = fd
+        capacity = size
+        base = mapped
+        self.writable = writable
+        self.failsReservations = failsReservations
+        space = ArenaSpans(capacity: size)
+    }
+
+    deinit {
+        SharedMemory.unmap(base, bytes: capacity)
+        Descriptor.close(descriptor)
+    }
+
+    // MARK: Writer side
+
+    /// Copies `bytes` into a new span of the arena, named `key` for ``release(key:)``.
+    ///
+    /// - Returns: the span, or nil when the arena has no room for it now (the caller sends the
+    ///   value through the pipe instead).
+    /// - Throws: ``SystemCallError`` when the system has no memory for the span's pages.
+    func store(_ bytes: UnsafeRawBufferPointer, key: UInt64) throws(SystemCallError) -> ArenaSpans.Span? {
+        guard let span = try claim(bytes.count, key: key) else { return nil }
+        // The span is this caller's alone until released: copy without the lock.
+        if let source = bytes.baseAddress {
+            memory(of: span).baseAddress!.copyMemory(from: source, byteCount: span.count)
+        }
+        return span
+    }
+
+    /// A new span of `count` bytes with its pages allocated, for the caller to fill (through
+    /// ``memory(of:)``); nil when the arena has no room for it now.
+    ///
+    /// - Throws: ``SystemCallError`` when the system has no memory for the span's pages.
+    func claim(_ count: Int, key: UInt64) throws(SystemCallError) -> ArenaSpans.Span? {
+        precondition(writable, "BUG: writing into a read-only arena")
+        lock.lock()
+        defer { lock.unlock() }
+        guard let span = space.allocate(count, key: key) else { return nil }
+        let needed = span.offset + span.count
+        if needed > reserved {
+            do throws(SystemCallError) {
+                if failsReservations { throw SystemCallError(call: "fallocate", errno: ENOSPC) }
+                try SharedMemory.reserve(descriptor, offset: reserved, bytes: needed - reserved)
+            } catch {
+                space.release(sequence: span.sequence)
+                throw error
+            }
+            reserved = needed
+        }
+        return span
+    }
+
+    /// The writable memory of a span from ``claim(_:key:)``.
+    func memory(of span: ArenaSpans.Span) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: base + span.offset), count: span.count)
+    }
+
+    /// Cuts a claimed span down to the `count` bytes its owner wrote.
+    func shrink(_ span: ArenaSpans.Span, to count: Int) -> ArenaSpans.Span {
+        lock.withLock { space.shrink(span, to: count) }
+    }
+
+    /// Gives back a span claimed but not used.
+    func abandon(_ span: ArenaSpans.Span) {
+        lock.withLock {
+            space.release(sequence: span.sequence)
+            trimIfEmpty()
+        }
+    }
+
+    /// Takes back the span stored with `key`, once its reader is done with it.
+    func release(key: UInt64) {
+        lock.withLock {
+            space.release(key: key)
+            trimIfEmpty()
+        }
+    }
+
+    /// Takes back the spans stored with `keys`; cheap when the arena is empty.
+    func releaseAll<Keys: Sequence>(keys: Keys) where Keys.Element == UInt64 {
+        lock.withLock {
+            guard !space.isEmpty else { return }
+            for key in keys { space.release(key: key) }
+            trimIfEmpty()
+        }
+    }
+
+    /// Takes back every span up to sequence number `sequence`: the reader consumed them in order.
+    func release(through sequence: UInt64) {
+        lock.withLock {
+            space.release(through: sequence)
+            trimIfEmpty()
+        }
+    }
+
+    /// Under `lock`: an empty arena keeps ``warmBytes`` of pages and gives back the rest.
+    private func trimIfEmpty() {
+        guard space.isEmpty, reserved > Self.warmBytes else { return }
+        SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
+        reserved = Self.warmBytes
+    }
+
+    // MARK: Reader side
+
+    /// The `count` bytes at `offset`, read in place: valid while this arena lives and the writer
+    /// has not reused them (until this side says it consumed them).
+    ///
+    /// - Throws: ``WireError`` if the span lies outside the arena: the reference is corrupt.
+    func bytes(at offset: UInt64, count: UInt64) throws(WireError) -> UnsafeRawBufferPointer {
+        guard offset <= UInt64(capacity), count <= UInt64(capacity) - offset else {
+            throw WireError(
+                .invalidValue, at: 0,
+                "a shared-memory reference (\(count) bytes at \(offset)) lies outside its arena of \(capacity) bytes")
+        }
+        return UnsafeRawBufferPointer(start: base + Int(offset), count: Int(count))
+    }
+}
+
+extension FrameBuilder {
+    /// Appends a reference to `span` (see ``SharedArena/referenceBytes``).
+    func append(reference span: ArenaSpans.Span) {
+        append(fixed: UInt64(span.offset))
+        append(fixed: UInt64(span.count))
+        append(fixed: span.sequence)
+    }
+}
+
+extension FrameCursor {
+    /// Reads a reference appended by ``FrameBuilder/append(reference:)``.
+    mutating func readReference() throws(WireError) -> (offset: UInt64, count: UInt64, sequence: UInt64) {
+        let offset = try read(UInt64.self)
+        let count = try read(UInt64.self)
+        let sequence = try read(UInt64.self)
+        return (offset, count, sequence)
+    }
+}

@@ -1,0 +1,80 @@
+import PoolWire
+
+/// A worker's side of its shared memory: the arguments arena it reads, the results arena it
+/// fills, and the page through which the pool says how far it has read the results.
+///
+/// A large output is encoded straight into the results arena when the last one was large too (a
+/// span a quarter larger than it is offered to the task's encoder); otherwise it is encoded into
+/// the reply and moved to the arena if it turns out large. Either way only a reference goes out.
+final class WorkerSharedValues {
+    let arguments: SharedArena?
+    let results: SharedArena?
+    let page: ProgressPage?
+    /// Outputs of at least this many encoded bytes go through the results arena.
+    let threshold: Int
+    /// The encoded size of the last output: a guess at the next one's.
+    private var lastOutputBytes = 0
+
+    init(arguments: SharedArena?, results: SharedArena?, page: ProgressPage?, threshold: Int) {
+        self.arguments = arguments
+        self.results = results
+        self.page = page
+        self.threshold = threshold
+    }
+
+    /// The argument bytes a request's reference `field` points at.
+    func argument(at field: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        guard let arguments else {
+            throw WireError(.invalidValue, at: 0, "an input refers to shared memory this worker could not map")
+        }
+        var cursor = FrameCursor(field)
+        let reference = try cursor.readReference()
+        return try arguments.bytes(at: reference.offset, count: reference.count)
+    }
+
+    /// A span of the results arena for the next output to be encoded into, when the last output
+    /// was large; nil otherwise (or when no memory or room can be had: the output then takes
+    /// the usual path, which reports a real shortage).
+    func offerRegion() -> ArenaSpans.Span? {
+        guard let results, let page, lastOutputBytes >= threshold else { return nil }
+        results.release(through: page.resultsConsumed)
+        return try? results.claim(lastOutputBytes + lastOutputBytes / 4 + 64, key: 0)
+    }
+
+    /// The writable memory of an offered span.
+    func memory(of span: ArenaSpans.Span) -> UnsafeMutableRawBufferPointer {
+        results!.memory(of: span)
+    }
+
+    /// Puts the output just produced where it belongs and returns whether a reference to the
+    /// results arena now stands in the reply for it (after payload offset `offset`).
+    ///
+    /// `inRegion` is how many bytes the task's output took in the offered span, nil if it was
+    /// encoded into the reply instead (it did not fit, or no span was offered, or it failed).
+    /// - Throws: ``SystemCallError`` when a large output finds no memory.
+    func placeOutput(
+        from builder: FrameBuilder, at offset: Int, offer: ArenaSpans.Span?, inRegion: Int?, _ status: ItemStatus
+    ) throws -> Bool {
+        if let offer, let results {
+            if let written = inRegion {
+                lastOutputBytes = written
+                if written >= threshold {
+                    builder.append(reference: results.shrink(offer, to: written))
+                    return true
+                }
+                builder.append(bytes: UnsafeRawBufferPointer(rebasing: results.memory(of: offer).prefix(written)))
+            }
+            results.abandon(offer)
+        }
+        guard status == .success else { return false }
+        let encoded = builder.payloadCount - offset
+        lastOutputBytes = encoded
+        guard encoded >= threshold, let results, let page else { return false }
+        // What the pool has decoded can be reused.
+        results.release(through: page.resultsConsumed)
+        guard let span = try results.store(builder.payload(from: offset), key: 0) else { return false }
+        builder.truncate(toPayloadCount: offset)
+        builder.append(reference: span)
+        return true
+    }
+}
