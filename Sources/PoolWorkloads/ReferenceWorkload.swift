@@ -2,8 +2,8 @@ public import PoolExecutors
 
 /// A task with a known behaviour, used to show and test what the profiler and the advisor
 /// conclude: pure computation, sleeping, pipe and disk waits, locks that block, locks that
-/// spin, a contended atomic, heavy allocation, wait-then-compute, a large argument, a tiny
-/// call, and everyday Swift work (JSON coding, word counting, sorting, a memory-bound scan, and
+/// spin, a contended atomic, heavy allocation, wait-then-compute, a large argument, a table
+/// every call shares, a tiny call, and everyday Swift work (JSON coding, word counting, sorting, a memory-bound scan, and
 /// a job whose behaviour changes part-way).
 public protocol ReferenceWorkload: PoolTask {
     /// The short name used on the command line (`cpu`, `sleep`, `pipe-read`, …).
@@ -30,7 +30,8 @@ public enum ReferenceWorkloads {
     public static let all: [any ReferenceWorkload.Type] =
         [
             PureCPU.self, BlockingSleep.self, PipeRead.self, DiskSync.self, BlockingLock.self, SpinningMutex.self,
-            SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, TinyTask.self,
+            SharedAtomic.self, AllocationHeavy.self, WaitThenCompute.self, LargePayload.self, SharedTable.self,
+            TinyTask.self,
         ] + everyday
 
     /// The workloads drawn from everyday Swift code (Foundation's JSON coders, word counting,

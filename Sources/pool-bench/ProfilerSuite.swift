@@ -46,6 +46,9 @@ struct ProfilerSuite {
             report.record("machine", "round trip", unit: "us", ours: true, value: machine.roundTripSeconds * 1e6)
             report.record(
                 "machine", "pipe bandwidth", unit: "MB/s", ours: true, value: machine.ipcBandwidthBytesPerSecond / 1e6)
+            if let shared = machine.sharedMemoryBandwidthBytesPerSecond {
+                report.record("machine", "shared-memory bandwidth", unit: "MB/s", ours: true, value: shared / 1e6)
+            }
             report.record("machine", "thread start", unit: "us", ours: true, value: machine.threadStartSeconds * 1e6)
             report.record(
                 "machine", "ThreadPool submit+wait", unit: "us", ours: true, value: machine.threadDispatchSeconds * 1e6)

@@ -41,6 +41,18 @@ func encoded<Output: Encodable>(_ outputs: [Output]) throws -> Data {
 
 @Suite("Executor and AutoExecutor", .serialized, .timeLimit(.minutes(10)))
 struct ExecutionTests {
+    @Test("a Shared value in the inputs gives the serial outputs in every mode, the pipeline's included")
+    func sharedValueInEveryMode() throws {
+        let table = Shared((0..<50_000).map { Double($0 % 97) })
+        let inputs = (0..<500).map { SharedRow(table: table, row: $0) }
+        let expected = inputs.map(SumsSharedRow.run)
+        for plan in everyModePlan {
+            let executor = Executor(plan: plan, processes: advisorWorkers)
+            #expect(try executor.map(SumsSharedRow.self, inputs) == expected, "\(plan.summary)")
+            executor.shutdown()
+        }
+    }
+
     @Test("Executor runs every mode and gives the serial outputs, in order")
     func everyMode() throws {
         let inputs = TinyTask.inputs(count: 500)
@@ -123,7 +135,8 @@ struct ExecutionTests {
 
     static let sizes: [String: Int] = [
         "cpu": 24, "sleep": 40, "pipe-read": 40, "disk-fsync": 16, "blocking-lock": 24, "spinning-mutex": 24,
-        "atomic-counter": 24, "allocation": 24, "mixed": 20, "large-payload": 10, "tiny": 3_000,
+        "atomic-counter": 24, "allocation": 24, "mixed": 20, "large-payload": 10, "shared-table": 12,
+        "tiny": 3_000,
     ]
 
     @Test(

@@ -11,6 +11,17 @@ let fixtureWorker: String = {
 }()
 
 @Suite struct CalibrationTests {
+    @Test func eachValueIsPricedByThePathItsSizeTakes() {
+        var machine = MachineProfile.typical(cores: 2)
+        machine.ipcBandwidthBytesPerSecond = 1e9
+        #expect(machine.transferSeconds(bytes: 1e6) == 1e-3, "no shared figure: the pipe's rate for all")
+        machine.sharedMemoryBandwidthBytesPerSecond = 10e9
+        machine.sharedMemoryThresholdBytes = 65_536
+        #expect(machine.transferSeconds(bytes: 1e6) == 1e-4)
+        #expect(machine.transferSeconds(bytes: 65_535) == 65_535 / 1e9)
+        #expect(machine.transferSeconds(bytes: 65_536) == 65_536 / 10e9)
+    }
+
     func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pa-cal-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -26,6 +37,9 @@ let fixtureWorker: String = {
         #expect(measured.usableCores == Machine.usableCores)
         #expect(measured.workerStartSeconds > 0 && measured.roundTripSeconds > 0)
         #expect(measured.ipcBandwidthBytesPerSecond > 0 && measured.threadStartSeconds > 0)
+        // Both paths a value can take are measured, with the size that decides between them.
+        #expect((measured.sharedMemoryBandwidthBytesPerSecond ?? 0) > 0)
+        #expect(measured.sharedMemoryThresholdBytes == ProcessPool.Configuration().sharedMemoryThreshold)
         #expect(measured.threadDispatchSeconds > 0 && measured.processMapItemSeconds > 0)
         // A worker's start costs more than a round trip to a running one.
         #expect(measured.workerStartSeconds > measured.roundTripSeconds)
@@ -83,6 +97,13 @@ struct CalibrationCacheTests {
             (\.ipcBandwidthBytesPerSecond, 0, "ipcBandwidthBytesPerSecond"),
             (\.workerStartSeconds, .nan, "workerStartSeconds"), (\.threadStartSeconds, .infinity, "threadStartSeconds"),
         ]
+        for (value, expected) in [(-5.0, "sharedMemoryBandwidthBytesPerSecond = -5.0"), (1e300, "1e+300")] {
+            var hostile = measured
+            hostile.sharedMemoryBandwidthBytesPerSecond = value
+            try write(hostile, to: path)
+            let check = calibration.checkCache()
+            #expect(check.profile == nil && check.problem?.contains(expected) == true, "\(check.problem ?? "none")")
+        }
         for (figure, value, name) in figures {
             var hostile = measured
             hostile[keyPath: figure] = value

@@ -25,11 +25,21 @@ enum CalibrateCommand {
             try context.printJSON(machine)
             return 0
         }
-        let rows: [(String, String)] = [
+        var rows: [(String, String)] = [
             ("usable cores", "\(machine.usableCores)"),
             ("worker start", NumberText.seconds(machine.workerStartSeconds)),
             ("round trip", NumberText.seconds(machine.roundTripSeconds)),
             ("pipe bandwidth", "\(NumberText.bytes(machine.ipcBandwidthBytesPerSecond))/s"),
+        ]
+        if let shared = machine.sharedMemoryBandwidthBytesPerSecond, let threshold = machine.sharedMemoryThresholdBytes
+        {
+            rows.append(
+                (
+                    "shared memory",
+                    "\(NumberText.bytes(shared))/s (values of \(NumberText.bytes(Double(threshold))) and more)"
+                ))
+        }
+        rows += [
             ("thread start", NumberText.seconds(machine.threadStartSeconds)),
             ("thread dispatch", NumberText.seconds(machine.threadDispatchSeconds)),
             ("thread map item", NumberText.seconds(machine.threadMapItemSeconds)),

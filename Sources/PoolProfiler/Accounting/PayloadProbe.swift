@@ -61,7 +61,9 @@ enum PayloadProbe {
         let codec = input.meanSeconds + output.meanSeconds
         let inputBytes = input.meanBytes
         let outputBytes = output.meanBytes
-        let transfer = machine.map { (inputBytes + outputBytes) / max($0.ipcBandwidthBytesPerSecond, 1) } ?? 0
+        // Each by the path the pool takes for a value of its size: shared memory or the pipe.
+        let transfer =
+            machine.map { $0.transferSeconds(bytes: inputBytes) + $0.transferSeconds(bytes: outputBytes) } ?? 0
         let shipping = codec + transfer
         let estimated = input.unmeasured + output.unmeasured
         let cold = input.timedCold + output.timedCold

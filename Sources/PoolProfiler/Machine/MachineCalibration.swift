@@ -122,12 +122,14 @@ public struct MachineCalibration: Sendable {
         var measured = MachineProfile(
             host: CalibrationFiles.hostName, executableBuild: buildKey, measuredAtEpochSeconds: CalibrationFiles.now(),
             usableCores: Machine.usableCores, workerStartSeconds: worker.start, roundTripSeconds: worker.roundTrip,
-            ipcBandwidthBytesPerSecond: worker.bandwidth, threadStartSeconds: threads.start,
+            ipcBandwidthBytesPerSecond: worker.pipeBandwidth, threadStartSeconds: threads.start,
             threadDispatchSeconds: threads.dispatch, threadMapItemSeconds: threads.mapItem,
             processMapItemSeconds: worker.mapItem,
             method: CalibrationMethod(
                 threadRounds: ThreadCosts.rounds, workerRounds: WorkerCosts.rounds, spread: spread,
                 otherProgramsCPUShare: otherShare))
+        measured.sharedMemoryBandwidthBytesPerSecond = worker.sharedBandwidth
+        measured.sharedMemoryThresholdBytes = worker.sharedThreshold
         measured.clampToPlausibleRanges()
         return measured
     }
@@ -154,18 +156,24 @@ enum WorkerCosts {
     static let rounds = 3
 
     static func measure(executable: WorkerExecutable) throws -> (
-        start: Double, roundTrip: Double, bandwidth: Double, mapItem: Double, spread: [String: Double]
+        start: Double, roundTrip: Double, pipeBandwidth: Double, sharedBandwidth: Double?, sharedThreshold: Int?,
+        mapItem: Double, spread: [String: Double]
     ) {
         var configuration = ProcessPool.Configuration(workers: 1)
         configuration.executable = executable
+        let threshold = configuration.sharedMemoryThreshold
+        var pipeOnly = configuration
+        pipeOnly.sharedMemoryThreshold = nil
         var starts = RoundFigures()
         var trips = RoundFigures()
         var bandwidths = RoundFigures()
+        var sharedBandwidths = RoundFigures()
         var mapItems = RoundFigures()
         // A first start reads the executable from disk: warm it up, or round one is always "noisy".
         let warmUp = try ProcessPool(configuration: configuration)
         _ = try? warmUp.submit(WorkerEcho.self, []).result()
         warmUp.shutdown()
+        let block = [UInt8](repeating: 0xa5, count: 2 << 20)
         for round in 0..<rounds {
             let begin = Clocks.monotonic()
             let pool = try ProcessPool(configuration: configuration)
@@ -181,13 +189,12 @@ enum WorkerCosts {
             let median = Statistics.median(times)
             trips.rounds.append(median)
             starts.rounds.append(max(firstAnswer - median, 0))
-            let block = [UInt8](repeating: 0xa5, count: 2 << 20)
-            let sent = Clocks.monotonic()
-            for _ in 0..<4 { _ = try pool.submit(WorkerEcho.self, block).result() }
-            // The transfer's whole time: subtracting the (small, noisy) round trip could leave
-            // almost nothing and make an absurd rate on a loaded host.
-            let taken = max((Clocks.monotonic() - sent).seconds, 1e-6)
-            bandwidths.rounds.append(Double(2 * 4 * block.count) / taken)
+            // The same blocks both ways, through shared memory (this pool's path for them) and
+            // through the pipe alone.
+            if threshold != nil { sharedBandwidths.rounds.append(try echoRate(block, through: pool)) }
+            let pipe = try ProcessPool(configuration: pipeOnly)
+            defer { pipe.shutdown() }
+            bandwidths.rounds.append(try echoRate(block, through: pipe))
         }
         var many = ProcessPool.Configuration(workers: Machine.usableCores)
         many.executable = executable
@@ -200,14 +207,28 @@ enum WorkerCosts {
             _ = try pool.map(WorkerEcho.self, empties)
             mapItems.rounds.append((Clocks.monotonic() - begin).seconds / Double(empties.count))
         }
+        var spread = [
+            "workerStartSeconds": starts.spread, "roundTripSeconds": trips.spread,
+            "ipcBandwidthBytesPerSecond": bandwidths.spread, "processMapItemSeconds": mapItems.spread,
+        ]
+        if threshold != nil { spread["sharedMemoryBandwidthBytesPerSecond"] = sharedBandwidths.spread }
         // Bandwidth is a rate: its quietest round is the fastest.
         return (
-            starts.lowest, trips.lowest, bandwidths.highest, mapItems.lowest,
-            [
-                "workerStartSeconds": starts.spread, "roundTripSeconds": trips.spread,
-                "ipcBandwidthBytesPerSecond": bandwidths.spread, "processMapItemSeconds": mapItems.spread,
-            ]
+            starts.lowest, trips.lowest, bandwidths.highest, threshold == nil ? nil : sharedBandwidths.highest,
+            threshold,
+            mapItems.lowest, spread
         )
+    }
+
+    /// Bytes per second of `block` echoed by `pool`'s worker four times, both ways counted.
+    private static func echoRate(_ block: [UInt8], through pool: ProcessPool) throws -> Double {
+        _ = try pool.submit(WorkerEcho.self, []).result()  // started
+        let sent = Clocks.monotonic()
+        for _ in 0..<4 { _ = try pool.submit(WorkerEcho.self, block).result() }
+        // The transfer's whole time: subtracting the (small, noisy) round trip could leave
+        // almost nothing and make an absurd rate on a loaded host.
+        let taken = max((Clocks.monotonic() - sent).seconds, 1e-6)
+        return Double(2 * 4 * block.count) / taken
     }
 }
 

@@ -13,8 +13,15 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     public var workerStartSeconds: Double
     /// One small request to a running worker and its reply.
     public var roundTripSeconds: Double
-    /// Bytes per second through a worker's pipes, both directions counted.
+    /// Bytes per second through a worker's pipes, both directions counted: what values smaller
+    /// than ``sharedMemoryThresholdBytes`` cost to move.
     public var ipcBandwidthBytesPerSecond: Double
+    /// Bytes per second through a worker's shared memory (`ProcessPool`'s path for values of at
+    /// least ``sharedMemoryThresholdBytes``), both directions counted; nil in caches written
+    /// before it existed (every value is then priced at the pipe's rate).
+    public var sharedMemoryBandwidthBytesPerSecond: Double?
+    /// The size from which the pool sends values through shared memory; nil: never.
+    public var sharedMemoryThresholdBytes: Int?
     /// Creating and joining one thread.
     public var threadStartSeconds: Double
     /// Per-task cost of a `ThreadPool` running empty tasks one at a time (submit and wait).
@@ -44,6 +51,17 @@ public struct MachineProfile: Codable, Sendable, Equatable {
         self.threadMapItemSeconds = threadMapItemSeconds
         self.processMapItemSeconds = processMapItemSeconds
         self.method = method
+    }
+
+    /// Seconds to move one value of `bytes` encoded bytes to a worker or back, by the path the
+    /// pool takes for a value of that size.
+    public func transferSeconds(bytes: Double) -> Double {
+        if let threshold = sharedMemoryThresholdBytes, bytes >= Double(threshold),
+            let shared = sharedMemoryBandwidthBytesPerSecond
+        {
+            return bytes / max(shared, 1)
+        }
+        return bytes / max(ipcBandwidthBytesPerSecond, 1)
     }
 }
 
@@ -128,6 +146,9 @@ extension MachineProfile {
             self[keyPath: writable] =
                 value.isNaN ? range.lowerBound : min(max(value, range.lowerBound), range.upperBound)
         }
+        if let shared = sharedMemoryBandwidthBytesPerSecond {
+            sharedMemoryBandwidthBytesPerSecond = shared.isNaN ? 1e4 : min(max(shared, 1e4), 1e12)
+        }
     }
 
     /// Why these figures cannot be believed (`roundTripSeconds = 1e+308 is outside 1e-07…1`),
@@ -137,6 +158,12 @@ extension MachineProfile {
         if !(1...1_000_000).contains(usableCores) { return "usableCores = \(usableCores) is outside 1…1000000" }
         for (name, path, range) in Self.plausibleRanges where !range.contains(self[keyPath: path]) {
             return "\(name) = \(self[keyPath: path]) is outside \(range.lowerBound)…\(range.upperBound)"
+        }
+        if let shared = sharedMemoryBandwidthBytesPerSecond, !(1e4...1e12).contains(shared) {
+            return "sharedMemoryBandwidthBytesPerSecond = \(shared) is outside 10000.0…1000000000000.0"
+        }
+        if let threshold = sharedMemoryThresholdBytes, threshold < 1 {
+            return "sharedMemoryThresholdBytes = \(threshold) is below 1"
         }
         return nil
     }

@@ -158,3 +158,11 @@ extension WireDecoder {
         }
     }
 }
+
+/// Implemented by the wire codec's encoder and decoder, so a value with a cheaper form for the
+/// pool's pipes (a reference to memory both processes can read: `Shared`) can tell it is being
+/// sent and not, say, written as JSON.
+package protocol WireCoding {}
+
+extension WireEncoderCore: WireCoding {}
+extension WireDecoderCore: WireCoding {}

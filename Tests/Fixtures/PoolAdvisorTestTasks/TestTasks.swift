@@ -194,8 +194,27 @@ public struct NapFirstCall: PoolTask {
     }
 }
 
+/// A row of a table every call shares.
+public struct SharedRow: Codable, Sendable {
+    public var table: Shared<[Double]>
+    public var row: Int
+
+    public init(table: Shared<[Double]>, row: Int) {
+        self.table = table
+        self.row = row
+    }
+}
+
+/// Sums row `row` (100 values) of the shared table.
+public struct SumsSharedRow: PoolTask {
+    public static func run(_ input: SharedRow) -> Double {
+        input.table.value[(input.row * 100)..<(input.row * 100 + 100)].reduce(0, +)
+    }
+}
+
 /// Every task above, for `WorkerEntry.runIfWorker(tasks:)`.
 public let testTasks: [any PoolTask.Type] = [
+    SumsSharedRow.self,
     AppendCall.self, CrashingCall.self, NoNegatives.self, DriftingTask.self, SleepyLockTask.self,
     NapThenLockedChurn.self, NapThenLockedChurn.Nap.self, NapThenLockedChurn.LockedChurn.self, SlowFirstCall.self,
     NapFirstCall.self,

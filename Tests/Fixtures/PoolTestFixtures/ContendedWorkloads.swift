@@ -15,7 +15,7 @@ public func withContendedWorkloads<T>(_ body: () throws -> T) rethrows -> T {
 }
 
 /// The reference workloads whose contended state is shared by every caller in the process.
-public let contendedWorkloadNames: Set<String> = ["blocking-lock", "spinning-mutex", "atomic-counter"]
+public let contendedWorkloadNames: Set<String> = ["blocking-lock", "spinning-mutex", "atomic-counter", "shared-table"]
 
 /// Tests that measure the machine (CPU ratios, scaling) run alone; tests that load it with many
 /// worker processes (the fault-injection suites) share the machine with each other but not with

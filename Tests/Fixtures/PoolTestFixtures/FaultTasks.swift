@@ -210,7 +210,27 @@ public struct LargeEcho: PoolTask {
     }
 }
 
+/// An input that reads a table every call shares.
+public struct TableLookup: Codable, Sendable {
+    public var table: Shared<[Int]>
+    public var index: Int
+
+    public init(table: Shared<[Int]>, index: Int) {
+        self.table = table
+        self.index = index
+    }
+}
+
+/// Returns `[table[index], maps]`, `maps` being how many shared values this process has mapped
+/// so far: a worker that maps a table once and reuses it reports 1 on every call.
+public struct LooksUp: PoolTask {
+    public static func run(_ input: TableLookup) -> [Int] {
+        [input.table.value[input.index], SharedRegistry.mappedCount]
+    }
+}
+
 /// Every task of this library, for the fixture worker's entry guard.
 public let faultTasks: [any PoolTask.Type] = [
     Faulty.self, CrashProneFaulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self, LargeEcho.self,
+    LooksUp.self,
 ]

@@ -1,0 +1,89 @@
+import Foundation
+import PoolTestFixtures
+import PoolWire
+import Testing
+
+@testable import PoolExecutors
+
+/// `Shared<Value>`: a value every call needs reaches each worker once, is decoded there once,
+/// reads as the value on threads and through other coders, and leaves nothing open behind it.
+/// Serialized: the leak check counts this process's shared-value files.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct SharedValueTests {
+    /// This process's open shared-value files.
+    private func openSharedFiles() -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.filter {
+            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) ?? "")
+                .contains("pool-advisor-shared-")
+        }.count
+    }
+
+    @Test func eachWorkerMapsTheValueOnceAndEveryCallReadsIt() throws {
+        // A table far larger than the pool's frames, with shared memory for arguments off:
+        // were it sent with each call, no request could carry it.
+        let table = Shared(Array(0..<250_000))
+        let pool = try fixturePool(workers: 2) {
+            $0.maximumFrameBytes = 16 << 10
+            $0.sharedMemoryThreshold = nil
+        }
+        defer { pool.shutdown() }
+        let indexes = Array(stride(from: 0, to: 250_000, by: 997))
+        for chunkSize in [1, 7] {
+            let results = try pool.map(
+                LooksUp.self, indexes.map { TableLookup(table: table, index: $0) }, chunkSize: chunkSize)
+            #expect(results.map { $0[0] } == indexes)
+            // A worker reports how many shared values it mapped by then: 1, whichever call.
+            #expect(results.allSatisfy { $0[1] == 1 }, "\(Set(results.map { $0[1] }))")
+        }
+    }
+
+    @Test func aSecondValueIsMappedOnceMoreAndTheFirstStaysDecoded() throws {
+        let first = Shared(Array(repeating: 1, count: 10_000))
+        let second = Shared(Array(repeating: 2, count: 10_000))
+        let pool = try fixturePool(workers: 1)
+        defer { pool.shutdown() }
+        let calls = (0..<20).map { TableLookup(table: $0 % 2 == 0 ? first : second, index: $0) }
+        let results = try pool.map(LooksUp.self, calls, chunkSize: 3)
+        #expect(results.map { $0[0] } == (0..<20).map { $0 % 2 == 0 ? 1 : 2 })
+        #expect(results.last?[1] == 2, "one mapping per value: \(results.map { $0[1] })")
+    }
+
+    @Test func onThreadsAndThroughJSONItIsJustTheValue() throws {
+        let table = Shared(["a": 1, "b": 2])
+        let pool = ThreadPool(workers: 2)
+        defer { pool.shutdown() }
+        #expect(try pool.submit { table.value["b"]! }.result() == 2)
+        let json = try JSONEncoder().encode(table)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"a\":1"))
+        #expect(try JSONDecoder().decode(Shared<[String: Int]>.self, from: json).value == ["a": 1, "b": 2])
+        // Through the pool's codec in the process that owns it, a reference comes back to the
+        // same value.
+        let bytes = try WireEncoder().encode(table)
+        #expect(bytes.count < 64)
+        #expect(try WireDecoder().decode(Shared<[String: Int]>.self, from: bytes).value == ["a": 1, "b": 2])
+    }
+
+    @Test func aReferenceThatCannotBeReadIsADecodingErrorThatSaysWhatToDo() {
+        let stranger = SharedReference(owner: 1, id: 123_456, descriptor: 3, count: 10)
+        #expect {
+            _ = try SharedRegistry.resolve(stranger, as: [Int].self)
+        } throws: { error in
+            "\(error)".contains("shared value 123456 of process 1 cannot be read")
+                && "\(error)".contains("pass the value itself")
+        }
+    }
+
+    @Test func twoHundredValuesLeaveNoFileOpen() throws {
+        let before = openSharedFiles()
+        let pool = try fixturePool(workers: 1)
+        for round in 0..<200 {
+            let table = Shared([round, round + 1])
+            let result = try pool.submit(LooksUp.self, TableLookup(table: table, index: 1)).result()
+            #expect(result[0] == round + 1)
+        }
+        // Once the pool has let go of the last inputs, every file is closed.
+        pool.shutdown()
+        #expect(openSharedFiles() == before)
+    }
+}
