@@ -186,7 +186,11 @@ int poolsys_sealed_shared_memory(const char *name, size_t bytes) {
 
 int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
 #if defined(__linux__)
-    return fallocate(fd, 0, (off_t)offset, (off_t)bytes) == 0 ? 0 : errno;
+    // On shmem a pending signal interrupts a long reservation with EINTR (never restarted).
+    int status;
+    do status = fallocate(fd, 0, (off_t)offset, (off_t)bytes);
+    while (status != 0 && errno == EINTR);
+    return status == 0 ? 0 : errno;
 #else
     (void)fd; (void)offset; (void)bytes;
     return ENOSYS;
@@ -195,7 +199,10 @@ int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
 
 int poolsys_release_shared_memory(int fd, size_t offset, size_t bytes) {
 #if defined(__linux__)
-    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)bytes) == 0 ? 0 : errno;
+    int status;
+    do status = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)bytes);
+    while (status != 0 && errno == EINTR);
+    return status == 0 ? 0 : errno;
 #else
     (void)fd; (void)offset; (void)bytes;
     return ENOSYS;

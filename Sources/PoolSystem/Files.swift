@@ -25,6 +25,8 @@ package struct FileStatus: Sendable {
     package let inode: UInt64
     /// When its status last changed, in whole seconds since the epoch (`st_ctim`).
     package let changedSeconds: Int
+    /// Bytes of storage it holds (`st_blocks`, in 512-byte units): less than its size when sparse.
+    package let allocatedBytes: Int
 
     /// The fields of a filled `stat` structure.
     init(_ info: stat) {
@@ -38,6 +40,7 @@ package struct FileStatus: Sendable {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         changedSeconds = Int(info.st_ctim.tv_sec)
+        allocatedBytes = Int(info.st_blocks) * 512
     }
 }
 

@@ -65,9 +65,10 @@ package enum SharedMemory {
     }
 
     /// Gives the pages of `bytes` bytes at `offset` of `fd` back to the system (a punched hole;
-    /// they read as zeros after). Best effort.
-    package static func release(_ fd: Int32, offset: Int, bytes: Int) {
-        _ = poolsys_release_shared_memory(fd, offset, bytes)
+    /// they read as zeros after). Returns whether it did.
+    @discardableResult
+    package static func release(_ fd: Int32, offset: Int, bytes: Int) -> Bool {
+        poolsys_release_shared_memory(fd, offset, bytes) == 0
     }
 
     /// Maps `bytes` bytes of `fd` read-only and shared.

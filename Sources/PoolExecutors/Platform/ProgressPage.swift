@@ -49,7 +49,11 @@ final class ProgressPage: @unchecked Sendable {
 
     /// Creates a new page (parent side); nil where shared memory files are unavailable.
     init?() {
-        guard let fd = try? SharedMemory.create(name: "pool-advisor-progress", bytes: Self.size) else { return nil }
+        // Sealed at its size: a worker that truncated it would make the pool's reads and its
+        // store of the results word fault.
+        guard let fd = try? SharedMemory.createSealed(name: "pool-advisor-progress", bytes: Self.size) else {
+            return nil
+        }
         guard let mapped = try? SharedMemory.map(fd, bytes: Self.size) else {
             Descriptor.close(fd)
             return nil

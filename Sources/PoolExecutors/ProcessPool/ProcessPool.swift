@@ -193,4 +193,8 @@ public final class ProcessPool: Sendable {
 
     /// The pids of the workers currently serving, in slot order.
     public var workerProcessIDs: [Int32] { core.workerProcessIDs }
+
+    /// Bytes of memory the workers' shared-memory arenas hold now: pages taken by large values
+    /// in flight, and those kept warm for the next ones.
+    public var sharedMemoryBytesInUse: Int { core.sharedMemoryAllocatedBytes }
 }

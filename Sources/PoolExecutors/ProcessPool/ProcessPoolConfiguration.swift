@@ -54,6 +54,13 @@ extension ProcessPool {
         /// For the fault-injection tests: every shared-memory reservation fails as if memory
         /// were exhausted, in the pool and in its workers.
         package var failsSharedMemoryReservations = false
+        /// For the fault-injection tests: every second large result a worker sends refers
+        /// outside its arena, as a corrupt reference would.
+        package var corruptsSharedResults = false
+
+        /// The fault-injection settings a worker gets: bit 0 fails reservations, bit 1 corrupts
+        /// every second shared result.
+        var injectedFaults: Int { (failsSharedMemoryReservations ? 1 : 0) | (corruptsSharedResults ? 2 : 0) }
         /// Batches queued per worker, so it never waits for the next request.
         public var batchesInFlightPerWorker: Int = 3
         /// Names the pool's threads (`name-c0`, `name-w0`) in debuggers and `top -H`.

@@ -87,6 +87,14 @@ extension ProcessPoolCore {
         for thread in threads { thread.detach() }
     }
 
+    /// Bytes of memory the live workers' arguments and results arenas hold (for tests and the bench).
+    var sharedMemoryAllocatedBytes: Int {
+        let connections = lock.withLock { state.slots.compactMap(\.connection) }
+        return connections.reduce(0) { total, connection in
+            total + [connection.arguments, connection.results].reduce(0) { $0 + ($1?.allocatedBytes ?? 0) }
+        }
+    }
+
     /// Pids of the live workers, in slot order (for diagnostics and tests).
     var workerProcessIDs: [Int32] {
         lock.withLock { state.workerProcessIDs }

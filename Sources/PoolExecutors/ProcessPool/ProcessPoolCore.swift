@@ -116,7 +116,11 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// exactly once.
     private func send(_ dispatch: ProcessPoolState.Dispatch) {
         let builder = builders.withLock { $0.popLast() } ?? FrameBuilder()
-        defer { builders.withLock { if $0.count < configuration.workers { $0.append(builder) } } }
+        defer {
+            // Pooled with at most a few MiB of buffer: a large frame's memory goes back now.
+            builder.trim()
+            builders.withLock { if $0.count < configuration.workers { $0.append(builder) } }
+        }
         builder.begin(kind: FrameKind.run.rawValue)
         builder.append(fixed: dispatch.batch.id)
         builder.append(fixed: UInt32(dispatch.taskIndex))
@@ -143,7 +147,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                 let encoded = builder.payloadCount - mark
                 let message =
                     error is SystemCallError
-                    ? "the input (\(encoded) bytes encoded) found no shared memory to travel in (\(error)): free memory, or raise ProcessPool.Configuration.sharedMemoryThreshold (nil sends every value through the pipe)"
+                    ? "the input (\(encoded) bytes encoded) found no shared memory to travel in (\(error)) and is too large for a frame: free memory, or raise ProcessPool.Configuration.maximumFrameBytes"
                     : "the input could not be encoded: \(error)"
                 builder.truncate(toPayloadCount: mark)
                 try? builder.encode(RemoteFailure(typeName: String(reflecting: type(of: error)), message: message))
@@ -214,7 +218,13 @@ final class ProcessPoolCore: @unchecked Sendable {
         let encoded = builder.payloadCount - mark
         lastInputBytes.store(encoded, ordering: .relaxed)
         guard encoded >= configuration.sharedMemoryThreshold ?? .max else { return nil }
-        return try arena.store(builder.payload(from: mark), key: key)
+        do {
+            return try arena.store(builder.payload(from: mark), key: key)
+        } catch {
+            // No memory for it: the pipe carries it if a frame can hold it.
+            guard builder.payloadCount + FrameHeader.size > configuration.maximumFrameBytes else { return nil }
+            throw error
+        }
     }
 
     // MARK: Replies
@@ -257,17 +267,29 @@ final class ProcessPoolCore: @unchecked Sendable {
         for position in positions {
             let statusByte = try cursor.read(UInt8.self)
             var bytes = try cursor.readLengthPrefixed()
+            let index = batch.indexes[position]
             var consumed: UInt64?
             if statusByte & WorkerProtocol.sharedResultFlag != 0 {
-                guard let results else {
-                    throw WireError(.invalidValue, at: 0, "a result refers to shared memory this worker does not have")
+                do {
+                    guard let results else {
+                        throw WireError(.invalidValue, at: 0, "it refers to shared memory this worker does not have")
+                    }
+                    var field = FrameCursor(bytes)
+                    let reference = try field.readReference()
+                    bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
+                    consumed = reference.sequence
+                } catch {
+                    // This item's result cannot be found; the others of the reply still can,
+                    // and the stream itself is whole: the worker goes on serving.
+                    batch.source.fail(
+                        index,
+                        with: PoolError(
+                            .resultLost,
+                            "worker finished input \(batch.source.reportedIndex(index)) but its result's shared-memory reference is corrupt: \(error)",
+                            inputIndexes: [batch.source.reportedIndex(index)]))
+                    continue
                 }
-                var field = FrameCursor(bytes)
-                let reference = try field.readReference()
-                bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
-                consumed = reference.sequence
             }
-            let index = batch.indexes[position]
             if statusByte & ~WorkerProtocol.sharedResultFlag == ItemStatus.success.rawValue {
                 batch.source.deliver(index, output: bytes)
             } else {

@@ -163,10 +163,21 @@ final class SharedArena: @unchecked Sendable {
         }
     }
 
+    /// Bytes of memory the arena's file holds now.
+    var allocatedBytes: Int { (try? Files.status(of: descriptor).allocatedBytes) ?? 0 }
+
+    /// Whether any span is live.
+    var hasLiveSpans: Bool { lock.withLock { !space.isEmpty } }
+
     /// Under `lock`: an empty arena keeps ``warmBytes`` of pages and gives back the rest.
+    ///
+    /// Only when empty: trimming behind a steady stream of large values would give back pages
+    /// the next value needs at once (each a fault and a page of zeros again). While values
+    /// flow, what stays allocated is the most that was in flight at once.
     private func trimIfEmpty() {
-        guard space.isEmpty, reserved > Self.warmBytes else { return }
-        SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
+        guard space.isEmpty, reserved > Self.warmBytes,
+            SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
+        else { return }
         reserved = Self.warmBytes
     }
 

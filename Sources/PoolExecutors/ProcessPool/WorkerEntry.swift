@@ -116,8 +116,9 @@ struct WorkerLoop {
     private let maximumFrameBytes: Int
     /// Outputs of at least this many encoded bytes go through the results arena.
     private let sharedThreshold: Int?
-    /// The fault-injection tests' setting: reservations in the results arena fail.
-    private let failsReservations: Bool
+    /// The fault-injection tests' settings: reservations in the results arena fail (bit 0),
+    /// every second shared result is sent with a corrupt reference (bit 1).
+    private let injectedFaults: Int
 
     init(setting: String, tasks: [any PoolTask.Type]) {
         // Every worker also serves the echo (for calibration) and external commands.
@@ -130,7 +131,7 @@ struct WorkerLoop {
         maximumFrameBytes =
             fields.count > 2 ? Int(fields[2]) ?? FrameHeader.defaultMaximumPayload : FrameHeader.defaultMaximumPayload
         sharedThreshold = fields.count > 3 ? Int(fields[3]).flatMap { $0 > 0 ? $0 : nil } : nil
-        failsReservations = fields.count > 4 && fields[4] == "1"
+        injectedFaults = fields.count > 4 ? Int(fields[4]) ?? 0 : 0
     }
 
     private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
@@ -199,27 +200,36 @@ struct WorkerLoop {
             Self.sendFatal("two tasks passed to WorkerEntry.runIfWorker(tasks:) share the name '\(runner.name)'")
             Processes.exitNow(WorkerProtocol.fatalExitStatus)
         }
-        let builder = FrameBuilder()
-        sayHello(with: builder)
         let page = ProgressPage(inherited: WorkerProtocol.progressDescriptor)
+        // The arenas exist only when the pool uses shared memory; one that cannot be mapped is
+        // not used (the hello says so, and the pool sends everything through the pipe).
+        let arguments =
+            sharedThreshold == nil ? nil : SharedArena(inherited: WorkerProtocol.argumentsDescriptor, writable: false)
+        let results =
+            sharedThreshold == nil || page == nil || arguments == nil
+            ? nil
+            : SharedArena(
+                inherited: WorkerProtocol.resultsDescriptor, writable: true, failsReservations: injectedFaults & 1 != 0)
         let arenas = WorkerSharedValues(
-            arguments: SharedArena(inherited: WorkerProtocol.argumentsDescriptor, writable: false),
-            results: page == nil || sharedThreshold == nil
-                ? nil
-                : SharedArena(
-                    inherited: WorkerProtocol.resultsDescriptor, writable: true, failsReservations: failsReservations),
-            page: page, threshold: sharedThreshold ?? .max)
+            arguments: results == nil ? nil : arguments, results: results, page: page,
+            threshold: sharedThreshold ?? .max, corruptsReferences: injectedFaults & 2 != 0)
+        let builder = FrameBuilder()
+        sayHello(with: builder, sharedMemory: arenas.results != nil)
         let reader = FrameReader(descriptor: WorkerProtocol.requestDescriptor)
         while true {
             let event: FrameReader.Event
             do {
-                event = try reader.next()
+                // While the pool still holds large results of ours, look up now and then to
+                // give back what it has read (an idle worker would otherwise keep the pages).
+                event = try reader.next(timeoutMilliseconds: arenas.holdsResults ? 50 : -1)
             } catch {
                 Self.sendFatal("the worker could not read its request stream: \(error)")
                 Processes.exitNow(WorkerProtocol.fatalExitStatus)
             }
             switch event {
-            case .endOfStream, .timedOut:
+            case .timedOut:
+                arenas.releaseConsumedResults()
+            case .endOfStream:
                 Processes.exitNow(0)
             case .frame(let kind, let payload):
                 guard kind == FrameKind.run.rawValue else {
@@ -236,11 +246,11 @@ struct WorkerLoop {
         }
     }
 
-    private func sayHello(with builder: FrameBuilder) {
+    private func sayHello(with builder: FrameBuilder, sharedMemory: Bool) {
         let hello = WorkerHello(
             protocolVersion: WorkerProtocol.version, pid: Processes.currentPID(), buildID: Processes.buildID,
             executable: Processes.executablePath() ?? "", taskNames: runners.map(\.name),
-            taskSignatures: runners.map(\.signature))
+            taskSignatures: runners.map(\.signature), mapsSharedMemory: sharedMemory)
         builder.begin(kind: FrameKind.hello.rawValue)
         try? builder.encode(hello)
         do {
@@ -281,7 +291,15 @@ struct WorkerLoop {
             var flags: UInt8 = 0
             switch InputPlacement(rawValue: placement) {
             case .inline, .shared:
-                let input = placement == InputPlacement.shared.rawValue ? try arenas.argument(at: field) : field
+                arenas.releaseConsumedResults()
+                let input: UnsafeRawBufferPointer
+                do {
+                    input = placement == InputPlacement.shared.rawValue ? try arenas.argument(at: field) : field
+                } catch {
+                    // A reference this worker cannot follow fails its item, not the worker.
+                    status = Self.failure(error, code: .codingError, into: builder)
+                    break
+                }
                 let offer = arenas.offerRegion()
                 let (ran, inRegion) = runner.run(input, builder, offer.map { arenas.memory(of: $0) })
                 status = ran
@@ -291,13 +309,16 @@ struct WorkerLoop {
                         flags = WorkerProtocol.sharedResultFlag
                     }
                 } catch {
+                    // No memory for a large output: it goes in the reply if a frame can hold it.
                     let encoded = builder.payloadCount - valueOffset
-                    builder.truncate(toPayloadCount: valueOffset)
-                    status = Self.failure(
-                        WireError(
-                            .unencodable, at: 0,
-                            "the output (\(encoded) bytes encoded) found no shared memory to travel in (\(error)): free memory, or raise ProcessPool.Configuration.sharedMemoryThreshold"
-                        ), code: .codingError, into: builder)
+                    if encoded + ReplyFrame.headerBytes + FrameHeader.size + 5 > maximumFrameBytes {
+                        builder.truncate(toPayloadCount: valueOffset)
+                        status = Self.failure(
+                            WireError(
+                                .unencodable, at: 0,
+                                "the output (\(encoded) bytes encoded) found no shared memory to travel in (\(error)) and is too large for a frame: free memory, or raise ProcessPool.Configuration.maximumFrameBytes"
+                            ), code: .codingError, into: builder)
+                    }
                 }
             case .failedInParent:
                 builder.append(bytes: field)  // the parent's encoding error, echoed as this item's
@@ -309,6 +330,7 @@ struct WorkerLoop {
             let recordBytes = builder.payloadCount - statusOffset
             if recordBytes + ReplyFrame.headerBytes + FrameHeader.size > maximumFrameBytes {
                 // Too large for any reply: this item fails alone, its worker keeps serving.
+                flags = 0
                 builder.truncate(toPayloadCount: statusOffset + 1)
                 let lengthOffset = builder.beginLengthPrefix()
                 status = Self.failure(

@@ -32,7 +32,7 @@ struct WorkerLaunch: Sendable {
         }
         arguments = [displayPath, WorkerProtocol.workerArgument]
         let marker =
-            "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID()):\(configuration.maximumFrameBytes):\(configuration.sharedMemoryThreshold ?? 0):\(configuration.failsSharedMemoryReservations ? 1 : 0)"
+            "\(WorkerProtocol.environmentKey)=\(WorkerProtocol.version):\(Processes.currentPID()):\(configuration.maximumFrameBytes):\(configuration.sharedMemoryThreshold ?? 0):\(configuration.injectedFaults)"
         let prefix = WorkerProtocol.environmentKey + "="
         var entries: [String] = Processes.environment().filter { !$0.hasPrefix(prefix) }
         for (name, value) in configuration.environment.sorted(by: { $0.key < $1.key }) {
@@ -61,29 +61,20 @@ extension ProcessPoolCore {
                 "could not create worker \(slot)'s shared progress page (memfd_create or mmap failed); free memory or descriptors (ulimit -n) and try again"
             )
         }
-        let arenas: (arguments: SharedArena, results: SharedArena)
-        do {
-            let bytes = configuration.sharedMemoryBytesPerWorker
-            let faults = configuration.failsSharedMemoryReservations
-            arenas = (
-                try SharedArena(
-                    capacity: bytes, name: "pool-advisor-arguments", writable: true, failsReservations: faults),
-                try SharedArena(capacity: bytes, name: "pool-advisor-results", writable: false)
-            )
-        } catch {
-            throw PoolError(
-                .workerStartFailed,
-                "could not create worker \(slot)'s shared memory for large values (\(error)); free memory or descriptors (ulimit -n), or lower ProcessPool.Configuration.sharedMemoryBytesPerWorker",
-                underlying: error)
-        }
+        // Shared memory for large values, when the pool uses it. Without it (memfd or mmap
+        // refused) the worker still serves, everything through the pipe.
+        let arenas = makeArenas()
+        // The worker gets the arguments arena read-only: it cannot punch holes in pages the
+        // pool is about to write (the fault would be the pool's).
+        let readOnlyArguments = arenas.flatMap { try? Files.openForReading("/proc/self/fd/\($0.arguments.descriptor)") }
+        defer { if let readOnlyArguments { Descriptor.close(readOnlyArguments) } }
+        var descriptors = [requests.read.rawValue, replies.write.rawValue, page.descriptor]
+        if let arenas { descriptors += [readOnlyArguments ?? arenas.arguments.descriptor, arenas.results.descriptor] }
         let pid: Int32
         do {
             pid = try Processes.spawn(
                 path: launch.spawnPath, arguments: launch.arguments, environment: launch.environment,
-                childDescriptors: [
-                    requests.read.rawValue, replies.write.rawValue, page.descriptor, arenas.arguments.descriptor,
-                    arenas.results.descriptor,
-                ])
+                childDescriptors: descriptors)
         } catch {
             throw PoolError(.workerStartFailed, "could not start worker \(launch.displayPath)", underlying: error)
         }
@@ -97,7 +88,7 @@ extension ProcessPoolCore {
             let hello = try handshake(pid: pid, reader: reader)
             connection = try WorkerConnection(
                 pid: pid, requestDescriptor: requests.write.rawValue, reader: reader, page: page,
-                arenas: arenas, hello: hello, name: "\(configuration.name)-w\(slot)")
+                arenas: hello.mapsSharedMemory ? arenas : nil, hello: hello, name: "\(configuration.name)-w\(slot)")
         } catch {
             // A worker that ended before its hello was reaped by the handshake (its exit is in
             // the error): its pid may already belong to another process, never signal it.
@@ -111,6 +102,20 @@ extension ProcessPoolCore {
         _ = requests.write.take()
         _ = replies.read.take()
         return connection
+    }
+
+    /// A new worker's two arenas, or nil when the pool sends every value through the pipe or
+    /// the system refuses the memory.
+    private func makeArenas() -> (arguments: SharedArena, results: SharedArena)? {
+        guard configuration.sharedMemoryThreshold != nil else { return nil }
+        let bytes = configuration.sharedMemoryBytesPerWorker
+        guard
+            let arguments = try? SharedArena(
+                capacity: bytes, name: "pool-advisor-arguments", writable: true,
+                failsReservations: configuration.failsSharedMemoryReservations),
+            let results = try? SharedArena(capacity: bytes, name: "pool-advisor-results", writable: false)
+        else { return nil }
+        return (arguments, results)
     }
 
     private func handshake(pid: Int32, reader: FrameReader) throws -> WorkerHello {

@@ -15,7 +15,7 @@ enum WorkerProtocol {
     static let version: UInt32 = 3
     /// Set in a worker's environment:
     /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
-    /// where faults is 1 when the fault-injection tests make shared-memory reservations fail.
+    /// where faults are the fault-injection tests' (`Configuration.injectedFaults`).
     static let environmentKey = "POOL_ADVISOR_WORKER"
     /// The argument workers are started with, so a program whose `main` lacks the entry guard
     /// most likely stops at once with a usage error.
@@ -76,4 +76,7 @@ struct WorkerHello: Codable {
     var executable: String
     var taskNames: [String]
     var taskSignatures: [String]
+    /// Whether it mapped the shared-memory arenas: if not, the pool sends it every value
+    /// through the pipe.
+    var mapsSharedMemory: Bool
 }

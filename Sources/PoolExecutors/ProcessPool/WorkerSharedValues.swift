@@ -14,12 +14,30 @@ final class WorkerSharedValues {
     let threshold: Int
     /// The encoded size of the last output: a guess at the next one's.
     private var lastOutputBytes = 0
+    /// Whether spans of the results arena may still be live (the pool has not said it read them).
+    private(set) var holdsResults = false
 
-    init(arguments: SharedArena?, results: SharedArena?, page: ProgressPage?, threshold: Int) {
+    /// The fault-injection tests' setting: every second reference sent points outside the arena.
+    private let corruptsReferences: Bool
+    private var referencesSent = 0
+
+    init(arguments: SharedArena?, results: SharedArena?, page: ProgressPage?, threshold: Int, corruptsReferences: Bool)
+    {
         self.arguments = arguments
         self.results = results
         self.page = page
         self.threshold = threshold
+        self.corruptsReferences = corruptsReferences
+    }
+
+    /// Writes the reference to `span` in place of the output.
+    private func appendReference(_ span: ArenaSpans.Span, to builder: FrameBuilder) {
+        referencesSent += 1
+        if corruptsReferences && referencesSent % 2 == 0 {
+            builder.append(reference: ArenaSpans.Span(offset: 1 << 40, count: span.count, sequence: span.sequence))
+        } else {
+            builder.append(reference: span)
+        }
     }
 
     /// The argument bytes a request's reference `field` points at.
@@ -32,13 +50,21 @@ final class WorkerSharedValues {
         return try arguments.bytes(at: reference.offset, count: reference.count)
     }
 
+    /// Gives back the results the pool has read (an emptied arena returns its pages).
+    func releaseConsumedResults() {
+        guard holdsResults, let results, let page else { return }
+        results.release(through: page.resultsConsumed)
+        holdsResults = results.hasLiveSpans
+    }
+
     /// A span of the results arena for the next output to be encoded into, when the last output
     /// was large; nil otherwise (or when no memory or room can be had: the output then takes
     /// the usual path, which reports a real shortage).
     func offerRegion() -> ArenaSpans.Span? {
-        guard let results, let page, lastOutputBytes >= threshold else { return nil }
-        results.release(through: page.resultsConsumed)
-        return try? results.claim(lastOutputBytes + lastOutputBytes / 4 + 64, key: 0)
+        guard let results, lastOutputBytes >= threshold else { return nil }
+        let offer = try? results.claim(lastOutputBytes + lastOutputBytes / 4 + 64, key: 0)
+        if offer != nil { holdsResults = true }
+        return offer
     }
 
     /// The writable memory of an offered span.
@@ -59,7 +85,7 @@ final class WorkerSharedValues {
             if let written = inRegion {
                 lastOutputBytes = written
                 if written >= threshold {
-                    builder.append(reference: results.shrink(offer, to: written))
+                    appendReference(results.shrink(offer, to: written), to: builder)
                     return true
                 }
                 builder.append(bytes: UnsafeRawBufferPointer(rebasing: results.memory(of: offer).prefix(written)))
@@ -69,12 +95,11 @@ final class WorkerSharedValues {
         guard status == .success else { return false }
         let encoded = builder.payloadCount - offset
         lastOutputBytes = encoded
-        guard encoded >= threshold, let results, let page else { return false }
-        // What the pool has decoded can be reused.
-        results.release(through: page.resultsConsumed)
+        guard encoded >= threshold, let results else { return false }
         guard let span = try results.store(builder.payload(from: offset), key: 0) else { return false }
+        holdsResults = true
         builder.truncate(toPayloadCount: offset)
-        builder.append(reference: span)
+        appendReference(span, to: builder)
         return true
     }
 }

@@ -20,6 +20,11 @@ package final class FrameBuilder {
         _ = core.sink.appendPlaceholder(byteCount: FrameHeader.size)
     }
 
+    /// Gives back a large buffer (more than 4 MiB) now rather than at the next frame.
+    package func trim() {
+        core.sink.reset(keepingAtMost: 4 << 20)
+    }
+
     /// Payload bytes so far.
     package var payloadCount: Int { core.sink.count - FrameHeader.size }
 

@@ -141,9 +141,76 @@ struct SharedMemoryTests {
                 continue
             }
             #expect(error.inputIndex == index)
-            #expect(error.message.contains("found no shared memory") && error.message.contains("sharedMemoryThreshold"))
+            #expect(error.message.contains("found no shared memory") && error.message.contains("maximumFrameBytes"))
             #expect(error.message.contains(index == 1 ? "the input" : "the output"))
         }
+    }
+
+    @Test func exhaustedSharedMemoryFallsBackToThePipeWhenAFrameCanCarryTheValue() throws {
+        let pool = try fixturePool(workers: 1) {
+            $0.sharedMemoryThreshold = 1 << 10
+            $0.failsSharedMemoryReservations = true
+        }
+        defer { pool.shutdown() }
+        let inputs = (0..<6).map { LargeEchoInput(index: $0, payload: 30_000, reply: 40_000) }
+        let outputs = try pool.map(LargeEcho.self, inputs, chunkSize: 2)
+        #expect(outputs.enumerated().allSatisfy { $1 == LargeEcho.pattern($0 + 1, count: 40_000) })
+        #expect(pool.sharedMemoryBytesInUse == 0, "no reservation succeeded")
+    }
+
+    @Test func aCorruptResultReferenceFailsItsItemAloneAndTheWorkerGoesOn() throws {
+        // The worker sends every second large result with a reference far outside its arena.
+        let log = CallLog()
+        defer { log.remove() }
+        let pool = try smallFramePool(workers: 1, log: log) { $0.corruptsSharedResults = true }
+        defer { pool.shutdown() }
+        let before = try pool.submit(LargeEcho.self, LargeEchoInput(index: 100, payload: 10, reply: 10)).result()
+        #expect(before == LargeEcho.pattern(101, count: 10))
+        let inputs = (0..<8).map { LargeEchoInput(index: $0, payload: 10, reply: 20_000 + $0) }
+        let outcomes = try outcomes(pool, inputs, chunkSize: 4)
+        #expect(outcomes.count == 8)
+        for (index, outcome) in outcomes {
+            switch outcome {
+            case .success(let bytes):
+                #expect(index % 2 == 0 && bytes == LargeEcho.pattern(index + 1, count: 20_000 + index))
+            case .failure(let error as PoolError):
+                #expect(index % 2 == 1 && error.code == .resultLost && error.inputIndexes == [index], "\(error)")
+                #expect(error.message.contains("shared-memory reference is corrupt"))
+            case .failure(let error):
+                Issue.record("input \(index): \(error)")
+            }
+        }
+        // One worker served it all (none was killed) and each input ran once.
+        #expect(Dictionary(grouping: log.calls(), by: { $0 }).values.allSatisfy { $0.count == 1 })
+        #expect(log.calls().count == 9)
+        #expect(pool.workerProcessIDs.count == 1)
+    }
+
+    @Test func anIdleWorkerGivesBackTheMemoryOfLargeResults() throws {
+        let pool = try fixturePool(workers: 1)
+        defer { pool.shutdown() }
+        // Six 12 MB results: more than the 32 MiB an emptied arena keeps warm.
+        let outputs = try pool.map(Bulky.self, Array(repeating: 12_000_000, count: 6), chunkSize: 1)
+        #expect(outputs.allSatisfy { $0.count == 12_000_000 })
+        // The worker, idle now, sees that the pool read them all and gives the pages back.
+        var held = pool.sharedMemoryBytesInUse
+        for _ in 0..<600 where held > SharedArena.warmBytes * 2 {
+            usleep(20_000)
+            held = pool.sharedMemoryBytesInUse
+        }
+        #expect(held <= SharedArena.warmBytes * 2, "\(held) bytes still held")
+    }
+
+    @Test func aPipeOnlyPoolMakesNoSharedMemory() throws {
+        let pool = try fixturePool(workers: 1) { $0.sharedMemoryThreshold = nil }
+        defer { pool.shutdown() }
+        #expect(try pool.map(Bulky.self, [100_000, 10]).map(\.count) == [100_000, 10])
+        let worker = try #require(pool.workerProcessIDs.first)
+        let links = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker)/fd")) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(worker)/fd/\($0)")
+        }
+        #expect(!links.isEmpty && !links.contains { $0.contains("pool-advisor-arguments") || $0.contains("results") })
+        #expect(pool.sharedMemoryBytesInUse == 0)
     }
 
     @Test func withoutAThresholdEveryValueTakesThePipe() throws {

@@ -82,8 +82,14 @@ struct SharedValueTests {
             let result = try pool.submit(LooksUp.self, TableLookup(table: table, index: 1)).result()
             #expect(result[0] == round + 1)
         }
-        // Once the pool has let go of the last inputs, every file is closed.
+        // Once the pool has let go of the last inputs (a conductor thread may still hold the
+        // last batch for a moment after shutdown returns), every file is closed.
         pool.shutdown()
-        #expect(openSharedFiles() == before)
+        var open = openSharedFiles()
+        for _ in 0..<250 where open > before {
+            usleep(20_000)
+            open = openSharedFiles()
+        }
+        #expect(open <= before, "\(open) shared-value files open, \(before) before")
     }
 }
