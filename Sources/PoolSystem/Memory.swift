@@ -71,6 +71,22 @@ package enum SharedMemory {
         poolsys_release_shared_memory(fd, offset, bytes) == 0
     }
 
+    /// Allocates and maps the pages of `bytes` bytes at `address` of a shared mapping in one
+    /// call (`madvise(MADV_POPULATE_WRITE)`, or `_READ`), instead of a fault per page as they
+    /// are first touched; for writing, a failure is an error, not a SIGBUS.
+    ///
+    /// - Throws: ``SystemCallError`` (`EINVAL` where the kernel predates Linux 5.14).
+    package static func populate(_ address: UnsafeRawPointer, bytes: Int, forWriting: Bool) throws(SystemCallError) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: address) & ~(page - 1)
+        let end = (Int(bitPattern: address) + bytes + page - 1) & ~(page - 1)
+        guard end > start else { return }
+        let advice = forWriting ? MADV_POPULATE_WRITE : MADV_POPULATE_READ
+        while madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, advice) != 0 {
+            guard errno == EINTR else { throw SystemCallError(call: "madvise", errno: errno) }
+        }
+    }
+
     /// Maps `bytes` bytes of `fd` read-only and shared.
     package static func mapReadOnly(_ fd: Int32, bytes: Int) throws(SystemCallError) -> UnsafeRawPointer {
         let address = mmap(nil, bytes, PROT_READ, MAP_SHARED, fd, 0)

@@ -35,6 +35,10 @@ struct PayloadFigures {
                         ByteCountTask.self, Array(repeating: big, count: Self.bigItems), chunkSize: 1)
                     precondition(sizes.reduce(0, +) == Self.bigItems * bigMB * 1_000_000)
                 })
+            // A new worker's first large results pay for fresh pages of its results arena (a page
+            // of zeros each, about as much as the copies they save); a few first, so the figure
+            // is the steady rate of a worker that has returned large values before.
+            _ = try! pool.map(BytesOutTask.self, Array(repeating: 1_000_000, count: 4), chunkSize: 1)
             report.measure(
                 "result_1MB", name, unit: "MB/s", ours: true,
                 value: Self.megabytesPerSecond(Self.oneMBItems * 1_000_000) {

@@ -21,6 +21,7 @@ struct ProcessesSuite {
     var bigItems: Int { PayloadFigures.bigItems }
 
     static let lean = "ProcessPool, lean worker"
+    static let rawPipe = "raw pipe ping-pong, two processes"
 
     func run() -> Report {
         let report = Report(suite: "processes")
@@ -36,6 +37,7 @@ struct ProcessesSuite {
         let oneMB = [UInt8](repeating: 1, count: 1_000_000)
         let big = [UInt8](repeating: 2, count: bigMB * 1_000_000)
         var pythonMissing: String?
+        var pingSpread: [(Double, Double)] = []
 
         for _ in 0..<rounds {
             for (name, executable) in flavors {
@@ -44,6 +46,12 @@ struct ProcessesSuite {
             let pool = makePool(.path(leanWorker, requireSameBuild: false))
             _ = try! pool.map(NoopTask.self, Array(0..<1_000), chunkSize: 1)  // both workers up and warm
             report.measure("round_trip", Self.lean, unit: "us", ours: true, value: medianRoundTrip(pool) * 1e6)
+            // Bimodal on a VM (two processes on one core, or on two): its spread is noted below.
+            let pings = ProcessPeers.pipePingPong(trips: roundTrips)
+            if !pings.isEmpty {
+                report.record("round_trip", Self.rawPipe, unit: "us", value: pings[pings.count / 2] * 1e6)
+                pingSpread.append((pings[pings.count / 10] * 1e6, pings[pings.count * 9 / 10] * 1e6))
+            }
             let inputs = Array(0..<mapCount)
             report.measure(
                 "map_empty_chunk1", Self.lean, unit: "us/item", ours: true,
@@ -74,6 +82,11 @@ struct ProcessesSuite {
             }
         }
         if let pythonMissing { report.note("Python peer skipped: \(pythonMissing)") }
+        if !pingSpread.isEmpty {
+            let text = pingSpread.map { String(format: "%.1f–%.1f", $0.0, $0.1) }.joined(separator: ", ")
+            report.note("raw pipe ping-pong, 10th to 90th percentile per round (µs): \(text)")
+        }
+        measureScale(into: report)
         addRatios(to: report)
         return report
     }
@@ -94,11 +107,31 @@ struct ProcessesSuite {
         ratio("first_result", spawn, Self.lean, spawn, "≥ 10×", { $0 >= 10 })
         ratio("first_result", fork, "ProcessPool, pool-bench (Foundation) worker", fork, "info", { _ in true })
         ratio("round_trip", fork, Self.lean, fork, "≥ 15×", { $0 >= 15 })
+        ratio("round_trip", Self.lean, Self.rawPipe, "raw pipe", "≤ 1.2×", { $0 <= 1.2 })
         ratio("map_empty_chunk1", fork + ", chunksize=1", Self.lean, fork, "≥ 10×", { $0 >= 10 })
         ratio("map_empty_auto", fork + ", chunksize=100", Self.lean + ", automatic chunks", fork, "≥ 3×", { $0 >= 3 })
         ratio("payload_1MB", Self.lean, fork, fork, "≥ 5×", { $0 >= 5 })
         ratio("payload_\(bigMB)MB", Self.lean, fork, fork, "≥ 10×", { $0 >= 10 })
         PayloadFigures(quick: quick, bigMB: bigMB).addRatios(to: report)
+    }
+
+    /// The scale figures, once (each in a process of its own, so its peak memory is its own):
+    /// 10 M tiny items, 2 GB of arguments, and 64 workers on this machine's cores.
+    private func measureScale(into report: Report) {
+        guard !quick else {
+            report.note("scale figures (10 M items, 2 GB, 64 workers) skipped with --quick")
+            return
+        }
+        for (kind, figure) in [
+            ("items10M", "map_10M_items"), ("payload2GB", "map_2GB_payload"), ("workers64", "map_10k_on_64_workers"),
+        ] {
+            guard let measured = ProcessPeers.scale(kind) else {
+                report.note("\(figure) could not be measured")
+                continue
+            }
+            report.record(figure, Self.lean + ", seconds", unit: "s", value: measured.seconds)
+            report.record(figure, Self.lean + ", peak RSS of the parent", unit: "MB", value: measured.peakBytes / 1e6)
+        }
     }
 
     private func makePool(

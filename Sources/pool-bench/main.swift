@@ -7,8 +7,10 @@ import PoolBenchTasks
 
 // pool-bench is also a worker executable for its own process pools: this must come first.
 WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
+// And the far end of the processes suite's raw pipe peer, or a scale job in a process of its own.
+ProcessPeers.runChildRoleIfAsked(CommandLine.arguments)
 
-let suites = ["scratch", "threads", "processes", "wire", "profiler", "rules", "cli", "auto"]
+let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS]
 
@@ -92,7 +94,6 @@ for suite in selected {
     let report: Report
     switch suite {
     case "threads": report = ThreadsSuite(quick: quick, rounds: rounds).run()
-    case "scratch": scratchCodec(); exit(0)
     case "processes": report = ProcessesSuite(quick: quick, rounds: rounds).run()
     case "wire": report = WireSuite(quick: quick, rounds: rounds).run()
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)

@@ -36,6 +36,8 @@ final class SharedArena: @unchecked Sendable {
     private var space: ArenaSpans
     /// Bytes from the start of the file whose pages are allocated: stores there cannot fault.
     private var reserved = 0
+    /// Reader side: bytes from the start this side has mapped (read) so far.
+    private var readerMapped = 0
     /// For the fault-injection tests: reservations fail as if memory were exhausted.
     private let failsReservations: Bool
 
@@ -110,7 +112,7 @@ final class SharedArena: @unchecked Sendable {
         if needed > reserved {
             do throws(SystemCallError) {
                 if failsReservations { throw SystemCallError(call: "fallocate", errno: ENOSPC) }
-                try SharedMemory.reserve(descriptor, offset: reserved, bytes: needed - reserved)
+                try reserve(from: reserved, to: needed)
             } catch {
                 space.release(sequence: span.sequence)
                 throw error
@@ -118,6 +120,17 @@ final class SharedArena: @unchecked Sendable {
             reserved = needed
         }
         return span
+    }
+
+    /// Allocates the pages of bytes `start..<end` and maps them here, in one call where the
+    /// kernel can (a fault per page otherwise, on first touch), with `fallocate` as the
+    /// fallback that still turns exhaustion into an error.
+    private func reserve(from start: Int, to end: Int) throws(SystemCallError) {
+        do {
+            try SharedMemory.populate(base + start, bytes: end - start, forWriting: true)
+        } catch  where error.errno == EINVAL {
+            try SharedMemory.reserve(descriptor, offset: start, bytes: end - start)
+        }
     }
 
     /// The writable memory of a span from ``claim(_:key:)``.
@@ -192,6 +205,12 @@ final class SharedArena: @unchecked Sendable {
             throw WireError(
                 .invalidValue, at: 0,
                 "a shared-memory reference (\(count) bytes at \(offset)) lies outside its arena of \(capacity) bytes")
+        }
+        let end = Int(offset + count)
+        // Pages this side has not read yet are mapped in one call, not a fault each.
+        if lock.withLock({ end > readerMapped }) {
+            try? SharedMemory.populate(base + Int(offset), bytes: Int(count), forWriting: false)
+            lock.withLock { readerMapped = max(readerMapped, end) }
         }
         return UnsafeRawBufferPointer(start: base + Int(offset), count: Int(count))
     }

@@ -124,6 +124,19 @@ func executionSnippet4() throws {
     _ = (report)
 }
 
+// docs/process-pool.md, snippet 2
+func process_poolSnippet2() throws {
+    struct Row: Codable, Sendable { var table: Shared<[Double]>; var index: Int }
+    struct Score: PoolTask {
+        static func run(_ row: Row) -> Double { row.table.value[row.index] * 2 }
+    }
+    let weights = (0..<1_000_000).map(Double.init)
+    let table = Shared(weights)                       // encoded once, when first sent
+    let pool = try ProcessPool(workers: 2)
+    let scores = try pool.map(Score.self, (0..<1_000).map { Row(table: table, index: $0) })
+    _ = (weights, table, pool, scores)
+}
+
 // docs/profiling.md, snippet 1
 func profilingSnippet1() throws {
 
