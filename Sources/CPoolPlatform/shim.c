@@ -163,14 +163,14 @@ int poolsys_shared_memory(const char *name, size_t bytes) {
 #endif
 }
 
-int poolsys_sealed_shared_memory(const char *name, size_t bytes) {
+int poolsys_sealed_shared_memory(const char *name, size_t bytes, int final) {
 #if defined(__linux__)
     int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -1;
     // A fixed size, sealed: the other process cannot shrink the file under this one's mapping
     // (a read past the end would raise SIGBUS here).
-    if (ftruncate(fd, (off_t)bytes) != 0
-        || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int seals = F_SEAL_SHRINK | F_SEAL_GROW | (final ? F_SEAL_SEAL : 0);
+    if (ftruncate(fd, (off_t)bytes) != 0 || fcntl(fd, F_ADD_SEALS, seals) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -178,9 +178,31 @@ int poolsys_sealed_shared_memory(const char *name, size_t bytes) {
     }
     return fd;
 #else
-    (void)name; (void)bytes;
+    (void)name; (void)bytes; (void)final;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int poolsys_seal_writes(int fd) {
+#if defined(__linux__)
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) == 0 ? 0 : errno;
+#else
+    (void)fd;
+    return ENOSYS;
+#endif
+}
+
+int poolsys_shared_memory_seals(int fd, int *sealed_size, int *sealed_writes) {
+#if defined(__linux__)
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return errno;
+    *sealed_size = (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
+    *sealed_writes = (seals & F_SEAL_WRITE) != 0;
+    return 0;
+#else
+    (void)fd; *sealed_size = 0; *sealed_writes = 0;
+    return ENOSYS;
 #endif
 }
 

@@ -50,10 +50,30 @@ package enum SharedMemory {
     /// process holding it can shrink it under another's mapping. Its pages are allocated only
     /// when touched or reserved (``reserve(_:offset:bytes:)``), so a large size costs nothing
     /// until used.
-    package static func createSealed(name: String, bytes: Int) throws(SystemCallError) -> Int32 {
-        let fd = poolsys_sealed_shared_memory(name, bytes)
+    ///
+    /// With `allowingWriteSeal`, ``sealWrites(_:)`` can later make it read-only for everyone.
+    package static func createSealed(name: String, bytes: Int, allowingWriteSeal: Bool = false) throws(SystemCallError)
+        -> Int32
+    {
+        let fd = poolsys_sealed_shared_memory(name, bytes, allowingWriteSeal ? 0 : 1)
         guard fd >= 0 else { throw SystemCallError(call: "memfd_create", errno: errno) }
         return fd
+    }
+
+    /// Forbids every further write to `fd` (made with `allowingWriteSeal`; no writable mapping
+    /// may remain).
+    package static func sealWrites(_ fd: Int32) throws(SystemCallError) {
+        let status = poolsys_seal_writes(fd)
+        guard status == 0 else { throw SystemCallError(call: "fcntl(F_ADD_SEALS)", errno: status) }
+    }
+
+    /// Whether `fd`'s size is sealed, and whether its writes are; nil if it cannot say (not a
+    /// memory file).
+    package static func seals(of fd: Int32) -> (size: Bool, writes: Bool)? {
+        var size: Int32 = 0
+        var writes: Int32 = 0
+        guard poolsys_shared_memory_seals(fd, &size, &writes) == 0 else { return nil }
+        return (size != 0, writes != 0)
     }
 
     /// Allocates the pages of `bytes` bytes at `offset` of `fd` (`fallocate`), so that storing

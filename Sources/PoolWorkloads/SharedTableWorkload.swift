@@ -11,6 +11,15 @@ public struct TableWork: Codable, Sendable {
         self.table = table
         self.work = work
     }
+
+    /// Decodes a call. From JSON every line spells out the table: one equal to the workload's
+    /// own is that `Shared`, so a job of many lines still ships it to each worker once.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let table = try container.decode(Shared<[UInt8]>.self, forKey: .table)
+        self.table = !table.isCopy && table.value == SharedTable.table.value ? SharedTable.table : table
+        work = try container.decode(ComputeWork.self, forKey: .work)
+    }
 }
 
 /// Arithmetic on a 4 MiB table every call reads, inside one process-wide lock, as code that

@@ -51,9 +51,17 @@ int poolsys_command_guard_pid(void);
 /// A close-on-exec anonymous shared-memory file of `bytes` (memfd_create + ftruncate), or -1.
 int poolsys_shared_memory(const char *name, size_t bytes);
 
-/// Like poolsys_shared_memory, but sealed at `bytes` (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL), so
-/// no process that holds it can change its size. Returns the descriptor, or -1 with errno set.
-int poolsys_sealed_shared_memory(const char *name, size_t bytes);
+/// Like poolsys_shared_memory, but sealed at `bytes` (F_SEAL_SHRINK, F_SEAL_GROW, and F_SEAL_SEAL
+/// when `final`), so no process that holds it can change its size. Returns the descriptor, or -1
+/// with errno set.
+int poolsys_sealed_shared_memory(const char *name, size_t bytes, int final);
+
+/// Forbids every further write to a shared-memory file made with `final` 0 (F_SEAL_WRITE,
+/// F_SEAL_SEAL; no writable mapping may remain). Returns 0 or an errno value.
+int poolsys_seal_writes(int fd);
+
+/// Whether a shared-memory file's size is sealed and whether its writes are. 0 or an errno value.
+int poolsys_shared_memory_seals(int fd, int *sealed_size, int *sealed_writes);
 
 /// Allocates the pages of bytes [offset, offset + bytes) of a shared-memory file (fallocate), so
 /// that storing there cannot fault for lack of memory. Returns 0 or an errno value.

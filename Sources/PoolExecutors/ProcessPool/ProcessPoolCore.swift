@@ -276,9 +276,11 @@ final class ProcessPoolCore: @unchecked Sendable {
                     }
                     var field = FrameCursor(bytes)
                     let reference = try field.readReference()
-                    bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
+                    // Read or not, the worker may reuse the span after this.
                     consumed = reference.sequence
+                    bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
                 } catch {
+                    if let consumed { results?.page?.resultsConsumed = consumed }
                     // This item's result cannot be found; the others of the reply still can,
                     // and the stream itself is whole: the worker goes on serving.
                     batch.source.fail(

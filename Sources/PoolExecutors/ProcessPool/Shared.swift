@@ -30,19 +30,30 @@ import Synchronization
 public final class Shared<Value: Codable & Sendable>: Codable, Sendable {
     /// The value.
     public let value: Value
-    private let id: UInt64
+    private let id = SharedRegistry.nextID.add(1, ordering: .relaxed).newValue
     private let segment = Locked<SharedSegment?>(nil)
+    /// Set on a copy decoded from a reference: sent on, it is that same reference again.
+    private let adopted: SharedReference?
 
     /// Wraps `value` for sharing. Nothing is encoded until it is first sent to a worker.
     public init(_ value: Value) {
         self.value = value
-        id = SharedRegistry.nextID.add(1, ordering: .relaxed).newValue
+        adopted = nil
     }
 
     deinit {
-        segment.withLock { $0?.close() }
-        if id != 0 { SharedRegistry.forget(id) }
+        let made = segment.withLock { segment -> Bool in
+            segment?.close()
+            return segment != nil
+        }
+        if made { SharedRegistry.forget(id) }
     }
+
+    /// Whether this is a copy made from another's reference (its memory is the other's).
+    package var isCopy: Bool { adopted != nil }
+
+    /// The name its memory file has (or will have) in `/proc/<pid>/fd` (for the leak tests).
+    package var memoryFileName: String { SharedRegistry.fileName(id) }
 
     private enum WireForm: Codable {
         case inline(Value)
@@ -53,7 +64,7 @@ public final class Shared<Value: Codable & Sendable>: Codable, Sendable {
         guard encoder is any WireCoding else { return try value.encode(to: encoder) }
         var container = encoder.singleValueContainer()
         // A worker's own Shared goes back by value: its memory file dies with the worker.
-        if !WorkerEntry.isWorkerProcess, let reference = reference() {
+        if !WorkerEntry.isWorkerProcess, let reference = adopted ?? reference() {
             try container.encode(WireForm.reference(reference))
         } else {
             try container.encode(WireForm.inline(value))
@@ -63,16 +74,16 @@ public final class Shared<Value: Codable & Sendable>: Codable, Sendable {
     public init(from decoder: any Decoder) throws {
         guard decoder is any WireCoding else {
             value = try Value(from: decoder)
-            id = SharedRegistry.nextID.add(1, ordering: .relaxed).newValue
+            adopted = nil
             return
         }
         switch try decoder.singleValueContainer().decode(WireForm.self) {
         case .inline(let value):
             self.value = value
-            id = SharedRegistry.nextID.add(1, ordering: .relaxed).newValue
+            adopted = nil
         case .reference(let reference):
             value = try SharedRegistry.resolve(reference, as: Value.self)
-            id = 0  // a copy: the original owns the memory
+            adopted = reference
         }
     }
 
@@ -107,11 +118,14 @@ struct SharedSegment: Sendable {
     init<Value: Encodable>(encoding value: Value, id: UInt64) throws {
         let bytes = try WireEncoder().encode(value)
         count = bytes.count
-        descriptor = try SharedMemory.createSealed(name: SharedRegistry.fileName(id), bytes: max(1, count))
+        descriptor = try SharedMemory.createSealed(
+            name: SharedRegistry.fileName(id), bytes: max(1, count), allowingWriteSeal: true)
         do {
             let mapped = try SharedMemory.map(descriptor, bytes: max(1, count))
             bytes.withUnsafeBytes { mapped.copyMemory(from: $0.baseAddress!, byteCount: count) }
             SharedMemory.unmap(mapped, bytes: max(1, count))
+            // Read-only for everyone from now on: a worker decodes exactly what was encoded.
+            try SharedMemory.sealWrites(descriptor)
         } catch {
             Descriptor.close(descriptor)
             throw error

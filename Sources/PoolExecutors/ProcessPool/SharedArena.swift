@@ -40,6 +40,8 @@ final class SharedArena: @unchecked Sendable {
     private var readerMapped = 0
     /// For the fault-injection tests: reservations fail as if memory were exhausted.
     private let failsReservations: Bool
+    /// Whether reading a span maps its pages in one call first (only where the writer is trusted).
+    private let populatesOnRead: Bool
 
     /// A new arena of `capacity` bytes (pool side), mapped for writing if this side writes.
     init(capacity: Int, name: String, writable: Bool, failsReservations: Bool = false) throws(SystemCallError) {
@@ -57,12 +59,20 @@ final class SharedArena: @unchecked Sendable {
         self.capacity = capacity
         self.writable = writable
         self.failsReservations = failsReservations
+        // The pool reads what a worker wrote: a corrupt reference must not make it populate
+        // (allocate) pages the worker never reserved.
+        populatesOnRead = false
         space = ArenaSpans(capacity: capacity)
     }
 
-    /// Maps an arena the pool made (worker side); nil if `fd` is not a usable one.
-    init?(inherited fd: Int32, writable: Bool, failsReservations: Bool = false) {
-        guard let size = try? Files.status(of: fd).size, size > 0 else { return nil }
+    /// Maps an arena the pool made (worker side); nil if `fd` is not a usable one: not a
+    /// memory file of the pool's named `expectedName` with its size sealed (a program's own
+    /// descriptor that happens to have that number must never be written into).
+    init?(inherited fd: Int32, writable: Bool, expectedName: String, failsReservations: Bool = false) {
+        guard let target = try? Files.linkTarget("/proc/self/fd/\(fd)", capacity: 256),
+            target.hasPrefix("/memfd:\(expectedName) "), SharedMemory.seals(of: fd)?.size == true,
+            let size = try? Files.status(of: fd).size, size > 0
+        else { return nil }
         let mapped: UnsafeRawPointer?
         if writable {
             mapped = (try? SharedMemory.map(fd, bytes: size)).map { UnsafeRawPointer($0) }
@@ -75,6 +85,8 @@ final class SharedArena: @unchecked Sendable {
         base = mapped
         self.writable = writable
         self.failsReservations = failsReservations
+        // The worker reads what its pool wrote: mapping a span's pages in one call is safe.
+        populatesOnRead = !writable
         space = ArenaSpans(capacity: size)
     }
 
@@ -208,7 +220,7 @@ final class SharedArena: @unchecked Sendable {
         }
         let end = Int(offset + count)
         // Pages this side has not read yet are mapped in one call, not a fault each.
-        if lock.withLock({ end > readerMapped }) {
+        if populatesOnRead, lock.withLock({ end > readerMapped }) {
             try? SharedMemory.populate(base + Int(offset), bytes: Int(count), forWriting: false)
             lock.withLock { readerMapped = max(readerMapped, end) }
         }

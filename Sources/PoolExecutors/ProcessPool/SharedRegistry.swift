@@ -32,19 +32,33 @@ package enum SharedRegistry {
     ///
     /// - Throws: `DecodingError` naming the reference and the fix when its memory cannot be
     ///   read (the owner is gone, `/proc` is not readable) or does not decode as `Value`.
+    /// In a worker, the pool's pid: the one process whose shared values it reads.
+    static let trustedOwner = Atomic<Int32>(0)
+
+    /// The value `reference` names: this process's own, or, in a worker, its pool's.
+    ///
+    /// - Throws: `DecodingError` naming the reference and the fix when it names another
+    ///   process, or its memory cannot be read (the owner is gone, `/proc` is not readable), is
+    ///   not the sealed memory file it claims to be, or does not decode as `Value`.
     static func resolve<Value: Decodable & Sendable>(_ reference: SharedReference, as type: Value.Type) throws
         -> Value
     {
+        guard reference.count >= 0, reference.descriptor >= 0 else {
+            throw failure(reference, "its size or descriptor is negative")
+        }
         if reference.owner == Processes.currentPID() {
             guard let value = owned.withLock({ $0[reference.id] }) as? Value else {
-                throw failure(reference, "this process holds no such shared value any more")
+                throw failure(reference, "this process holds no shared value of that id and type")
             }
             return value
         }
-        if let value = decoded.withLock({ cache in cache.last { $0.owner == reference.owner && $0.id == reference.id } }
-        ) {
-            guard let value = value.value as? Value else {
-                throw failure(reference, "it holds a \(Swift.type(of: value.value)), not a \(Value.self)")
+        let trusted = trustedOwner.load(ordering: .acquiring)
+        guard trusted > 0, reference.owner == trusted else {
+            throw failure(reference, "it belongs to another process, whose memory this one does not read")
+        }
+        if let value = cached(reference) {
+            guard let value = value as? Value else {
+                throw failure(reference, "it holds a \(Swift.type(of: value)), not a \(Value.self)")
             }
             return value
         }
@@ -56,29 +70,45 @@ package enum SharedRegistry {
         return value
     }
 
-    /// Maps the owner's memory file read-only and decodes it.
+    /// A value decoded before, moved to the end of the cache (the last evicted is the least
+    /// recently used).
+    private static func cached(_ reference: SharedReference) -> (any Sendable)? {
+        decoded.withLock { cache in
+            guard let index = cache.lastIndex(where: { $0.owner == reference.owner && $0.id == reference.id }) else {
+                return nil
+            }
+            let entry = cache.remove(at: index)
+            cache.append(entry)
+            return entry.value
+        }
+    }
+
+    /// Maps the owner's memory file read-only and decodes it, once it is sure the descriptor is
+    /// that file: the sealed memory file named after the value, of at least `count` bytes.
     private static func map<Value: Decodable>(_ reference: SharedReference, as type: Value.Type) throws -> Value {
         let path = "/proc/\(reference.owner)/fd/\(reference.descriptor)"
-        // The descriptor must still be the file the reference names: a number can be reused.
-        let target = (try? Files.linkTarget(path, capacity: 256)) ?? ""
-        guard target.contains("memfd:\(fileName(reference.id)) ") || target.hasSuffix("memfd:\(fileName(reference.id))")
-        else {
-            throw failure(
-                reference,
-                target.isEmpty
-                    ? "\(path) cannot be read (is /proc mounted, and may this process read its parent's descriptors?)"
-                    : "\(path) is \(target), not the value's memory")
-        }
         let fd: Int32
         do {
-            fd = try Files.openForReading(path)
+            // Non-blocking: a FIFO in its place must not hang the worker.
+            fd = try Files.openForReading(path, nonBlocking: true)
         } catch {
-            throw failure(reference, "\(path) cannot be opened: \(error)")
+            throw failure(
+                reference,
+                "\(path) cannot be opened (\(error)): is /proc mounted, and may this process read its parent's descriptors?"
+            )
         }
         defer { Descriptor.close(fd) }
-        guard let size = try? Files.status(of: fd).size, size == max(1, reference.count) else {
-            throw failure(reference, "\(path) is not \(reference.count) bytes long")
+        // What this process opened, checked on its own descriptor (the number in the parent
+        // may have been reused since): the value's memory file, sealed against size changes and
+        // writes, holding the bytes the reference counts.
+        let expected = "/memfd:\(fileName(reference.id)) (deleted)"
+        let target = (try? Files.linkTarget("/proc/self/fd/\(fd)", capacity: 256)) ?? ""
+        guard target == expected, let seals = SharedMemory.seals(of: fd), seals.size, seals.writes,
+            let status = try? Files.status(of: fd), status.kind == .regular, status.size >= max(1, reference.count)
+        else {
+            throw failure(reference, "\(path) is not the value's sealed memory file (it is \(target))")
         }
+        let size = max(1, reference.count)
         let mapped: UnsafeRawPointer
         do {
             mapped = try SharedMemory.mapReadOnly(fd, bytes: size)

@@ -188,6 +188,8 @@ struct WorkerLoop {
             Processes.setCloseOnExec(fd)
         }
         if let parentPID, Processes.parentPID() != parentPID { Processes.exitNow(0) }
+        // Shared values are read from this worker's pool, and from no other process.
+        SharedRegistry.trustedOwner.store(parentPID ?? -1, ordering: .releasing)
         Processes.ignoreBrokenPipeSignals()
         // ^C at a terminal reaches the whole foreground process group, workers included: the
         // parent decides what an interrupt does (`run` lets the running items finish), and a
@@ -204,12 +206,16 @@ struct WorkerLoop {
         // The arenas exist only when the pool uses shared memory; one that cannot be mapped is
         // not used (the hello says so, and the pool sends everything through the pipe).
         let arguments =
-            sharedThreshold == nil ? nil : SharedArena(inherited: WorkerProtocol.argumentsDescriptor, writable: false)
+            sharedThreshold == nil
+            ? nil
+            : SharedArena(
+                inherited: WorkerProtocol.argumentsDescriptor, writable: false, expectedName: "pool-advisor-arguments")
         let results =
             sharedThreshold == nil || page == nil || arguments == nil
             ? nil
             : SharedArena(
-                inherited: WorkerProtocol.resultsDescriptor, writable: true, failsReservations: injectedFaults & 1 != 0)
+                inherited: WorkerProtocol.resultsDescriptor, writable: true, expectedName: "pool-advisor-results",
+                failsReservations: injectedFaults & 1 != 0)
         let arenas = WorkerSharedValues(
             arguments: results == nil ? nil : arguments, results: results, page: page,
             threshold: sharedThreshold ?? .max, corruptsReferences: injectedFaults & 2 != 0)

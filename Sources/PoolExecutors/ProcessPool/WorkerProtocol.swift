@@ -12,7 +12,7 @@
 ///   more ``FrameKind/results`` frames, in order.
 /// - End of file on the request pipe tells the worker to exit.
 enum WorkerProtocol {
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     /// Set in a worker's environment:
     /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
     /// where faults are the fault-injection tests' (`Configuration.injectedFaults`).

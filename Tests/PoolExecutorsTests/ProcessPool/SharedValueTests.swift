@@ -10,12 +10,13 @@ import Testing
 /// Serialized: the leak check counts this process's shared-value files.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct SharedValueTests {
-    /// This process's open shared-value files.
-    private func openSharedFiles() -> Int {
+    /// How many of the memory files named `names` this process has open (other suites' shared
+    /// values, which run in this process too, are not counted).
+    private func openFiles(named names: Set<String>) -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return entries.filter {
-            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) ?? "")
-                .contains("pool-advisor-shared-")
+        return entries.filter { entry in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)")) ?? ""
+            return names.contains { target == "/memfd:\($0) (deleted)" }
         }.count
     }
 
@@ -64,32 +65,52 @@ struct SharedValueTests {
         #expect(try WireDecoder().decode(Shared<[String: Int]>.self, from: bytes).value == ["a": 1, "b": 2])
     }
 
-    @Test func aReferenceThatCannotBeReadIsADecodingErrorThatSaysWhatToDo() {
-        let stranger = SharedReference(owner: 1, id: 123_456, descriptor: 3, count: 10)
-        #expect {
-            _ = try SharedRegistry.resolve(stranger, as: [Int].self)
-        } throws: { error in
-            "\(error)".contains("shared value 123456 of process 1 cannot be read")
-                && "\(error)".contains("pass the value itself")
-        }
-    }
-
     @Test func twoHundredValuesLeaveNoFileOpen() throws {
-        let before = openSharedFiles()
         let pool = try fixturePool(workers: 1)
+        var names = Set<String>()
         for round in 0..<200 {
             let table = Shared([round, round + 1])
+            names.insert(table.memoryFileName)
             let result = try pool.submit(LooksUp.self, TableLookup(table: table, index: 1)).result()
             #expect(result[0] == round + 1)
+            if round == 199 { #expect(openFiles(named: names) == 1, "the last value's file, open while it lives") }
         }
         // Once the pool has let go of the last inputs (a conductor thread may still hold the
         // last batch for a moment after shutdown returns), every file is closed.
         pool.shutdown()
-        var open = openSharedFiles()
-        for _ in 0..<250 where open > before {
+        var open = openFiles(named: names)
+        for _ in 0..<250 where open > 0 {
             usleep(20_000)
-            open = openSharedFiles()
+            open = openFiles(named: names)
         }
-        #expect(open <= before, "\(open) shared-value files open, \(before) before")
+        #expect(open == 0, "\(open) of the 200 shared-value files still open")
+    }
+
+    @Test func aCopyDecodedHereIsSentAsTheSameReference() throws {
+        let table = Shared(Array(0..<5_000))
+        let copy = try WireDecoder().decode(Shared<[Int]>.self, from: try WireEncoder().encode(table))
+        #expect(copy.isCopy && copy.value == table.value)
+        let pool = try fixturePool(workers: 1)
+        defer { pool.shutdown() }
+        let results = try pool.map(
+            LooksUp.self, [TableLookup(table: table, index: 7), TableLookup(table: copy, index: 9)])
+        // One mapping in the worker: both name the original's memory.
+        #expect(results.map { $0[0] } == [7, 9] && results.map { $0[1] } == [1, 1], "\(results)")
+    }
+
+    @Test func referencesToOtherProcessesOrWithNegativeSizesAreRefused() {
+        let cases: [(SharedReference, String)] = [
+            (SharedReference(owner: 1, id: 123_456, descriptor: 3, count: 10), "belongs to another process"),
+            (SharedReference(owner: 1, id: 5, descriptor: 3, count: -1), "negative"),
+            (SharedReference(owner: getpid(), id: 5, descriptor: -4, count: 10), "negative"),
+            (SharedReference(owner: getpid(), id: .max, descriptor: 3, count: 10), "no shared value of that id"),
+        ]
+        for (reference, reason) in cases {
+            #expect {
+                _ = try SharedRegistry.resolve(reference, as: [Int].self)
+            } throws: { error in
+                "\(error)".contains(reason) && "\(error)".contains("pass the value itself")
+            }
+        }
     }
 }
