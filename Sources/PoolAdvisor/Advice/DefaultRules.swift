@@ -164,9 +164,13 @@ extension Advisor {
         # not the threads'. Judged this way only when the copies outnumbered the cores (with one copy per
         # core a lock's waiters queue for a core, which looks like the load).
 
+        # Neither busy-host rule sends to processes a task whose shipping the cost model says would
+        # cost them more than threads (a 4 MiB argument with light work read 2.4× on processes in a
+        # noisy round while processes were predicted 50× slower).
         rule cpu-busy-host-processes-further priority 48
           when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
                and known(process_speedup) and process_speedup > 1.25 * speedup_under_load
+               and (ship_ratio <= 0.25 or processes_seconds < threads_seconds)
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies were measured beside them: on threads they ran {speedup_under_load:.2x} as fast as one, in worker processes under the same load {process_speedup:.2x}: the threads queue on something of this process's, so separate processes"
@@ -175,6 +179,7 @@ extension Advisor {
           when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
                and known(fair_speedup_under_load) and speedup_under_load < 0.7 * fair_speedup_under_load
                and (not known(process_speedup) or process_speedup > 1.1 * speedup_under_load)
+               and (ship_ratio <= 0.25 or processes_seconds < threads_seconds)
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies on threads were measured beside them: they ran {speedup_under_load:.2x} as fast as one, where copies sharing nothing get about {fair_speedup_under_load:.2x} of a machine shared this way: they queue on something of this process's, so separate processes"

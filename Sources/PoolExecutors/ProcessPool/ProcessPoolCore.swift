@@ -88,6 +88,7 @@ final class ProcessPoolCore: @unchecked Sendable {
             return source.takeAll()
         }
         for index in indexes { source.fail(index, with: ItemNotStarted()) }
+        pump()  // a shutting-down pool may now close idle workers
     }
 
     /// Queues `source` and dispatches what workers have room for.

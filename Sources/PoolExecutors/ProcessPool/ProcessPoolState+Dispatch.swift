@@ -22,6 +22,12 @@ extension ProcessPoolState {
             slots[slot].inFlight.append(batch)
             action.sends.append(Dispatch(slot: slot, connection: connection, batch: batch, taskIndex: taskIndex))
         }
+        // What looked like work still to send may have gone meanwhile (a map's failure lowers
+        // its limit, a cancelled future drops its item, outside this lock): a shutting-down
+        // pool closes every idle worker now, or one found idle before would wait for ever.
+        if case .shuttingDown = lifecycle {
+            action.closes = slots.indices.compactMap { closeIfDone($0) ? slots[$0].connection : nil }
+        }
         return action
     }
 

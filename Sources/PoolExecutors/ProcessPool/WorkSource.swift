@@ -175,7 +175,7 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
         case .future(let future):
             future.complete(with: outcome)
         case .ordered(let results):
-            if let failing = results.record(index, outcome) { stop(from: failing) }
+            results.record(index, outcome) { failing in stop(from: failing) }
         case .stream(let channel):
             channel.push(CompletedItem(index: index, outcome: outcome))
         }
@@ -206,9 +206,11 @@ final class OrderedResults<Output: Sendable>: Sendable {
         if count == 0 { done.complete(with: .success(())) }
     }
 
-    /// Stores one outcome; returns the lowest failing index once there is one (items at or
-    /// above it need not start).
-    func record(_ index: Int, _ outcome: FutureOutcome) -> Int? {
+    /// Stores one outcome. Once there is a failure, calls `stop` with the lowest failing index
+    /// (items at or above it need not start), before `done` completes: a caller woken by the
+    /// failure then always finds the work stopped (a shutdown it starts at once must not see
+    /// items that are about to be dropped as work still to send).
+    func record(_ index: Int, _ outcome: FutureOutcome, stop: (Int) -> Void) {
         if case .success(let value) = outcome { slots.store(value as! Output, at: index) }
         let (completion, failing) = progress.withLock { state -> (Result<Void, MapError>?, Int?) in
             guard !state.isDone, !state.finished[index] else { return (nil, state.failure?.index) }
@@ -227,12 +229,12 @@ final class OrderedResults<Output: Sendable>: Sendable {
             }
             return (nil, state.failure?.index)
         }
+        if let failing { stop(failing) }
         switch completion {
         case .success?: done.complete(with: .success(()))
         case .failure(let error)?: done.complete(with: .failure(error))
         case nil: break
         }
-        return failing
     }
 }
 

@@ -88,6 +88,20 @@ struct ProcessPoolBasicsTests {
         #expect(pool.workerProcessIDs.isEmpty)
     }
 
+    @Test func shutdownReturnsWhenTheOnlyQueuedItemWasCancelled() throws {
+        // The cancelled item looked like work still to send when the running one finished, so
+        // the idle worker was never told to exit and shutdown(wait: true) waited for ever.
+        let pool = try fixturePool(workers: 1) { $0.batchesInFlightPerWorker = 1 }
+        let first = try pool.submit(Nap.self, 300)
+        let queued = try pool.submit(Echo.self, 7)
+        #expect(eventually { first.isRunning })
+        #expect(queued.cancel())
+        pool.shutdown(wait: true)
+        #expect(try first.result() == 300)
+        #expect(throws: CancellationError.self) { try queued.result() }
+        #expect(pool.workerProcessIDs.isEmpty)
+    }
+
     @Test func cancelPendingFailsQueuedItemsOnly() throws {
         let pool = try fixturePool(workers: 1) { $0.batchesInFlightPerWorker = 1 }
         let first = try pool.submit(Nap.self, 300)
