@@ -206,13 +206,20 @@ int poolsys_shared_memory_seals(int fd, int *sealed_size, int *sealed_writes) {
 #endif
 }
 
-int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
 #if defined(__linux__)
-    // On shmem a pending signal interrupts a long reservation with EINTR (never restarted).
+// fallocate(2) retried on EINTR: on shmem a pending signal interrupts a long call with EINTR,
+// which is never restarted. Returns 0 or an errno value.
+static int fallocate_retrying(int fd, int mode, size_t offset, size_t bytes) {
     int status;
-    do status = fallocate(fd, 0, (off_t)offset, (off_t)bytes);
+    do status = fallocate(fd, mode, (off_t)offset, (off_t)bytes);
     while (status != 0 && errno == EINTR);
     return status == 0 ? 0 : errno;
+}
+#endif
+
+int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
+#if defined(__linux__)
+    return fallocate_retrying(fd, 0, offset, bytes);
 #else
     (void)fd; (void)offset; (void)bytes;
     return ENOSYS;
@@ -221,10 +228,7 @@ int poolsys_reserve_shared_memory(int fd, size_t offset, size_t bytes) {
 
 int poolsys_release_shared_memory(int fd, size_t offset, size_t bytes) {
 #if defined(__linux__)
-    int status;
-    do status = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)bytes);
-    while (status != 0 && errno == EINTR);
-    return status == 0 ? 0 : errno;
+    return fallocate_retrying(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, bytes);
 #else
     (void)fd; (void)offset; (void)bytes;
     return ENOSYS;

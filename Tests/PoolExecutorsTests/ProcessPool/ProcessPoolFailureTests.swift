@@ -163,20 +163,10 @@ struct ProcessHygieneTests {
     /// Run in a fixture process of its own: this test process's descriptors and children are
     /// shared with every suite running alongside.
     @Test func twoHundredPoolsLeaveNoZombieAndNoDescriptor() throws {
-        let parent = Process()
-        parent.executableURL = URL(fileURLWithPath: fixturePath)
-        parent.arguments = ["cycles", "200"]
-        parent.environment = ["SWIFT_BACKTRACE": "enable=no"]
-        let output = Pipe()
-        parent.standardOutput = output
-        try parent.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        parent.waitUntilExit()
-        #expect(parent.terminationStatus == 0, "\(report)")
-        let fields = report.split(whereSeparator: \.isWhitespace)
-        #expect(fields.count == 5 && fields[0] == "descriptors" && fields[3] == "zombies", "\(report)")
+        let fields = try fixtureParentReport(["cycles", "200"])
+        #expect(fields.count == 5 && fields[0] == "descriptors" && fields[3] == "zombies", "\(fields)")
         guard fields.count == 5, let before = Int(fields[1]), let after = Int(fields[2]) else { return }
         #expect(before > 0 && after == before, "descriptors before \(before), after \(after)")
-        #expect(fields[4] == "0", "unreaped children: \(report)")
+        #expect(fields[4] == "0", "unreaped children: \(fields)")
     }
 }

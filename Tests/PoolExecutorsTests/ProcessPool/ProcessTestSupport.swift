@@ -102,3 +102,23 @@ func processIsGone(_ pid: Int32) -> Bool {
 /// Whether this test process (and so the fixture worker built with it) runs under
 /// ThreadSanitizer, whose runtime turns a worker's fatal signal into exit status 66.
 let underThreadSanitizer: Bool = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
+
+/// Runs the fixture worker as a parent of its own (`arguments`, such as `cycles 200`) and
+/// returns the whitespace-separated fields of the report it prints, with its exit status
+/// checked: a leak check in a process of its own, where no other suite's descriptors or
+/// children can blur the counts.
+func fixtureParentReport(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> [Substring]
+{
+    let parent = Process()
+    parent.executableURL = URL(fileURLWithPath: fixturePath)
+    parent.arguments = arguments
+    parent.environment = ["SWIFT_BACKTRACE": "enable=no"]
+    let output = Pipe()
+    parent.standardOutput = output
+    try parent.run()
+    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    parent.waitUntilExit()
+    #expect(parent.terminationStatus == 0, "\(report)", sourceLocation: sourceLocation)
+    return report.split(whereSeparator: \.isWhitespace)
+}

@@ -232,24 +232,14 @@ struct SharedMemoryTests {
     }
 
     @Test func twoHundredCyclesWithCrashesLeaveNoSegmentNoDescriptorAndNoZombie() throws {
-        let parent = Process()
-        parent.executableURL = URL(fileURLWithPath: fixturePath)
-        parent.arguments = ["shared-cycles", "200"]
-        parent.environment = ["SWIFT_BACKTRACE": "enable=no"]
-        let output = Pipe()
-        parent.standardOutput = output
-        try parent.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        parent.waitUntilExit()
-        #expect(parent.terminationStatus == 0, "\(report)")
-        let fields = report.split(whereSeparator: \.isWhitespace)
+        let fields = try fixtureParentReport(["shared-cycles", "200"])
         guard fields.count == 7, let before = Int(fields[1]), let after = Int(fields[2]) else {
-            Issue.record("unexpected report: \(report)")
+            Issue.record("unexpected report: \(fields)")
             return
         }
         #expect(before > 0 && after == before, "descriptors before \(before), after \(after)")
-        #expect(fields[4] == "0", "unreaped children: \(report)")
-        #expect(fields[6] == "0", "shared-memory files still open: \(report)")
+        #expect(fields[4] == "0", "unreaped children: \(fields)")
+        #expect(fields[6] == "0", "shared-memory files still open: \(fields)")
     }
 
     @Test func configurationRefusesNonsense() {
