@@ -270,6 +270,8 @@ final class ProcessPoolCore: @unchecked Sendable {
             var bytes = try cursor.readLengthPrefixed()
             let index = batch.indexes[position]
             var consumed: UInt64?
+            // Read or not, decoded or failed, the worker may reuse the span after this item.
+            defer { if let consumed { results?.page?.resultsConsumed = consumed } }
             if statusByte & WorkerProtocol.sharedResultFlag != 0 {
                 do {
                     guard let results else {
@@ -277,11 +279,9 @@ final class ProcessPoolCore: @unchecked Sendable {
                     }
                     var field = FrameCursor(bytes)
                     let reference = try field.readReference()
-                    // Read or not, the worker may reuse the span after this.
                     consumed = reference.sequence
                     bytes = try results.arena.bytes(at: reference.offset, count: reference.count)
                 } catch {
-                    if let consumed { results?.page?.resultsConsumed = consumed }
                     // This item's result cannot be found; the others of the reply still can,
                     // and the stream itself is whole: the worker goes on serving.
                     batch.source.fail(
@@ -305,8 +305,6 @@ final class ProcessPoolCore: @unchecked Sendable {
                         taskName: batch.source.displayName, typeName: failure.typeName, message: failure.message,
                         inputIndex: batch.source.reportedIndex(index)))
             }
-            // Decoded (the value owns copies): the worker may write there again.
-            if let consumed { results?.page?.resultsConsumed = consumed }
         }
     }
 

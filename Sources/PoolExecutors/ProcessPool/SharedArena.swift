@@ -44,50 +44,56 @@ final class SharedArena: @unchecked Sendable {
     private let populatesOnRead: Bool
 
     /// A new arena of `capacity` bytes (pool side), mapped for writing if this side writes.
-    init(capacity: Int, name: String, writable: Bool, failsReservations: Bool = false) throws(SystemCallError) {
+    convenience init(capacity: Int, name: String, writable: Bool, failsReservations: Bool = false)
+        throws(SystemCallError)
+    {
         let fd = try SharedMemory.createSealed(name: name, bytes: capacity)
+        let mapped: UnsafeRawPointer
         do {
-            base =
-                writable
-                ? UnsafeRawPointer(try SharedMemory.map(fd, bytes: capacity))
-                : try SharedMemory.mapReadOnly(fd, bytes: capacity)
+            mapped = try Self.map(fd, bytes: capacity, writable: writable)
         } catch {
             Descriptor.close(fd)
             throw error
         }
-        descriptor = fd
-        self.capacity = capacity
-        self.writable = writable
-        self.failsReservations = failsReservations
         // The pool reads what a worker wrote: a corrupt reference must not make it populate
         // (allocate) pages the worker never reserved.
-        populatesOnRead = false
-        space = ArenaSpans(capacity: capacity)
+        self.init(
+            descriptor: fd, base: mapped, capacity: capacity, writable: writable, failsReservations: failsReservations,
+            populatesOnRead: false)
     }
 
     /// Maps an arena the pool made (worker side); nil if `fd` is not a usable one: not a
     /// memory file of the pool's named `expectedName` with its size sealed (a program's own
     /// descriptor that happens to have that number must never be written into).
-    init?(inherited fd: Int32, writable: Bool, expectedName: String, failsReservations: Bool = false) {
+    convenience init?(inherited fd: Int32, writable: Bool, expectedName: String, failsReservations: Bool = false) {
         guard let target = try? Files.linkTarget("/proc/self/fd/\(fd)", capacity: 256),
             target.hasPrefix("/memfd:\(expectedName) "), SharedMemory.seals(of: fd)?.size == true,
-            let size = try? Files.status(of: fd).size, size > 0
+            let size = try? Files.status(of: fd).size, size > 0,
+            let mapped = try? Self.map(fd, bytes: size, writable: writable)
         else { return nil }
-        let mapped: UnsafeRawPointer?
-        if writable {
-            mapped = (try? SharedMemory.map(fd, bytes: size)).map { UnsafeRawPointer($0) }
-        } else {
-            mapped = try? SharedMemory.mapReadOnly(fd, bytes: size)
-        }
-        guard let mapped else { return nil }
-        descriptor = fd
-        capacity = size
-        base = mapped
+        // The worker reads what its pool wrote: mapping a span's pages in one call is safe.
+        self.init(
+            descriptor: fd, base: mapped, capacity: size, writable: writable, failsReservations: failsReservations,
+            populatesOnRead: !writable)
+    }
+
+    private init(
+        descriptor: Int32, base: UnsafeRawPointer, capacity: Int, writable: Bool, failsReservations: Bool,
+        populatesOnRead: Bool
+    ) {
+        self.descriptor = descriptor
+        self.base = base
+        self.capacity = capacity
         self.writable = writable
         self.failsReservations = failsReservations
-        // The worker reads what its pool wrote: mapping a span's pages in one call is safe.
-        populatesOnRead = !writable
-        space = ArenaSpans(capacity: size)
+        self.populatesOnRead = populatesOnRead
+        space = ArenaSpans(capacity: capacity)
+    }
+
+    /// `bytes` bytes of `fd` mapped shared, for writing or read-only.
+    private static func map(_ fd: Int32, bytes: Int, writable: Bool) throws(SystemCallError) -> UnsafeRawPointer {
+        writable
+            ? UnsafeRawPointer(try SharedMemory.map(fd, bytes: bytes)) : try SharedMemory.mapReadOnly(fd, bytes: bytes)
     }
 
     deinit {
@@ -97,7 +103,7 @@ final class SharedArena: @unchecked Sendable {
 
     // MARK: Writer side
 
-    /// Copies `bytes` into a new span of the arena, named `key` for ``release(key:)``.
+    /// Copies `bytes` into a new span of the arena, named `key` for ``releaseAll(keys:)``.
     ///
     /// - Returns: the span, or nil when the arena has no room for it now (the caller sends the
     ///   value through the pipe instead).
@@ -159,14 +165,6 @@ final class SharedArena: @unchecked Sendable {
     func abandon(_ span: ArenaSpans.Span) {
         lock.withLock {
             space.release(sequence: span.sequence)
-            trimIfEmpty()
-        }
-    }
-
-    /// Takes back the span stored with `key`, once its reader is done with it.
-    func release(key: UInt64) {
-        lock.withLock {
-            space.release(key: key)
             trimIfEmpty()
         }
     }
