@@ -184,8 +184,13 @@ struct BusyHostTests {
         let shared = advisor.recommend(try profile(loaded: 1.0, processes: 1.05), items: 1000)
         #expect(shared.decidingRule?.rule == "cpu-busy-host-processes-no-better", "\(shared.summary)")
         #expect(shared.mode == .threads)
+        // memory-scan beside a busy loop: the memory bus costs the copies CPU (E_cpu 0.8, under
+        // keep-up's 0.85), and processes measured under the same load went no further.
+        let bus = advisor.recommend(try profile(loaded: 1.33, processes: 1.26, efficiency: 0.8), items: 1000)
+        #expect(bus.decidingRule?.rule == "cpu-busy-host-processes-no-better", "\(bus.summary)")
+        #expect(bus.mode == .threads)
         // Every reason quotes measured figures, none unknown.
-        for advice in [scales, lock, lockUntested, further, shared] {
+        for advice in [scales, lock, lockUntested, further, shared, bus] {
             let why = advice.decidingRule?.reason ?? ""
             #expect(!why.isEmpty && !why.contains("unknown"), "\(why)")
         }

@@ -42,7 +42,7 @@ struct DecisionMatrixTests {
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
             "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "split_pipeline_seconds": .unknown,
             "best_parallel_seconds": .number(0.52),
-            "process_speedup": .unknown,
+            "process_speedup": .unknown, "process_over_threads": .unknown, "process_over_threads_least": .unknown,
         ])
         facts["call_seconds"] = .number(0.001)
         return facts
@@ -193,6 +193,33 @@ struct DecisionMatrixTests {
             changes: [
                 "cpu_efficiency": .number(0.78), "serial_fraction": .number(0.36), "speedup": .number(1.47),
                 "process_speedup": .number(1.4), "threads_seconds": .number(0.68), "processes_seconds": .number(0.7),
+            ],
+            rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, on a lock part of the time, processes ahead in paired rounds too few to be sure",
+            changes: [
+                "cpu_efficiency": .number(1.0), "serial_fraction": .number(0.4), "speedup": .number(1.43),
+                "lock_share": .number(0.16), "process_speedup": .number(1.43), "process_over_threads": .number(1.23),
+                "process_over_threads_least": .number(1.18), "threads_seconds": .number(0.70),
+                "processes_seconds": .number(0.71),
+            ],
+            rule: "cpu-lock-processes-likely-further", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, part-way on threads, processes ahead on average but no lock seen (text-words)",
+            changes: [
+                "cpu_efficiency": .number(0.95), "serial_fraction": .number(0.4), "speedup": .number(1.43),
+                "process_speedup": .number(1.43), "process_over_threads": .number(1.3),
+                "process_over_threads_least": .number(1.11), "threads_seconds": .number(0.70),
+                "processes_seconds": .number(0.71),
+            ],
+            rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "CPU-bound, on a lock part of the time, processes ahead on average but costly to start and ship",
+            changes: [
+                "cpu_efficiency": .number(1.0), "serial_fraction": .number(0.4), "speedup": .number(1.43),
+                "lock_share": .number(0.16), "process_speedup": .number(1.43), "process_over_threads": .number(1.25),
+                "process_over_threads_least": .number(1.2), "threads_seconds": .number(0.70),
+                "processes_seconds": .number(0.85),
             ],
             rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
         Cell(

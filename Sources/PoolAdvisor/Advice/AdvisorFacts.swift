@@ -52,6 +52,14 @@ public enum AdvisorFacts {
             "throughput of N worker processes over one, when the profile ran the process-scaling test",
             mayBeUnknown: true),
         FactDefinition(
+            "process_over_threads", .number, unit: "ratio",
+            "N worker processes' speed-up over N threads' in rounds run side by side (quiet host only), "
+                + "the mean of the rounds, whether or not they were enough to be sure",
+            mayBeUnknown: true),
+        FactDefinition(
+            "process_over_threads_least", .number, unit: "ratio",
+            "the smallest of the paired rounds' ratios of processes over threads", mayBeUnknown: true),
+        FactDefinition(
             "speedup_under_load", .number, unit: "ratio",
             "throughput on N threads over one while other programs held the cores (noisy host only): "
                 + "the load's share is in it",
@@ -140,6 +148,8 @@ public enum AdvisorFacts {
             set("serial_fraction", scaling.serialFraction?.value)
             set("speedup", scaling.speedup?.value)
             set("process_speedup", scaling.processSpeedup?.value)
+            set("process_over_threads", scaling.processOverThreads?.value)
+            set("process_over_threads_least", scaling.leastProcessOverThreads)
             set("speedup_under_load", scaling.speedupUnderLoad?.value)
             set(
                 "fair_speedup_under_load",

@@ -192,9 +192,12 @@ extension Advisor {
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies on threads were measured beside them: they ran {speedup_under_load:.2x} as fast as one, near the {fair_speedup_under_load:.2x} that copies sharing nothing get on a machine shared this way, and kept {cpu_efficiency:%} of their speed per CPU-second: threads need no start-up or copies"
 
+        # Processes no further than threads leave threads whatever E_cpu read from 0.7 up: memory-scan
+        # (the memory bus) read 0.78-0.88 beside a busy loop, processes 1.26x against threads' 1.33x,
+        # and went to processes at 1.24-1.41x the threads' time. Below 0.7, copies that spin decide.
         rule cpu-busy-host-processes-no-better priority 48
           when cpu_ratio >= 0.8 and not known(speedup) and known(speedup_under_load) and scaling_threads > cores
-               and cpu_efficiency >= 0.85 and known(process_speedup) and process_speedup <= 1.1 * speedup_under_load
+               and cpu_efficiency >= 0.7 and known(process_speedup) and process_speedup <= 1.1 * speedup_under_load
           then threads workers = cpu_workers
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "other programs held the cores, so {scaling_threads:d} copies were measured beside them: on threads they ran {speedup_under_load:.2x} as fast as one, and in worker processes under the same load no further ({process_speedup:.2x}): what they fall short on is the machine's or the neighbour's, which processes share, and threads need no start-up or copies"
@@ -218,6 +221,21 @@ extension Advisor {
           then threads workers = cpu_workers
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time and the speed-up on threads was not measured, but processes would cost {processes_seconds:s} against {threads_seconds:s} on threads that scale and {serial_seconds:s} on threads that do not: threads risk less (the executor checks their speed-up on the first batch)"
+
+        # Paired rounds too few to be sure (their interval still holds 1), yet processes went a tenth
+        # further on average, copies on threads were seen waiting on a lock (what processes escape: each
+        # has its own), and processes cost little if they are in fact no better (start-up and shipping
+        # within a tenth): the smaller loss is processes'. phase-change in a 1.5 s profile (lock 15-17 %)
+        # read 1.19-1.35x over threads (rounds of 1.25 and 1.33 gave an interval down to 0.89) and went to
+        # threads at 1.5-1.6x the processes' time. Without the lock it would not decide: text-words, on
+        # no lock, read 1.30 (every round 1.11 or more) once in three, and ran 1.42x slower on processes.
+        rule cpu-lock-processes-likely-further priority 42
+          when cpu_ratio >= 0.8 and known(speedup) and lock_share >= 0.05
+               and known(process_over_threads) and process_over_threads >= 1.1
+               and processes_seconds <= 1.1 * threads_seconds
+          then processes workers = cpu_workers
+                          chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
+          why "copies on {scaling_threads:d} threads ran {speedup:.2x} as fast as one and waited on a lock {lock_share:%} of the time, and worker processes, in rounds run beside them, ran {process_over_threads:.2x} as fast as the threads on average (too few rounds to be sure); processes escape the lock and are predicted at {processes_seconds:s} even if no better, against {threads_seconds:s} on threads: processes risk less"
 
         rule cpu-processes-no-better priority 41
           when cpu_ratio >= 0.8 and known(process_speedup) and known(speedup) and process_speedup <= speedup

@@ -18,6 +18,10 @@ struct AutoRunState {
     var scalingChecked = false
     /// Whether a process plan has been compared with the threads' measured speed-up (once a run).
     var processesChecked = false
+    /// Whether processes ran no faster than threads in this run, or a trial's threads came
+    /// near the cores: a drift's new profile does not try processes again on the same task
+    /// (``AutoExecutor/repeatsLostComparison(_:lost:before:after:)``).
+    var processesLostToThreads = false
     /// Threads' time per item in a live trial window, once measured (see ``AutoExecutor/trialOfThreads(_:_:remaining:)``).
     var threadsTrialPerItem: Double?
     /// While a trial window of threads runs: the process plan the run returns to.
@@ -229,6 +233,15 @@ extension AutoExecutor {
         progress?.add(again.keptCount)
         let next = advisor.recommend(again.profile, items: remaining)
         var nextPlan = plan(next, for: task)
+        if state.plan.mode == .threads,
+            Self.repeatsLostComparison(
+                nextPlan, lost: state.processesLostToThreads, before: state.profile, after: again.profile)
+        {
+            // Threads keep what they won: the run goes on as it was, watched as before.
+            try complete(again, task, inputs, executor, progress, before: [], deliver)
+            done = again.range.upperBound
+            return false
+        }
         // The same opening as after the first profile: an unmeasured pipeline starts on threads.
         var fresh = state
         fresh.profile = again.profile

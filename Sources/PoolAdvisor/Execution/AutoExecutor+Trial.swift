@@ -196,6 +196,7 @@ extension AutoExecutor {
             // Threads stay, the plan in force since the trial began (whose reason says so).
             state.processesChecked = true
             state.scalingChecked = true
+            state.processesLostToThreads = true
             return false
         }
         state.switchPlan(
@@ -251,6 +252,7 @@ extension AutoExecutor {
     ) -> Bool {
         state.processesChecked = true
         state.scalingChecked = true
+        state.processesLostToThreads = true
         let threads = threadPlan(state, items: items)
         let measured = state.threadsTrialPerItem != nil ? "in the trial window" : "in the scaling test"
         state.switchPlan(
@@ -259,5 +261,24 @@ extension AutoExecutor {
                 "\(Self.checkedPlan(state.plan)) took \(NumberText.seconds(perItem)) an item, no better than the \(NumberText.seconds(threadsPerItem)) threads managed \(measured): \(state.plan.mode == .pipeline ? "its computing part scales on threads, which ship nothing between stages" : "the copies' slowdown is the machine's, which processes share"), so threads"
         )
         return true
+    }
+
+    /// Whether a new profile's process plan `next` would only repeat a comparison this run
+    /// already made: processes lost to threads (or threads came near the cores) on a task that,
+    /// profiled again after a drift, still takes about the time a call took before (within
+    /// half as much again either way) and still scales on threads part-way (1.2× or more, the
+    /// speed-up that made processes a guess worth a trial). The drift was then the host's:
+    /// memory-scan's 3 s job, a window slowed 1.7× by a busy neighbour, went threads → a second
+    /// trial → processes → threads, paying the pool's start and a slow window again.
+    static func repeatsLostComparison(
+        _ next: ExecutionPlan, lost: Bool, before: TaskProfile, after: TaskProfile
+    ) -> Bool {
+        guard lost, next.mode == .processes, let speedup = after.scaling?.speedup?.value, speedup.isFinite,
+            speedup >= 1.2
+        else { return false }
+        let was = before.calls.wallSecondsPerCall.value
+        let now = after.calls.wallSecondsPerCall.value
+        guard was > 0, now > 0 else { return false }
+        return now <= 1.5 * was && was <= 1.5 * now
     }
 }

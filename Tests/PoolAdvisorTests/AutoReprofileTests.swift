@@ -1,0 +1,68 @@
+import PoolProfiler
+import Testing
+
+@testable import PoolAdvisor
+
+/// What a drift's new profile may undo: a comparison of processes with threads the run already
+/// made stands while the task computes as it did.
+@Suite("Auto executor after a drift")
+struct AutoReprofileTests {
+    /// A partly scaling CPU-bound profile (copies on threads at `2 / (1 + serialFraction)`).
+    static func profile(wall: Double, serialFraction: Double) throws -> TaskProfile {
+        shaped(
+            try quickProfile(PureCPU.self), wall: wall, cpuShare: 1, serialFraction: serialFraction, efficiency: 0.78)
+    }
+
+    @Test("processes that lost to threads are not tried again when the task still takes as long and scales part-way")
+    func lostComparisonStands() throws {
+        let before = try Self.profile(wall: 0.000_270, serialFraction: 0.36)
+        let processes = ExecutionPlan(mode: .processes, workers: 2, chunkSize: 6)
+        let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 6)
+        // memory-scan's 3 s job: a window slowed by a neighbour, the new profile 1.40× on threads.
+        let noisy = try Self.profile(wall: 0.000_290, serialFraction: 2 / 1.40 - 1)
+        #expect(AutoExecutor.repeatsLostComparison(processes, lost: true, before: before, after: noisy))
+        // Nothing was lost yet: the new advice gets its trial.
+        #expect(!AutoExecutor.repeatsLostComparison(processes, lost: false, before: before, after: noisy))
+        // Threads are the advice anyway.
+        #expect(!AutoExecutor.repeatsLostComparison(threads, lost: true, before: before, after: noisy))
+        // Copies that now make no progress (a lock, phase-change's later inputs): processes' case is new.
+        let locked = try Self.profile(wall: 0.000_270, serialFraction: 2 / 1.05 - 1)
+        #expect(!AutoExecutor.repeatsLostComparison(processes, lost: true, before: before, after: locked))
+        // Calls that take twice as long, or half: another task in all but name.
+        let slower = try Self.profile(wall: 0.000_600, serialFraction: 0.36)
+        let faster = try Self.profile(wall: 0.000_120, serialFraction: 0.36)
+        #expect(!AutoExecutor.repeatsLostComparison(processes, lost: true, before: before, after: slower))
+        #expect(!AutoExecutor.repeatsLostComparison(processes, lost: true, before: before, after: faster))
+        // No speed-up measured in the new profile: nothing to compare.
+        var unmeasured = noisy
+        unmeasured.scaling?.speedup = nil
+        #expect(!AutoExecutor.repeatsLostComparison(processes, lost: true, before: before, after: unmeasured))
+    }
+
+    @Test("processes losing a window to threads, or a trial's threads near the cores, is remembered for the run")
+    func verdictsAreRemembered() throws {
+        let profile = try Self.profile(wall: 0.000_231, serialFraction: 0.36)
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        let advice = auto.advisor.recommend(profile, items: 8000)
+        #expect(advice.mode == .processes)
+        let start = AutoRunState(
+            profile: profile, recommendation: advice, plan: ExecutionPlan(advice), profilingSeconds: 0,
+            profiledItems: 0)
+        var lost = start
+        #expect(!lost.processesLostToThreads)
+        #expect(auto.preferThreads(&lost, items: 8000, perItem: 0.000_170, threadsPerItem: 0.000_156, at: 640))
+        #expect(lost.processesLostToThreads)
+
+        var near = start
+        #expect(auto.startTrialIfDue(PureCPU.self, &near, remaining: 8000, at: 100))
+        let usable = Double(min(near.plan.workers, Machine.usableCores))
+        #expect(!auto.endTrial(&near, perItem: 0.000_231 / (0.95 * usable), at: 900))
+        #expect(near.processesLostToThreads)
+
+        // A trial whose threads fell short sends the run to processes: nothing lost yet.
+        var short = start
+        #expect(auto.startTrialIfDue(PureCPU.self, &short, remaining: 8000, at: 100))
+        #expect(auto.endTrial(&short, perItem: 0.000_231 / (0.85 * usable), at: 900))
+        #expect(!short.processesLostToThreads)
+    }
+}
