@@ -319,13 +319,12 @@ struct ProfilingSession<Task: PoolTask> {
             }
         }
         switch probe.measure(callSeconds: callSeconds, deadline: origin + Clocks.nanoseconds(options.maximumSeconds)) {
-        case .measured(let estimate, let overThreads, let least):
+        case .measured(let estimate, let overThreads):
             measured.processSpeedup = estimate
             // Paired: the processes' advantage measured side by side, carried to the threads'
             // figure from the scaling test (what the rules and the cost model read).
             if let overThreads, let reference, reference.isFinite, reference > 0 {
                 measured.processOverThreads = overThreads
-                measured.leastProcessOverThreads = least
                 measured.processSpeedup = ScalingProfile.processSpeedup(threads: reference, overThreads: overThreads)
             }
             scaling = measured

@@ -41,7 +41,7 @@ struct AutoReprofileTests {
 
     @Test("processes losing a window to threads, or a trial's threads near the cores, is remembered for the run")
     func verdictsAreRemembered() throws {
-        let profile = try Self.profile(wall: 0.000_231, serialFraction: 0.36)
+        let profile = try AutoSwitchTests.partlyScaling()
         let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
         let advice = auto.advisor.recommend(profile, items: 8000)
         #expect(advice.mode == .processes)

@@ -42,7 +42,7 @@ struct DecisionMatrixTests {
             "process_item_seconds": .number(0.8e-6), "serial_seconds": .number(1.0), "threads_seconds": .number(0.52),
             "processes_seconds": .number(0.53), "pipeline_seconds": .unknown, "split_pipeline_seconds": .unknown,
             "best_parallel_seconds": .number(0.52),
-            "process_speedup": .unknown, "process_over_threads": .unknown, "process_over_threads_least": .unknown,
+            "process_speedup": .unknown, "process_over_threads": .unknown,
         ])
         facts["call_seconds"] = .number(0.001)
         return facts
@@ -200,7 +200,7 @@ struct DecisionMatrixTests {
             changes: [
                 "cpu_efficiency": .number(1.0), "serial_fraction": .number(0.4), "speedup": .number(1.43),
                 "lock_share": .number(0.16), "process_speedup": .number(1.43), "process_over_threads": .number(1.23),
-                "process_over_threads_least": .number(1.18), "threads_seconds": .number(0.70),
+                "threads_seconds": .number(0.70),
                 "processes_seconds": .number(0.71),
             ],
             rule: "cpu-lock-processes-likely-further", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
@@ -209,7 +209,7 @@ struct DecisionMatrixTests {
             changes: [
                 "cpu_efficiency": .number(0.95), "serial_fraction": .number(0.4), "speedup": .number(1.43),
                 "process_speedup": .number(1.43), "process_over_threads": .number(1.3),
-                "process_over_threads_least": .number(1.11), "threads_seconds": .number(0.70),
+                "threads_seconds": .number(0.70),
                 "processes_seconds": .number(0.71),
             ],
             rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
@@ -218,7 +218,7 @@ struct DecisionMatrixTests {
             changes: [
                 "cpu_efficiency": .number(1.0), "serial_fraction": .number(0.4), "speedup": .number(1.43),
                 "lock_share": .number(0.16), "process_speedup": .number(1.43), "process_over_threads": .number(1.25),
-                "process_over_threads_least": .number(1.2), "threads_seconds": .number(0.70),
+                "threads_seconds": .number(0.70),
                 "processes_seconds": .number(0.85),
             ],
             rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),

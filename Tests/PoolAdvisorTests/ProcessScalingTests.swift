@@ -22,7 +22,7 @@ struct ProcessScalingTests {
             sample: PureCPU.inputs(count: 4), workers: 2, configuration: advisorWorkers, groupSeconds: 0.01,
             rounds: 3)
         switch probe.measure(callSeconds: 0.002, deadline: .max) {
-        case .measured(let estimate, let paired, _):
+        case .measured(let estimate, let paired):
             #expect(paired == nil)
             #expect(estimate.observations == 3)
             #expect(estimate.value.isFinite && estimate.value > 0)
@@ -44,15 +44,12 @@ struct ProcessScalingTests {
             asked.withLock { $0.append(calls) }
             return 1e6
         }
-        guard case .measured(let speedup, let ratio?, let least?) = probe.measure(callSeconds: 0.002, deadline: .max)
-        else {
+        guard case .measured(let speedup, let ratio?) = probe.measure(callSeconds: 0.002, deadline: .max) else {
             Issue.record("not measured, or not paired")
             return
         }
         #expect(speedup.observations == 3 && ratio.observations == 3)
         #expect(ratio.high < 1)
-        // The least round is one of the rounds, at or under their mean.
-        #expect(least <= ratio.value && least > 0)
         #expect(abs(ratio.value - speedup.value / 1e6) < 1e-9 * max(1, speedup.value))
         let calls = asked.withLock { $0 }
         #expect(calls.count == 3 && Set(calls).count == 1 && calls[0] >= 1)
@@ -63,13 +60,11 @@ struct ProcessScalingTests {
             flips.withLock { $0 += 1 }
             return flips.withLock { $0 } % 2 == 0 ? 1e-6 : 1e6
         }
-        guard case .measured(_, let spread?, let flipLeast?) = probe.measure(callSeconds: 0.002, deadline: .max) else {
+        guard case .measured(_, let spread?) = probe.measure(callSeconds: 0.002, deadline: .max) else {
             Issue.record("not measured, or not paired")
             return
         }
         #expect(spread.observations == 5 && spread.low <= 1 && spread.high >= 1)
-        // A round whose threads were a million times faster leaves processes far behind.
-        #expect(flipLeast < 1e-3)
         #expect(flips.withLock { $0 } == 5)
     }
 

@@ -57,9 +57,6 @@ public enum AdvisorFacts {
                 + "the mean of the rounds, whether or not they were enough to be sure",
             mayBeUnknown: true),
         FactDefinition(
-            "process_over_threads_least", .number, unit: "ratio",
-            "the smallest of the paired rounds' ratios of processes over threads", mayBeUnknown: true),
-        FactDefinition(
             "speedup_under_load", .number, unit: "ratio",
             "throughput on N threads over one while other programs held the cores (noisy host only): "
                 + "the load's share is in it",
@@ -149,7 +146,6 @@ public enum AdvisorFacts {
             set("speedup", scaling.speedup?.value)
             set("process_speedup", scaling.processSpeedup?.value)
             set("process_over_threads", scaling.processOverThreads?.value)
-            set("process_over_threads_least", scaling.leastProcessOverThreads)
             set("speedup_under_load", scaling.speedupUnderLoad?.value)
             set(
                 "fair_speedup_under_load",

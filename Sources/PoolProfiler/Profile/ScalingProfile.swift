@@ -42,9 +42,6 @@ public struct ScalingProfile: Codable, Sendable {
     /// call's CPU time doubles while the host runs something on the same physical core), and
     /// both modes pay for them, so only figures from the same moment compare the modes.
     public var processOverThreads: Estimate?
-    /// The smallest of those paired rounds' ratios: above 1, processes were ahead in every
-    /// round, even when the rounds were too few for ``processOverThreads``' interval to leave 1.
-    public var leastProcessOverThreads: Double?
 
     /// A scaling profile from its parts (the profiler builds these; tests and tools may too).
     public init(

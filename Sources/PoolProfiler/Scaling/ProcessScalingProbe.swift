@@ -51,10 +51,9 @@ struct ProcessScalingProbe<Task: PoolTask> {
     var threadRound: ((Int) throws -> Double)?
 
     /// What the test found: N workers' speed-up over one, or why there is none. `overThreads`
-    /// is the processes' speed-up over the threads' in rounds run side by side, when paired,
-    /// and `leastOverThreads` the smallest of those rounds' ratios.
+    /// is the processes' speed-up over the threads' in rounds run side by side, when paired.
     enum Outcome {
-        case measured(Estimate, overThreads: Estimate?, leastOverThreads: Double?)
+        case measured(Estimate, overThreads: Estimate?)
         case skipped(String)
     }
 
@@ -129,8 +128,7 @@ struct ProcessScalingProbe<Task: PoolTask> {
             let paired = overThreads.count == speedups.count && !overThreads.isEmpty
             return .measured(
                 Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups),
-                overThreads: paired ? Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads) : nil,
-                leastOverThreads: paired ? overThreads.min() : nil)
+                overThreads: paired ? Statistics.estimate(Statistics.mean(overThreads), spreadOf: overThreads) : nil)
         } catch {
             // Batches already in workers must not go on computing while the profile moves on.
             pool?.terminate()
