@@ -37,7 +37,10 @@ private struct Churn: PoolTask {
         #expect(grouped.recordedCalls == 0 && grouped.madeCalls && grouped.fastestCallSeconds == nil)
         let (_, timing) = grouped.measure(calls: 4) { (0..<4).map(Churn.run) }
         #expect(grouped.recordedCalls == 4)
-        #expect(timing.wallSeconds >= timing.cpuSeconds * 0.5 && timing.cpuSeconds > 0)
+        // Only what holds under any load: the CPU read includes reaped children's, and
+        // another suite's process pool may reap its workers during these calls, so CPU
+        // against wall has no bound here. Seconds, not nanoseconds: 4 calls of ~2 ms.
+        #expect(timing.cpuSeconds > 0 && timing.wallSeconds > 0 && timing.wallSeconds < 60, "\(timing)")
     }
 
     @Test("a budget the prior calls used up: the profile makes no call of its own and rests on theirs")
