@@ -74,6 +74,12 @@ struct ProfilingSession<Task: PoolTask> {
         // two cores) is too coarse to act on, and the test then runs its usual copies.
         let serialStart = (Clocks.monotonic() - origin).seconds
         var settled: (snapshot: HostCPUSnapshot, at: Int64)?
+        // Whether waiting for the reading can pay: it changes the copies only where
+        // ``ProfilerOptions/scalingCopies(cores:othersDuringSerial:measuresRunQueue:inputsLeft:)``
+        // reads it, it can be made (/proc/stat), and it fits the budget's half.
+        let readingMatters =
+            options.scalingThreads == nil && Machine.usableCores >= 2 && !runsCommand
+            && serialStart + 0.2 < serialLimit && HostCPUSnapshot.now() != nil
         serial.run(origin: origin) { elapsed, ratio in
             if settled == nil, elapsed - serialStart >= 0.1, let now = HostCPUSnapshot.now() {
                 settled = (now, Clocks.monotonic())
@@ -88,8 +94,10 @@ struct ProfilingSession<Task: PoolTask> {
             // at 1.3x the threads' time in busy demos, in the runs whose serial phase ended
             // early. While the budget's half has room, the phase goes on until the reading is
             // made (0.3 s of calls at most).
-            guard done, runner.failedCalls == 0, !runner.isExhausted, serial.records.count < 4 * options.maximumCalls,
-                elapsed - serialStart < 0.3, elapsed + max(0, serial.nextGroupSeconds) < serialLimit
+            guard done, readingMatters, serial.measuresRunQueue, ratio.value >= options.scalingMinimumCPURatio,
+                runner.failedCalls == 0, !runner.isExhausted, serial.records.count / 4 < options.maximumCalls,
+                elapsed + max(0, serial.nextGroupSeconds) - serialStart < 0.3,
+                elapsed + max(0, serial.nextGroupSeconds) < serialLimit
             else { return done }
             return settled.map { Clocks.monotonic() - $0.at >= Clocks.nanoseconds(0.1) } ?? false
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PoolAdvisor
+import Synchronization
 
 /// `pool-bench auto`: `AutoExecutor` end to end (profiling included) against every fixed mode a
 /// person could pick, on jobs it has not seen: the everyday workloads, and the reference ones
@@ -174,8 +175,14 @@ struct AutoSuite {
                 row.best.append(best)
                 settle()
                 var report: AutoReport?
+                // The first advice's rule and the facts it turned on, for the note: which reading
+                // sent a job where it went.
+                let firstAdvice = FirstAdvice()
+                var autoOptions = AutoExecutor.Options()
+                autoOptions.onDecision = { advice, _ in firstAdvice.record(advice) }
                 let seconds = try secondsTaken {
-                    report = try AutoExecutor(advisor: Advisor(machine: machine)).run(workload, inputs).report
+                    report = try AutoExecutor(advisor: Advisor(machine: machine), options: autoOptions)
+                        .run(workload, inputs).report
                 }
                 guard let report else { continue }
                 context.report.record(figure, "AutoExecutor", unit: "s", ours: true, value: seconds)
@@ -199,7 +206,7 @@ struct AutoSuite {
                 }
                 context.report.note(
                     "\(figure): auto profiled \(format(report.profilingSeconds)) s on \(report.profiledItems) inputs, "
-                        + "chose \(row.chosen)"
+                        + "chose \(row.chosen)" + firstAdvice.text
                         + report.switches.map { "; switched at \($0.atIndex): \($0.reason)" }.joined())
             }
             context.report.addRatio(
@@ -228,4 +235,25 @@ struct AutoSuite {
         let seconds = try secondsTaken { _ = try executor.map(workload, subset) }
         return seconds * Double(inputs.count) / Double(max(1, subset.count))
     }
+}
+
+/// The first advice of an auto run, as a note's words: its rule and the scaling facts it read.
+private final class FirstAdvice: Sendable {
+    private let advice = Mutex<String>("")
+
+    func record(_ recommendation: Recommendation) {
+        let facts = recommendation.evaluation.facts
+        let shown = ["cpu_efficiency", "speedup", "process_speedup", "others_cores", "lock_share", "noisy_host"]
+            .compactMap { name -> String? in
+                switch facts[name] {
+                case .number(let value): return "\(name) \(String(format: "%.2f", value))"
+                case .boolean(let value): return value ? name : nil
+                default: return nil
+                }
+            }
+        let rule = recommendation.decidingRule?.rule ?? "none"
+        advice.withLock { $0 = " [first advice: rule \(rule); \(shown.joined(separator: ", "))]" }
+    }
+
+    var text: String { advice.withLock { $0 } }
 }

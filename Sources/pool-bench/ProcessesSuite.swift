@@ -34,8 +34,6 @@ struct ProcessesSuite {
             ("ProcessPool, FoundationEssentials worker", .path(essentialsWorker, requireSameBuild: false)),
             ("ProcessPool, pool-bench (Foundation) worker", .current),
         ]
-        let oneMB = [UInt8](repeating: 1, count: 1_000_000)
-        let big = [UInt8](repeating: 2, count: bigMB * 1_000_000)
         var pythonMissing: String?
         var pingSpread: [(Double, Double)] = []
 

@@ -189,6 +189,10 @@ struct BusyHostTests {
         let bus = advisor.recommend(try profile(loaded: 1.33, processes: 1.26, efficiency: 0.8), items: 1000)
         #expect(bus.decidingRule?.rule == "cpu-busy-host-processes-no-better", "\(bus.summary)")
         #expect(bus.mode == .threads)
+        // Below 0.7 the copies burn CPU for nothing (a spinner), whatever processes measured.
+        let spinner = advisor.recommend(try profile(loaded: 1.33, processes: 1.26, efficiency: 0.69), items: 1000)
+        #expect(spinner.decidingRule?.rule == "cpu-copies-burn-cpu", "\(spinner.summary)")
+        #expect(spinner.mode == .processes)
         // Every reason quotes measured figures, none unknown.
         for advice in [scales, lock, lockUntested, further, shared, bus] {
             let why = advice.decidingRule?.reason ?? ""

@@ -205,6 +205,15 @@ struct DecisionMatrixTests {
             ],
             rule: "cpu-lock-processes-likely-further", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
         Cell(
+            name: "CPU-bound, on a lock part of the time, processes short of a tenth ahead on average",
+            changes: [
+                "cpu_efficiency": .number(1.0), "serial_fraction": .number(0.4), "speedup": .number(1.43),
+                "lock_share": .number(0.16), "process_speedup": .number(1.43), "process_over_threads": .number(1.09),
+                "threads_seconds": .number(0.70),
+                "processes_seconds": .number(0.71),
+            ],
+            rule: "cpu-processes-no-better", mode: .threads, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
             name: "CPU-bound, part-way on threads, processes ahead on average but no lock seen (text-words)",
             changes: [
                 "cpu_efficiency": .number(0.95), "serial_fraction": .number(0.4), "speedup": .number(1.43),

@@ -222,7 +222,7 @@ extension Advisor {
                         chunk = clamp(ceil(50 * thread_dispatch_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
           why "a call computes {cpu_ratio:%} of its time and the speed-up on threads was not measured, but processes would cost {processes_seconds:s} against {threads_seconds:s} on threads that scale and {serial_seconds:s} on threads that do not: threads risk less (the executor checks their speed-up on the first batch)"
 
-        # Paired rounds too few to be sure (their interval still holds 1), yet processes went a tenth
+        # Paired rounds, even too few to be sure (their interval still holds 1), put processes a tenth
         # further on average, copies on threads were seen waiting on a lock (what processes escape: each
         # has its own), and processes cost little if they are in fact no better (start-up and shipping
         # within a tenth): the smaller loss is processes'. phase-change in a 1.5 s profile (lock 15-17 %)
@@ -235,7 +235,7 @@ extension Advisor {
                and processes_seconds <= 1.1 * threads_seconds
           then processes workers = cpu_workers
                           chunk = clamp(ceil(50 * round_trip_seconds / call_seconds), 1, max(1, ceil(items / (4 * cpu_workers))))
-          why "copies on {scaling_threads:d} threads ran {speedup:.2x} as fast as one and waited on a lock {lock_share:%} of the time, and worker processes, in rounds run beside them, ran {process_over_threads:.2x} as fast as the threads on average (too few rounds to be sure); processes escape the lock and are predicted at {processes_seconds:s} even if no better, against {threads_seconds:s} on threads: processes risk less"
+          why "copies on {scaling_threads:d} threads ran {speedup:.2x} as fast as one and waited on a lock {lock_share:%} of the time, and worker processes, in rounds run beside them, ran {process_over_threads:.2x} as fast as the threads on average; processes escape the lock and are predicted at {processes_seconds:s} even if no better, against {threads_seconds:s} on threads: processes risk less"
 
         rule cpu-processes-no-better priority 41
           when cpu_ratio >= 0.8 and known(process_speedup) and known(speedup) and process_speedup <= speedup

@@ -18,10 +18,10 @@ struct AutoRunState {
     var scalingChecked = false
     /// Whether a process plan has been compared with the threads' measured speed-up (once a run).
     var processesChecked = false
-    /// Whether processes ran no faster than threads in this run, or a trial's threads came
-    /// near the cores: a drift's new profile does not try processes again on the same task
-    /// (``AutoExecutor/repeatsLostComparison(_:lost:before:after:)``).
-    var processesLostToThreads = false
+    /// The profile in force when a process plan ran no faster than threads in this run, or a
+    /// trial's threads came near the cores: a drift's new profile does not try processes again
+    /// on a task that still behaves as it did then (``AutoExecutor/repeatsLostComparison(_:lostOn:after:)``).
+    var processesLostOn: TaskProfile?
     /// Threads' time per item in a live trial window, once measured (see ``AutoExecutor/trialOfThreads(_:_:remaining:)``).
     var threadsTrialPerItem: Double?
     /// While a trial window of threads runs: the process plan the run returns to.
@@ -235,7 +235,7 @@ extension AutoExecutor {
         var nextPlan = plan(next, for: task)
         if state.plan.mode == .threads,
             Self.repeatsLostComparison(
-                nextPlan, lost: state.processesLostToThreads, before: state.profile, after: again.profile)
+                nextPlan, lostOn: state.processesLostOn, after: again.profile)
         {
             // Threads keep what they won: the run goes on as it was, watched as before.
             try complete(again, task, inputs, executor, progress, before: [], deliver)

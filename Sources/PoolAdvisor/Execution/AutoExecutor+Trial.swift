@@ -196,7 +196,7 @@ extension AutoExecutor {
             // Threads stay, the plan in force since the trial began (whose reason says so).
             state.processesChecked = true
             state.scalingChecked = true
-            state.processesLostToThreads = true
+            state.processesLostOn = state.profile
             return false
         }
         state.switchPlan(
@@ -252,7 +252,8 @@ extension AutoExecutor {
     ) -> Bool {
         state.processesChecked = true
         state.scalingChecked = true
-        state.processesLostToThreads = true
+        // A pipeline that lost says nothing of a process plan, which it never ran.
+        if state.plan.mode == .processes { state.processesLostOn = state.profile }
         let threads = threadPlan(state, items: items)
         let measured = state.threadsTrialPerItem != nil ? "in the trial window" : "in the scaling test"
         state.switchPlan(
@@ -264,18 +265,20 @@ extension AutoExecutor {
     }
 
     /// Whether a new profile's process plan `next` would only repeat a comparison this run
-    /// already made: processes lost to threads (or threads came near the cores) on a task that,
-    /// profiled again after a drift, still takes about the time a call took before (within
-    /// half as much again either way) and still scales on threads part-way (1.2× or more, the
-    /// speed-up that made processes a guess worth a trial). The drift was then the host's:
-    /// memory-scan's 3 s job, a window slowed 1.7× by a busy neighbour, went threads → a second
-    /// trial → processes → threads, paying the pool's start and a slow window again.
-    static func repeatsLostComparison(
-        _ next: ExecutionPlan, lost: Bool, before: TaskProfile, after: TaskProfile
-    ) -> Bool {
-        guard lost, next.mode == .processes, let speedup = after.scaling?.speedup?.value, speedup.isFinite,
-            speedup >= 1.2
+    /// already made: processes lost to threads (or threads came near the cores) on `lostOn`,
+    /// and the task, profiled again after a drift, still takes about the time a call took then
+    /// (within half as much again either way) and still scales on threads part-way: 1.2× or
+    /// more (the speed-up that made processes a guess worth a trial), and at least four fifths
+    /// of the speed-up it had then. The drift was then the host's: memory-scan's 3 s job, a
+    /// window slowed 1.7× by a busy neighbour, went threads → a second trial → processes →
+    /// threads, paying the pool's start and a slow window again. A lock that appears later
+    /// (phase-change: copies at 1.25–1.31× where they ran at 1.9×) falls below four fifths:
+    /// processes' case is new, and the advice is followed.
+    static func repeatsLostComparison(_ next: ExecutionPlan, lostOn: TaskProfile?, after: TaskProfile) -> Bool {
+        guard let before = lostOn, next.mode == .processes, let speedup = after.scaling?.speedup?.value,
+            speedup.isFinite, speedup >= 1.2
         else { return false }
+        if let was = before.scaling?.speedup?.value, was.isFinite, speedup < 0.8 * was { return false }
         let was = before.calls.wallSecondsPerCall.value
         let now = after.calls.wallSecondsPerCall.value
         guard was > 0, now > 0 else { return false }
