@@ -29,9 +29,11 @@ struct ProfilingSession<Task: PoolTask> {
         // pipe read 0.4 cores of it), and more threads cannot take it back.
         let hostBefore = self.hostBefore ?? HostCPUSnapshot.now()
         /// Other programs' busy cores from `start` (the profile's start by default) to now.
-        func othersSoFar(since start: HostCPUSnapshot? = hostBefore) -> Double? {
+        func othersSoFar(since start: HostCPUSnapshot? = hostBefore, leastOnly: Bool = false) -> Double? {
             start.flatMap { before in
-                HostCPUSnapshot.now().flatMap { HostLoad.othersCores(from: before, to: $0, countingSteal: false) }
+                HostCPUSnapshot.now().flatMap {
+                    HostLoad.othersCores(from: before, to: $0, countingSteal: false, leastOnly: leastOnly)
+                }
             }
         }
         var othersBusyCores: Double?
@@ -205,7 +207,7 @@ struct ProfilingSession<Task: PoolTask> {
                     "noisy host: other programs held the cores in most scaling rounds; speedup not reported, work per CPU-second unreliable"
                 )
             }
-            othersBusyCores = othersSoFar()
+            othersBusyCores = othersSoFar(leastOnly: true)
             // Workers would run the whole task, not the stage the threads' figure is of.
             if computeStage == nil, let note = measureProcesses(&scaling, callSeconds: perCall, origin: origin) {
                 notes.append(note)
@@ -223,7 +225,7 @@ struct ProfilingSession<Task: PoolTask> {
             serialCounts.add(sampler?.takeCounts() ?? ActivityCounts())
             sampler?.unwatch(threadID)
             samplerCPU = (sampler?.cpuSoFar ?? 0) - samplerStart
-            othersBusyCores = othersSoFar()
+            othersBusyCores = othersSoFar(leastOnly: true)
             try checkFailures()
         }
         samplerCost = sampler?.stop()

@@ -52,6 +52,29 @@ import Testing
         #expect(HostLoad.othersCores(from: start, to: start, ticksPerSecond: 100) == nil)
     }
 
+    @Test("the least the ticks allow: a stray tick over a short profile is not a busy host")
+    func leastOthers() throws {
+        // A profile of 15 ms on two CPUs (3 ticks in all), ours 14.4 ms of CPU: the sampled busy
+        // ticks came to 3 (30 ms), and read as a whole core of others.
+        let start = snapshot(busy: 1000, total: 5000, ownSeconds: 0)
+        let short = HostCPUSnapshot(
+            busyTicks: 1003, totalTicks: 5003, cpus: 2, ownCPUNanoseconds: 14_400_000, stealTicks: 0)
+        let coarse = try #require(HostLoad.othersCores(from: start, to: short, ticksPerSecond: 100))
+        #expect(coarse > 0.4)
+        #expect(HostLoad.othersCores(from: start, to: short, ticksPerSecond: 100, leastOnly: true) == 0)
+        // A busy loop beside a 40 ms profile (8 ticks in all, 10 busy, ours 56 ms): 1.1 cores of
+        // others as read, 0.6 at least, still a busy host.
+        let loop = HostCPUSnapshot(
+            busyTicks: 1010, totalTicks: 5008, cpus: 2, ownCPUNanoseconds: 56_000_000, stealTicks: 0)
+        let least = try #require(HostLoad.othersCores(from: start, to: loop, ticksPerSecond: 100, leastOnly: true))
+        #expect(least >= HostLoad.busyOthersCores, "\(least)")
+        // Over a second the tick per CPU taken off is 0.02 of a core.
+        let loaded = snapshot(busy: 1150, total: 5200, ownSeconds: 0.5)
+        let whole = try #require(HostLoad.othersCores(from: start, to: loaded, ticksPerSecond: 100))
+        let lower = try #require(HostLoad.othersCores(from: start, to: loaded, ticksPerSecond: 100, leastOnly: true))
+        #expect(abs(whole - lower - 0.02) < 1e-12)
+    }
+
     @Test("steal time counts as others' unless left out: more threads cannot take it back")
     func stealLeftOut() throws {
         // Two CPUs for one second; 0.9 s busy, 0.4 s of it steal, 0.2 s ours.

@@ -49,12 +49,14 @@ public struct HostFacts: Codable, Sendable, Equatable {
     /// Whether run-queue wait was measured (`/proc/thread-self/schedstat`).
     public var hasSchedulerStatistics: Bool
     /// The CPU other programs held while the profile ran, in cores' worth on average (1.0: one
-    /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:)``,
+    /// core kept busy), from ``HostLoad/othersCores(from:to:ticksPerSecond:countingSteal:leastOnly:)``,
     /// a hypervisor's steal time left out; nil in a profile made in a worker process (a
     /// crash-prone task), where
     /// `/proc/stat` cannot be read, and in profiles made before it was measured. Over a profile
-    /// of a few tens of milliseconds it is coarse (the kernel's ticks are 10 ms): one stray
-    /// tick can read as 0.7 of a core.
+    /// of a few tens of milliseconds the ticks (10 ms) are coarse, and one stray tick read as
+    /// 0.7 of a core: the figure is the least the ticks allow (a tick per CPU lower), so a
+    /// short profile sees a busy host only when one clearly was (a busy loop over 40 ms still
+    /// reads 0.5 or more).
     public var othersBusyCores: Double? = nil
 }
 
