@@ -32,6 +32,30 @@ struct CountedBytes: Codable, Sendable {
     }
 }
 
+/// Bytes whose decodes are counted, for the one test that reads the count.
+struct DecodeCountedBytes: Codable, Sendable {
+    static let decodes = Atomic<Int>(0)
+    var bytes: [UInt8]
+
+    init(size: Int) { bytes = [UInt8](repeating: 3, count: size) }
+
+    init(from decoder: any Decoder) throws {
+        Self.decodes.add(1, ordering: .relaxed)
+        bytes = try decoder.singleValueContainer().decode([UInt8].self)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(bytes)
+    }
+}
+
+/// Plain bytes in, counted bytes out: only the outputs' decodes are counted.
+struct DecodeCountedTask: PoolTask {
+    static let name = "tests.decode-counted-bytes"
+    static func run(_ input: [UInt8]) -> DecodeCountedBytes { DecodeCountedBytes(size: input.count) }
+}
+
 struct CountedBytesTask: PoolTask {
     static let name = "tests.counted-bytes"
     static func run(_ input: CountedBytes) -> CountedBytes { input }
@@ -79,6 +103,25 @@ struct CountedBytesTask: PoolTask {
         #expect(notes.count == 2)
         #expect(notes.first?.contains("14 sampled value(s)") == true)
         #expect(notes.last?.contains("1 large value(s) were coded once, cold") == true)
+    }
+
+    @Test("a large value encoded past the budget is not decoded: its decode counts at the encode's time")
+    func largeValuePastBudgetIsNotDecoded() {
+        let before = DecodeCountedBytes.decodes.load(ordering: .relaxed)
+        let spent = PayloadProbe.measure(
+            DecodeCountedTask.self, inputs: [[1, 2, 3]], outputs: [DecodeCountedBytes(size: 1 << 20)],
+            cpuSecondsPerCall: 0.001, machine: nil, budgetSeconds: 0)
+        let afterSpent = DecodeCountedBytes.decodes.load(ordering: .relaxed)
+        // Encoded once, past a budget of nothing, and never decoded; timed all the same.
+        #expect(afterSpent == before)
+        #expect(spent.coldTimedValues == 1)
+        #expect(spent.outputBytes >= Double(1 << 20) && spent.codecSecondsPerCall > 0)
+        // With room, the same output is decoded twice: cold, then timed.
+        let roomy = PayloadProbe.measure(
+            DecodeCountedTask.self, inputs: [[1, 2, 3]], outputs: [DecodeCountedBytes(size: 1 << 20)],
+            cpuSecondsPerCall: 0.001, machine: nil, budgetSeconds: 600)
+        #expect(DecodeCountedBytes.decodes.load(ordering: .relaxed) - afterSpent == 2)
+        #expect(roomy.coldTimedValues == nil)
     }
 
     @Test("a small value's cold first round never counts, though the budget is spent")
