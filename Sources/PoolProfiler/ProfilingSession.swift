@@ -78,10 +78,11 @@ struct ProfilingSession<Task: PoolTask> {
         var settled: (snapshot: HostCPUSnapshot, at: Int64)?
         // Whether waiting for the reading can pay: it changes the copies only where
         // ``ProfilerOptions/scalingCopies(cores:othersDuringSerial:measuresRunQueue:inputsLeft:)``
-        // reads it, it can be made (/proc/stat), and it fits the budget's half.
+        // reads it, it can be made (/proc/stat, read already for the profile's start), and it
+        // fits the budget's half.
         let readingMatters =
             options.scalingThreads == nil && Machine.usableCores >= 2 && !runsCommand
-            && serialStart + 0.2 < serialLimit && HostCPUSnapshot.now() != nil
+            && serialStart + 0.2 < serialLimit && hostBefore != nil
         serial.run(origin: origin) { elapsed, ratio in
             if settled == nil, elapsed - serialStart >= 0.1, let now = HostCPUSnapshot.now() {
                 settled = (now, Clocks.monotonic())

@@ -191,29 +191,24 @@ enum PayloadProbe {
             bytes: Int, seconds: Double, cold: Bool
         ) {
             // Decoded from the encoder's own buffer, as a worker decodes from the bytes it read:
-            // no copy of the encoding into an array of its own (16 MiB of fresh pages).
-            func round() -> Int? {
+            // no copy of the encoding into an array of its own (16 MiB of fresh pages). A large
+            // value whose encoding ends past `decodeBy` is not decoded (`decoded` false): the
+            // cold round's decode then counts at the encode's time (for a contiguous array both
+            // are one copy into fresh pages). A 0.3 s job whose argument is 16 MiB spent 9 % of
+            // itself profiling, most of it waiting for that round's encode and decode.
+            func round(decodeBy: Int64 = .max) -> (bytes: Int, decoded: Bool)? {
                 try? encoder.withEncoded(value) { bytes in
+                    guard bytes.count < largeValueBytes || Clocks.monotonic() < decodeBy else {
+                        return (bytes.count, false)
+                    }
                     _ = try? decoder.decode(Value.self, from: bytes)
-                    return bytes.count
+                    return (bytes.count, true)
                 }
             }
             let coldStart = Clocks.monotonic()
-            // The cold round: a large value whose encoding alone ends past the budget is not
-            // decoded, its decode counted at the encode's time (for a contiguous array both are
-            // one copy into fresh pages). A 0.3 s job whose argument is 16 MiB spent 9 % of
-            // itself profiling, most of it waiting for this round's encode and decode.
-            var pastBudget = false
-            let encoded: Int? = try? encoder.withEncoded(value) { bytes in
-                if bytes.count >= largeValueBytes, Clocks.monotonic() >= deadline {
-                    pastBudget = true
-                } else {
-                    _ = try? decoder.decode(Value.self, from: bytes)
-                }
-                return bytes.count
-            }
-            guard let bytes = encoded else { return (0, 0, false) }
-            if pastBudget { return (bytes, 2 * (Clocks.monotonic() - coldStart).seconds, true) }
+            guard let cold = round(decodeBy: deadline) else { return (0, 0, false) }
+            let bytes = cold.bytes
+            if !cold.decoded { return (bytes, 2 * (Clocks.monotonic() - coldStart).seconds, true) }
             let start = Clocks.monotonic()
             let large = bytes >= largeValueBytes
             if large, start >= deadline { return (bytes, (start - coldStart).seconds, true) }
