@@ -57,7 +57,8 @@ public struct Profiler: Sendable {
         // The inputs' coding runs on another core while the serial phase keeps one busy: that
         // core would idle anyway, and a 16 MB argument takes tens of milliseconds to code.
         let inputs = PayloadProbe.BackgroundCoding(
-            sample, budgetSeconds: options.maximumSeconds / 2, inBackground: Machine.usableCores >= 2)
+            sample, budgetSeconds: options.maximumSeconds / 2, inBackground: Machine.usableCores >= 2,
+            pricesBlocks: machine != nil)
         // Joined on every way out: a profile that throws (every call failed, no sampler thread)
         // must not leave the thread coding behind it.
         defer { inputs.finish() }

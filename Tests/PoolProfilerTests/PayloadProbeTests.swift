@@ -61,6 +61,11 @@ struct CountedBytesTask: PoolTask {
     static func run(_ input: CountedBytes) -> CountedBytes { input }
 }
 
+struct BlockTask: PoolTask {
+    static let name = "tests.block-values"
+    static func run(_ input: [UInt8]) -> [Double] { [Double(input.count)] }
+}
+
 /// The payload phase: sized by bytes, bounded by its budget. Counts encodes, never times.
 @Suite struct PayloadProbeTests {
     @Test("a large value is encoded twice at most (once warm, once timed), however generous the budget")
@@ -122,6 +127,41 @@ struct CountedBytesTask: PoolTask {
             cpuSecondsPerCall: 0.001, machine: nil, budgetSeconds: 600)
         #expect(DecodeCountedBytes.decodes.load(ordering: .relaxed) - afterSpent == 2)
         #expect(roomy.coldTimedValues == nil)
+    }
+
+    @Test("with a machine profile, large block values are priced from their size, never coded; other values are coded")
+    func largeBlocksArePricedBySize() {
+        let machine = MachineProfile.typical(cores: 2)
+        let argument = [UInt8](repeating: 5, count: 1 << 20)
+        let priced = PayloadProbe.measure(
+            BlockTask.self, inputs: [argument, argument], outputs: [[Double](repeating: 1, count: 100_000)],
+            cpuSecondsPerCall: 0.001, machine: machine, budgetSeconds: 600)
+        // Sizes exact, no codec time: the transfer's calibrated rate carries the copies.
+        #expect(priced.sizedValues == 3)
+        #expect(priced.inputBytes == Double(1 << 20 + 3))
+        #expect(priced.outputBytes == Double(800_000 + 3))
+        #expect(priced.codecSecondsPerCall == 0)
+        let transfer =
+            machine.transferSeconds(bytes: priced.inputBytes) + machine.transferSeconds(bytes: priced.outputBytes)
+        #expect(priced.transferSecondsPerCall == transfer && priced.shippingSecondsPerCall == transfer)
+        #expect(PayloadProbe.budgetNotes(priced).contains { $0.contains("3 large value(s) are one block of memory") })
+        // Without a machine no rate covers the copies: they are coded and timed.
+        let coded = PayloadProbe.measure(
+            BlockTask.self, inputs: [argument], outputs: [[1.0]], cpuSecondsPerCall: 0.001, machine: nil,
+            budgetSeconds: 600)
+        #expect(coded.sizedValues == nil && coded.codecSecondsPerCall > 0)
+        // A struct holding the bytes is more than one copy: coded even with a machine.
+        let counter = EncodeCounter()
+        let wrapped = PayloadProbe.measure(
+            CountedBytesTask.self, inputs: [CountedBytes(size: 1 << 20, counter: counter)],
+            outputs: [CountedBytes(size: 16, counter: EncodeCounter())], cpuSecondsPerCall: 0.001, machine: machine,
+            budgetSeconds: 600)
+        #expect(wrapped.sizedValues == nil && counter.count.load(ordering: .relaxed) == 2)
+        // A small block value is timed: the calibrated rate is a large block's.
+        let small = PayloadProbe.measure(
+            BlockTask.self, inputs: [[1, 2, 3]], outputs: [[1.0]], cpuSecondsPerCall: 0.001, machine: machine,
+            budgetSeconds: 600)
+        #expect(small.sizedValues == nil && small.codecSecondsPerCall > 0)
     }
 
     @Test("a small value's cold first round never counts, though the budget is spent")
@@ -203,7 +243,8 @@ struct FailsWhileInputsAreCoded: PoolTask {
         let counters = (0..<PayloadProbe.sampledValues).map { _ in EncodeCounter() }
         let values = counters.map { CountedBytes(size: 16, counter: $0) }
         // A budget of an hour: only the stop ends the background coding early.
-        let background = PayloadProbe.BackgroundCoding(values, budgetSeconds: 3600, inBackground: true)
+        let background = PayloadProbe.BackgroundCoding(
+            values, budgetSeconds: 3600, inBackground: true, pricesBlocks: false)
         var coding = background.finish()
         let codedInBackground = coding.measured
         // Values the background reached were coded (a cold round and a timed one at least);

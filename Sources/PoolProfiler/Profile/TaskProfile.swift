@@ -210,6 +210,10 @@ public struct PayloadProfile: Codable, Sendable {
     /// Large sampled values timed on their first, cold coding only (the budget held no second,
     /// warm round): their time is an upper bound. nil when there were none (and in older profiles).
     public var coldTimedValues: Int? = nil
+    /// Large sampled values that are one block of memory, priced from their size without coding
+    /// them (their copies are in ``transferSecondsPerCall``). nil when there were none (and in
+    /// older profiles).
+    public var sizedValues: Int? = nil
 }
 
 /// A figure a decision depends on, tested against the thresholds the rules use.

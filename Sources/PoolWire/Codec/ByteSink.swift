@@ -73,6 +73,9 @@ struct ByteSink {
         count &+= size
     }
 
+    /// The bytes ``append(varint:)`` writes for `value`: one per started 7 bits, at least one.
+    static func varintSize(_ value: UInt64) -> Int { max(1, (64 - value.leadingZeroBitCount + 6) / 7) }
+
     /// Appends an unsigned LEB128 varint: 7 bits per byte, high bit set on all but the last.
     @inline(__always)
     mutating func append(varint value: UInt64) {

@@ -43,6 +43,25 @@ public final class WireEncoder {
         try core.encodeValue(value)
         return try body(core.sink.bytes)
     }
+
+    /// The encoded size of `value` when its encoding is one block copy of memory it already
+    /// holds (an array of ``WireTrivial`` elements such as `[UInt8]` or `[Double]`, or a
+    /// contiguous byte collection such as `Data`), found without encoding it; nil for any other
+    /// value, whose size only encoding tells.
+    ///
+    /// The profiler prices such a value from its size: its encode and decode are copies whose
+    /// rate the machine's calibration measured along with the transfer.
+    public static func blockSize<T: Encodable>(of value: T) -> Int? {
+        switch WireKind.of(T.self) {
+        case .bulkArray:
+            return (value as! any WireBulkArray).wireByteCount
+        case .byteCollection:
+            let bytes = value as! any Collection<UInt8>
+            return bytes.withContiguousStorageIfAvailable { ByteSink.varintSize(UInt64($0.count)) + $0.count }
+        default:
+            return nil
+        }
+    }
 }
 
 /// Decodes values written by ``WireEncoder``.

@@ -22,11 +22,15 @@ extension Double: WireTrivial {}
 
 /// Arrays of trivial elements: a varint count then the elements' memory.
 protocol WireBulkArray {
+    /// What ``wireWrite(into:)`` writes, in bytes: the count's varint and the elements' memory.
+    var wireByteCount: Int { get }
     func wireWrite(into sink: inout ByteSink)
     static func wireRead(from source: inout ByteSource) throws(WireError) -> Self
 }
 
 extension Array: WireBulkArray where Element: WireTrivial {
+    var wireByteCount: Int { ByteSink.varintSize(UInt64(count)) + count * MemoryLayout<Element>.stride }
+
     func wireWrite(into sink: inout ByteSink) {
         sink.append(varint: UInt64(count))
         withUnsafeBytes { sink.append(bytes: $0) }
