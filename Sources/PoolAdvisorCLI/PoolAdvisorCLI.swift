@@ -189,8 +189,10 @@ struct CommandContext: Sendable {
         )
         do {
             let measured = try calibration.profile(refresh: true)
-            if measured.method?.isNoisy == true {
-                note("note: the machine was busy while it was calibrated; the figures are kept for an hour only\n")
+            if let noise = measured.method?.noiseDescription {
+                note(
+                    "note: the calibration was noisy (\(noise)); the quietest rounds are used, and the figures are kept for an hour only\n"
+                )
             }
             return measured
         } catch {

@@ -162,5 +162,11 @@ struct CalibrationCacheTests {
         #expect(disagreeing.noisyFigures == ["threadDispatchSeconds"])
         let busy = CalibrationMethod(threadRounds: 5, workerRounds: 3, spread: [:], otherProgramsCPUShare: 0.6)
         #expect(busy.isNoisy && busy.noisyFigures.isEmpty)
+        // Said as what was seen: a busy neighbour only when one was measured.
+        #expect(quiet.noiseDescription == nil)
+        #expect(
+            disagreeing.noiseDescription
+                == "the rounds of threadDispatchSeconds 146.0× differed by more than 2.0× (slowest over quietest)")
+        #expect(busy.noiseDescription == "other programs used 60 % of the CPU")
     }
 }

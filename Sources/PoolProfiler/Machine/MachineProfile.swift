@@ -118,6 +118,30 @@ public struct CalibrationMethod: Codable, Sendable, Equatable {
 
     /// True when other programs used more than ``busyShare`` of the CPU while measuring.
     public var isBusy: Bool { (otherProgramsCPUShare ?? 0) > Self.busyShare }
+
+    /// What made the calibration noisy, for a person: the other programs' share of the CPU, or
+    /// the figures whose rounds disagreed and by how much; nil when it was not noisy.
+    ///
+    /// Disagreeing rounds are not always a busy machine: on a small VM a worker's round trip is
+    /// bimodal (about 4 µs when parent and worker share a core, 40 µs when they do not), and each
+    /// round's new worker lands on either. Saying "busy" then sent a newcomer looking for a load
+    /// that was not there.
+    public var noiseDescription: String? {
+        guard isNoisy else { return nil }
+        var parts: [String] = []
+        if isBusy, let share = otherProgramsCPUShare {
+            parts.append("other programs used \(Int((share * 100).rounded())) % of the CPU")
+        }
+        let disagreeing = noisyFigures.compactMap { name in
+            spread[name].map { "\(name) \((($0 * 10).rounded() / 10))×" }
+        }
+        if !disagreeing.isEmpty {
+            parts.append(
+                "the rounds of \(disagreeing.joined(separator: ", ")) differed by more than \(Self.noiseRatio)× (slowest over quietest)"
+            )
+        }
+        return parts.joined(separator: "; ")
+    }
 }
 
 extension MachineProfile {
