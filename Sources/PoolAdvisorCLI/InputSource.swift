@@ -97,10 +97,8 @@ extension InputSource {
         InputSource(try InputBlocks(path: path)) { bytes, atFileStart, linesBefore in
             let decoded = InputLines.decodePrefix(Task.Input.self, from: bytes, atFileStart: atFileStart)
             let malformed = decoded.malformed.map { error in
-                CommandFailure(
-                    message:
-                        "\(path):\(linesBefore + error.line): not a valid input for \(TaskCatalog.commandName(Task.self)) (\(String(reflecting: Task.Input.self))): \(InputFiles.reason(error.error))"
-                )
+                TaskCatalog.invalidInput(
+                    Task.self, path: path, line: linesBefore + error.line, reason: InputFiles.reason(error.error))
             }
             return (decoded.inputs, decoded.lines, malformed)
         }

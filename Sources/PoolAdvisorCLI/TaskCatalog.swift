@@ -12,6 +12,21 @@ struct TaskCatalog: Sendable {
         (task as? any ReferenceWorkload.Type)?.workloadName ?? task.name
     }
 
+    /// The error for input line `line` of `path` that does not decode as `task`'s input: what
+    /// the task takes, in words for a reference workload (its Swift type otherwise), where to
+    /// read more, and the decoder's reason.
+    static func invalidInput<Task: PoolTask>(_ task: Task.Type, path: String, line: Int, reason: String)
+        -> CommandFailure
+    {
+        let name = commandName(task)
+        let takes =
+            (task as? any ReferenceWorkload.Type)?.inputMeaning ?? "a JSON \(String(reflecting: Task.Input.self))"
+        return CommandFailure(
+            message:
+                "\(path):\(line): not a valid input for \(name), which takes \(takes) (pool-advisor tasks \(name) shows an example): \(reason)"
+        )
+    }
+
     func named(_ name: String) -> (any PoolTask.Type)? {
         tasks.first { Self.commandName($0) == name || $0.name == name }
     }
@@ -46,10 +61,7 @@ enum InputFiles {
         do throws(InputLines.Malformed) {
             decoded = try InputLines.decode(Task.Input.self, from: bytes)
         } catch {
-            throw CommandFailure(
-                message:
-                    "\(path):\(error.line): not a valid input for \(TaskCatalog.commandName(Task.self)) (\(String(reflecting: Task.Input.self))): \(Self.reason(error.error))"
-            )
+            throw TaskCatalog.invalidInput(Task.self, path: path, line: error.line, reason: Self.reason(error.error))
         }
         if decoded.inputs.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
         return decoded

@@ -7,8 +7,12 @@ public struct BlockingSleep: ReferenceWorkload {
     public static let summary = "sleeps 5 ms in nanosleep: pure waiting"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 5_000, count: count) }
 
-    /// Sleeps `input` microseconds and returns it.
-    public static func run(_ input: Int) -> Int {
+    /// Sleeps `input` microseconds and returns it; a negative time is an error for its input
+    /// (it slept not at all, and a job of them measured nothing).
+    public static func run(_ input: Int) throws -> Int {
+        guard input >= 0 else {
+            throw WorkloadError.invalidInput("a time to sleep must be 0 or more microseconds, not \(input)")
+        }
         BlockingCalls.sleep(microseconds: input)
         return input
     }

@@ -43,6 +43,19 @@ struct RunCommandTests {
         let result = try runCommand(["run", "sleep", "--inputs", malformed])
         #expect(result.status == 1)
         #expect(result.error.contains("malformed.jsonl:4: not a valid input"), "\(result.error)")
+        // What the task takes, in words, and where to see an example: not a Swift type name.
+        #expect(
+            result.error.contains(
+                "not a valid input for sleep, which takes an integer: microseconds to sleep (pool-advisor tasks sleep shows an example)"
+            ), "\(result.error)")
+        let negativeSleep = try runCommand([
+            "run", "sleep", "--inputs", try temporaryFile("negative-sleep.jsonl", "-5\n"), "--mode", "serial",
+        ])
+        #expect(negativeSleep.status == 1)
+        #expect(
+            negativeSleep.error.contains(
+                "negative-sleep.jsonl:1: the task failed: invalid input: a time to sleep must be 0"),
+            "\(negativeSleep.error)")
         #expect(!result.error.contains("ran "))
         #expect(result.output.isEmpty)
         let missing = try runCommand(["run", "sleep"])
