@@ -46,7 +46,7 @@ struct RunCommandTests {
         // What the task takes, in words, and where to see an example: not a Swift type name.
         #expect(
             result.error.contains(
-                "not a valid input for sleep, which takes an integer: microseconds to sleep (pool-advisor tasks sleep shows an example)"
+                "not a valid input for sleep, which takes an integer: microseconds to sleep (pool-advisor tasks sleep describes it)"
             ), "\(result.error)")
         let negativeSleep = try runCommand([
             "run", "sleep", "--inputs", try temporaryFile("negative-sleep.jsonl", "-5\n"), "--mode", "serial",
