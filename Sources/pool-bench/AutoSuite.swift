@@ -207,7 +207,8 @@ struct AutoSuite {
                 context.report.note(
                     "\(figure): auto profiled \(format(report.profilingSeconds)) s on \(report.profiledItems) inputs, "
                         + "chose \(row.chosen)" + firstAdvice.text
-                        + report.switches.map { "; switched at \($0.atIndex): \($0.reason)" }.joined())
+                        + report.switches.map { "; switched at \($0.atIndex): \($0.reason)" }.joined()
+                        + report.keptPlans.map { "; kept at \($0.atIndex): \($0.reason)" }.joined())
             }
             context.report.addRatio(
                 RatioSpec(

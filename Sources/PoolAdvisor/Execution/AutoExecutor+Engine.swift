@@ -10,6 +10,8 @@ struct AutoRunState {
     var recommendation: Recommendation
     var plan: ExecutionPlan
     var switches: [ModeSwitch] = []
+    /// Re-profiles after a drift that kept the plan (``AutoReport/keptPlans``).
+    var keptPlans: [KeptPlan] = []
     var reprofiles = 0
     var profilingSeconds: Double
     var profiledItems: Int
@@ -195,7 +197,8 @@ extension AutoExecutor {
         return AutoReport(
             profile: first.profile, recommendation: state.recommendation, profiledItems: state.profiledItems,
             switches: state.switches, profilingSeconds: state.profilingSeconds,
-            totalSeconds: (clock.now - started).seconds, endingPlan: state.trialReturnsTo ?? state.plan)
+            totalSeconds: (clock.now - started).seconds, endingPlan: state.trialReturnsTo ?? state.plan,
+            keptPlans: state.keptPlans)
     }
 
     /// The profiling budget from ``Options``.
@@ -238,6 +241,12 @@ extension AutoExecutor {
                 nextPlan, lostOn: state.processesLostOn, after: again.profile)
         {
             // Threads keep what they won: the run goes on as it was, watched as before.
+            state.keptPlans.append(
+                KeptPlan(
+                    atIndex: again.range.upperBound, plan: state.plan,
+                    reason:
+                        "\(why); profiled again: \(next.summary); kept \(state.plan.summary): processes ran no faster than it on a profile like this one"
+                ))
             try complete(again, task, inputs, executor, progress, before: [], deliver)
             done = again.range.upperBound
             return false

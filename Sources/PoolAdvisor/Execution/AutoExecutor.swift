@@ -187,6 +187,19 @@ public struct AutoReport: Sendable {
     /// ``Options/maximumWorkers``): what more inputs of the same job would run on, such as the
     /// next block of a file read in blocks. Nil for a job too short to profile (run serially).
     public var endingPlan: ExecutionPlan? = nil
+    /// Re-profiles after a drift whose advice was not followed, and why: the plan running then
+    /// had already beaten that advice in this run on a task that behaved the same.
+    public var keptPlans: [KeptPlan] = []
+}
+
+/// A re-profile that kept the running plan against its advice (see ``AutoReport/keptPlans``).
+public struct KeptPlan: Codable, Sendable, Equatable {
+    /// Inputs from this index on went on with the kept plan (those before it were profiled).
+    public var atIndex: Int
+    /// The plan kept.
+    public var plan: ExecutionPlan
+    /// What drifted, what the new profile advised, and why the plan stayed.
+    public var reason: String
 }
 
 /// What ``AutoExecutor/run(_:_:progress:)`` did: the outputs and the ``AutoReport``.

@@ -212,6 +212,9 @@ final class JobBlocks<Task: PoolTask> {
         for change in report.switches {
             summary += "; switched at input \(change.atIndex + 1) to \(change.to.summary): \(change.reason)"
         }
+        for kept in report.keptPlans {
+            summary += "; at input \(kept.atIndex + 1): \(kept.reason)"
+        }
         // A plan the advice does not name and no switch explains: every call in a worker
         // process (--timeout, a crash-prone task).
         if let ending = report.endingPlan, report.switches.isEmpty,
