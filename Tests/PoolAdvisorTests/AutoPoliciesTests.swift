@@ -251,6 +251,23 @@ struct AutoPoliciesTests {
         unsampled.profile.scaling?.rounds = [try round(concurrentWall: 0.021)]
         #expect(
             auto.threadsFirst(PureCPU.self, unsampled, items: 2000)?.mode == .threads, "two samples, a round at 1.9×")
+        // Copies slowed by the memory bus (E_cpu 0.75, 1.5×) kept both cores busy: no wait, threads
+        // first. Copies that waited as long (E_cpu 1, 1.5×: a core idle a quarter of the time) did not.
+        func round(concurrentWall: Double, concurrentCPU: Double) throws -> ScalingRound {
+            var made = try round(concurrentWall: concurrentWall)
+            made.concurrentCPUSeconds = concurrentCPU
+            return made
+        }
+        var memoryBound = try state(efficiency: 0.75, lockSamples: 0, samples: 2, cleanRounds: 1)
+        memoryBound.profile.scaling?.rounds = [try round(concurrentWall: 0.0267, concurrentCPU: 0.0533)]
+        #expect(
+            auto.threadsFirst(PureCPU.self, memoryBound, items: 2000)?.mode == .threads,
+            "two samples, 1.5× with both cores busy")
+        memoryBound.profile.scaling?.rounds = [try round(concurrentWall: 0.0267, concurrentCPU: 0.04)]
+        #expect(auto.threadsFirst(PureCPU.self, memoryBound, items: 2000) == nil, "two samples, 1.5× with a core idle")
+        #expect(
+            auto.threadsFirst(PureCPU.self, try state(efficiency: 0.6, lockSamples: 0), items: 2000) == nil,
+            "E_cpu 0.6: copies that burn that much more CPU keep the advice")
         // Enough samples that show a lock keep the advice, whatever one round read.
         var sampledLock = try state(efficiency: 0.97, lockSamples: 30, cleanRounds: 1)
         sampledLock.profile.scaling?.rounds = [try round(concurrentWall: 0.021)]

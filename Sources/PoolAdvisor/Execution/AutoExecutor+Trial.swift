@@ -93,10 +93,13 @@ extension AutoExecutor {
             // shows no lock either, whatever the sampler caught: text-words' 0.3 s jobs read
             // 1.91× in their one round, two samples of the copies, and stayed on processes at
             // 1.13× the threads' time.
+            // So does a clean round whose copies kept the cores busy, never waiting, though each
+            // burnt more CPU a call (``ObservedScaling/keptCoresBusy(_:threads:cores:)``).
             let nearTheCores = scaling.rounds.contains {
                 $0.isClean
-                    && ObservedScaling.nearTheCores(
+                    && (ObservedScaling.nearTheCores(
                         speedup: $0.speedup(threads: scaling.threads), threads: scaling.threads, cores: cores)
+                        || ObservedScaling.keptCoresBusy($0, threads: scaling.threads, cores: cores))
             }
             // nil: too few samples of the copies to tell.
             let running = scaling.waits.flatMap { waits -> Bool? in
@@ -134,8 +137,8 @@ extension AutoExecutor {
     /// The least CPU efficiency of the profile's copies for threads to stand in for processes:
     /// spinners read 0.5 or less, a cache line bounced between cores less still, while
     /// memory-scan (bound by the memory bus, where threads beat processes that each rebuild its
-    /// table) read 0.78–0.96 in one short round. What passes is judged on the run's wall clock.
-    static let standInEfficiency = 0.75
+    /// table) read 0.73–0.96 in one short round. What passes is judged on the run's wall clock.
+    static let standInEfficiency = 0.65
 
     /// The rules whose plan is insurance against an unmeasured speed-up (see
     /// ``threadsFirst(_:_:items:)``): any other rule's plan stands, in the default rules or a
@@ -190,7 +193,7 @@ extension AutoExecutor {
         }
         let efficiency = NumberText.fixed(scaling.cpuEfficiency.value, decimals: 2)
         return
-            "threads first: the speed-up on threads was not measured, processes' reason; copies spent little extra CPU (E_cpu \(efficiency)) and waited on no lock, and the run moves to processes if the threads leave cores idle or fall short of the cores"
+            "threads first: the speed-up on threads was not measured, processes' reason; the copies waited on no lock (E_cpu \(efficiency)), and the run moves to processes if the threads leave cores idle or fall short of the cores"
     }
 
     /// Ends a trial window: records threads' time per item and returns to the process plan,

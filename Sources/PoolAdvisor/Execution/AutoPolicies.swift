@@ -258,6 +258,23 @@ enum ObservedScaling {
         return speedup >= 0.9 * Double(usable)
     }
 
+    /// Whether a scaling round's copies kept the cores busy: their CPU over the round's wall
+    /// clock reached nine tenths of `min(threads, cores)` times what one call alone kept busy.
+    /// Copies that wait (on a lock whose waiters sleep, a semaphore, each other) leave cores
+    /// idle and fall short, as their wall-clock speed-up does; copies slowed by the memory bus
+    /// burn more CPU a call (E_cpu under 1) yet never wait, and pass. memory-scan's 0.3 s jobs
+    /// read E_cpu 0.73–0.76 and a speed-up near 1.5 in their one round, which
+    /// ``nearTheCores(speedup:threads:cores:)`` alone refused: they stayed on processes at
+    /// 1.38× the threads' time, though processes share the same memory bus.
+    static func keptCoresBusy(_ round: ScalingRound, threads: Int, cores: Int) -> Bool {
+        let usable = min(threads, cores)
+        guard usable >= 2, round.singleWallSeconds > 0, round.concurrentWallSeconds > 0 else { return false }
+        let alone = min(1, round.singleCPUSeconds / round.singleWallSeconds)
+        let together = round.concurrentCPUSeconds / round.concurrentWallSeconds
+        guard alone.isFinite, together.isFinite, alone > 0 else { return false }
+        return together >= 0.9 * Double(usable) * alone
+    }
+
     /// Whether threads standing in for a process plan (``AutoExecutor/threadsFirst(_:_:items:)``)
     /// fell short on the wall clock: `speedup` (one call's time alone over the window's time per
     /// item) under three quarters of `min(threads, cores)`. Copies that spin on a lock keep the
