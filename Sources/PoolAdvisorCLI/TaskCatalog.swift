@@ -23,7 +23,7 @@ struct TaskCatalog: Sendable {
             (task as? any ReferenceWorkload.Type)?.inputMeaning ?? "a JSON \(String(reflecting: Task.Input.self))"
         return CommandFailure(
             message:
-                "\(path):\(line): not a valid input for \(name), which takes \(takes) (pool-advisor tasks \(name) describes it): \(reason)"
+                "\(path):\(line): not a valid input for \(name), which takes \(takes) (\(ProgramName.current) tasks \(name) describes it): \(reason)"
         )
     }
 

@@ -17,14 +17,17 @@ public import PoolExecutors
 ///    stage alone): the same calls on 1 and on N threads, repeated, giving speedup, serial
 ///    fraction and work per CPU-second;
 /// 3. **payload**: the inputs and outputs through the wire codec, within 5 % of
-///    ``ProfilerOptions/maximumSeconds`` (a large value is coded twice at most).
+///    ``ProfilerOptions/maximumSeconds`` (a large value is coded twice at most; with a machine
+///    profile, a large `[UInt8]`, `[Double]` or `Data` is sized, not coded).
 ///
 /// It stops once every deciding figure's interval is clear of the thresholds in
 /// ``ProfilerOptions/thresholds`` (after the minimum calls and seconds), or at the maximum,
 /// marking unclear figures borderline.
 public struct Profiler: Sendable {
     public var options: ProfilerOptions
-    /// The machine's costs; when given, shipping includes the measured pipe bandwidth.
+    /// The machine's costs; when given, shipping includes each value's transfer by the path the
+    /// pool takes for its size (shared memory or the pipe), and large block values are priced
+    /// by size.
     public var machine: MachineProfile?
 
     public init(options: ProfilerOptions = ProfilerOptions(), machine: MachineProfile? = nil) {

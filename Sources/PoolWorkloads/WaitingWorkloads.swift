@@ -7,11 +7,16 @@ public struct BlockingSleep: ReferenceWorkload {
     public static let summary = "sleeps 5 ms in nanosleep: pure waiting"
     public static func inputs(count: Int) -> [Int] { Array(repeating: 5_000, count: count) }
 
-    /// Sleeps `input` microseconds and returns it; a negative time is an error for its input
-    /// (it slept not at all, and a job of them measured nothing).
+    /// The longest sleep an input may ask for: an hour.
+    public static let longestMicroseconds = 3_600_000_000
+
+    /// Sleeps `input` microseconds and returns it; a negative time, or one past an hour, is an
+    /// error for its input (a negative one slept not at all; a line such as `9e18` would hold a
+    /// worker for ever).
     public static func run(_ input: Int) throws -> Int {
-        guard input >= 0 else {
-            throw WorkloadError.invalidInput("a time to sleep must be 0 or more microseconds, not \(input)")
+        guard (0...longestMicroseconds).contains(input) else {
+            throw WorkloadError.invalidInput(
+                "a time to sleep must be 0 to \(longestMicroseconds) microseconds (an hour), not \(input)")
         }
         BlockingCalls.sleep(microseconds: input)
         return input

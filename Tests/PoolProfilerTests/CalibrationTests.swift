@@ -168,5 +168,11 @@ struct CalibrationCacheTests {
             disagreeing.noiseDescription
                 == "the rounds of threadDispatchSeconds 146.0× differed by more than 2.0× (slowest over quietest)")
         #expect(busy.noiseDescription == "other programs used 60 % of the CPU")
+        // A hand-edited cache's numbers are said, never a trap.
+        let absurd = CalibrationMethod(
+            threadRounds: 5, workerRounds: 3, spread: ["roundTripSeconds": .infinity], otherProgramsCPUShare: 1e300)
+        #expect(
+            absurd.noiseDescription?.hasPrefix("other programs used 100 % of the CPU; the rounds of roundTripSeconds")
+                == true)
     }
 }

@@ -286,4 +286,24 @@ struct FailsWhileInputsAreCoded: PoolTask {
         gate.open()
         #expect(codingAtReturn == 0, "measure returned while its payload thread was still coding an input")
     }
+
+    @Test(
+        "a profile with a machine prices its large block arguments by size, in the background coder too; without one it codes them"
+    )
+    func profilerPricesBlocksWithAMachine() throws {
+        var options = ProfilerOptions()
+        options.minimumCalls = 3
+        options.minimumSeconds = 0.01
+        options.maximumSeconds = 2
+        let sample = (0..<4).map { [UInt8](repeating: UInt8($0), count: 256 * 1024) }
+        let priced = try Profiler(options: options, machine: MachineProfile.typical(cores: 2))
+            .profile(BlockTask.self, sample: sample)
+        // Every sampled input is a block past 64 KiB: all sized, none coded.
+        let sized = try #require(priced.payload.sizedValues)
+        #expect(sized >= 1 && sized <= 4)
+        #expect(priced.payload.inputBytes == Double(256 * 1024 + 3))
+        #expect(priced.notes.contains { $0.contains("one block of memory") }, "\(priced.notes)")
+        let coded = try Profiler(options: options).profile(BlockTask.self, sample: sample)
+        #expect(coded.payload.sizedValues == nil && coded.payload.codecSecondsPerCall > 0)
+    }
 }

@@ -18,6 +18,11 @@ import Testing
         #expect(WireEncoder.blockSize(of: doubles) == (try encoder.encode(doubles).count))
         #expect(WireEncoder.blockSize(of: halves) == (try encoder.encode(halves).count))
         #expect(WireEncoder.blockSize(of: data) == (try encoder.encode(data).count))
+        // A Data slice and another contiguous byte collection: only the slice's bytes.
+        let dataSlice = data.dropFirst(min(count, 5))
+        let contiguous = ContiguousArray(bytes)
+        #expect(WireEncoder.blockSize(of: dataSlice) == (try encoder.encode(dataSlice).count))
+        #expect(WireEncoder.blockSize(of: contiguous) == (try encoder.encode(contiguous).count))
     }
 
     @Test("a value whose encoding is more than one copy has no block size")
@@ -28,5 +33,22 @@ import Testing
         #expect(WireEncoder.blockSize(of: [[UInt8]](repeating: [1, 2], count: 3)) == nil)
         #expect(WireEncoder.blockSize(of: Item(id: 1, name: "n", score: 2)) == nil)
         #expect(WireEncoder.blockSize(of: [1, 2] as [Int]?) == nil)
+        // Coded element by element: doubles in a ContiguousArray, bytes without contiguous storage.
+        #expect(WireEncoder.blockSize(of: ContiguousArray([1.0, 2.0, 3.0])) == nil)
+        #expect(WireEncoder.blockSize(of: ByteRing(bytes: [1, 2, 3])) == nil)
+    }
+}
+
+/// Bytes without contiguous storage: a collection the encoder writes a byte at a time.
+struct ByteRing: RangeReplaceableCollection, Codable {
+    var bytes: [UInt8]
+    init() { bytes = [] }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+    var startIndex: Int { bytes.startIndex }
+    var endIndex: Int { bytes.endIndex }
+    subscript(position: Int) -> UInt8 { bytes[position] }
+    func index(after index: Int) -> Int { index + 1 }
+    mutating func replaceSubrange<C: Collection>(_ range: Range<Int>, with new: C) where C.Element == UInt8 {
+        bytes.replaceSubrange(range, with: new)
     }
 }

@@ -83,7 +83,8 @@ enum CalibrateCommand {
             let spread = NumberText.fixed(method.spread[figure] ?? 0, decimals: 1)
             rows.append(
                 (
-                    "noisy", "\(figure): rounds differed \(spread)× (the machine was busy); kept for an hour only"
+                    "noisy",
+                    "\(figure): rounds differed \(spread)× (a busy machine, or a figure that varies by where the scheduler puts the worker); kept for an hour only"
                 ))
         }
         return rows

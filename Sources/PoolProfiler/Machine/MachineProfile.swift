@@ -83,9 +83,10 @@ extension MachineProfile {
 ///
 /// Each figure is measured in several rounds; the kept value is the quietest round's (the
 /// lowest median cost, the highest bandwidth), because a busy neighbour only ever makes a
-/// round slower. When the rounds of a figure differ by more than ``noiseRatio``, the machine
-/// was busy while it was measured: the figure is named in ``noisyFigures``, and the cache
-/// keeps such a calibration for an hour instead of a week.
+/// round slower. When the rounds of a figure differ by more than ``noiseRatio``, the figure
+/// is named in ``noisyFigures`` (most often the machine was busy; a worker's round trip also
+/// varies with where the scheduler places the worker), and the cache keeps such a calibration
+/// for an hour instead of a week.
 public struct CalibrationMethod: Codable, Sendable, Equatable {
     /// Rounds of the thread figures and of the worker figures.
     public var threadRounds: Int
@@ -130,10 +131,12 @@ public struct CalibrationMethod: Codable, Sendable, Equatable {
         guard isNoisy else { return nil }
         var parts: [String] = []
         if isBusy, let share = otherProgramsCPUShare {
-            parts.append("other programs used \(Int((share * 100).rounded())) % of the CPU")
+            // Clamped: a cache file may hold any number here, and `Int(_:)` traps past its range.
+            let percent = Int((min(max(share, 0), 1) * 100).rounded())
+            parts.append("other programs used \(percent) % of the CPU")
         }
-        let disagreeing = noisyFigures.compactMap { name in
-            spread[name].map { "\(name) \((($0 * 10).rounded() / 10))×" }
+        let disagreeing = noisyFigures.map { name in
+            spread[name].map { "\(name) \(($0 * 10).rounded() / 10)×" } ?? name
         }
         if !disagreeing.isEmpty {
             parts.append(

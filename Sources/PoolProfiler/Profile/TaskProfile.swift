@@ -189,14 +189,17 @@ public struct WaitBreakdown: Codable, Sendable {
     }
 }
 
-/// What shipping a call's input and output through a worker's pipes costs.
+/// What shipping a call's input and output to a worker and back costs (through its pipes, or
+/// its shared memory for large values).
 public struct PayloadProfile: Codable, Sendable {
     /// Mean encoded size of an input and an output, with the PoolWire codec the pool uses.
     public var inputBytes: Double
     public var outputBytes: Double
-    /// Encode plus decode of one input and one output.
+    /// Encode plus decode of one input and one output (a value priced by size adds nothing:
+    /// its copies are in ``transferSecondsPerCall``).
     public var codecSecondsPerCall: Double
-    /// Bytes over the machine's measured pipe bandwidth; zero when no machine profile was given.
+    /// Each value's bytes over the machine's rate for the path the pool takes for its size
+    /// (shared memory or the pipe); zero when no machine profile was given.
     public var transferSecondsPerCall: Double
     public var shippingSecondsPerCall: Double
     /// Shipping cost over the task's CPU time per call: above 1, a worker process spends more
