@@ -115,6 +115,7 @@ func executionSnippet3() throws {
     print(run.outputs)                      // input order
     print(run.recommendation?.explanation as Any)  // why
     print(run.switches)                     // mode changes, if the workload drifted
+    print(run.keptPlans)                    // re-profiles whose advice was not followed, and why
     _ = (run)
 }
 
