@@ -79,4 +79,38 @@ struct AutoReprofileTests {
         #expect(auto.endTrial(&short, perItem: 0.000_231 / (0.85 * usable), at: 900))
         #expect(short.processesLostOn == nil)
     }
+
+    @Test("a new profile whose advice repeats a lost comparison keeps threads and says so in keptPlans")
+    func keptPlanIsRecorded() throws {
+        let before = try Self.profile(wall: 0.000_270, serialFraction: 0.36)
+        let auto = AutoExecutor(advisor: Advisor(machine: testMachine))
+        let threads = ExecutionPlan(mode: .threads, workers: 2, chunkSize: 6)
+        var state = AutoRunState(
+            profile: before, recommendation: auto.advisor.recommend(before, items: 8000), plan: threads,
+            profilingSeconds: 0, profiledItems: 0)
+        state.processesLostOn = before
+
+        // A neighbour slowed the window: the new profile advises processes again, at 1.40x on threads.
+        let noisy = try Self.profile(wall: 0.000_290, serialFraction: 2 / 1.40 - 1)
+        let advice = auto.advisor.recommend(noisy, items: 6000)
+        #expect(advice.mode == .processes, "\(advice.summary)")
+        var kept = state
+        #expect(!auto.adopt(PureCPU.self, noisy, advice: advice, at: 2000, remaining: 6000, why: "drift", &kept))
+        #expect(kept.plan == threads && kept.switches.isEmpty)
+        let record = try #require(kept.keptPlans.first)
+        #expect(kept.keptPlans.count == 1 && record.atIndex == 2000 && record.plan == threads)
+        #expect(record.reason.hasPrefix("drift; profiled again: \(advice.summary); kept \(threads.summary)"))
+
+        // Copies that now make no progress: processes' case is new, the advice is taken and
+        // nothing is recorded as kept.
+        let locked = try Self.profile(wall: 0.000_270, serialFraction: 2 / 1.05 - 1)
+        let lockedAdvice = auto.advisor.recommend(locked, items: 6000)
+        var switched = state
+        let changed = auto.adopt(
+            PureCPU.self, locked, advice: lockedAdvice, at: 2000, remaining: 6000, why: "drift", &switched)
+        #expect(lockedAdvice.mode == .processes, "\(lockedAdvice.summary)")
+        #expect(changed && switched.keptPlans.isEmpty)
+        #expect(switched.plan.mode == .processes && switched.switches.last?.atIndex == 2000)
+        #expect(switched.profile.calls.wallSecondsPerCall.value == locked.calls.wallSecondsPerCall.value)
+    }
 }

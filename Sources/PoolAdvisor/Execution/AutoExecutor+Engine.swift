@@ -235,25 +235,39 @@ extension AutoExecutor {
         state.profiledItems += again.keptCount
         progress?.add(again.keptCount)
         let next = advisor.recommend(again.profile, items: remaining)
+        let changed = adopt(
+            task, again.profile, advice: next, at: again.range.upperBound, remaining: remaining, why: why, &state)
+        // The profiled range's unreached inputs run on the plan in force (the new one if it
+        // changed: the caller makes its executor after this returns, so the old one runs them).
+        try complete(again, task, inputs, executor, progress, before: [], deliver)
+        done = again.range.upperBound
+        return changed
+    }
+
+    /// What a new profile after a drift does to the run, from input `index` on: the plan is
+    /// kept (and recorded in ``AutoReport/keptPlans``) when threads run and processes already
+    /// lost to them on a task like this one, else the advice is taken with the same opening as
+    /// after the first profile. Returns whether the plan changed.
+    func adopt<Task: PoolTask>(
+        _ task: Task.Type, _ profile: TaskProfile, advice next: Recommendation, at index: Int, remaining: Int,
+        why: String, _ state: inout AutoRunState
+    ) -> Bool {
         var nextPlan = plan(next, for: task)
         if state.plan.mode == .threads,
-            Self.repeatsLostComparison(
-                nextPlan, lostOn: state.processesLostOn, after: again.profile)
+            Self.repeatsLostComparison(nextPlan, lostOn: state.processesLostOn, after: profile)
         {
             // Threads keep what they won: the run goes on as it was, watched as before.
             state.keptPlans.append(
                 KeptPlan(
-                    atIndex: again.range.upperBound, plan: state.plan,
+                    atIndex: index, plan: state.plan,
                     reason:
                         "\(why); profiled again: \(next.summary); kept \(state.plan.summary): processes ran no faster than it on a profile like this one"
                 ))
-            try complete(again, task, inputs, executor, progress, before: [], deliver)
-            done = again.range.upperBound
             return false
         }
         // The same opening as after the first profile: an unmeasured pipeline starts on threads.
         var fresh = state
-        fresh.profile = again.profile
+        fresh.profile = profile
         fresh.recommendation = next
         fresh.plan = nextPlan
         fresh.processesChecked = false
@@ -265,20 +279,16 @@ extension AutoExecutor {
         }
         let changed = nextPlan != state.plan
         if changed {
-            state.switchPlan(to: nextPlan, at: again.range.upperBound, reason: reason, recommendation: next)
+            state.switchPlan(to: nextPlan, at: index, reason: reason, recommendation: next)
         }
         // Threads first are watched, even when they were the plan already.
         if changed || threads != nil { state.scalingChecked = false }
         state.threadsStandIn = threads != nil && fresh.plan.mode == .processes
-        state.profile = again.profile
+        state.profile = profile
         // The workload drifted: what threads and processes showed before no longer stands,
         // except that threads left cores idle (no trial brings them back unwatched).
         state.threadsTrialPerItem = nil
         state.processesChecked = threads != nil || state.threadsFellShort
-        // The profiled range's unreached inputs run on the plan in force (the new one if it
-        // changed: the caller makes its executor after this returns, so the old one runs them).
-        try complete(again, task, inputs, executor, progress, before: [], deliver)
-        done = again.range.upperBound
         return changed
     }
 
