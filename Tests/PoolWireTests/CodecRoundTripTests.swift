@@ -183,4 +183,36 @@ func roundTrip<T: Codable>(_ value: T) throws -> T {
         let length = try encoder.withEncoded("abc") { $0.count }
         #expect(length == 4)
     }
+
+    /// A list written element by element through an unkeyed container, as a custom type would.
+    struct HandWrittenList: Codable, Equatable {
+        var items: [Item]
+        init(_ items: [Item]) { self.items = items }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            for item in items { try container.encode(item) }
+        }
+        init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            items = []
+            while !container.isAtEnd { items.append(try container.decode(Item.self)) }
+        }
+    }
+
+    @Test("an array of structs reads what an unkeyed container wrote, and the other way round")
+    func arraysMatchUnkeyedContainers() throws {
+        let items = (0..<300).map { Item(id: $0, name: "item-\($0)", score: Double($0) / 3) }
+        let handWritten = try WireEncoder().encode(HandWrittenList(items))
+        #expect(try WireEncoder().encode(items) == handWritten)
+        #expect(try WireDecoder().decode([Item].self, from: handWritten) == items)
+        #expect(try WireDecoder().decode(HandWrittenList.self, from: try WireEncoder().encode(items)).items == items)
+        // Nested and optional elements take the same loop.
+        let nested: [[Item?]] = [[items[0], nil], [], [items[1]]]
+        #expect(try roundTrip(nested) == nested)
+        // A bad element names its index.
+        var bytes = try WireEncoder().encode([Item(id: 1, name: "a", score: 0), Item(id: 2, name: "b", score: 0)])
+        bytes.removeLast(3)
+        let error = try #require(throws: WireError.self) { try WireDecoder().decode([Item].self, from: bytes) }
+        #expect(error.description.contains("1"), "\(error)")
+    }
 }

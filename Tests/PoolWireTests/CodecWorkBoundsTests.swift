@@ -48,6 +48,29 @@ import Testing
         #expect(refusedCost.reservedBytes == 0)
     }
 
+    @Test func aHugeListOfStructsReservesASmallMultipleOfTheInput() throws {
+        // 64 KiB claiming as many 32-byte records as it has bytes, then zeros that end mid-record.
+        let size = 1 << 16
+        let bytes = Self.fixed(UInt32(size - 4)) + [UInt8](repeating: 0, count: size - 4)
+        let (result, cost) = WireDecoder().decodeMeasuringCost([Record].self, from: bytes)
+        let error = try #require(throws: WireError.self) { try result.get() }
+        #expect(error.kind == .truncated || error.kind == .lengthOutOfRange, "\(error)")
+        #expect(cost.reservedBytes > 0)
+        #expect(cost.reservedBytes <= 2 * size)
+
+        // A claim beyond what the message may hold is refused before anything is reserved.
+        let claim = Self.fixed(UInt32.max) + [UInt8](repeating: 0, count: 1_000)
+        let (refused, refusedCost) = WireDecoder().decodeMeasuringCost([Record].self, from: claim)
+        #expect(try #require(throws: WireError.self) { try refused.get() }.kind == .lengthOutOfRange)
+        #expect(refusedCost.reservedBytes == 0)
+    }
+
+    struct Record: Codable, Equatable {
+        var id: Int
+        var weight: Double
+        var label: String
+    }
+
     @Test func nestedEmptyListsCostWorkLinearInTheInput() throws {
         // 64 KiB of [[Empty]] whose every inner list claims as many empties as the old per-list
         // limit (the bytes after it + 4096) allowed: that was a quadratic 4×10⁸ decodes.

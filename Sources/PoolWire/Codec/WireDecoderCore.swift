@@ -177,6 +177,12 @@ final class WireDecoderCore: Decoder {
         case .dictionary:
             guard let dictionary = type as? any WireDictionaryDecodable.Type else { return try T(from: self) }
             return try dictionary.wireDecode(from: self) as! T
+        case .array:
+            guard let array = type as? any WireArrayDecodable.Type else { return try T(from: self) }
+            depth &+= 1
+            defer { depth &-= 1 }
+            guard depth <= maximumDepth else { throw tooDeep(T.self) }
+            return try array.wireDecodeElements(from: self) as! T
         }
     }
 

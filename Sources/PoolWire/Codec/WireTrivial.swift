@@ -109,6 +109,8 @@ enum WireKind {
     case bulkArray
     case byteCollection
     case dictionary
+    /// An `Array` of non-trivial elements (decoded by ``WireArrayDecodable``).
+    case array
 
     static func of<T>(_ type: T.Type) -> WireKind {
         if type == String.self { return .string }
@@ -119,6 +121,7 @@ enum WireKind {
         if type is any WireBulkArray.Type { return .bulkArray }
         if type is any RangeReplaceableCollection<UInt8>.Type { return .byteCollection }
         if type is any WireDictionaryEncodable.Type || type is any WireDictionaryDecodable.Type { return .dictionary }
+        if type is any WireArrayDecodable.Type { return .array }
         return .plain
     }
 }
