@@ -14,7 +14,9 @@ import Synchronization
 /// ```
 ///
 /// ``cancel()`` stops work that has not started; work already running completes.
-// @unchecked: `storage` is read and written only under `lock` (a SpinLock); `finished` is an Atomic.
+// @unchecked: `storage` is read and written only under `lock` (a SpinLock); `finished` is an
+// Atomic; `published` is written once, under `lock`, before `finished` is set (releasing), and
+// read without the lock only after `finished` was seen set (acquiring).
 public final class Future<Value: Sendable>: @unchecked Sendable {
     @usableFromInline typealias Body = @Sendable () throws -> any Sendable
     @usableFromInline typealias Callback = @Sendable (FutureOutcome) -> Void
@@ -24,6 +26,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     private var storage: FutureState
     /// Set once the future is done, readable without the lock (fast `isDone` checks).
     private let finished = Atomic<Bool>(false)
+    /// The outcome, once the waiters are released: a done future's readers (most `result()`
+    /// calls, on work that finished before it was waited for) take no lock.
+    private var published: FutureOutcome?
 
     /// A pending future that runs `body` when a pool calls ``run()``.
     @usableFromInline
@@ -69,7 +74,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
 
     @usableFromInline
     var currentOutcome: FutureOutcome? {
-        withState {
+        if finished.load(ordering: .acquiring) { return published }
+        return withState {
             if case .done(let outcome) = $0.phase { return outcome }
             return nil
         }
@@ -184,7 +190,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     }
 
     private func finish(_ outcome: FutureOutcome, onlyIfPending: Bool, cancelling: Bool) -> Bool {
-        let callbacks: [Callback]? = withState { state in
+        // With no callback to run first (a plain submit), the waiters are released in the same
+        // critical section that records the outcome: one lock a completion, not two.
+        let taken: (callbacks: [Callback], parkers: [Parker]?)? = withState { state in
             switch state.phase {
             case .done: return nil
             case .running where onlyIfPending: return nil
@@ -193,21 +201,28 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
             state.phase = .done(outcome)
             state.body = nil
             state.cancelled = cancelling
-            defer { state.callbacks = [] }
-            return state.callbacks
+            let callbacks = state.callbacks
+            state.callbacks = []
+            guard callbacks.isEmpty else { return (callbacks, nil) }
+            return ([], releaseWaiters(&state, outcome))
         }
-        guard let callbacks else { return false }
+        guard let taken else { return false }
         // Callbacks first, then the blocked waiters: when `result()` returns, every callback
         // registered before completion has run (progress counters rely on it).
-        for callback in callbacks { callback(outcome) }
-        let parkers = withState { state in
-            state.notified = true
-            defer { state.parkers = [] }
-            return state.parkers
-        }
+        for callback in taken.callbacks { callback(outcome) }
+        let parkers = taken.parkers ?? withState { releaseWaiters(&$0, outcome) }
         finished.store(true, ordering: .releasing)
         for parker in parkers { parker.unpark() }
         return true
+    }
+
+    /// Marks the waiters notified and takes them, and publishes `outcome` for lock-free
+    /// readers; called under `lock`, before `finished` is set.
+    private func releaseWaiters(_ state: inout FutureState, _ outcome: FutureOutcome) -> [Parker] {
+        state.notified = true
+        published = outcome
+        defer { state.parkers = [] }
+        return state.parkers
     }
 }
 
