@@ -69,6 +69,10 @@ extension ProcessPoolState {
                 continue
             }
             let indexes = source.take(upTo: chunkSize(for: source))
+            // A source whose last items leave now leaves the queue too: left for the next cut,
+            // it kept its inputs alive after the job whenever no cut came (a pool shut down as
+            // its last reply arrived). Its batches hold it while they run; a requeue puts it back.
+            if !source.hasUndispatched { queue.removeFirst() }
             if indexes.isEmpty { continue }
             return (source, indexes, entry.index)
         }

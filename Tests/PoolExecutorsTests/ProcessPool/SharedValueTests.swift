@@ -86,6 +86,25 @@ struct SharedValueTests {
         #expect(open == 0, "\(open) of the 200 shared-value files still open")
     }
 
+    @Test func aPoolShutDownAsItsLastReplyArrivesKeepsNoInput() throws {
+        // The last job's source once stayed queued after its items left, until a next cut that
+        // a shutdown right after the reply never made: its inputs (here a shared value and its
+        // memory file) lived as long as the pool.
+        for round in 0..<20 {
+            let pool = try fixturePool(workers: 1)
+            weak var tracked: Shared<[Int]>?
+            do {
+                let table = Shared([round, round + 1])
+                tracked = table
+                #expect(try pool.submit(LooksUp.self, TableLookup(table: table, index: 1)).result().first == round + 1)
+            }
+            pool.shutdown()
+            withExtendedLifetime(pool) {
+                #expect(tracked == nil, "round \(round): the input outlived its job")
+            }
+        }
+    }
+
     @Test func aCopyDecodedHereIsSentAsTheSameReference() throws {
         let table = Shared(Array(0..<5_000))
         let copy = try WireDecoder().decode(Shared<[Int]>.self, from: try WireEncoder().encode(table))
