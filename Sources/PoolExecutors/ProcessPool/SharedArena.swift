@@ -1,6 +1,7 @@
 import Glibc
 internal import PoolSystem
 import PoolWire
+import Synchronization
 
 /// Shared memory between a pool and one worker for values too large to copy through a pipe
 /// cheaply: one side encodes a value into the arena, the other decodes it in place, and only a
@@ -20,13 +21,25 @@ import PoolWire
 /// at the start). The arguments arena's spans are released when their item's reply arrives; the
 /// results arena's when the pool has decoded them, which it says through the progress page
 /// (``ProgressPage/resultsConsumed``, the sequence number of the last one).
-// @unchecked: `space` and `reserved` are used under `lock`; the rest are lets.
+// @unchecked: `space`, `reserved` and `emptiedAt` are used under `lock`; the rest are lets or
+// Atomics.
 final class SharedArena: @unchecked Sendable {
     /// A span of an arena as it crosses the pipe: `[offset u64][count u64][sequence u64]`.
     static let referenceBytes = 24
     /// Bytes kept allocated when the arena empties, so a steady stream of values reuses warm
-    /// pages; above it, pages go back to the system.
+    /// pages; above it, pages go back to the system once the arena has stayed empty for
+    /// ``idleGraceNanoseconds``.
     static let warmBytes = 32 << 20
+    /// How long an emptied arena keeps the pages above ``warmBytes``: one map of large values
+    /// after another (or an auto run's batches) finds them warm, where giving them back at
+    /// once cost every map a fault and a page of zeros per 4 KiB again (64 MB arguments moved
+    /// about a quarter faster kept warm); an idle pool still gives them back within a second.
+    static let idleGraceNanoseconds: UInt64 = 1_000_000_000
+    /// The grace when the owner looks in between items of other work: giving many pages back
+    /// takes a system call long enough to show in a short job's figures (1 MB results ran about
+    /// 15 % slower when it fell inside them), so a side kept busy by small items waits ten times
+    /// as long, and an idle side gives the pages back after the short grace.
+    static let busyGraceNanoseconds: UInt64 = 10 * idleGraceNanoseconds
 
     let descriptor: Int32
     let capacity: Int
@@ -36,6 +49,13 @@ final class SharedArena: @unchecked Sendable {
     private var space: ArenaSpans
     /// Bytes from the start of the file whose pages are allocated: stores there cannot fault.
     private var reserved = 0
+    /// When the arena last emptied holding more than ``warmBytes`` (monotonic nanoseconds);
+    /// nil once those pages are given back or a value is stored again.
+    private var emptiedAt: UInt64? {
+        didSet { trimPending.store(emptiedAt != nil, ordering: .relaxed) }
+    }
+    /// Whether `emptiedAt` is set, readable without the lock: the conductor asks on every reply.
+    private let trimPending = Atomic<Bool>(false)
     /// Reader side: bytes from the start this side has mapped (read) so far.
     private var readerMapped = 0
     /// For the fault-injection tests: reservations fail as if memory were exhausted.
@@ -126,6 +146,7 @@ final class SharedArena: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let span = space.allocate(count, key: key) else { return nil }
+        if emptiedAt != nil { emptiedAt = nil }
         let needed = span.offset + span.count
         if needed > reserved {
             do throws(SystemCallError) {
@@ -192,16 +213,33 @@ final class SharedArena: @unchecked Sendable {
     /// Whether any span is live.
     var hasLiveSpans: Bool { lock.withLock { !space.isEmpty } }
 
-    /// Under `lock`: an empty arena keeps ``warmBytes`` of pages and gives back the rest.
+    /// Under `lock`: notes when the arena empties holding more than ``warmBytes`` (see
+    /// ``trimIfIdle(now:)``).
     ///
     /// Only when empty: trimming behind a steady stream of large values would give back pages
     /// the next value needs at once (each a fault and a page of zeros again). While values
     /// flow, what stays allocated is the most that was in flight at once.
     private func trimIfEmpty() {
-        guard space.isEmpty, reserved > Self.warmBytes,
-            SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
-        else { return }
-        reserved = Self.warmBytes
+        guard space.isEmpty, reserved > Self.warmBytes, emptiedAt == nil else { return }
+        emptiedAt = MonotonicClock.nanoseconds()
+    }
+
+    /// Whether the arena is empty and holds pages above ``warmBytes`` that
+    /// ``trimIfIdle(now:)`` will give back: its owner then looks in again within
+    /// ``idleGraceNanoseconds`` even when idle.
+    var awaitsTrim: Bool { trimPending.load(ordering: .relaxed) }
+
+    /// Gives back the pages above ``warmBytes`` of an arena that has stayed empty for `grace`
+    /// nanoseconds by `now`.
+    func trimIfIdle(now: UInt64 = MonotonicClock.nanoseconds(), grace: UInt64 = idleGraceNanoseconds) {
+        lock.withLock {
+            guard space.isEmpty, let since = emptiedAt, now &- since >= grace else { return }
+            emptiedAt = nil
+            guard reserved > Self.warmBytes,
+                SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
+            else { return }
+            reserved = Self.warmBytes
+        }
     }
 
     // MARK: Reader side

@@ -50,7 +50,16 @@ extension ProcessPoolCore {
         var fatal: String?
         var broken: String?
         while true {
-            let wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
+            var wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
+            // An emptied arguments arena gives back its extra pages after its grace: idle, when
+            // the grace is over; busy with small items, after the longer busy grace.
+            if let arguments = connection.arguments, arguments.awaitsTrim {
+                arguments.trimIfIdle(grace: SharedArena.busyGraceNanoseconds)
+                if arguments.awaitsTrim {
+                    let grace = Int32(SharedArena.idleGraceNanoseconds / 1_000_000) + 10
+                    wait = wait < 0 ? grace : min(wait, grace)
+                }
+            }
             let event: FrameReader.Event
             do {
                 event = try connection.reader.next(timeoutMilliseconds: wait)
@@ -80,6 +89,7 @@ extension ProcessPoolCore {
                     Processes.kill(connection.pid)
                 }
             case .timedOut:
+                connection.arguments?.trimIfIdle()
                 guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { continue }
                 let now = MonotonicClock.nanoseconds()
                 let progress = page.read()

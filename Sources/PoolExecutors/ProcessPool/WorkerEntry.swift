@@ -225,16 +225,17 @@ struct WorkerLoop {
         while true {
             let event: FrameReader.Event
             do {
-                // While the pool still holds large results of ours, look up now and then to
-                // give back what it has read (an idle worker would otherwise keep the pages).
-                event = try reader.next(timeoutMilliseconds: arenas.holdsResults ? 50 : -1)
+                // While the pool still holds large results of ours, or emptied pages wait out
+                // their grace, look up now and then to give back what it no longer needs (an
+                // idle worker would otherwise keep the pages).
+                event = try reader.next(timeoutMilliseconds: arenas.idleWaitMilliseconds())
             } catch {
                 Self.sendFatal("the worker could not read its request stream: \(error)")
                 Processes.exitNow(WorkerProtocol.fatalExitStatus)
             }
             switch event {
             case .timedOut:
-                arenas.releaseConsumedResults()
+                arenas.releaseConsumedResults(idle: true)
             case .endOfStream:
                 Processes.exitNow(0)
             case .frame(let kind, let payload):

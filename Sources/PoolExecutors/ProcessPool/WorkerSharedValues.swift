@@ -16,6 +16,8 @@ final class WorkerSharedValues {
     private var lastOutputBytes = 0
     /// Whether spans of the results arena may still be live (the pool has not said it read them).
     private(set) var holdsResults = false
+    /// Whether the results arena emptied holding pages it gives back after its grace.
+    private var trimPending = false
 
     /// The fault-injection tests' setting: every second reference sent points outside the arena.
     private let corruptsReferences: Bool
@@ -50,11 +52,32 @@ final class WorkerSharedValues {
         return try arguments.bytes(at: reference.offset, count: reference.count)
     }
 
-    /// Gives back the results the pool has read (an emptied arena returns its pages).
-    func releaseConsumedResults() {
-        guard holdsResults, let results, let page else { return }
-        results.release(through: page.resultsConsumed)
-        holdsResults = results.hasLiveSpans
+    /// Gives back the results the pool has read, and the pages of an arena emptied long enough
+    /// ago (`idle`: the worker is waiting for requests, so the short grace applies).
+    func releaseConsumedResults(idle: Bool = false) {
+        guard let results else { return }
+        if holdsResults, let page {
+            results.release(through: page.resultsConsumed)
+            holdsResults = results.hasLiveSpans
+            if !holdsResults { trimPending = true }
+        }
+        // Pages above the warm ones go back once the arena has stayed empty for its grace (the
+        // longer one between items); looked at only while that is pending, so an item pays
+        // nothing for it otherwise.
+        if trimPending {
+            results.trimIfIdle(grace: idle ? SharedArena.idleGraceNanoseconds : SharedArena.busyGraceNanoseconds)
+            trimPending = results.awaitsTrim
+        }
+    }
+
+    /// How long an idle worker may wait for a request before it must look at its results arena
+    /// again: soon while the pool still holds large results (to release what it read), within
+    /// the arena's grace while emptied pages wait to be given back, else for ever (-1).
+    func idleWaitMilliseconds() -> Int32 {
+        if holdsResults { return 50 }
+        guard let results, results.awaitsTrim else { return -1 }
+        trimPending = true
+        return Int32(SharedArena.idleGraceNanoseconds / 1_000_000) + 10
     }
 
     /// A span of the results arena for the next output to be encoded into, when the last output

@@ -1,4 +1,5 @@
 import Foundation
+import PoolSystem
 import PoolTestFixtures
 import Testing
 
@@ -202,6 +203,47 @@ struct SharedMemoryTests {
             held = pool.sharedMemoryBytesInUse
         }
         #expect(held <= bound, "\(held) bytes still held")
+    }
+
+    @Test func anIdlePoolGivesBackTheMemoryOfLargeArguments() throws {
+        let pool = try fixturePool(workers: 1)
+        defer { pool.shutdown() }
+        // Two 40 MB arguments: each span is more than the 32 MiB an emptied arena keeps warm.
+        let inputs = (0..<2).map { LargeEchoInput(index: $0, payload: 40_000_000, reply: 10) }
+        let replies = try pool.map(LargeEcho.self, inputs, chunkSize: 1)
+        #expect(replies.count == 2)
+        // The conductor, with no reply to wait for, looks again once the grace is over.
+        let bound = SharedArena.warmBytes + (1 << 20)
+        var held = pool.sharedMemoryBytesInUse
+        for _ in 0..<600 where held > bound {
+            usleep(20_000)
+            held = pool.sharedMemoryBytesInUse
+        }
+        #expect(held <= bound, "\(held) bytes still held")
+    }
+
+    @Test func anEmptiedArenaKeepsItsPagesForItsGraceThenGivesThemBack() throws {
+        let arena = try SharedArena(capacity: 128 << 20, name: "pool-advisor-test-grace", writable: true)
+        let large = 48 << 20
+        let first = try #require(try arena.claim(large, key: 1))
+        #expect(arena.allocatedBytes >= large && !arena.awaitsTrim)
+        arena.releaseAll(keys: [1])
+        // Empty, and the pages stay for the next value.
+        #expect(arena.awaitsTrim && arena.allocatedBytes >= large)
+        let emptied = MonotonicClock.nanoseconds()
+        arena.trimIfIdle(now: emptied)
+        #expect(arena.awaitsTrim && arena.allocatedBytes >= large)
+        // A value stored within the grace finds them warm, and the clock starts again when it goes.
+        let second = try #require(try arena.claim(large, key: 2))
+        #expect(second.offset == first.offset && !arena.awaitsTrim)
+        arena.trimIfIdle(now: emptied + 2 * SharedArena.idleGraceNanoseconds)
+        #expect(arena.allocatedBytes >= large, "a live span's pages are never given back")
+        arena.releaseAll(keys: [2])
+        #expect(arena.awaitsTrim)
+        // The grace over: all but the warm pages go back, once.
+        arena.trimIfIdle(now: MonotonicClock.nanoseconds() + SharedArena.idleGraceNanoseconds)
+        #expect(!arena.awaitsTrim)
+        #expect(arena.allocatedBytes <= SharedArena.warmBytes, "\(arena.allocatedBytes) bytes still held")
     }
 
     @Test func aPipeOnlyPoolMakesNoSharedMemory() throws {
