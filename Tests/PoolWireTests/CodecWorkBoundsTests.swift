@@ -65,6 +65,25 @@ import Testing
         #expect(refusedCost.reservedBytes == 0)
     }
 
+    @Test func nestedListsShareOneReservationAllowance() throws {
+        // 1 KiB of nothing but 4-byte counts down a `children: [Tree]` chain, each claiming as
+        // many trees as a quarter of the bytes after it: each list alone may reserve twice the
+        // input left, and 256 of them nested once reserved 256 times the input.
+        let size = 1 << 10
+        var bytes: [UInt8] = []
+        while bytes.count < size { bytes += Self.fixed(UInt32((size - bytes.count - 4) / 4)) }
+        let (result, cost) = WireDecoder().decodeMeasuringCost(Tree.self, from: bytes)
+        #expect(throws: WireError.self) { try result.get() }
+        #expect(cost.reservedBytes <= 2 * size, "reserved \(cost.reservedBytes) bytes for \(size) of input")
+        // Genuine trees still decode.
+        let tree = Tree(children: [Tree(children: []), Tree(children: [Tree(children: [])])])
+        #expect(try WireDecoder().decode(Tree.self, from: try WireEncoder().encode(tree)) == tree)
+    }
+
+    struct Tree: Codable, Equatable {
+        var children: [Tree]
+    }
+
     struct Record: Codable, Equatable {
         var id: Int
         var weight: Double

@@ -161,7 +161,11 @@ final class ProcessPoolCore: @unchecked Sendable {
                 .broken,
                 "a request of \(builder.payloadCount) bytes exceeds the pool's maximum frame of \(configuration.maximumFrameBytes) bytes (Configuration.maximumFrameBytes); send smaller inputs or a smaller chunk size"
             )
-            dispatch.connection.arguments?.release(batch: dispatch.batch.id, positions: dispatch.batch.indexes.indices)
+            if let arena = dispatch.connection.arguments {
+                arena.release(batch: dispatch.batch.id, positions: dispatch.batch.indexes.indices)
+                // No reply will come to wake the conductor to the arena's grace: give back now.
+                arena.trimIfIdle(grace: 0)
+            }
             let owned = lock.withLock { state.withdraw(dispatch.batch, fromSlot: dispatch.slot) }
             if owned { for index in dispatch.batch.indexes { dispatch.batch.source.fail(index, with: error) } }
             pump()

@@ -146,18 +146,21 @@ final class SharedArena: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let span = space.allocate(count, key: key) else { return nil }
-        if emptiedAt != nil { emptiedAt = nil }
         let needed = span.offset + span.count
         if needed > reserved {
             do throws(SystemCallError) {
                 if failsReservations { throw SystemCallError(call: "fallocate", errno: ENOSPC) }
                 try reserve(from: reserved, to: needed)
             } catch {
+                // Empty again, and still holding what it held: its give-back stays due.
                 space.release(sequence: span.sequence)
+                trimIfEmpty()
                 throw error
             }
             reserved = needed
         }
+        // In use again: the emptied pages are warm for this value, not due back.
+        if emptiedAt != nil { emptiedAt = nil }
         return span
     }
 
@@ -231,9 +234,12 @@ final class SharedArena: @unchecked Sendable {
 
     /// Gives back the pages above ``warmBytes`` of an arena that has stayed empty for `grace`
     /// nanoseconds by `now`.
-    func trimIfIdle(now: UInt64 = MonotonicClock.nanoseconds(), grace: UInt64 = idleGraceNanoseconds) {
+    func trimIfIdle(now: UInt64? = nil, grace: UInt64 = idleGraceNanoseconds) {
         lock.withLock {
-            guard space.isEmpty, let since = emptiedAt, now &- since >= grace else { return }
+            // The clock is read under the lock: read before it, another thread could empty the
+            // arena in between and a `since` later than `now` would pass for a long wait.
+            let now = now ?? MonotonicClock.nanoseconds()
+            guard space.isEmpty, let since = emptiedAt, now >= since, now - since >= grace else { return }
             emptiedAt = nil
             guard reserved > Self.warmBytes,
                 SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)

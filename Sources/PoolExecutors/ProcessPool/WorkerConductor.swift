@@ -89,7 +89,13 @@ extension ProcessPoolCore {
                     Processes.kill(connection.pid)
                 }
             case .timedOut:
-                connection.arguments?.trimIfIdle()
+                if let arguments = connection.arguments, arguments.awaitsTrim {
+                    // The short grace only when this worker holds nothing: a task-timeout poll
+                    // while items run is not idleness.
+                    let idle = lock.withLock { state.slots[slot].inFlight.isEmpty }
+                    arguments.trimIfIdle(
+                        grace: idle ? SharedArena.idleGraceNanoseconds : SharedArena.busyGraceNanoseconds)
+                }
                 guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { continue }
                 let now = MonotonicClock.nanoseconds()
                 let progress = page.read()

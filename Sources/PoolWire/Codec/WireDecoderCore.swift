@@ -23,6 +23,12 @@ final class WireDecoderCore: Decoder {
     let elementLimit: Int
     /// Bytes of collection storage set aside from counts read in the input (for ``WireDecodeCost``).
     @exclusivity(unchecked) var reservedBytes = 0
+    /// Bytes of storage the rest of the message may still set aside ahead of its elements:
+    /// twice the input, drawn down by every list and dictionary. Per collection, twice the
+    /// input *left* would not do: lists nested in a recursive type each reserve against the
+    /// same remaining bytes (a `children: [Tree]` chain of 4-byte counts reserved 256 times its
+    /// input that way).
+    @exclusivity(unchecked) private var reserveAllowance: Int
 
     enum OptionalState { case none, absent, present }
 
@@ -39,6 +45,7 @@ final class WireDecoderCore: Decoder {
         let (limit, overflow) = bytes.count.addingReportingOverflow(Swift.max(settings.emptyElementAllowance, 0))
         elementLimit = overflow ? Int.max : limit
         elementBudget = elementLimit
+        reserveAllowance = bytes.count.multipliedReportingOverflow(by: 2).overflow ? Int.max : 2 * bytes.count
         maximumDepth = settings.maximumDepth
     }
 
@@ -51,6 +58,19 @@ final class WireDecoderCore: Decoder {
         guard declared <= UInt64(elementBudget) else { throw tooManyElements(declared, at: offset, for: what()) }
         elementBudget &-= Int(declared)
         return Int(declared)
+    }
+
+    /// How many elements of `stride` bytes a collection that declared `count` may reserve
+    /// storage for ahead of decoding them: at most twice the input left, and no more than the
+    /// message may still set aside (both charged here). A genuine collection past that grows
+    /// as it decodes.
+    @inline(__always)
+    func reservation(for count: Int, stride: Int) -> Int {
+        let stride = Swift.max(stride, 1)
+        let reserve = Swift.min(count, 2 * source.remaining / stride, reserveAllowance / stride)
+        reserveAllowance &-= reserve &* stride
+        reservedBytes &+= reserve &* stride
+        return reserve
     }
 
     /// The error for a count beyond the element budget, built out of line to keep callers lean.
