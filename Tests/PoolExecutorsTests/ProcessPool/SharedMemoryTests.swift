@@ -187,6 +187,18 @@ struct SharedMemoryTests {
         #expect(pool.workerProcessIDs.count == 1)
     }
 
+    /// Waits (up to 12 s: the arenas' grace is a second) until `pool`'s arenas hold no more
+    /// than their warm pages, and expects that they do.
+    private func expectGivenBack(by pool: ProcessPool) {
+        let bound = SharedArena.warmBytes + (1 << 20)
+        var held = pool.sharedMemoryBytesInUse
+        for _ in 0..<600 where held > bound {
+            usleep(20_000)
+            held = pool.sharedMemoryBytesInUse
+        }
+        #expect(held <= bound, "\(held) bytes still held")
+    }
+
     @Test func anIdleWorkerGivesBackTheMemoryOfLargeResults() throws {
         let pool = try fixturePool(workers: 1)
         defer { pool.shutdown() }
@@ -196,13 +208,7 @@ struct SharedMemoryTests {
         let outputs = try pool.map(Bulky.self, Array(repeating: 30_000_000, count: 5), chunkSize: 1)
         #expect(outputs.allSatisfy { $0.count == 30_000_000 })
         // The worker, idle now, sees that the pool read them all and gives the pages back.
-        let bound = SharedArena.warmBytes + (1 << 20)
-        var held = pool.sharedMemoryBytesInUse
-        for _ in 0..<600 where held > bound {
-            usleep(20_000)
-            held = pool.sharedMemoryBytesInUse
-        }
-        #expect(held <= bound, "\(held) bytes still held")
+        expectGivenBack(by: pool)
     }
 
     @Test func anIdlePoolGivesBackTheMemoryOfLargeArguments() throws {
@@ -213,13 +219,7 @@ struct SharedMemoryTests {
         let replies = try pool.map(LargeEcho.self, inputs, chunkSize: 1)
         #expect(replies.count == 2)
         // The conductor, with no reply to wait for, looks again once the grace is over.
-        let bound = SharedArena.warmBytes + (1 << 20)
-        var held = pool.sharedMemoryBytesInUse
-        for _ in 0..<600 where held > bound {
-            usleep(20_000)
-            held = pool.sharedMemoryBytesInUse
-        }
-        #expect(held <= bound, "\(held) bytes still held")
+        expectGivenBack(by: pool)
     }
 
     @Test func anEmptiedArenaKeepsItsPagesForItsGraceThenGivesThemBack() throws {
