@@ -139,6 +139,10 @@ struct ProcessPoolState {
         if case .running = lifecycle { lifecycle = .shuttingDown }
         var action = Action()
         if cancelPending { action.failures = takeQueued(failingWith: CancellationError()) }
+        // Sources with nothing left to send (cancelled, stopped) leave now: a pool that stops
+        // cutting batches would otherwise keep their inputs as long as it lives. Their running
+        // batches hold them; a requeue puts them back.
+        queue.removeAll { !$0.hasUndispatched }
         action.closes = slots.indices.compactMap { closeIfDone($0) ? slots[$0].connection : nil }
         return action
     }
