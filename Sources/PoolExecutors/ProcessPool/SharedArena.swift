@@ -41,6 +41,13 @@ final class SharedArena: @unchecked Sendable {
     /// as long, and an idle side gives the pages back after the short grace.
     static let busyGraceNanoseconds: UInt64 = 10 * idleGraceNanoseconds
 
+    /// The grace that applies when the owner looks in: idle or busy with other work.
+    static func grace(idle: Bool) -> UInt64 { idle ? idleGraceNanoseconds : busyGraceNanoseconds }
+
+    /// How long an idle owner may wait before looking in again while a give-back is due: just
+    /// past the idle grace.
+    static let idleWaitMilliseconds = Int32(idleGraceNanoseconds / 1_000_000) + 10
+
     let descriptor: Int32
     let capacity: Int
     private let base: UnsafeRawPointer
@@ -217,7 +224,7 @@ final class SharedArena: @unchecked Sendable {
     var hasLiveSpans: Bool { lock.withLock { !space.isEmpty } }
 
     /// Under `lock`: notes when the arena empties holding more than ``warmBytes`` (see
-    /// ``trimIfIdle(now:)``).
+    /// ``trimIfIdle(now:grace:)``).
     ///
     /// Only when empty: trimming behind a steady stream of large values would give back pages
     /// the next value needs at once (each a fault and a page of zeros again). While values
@@ -228,7 +235,7 @@ final class SharedArena: @unchecked Sendable {
     }
 
     /// Whether the arena is empty and holds pages above ``warmBytes`` that
-    /// ``trimIfIdle(now:)`` will give back: its owner then looks in again within
+    /// ``trimIfIdle(now:grace:)`` will give back: its owner then looks in again within
     /// ``idleGraceNanoseconds`` even when idle.
     var awaitsTrim: Bool { trimPending.load(ordering: .relaxed) }
 

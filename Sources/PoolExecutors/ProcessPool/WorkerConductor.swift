@@ -54,10 +54,9 @@ extension ProcessPoolCore {
             // An emptied arguments arena gives back its extra pages after its grace: idle, when
             // the grace is over; busy with small items, after the longer busy grace.
             if let arguments = connection.arguments, arguments.awaitsTrim {
-                arguments.trimIfIdle(grace: SharedArena.busyGraceNanoseconds)
+                arguments.trimIfIdle(grace: SharedArena.grace(idle: false))
                 if arguments.awaitsTrim {
-                    let grace = Int32(SharedArena.idleGraceNanoseconds / 1_000_000) + 10
-                    wait = wait < 0 ? grace : min(wait, grace)
+                    wait = wait < 0 ? SharedArena.idleWaitMilliseconds : min(wait, SharedArena.idleWaitMilliseconds)
                 }
             }
             let event: FrameReader.Event
@@ -93,8 +92,7 @@ extension ProcessPoolCore {
                     // The short grace only when this worker holds nothing: a task-timeout poll
                     // while items run is not idleness.
                     let idle = lock.withLock { state.slots[slot].inFlight.isEmpty }
-                    arguments.trimIfIdle(
-                        grace: idle ? SharedArena.idleGraceNanoseconds : SharedArena.busyGraceNanoseconds)
+                    arguments.trimIfIdle(grace: SharedArena.grace(idle: idle))
                 }
                 guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { continue }
                 let now = MonotonicClock.nanoseconds()

@@ -65,7 +65,7 @@ final class WorkerSharedValues {
         // longer one between items); looked at only while that is pending, so an item pays
         // nothing for it otherwise.
         if trimPending {
-            results.trimIfIdle(grace: idle ? SharedArena.idleGraceNanoseconds : SharedArena.busyGraceNanoseconds)
+            results.trimIfIdle(grace: SharedArena.grace(idle: idle))
             trimPending = results.awaitsTrim
         }
     }
@@ -77,7 +77,7 @@ final class WorkerSharedValues {
         if holdsResults { return 50 }
         guard let results, results.awaitsTrim else { return -1 }
         trimPending = true
-        return Int32(SharedArena.idleGraceNanoseconds / 1_000_000) + 10
+        return SharedArena.idleWaitMilliseconds
     }
 
     /// A span of the results arena for the next output to be encoded into, when the last output

@@ -69,7 +69,9 @@ final class WireEncoderCore: Encoder {
     /// Encodes any value, taking the fast path its kind allows.
     func encodeValue<T: Encodable>(_ value: T) throws {
         switch kinds.kind(of: T.self) {
-        case .plain:
+        case .plain, .array:
+            // An array of structs goes through the standard library's unkeyed container: a
+            // loop of our own (see WireArrays.swift) measured 4 % slower on 10 000 of them.
             try value.encode(to: self)
         case .optional:
             optionalPending = true
@@ -98,10 +100,6 @@ final class WireEncoderCore: Encoder {
                 return
             }
             try dictionary.wireEncode(into: self)
-        case .array:
-            // Through the standard library's unkeyed container: a loop of our own here (see
-            // WireArrays.swift) measured 4 % slower on 10 000 small structs.
-            try value.encode(to: self)
         }
     }
 
