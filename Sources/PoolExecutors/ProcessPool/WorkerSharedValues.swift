@@ -16,8 +16,6 @@ final class WorkerSharedValues {
     private var lastOutputBytes = 0
     /// Whether spans of the results arena may still be live (the pool has not said it read them).
     private(set) var holdsResults = false
-    /// Whether the results arena emptied holding pages it gives back after its grace.
-    private var trimPending = false
 
     /// The fault-injection tests' setting: every second reference sent points outside the arena.
     private let corruptsReferences: Bool
@@ -59,15 +57,11 @@ final class WorkerSharedValues {
         if holdsResults, let page {
             results.release(through: page.resultsConsumed)
             holdsResults = results.hasLiveSpans
-            if !holdsResults { trimPending = true }
         }
         // Pages above the warm ones go back once the arena has stayed empty for its grace (the
-        // longer one between items); looked at only while that is pending, so an item pays
-        // nothing for it otherwise.
-        if trimPending {
-            results.trimIfIdle(grace: SharedArena.grace(idle: idle))
-            trimPending = results.awaitsTrim
-        }
+        // longer one between items); `awaitsTrim` is a lock-free read, so an item pays
+        // nothing more for it otherwise.
+        if results.awaitsTrim { results.trimIfIdle(grace: SharedArena.grace(idle: idle)) }
     }
 
     /// How long an idle worker may wait for a request before it must look at its results arena
@@ -76,7 +70,6 @@ final class WorkerSharedValues {
     func idleWaitMilliseconds() -> Int32 {
         if holdsResults { return 50 }
         guard let results, results.awaitsTrim else { return -1 }
-        trimPending = true
         return SharedArena.idleWaitMilliseconds
     }
 
