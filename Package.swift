@@ -79,7 +79,7 @@ let package = Package(
         // The tasks pool-bench runs in workers, shared with the lean worker executables.
         .target(
             name: "PoolBenchTasks",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "PoolWire"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -101,7 +101,7 @@ let package = Package(
         // Fault-injection tasks shared by the fixture worker and the tests (same names and signatures).
         .target(
             name: "PoolTestFixtures",
-            dependencies: ["PoolExecutors"],
+            dependencies: ["PoolExecutors", "PoolWire"],
             path: "Tests/Fixtures/PoolTestFixtures",
             swiftSettings: strictSettings
         ),

@@ -2,6 +2,7 @@
 // pool-bench (which links Foundation) and the lean worker executables register the very same
 // tasks under the same explicit names.
 public import PoolExecutors
+public import PoolWire
 
 /// Does nothing: measures the pool's own cost per task.
 public struct NoopTask: PoolTask {
@@ -15,6 +16,13 @@ public struct ByteCountTask: PoolTask {
     public static func run(_ input: [UInt8]) -> Int { input.count }
 }
 
+/// Returns the size of its payload, read in place where it lies in shared memory: measures
+/// moving bytes to workers without the worker's copy.
+public struct ZeroCopyByteCountTask: PoolTask {
+    public static var name: String { "bench.bytecount.zerocopy" }
+    public static func run(_ input: ZeroCopyBytes) -> Int { input.count }
+}
+
 /// Returns `input` bytes: measures moving results back from workers.
 public struct BytesOutTask: PoolTask {
     public static var name: String { "bench.bytesout" }
@@ -22,4 +30,6 @@ public struct BytesOutTask: PoolTask {
 }
 
 /// Every bench task, for `WorkerEntry.runIfWorker(tasks:)`.
-public let benchTasks: [any PoolTask.Type] = [NoopTask.self, ByteCountTask.self, BytesOutTask.self]
+public let benchTasks: [any PoolTask.Type] = [
+    NoopTask.self, ByteCountTask.self, ZeroCopyByteCountTask.self, BytesOutTask.self,
+]

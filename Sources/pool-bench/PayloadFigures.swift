@@ -9,6 +9,8 @@ struct PayloadFigures {
     static let bigItems = 8
     static let shared = "ProcessPool, lean worker"
     static let pipe = "ProcessPool, lean worker, pipe only"
+    /// The shared pool with `ZeroCopyBytes` arguments, which the worker reads in place.
+    static let zeroCopy = "ProcessPool, lean worker, ZeroCopyBytes"
 
     let quick: Bool
     let bigMB: Int
@@ -35,6 +37,9 @@ struct PayloadFigures {
                         ByteCountTask.self, Array(repeating: big, count: Self.bigItems), chunkSize: 1)
                     precondition(sizes.reduce(0, +) == Self.bigItems * bigMB * 1_000_000)
                 })
+            if pool === shared {
+                measureZeroCopy(into: report, pool: pool, oneMB: ZeroCopyBytes(oneMB), big: ZeroCopyBytes(big))
+            }
             // A new worker's first large results pay for fresh pages of its results arena (a page
             // of zeros each, about as much as the copies they save); a few first, so the figure
             // is the steady rate of a worker that has returned large values before.
@@ -57,6 +62,21 @@ struct PayloadFigures {
                         precondition(sizes.count == count)
                     })
             }
+        }
+    }
+
+    /// The payload figures again with arguments a worker borrows instead of copying.
+    private func measureZeroCopy(into report: Report, pool: ProcessPool, oneMB: ZeroCopyBytes, big: ZeroCopyBytes) {
+        for (figure, value, count) in [
+            ("payload_1MB", oneMB, Self.oneMBItems), ("payload_\(bigMB)MB", big, Self.bigItems),
+        ] {
+            report.measure(
+                figure, Self.zeroCopy, unit: "MB/s", ours: true,
+                value: Self.megabytesPerSecond(count * value.count) {
+                    let sizes = try! pool.map(
+                        ZeroCopyByteCountTask.self, Array(repeating: value, count: count), chunkSize: 1)
+                    precondition(sizes.reduce(0, +) == count * value.count)
+                })
         }
     }
 

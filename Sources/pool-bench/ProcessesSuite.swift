@@ -110,6 +110,8 @@ struct ProcessesSuite {
         ratio("map_empty_auto", fork + ", chunksize=100", Self.lean + ", automatic chunks", fork, "≥ 3×", { $0 >= 3 })
         ratio("payload_1MB", Self.lean, fork, fork, "≥ 5×", { $0 >= 5 })
         ratio("payload_\(bigMB)MB", Self.lean, fork, fork, "≥ 10×", { $0 >= 10 })
+        ratio("payload_1MB", PayloadFigures.zeroCopy, fork, fork, "≥ 5×", { $0 >= 5 })
+        ratio("payload_\(bigMB)MB", PayloadFigures.zeroCopy, fork, fork, "≥ 10×", { $0 >= 10 })
         PayloadFigures(quick: quick, bigMB: bigMB).addRatios(to: report)
     }
 

@@ -71,7 +71,9 @@ struct DocSnippetTests {
                     continue
                 }
                 body.append(line.isEmpty ? "" : "    " + line)
-                if line.hasPrefix("let "), let name = line.dropFirst(4).split(separator: " ").first {
+                if line.hasPrefix("let "),
+                    let name = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == ":" }).first
+                {
                     named.append(String(name))
                 }
             }

@@ -21,6 +21,13 @@ struct ArenaSpans {
     /// Live spans by offset.
     private var live: [(span: Span, key: UInt64)] = []
     private var nextSequence: UInt64 = 1
+    /// Sequence numbers of spans the reader still holds after their item's reply (a task kept
+    /// a borrowed value): released one by one when the reader says so.
+    private(set) var pinned: Set<UInt64> = []
+    /// Releases the reader announced before the reply that pinned them was handled.
+    private var releasedEarly: Set<UInt64> = []
+    /// Pins a reader may announce ahead of their replies before the oldest are forgotten.
+    static let earlyReleaseLimit = 4096
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -59,6 +66,33 @@ struct ArenaSpans {
             if newest == nil || entry.span.sequence > live[newest!].span.sequence { newest = index }
         }
         if let newest { live.remove(at: newest) }
+    }
+
+    /// Keeps the newest span named `key` past its item's reply, until ``releasePinned(_:)``
+    /// names its sequence number (or the reader already did).
+    mutating func pin(key: UInt64) {
+        var newest: Int?
+        for (index, entry) in live.enumerated() where entry.key == key {
+            if newest == nil || entry.span.sequence > live[newest!].span.sequence { newest = index }
+        }
+        guard let newest else { return }
+        let sequence = live[newest].span.sequence
+        if releasedEarly.remove(sequence) != nil {
+            live.remove(at: newest)
+        } else {
+            pinned.insert(sequence)
+        }
+    }
+
+    /// Takes back the pinned span with sequence number `sequence`, which the reader no longer
+    /// holds; a number not pinned yet is remembered for when its pin arrives.
+    mutating func releasePinned(_ sequence: UInt64) {
+        if pinned.remove(sequence) != nil {
+            release(sequence: sequence)
+        } else {
+            if releasedEarly.count >= Self.earlyReleaseLimit { releasedEarly.removeAll() }
+            releasedEarly.insert(sequence)
+        }
     }
 
     /// Takes back every span handed out up to sequence number `sequence`: the reader consumed

@@ -95,6 +95,13 @@ extension ProcessPoolCore {
         }
     }
 
+    /// Spans of the live workers' arguments arenas that tasks' kept ``ZeroCopyBytes`` still
+    /// hold past their replies (for the tests).
+    var pinnedArgumentSpans: Int {
+        let connections = lock.withLock { state.slots.compactMap(\.connection) }
+        return connections.reduce(0) { $0 + ($1.arguments?.pinnedCount ?? 0) }
+    }
+
     /// Pids of the live workers, in slot order (for diagnostics and tests).
     var workerProcessIDs: [Int32] {
         lock.withLock { state.workerProcessIDs }

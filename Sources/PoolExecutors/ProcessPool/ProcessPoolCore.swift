@@ -252,12 +252,12 @@ final class ProcessPoolCore: @unchecked Sendable {
                 .invalidValue, at: 0, "results for batch \(batchID) items \(first)..<\(first + count) were not expected"
             )
         }
-        try cursor.checkItems(count: count)
+        let pinned = try cursor.checkItems(count: count)
         // Bookkeeping first, then delivery (see `recordReply`).
         let closeNow = lock.withLock {
             state.recordReply(batch, slot: slot, first: first, count: count, busyNanoseconds: busy)
         }
-        connection.arguments?.release(batch: batchID, positions: first..<(first + count))
+        connection.arguments?.release(batch: batchID, positions: first..<(first + count), pinned: pinned)
         try deliver(batch, positions: first..<(first + count), from: &cursor, results: connection.sharedResults)
         if closeNow { connection.closeRequests(discardQueued: false) }
         pump()
@@ -297,7 +297,7 @@ final class ProcessPoolCore: @unchecked Sendable {
                     continue
                 }
             }
-            if statusByte & ~WorkerProtocol.sharedResultFlag == ItemStatus.success.rawValue {
+            if statusByte & ~WorkerProtocol.statusFlags == ItemStatus.success.rawValue {
                 batch.source.deliver(index, output: bytes)
             } else {
                 let failure =
@@ -335,17 +335,44 @@ extension SharedArena {
     func release(batch: UInt64, positions: Range<Int>) {
         releaseAll(keys: positions.lazy.map { ProcessPoolCore.arenaKey(batch, position: $0) })
     }
+
+    /// Like ``release(batch:positions:)``, but keeps the spans of the positions in `pinned`
+    /// (offsets from the range's start) until the worker says it no longer holds them.
+    func release(batch: UInt64, positions: Range<Int>, pinned: [Int]) {
+        guard !pinned.isEmpty else { return release(batch: batch, positions: positions) }
+        let keep = Set(pinned.map { positions.lowerBound + $0 })
+        pinAll(keys: keep.map { ProcessPoolCore.arenaKey(batch, position: $0) })
+        release(batch: batch, positions: positions.filter { !keep.contains($0) })
+    }
+
+    /// Takes back the spans of the items at `positions` of batch `batch`.
+    func release(batch: UInt64, positions: [Int]) {
+        releaseAll(keys: positions.lazy.map { ProcessPoolCore.arenaKey(batch, position: $0) })
+    }
 }
 
 extension FrameCursor {
     /// Walks `count` reply items (a status byte and a length-prefixed payload each) without
     /// moving this cursor, so a malformed frame or log is rejected before any bookkeeping or
-    /// delivery.
-    func checkItems(count: Int) throws {
+    /// delivery. Returns the items (by position in the frame) whose worker still holds their
+    /// input's span of the arguments arena.
+    @discardableResult
+    func checkItems(count: Int) throws -> [Int] {
         var probe = self
-        for _ in 0..<count {
-            _ = try probe.read(UInt8.self)
+        var pinned: [Int] = []
+        for item in 0..<count {
+            if try probe.read(UInt8.self) & WorkerProtocol.pinnedArgumentFlag != 0 { pinned.append(item) }
             _ = try probe.readLengthPrefixed()
         }
+        return pinned
+    }
+
+    /// Reads a ``FrameKind/released`` frame's sequence numbers.
+    mutating func readReleasedSequences() throws -> [UInt64] {
+        let count = Int(try read(UInt32.self))
+        guard count <= WorkerProtocol.maximumReleasesPerFrame else {
+            throw WireError(.lengthOutOfRange, at: 0, "a released frame claims \(count) spans")
+        }
+        return try (0..<count).map { _ in try read(UInt64.self) }
     }
 }

@@ -209,6 +209,26 @@ final class SharedArena: @unchecked Sendable {
         }
     }
 
+    /// Keeps the spans stored with `keys` past their items' replies: the worker still holds
+    /// values borrowed from them (see ``ArenaSpans/pin(key:)``).
+    func pinAll<Keys: Sequence>(keys: Keys) where Keys.Element == UInt64 {
+        lock.withLock {
+            for key in keys { space.pin(key: key) }
+            trimIfEmpty()
+        }
+    }
+
+    /// Takes back pinned spans the worker no longer holds.
+    func releasePinned<Sequences: Sequence>(_ sequences: Sequences) where Sequences.Element == UInt64 {
+        lock.withLock {
+            for sequence in sequences { space.releasePinned(sequence) }
+            trimIfEmpty()
+        }
+    }
+
+    /// How many spans a worker holds past their replies (for the tests).
+    var pinnedCount: Int { lock.withLock { space.pinned.count } }
+
     /// Takes back every span up to sequence number `sequence`: the reader consumed them in order.
     func release(through sequence: UInt64) {
         lock.withLock {

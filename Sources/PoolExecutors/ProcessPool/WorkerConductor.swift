@@ -79,6 +79,14 @@ extension ProcessPoolCore {
                     broken = "it sent results the pool did not expect: \(error)"
                     Processes.kill(connection.pid)
                 }
+            case .frame(let kind, let payload) where kind == FrameKind.released.rawValue && broken == nil:
+                var cursor = FrameCursor(payload)
+                do {
+                    connection.arguments?.releasePinned(try cursor.readReleasedSequences())
+                } catch {
+                    broken = "it sent a malformed list of released spans: \(error)"
+                    Processes.kill(connection.pid)
+                }
             case .frame(let kind, let payload) where kind == FrameKind.fatal.rawValue:
                 var cursor = FrameCursor(payload)
                 fatal = try? cursor.readString()

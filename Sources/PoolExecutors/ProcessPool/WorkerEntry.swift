@@ -106,8 +106,10 @@ struct WorkerLoop {
         let signature: String
         /// Decodes an input, runs the task on it and encodes the output (or the error) into
         /// the builder, or the output into the region if one is offered and it fits there (then
-        /// returning its size).
-        let run: (UnsafeRawBufferPointer, FrameBuilder, UnsafeMutableRawBufferPointer?) -> (ItemStatus, Int?)
+        /// returning its size). With a pin, the input lies in the arguments arena and
+        /// ``ZeroCopyBytes`` in it borrow from there, holding the pin.
+        let run:
+            (UnsafeRawBufferPointer, ArgumentPin?, FrameBuilder, UnsafeMutableRawBufferPointer?) -> (ItemStatus, Int?)
     }
 
     private let runners: [Runner]
@@ -136,10 +138,12 @@ struct WorkerLoop {
 
     private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
         let decoder = WireDecoder()
-        return Runner(name: Task.name, signature: TaskSignature.of(task)) { input, builder, region in
+        return Runner(name: Task.name, signature: TaskSignature.of(task)) { input, pin, builder, region in
             let value: Task.Input
             do {
-                value = try decoder.decode(Task.Input.self, from: input)
+                value =
+                    try pin.map { try decoder.decode(Task.Input.self, borrowing: input, lender: $0) }
+                    ?? decoder.decode(Task.Input.self, from: input)
             } catch {
                 return (failure(error, code: .codingError, into: builder), nil)
             }
@@ -236,6 +240,11 @@ struct WorkerLoop {
             switch event {
             case .timedOut:
                 arenas.releaseConsumedResults(idle: true)
+                do {
+                    try arenas.releases.send(with: builder)
+                } catch {
+                    Processes.exitNow(0)  // the parent is gone
+                }
             case .endOfStream:
                 Processes.exitNow(0)
             case .frame(let kind, let payload):
@@ -284,7 +293,7 @@ struct WorkerLoop {
             throw WireError(.invalidValue, at: 8, "task index \(taskIndex) is not registered")
         }
         let runner = runners[taskIndex]
-        var reply = ReplyFrame(batch: batch, builder: builder, page: page)
+        var reply = ReplyFrame(batch: batch, builder: builder, page: page, releases: arenas.releases)
         for index in 0..<count {
             let placement = try cursor.read(UInt8.self)
             let field = try cursor.readLengthPrefixed()
@@ -296,19 +305,23 @@ struct WorkerLoop {
             let valueOffset = builder.payloadCount
             var status: ItemStatus
             var flags: UInt8 = 0
+            var pinned: UInt8 = 0
             switch InputPlacement(rawValue: placement) {
             case .inline, .shared:
                 arenas.releaseConsumedResults()
-                let input: UnsafeRawBufferPointer
+                var input = field
+                var pin: ArgumentPin?
                 do {
-                    input = placement == InputPlacement.shared.rawValue ? try arenas.argument(at: field) : field
+                    if placement == InputPlacement.shared.rawValue { (input, pin) = try arenas.argument(at: field) }
                 } catch {
                     // A reference this worker cannot follow fails its item, not the worker.
                     status = Self.failure(error, code: .codingError, into: builder)
                     break
                 }
                 let offer = arenas.offerRegion()
-                let (ran, inRegion) = runner.run(input, builder, offer.map { arenas.memory(of: $0) })
+                let (ran, inRegion) = runner.run(input, pin, builder, offer.map { arenas.memory(of: $0) })
+                // A value the task kept still borrows the span: the pool must not reuse it yet.
+                if ArgumentPin.settle(&pin) { pinned = WorkerProtocol.pinnedArgumentFlag }
                 status = ran
                 do {
                     if try arenas.placeOutput(from: builder, at: valueOffset, offer: offer, inRegion: inRegion, status)
@@ -347,7 +360,7 @@ struct WorkerLoop {
                     ), code: .codingError, into: builder)
                 builder.endLengthPrefix(lengthOffset)
             }
-            builder.patchPayload(status.rawValue | flags, at: statusOffset)
+            builder.patchPayload(status.rawValue | flags | pinned, at: statusOffset)
             let finished = MonotonicClock.nanoseconds()
             try reply.add(itemAt: statusOffset, busy: finished &- started, maximumFrameBytes: maximumFrameBytes)
             page?.markFinished()
@@ -364,6 +377,8 @@ private struct ReplyFrame {
     let batch: UInt64
     let builder: FrameBuilder
     let page: ProgressPage?
+    /// Spans of kept arguments let go since: announced after each results frame.
+    let releases: PinReleases
     /// Position in the batch of the frame's first item.
     private var first = 0
     private var pending = 0
@@ -372,10 +387,11 @@ private struct ReplyFrame {
     /// Set when the last item could not be logged: it must go out at once.
     private var unlogged = false
 
-    init(batch: UInt64, builder: FrameBuilder, page: ProgressPage?) {
+    init(batch: UInt64, builder: FrameBuilder, page: ProgressPage?, releases: PinReleases) {
         self.batch = batch
         self.builder = builder
         self.page = page
+        self.releases = releases
         start()
     }
 
@@ -430,6 +446,7 @@ private struct ReplyFrame {
         builder.patchPayload(UInt32(pending), at: 12)
         builder.patchPayload(busy, at: 16)
         try Descriptor.writeAll(WorkerProtocol.replyDescriptor, builder.finish())
+        try releases.send(with: builder)
         first += pending
         pending = 0
         busy = 0

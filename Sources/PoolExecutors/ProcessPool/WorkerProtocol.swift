@@ -10,9 +10,12 @@
 ///   cannot serve.
 /// - Then the parent sends ``FrameKind/run`` batches and the worker answers each with one or
 ///   more ``FrameKind/results`` frames, in order.
+/// - A worker whose task kept a ``ZeroCopyBytes`` borrowed from the arguments arena past its
+///   call flags that item's reply (``pinnedArgumentFlag``), and names the span in a
+///   ``FrameKind/released`` frame once the last copy is gone; the pool reuses it only then.
 /// - End of file on the request pipe tells the worker to exit.
 enum WorkerProtocol {
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     /// Set in a worker's environment:
     /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
     /// where faults are the fault-injection tests' (`Configuration.injectedFaults`).
@@ -33,6 +36,13 @@ enum WorkerProtocol {
     static let flushBytes = 1 << 20
     /// Set in a reply item's status byte when its bytes are a reference into the results arena.
     static let sharedResultFlag: UInt8 = 0x80
+    /// Set in a reply item's status byte when the worker still holds its input's span of the
+    /// arguments arena (a ``FrameKind/released`` frame will name it).
+    static let pinnedArgumentFlag: UInt8 = 0x40
+    /// The status byte's flags; the rest is the ``ItemStatus``.
+    static let statusFlags: UInt8 = sharedResultFlag | pinnedArgumentFlag
+    /// Sequence numbers a ``FrameKind/released`` frame may carry.
+    static let maximumReleasesPerFrame = 4096
 }
 
 /// Where a request item's bytes are: the byte before its length-prefixed field.
@@ -51,6 +61,9 @@ enum FrameKind: UInt8 {
     case fatal = 2
     case run = 3
     case results = 4
+    /// Worker to pool: `[count u32]` then `count` sequence numbers (u64) of pinned argument
+    /// spans it no longer holds.
+    case released = 5
 }
 
 /// Per-item status byte in a results frame.

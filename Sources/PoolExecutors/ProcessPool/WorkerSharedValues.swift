@@ -16,6 +16,8 @@ final class WorkerSharedValues {
     private var lastOutputBytes = 0
     /// Whether spans of the results arena may still be live (the pool has not said it read them).
     private(set) var holdsResults = false
+    /// Argument spans that tasks' kept values held past their calls and have since let go.
+    let releases = PinReleases()
 
     /// The fault-injection tests' setting: every second reference sent points outside the arena.
     private let corruptsReferences: Bool
@@ -40,14 +42,16 @@ final class WorkerSharedValues {
         }
     }
 
-    /// The argument bytes a request's reference `field` points at.
-    func argument(at field: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+    /// The argument bytes a request's reference `field` points at, and a pin that keeps them
+    /// from being reused while values borrowed from them live.
+    func argument(at field: UnsafeRawBufferPointer) throws -> (bytes: UnsafeRawBufferPointer, pin: ArgumentPin) {
         guard let arguments else {
             throw WireError(.invalidValue, at: 0, "an input refers to shared memory this worker could not map")
         }
         var cursor = FrameCursor(field)
         let reference = try cursor.readReference()
-        return try arguments.bytes(at: reference.offset, count: reference.count)
+        let bytes = try arguments.bytes(at: reference.offset, count: reference.count)
+        return (bytes, ArgumentPin(sequence: reference.sequence, releases: releases))
     }
 
     /// Gives back the results the pool has read, and the pages of an arena emptied long enough
@@ -64,11 +68,12 @@ final class WorkerSharedValues {
         if results.awaitsTrim { results.trimIfIdle(grace: SharedArena.grace(idle: idle)) }
     }
 
-    /// How long an idle worker may wait for a request before it must look at its results arena
-    /// again: soon while the pool still holds large results (to release what it read), within
+    /// How long an idle worker may wait for a request before it must look at its arenas again:
+    /// soon while the pool still holds large results (to release what it read) or a kept
+    /// argument may be let go (to say so), within
     /// the arena's grace while emptied pages wait to be given back, else for ever (-1).
     func idleWaitMilliseconds() -> Int32 {
-        if holdsResults { return 50 }
+        if holdsResults || releases.owesReleases { return 50 }
         guard let results, results.awaitsTrim else { return -1 }
         return SharedArena.idleWaitMilliseconds
     }

@@ -58,6 +58,9 @@ public final class WireEncoder {
         case .byteCollection:
             let bytes = value as! any Collection<UInt8>
             return bytes.withContiguousStorageIfAvailable { ByteSink.varintSize(UInt64($0.count)) + $0.count }
+        case .zeroCopyBytes:
+            let bytes = value as! ZeroCopyBytes
+            return ByteSink.varintSize(UInt64(bytes.count)) + bytes.count
         default:
             return nil
         }
@@ -124,6 +127,15 @@ public struct WireDecoder: Sendable {
     /// Decodes one `T` that must span all of `bytes`, which are only borrowed.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         try Self.decodeWhole(type, with: WireDecoderCore(bytes, settings: self))
+    }
+
+    /// Decodes one `T` that must span all of `bytes`, letting every ``ZeroCopyBytes`` in it
+    /// point into `bytes` instead of copying: the caller promises the bytes stay valid and
+    /// unchanged for as long as `lender` lives, and each such value holds `lender`.
+    package func decode<T: Decodable>(
+        _ type: T.Type, borrowing bytes: UnsafeRawBufferPointer, lender: any AnyObject & Sendable
+    ) throws -> T {
+        try Self.decodeWhole(type, with: WireDecoderCore(bytes, settings: self, lender: lender))
     }
 
     /// Decodes one `T` from `core`, which must consume all of its bytes; the core is not used

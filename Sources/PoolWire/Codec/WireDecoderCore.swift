@@ -40,8 +40,16 @@ final class WireDecoderCore: Decoder {
     /// The deepest nesting accepted before the stack could run out.
     let maximumDepth: Int
 
-    init(_ bytes: UnsafeRawBufferPointer, settings: WireDecoder = WireDecoder()) {
+    /// What keeps the input's bytes valid, when they may be borrowed: ``ZeroCopyBytes`` then
+    /// point into the input and hold it, instead of copying.
+    let lender: (any AnyObject & Sendable)?
+
+    init(
+        _ bytes: UnsafeRawBufferPointer, settings: WireDecoder = WireDecoder(),
+        lender: (any AnyObject & Sendable)? = nil
+    ) {
         source = ByteSource(bytes)
+        self.lender = lender
         let (limit, overflow) = bytes.count.addingReportingOverflow(Swift.max(settings.emptyElementAllowance, 0))
         elementLimit = overflow ? Int.max : limit
         elementBudget = elementLimit
@@ -194,6 +202,14 @@ final class WireDecoderCore: Decoder {
             let bytes = try source.take(count, for: "\(type)")
             reservedBytes &+= count
             return (type as! any RangeReplaceableCollection<UInt8>.Type).wireMake(copying: bytes) as! T
+        case .zeroCopyBytes:
+            let count = try source.readLength(unitSize: 1, for: "ZeroCopyBytes")
+            let bytes = try source.take(count, for: "ZeroCopyBytes")
+            guard let lender else {
+                reservedBytes &+= count
+                return ZeroCopyBytes(copying: bytes) as! T
+            }
+            return ZeroCopyBytes(borrowing: bytes, from: lender) as! T
         case .dictionary:
             guard let dictionary = type as? any WireDictionaryDecodable.Type else { return try T(from: self) }
             return try dictionary.wireDecode(from: self) as! T

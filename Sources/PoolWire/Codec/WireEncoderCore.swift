@@ -94,6 +94,8 @@ final class WireEncoderCore: Encoder {
             (value as! any WireBulkArray).wireWrite(into: &sink)
         case .byteCollection:
             (value as! any Collection<UInt8>).wireWrite(into: &sink)
+        case .zeroCopyBytes:
+            (value as! ZeroCopyBytes).wireWrite(into: &sink)
         case .dictionary:
             guard let dictionary = value as? any WireDictionaryEncodable else {
                 try value.encode(to: self)

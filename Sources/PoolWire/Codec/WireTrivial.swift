@@ -106,6 +106,8 @@ enum WireKind {
     case double
     case bulkArray
     case byteCollection
+    /// ``ZeroCopyBytes``: a block like a byte collection, borrowed in place where it can be.
+    case zeroCopyBytes
     case dictionary
     /// An `Array` of non-trivial elements (decoded by ``WireArrayDecodable``).
     case array
@@ -117,6 +119,7 @@ enum WireKind {
         if type == Bool.self { return .bool }
         if type is any WireOptionalMarker.Type { return .optional }
         if type is any WireBulkArray.Type { return .bulkArray }
+        if type == ZeroCopyBytes.self { return .zeroCopyBytes }
         if type is any RangeReplaceableCollection<UInt8>.Type { return .byteCollection }
         if type is any WireDictionaryEncodable.Type || type is any WireDictionaryDecodable.Type { return .dictionary }
         if type is any WireArrayDecodable.Type { return .array }

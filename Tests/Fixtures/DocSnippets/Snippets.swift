@@ -127,6 +127,19 @@ func executionSnippet4() throws {
 
 // docs/process-pool.md, snippet 2
 func process_poolSnippet2() throws {
+    struct Checksum: PoolTask {
+        static func run(_ block: ZeroCopyBytes) -> UInt64 {
+            block.withUnsafeBytes { bytes in bytes.reduce(0) { $0 &+ UInt64($1) } }
+        }
+    }
+    let blocks: [[UInt8]] = (1...8).map { [UInt8](repeating: $0, count: 64 << 20) }
+    let pool = try ProcessPool(workers: 2)
+    let sums = try pool.map(Checksum.self, blocks.map { ZeroCopyBytes($0) })
+    _ = (blocks, pool, sums)
+}
+
+// docs/process-pool.md, snippet 3
+func process_poolSnippet3() throws {
     struct Row: Codable, Sendable { var table: Shared<[Double]>; var index: Int }
     struct Score: PoolTask {
         static func run(_ row: Row) -> Double { row.table.value[row.index] * 2 }

@@ -232,5 +232,5 @@ public struct LooksUp: PoolTask {
 /// Every task of this library, for the fixture worker's entry guard.
 public let faultTasks: [any PoolTask.Type] = [
     Faulty.self, CrashProneFaulty.self, RunsFragile.self, Bulky.self, Scribbler.self, Gated.self, LargeEcho.self,
-    LooksUp.self,
+    LooksUp.self, ReadsBorrowed.self,
 ]
