@@ -38,6 +38,12 @@ public final class ConditionLock: @unchecked Sendable {
         pthread_mutex_lock(mutex)
     }
 
+    /// Takes the lock if no thread holds it; never sleeps. True when taken.
+    @inlinable @inline(__always)
+    public func tryLock() -> Bool {
+        pthread_mutex_trylock(mutex) == 0
+    }
+
     /// Releases the lock, which the calling thread holds.
     @inlinable @inline(__always)
     public func unlock() {

@@ -29,17 +29,29 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     /// The outcome, once the waiters are released: a done future's readers (most `result()`
     /// calls, on work that finished before it was waited for) take no lock.
     private var published: FutureOutcome?
+    /// See ``init(receiveWhileWaiting:)``.
+    private let receiveWhileWaiting: (@Sendable () -> Void)?
 
     /// A pending future that runs `body` when a pool calls ``run()``.
     @usableFromInline
     init(body: @escaping Body) {
         storage = FutureState(body: body)
+        receiveWhileWaiting = nil
     }
 
     /// A pending future that some other code completes (a promise).
     @usableFromInline
     init() {
         storage = FutureState()
+        receiveWhileWaiting = nil
+    }
+
+    /// A promise whose blocked waiters call `receive` while they spin, before they sleep: a
+    /// process pool hands them the replies that have arrived, so the result need not wait for
+    /// the pool's own reader thread to wake.
+    package init(receiveWhileWaiting receive: @escaping @Sendable () -> Void) {
+        storage = FutureState()
+        receiveWhileWaiting = receive
     }
 
     @inline(__always)
@@ -109,7 +121,12 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     /// Waits until done or until `timeout` passes; `nil` means it passed.
     @usableFromInline
     func waitForOutcome(timeout: Duration?) -> FutureOutcome? {
-        if isDone || spinBriefly(until: { isDone }) { return currentOutcome }
+        if isDone { return currentOutcome }
+        if let receive = receiveWhileWaiting {
+            if Self.receiveBriefly(receive, until: { isDone }) { return currentOutcome }
+        } else if spinBriefly(until: { isDone }) {
+            return currentOutcome
+        }
         let deadline = timeout.map(MonotonicClock.deadline(after:))
         let parker = Parker()
         let early: FutureOutcome? = withState {
@@ -125,6 +142,16 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
             $0.parkers.removeAll { $0 === parker }
             return nil
         }
+    }
+
+    /// Spins about as long as ``spinBriefly(iterations:until:)`` does, calling `receive` every
+    /// few hints (each call is a system call or two).
+    private static func receiveBriefly(_ receive: () -> Void, until condition: () -> Bool) -> Bool {
+        for _ in 0..<32 {
+            receive()
+            if spinBriefly(iterations: 16, until: condition) { return true }
+        }
+        return false
     }
 
     // MARK: - Cancelling

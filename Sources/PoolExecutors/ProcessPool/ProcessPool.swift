@@ -79,7 +79,8 @@ public final class ProcessPool: Sendable {
     package func submit<Task: PoolTask>(_ task: Task.Type, _ input: Task.Input, inputIndex: Int) throws
         -> Future<Task.Output>
     {
-        let future = Future<Task.Output>()
+        // A thread blocked on the result reads the reply itself if it arrives while it spins.
+        let future = Future<Task.Output>(receiveWhileWaiting: { [weak core] in core?.receiveArrivedReplies() })
         let source = TaskSource(task, inputs: [input], chunkSize: 1, destination: .future(future))
         source.reportedIndexes = [inputIndex]
         try core.enqueue(source)

@@ -121,6 +121,14 @@ struct ProcessPoolState {
     /// Pids of the live workers, in slot order.
     var workerProcessIDs: [Int32] { slots.compactMap { $0.connection?.pid } }
 
+    /// The live workers that hold work, with their slots: where a reply may be on its way.
+    var busyConnections: [(slot: Int, connection: WorkerConnection)] {
+        slots.indices.compactMap { slot in
+            guard !slots[slot].inFlight.isEmpty, let connection = slots[slot].connection else { return nil }
+            return (slot, connection)
+        }
+    }
+
     /// Pids of every worker, serving or still in its handshake.
     private var everyWorkerPID: [Int32] { slots.compactMap { $0.connection?.pid ?? $0.startingPID } }
 

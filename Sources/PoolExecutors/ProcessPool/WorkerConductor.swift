@@ -38,6 +38,8 @@ extension ProcessPoolCore {
             connection.closeRequests(discardQueued: true)
             let exit = reap(connection.pid)
             connection.joinWriter()
+            // A waiting thread may still look in (it reads only what is open): never after this.
+            connection.readLock.withLock { connection.readerClosed = true }
             Descriptor.close(connection.reader.descriptor)
             workerEnded(slot: slot, connection: connection, end: end, exit: exit)
         }
@@ -45,11 +47,14 @@ extension ProcessPoolCore {
     }
 
     /// Reads replies until the worker's stream ends; enforces the task timeout.
+    ///
+    /// It waits for bytes without the connection's read lock and reads them holding it: a
+    /// thread waiting for one of these results may have read them first (see
+    /// `ArrivedReplies.swift`), and then there is simply nothing to read.
     private func serve(slot: Int, connection: WorkerConnection) -> WorkerEnd {
         var timedOut: (batch: UInt64, index: Int)?
-        var fatal: String?
-        var broken: String?
         while true {
+            let broken = connection.readLock.withLock { connection.broken }
             var wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
             // An emptied arguments arena gives back its extra pages after its grace: idle, when
             // the grace is over; busy with small items, after the longer busy grace.
@@ -59,62 +64,98 @@ extension ProcessPoolCore {
                     wait = wait < 0 ? SharedArena.idleWaitMilliseconds : min(wait, SharedArena.idleWaitMilliseconds)
                 }
             }
+            let readable: Bool
+            do {
+                readable = try Descriptor.wait(connection.reader.descriptor, timeoutMilliseconds: wait)
+            } catch {
+                Processes.kill(connection.pid)
+                return .protocolError("its reply stream could not be watched: \(error)")
+            }
+            connection.readLock.lock()
+            let end = readReplies(slot: slot, connection: connection, readable: readable, timedOut: &timedOut)
+            connection.readLock.unlock()
+            if let end { return end }
+        }
+    }
+
+    /// Under `connection.readLock`: handles what arrived, or what a wait that timed out calls
+    /// for (the task timeout, the arena's grace); returns the worker's end once its stream ends.
+    private func readReplies(
+        slot: Int, connection: WorkerConnection, readable: Bool, timedOut: inout (batch: UInt64, index: Int)?
+    ) -> WorkerEnd? {
+        guard readable || connection.reader.hasBufferedFrame else {
+            if let arguments = connection.arguments, arguments.awaitsTrim {
+                // The short grace only when this worker holds nothing: a task-timeout poll
+                // while items run is not idleness.
+                let idle = lock.withLock { state.slots[slot].inFlight.isEmpty }
+                arguments.trimIfIdle(grace: SharedArena.grace(idle: idle))
+            }
+            guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { return nil }
+            let now = MonotonicClock.nanoseconds()
+            let progress = page.read()
+            if progress.startedAt != 0 && now &- progress.startedAt >= Self.nanoseconds(timeout) {
+                timedOut = (progress.batch, progress.index)
+                Processes.kill(connection.pid)
+            }
+            return nil
+        }
+        while true {
             let event: FrameReader.Event
             do {
-                event = try connection.reader.next(timeoutMilliseconds: wait)
+                event = try connection.reader.next(timeoutMilliseconds: 0)
             } catch let error as WireError where error.kind == .unexpectedEnd {
                 // It died in the middle of writing a reply: a crash, not a protocol breach.
                 event = .endOfStream
             } catch {
-                broken =
+                let broken =
                     "its reply stream is corrupt (did the task write on descriptor \(WorkerProtocol.replyDescriptor)?): \(error)"
                 Processes.kill(connection.pid)
-                return .protocolError(broken!)
+                return .protocolError(broken)
             }
             switch event {
-            case .frame(let kind, let payload) where kind == FrameKind.results.rawValue && broken == nil:
-                do {
-                    try handleResults(payload, slot: slot, connection: connection)
-                } catch {
-                    broken = "it sent results the pool did not expect: \(error)"
-                    Processes.kill(connection.pid)
-                }
-            case .frame(let kind, let payload) where kind == FrameKind.released.rawValue && broken == nil:
-                var cursor = FrameCursor(payload)
-                do {
-                    connection.arguments?.releasePinned(try cursor.readReleasedSequences())
-                } catch {
-                    broken = "it sent a malformed list of released spans: \(error)"
-                    Processes.kill(connection.pid)
-                }
-            case .frame(let kind, let payload) where kind == FrameKind.fatal.rawValue:
-                var cursor = FrameCursor(payload)
-                fatal = try? cursor.readString()
-            case .frame:
-                if broken == nil {
-                    broken = "it sent a frame the protocol does not allow here"
-                    Processes.kill(connection.pid)
-                }
+            case .frame(let kind, let payload):
+                handleFrame(kind: kind, payload: payload, slot: slot, connection: connection)
             case .timedOut:
-                if let arguments = connection.arguments, arguments.awaitsTrim {
-                    // The short grace only when this worker holds nothing: a task-timeout poll
-                    // while items run is not idleness.
-                    let idle = lock.withLock { state.slots[slot].inFlight.isEmpty }
-                    arguments.trimIfIdle(grace: SharedArena.grace(idle: idle))
-                }
-                guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { continue }
-                let now = MonotonicClock.nanoseconds()
-                let progress = page.read()
-                if progress.startedAt != 0 && now &- progress.startedAt >= Self.nanoseconds(timeout) {
-                    timedOut = (progress.batch, progress.index)
-                    Processes.kill(connection.pid)
-                }
+                return nil  // nothing more whole: a waiting thread took it, or a frame is partial
             case .endOfStream:
                 if let timedOut { return .timedOut(batch: timedOut.batch, index: timedOut.index) }
-                if let broken { return .protocolError(broken) }
+                if let broken = connection.broken { return .protocolError(broken) }
                 let deliberate = lock.withLock { state.slots[slot].closed }
-                return deliberate && fatal == nil ? .closed : .crashed(fatal: fatal)
+                return deliberate && connection.fatal == nil ? .closed : .crashed(fatal: connection.fatal)
             }
+        }
+    }
+
+    /// Under `connection.readLock`: handles one frame from the worker, on the conductor or on a
+    /// thread waiting for a result. A frame that breaks the protocol kills the worker and is
+    /// remembered (`broken`); once broken, its results are no longer believed.
+    func handleFrame(kind: UInt8, payload: UnsafeRawBufferPointer, slot: Int, connection: WorkerConnection) {
+        func breaks(_ reason: String) {
+            guard connection.broken == nil else { return }
+            connection.broken = reason
+            Processes.kill(connection.pid)
+        }
+        switch FrameKind(rawValue: kind) {
+        case .results where connection.broken == nil:
+            do {
+                try handleResults(payload, slot: slot, connection: connection)
+            } catch {
+                breaks("it sent results the pool did not expect: \(error)")
+            }
+        case .released where connection.broken == nil:
+            var cursor = FrameCursor(payload)
+            do {
+                connection.arguments?.releasePinned(try cursor.readReleasedSequences())
+            } catch {
+                breaks("it sent a malformed list of released spans: \(error)")
+            }
+        case .fatal:
+            var cursor = FrameCursor(payload)
+            connection.fatal = try? cursor.readString()
+        case .results, .released:
+            break  // from a worker already found broken: ignored until its stream ends
+        default:
+            breaks("it sent a frame the protocol does not allow here")
         }
     }
 

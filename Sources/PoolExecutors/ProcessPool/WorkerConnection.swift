@@ -9,7 +9,8 @@ import PoolWire
 /// Small frames (up to `PIPE_BUF`, which the kernel writes whole or not at all) go straight
 /// from the submitting thread when nothing is queued; everything else goes through the
 /// connection's writer thread in order.
-// @unchecked: every var is used under `lock`; `reader` (not Sendable) is used by the slot's conductor thread only.
+// @unchecked: the outbox's vars are used under `lock`; `reader` (not Sendable), `broken`, `fatal` and
+// `readerClosed` under `readLock`.
 final class WorkerConnection: @unchecked Sendable {
     let pid: Int32
     let reader: FrameReader
@@ -20,6 +21,17 @@ final class WorkerConnection: @unchecked Sendable {
     let hello: WorkerHello
     /// Task name to its index in the worker's table and its signature.
     let tasks: [String: (index: Int, signature: String)]
+
+    /// Serialises reading and handling replies between the slot's conductor and threads that
+    /// wait for one of this worker's results and read it themselves when it is there (see
+    /// `ProcessPoolCore.receiveArrivedReplies()`): frames are handled one at a time, in order.
+    let readLock = ConditionLock()
+    /// Under `readLock`: why the worker was killed for breaking the protocol, once it was.
+    var broken: String?
+    /// Under `readLock`: what the worker said in a fatal frame, if it sent one.
+    var fatal: String?
+    /// Under `readLock`: set once the conductor has stopped reading (the descriptor closes next).
+    var readerClosed = false
 
     private let requestDescriptor: Int32
     private let lock = ConditionLock()
