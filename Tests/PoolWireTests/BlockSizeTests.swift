@@ -37,6 +37,16 @@ import Testing
         #expect(WireEncoder.blockSize(of: ContiguousArray([1.0, 2.0, 3.0])) == nil)
         #expect(WireEncoder.blockSize(of: ByteRing(bytes: [1, 2, 3])) == nil)
     }
+
+    @Test("the types whose values may have a block size are known by type, the same each time")
+    func blockTypesAreKnownByType() {
+        for _ in 0..<2 {
+            #expect(WireEncoder.encodesAsBlock([UInt8].self) && WireEncoder.encodesAsBlock([Double].self))
+            #expect(WireEncoder.encodesAsBlock(Data.self) && WireEncoder.encodesAsBlock(ZeroCopyBytes.self))
+            #expect(!WireEncoder.encodesAsBlock(String.self) && !WireEncoder.encodesAsBlock(Int.self))
+            #expect(!WireEncoder.encodesAsBlock(Item.self) && !WireEncoder.encodesAsBlock([[UInt8]].self))
+        }
+    }
 }
 
 /// Bytes without contiguous storage: a collection the encoder writes a byte at a time.

@@ -189,9 +189,13 @@ final class ProcessPoolCore: @unchecked Sendable {
     ) throws -> ArenaSpans.Span? {
         let threshold = configuration.sharedMemoryThreshold ?? .max
         let mark = builder.payloadCount
-        let expected = lastInputBytes.load(ordering: .relaxed)
+        // A block's size is known exactly without encoding it: no guess, and no large value
+        // encoded into the frame (fresh pages) and moved because the last input was small.
+        let exact = source.blockSize(ofInput: index)
+        let expected = exact ?? lastInputBytes.load(ordering: .relaxed)
+        let claim = exact ?? expected + expected / 4 + 64
         // A guess that finds no memory is no verdict on this input: it takes the usual path.
-        if expected >= threshold, let claimed = try? arena.claim(expected + expected / 4 + 64, key: key) {
+        if expected >= threshold, let claimed = try? arena.claim(claim, key: key) {
             let written: Int?
             do {
                 written = try source.encodeInput(index, into: builder, preferring: arena.memory(of: claimed))

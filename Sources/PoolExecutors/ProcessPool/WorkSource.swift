@@ -102,6 +102,9 @@ class WorkSource: @unchecked Sendable {
     func encodeInput(_ index: Int, into builder: FrameBuilder, preferring region: UnsafeMutableRawBufferPointer)
         throws -> Int?
     { fatalError("BUG: abstract") }
+    /// Item `index`'s encoded size when it is known without encoding (a block of bytes or of
+    /// trivial values: `WireEncoder.blockSize(of:)`), else nil.
+    func blockSize(ofInput index: Int) -> Int? { nil }
     /// Item `index` succeeded with these encoded output bytes.
     func deliver(_ index: Int, output: UnsafeRawBufferPointer) { fatalError("BUG: abstract") }
     /// Item `index` failed.
@@ -119,6 +122,8 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
 
     let inputs: [Task.Input]
     let destination: Destination
+    /// Whether the inputs' encoded sizes are known without encoding them.
+    private let inputIsBlock = WireEncoder.encodesAsBlock(Task.Input.self)
 
     override var displayName: String { (Task.self as? any WrappingTask.Type)?.wrappedName ?? Task.name }
 
@@ -144,6 +149,10 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
         _ index: Int, into builder: FrameBuilder, preferring region: UnsafeMutableRawBufferPointer
     ) throws -> Int? {
         try builder.encode(inputs[index], preferring: region)
+    }
+
+    override func blockSize(ofInput index: Int) -> Int? {
+        inputIsBlock ? WireEncoder.blockSize(of: inputs[index]) : nil
     }
 
     override func deliver(_ index: Int, output: UnsafeRawBufferPointer) {

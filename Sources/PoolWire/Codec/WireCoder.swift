@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Encodes `Encodable` values into PoolWire's compact binary form: the process pool's
 /// equivalent of Python's pickle.
 ///
@@ -51,6 +53,22 @@ public final class WireEncoder {
     ///
     /// The profiler prices such a value from its size: its encode and decode are copies whose
     /// rate the machine's calibration measured along with the transfer.
+    /// Whether values of `type` may have a ``blockSize(of:)`` (false: none ever has). The answer
+    /// takes a few dynamic casts, so it is remembered per type.
+    package static func encodesAsBlock<T>(_ type: T.Type) -> Bool {
+        let id = ObjectIdentifier(type)
+        if let known = blockTypes.withLock({ $0[id] }) { return known }
+        let isBlock: Bool
+        switch WireKind.of(type) {
+        case .bulkArray, .byteCollection, .zeroCopyBytes: isBlock = true
+        default: isBlock = false
+        }
+        blockTypes.withLock { $0[id] = isBlock }
+        return isBlock
+    }
+
+    private static let blockTypes = Mutex<[ObjectIdentifier: Bool]>([:])
+
     public static func blockSize<T: Encodable>(of value: T) -> Int? {
         switch WireKind.of(T.self) {
         case .bulkArray:
