@@ -84,6 +84,9 @@ package enum SharedMemory {
         guard status == 0 else { throw SystemCallError(call: "fallocate", errno: status) }
     }
 
+    /// The system's page size in bytes.
+    package static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     /// Gives the pages of `bytes` bytes at `offset` of `fd` back to the system (a punched hole;
     /// they read as zeros after). Returns whether it did.
     @discardableResult

@@ -152,4 +152,53 @@ final class TestPipe: @unchecked Sendable {
         }
         #expect(error.errno == EPIPE)
     }
+
+    @Test func readingWithoutReadAheadLeavesLaterFramesInTheDescriptor() throws {
+        let pipe = TestPipe()
+        Descriptor.setNonBlocking(pipe.readEnd)
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        reader.descriptorIsNonBlocking = true
+        // Nothing there: an answer at once, not a wait.
+        guard case .timedOut = try reader.nextWithoutReadingAhead(patienceMilliseconds: 1) else {
+            Issue.record("an empty pipe gave a frame")
+            return
+        }
+        for kind: UInt8 in [7, 8] {
+            try [kind, kind, kind].withUnsafeBytes { try FrameWriter.write(kind: kind, payload: $0, to: pipe.writeEnd) }
+        }
+        guard case .frame(7, let payload) = try reader.nextWithoutReadingAhead(patienceMilliseconds: 1) else {
+            Issue.record("the first frame did not come whole")
+            return
+        }
+        #expect(Array(payload) == [7, 7, 7])
+        // The second frame is still in the pipe, not in the first reader's buffer.
+        #expect(!reader.hasBufferedFrame)
+        let other = FrameReader(descriptor: pipe.readEnd)
+        guard case .frame(8, let second) = try other.next(timeoutMilliseconds: 1000) else {
+            Issue.record("the second frame was read ahead")
+            return
+        }
+        #expect(Array(second) == [8, 8, 8])
+    }
+
+    @Test func aFrameBegunButNotFinishedStaysBufferedForTheNextRead() throws {
+        let pipe = TestPipe()
+        Descriptor.setNonBlocking(pipe.readEnd)
+        let reader = FrameReader(descriptor: pipe.readEnd)
+        reader.descriptorIsNonBlocking = true
+        var header = [UInt8](repeating: 0, count: FrameHeader.size)
+        header.withUnsafeMutableBytes { FrameHeader.write(kind: 9, payloadLength: 4, to: $0.baseAddress!) }
+        let whole = header + [1, 2, 3, 4]
+        _ = whole.prefix(FrameHeader.size + 1).withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) }
+        guard case .timedOut = try reader.nextWithoutReadingAhead(patienceMilliseconds: 1) else {
+            Issue.record("a partial frame was returned")
+            return
+        }
+        _ = whole.dropFirst(FrameHeader.size + 1).withUnsafeBytes { write(pipe.writeEnd, $0.baseAddress, $0.count) }
+        guard case .frame(9, let payload) = try reader.next(timeoutMilliseconds: 1000) else {
+            Issue.record("the frame did not complete")
+            return
+        }
+        #expect(Array(payload) == [1, 2, 3, 4])
+    }
 }

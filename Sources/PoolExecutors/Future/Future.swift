@@ -30,7 +30,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     /// calls, on work that finished before it was waited for) take no lock.
     private var published: FutureOutcome?
     /// See ``init(receiveWhileWaiting:)``.
-    private let receiveWhileWaiting: (@Sendable () -> Void)?
+    private let receiveWhileWaiting: (@Sendable (any AwaitedFuture) -> Void)?
 
     /// A pending future that runs `body` when a pool calls ``run()``.
     @usableFromInline
@@ -46,10 +46,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         receiveWhileWaiting = nil
     }
 
-    /// A promise whose blocked waiters call `receive` while they spin, before they sleep: a
-    /// process pool hands them the replies that have arrived, so the result need not wait for
-    /// the pool's own reader thread to wake.
-    package init(receiveWhileWaiting receive: @escaping @Sendable () -> Void) {
+    /// A promise whose blocked waiters call `receive` with it while they spin, before they
+    /// sleep: a process pool has them read this future's own reply if it has arrived, so the
+    /// result need not wait for the pool's reader thread to wake.
+    package init(receiveWhileWaiting receive: @escaping @Sendable (any AwaitedFuture) -> Void) {
         storage = FutureState()
         receiveWhileWaiting = receive
     }
@@ -123,7 +123,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
     func waitForOutcome(timeout: Duration?) -> FutureOutcome? {
         if isDone { return currentOutcome }
         if let receive = receiveWhileWaiting {
-            if Self.receiveBriefly(receive, until: { isDone }) { return currentOutcome }
+            if receiveBriefly(receive) { return currentOutcome }
         } else if spinBriefly(until: { isDone }) {
             return currentOutcome
         }
@@ -146,10 +146,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
 
     /// Spins about as long as ``spinBriefly(iterations:until:)`` does, calling `receive` every
     /// few hints (each call is a system call or two).
-    private static func receiveBriefly(_ receive: () -> Void, until condition: () -> Bool) -> Bool {
+    private func receiveBriefly(_ receive: (any AwaitedFuture) -> Void) -> Bool {
         for _ in 0..<32 {
-            receive()
-            if spinBriefly(iterations: 16, until: condition) { return true }
+            receive(self)
+            if spinBriefly(iterations: 16, until: { isDone }) { return true }
         }
         return false
     }
@@ -252,6 +252,13 @@ public final class Future<Value: Sendable>: @unchecked Sendable {
         return state.parkers
     }
 }
+
+/// The future a waiting thread's helper was called for (see `Future.init(receiveWhileWaiting:)`).
+package protocol AwaitedFuture: AnyObject, Sendable {
+    var isDone: Bool { get }
+}
+
+extension Future: AwaitedFuture {}
 
 /// A future's mutable state. Nothing here depends on the future's `Value` (see
 /// ``FutureOutcome``), so the workers' code path needs no generic metadata; it is declared

@@ -39,6 +39,13 @@ struct ArenaSpans {
     /// Bytes in live spans.
     var used: Int { live.reduce(0) { $0 + $1.span.count } }
 
+    /// Whether every live span (if any) is one a worker keeps past its reply: nothing is in
+    /// flight, so the pages past the last of them are as unused as an empty arena's.
+    var holdsOnlyPinned: Bool { pinned.count == live.count }
+
+    /// The end of the highest live span (0 when empty).
+    var highestEnd: Int { live.last.map { $0.span.offset + $0.span.count } ?? 0 }
+
     /// A span of `count` bytes (at least one), named `key`, or nil if no gap is large enough
     /// now (the caller then sends the value another way).
     mutating func allocate(_ count: Int, key: UInt64) -> Span? {

@@ -45,6 +45,12 @@ final class ArgumentPin: Sendable {
 /// Sequence numbers of pinned argument spans a worker no longer holds, waiting to be sent.
 final class PinReleases: Sendable {
     private let state = Mutex<(pending: [UInt64], outstanding: Int)>(([], 0))
+    /// Sequence numbers per frame: within the protocol's cap and the pool's largest frame.
+    private let perFrame: Int
+
+    init(maximumFrameBytes: Int) {
+        perFrame = max(1, min(WorkerProtocol.maximumReleasesPerFrame, (maximumFrameBytes - 4) / 8))
+    }
 
     /// A pin outlived its call: a release is owed.
     func expect() {
@@ -59,7 +65,7 @@ final class PinReleases: Sendable {
     var owesReleases: Bool { state.withLock { $0.outstanding > 0 || !$0.pending.isEmpty } }
 
     /// Takes the waiting sequence numbers (at most `limit`).
-    func take(limit: Int = WorkerProtocol.maximumReleasesPerFrame) -> [UInt64] {
+    func take(limit: Int) -> [UInt64] {
         state.withLock { state in
             let taken = Array(state.pending.prefix(limit))
             state.pending.removeFirst(taken.count)
@@ -69,11 +75,13 @@ final class PinReleases: Sendable {
     }
 
     /// Sends what is waiting as ``FrameKind/released`` frames with `builder`, which must hold no
-    /// unfinished frame. Called only after every results frame so far is written: a reply that
-    /// flags an item as pinned always reaches the pool before the span's release.
+    /// unfinished frame. Called after a results frame is written (or while idle), so a release
+    /// usually follows the reply that flagged its item; when a reply's last item was moved to
+    /// a frame of its own, its release can come first, which the pool remembers
+    /// (`ArenaSpans.releasedEarly`).
     func send(with builder: FrameBuilder) throws {
         while true {
-            let sequences = take()
+            let sequences = take(limit: perFrame)
             guard !sequences.isEmpty else { return }
             builder.begin(kind: FrameKind.released.rawValue)
             builder.append(fixed: UInt32(sequences.count))

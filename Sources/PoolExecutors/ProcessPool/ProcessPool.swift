@@ -80,7 +80,7 @@ public final class ProcessPool: Sendable {
         -> Future<Task.Output>
     {
         // A thread blocked on the result reads the reply itself if it arrives while it spins.
-        let future = Future<Task.Output>(receiveWhileWaiting: { [weak core] in core?.receiveArrivedReplies() })
+        let future = Future<Task.Output>(receiveWhileWaiting: { [weak core] in core?.receiveReply(of: $0) })
         let source = TaskSource(task, inputs: [input], chunkSize: 1, destination: .future(future))
         source.reportedIndexes = [inputIndex]
         try core.enqueue(source)

@@ -121,12 +121,16 @@ struct ProcessPoolState {
     /// Pids of the live workers, in slot order.
     var workerProcessIDs: [Int32] { slots.compactMap { $0.connection?.pid } }
 
-    /// The live workers that hold work, with their slots: where a reply may be on its way.
-    var busyConnections: [(slot: Int, connection: WorkerConnection)] {
-        slots.indices.compactMap { slot in
-            guard !slots[slot].inFlight.isEmpty, let connection = slots[slot].connection else { return nil }
+    /// The live worker whose oldest batch in flight completes `future`, with its slot: that
+    /// worker's next results frame is the future's.
+    func connection(answering future: AnyObject) -> (slot: Int, connection: WorkerConnection)? {
+        for slot in slots.indices {
+            guard let batch = slots[slot].inFlight.first, batch.source.completes(future),
+                let connection = slots[slot].connection
+            else { continue }
             return (slot, connection)
         }
+        return nil
     }
 
     /// Pids of every worker, serving or still in its handshake.

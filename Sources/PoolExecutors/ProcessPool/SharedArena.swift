@@ -243,6 +243,10 @@ final class SharedArena: @unchecked Sendable {
     /// Whether any span is live.
     var hasLiveSpans: Bool { lock.withLock { !space.isEmpty } }
 
+    /// Whether the arena holds pages above ``warmBytes``, which it gives back once it has
+    /// stayed empty for its grace.
+    var holdsMoreThanWarm: Bool { lock.withLock { reserved > Self.warmBytes } }
+
     /// Under `lock`: notes when the arena empties holding more than ``warmBytes`` (see
     /// ``trimIfIdle(now:grace:)``).
     ///
@@ -250,28 +254,39 @@ final class SharedArena: @unchecked Sendable {
     /// the next value needs at once (each a fault and a page of zeros again). While values
     /// flow, what stays allocated is the most that was in flight at once.
     private func trimIfEmpty() {
-        guard space.isEmpty, reserved > Self.warmBytes, emptiedAt == nil else { return }
+        guard space.holdsOnlyPinned, reserved > keptBytes, emptiedAt == nil else { return }
         emptiedAt = MonotonicClock.nanoseconds()
     }
 
-    /// Whether the arena is empty and holds pages above ``warmBytes`` that
+    /// Under `lock`: the bytes a trim keeps: the warm ones, and every page up to the end of
+    /// the last span a worker still keeps (a task that caches one value must not hold the
+    /// whole arena's pages for the worker's life).
+    private var keptBytes: Int {
+        let page = SharedMemory.pageSize
+        return max(Self.warmBytes, (space.highestEnd + page - 1) / page * page)
+    }
+
+    /// Whether the arena is empty (but for spans workers keep) and holds pages above
+    /// ``warmBytes`` and those kept spans that
     /// ``trimIfIdle(now:grace:)`` will give back: its owner then looks in again within
     /// ``idleGraceNanoseconds`` even when idle.
     var awaitsTrim: Bool { trimPending.load(ordering: .relaxed) }
 
-    /// Gives back the pages above ``warmBytes`` of an arena that has stayed empty for `grace`
+    /// Gives back the pages above ``warmBytes`` (and above any span a worker keeps) of an
+    /// arena that has stayed empty but for such spans for `grace`
     /// nanoseconds by `now`.
     func trimIfIdle(now: UInt64? = nil, grace: UInt64 = idleGraceNanoseconds) {
         lock.withLock {
             // The clock is read under the lock: read before it, another thread could empty the
             // arena in between and a `since` later than `now` would pass for a long wait.
             let now = now ?? MonotonicClock.nanoseconds()
-            guard space.isEmpty, let since = emptiedAt, now >= since, now - since >= grace else { return }
+            guard space.holdsOnlyPinned, let since = emptiedAt, now >= since, now - since >= grace else { return }
             emptiedAt = nil
-            guard reserved > Self.warmBytes,
-                SharedMemory.release(descriptor, offset: Self.warmBytes, bytes: reserved - Self.warmBytes)
-            else { return }
-            reserved = Self.warmBytes
+            let kept = keptBytes
+            guard reserved > kept, SharedMemory.release(descriptor, offset: kept, bytes: reserved - kept) else {
+                return
+            }
+            reserved = kept
         }
     }
 

@@ -105,6 +105,8 @@ class WorkSource: @unchecked Sendable {
     /// Item `index`'s encoded size when it is known without encoding (a block of bytes or of
     /// trivial values: `WireEncoder.blockSize(of:)`), else nil.
     func blockSize(ofInput index: Int) -> Int? { nil }
+    /// Whether this source's results go to `future`.
+    func completes(_ future: AnyObject) -> Bool { false }
     /// Item `index` succeeded with these encoded output bytes.
     func deliver(_ index: Int, output: UnsafeRawBufferPointer) { fatalError("BUG: abstract") }
     /// Item `index` failed.
@@ -149,6 +151,11 @@ final class TaskSource<Task: PoolTask>: WorkSource, @unchecked Sendable {
         _ index: Int, into builder: FrameBuilder, preferring region: UnsafeMutableRawBufferPointer
     ) throws -> Int? {
         try builder.encode(inputs[index], preferring: region)
+    }
+
+    override func completes(_ future: AnyObject) -> Bool {
+        if case .future(let own) = destination { return own === future }
+        return false
     }
 
     override func blockSize(ofInput index: Int) -> Int? {

@@ -49,30 +49,40 @@ extension ProcessPoolCore {
     /// Reads replies until the worker's stream ends; enforces the task timeout.
     ///
     /// It waits for bytes without the connection's read lock and reads them holding it: a
-    /// thread waiting for one of these results may have read them first (see
-    /// `ArrivedReplies.swift`), and then there is simply nothing to read.
+    /// thread waiting for its own result may have read it first (see `ArrivedReplies.swift`),
+    /// and then there is simply nothing to read.
     private func serve(slot: Int, connection: WorkerConnection) -> WorkerEnd {
         var timedOut: (batch: UInt64, index: Int)?
         while true {
-            let broken = connection.readLock.withLock { connection.broken }
+            let (broken, buffered) = connection.readLock.withLock {
+                (connection.broken, connection.reader.hasBufferedFrame)
+            }
             var wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
             // An emptied arguments arena gives back its extra pages after its grace: idle, when
-            // the grace is over; busy with small items, after the longer busy grace.
-            if let arguments = connection.arguments, arguments.awaitsTrim {
+            // the grace is over; busy with small items, after the longer busy grace. One that
+            // holds pages above its warm ones is looked at within the grace even while no reply
+            // comes: a waiting thread may have handled the reply that emptied it.
+            if let arguments = connection.arguments, arguments.awaitsTrim || arguments.holdsMoreThanWarm {
                 arguments.trimIfIdle(grace: SharedArena.grace(idle: false))
-                if arguments.awaitsTrim {
+                if arguments.awaitsTrim || arguments.holdsMoreThanWarm {
                     wait = wait < 0 ? SharedArena.idleWaitMilliseconds : min(wait, SharedArena.idleWaitMilliseconds)
                 }
             }
+            // A whole frame or a corrupt header already buffered is read now, not after a poll
+            // that nothing may ever end.
+            if buffered { wait = 0 }
             let readable: Bool
             do {
                 readable = try Descriptor.wait(connection.reader.descriptor, timeoutMilliseconds: wait)
             } catch {
+                connection.readLock.withLock { connection.readerClosed = true }
                 Processes.kill(connection.pid)
                 return .protocolError("its reply stream could not be watched: \(error)")
             }
             connection.readLock.lock()
             let end = readReplies(slot: slot, connection: connection, readable: readable, timedOut: &timedOut)
+            // Once the worker's end is known no other thread reads: its pid is about to be reaped.
+            if end != nil { connection.readerClosed = true }
             connection.readLock.unlock()
             if let end { return end }
         }

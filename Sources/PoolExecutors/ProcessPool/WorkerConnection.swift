@@ -59,6 +59,9 @@ final class WorkerConnection: @unchecked Sendable {
         }
         self.tasks = tasks
         Processes.setNonBlocking(requestDescriptor)
+        // A waiting thread tries a read without a poll first (`nextWithoutReadingAhead`).
+        Processes.setNonBlocking(reader.descriptor)
+        reader.descriptorIsNonBlocking = true
         let thread = try PlatformThread.start(name: name) { self.writeLoop() }
         lock.withLock { writer = thread }
     }

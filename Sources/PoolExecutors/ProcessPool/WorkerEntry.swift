@@ -222,7 +222,8 @@ struct WorkerLoop {
                 failsReservations: injectedFaults & 1 != 0)
         let arenas = WorkerSharedValues(
             arguments: results == nil ? nil : arguments, results: results, page: page,
-            threshold: sharedThreshold ?? .max, corruptsReferences: injectedFaults & 2 != 0)
+            threshold: sharedThreshold ?? .max, maximumFrameBytes: maximumFrameBytes,
+            corruptsReferences: injectedFaults & 2 != 0)
         let builder = FrameBuilder()
         sayHello(with: builder, sharedMemory: arenas.results != nil)
         let reader = FrameReader(descriptor: WorkerProtocol.requestDescriptor)

@@ -17,14 +17,17 @@ final class WorkerSharedValues {
     /// Whether spans of the results arena may still be live (the pool has not said it read them).
     private(set) var holdsResults = false
     /// Argument spans that tasks' kept values held past their calls and have since let go.
-    let releases = PinReleases()
+    let releases: PinReleases
 
     /// The fault-injection tests' setting: every second reference sent points outside the arena.
     private let corruptsReferences: Bool
     private var referencesSent = 0
 
-    init(arguments: SharedArena?, results: SharedArena?, page: ProgressPage?, threshold: Int, corruptsReferences: Bool)
-    {
+    init(
+        arguments: SharedArena?, results: SharedArena?, page: ProgressPage?, threshold: Int, maximumFrameBytes: Int,
+        corruptsReferences: Bool
+    ) {
+        releases = PinReleases(maximumFrameBytes: maximumFrameBytes)
         self.arguments = arguments
         self.results = results
         self.page = page

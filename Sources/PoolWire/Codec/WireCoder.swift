@@ -46,6 +46,26 @@ public final class WireEncoder {
         return try body(core.sink.bytes)
     }
 
+    /// Whether values of `type` may have a ``blockSize(of:)`` (false: none ever has).
+    package static func encodesAsBlock<T>(_ type: T.Type) -> Bool {
+        switch kind(of: type) {
+        case .bulkArray, .byteCollection, .zeroCopyBytes: return true
+        default: return false
+        }
+    }
+
+    /// `type`'s ``WireKind``, which takes a few dynamic casts to find: remembered per type,
+    /// since a pool asks for every input it sends.
+    static func kind<T>(of type: T.Type) -> WireKind {
+        let id = ObjectIdentifier(type)
+        if let known = kinds.withLock({ $0[id] }) { return known }
+        let kind = WireKind.of(type)
+        kinds.withLock { $0[id] = kind }
+        return kind
+    }
+
+    private static let kinds = Mutex<[ObjectIdentifier: WireKind]>([:])
+
     /// The encoded size of `value` when its encoding is one block copy of memory it already
     /// holds (an array of ``WireTrivial`` elements such as `[UInt8]` or `[Double]`, or a
     /// contiguous byte collection such as `Data`), found without encoding it; nil for any other
@@ -53,24 +73,8 @@ public final class WireEncoder {
     ///
     /// The profiler prices such a value from its size: its encode and decode are copies whose
     /// rate the machine's calibration measured along with the transfer.
-    /// Whether values of `type` may have a ``blockSize(of:)`` (false: none ever has). The answer
-    /// takes a few dynamic casts, so it is remembered per type.
-    package static func encodesAsBlock<T>(_ type: T.Type) -> Bool {
-        let id = ObjectIdentifier(type)
-        if let known = blockTypes.withLock({ $0[id] }) { return known }
-        let isBlock: Bool
-        switch WireKind.of(type) {
-        case .bulkArray, .byteCollection, .zeroCopyBytes: isBlock = true
-        default: isBlock = false
-        }
-        blockTypes.withLock { $0[id] = isBlock }
-        return isBlock
-    }
-
-    private static let blockTypes = Mutex<[ObjectIdentifier: Bool]>([:])
-
     public static func blockSize<T: Encodable>(of value: T) -> Int? {
-        switch WireKind.of(T.self) {
+        switch kind(of: T.self) {
         case .bulkArray:
             return (value as! any WireBulkArray).wireByteCount
         case .byteCollection:

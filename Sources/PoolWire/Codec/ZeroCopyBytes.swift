@@ -22,8 +22,9 @@
 ///
 /// The memory stays valid as long as any copy of the value lives. A task that keeps one past
 /// its call (in a cache, say) keeps that span of its worker's arena from being reused until the
-/// copy goes; while the arena is full, later large inputs of that worker travel through the pipe
-/// instead, or fail with an error naming the fix if they are too large for it.
+/// copy goes; while kept values fill the arena, later large inputs of that worker travel through
+/// the pipe instead (copied, not borrowed), and a request too large for the pool's maximum
+/// frame then fails with an error that names `ProcessPool.Configuration.maximumFrameBytes`.
 public struct ZeroCopyBytes: Sendable {
     private let storage: Storage
 

@@ -44,6 +44,10 @@ public final class FrameReader {
     /// The first step a large frame's buffer grows to; later steps double it.
     private static let firstGrowth = 1 << 20
 
+    /// Set by an owner that made ``descriptor`` non-blocking: ``nextWithoutReadingAhead(patienceMilliseconds:)``
+    /// then tries a `read` without a `poll` first.
+    package var descriptorIsNonBlocking = false
+
     /// Bytes the reader's buffer holds now (to check it follows the bytes that arrived).
     package var bufferCapacity: Int { capacity }
 
@@ -75,14 +79,7 @@ public final class FrameReader {
     ///   failed `read` or `poll`.
     public func next(timeoutMilliseconds: Int32 = -1) throws -> Event {
         while true {
-            if let total = try bufferedFrameLength() {
-                let kind = buffer.load(fromByteOffset: start + 2, as: UInt8.self)
-                let payload = UnsafeRawBufferPointer(
-                    start: buffer + start + FrameHeader.size, count: total - FrameHeader.size)
-                start += total
-                streamOffset += total
-                return .frame(kind: kind, payload: payload)
-            }
+            if let frame = try takeBufferedFrame() { return frame }
             try makeRoom()
             if timeoutMilliseconds >= 0 {
                 guard try Descriptor.wait(descriptor, timeoutMilliseconds: timeoutMilliseconds) else {
@@ -99,6 +96,57 @@ public final class FrameReader {
                 _ = try Descriptor.wait(descriptor, timeoutMilliseconds: timeoutMilliseconds)
             }
         }
+    }
+
+    /// The next frame, reading from the descriptor no byte past its end, so that the bytes of
+    /// later frames stay in the descriptor for whoever waits on it (the reader's buffer holds
+    /// at most a partial frame afterwards, never a whole one nobody was woken for).
+    ///
+    /// Returns ``Event/timedOut`` at once when no byte is there, and when the rest of a frame
+    /// already begun does not arrive within `patienceMilliseconds` (what arrived stays
+    /// buffered for the next call of either kind). On a non-blocking descriptor an empty one
+    /// costs a single `read`; on a blocking one, a `poll` first.
+    package func nextWithoutReadingAhead(patienceMilliseconds: Int32) throws -> Event {
+        var waited = false
+        while true {
+            if let frame = try takeBufferedFrame() { return frame }
+            try makeRoom()
+            let buffered = end - start
+            var wanted = FrameHeader.size - buffered
+            if buffered >= FrameHeader.size {
+                let header = try FrameHeader.read(
+                    from: buffer + start, maximumPayload: maximumPayload, streamOffset: streamOffset)
+                wanted = FrameHeader.size + header.length - buffered
+            }
+            if !descriptorIsNonBlocking {
+                guard try Descriptor.wait(descriptor, timeoutMilliseconds: buffered == 0 ? 0 : patienceMilliseconds)
+                else { return .timedOut }
+            }
+            switch try Descriptor.read(descriptor, into: buffer + end, count: Swift.min(wanted, capacity - end)) {
+            case .moved(0):
+                guard start == end else { throw truncation() }
+                return .endOfStream
+            case .moved(let count):
+                end += count
+                waited = false
+            case .wouldBlock:
+                // Nothing at all: leave. The rest of a frame begun: wait for it, once.
+                guard end > start, !waited,
+                    try Descriptor.wait(descriptor, timeoutMilliseconds: patienceMilliseconds)
+                else { return .timedOut }
+                waited = true
+            }
+        }
+    }
+
+    /// The whole frame at the front of the buffer, consumed; nil if it is not all here yet.
+    private func takeBufferedFrame() throws(WireError) -> Event? {
+        guard let total = try bufferedFrameLength() else { return nil }
+        let kind = buffer.load(fromByteOffset: start + 2, as: UInt8.self)
+        let payload = UnsafeRawBufferPointer(start: buffer + start + FrameHeader.size, count: total - FrameHeader.size)
+        start += total
+        streamOffset += total
+        return .frame(kind: kind, payload: payload)
     }
 
     /// Header plus payload length of the buffered frame, or nil if it is not all here yet.

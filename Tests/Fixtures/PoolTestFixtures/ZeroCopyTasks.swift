@@ -43,10 +43,13 @@ public struct BorrowInput: Codable, Sendable {
 public struct ReadsBorrowed: PoolTask {
     private static let kept = Mutex<[(seed: Int, bytes: ZeroCopyBytes)]>([])
 
+    private static func report(_ bytes: ZeroCopyBytes, seed: Int) -> BorrowReport {
+        BorrowReport(
+            borrowed: bytes.isBorrowed, intact: bytes.elementsEqual(LargeEcho.pattern(seed, count: bytes.count)))
+    }
+
     public static func run(_ input: BorrowInput) -> [BorrowReport] {
-        let own = BorrowReport(
-            borrowed: input.bytes.isBorrowed,
-            intact: input.bytes.elementsEqual(LargeEcho.pattern(input.seed, count: input.bytes.count)))
+        let own = report(input.bytes, seed: input.seed)
         switch input.action {
         case .read:
             return [own]
@@ -56,11 +59,7 @@ public struct ReadsBorrowed: PoolTask {
         case .checkKept(let drop):
             let reports = kept.withLock { kept in
                 defer { if drop { kept.removeAll() } }
-                return kept.map {
-                    BorrowReport(
-                        borrowed: $0.bytes.isBorrowed,
-                        intact: $0.bytes.elementsEqual(LargeEcho.pattern($0.seed, count: $0.bytes.count)))
-                }
+                return kept.map { report($0.bytes, seed: $0.seed) }
             }
             return [own] + reports
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PoolSystem
 import PoolTestFixtures
 import PoolWire
 import Testing
@@ -71,6 +72,25 @@ struct ZeroCopyPoolTests {
         let check = try pool.map(ReadsBorrowed.self, [BorrowInput(seed: 7, count: 100, action: .checkKept(drop: true))])
         #expect(check[0].count == 6 && check[0].allSatisfy(\.intact), "\(check[0])")
         #expect(eventually { pool.core.pinnedArgumentSpans == 0 })
+    }
+
+    @Test func aSpanKeptPastItsReplyHoldsOnlyItsOwnPagesAfterTheGrace() throws {
+        let arena = try SharedArena(capacity: 256 << 20, name: "pool-advisor-test-pinned", writable: true)
+        let large = 64 << 20
+        // A small value at the front that a worker keeps, a large one behind it that it does not.
+        let kept = try #require(try arena.claim(1 << 20, key: 1))
+        _ = try #require(try arena.claim(large, key: 2))
+        #expect(arena.allocatedBytes >= large)
+        arena.pinAll(keys: [1])
+        arena.releaseAll(keys: [2])
+        #expect(arena.pinnedCount == 1 && arena.awaitsTrim, "only a kept span left: the extra pages are due back")
+        arena.trimIfIdle(now: MonotonicClock.nanoseconds() + SharedArena.idleGraceNanoseconds)
+        #expect(arena.allocatedBytes <= SharedArena.warmBytes, "\(arena.allocatedBytes) bytes still held")
+        // The kept span's own bytes are still there, and its release is remembered until due.
+        arena.releasePinned([kept.sequence + 100])
+        #expect(arena.pinnedCount == 1, "an unknown sequence releases nothing")
+        arena.releasePinned([kept.sequence])
+        #expect(arena.pinnedCount == 0 && !arena.hasLiveSpans)
     }
 
     @Test func aWorkerThatDiesHoldingKeptValuesLeavesNothingPinned() throws {
