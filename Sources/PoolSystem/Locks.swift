@@ -23,7 +23,14 @@ public final class ConditionLock: @unchecked Sendable {
     @inlinable
     public init() {
         mutex = .allocate(capacity: 1)
-        let status = pthread_mutex_init(mutex, nil)
+        // Adaptive: a thread that finds the lock held spins briefly before it sleeps. The pools'
+        // critical sections are a few dozen instructions, and on a VM the futex sleep and wake a
+        // plain mutex costs under contention take longer than waiting them out.
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        let status = pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
         precondition(status == 0, "BUG: pthread_mutex_init failed with \(status)")
     }
 
