@@ -68,21 +68,22 @@ struct ArenaSpans {
 
     /// Takes back the newest span named `key`.
     mutating func release(key: UInt64) {
+        if let newest = newestIndex(key: key) { live.remove(at: newest) }
+    }
+
+    /// Where in `live` the newest span named `key` is.
+    private func newestIndex(key: UInt64) -> Int? {
         var newest: Int?
         for (index, entry) in live.enumerated() where entry.key == key {
             if newest == nil || entry.span.sequence > live[newest!].span.sequence { newest = index }
         }
-        if let newest { live.remove(at: newest) }
+        return newest
     }
 
     /// Keeps the newest span named `key` past its item's reply, until ``releasePinned(_:)``
     /// names its sequence number (or the reader already did).
     mutating func pin(key: UInt64) {
-        var newest: Int?
-        for (index, entry) in live.enumerated() where entry.key == key {
-            if newest == nil || entry.span.sequence > live[newest!].span.sequence { newest = index }
-        }
-        guard let newest else { return }
+        guard let newest = newestIndex(key: key) else { return }
         let sequence = live[newest].span.sequence
         if releasedEarly.remove(sequence) != nil {
             live.remove(at: newest)

@@ -336,7 +336,7 @@ extension WorkerConnection {
 extension SharedArena {
     /// Takes back the spans of the items at `positions` of batch `batch`, once their replies
     /// arrived (or the batch was never sent).
-    func release(batch: UInt64, positions: Range<Int>) {
+    func release<Positions: Sequence<Int>>(batch: UInt64, positions: Positions) {
         releaseAll(keys: positions.lazy.map { ProcessPoolCore.arenaKey(batch, position: $0) })
     }
 
@@ -347,11 +347,6 @@ extension SharedArena {
         let keep = Set(pinned.map { positions.lowerBound + $0 })
         pinAll(keys: keep.map { ProcessPoolCore.arenaKey(batch, position: $0) })
         release(batch: batch, positions: positions.filter { !keep.contains($0) })
-    }
-
-    /// Takes back the spans of the items at `positions` of batch `batch`.
-    func release(batch: UInt64, positions: [Int]) {
-        releaseAll(keys: positions.lazy.map { ProcessPoolCore.arenaKey(batch, position: $0) })
     }
 }
 
