@@ -324,6 +324,7 @@ struct command_spawn {
     char *const *argv;
     char *const *envp;
     const char *search_path;  // PATH to search, or NULL when argv[0] names a file
+    int stdin_fd;             // -1: /dev/null
     int stdout_fd;
     int stderr_fd;
     pid_t parent;
@@ -355,14 +356,18 @@ POOLSYS_CHILD_CODE static int command_child(void *context) {
     if (spawn->slot != NULL) __atomic_store_n(spawn->slot, (pid_t)raw(SYS_getpid, 0, 0, 0, 0, 0), __ATOMIC_RELEASE);
     // The parent may have died before PDEATHSIG was armed: then nobody would ever kill us.
     if (raw(SYS_getppid, 0, 0, 0, 0, 0) != spawn->parent) child_fail(spawn, ESRCH);
+    long in = spawn->stdin_fd >= 0 ? above_stdio(spawn->stdin_fd) : -1;
     long out = above_stdio(spawn->stdout_fd);
     long err = above_stdio(spawn->stderr_fd);
+    if (spawn->stdin_fd >= 0 && in < 0) child_fail(spawn, -in);
     if (out < 0) child_fail(spawn, -out);
     if (err < 0) child_fail(spawn, -err);
-    long null = raw(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0);
-    if (null < 0) child_fail(spawn, -null);
-    if (null != 0) {
-        long moved = raw(SYS_dup3, null, 0, 0, 0, 0);
+    if (in < 0) {
+        in = raw(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0);
+        if (in < 0) child_fail(spawn, -in);
+    }
+    if (in != 0) {
+        long moved = raw(SYS_dup3, in, 0, 0, 0, 0);
         if (moved < 0) child_fail(spawn, -moved);
     }
     long status = raw(SYS_dup3, out, 1, 0, 0, 0);
@@ -416,11 +421,11 @@ POOLSYS_CHILD_CODE static int command_child(void *context) {
 
 #endif  // POOLSYS_COMMAND_CHILD
 
-int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid,
-                          int *slot) {
+int poolsys_spawn_command(char *const argv[], char *const envp[], int stdin_fd, int stdout_fd, int stderr_fd,
+                          pid_t *pid, int *slot) {
     *slot = -1;
 #if POOLSYS_COMMAND_CHILD
-    struct command_spawn spawn = {argv, envp, NULL, stdout_fd, stderr_fd, getpid(), NULL, 0};
+    struct command_spawn spawn = {argv, envp, NULL, stdin_fd, stdout_fd, stderr_fd, getpid(), NULL, 0};
     if (strchr(argv[0], '/') == NULL) {
         const char *path = getenv("PATH");
         spawn.search_path = path != NULL ? path : "/bin:/usr/bin";
@@ -464,7 +469,8 @@ int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd,
     posix_spawn_file_actions_t actions;
     int status = posix_spawn_file_actions_init(&actions);
     if (status != 0) return status;
-    status = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    status = stdin_fd >= 0 ? posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0)
+                           : posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     if (status == 0) status = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
     posix_spawnattr_t attributes;
@@ -511,6 +517,16 @@ int poolsys_wait_command(pid_t pid, int slot, int *wait_status) {
     if (reaped != pid) return errno;
     *wait_status = status;
     return 0;
+}
+
+int poolsys_command_has_ended(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int waited;
+    do {
+        waited = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (waited != 0 && errno == EINTR);
+    return waited == 0 && info.si_pid == pid;
 }
 
 int poolsys_command_guard_pid(void) {

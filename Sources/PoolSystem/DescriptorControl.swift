@@ -31,6 +31,31 @@ extension Descriptor {
         if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
     }
 
+    /// Makes `target` a copy of `source` (`dup2`), closing what `target` was.
+    package static func duplicate(_ source: Int32, onto target: Int32) throws(SystemCallError) {
+        _ = try SystemCall.value("dup2") { dup2(source, target) }
+    }
+
+    /// Points `fd` at `/dev/null` (for reading when `forWriting` is false).
+    package static func redirectToNull(_ fd: Int32, forWriting: Bool = false) throws(SystemCallError) {
+        let null = try SystemCall.value("open /dev/null") {
+            open("/dev/null", (forWriting ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
+        }
+        defer { close(null) }
+        try duplicate(null, onto: fd)
+    }
+
+    /// Blocks until the far end of `fd` is gone: the reader of a pipe's write end closed it
+    /// (`POLLERR`), or a socket's peer hung up (`POLLHUP`). Nothing is read or written.
+    package static func waitForHangUp(_ fd: Int32) {
+        var entry = pollfd(fd: fd, events: 0, revents: 0)
+        while true {
+            let ready = poll(&entry, 1, -1)
+            if ready > 0 && entry.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return }
+            if ready < 0 && errno != EINTR { return }
+        }
+    }
+
     /// Whether `fd` is a terminal (`isatty`).
     package static func isTerminal(_ fd: Int32) -> Bool {
         isatty(fd) == 1

@@ -41,14 +41,16 @@ package enum ProcessControl {
     /// own, stdout and stderr on the given descriptors, tied to this process's command guard so
     /// that it cannot outlive this process (see `poolsys_spawn_command`).
     /// - Throws: ``SystemCallError`` when it cannot be started (not found, not executable).
+    /// `standardInput` nil reads /dev/null.
     package static func spawnCommand(
-        _ arguments: [String], environment: [String], standardOutput: Int32, standardError: Int32
+        _ arguments: [String], environment: [String], standardInput: Int32? = nil, standardOutput: Int32,
+        standardError: Int32
     ) throws(SystemCallError) -> RunningCommand {
         var pid: pid_t = 0
         var slot: Int32 = -1
         let status = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                poolsys_spawn_command(argv, envp, standardOutput, standardError, &pid, &slot)
+                poolsys_spawn_command(argv, envp, standardInput ?? -1, standardOutput, standardError, &pid, &slot)
             }
         }
         guard status == 0 else { throw SystemCallError(call: "posix_spawn", errno: status) }
@@ -62,6 +64,11 @@ package enum ProcessControl {
         let status = poolsys_wait_command(command.pid, command.slot, &waitStatus)
         guard status == 0 else { throw SystemCallError(call: "waitpid", errno: status) }
         return waitStatus
+    }
+
+    /// Whether `command` has ended; it stays unreaped for ``waitForCommand(_:)``.
+    package static func hasEnded(_ command: RunningCommand) -> Bool {
+        poolsys_command_has_ended(command.pid) != 0
     }
 
     /// `waitpid(2)` for one child, retried on `EINTR`: its raw status once it has ended, nil

@@ -31,19 +31,23 @@ int poolsys_set_pipe_capacity(int fd, int bytes);
 int poolsys_spawn(const char *path, char *const argv[], char *const envp[],
                   const int *child_fds, int count, pid_t *pid);
 
-/// Starts the command `argv` (argv[0] searched in PATH, as execvp would) with stdin /dev/null,
-/// stdout on `stdout_fd`, stderr on `stderr_fd`, every other descriptor closed, the signal mask
+/// Starts the command `argv` (argv[0] searched in PATH, as execvp would) with stdin on `stdin_fd`
+/// (/dev/null when it is -1), stdout on `stdout_fd`, stderr on `stderr_fd`, every other descriptor closed, the signal mask
 /// emptied and every signal's disposition reset, in a process group of its own. On Linux it
 /// also gets PR_SET_PDEATHSIG(SIGKILL), and its group is listed with this process's command
 /// guard (started on first use), which kills the group when this process ends however it ends.
 /// `*slot` receives the guard slot to pass to poolsys_wait_command. Returns 0 or an errno value.
-int poolsys_spawn_command(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd, pid_t *pid,
-                          int *slot);
+int poolsys_spawn_command(char *const argv[], char *const envp[], int stdin_fd, int stdout_fd, int stderr_fd,
+                          pid_t *pid, int *slot);
 
 /// Waits for a command from poolsys_spawn_command to end, kills what is left of its process
 /// group (before reaping it, so the group id cannot have been reused), frees its guard slot and
 /// reaps it. `*wait_status` receives the waitpid status. Returns 0 or an errno value.
 int poolsys_wait_command(pid_t pid, int slot, int *wait_status);
+
+/// Whether a command from poolsys_spawn_command has ended, without reaping it (waitid with
+/// WNOWAIT): poolsys_wait_command must still reap it and free its slot.
+int poolsys_command_has_ended(pid_t pid);
 
 /// The pid of this process's command guard, or 0 when none runs (for tests and diagnostics).
 int poolsys_command_guard_pid(void);

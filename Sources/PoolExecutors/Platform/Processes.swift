@@ -56,6 +56,46 @@ package enum Processes {
     /// Removes environment variable `name` (children spawned later do not see it).
     static func removeEnvironmentValue(_ name: String) { Environment.remove(name) }
 
+    /// A remote worker's descriptors: standard input moves to `requests` and standard output
+    /// to `replies`; then standard input reads /dev/null and standard output writes where
+    /// stderr does.
+    static func moveStandardStreams(toRequests requests: Int32, replies: Int32) throws {
+        try Descriptor.duplicate(0, onto: requests)
+        try Descriptor.duplicate(1, onto: replies)
+        try Descriptor.redirectToNull(0)
+        try Descriptor.duplicate(2, onto: 1)
+    }
+
+    /// Blocks until nobody reads `fd` (a pipe's write end) any more.
+    static func waitForHangUp(_ fd: Int32) { Descriptor.waitForHangUp(fd) }
+
+    /// Writes `line` and a newline to standard error.
+    static func printWarning(_ line: String) {
+        try? Descriptor.writeAll(2, Array((line + "\n").utf8))
+    }
+
+    /// A command started through this process's command guard.
+    typealias RunningCommand = ProcessControl.RunningCommand
+
+    /// Starts a worker's launcher (`ssh`, `srun`, …; the first argument looked up in `PATH`)
+    /// with its standard input and output on the given pipe ends and stderr this process's, in
+    /// a process group of its own that cannot outlive this process (see `poolsys_spawn_command`).
+    static func spawnLauncher(_ arguments: [String], standardInput: Int32, standardOutput: Int32) throws
+        -> RunningCommand
+    {
+        try ProcessControl.spawnCommand(
+            arguments, environment: Environment.all().filter { !$0.hasPrefix(WorkerProtocol.environmentKey + "=") },
+            standardInput: standardInput, standardOutput: standardOutput, standardError: 2)
+    }
+
+    /// Whether a launcher has ended (it is reaped by ``waitForLauncher(_:)``).
+    static func hasEnded(_ command: RunningCommand) -> Bool { ProcessControl.hasEnded(command) }
+
+    /// Waits for a launcher to end, kills what is left of its process group and reaps it.
+    static func waitForLauncher(_ command: RunningCommand) -> ProcessExit {
+        (try? ProcessControl.waitForCommand(command)).map(decode) ?? .unknown
+    }
+
     /// The path of the running executable (`/proc/self/exe` resolved), or nil.
     static func executablePath() -> String? { ProcessControl.executablePath() }
 

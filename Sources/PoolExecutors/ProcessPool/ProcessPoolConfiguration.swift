@@ -12,8 +12,24 @@ public enum WorkerExecutable: Sendable, Equatable {
 extension ProcessPool {
     /// How a ``ProcessPool`` starts, sizes, times and recycles its workers.
     public struct Configuration: Sendable {
-        /// Worker processes; defaults to the cores this process may use.
+        /// Worker processes; defaults to the cores this process may use. With ``hosts`` set,
+        /// their total (setting ``hosts`` sets it).
         public var workers: Int
+        /// Where the workers run, and how many on each host: empty (the default) runs
+        /// ``workers`` workers on this machine. Items go to whichever worker has room, so a
+        /// faster host drains more of them. A host whose workers keep failing to start or
+        /// dying without finishing anything is dropped with a warning (``onWarning``), and the
+        /// job goes on with the others.
+        public var hosts: [WorkerHost] = [] {
+            didSet { if !hosts.isEmpty { workers = hosts.reduce(0) { $0 + max(0, $1.workers) } } }
+        }
+        /// Where warnings go (a host dropped, a worker restarted after a back-off); nil writes
+        /// them to standard error.
+        public var onWarning: (@Sendable (String) -> Void)?
+        /// Consecutive failures (a start that failed, or a worker that ended without finishing
+        /// an item) after which a remote host is dropped. Each restart waits twice as long as
+        /// the last, from 0.1 s up to 5 s.
+        public var hostFailureLimit: Int = 5
         /// The program workers run; defaults to ``WorkerExecutable/current``.
         public var executable: WorkerExecutable = .current
         /// Extra `NAME=value` environment entries for workers.
@@ -71,6 +87,21 @@ extension ProcessPool {
             self.workers = max(1, workers ?? Machine.usableCores)
         }
 
+        /// The defaults, with workers on `hosts` (``WorkerHost/local(workers:)`` for this
+        /// machine).
+        public init(hosts: [WorkerHost]) {
+            self.workers = max(1, hosts.reduce(0) { $0 + max(0, $1.workers) })
+            self.hosts = hosts
+        }
+
+        /// The hosts the pool's slots belong to: ``hosts``, or this machine alone.
+        var effectiveHosts: [WorkerHost] { hosts.isEmpty ? [.local(workers: workers)] : hosts }
+
+        /// For each worker slot, the index of its host in ``effectiveHosts``.
+        var slotHosts: [Int] {
+            effectiveHosts.enumerated().flatMap { index, host in Array(repeating: index, count: host.workers) }
+        }
+
         /// Throws if a setting is outside what the pool can honour.
         func validate() throws {
             if let threshold = sharedMemoryThreshold, threshold < 1 {
@@ -84,6 +115,23 @@ extension ProcessPool {
                     .invalidConfiguration,
                     "ProcessPool.Configuration.sharedMemoryBytesPerWorker is \(sharedMemoryBytesPerWorker); it must be at least 65536"
                 )
+            }
+            for host in hosts where host.workers < 1 {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.hosts gives host \(host.launcher.host) \(host.workers) workers; each host needs at least 1"
+                )
+            }
+            if !hosts.isEmpty && workers != hosts.reduce(0, { $0 + $1.workers }) {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.workers is \(workers) but its hosts hold \(hosts.reduce(0, { $0 + $1.workers })) workers; with hosts set, give each host its count instead"
+                )
+            }
+            guard hostFailureLimit >= 1 else {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.hostFailureLimit is \(hostFailureLimit); it must be at least 1")
             }
             guard (4096...Self.largestFrameBytes).contains(maximumFrameBytes) else {
                 throw PoolError(

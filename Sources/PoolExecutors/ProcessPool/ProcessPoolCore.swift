@@ -61,9 +61,13 @@ final class ProcessPoolCore: @unchecked Sendable {
     /// The encoded size of the last input sent: a guess at the next one's.
     let lastInputBytes = Atomic<Int>(0)
 
+    /// For each worker slot, the index of its host in the configuration's `effectiveHosts`.
+    let slotHosts: [Int]
+
     init(configuration: ProcessPool.Configuration, launch: WorkerLaunch) {
         self.configuration = configuration
         self.launch = launch
+        slotHosts = configuration.slotHosts
         state = ProcessPoolState(configuration: configuration)
     }
 
@@ -77,6 +81,9 @@ final class ProcessPoolCore: @unchecked Sendable {
         for pid in action.kills { Processes.kill(pid) }
         for connection in action.closes { connection.closeRequests(discardQueued: false) }
         for dispatch in action.sends { send(dispatch) }
+        for warning in action.warnings {
+            if let onWarning = configuration.onWarning { onWarning(warning) } else { Processes.printWarning(warning) }
+        }
     }
 
     /// Sends none of `source`'s items not yet sent: each fails with ``ItemNotStarted``, so a
@@ -120,7 +127,7 @@ final class ProcessPoolCore: @unchecked Sendable {
         defer {
             // Pooled with at most a few MiB of buffer: a large frame's memory goes back now.
             builder.trim()
-            builders.withLock { if $0.count < configuration.workers { $0.append(builder) } }
+            builders.withLock { if $0.count < slotHosts.count { $0.append(builder) } }
         }
         builder.begin(kind: FrameKind.run.rawValue)
         builder.append(fixed: dispatch.batch.id)

@@ -84,7 +84,7 @@ extension ProcessPoolState {
     private func chunkSize(for source: WorkSource) -> Int {
         if let fixed = source.fixedChunk { return max(1, fixed) }
         let remaining = source.count - source.nextIndex + source.retryIndexes.count
-        let balanced = max(1, remaining / (configuration.workers * 4))
+        let balanced = max(1, remaining / (slots.count * 4))
         guard let perItem = source.nanosPerItem else { return 1 }
         let ideal = Int(min(Self.targetBatchNanoseconds / max(perItem, 20), 1e9))
         return max(1, min(ideal, balanced, 1 << 24))
@@ -134,6 +134,7 @@ extension ProcessPoolState {
         batch.source.observe(busyNanoseconds: busyNanoseconds, items: count)
         nanosPerItem[batch.source.taskName] = batch.source.nanosPerItem
         slots[slot].itemsRun += count
+        if count > 0 { hostServed(slotHosts[slot]) }
         if batch.answered == batch.indexes.count {
             slots[slot].inFlight.removeAll { $0 === batch }
         }

@@ -46,7 +46,10 @@ extension ProcessPoolState {
                 // An item past where its source stopped dispatching is never sent again: it fails
                 // now, or a stream that waits for every item would wait for ever.
                 let requeues = index < batch.source.dispatchLimit.load(ordering: .relaxed)
-                switch classify(position: position, of: batch, progress: progress, current: current) {
+                switch classify(
+                    position: position, of: batch, progress: progress, current: current,
+                    connectionLost: story.connectionLost)
+                {
                 case .notStarted:
                     if requeues {
                         requeue(index, of: batch.source)
@@ -75,6 +78,16 @@ extension ProcessPoolState {
             if let terminalError, !stopped.isEmpty {
                 action.failures.append(Failure(source: batch.source, indexes: stopped, error: terminalError))
             }
+        }
+        if story.connectionLost, terminalError == nil {
+            var lost = PoolError(
+                .workerCrashed, "worker \(story.pid)\(story.place) \(story.lostConnection)", processID: story.pid,
+                processExit: story.exit)
+            lost.isTransient = true
+            let health = hostFailed(slotHosts[slot], lost, permanent: false)
+            action.failures += health.failures
+            action.kills += health.kills
+            action.warnings += health.warnings
         }
         return action
     }
@@ -121,13 +134,17 @@ extension ProcessPoolState {
     /// What happened to the unanswered item at `position` of `batch`. `current` is the first
     /// batch with unanswered items: the one a worker without a page was running, since it runs
     /// its batches in order.
+    ///
+    /// A remote worker whose connection was lost may have sent replies that never arrived, and
+    /// so have gone on to later batches: their items may have run too.
     private func classify(
-        position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, current: Batch?
+        position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, current: Batch?,
+        connectionLost: Bool
     ) -> ItemFate {
         guard let progress else {
             // No progress page: blame the first unanswered item; the others of its batch may
             // have run (their results died with the worker), so they are not run again.
-            guard batch === current else { return .notStarted }
+            guard batch === current else { return connectionLost ? .lost : .notStarted }
             return position == batch.answered ? .culprit : .lost
         }
         guard progress.batch == batch.id else { return .notStarted }
@@ -146,15 +163,38 @@ extension ProcessPoolState {
     /// How a worker ended, for its items' errors.
     struct DeathStory {
         let end: WorkerEnd
+        /// How the worker ended: for a remote one, as its shell reported it.
         let exit: ProcessExit
         let pid: Int32
         /// The batch and position a timeout was decided on, and that input's index.
         let timedOut: (batch: UInt64, position: Int, input: Int)?
+        /// `" on host h"` for a remote worker, else empty.
+        let place: String
+        /// A remote worker whose stream ended without its shell's exit report: the connection
+        /// (or the launcher) died, and replies may have been lost on the way.
+        let connectionLost: Bool
+        /// The words for that: `"lost its connection (ssh exited with status 255)"`.
+        let lostConnection: String
 
         init(end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch]) {
             self.end = end
-            self.exit = exit
-            pid = connection.pid
+            pid = connection.process.isRemote ? connection.hello.pid : connection.pid
+            if connection.process.isRemote {
+                place = " on host \(connection.process.hostName)"
+                if let status = connection.remoteExit {
+                    self.exit = status > 128 && status < 160 ? .signaled(status - 128) : .exited(status)
+                } else {
+                    self.exit = exit
+                }
+                // Only an end the pool did not cause: it kills the launcher itself on a timeout,
+                // a protocol breach or terminate().
+                if case .crashed = end { connectionLost = connection.remoteExit == nil } else { connectionLost = false }
+            } else {
+                place = ""
+                self.exit = exit
+                connectionLost = false
+            }
+            lostConnection = "lost its connection (its launcher \(exit))"
             if case .timedOut(let id, let position) = end, let batch = batches.first(where: { $0.id == id }),
                 batch.indexes.indices.contains(position)
             {
@@ -167,7 +207,8 @@ extension ProcessPoolState {
 
     private func culpritError(_ batch: Batch, _ position: Int, _ story: DeathStory) -> PoolError {
         let index = batch.source.reportedIndex(batch.indexes[position])
-        let subject = "worker \(story.pid) running \(batch.source.displayName) on input \(index)"
+        let subject = "worker \(story.pid)\(story.place) running \(batch.source.displayName) on input \(index)"
+        let ended = story.connectionLost ? story.lostConnection : "\(story.exit)"
         let timeout = configuration.currentTaskTimeout.map { "\($0)" } ?? "?"
         switch story.end {
         case .timedOut:
@@ -184,7 +225,7 @@ extension ProcessPoolState {
         case .crashed(let fatal):
             let said = fatal.map { " after reporting: \($0)" } ?? ""
             return PoolError(
-                .workerCrashed, "\(subject) \(story.exit)\(said); a new worker replaces it", processID: story.pid,
+                .workerCrashed, "\(subject) \(ended)\(said); a new worker replaces it", processID: story.pid,
                 processExit: story.exit, inputIndexes: [index])
         case .protocolError(let reason):
             return PoolError(
@@ -192,7 +233,7 @@ extension ProcessPoolState {
                 processExit: story.exit, inputIndexes: [index])
         case .closed:
             return PoolError(
-                .workerCrashed, "\(subject) \(story.exit)", processID: story.pid, processExit: story.exit,
+                .workerCrashed, "\(subject) \(ended)", processID: story.pid, processExit: story.exit,
                 inputIndexes: [index])
         }
     }
@@ -204,11 +245,11 @@ extension ProcessPoolState {
         case .timedOut:
             why = "was killed because input \(story.timedOut.map { "\($0.input)" } ?? "?") ran past the task timeout"
         case .protocolError(let reason): why = "was killed because \(reason)"
-        case .crashed, .closed: why = "\(story.exit)"
+        case .crashed, .closed: why = story.connectionLost ? story.lostConnection : "\(story.exit)"
         }
         return PoolError(
             .resultLost,
-            "\(batch.source.displayName) may have finished input \(index) in worker \(story.pid), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
+            "\(batch.source.displayName) may have finished input \(index) in worker \(story.pid)\(story.place), which then \(why) before sending the result; the task is not idempotent, so it was not run again",
             processID: story.pid, processExit: story.exit, inputIndexes: [index])
     }
 }

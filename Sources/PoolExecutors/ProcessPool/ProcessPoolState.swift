@@ -55,6 +55,8 @@ struct ProcessPoolState {
         var kills: [Int32] = []
         var closes: [WorkerConnection] = []
         var sends: [Dispatch] = []
+        /// For ``ProcessPool/Configuration/onWarning``: a host dropped, a restart put off.
+        var warnings: [String] = []
     }
 
     /// Items of one source that fail with one error.
@@ -84,9 +86,16 @@ struct ProcessPoolState {
     /// single submissions of a known task are paced like a map of it.
     var nanosPerItem: [String: Double] = [:]
 
+    /// For each slot, the index of its host in the configuration's `effectiveHosts`.
+    let slotHosts: [Int]
+    /// Per host: how its workers have fared lately (remote hosts only).
+    var hostHealth: [HostHealth]
+
     init(configuration: ProcessPool.Configuration) {
         self.configuration = configuration
-        slots = Array(repeating: Slot(), count: configuration.workers)
+        slotHosts = configuration.slotHosts
+        slots = Array(repeating: Slot(), count: slotHosts.count)
+        hostHealth = Array(repeating: HostHealth(), count: configuration.effectiveHosts.count)
     }
 
     // MARK: Observing
@@ -193,21 +202,33 @@ struct ProcessPoolState {
     }
 
     enum ConductorStep {
-        /// Start a worker (again) in the slot.
-        case startWorker
+        /// Start a worker (again) in the slot, not before this monotonic time (a back-off after
+        /// its host failed; 0 for now).
+        case startWorker(notBefore: UInt64)
         /// The pool stopped for good, or is draining with nothing left to send: the conductor
         /// ends (already counted out; it broadcasts `conductorsFinished`).
         case finish
     }
 
-    /// Whether a conductor starts a(nother) worker: while the pool runs, or drains queued work.
-    mutating func nextConductorStep() -> ConductorStep {
+    /// Whether slot `slot`'s conductor starts a(nother) worker: while the pool runs, or drains
+    /// queued work, and its host was not dropped.
+    mutating func nextConductorStep(slot: Int) -> ConductorStep {
+        let health = hostHealth[slotHosts[slot]]
         switch lifecycle {
-        case .running: return .startWorker
-        case .shuttingDown where hasUndispatchedWork: return .startWorker
-        case .shuttingDown, .killing, .broken:
+        case .running where !health.dropped: return .startWorker(notBefore: health.retryAt)
+        case .shuttingDown where hasUndispatchedWork && !health.dropped: return .startWorker(notBefore: health.retryAt)
+        case .running, .shuttingDown, .killing, .broken:
             conductorsRunning -= 1
             return .finish
+        }
+    }
+
+    /// Whether a conductor waiting out a back-off should stop waiting: the pool stopped.
+    var isStopping: Bool {
+        switch lifecycle {
+        case .running: return false
+        case .shuttingDown: return !hasUndispatchedWork
+        case .killing, .broken: return true
         }
     }
 
@@ -222,10 +243,14 @@ struct ProcessPoolState {
         slots[slot].startingPID = pid
     }
 
-    /// Slot `slot`'s worker could not start (it was reaped, if spawned): the pool breaks.
+    /// Slot `slot`'s worker could not start (it was reaped, if spawned). On this machine the
+    /// pool breaks (the next start would fail the same way); a remote host is tried again
+    /// after a back-off when the failure may pass (``PoolError/isTransient``), else dropped.
     mutating func workerFailedToStart(slot: Int, _ error: PoolError) -> Action {
         slots[slot].startingPID = nil
-        return breakPool(error)
+        let host = slotHosts[slot]
+        guard !configuration.effectiveHosts[host].launcher.isLocal else { return breakPool(error) }
+        return hostFailed(host, error, permanent: !error.isTransient)
     }
 
     /// Slot `slot`'s worker said hello and serves from now on; killed at once if `terminate()`

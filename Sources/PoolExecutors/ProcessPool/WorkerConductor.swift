@@ -22,7 +22,8 @@ extension ProcessPoolCore {
     /// The life of worker slot `slot`: start a worker, serve it until it ends, account for what
     /// it held, and start another while the pool still has work for it.
     func conduct(slot: Int) {
-        while case .startWorker = lock.withLock({ state.nextConductorStep() }) {
+        while case .startWorker(let notBefore) = lock.withLock({ state.nextConductorStep(slot: slot) }) {
+            if notBefore > MonotonicClock.nanoseconds() && !waitOutBackOff(until: notBefore) { continue }
             let connection: WorkerConnection
             do {
                 connection = try startWorker(slot: slot)
@@ -36,7 +37,7 @@ extension ProcessPoolCore {
             pump()
             let end = serve(slot: slot, connection: connection)
             connection.closeRequests(discardQueued: true)
-            let exit = reap(connection.pid)
+            let exit = reap(connection.process)
             connection.joinWriter()
             // A waiting thread may still look in (it reads only what is open): never after this.
             connection.readLock.withLock { connection.readerClosed = true }
@@ -44,6 +45,16 @@ extension ProcessPoolCore {
             workerEnded(slot: slot, connection: connection, end: end, exit: exit)
         }
         conductorsFinished.broadcast()
+    }
+
+    /// Waits until `deadline` before a host's next start, looking every 50 ms whether the pool
+    /// stopped meanwhile; returns false if it did (the next step then finishes).
+    private func waitOutBackOff(until deadline: UInt64) -> Bool {
+        while MonotonicClock.nanoseconds() < deadline {
+            if lock.withLock({ state.isStopping }) { return false }
+            Processes.pause(microseconds: UInt32(min(50_000, (deadline &- MonotonicClock.nanoseconds()) / 1_000 + 1)))
+        }
+        return true
     }
 
     /// Reads replies until the worker's stream ends; enforces the task timeout.
@@ -162,8 +173,12 @@ extension ProcessPoolCore {
         case .fatal:
             var cursor = FrameCursor(payload)
             connection.fatal = try? cursor.readString()
+        case .exited where connection.process.isRemote:
+            connection.remoteExit = ExitTrailer.status(in: payload) ?? -1
         case .results, .released:
             break  // from a worker already found broken: ignored until its stream ends
+        case .exited:
+            breaks("it sent a frame only a remote worker's shell sends")
         default:
             breaks("it sent a frame the protocol does not allow here")
         }

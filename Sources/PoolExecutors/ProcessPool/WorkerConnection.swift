@@ -12,7 +12,9 @@ import PoolWire
 // @unchecked: the outbox's vars are used under `lock`; `reader` (not Sendable), `broken`, `fatal` and
 // `readerClosed` under `readLock`.
 final class WorkerConnection: @unchecked Sendable {
-    let pid: Int32
+    /// The worker process (for a remote worker, its launcher's process).
+    let process: WorkerProcess
+    var pid: Int32 { process.pid }
     let reader: FrameReader
     let page: ProgressPage?
     /// Shared memory for large arguments (written here) and large results (read here).
@@ -32,6 +34,9 @@ final class WorkerConnection: @unchecked Sendable {
     var fatal: String?
     /// Under `readLock`: set once the conductor has stopped reading (the descriptor closes next).
     var readerClosed = false
+    /// Under `readLock`: a remote worker's exit status, from the frame its shell sends after
+    /// it (see ``ExitTrailer``). A remote stream that ends without one lost its connection.
+    var remoteExit: Int32?
 
     private let requestDescriptor: Int32
     private let lock = ConditionLock()
@@ -43,10 +48,10 @@ final class WorkerConnection: @unchecked Sendable {
     private static let atomicWriteLimit = 4096
 
     init(
-        pid: Int32, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?,
+        process: WorkerProcess, requestDescriptor: Int32, reader: FrameReader, page: ProgressPage?,
         arenas: (arguments: SharedArena, results: SharedArena)?, hello: WorkerHello, name: String
     ) throws {
-        self.pid = pid
+        self.process = process
         self.requestDescriptor = requestDescriptor
         self.reader = reader
         self.page = page

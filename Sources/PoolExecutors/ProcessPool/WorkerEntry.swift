@@ -121,6 +121,8 @@ struct WorkerLoop {
     /// The fault-injection tests' settings: reservations in the results arena fail (bit 0),
     /// every second shared result is sent with a corrupt reference (bit 1).
     private let injectedFaults: Int
+    /// A remote worker: the protocol arrives on standard input and output.
+    private let overStandardStreams: Bool
 
     init(setting: String, tasks: [any PoolTask.Type]) {
         // Every worker also serves the echo (for calibration) and external commands.
@@ -129,11 +131,12 @@ struct WorkerLoop {
         }
         runners = (tasks + builtIn).map { Self.runner(for: $0) }
         let fields = setting.split(separator: ":")
-        parentPID = fields.count > 1 ? Int32(fields[1]) : nil
+        parentPID = fields.count > 1 ? Int32(fields[1]).flatMap { $0 > 0 ? $0 : nil } : nil
         maximumFrameBytes =
             fields.count > 2 ? Int(fields[2]) ?? FrameHeader.defaultMaximumPayload : FrameHeader.defaultMaximumPayload
         sharedThreshold = fields.count > 3 ? Int(fields[3]).flatMap { $0 > 0 ? $0 : nil } : nil
         injectedFaults = fields.count > 4 ? Int(fields[4]) ?? 0 : 0
+        overStandardStreams = fields.count > 5 && fields[5] == "stdio"
     }
 
     private static func runner<Task: PoolTask>(for task: Task.Type) -> Runner {
@@ -180,9 +183,14 @@ struct WorkerLoop {
     }
 
     func serve() -> Never {
-        // Die with the parent even in the middle of a long task; the end of the request stream
-        // covers the rest. The re-check closes the race where the parent died before prctl.
-        Processes.dieWithParent()
+        if overStandardStreams {
+            Self.moveProtocolOffStandardStreams()
+        } else {
+            // Die with the parent even in the middle of a long task; the end of the request
+            // stream covers the rest. The re-check closes the race where the parent died before
+            // prctl.
+            Processes.dieWithParent()
+        }
         // Programs a task starts must not inherit the protocol descriptors: a grandchild holding
         // the reply pipe would keep the parent from seeing this worker's death.
         for fd in [
@@ -206,11 +214,12 @@ struct WorkerLoop {
             Self.sendFatal("two tasks passed to WorkerEntry.runIfWorker(tasks:) share the name '\(runner.name)'")
             Processes.exitNow(WorkerProtocol.fatalExitStatus)
         }
-        let page = ProgressPage(inherited: WorkerProtocol.progressDescriptor)
+        // A remote worker inherited nothing past stderr: 5, 6 and 7 are not the pool's there.
+        let page = overStandardStreams ? nil : ProgressPage(inherited: WorkerProtocol.progressDescriptor)
         // The arenas exist only when the pool uses shared memory; one that cannot be mapped is
         // not used (the hello says so, and the pool sends everything through the pipe).
         let arguments =
-            sharedThreshold == nil
+            sharedThreshold == nil || overStandardStreams
             ? nil
             : SharedArena(
                 inherited: WorkerProtocol.argumentsDescriptor, writable: false, expectedName: "pool-advisor-arguments")
@@ -263,11 +272,30 @@ struct WorkerLoop {
         }
     }
 
+    /// A remote worker's streams: the protocol moves from standard input and output to 3 and
+    /// 4, standard input reads /dev/null and standard output goes to stderr, so what a task
+    /// prints reaches the user instead of corrupting the stream. A watchdog thread ends the
+    /// worker as soon as nobody reads its replies (the launcher or the pool died), even in the
+    /// middle of a long task: a remote process gets no parent-death signal from the pool.
+    private static func moveProtocolOffStandardStreams() {
+        do {
+            try Processes.moveStandardStreams(
+                toRequests: WorkerProtocol.requestDescriptor,
+                replies: WorkerProtocol.replyDescriptor)
+        } catch {
+            Processes.exitNow(WorkerProtocol.fatalExitStatus)  // nothing can be said: stdout is the stream
+        }
+        _ = try? PlatformThread.start(name: "worker-watchdog") {
+            Processes.waitForHangUp(WorkerProtocol.replyDescriptor)
+            Processes.exitNow(0)
+        }
+    }
+
     private func sayHello(with builder: FrameBuilder, sharedMemory: Bool) {
         let hello = WorkerHello(
             protocolVersion: WorkerProtocol.version, pid: Processes.currentPID(), buildID: Processes.buildID,
             executable: Processes.executablePath() ?? "", taskNames: runners.map(\.name),
-            taskSignatures: runners.map(\.signature), mapsSharedMemory: sharedMemory)
+            taskSignatures: runners.map(\.signature), mapsSharedMemory: sharedMemory, usableCores: Machine.usableCores)
         builder.begin(kind: FrameKind.hello.rawValue)
         try? builder.encode(hello)
         do {

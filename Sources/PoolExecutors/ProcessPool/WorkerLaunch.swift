@@ -10,6 +10,12 @@ struct WorkerLaunch: Sendable {
     let arguments: [String]
     let environment: [String]
     let requireSameBuild: Bool
+    /// Per host (``ProcessPool/Configuration/effectiveHosts``): the launcher's argv for a
+    /// remote host, nil for this machine.
+    let remoteArguments: [[String]?]
+    /// Per host: its name and the worker's path there, for messages.
+    let hostNames: [String]
+    let remotePaths: [String?]
 
     init(configuration: ProcessPool.Configuration) throws {
         switch configuration.executable {
@@ -40,6 +46,25 @@ struct WorkerLaunch: Sendable {
         }
         entries.append(marker)
         environment = entries
+        // A remote worker has no parent to check, no shared memory, and speaks on its standard
+        // streams ("stdio").
+        let remoteSetting =
+            "\(WorkerProtocol.version):0:\(configuration.maximumFrameBytes):0:\(configuration.injectedFaults):stdio"
+        let extra = configuration.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let hosts = configuration.effectiveHosts
+        hostNames = hosts.map(\.launcher.host)
+        remotePaths = hosts.map { $0.launcher.isLocal ? nil : $0.launcher.executable ?? path(of: configuration) }
+        remoteArguments = zip(hosts, remotePaths).map { host, remotePath in
+            remotePath.map { host.launcher.arguments(executable: $0, setting: remoteSetting, environment: extra) }
+        }
+    }
+}
+
+/// The executable a remote worker runs when its launcher names none: the pool's own path.
+private func path(of configuration: ProcessPool.Configuration) -> String {
+    switch configuration.executable {
+    case .current: return Processes.executablePath() ?? "/proc/self/exe"
+    case .path(let path, _): return path
     }
 }
 
@@ -48,6 +73,10 @@ struct WorkerLaunch: Sendable {
 extension ProcessPoolCore {
     /// Spawns a worker and waits for its hello.
     func startWorker(slot: Int) throws -> WorkerConnection {
+        let host = slotHosts[slot]
+        if let arguments = launch.remoteArguments[host] {
+            return try startRemoteWorker(slot: slot, host: host, arguments)
+        }
         // Each pipe end is owned until it is handed on: whatever fails below, every end still
         // open is closed exactly once, when its owner goes out of scope.
         let requests = try Processes.makePipe(capacity: 1 << 20)
@@ -83,22 +112,61 @@ extension ProcessPoolCore {
         replies.write.close()
         lock.withLock { state.workerSpawned(slot: slot, pid: pid) }
         let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
+        let process = WorkerProcess(pid: pid, command: nil, host: host, hostName: launch.hostNames[host])
         let connection: WorkerConnection
         do {
-            let hello = try handshake(pid: pid, reader: reader)
+            let hello = try handshake(process, reader: reader)
             connection = try WorkerConnection(
-                pid: pid, requestDescriptor: requests.write.rawValue, reader: reader, page: page,
+                process: process, requestDescriptor: requests.write.rawValue, reader: reader, page: page,
                 arenas: hello.mapsSharedMemory ? arenas : nil, hello: hello, name: "\(configuration.name)-w\(slot)")
         } catch {
             // A worker that ended before its hello was reaped by the handshake (its exit is in
             // the error): its pid may already belong to another process, never signal it.
             if (error as? PoolError)?.processExit == nil {
                 Processes.kill(pid)
-                _ = reap(pid)
+                _ = reap(process)
             }
             throw error
         }
         // The connection closes both from here on.
+        _ = requests.write.take()
+        _ = replies.read.take()
+        return connection
+    }
+
+    /// Starts a worker on another host through its launcher, its standard input and output
+    /// the request and reply streams (stderr is this process's), and waits for its hello.
+    private func startRemoteWorker(slot: Int, host: Int, _ arguments: [String]) throws -> WorkerConnection {
+        let requests = try Processes.makePipe(capacity: 1 << 20)
+        let replies = try Processes.makePipe(capacity: 1 << 20)
+        let command: Processes.RunningCommand
+        do {
+            command = try Processes.spawnLauncher(
+                arguments, standardInput: requests.read.rawValue, standardOutput: replies.write.rawValue)
+        } catch {
+            throw PoolError(
+                .workerStartFailed,
+                "could not start the launcher for host \(launch.hostNames[host]) (\(arguments.first ?? "")): is it installed and in PATH?",
+                underlying: error)
+        }
+        requests.read.close()
+        replies.write.close()
+        let process = WorkerProcess(pid: command.pid, command: command, host: host, hostName: launch.hostNames[host])
+        lock.withLock { state.workerSpawned(slot: slot, pid: command.pid) }
+        let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
+        let connection: WorkerConnection
+        do {
+            let hello = try handshake(process, reader: reader)
+            connection = try WorkerConnection(
+                process: process, requestDescriptor: requests.write.rawValue, reader: reader, page: nil, arenas: nil,
+                hello: hello, name: "\(configuration.name)-w\(slot)")
+        } catch {
+            if (error as? PoolError)?.processExit == nil {
+                Processes.kill(command.pid)
+                _ = reap(process)
+            }
+            throw error
+        }
         _ = requests.write.take()
         _ = replies.read.take()
         return connection
@@ -118,8 +186,12 @@ extension ProcessPoolCore {
         return (arguments, results)
     }
 
-    private func handshake(pid: Int32, reader: FrameReader) throws -> WorkerHello {
-        let path = launch.displayPath
+    private func handshake(_ process: WorkerProcess, reader: FrameReader) throws -> WorkerHello {
+        let pid = process.pid
+        let remotePath = launch.remotePaths[process.host]
+        let path = remotePath ?? launch.displayPath
+        // "worker 123 (/path)" here; "the worker on host h (/path)" elsewhere.
+        let subject = remotePath == nil ? "worker \(pid) (\(path))" : "the worker on host \(process.hostName) (\(path))"
         let guardAdvice =
             "a program used as a worker must call `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main"
         let timeout = Int32(
@@ -131,7 +203,7 @@ extension ProcessPoolCore {
         } catch {
             throw PoolError(
                 .workerStartFailed,
-                "worker \(pid) (\(path)) wrote something other than the protocol's hello on its protocol descriptor; \(guardAdvice)",
+                "\(subject) wrote something other than the protocol's hello on its protocol stream; \(guardAdvice)\(remotePath == nil ? "" : ", and nothing on the far side (a login script, the launcher) may write to standard output")",
                 underlying: error)
         }
         switch event {
@@ -140,40 +212,77 @@ extension ProcessPoolCore {
             guard hello.protocolVersion == WorkerProtocol.version else {
                 throw PoolError(
                     .workerStartFailed,
-                    "worker \(path) speaks protocol version \(hello.protocolVersion), this process \(WorkerProtocol.version): rebuild them together"
+                    "\(subject) speaks protocol version \(hello.protocolVersion), this process \(WorkerProtocol.version): rebuild them together\(copyAdvice(process, path))"
                 )
             }
             if launch.requireSameBuild && hello.buildID != Processes.buildID {
                 throw PoolError(
                     .workerStartFailed,
-                    "worker \(path) is a different build (build id \(hello.buildID.isEmpty ? "none" : hello.buildID)) from this process (\(Processes.buildID.isEmpty ? "none" : Processes.buildID)); rebuild and restart so both run the same binary"
+                    "\(subject) is a different build (build id \(hello.buildID.isEmpty ? "none" : hello.buildID)) from this process (\(Processes.buildID.isEmpty ? "none" : Processes.buildID)); \(remotePath == nil ? "rebuild and restart so both run the same binary" : "run the same binary on both sides\(copyAdvice(process, path))")"
                 )
             }
             return hello
         case .frame(let kind, let payload) where kind == FrameKind.fatal.rawValue:
             var cursor = FrameCursor(payload)
             let message = (try? cursor.readString()) ?? "no reason given"
-            throw PoolError(.workerStartFailed, "worker \(pid) (\(path)) could not start: \(message)")
-        case .frame(let kind, _):
-            throw PoolError(
-                .workerStartFailed, "worker \(pid) (\(path)) began with a frame of kind \(kind) instead of its hello")
-        case .endOfStream:
-            let exit = reap(pid)
+            throw PoolError(.workerStartFailed, "\(subject) could not start: \(message)")
+        case .frame(let kind, let payload) where kind == FrameKind.exited.rawValue && remotePath != nil:
+            let status = ExitTrailer.status(in: payload) ?? -1
+            let exit = reap(process)
+            let why: String
+            switch status {
+            case 127: why = "was not found there (sh exited with status 127)"
+            case 126: why = "is not executable there (sh exited with status 126)"
+            default: why = "exited with status \(status) before its handshake; \(guardAdvice)"
+            }
             throw PoolError(
                 .workerStartFailed,
-                "worker \(pid) (\(path)) \(exit) before its handshake; \(guardAdvice)", processID: pid,
+                "the worker executable \(path) on host \(process.hostName) \(why)\(copyAdvice(process, path))",
+                processID: pid, processExit: exit)
+        case .frame(let kind, _):
+            throw PoolError(.workerStartFailed, "\(subject) began with a frame of kind \(kind) instead of its hello")
+        case .endOfStream:
+            let exit = reap(process)
+            if remotePath != nil {
+                var error = PoolError(
+                    .workerStartFailed,
+                    "could not reach host \(process.hostName): its launcher (`\(configuration.effectiveHosts[process.host].launcher)`) \(exit) before the worker said hello (its own message, if any, is on standard error); check that the launcher runs a command on that host without a password or prompt",
+                    processID: pid, processExit: exit)
+                error.isTransient = true  // a network, a daemon or a scheduler may come back
+                throw error
+            }
+            throw PoolError(
+                .workerStartFailed, "\(subject) \(exit) before its handshake; \(guardAdvice)", processID: pid,
                 processExit: exit)
         case .timedOut:
-            throw PoolError(
+            var error = PoolError(
                 .workerStartFailed,
-                "worker \(pid) (\(path)) did not answer within \(configuration.startTimeout); \(guardAdvice) (without it the worker runs main instead of serving)",
+                "\(subject) did not answer within \(configuration.startTimeout); \(remotePath == nil ? "" : "the host or its scheduler may be slow or busy (raise ProcessPool.Configuration.startTimeout), or ")\(guardAdvice) (without it the worker runs main instead of serving)",
                 processID: pid)
+            error.isTransient = remotePath != nil
+            throw error
         }
     }
 
-    /// Collects a worker's exit status: it is normally already exiting; if it has not ended
-    /// within two seconds it is killed.
-    func reap(_ pid: Int32) -> ProcessExit {
+    /// How to put the right executable on a remote host, or nothing for this machine.
+    private func copyAdvice(_ process: WorkerProcess, _ path: String) -> String {
+        guard launch.remotePaths[process.host] != nil else { return "" }
+        return
+            "; copy this build there (for ssh: `scp \(launch.displayPath) \(process.hostName):\(path)`) or name the path it has there (WorkerLauncher's `executable`, or --remote-executable)"
+    }
+
+    /// Collects a worker's exit status (a launcher's, for a remote worker): it is normally
+    /// already exiting; if it has not ended within two seconds it is killed.
+    func reap(_ process: WorkerProcess) -> ProcessExit {
+        if let command = process.command {
+            for attempt in 0..<2_100 {
+                if Processes.hasEnded(command) { break }
+                if attempt == 2_099 { Processes.kill(command.pid) }
+                Processes.pause(microseconds: attempt < 100 ? 10 : 1_000)
+            }
+            return Processes.waitForLauncher(command)
+        }
+        let pid = process.pid
         for attempt in 0..<2_100 {
             if let exit = Processes.reap(pid, blocking: false) { return exit }
             Processes.pause(microseconds: attempt < 100 ? 10 : 1_000)
@@ -181,4 +290,15 @@ extension ProcessPoolCore {
         Processes.kill(pid)
         return Processes.reap(pid, blocking: true) ?? .unknown
     }
+}
+
+/// A worker process as its pool started it: directly (`command` nil), or through a launcher
+/// whose process `pid` is (the worker itself runs on another host).
+struct WorkerProcess: Sendable {
+    let pid: Int32
+    let command: Processes.RunningCommand?
+    /// The index of its host in the configuration's ``ProcessPool/Configuration/effectiveHosts``.
+    let host: Int
+    let hostName: String
+    var isRemote: Bool { command != nil }
 }

@@ -14,11 +14,17 @@
 ///   call flags that item's reply (``pinnedArgumentFlag``), and names the span in a
 ///   ``FrameKind/released`` frame once the last copy is gone; the pool reuses it only then.
 /// - End of file on the request pipe tells the worker to exit.
+/// - A worker on another host (``WorkerLauncher``) speaks the same protocol on its standard
+///   input and output, which it moves to 3 and 4 (stdout then goes to stderr, so a task's
+///   prints cannot corrupt the stream); it has no progress page and no arenas, and sends each
+///   result as soon as it is done. After it exits, its `sh` sends an ``FrameKind/exited``
+///   frame with its status.
 enum WorkerProtocol {
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
     /// Set in a worker's environment:
     /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
-    /// where faults are the fault-injection tests' (`Configuration.injectedFaults`).
+    /// where faults are the fault-injection tests' (`Configuration.injectedFaults`), then
+    /// `:stdio` for a remote worker (parent pid 0: not checked).
     static let environmentKey = "POOL_ADVISOR_WORKER"
     /// The argument workers are started with, so a program whose `main` lacks the entry guard
     /// most likely stops at once with a usage error.
@@ -64,6 +70,9 @@ enum FrameKind: UInt8 {
     /// Worker to pool: `[count u32]` then `count` sequence numbers (u64) of pinned argument
     /// spans it no longer holds.
     case released = 5
+    /// Written by `sh` on a remote host after the worker exits: its exit status as three ASCII
+    /// digits (``ExitTrailer``). Never written by a worker.
+    case exited = 6
 }
 
 /// Per-item status byte in a results frame.
@@ -92,4 +101,7 @@ struct WorkerHello: Codable {
     /// Whether it mapped the shared-memory arenas: if not, the pool sends it every value
     /// through the pipe.
     var mapsSharedMemory: Bool
+    /// The cores the worker's process may use on its host (affinity and cgroup quota): what a
+    /// remote host offers.
+    var usableCores: Int
 }

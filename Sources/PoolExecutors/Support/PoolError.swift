@@ -46,6 +46,9 @@ public struct PoolError: Error, Sendable, CustomStringConvertible {
     public let processExit: ProcessExit?
     /// The inputs concerned (positions in the submitted collection), if any.
     public let inputIndexes: [Int]
+    /// Whether trying again later may succeed (a remote host that could not be reached, or did
+    /// not answer in time), as opposed to a failure that repeats (a missing executable).
+    var isTransient = false
 
     init(
         _ code: Code, _ message: String, underlying: (any Error)? = nil, workerIndex: Int? = nil,

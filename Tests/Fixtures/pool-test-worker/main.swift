@@ -83,6 +83,16 @@ struct CrashOnce: PoolTask {
     }
 }
 
+/// Sleeps `input` milliseconds times `FIXTURE_SLOWDOWN` (1 when unset) and returns
+/// `FIXTURE_HOST_TAG`: which host of a multi-host pool ran it.
+struct TaggedNap: PoolTask {
+    static func run(_ input: Int) -> String {
+        let slowdown = getenv("FIXTURE_SLOWDOWN").flatMap { Int(String(cString: $0)) } ?? 1
+        usleep(UInt32(input * slowdown) * 1000)
+        return getenv("FIXTURE_HOST_TAG").map { String(cString: $0) } ?? "untagged"
+    }
+}
+
 /// Starts a pool of its own: must be refused inside a worker.
 struct Nested: PoolTask {
     static func run(_ input: Int) throws -> Int {
@@ -94,7 +104,7 @@ struct Nested: PoolTask {
 let allTasks: [any PoolTask.Type] =
     [
         Echo.self, Square.self, PickyTask.self, Crashy.self, Nap.self, WhoAmI.self, Measure.self, Chatty.self,
-        CrashOnce.self, Nested.self,
+        CrashOnce.self, Nested.self, TaggedNap.self,
     ] + faultTasks
 
 switch getenv("FIXTURE_MODE").map({ String(cString: $0) }) ?? "" {
@@ -130,6 +140,28 @@ if CommandLine.arguments.dropFirst().first == "parent" {
         waited += 1
     }
     print("workers \(pool.workerProcessIDs.map(String.init).joined(separator: " "))")
+    fflush(nil)
+    while true { sleep(10) }
+}
+// Not a worker: like "parent", with two workers on the ssh server whose port and key
+// directory `FIXTURE_SSH_PORT` and `FIXTURE_SSH_DIRECTORY` give; prints their remote pids.
+if CommandLine.arguments.dropFirst().first == "ssh-parent", let port = getenv("FIXTURE_SSH_PORT"),
+    let directory = getenv("FIXTURE_SSH_DIRECTORY")
+{
+    let options = [
+        "-p", String(cString: port), "-i", String(cString: directory) + "/client_key", "-o",
+        "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    ]
+    let pool = try ProcessPool(
+        configuration: ProcessPool.Configuration(hosts: [WorkerHost(.ssh("127.0.0.1", options: options), workers: 2)]))
+    // Two items that each hold a worker for a minute, so both are busy in a task when the
+    // parent dies: they must still exit (the watchdog), not finish the task first.
+    var pids = Set<Int32>()
+    for _ in 0..<50 where pids.count < 2 { pids.formUnion(try pool.map(WhoAmI.self, Array(0..<20), chunkSize: 1)) }
+    _ = try pool.submit(Nap.self, 60_000)
+    _ = try pool.submit(Nap.self, 60_000)
+    usleep(300_000)
+    print("workers \(pids.sorted().map(String.init).joined(separator: " "))")
     fflush(nil)
     while true { sleep(10) }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import PoolExecutors
+
+/// Workers started through a launcher command (``WorkerLauncher/command(_:host:joinsCommand:executable:)``)
+/// on this machine: the remote path (standard streams, no shared memory, no progress page, the
+/// shell's exit report) without a remote engine.
+@Suite struct LaunchedWorkerTests {
+    /// `env` runs `sh -c SCRIPT` here, as ssh or srun would there.
+    static let here = WorkerLauncher.command(["env"], host: "here")
+
+    private func launchedPool(
+        workers: Int = 2, launcher: WorkerLauncher = here,
+        _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+    ) throws -> ProcessPool {
+        try fixturePool { configuration in
+            configuration.hosts = [WorkerHost(launcher, workers: workers)]
+            adjust(&configuration)
+        }
+    }
+
+    @Test func aMapThroughALauncherReturnsEveryResultInOrder() throws {
+        let pool = try launchedPool()
+        defer { pool.shutdown() }
+        let inputs = Array(0..<500)
+        #expect(try pool.map(Square.self, inputs) == inputs.map { $0 * $0 })
+        #expect(try pool.submit(Square.self, 12).result() == 144)
+    }
+
+    @Test func largeValuesTravelThroughTheStream() throws {
+        let pool = try launchedPool(workers: 1)
+        defer { pool.shutdown() }
+        let payloads = [1 << 20, 3 << 20, 100].map { [UInt8](repeating: 7, count: $0) }
+        #expect(try pool.map(Measure.self, payloads) == payloads.map(\.count))
+    }
+
+    @Test func whatATaskPrintsDoesNotCorruptTheStream() throws {
+        let pool = try launchedPool(workers: 1)
+        defer { pool.shutdown() }
+        #expect(try pool.map(Chatty.self, ["a", "b", "c"]) == ["A", "B", "C"])
+    }
+
+    @Test func aCrashFailsOnlyItsItemAndNamesTheHost() throws {
+        let pool = try launchedPool(workers: 1)
+        defer { pool.shutdown() }
+        let inputs = [1, 2, 13, 4, 5]
+        var results: [Int: Result<Int, any Error>] = [:]
+        for item in try pool.mapUnordered(Crashy.self, inputs, chunkSize: 1).blocking {
+            results[item.index] = item.result
+        }
+        #expect(results.count == inputs.count)
+        for index in [0, 1, 3, 4] { #expect((try? results[index]?.get()) == inputs[index]) }
+        guard case .failure(let error as PoolError)? = results[2] else {
+            Issue.record("input 13 should have failed with a PoolError, got \(String(describing: results[2]))")
+            return
+        }
+        #expect(error.code == .workerCrashed)
+        #expect(error.inputIndexes == [2])
+        #expect(error.message.contains("on host here"))
+        // The shell reported the worker's own death, not a lost connection.
+        #expect(error.processExit == .signaled(9))
+        #expect(!error.message.contains("lost its connection"))
+    }
+
+    @Test func aMissingExecutableNamesTheHostThePathAndTheFix() throws {
+        let launcher = WorkerLauncher.command(["env"], host: "here", executable: "/nonexistent/pool-worker")
+        let pool = try launchedPool(workers: 1, launcher: launcher)
+        defer { pool.shutdown() }
+        #expect {
+            try pool.submit(Square.self, 3).result()
+        } throws: { error in
+            guard let error = error as? PoolError else { return false }
+            return error.code == .workerStartFailed && error.message.contains("host here")
+                && error.message.contains("/nonexistent/pool-worker") && error.message.contains("was not found")
+                && error.message.contains("copy this build there")
+        }
+    }
+
+    @Test func hostsAddUpToTheWorkers() throws {
+        var configuration = ProcessPool.Configuration(hosts: [.local(workers: 1), WorkerHost(Self.here, workers: 2)])
+        #expect(configuration.workers == 3)
+        #expect(configuration.slotHosts == [0, 1, 1])
+        configuration.workers = 5
+        #expect(throws: PoolError.self) { try configuration.validate() }
+    }
+}
