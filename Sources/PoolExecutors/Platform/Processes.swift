@@ -80,12 +80,12 @@ package enum Processes {
     /// Starts a worker's launcher (`ssh`, `srun`, …; the first argument looked up in `PATH`)
     /// with its standard input and output on the given pipe ends and stderr this process's, in
     /// a process group of its own that cannot outlive this process (see `poolsys_spawn_command`).
-    static func spawnLauncher(_ arguments: [String], standardInput: Int32, standardOutput: Int32) throws
-        -> RunningCommand
-    {
+    static func spawnLauncher(
+        _ arguments: [String], environment: [String], standardInput: Int32, standardOutput: Int32
+    ) throws -> RunningCommand {
         try ProcessControl.spawnCommand(
-            arguments, environment: Environment.all().filter { !$0.hasPrefix(WorkerProtocol.environmentKey + "=") },
-            standardInput: standardInput, standardOutput: standardOutput, standardError: 2)
+            arguments, environment: environment, standardInput: standardInput, standardOutput: standardOutput,
+            standardError: 2)
     }
 
     /// Whether a launcher has ended (it is reaped by ``waitForLauncher(_:)``).

@@ -36,7 +36,7 @@ extension ProcessPoolCore {
             } catch {
                 connection.broken =
                     "its reply stream is corrupt (did the task write on descriptor \(WorkerProtocol.replyDescriptor)?): \(error)"
-                Processes.kill(connection.pid)
+                connection.process.kill()
                 return
             }
             // Nothing whole yet, or the end: the conductor's.

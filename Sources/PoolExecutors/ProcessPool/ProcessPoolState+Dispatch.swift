@@ -1,3 +1,6 @@
+internal import PoolSystem
+import Synchronization
+
 /// Dispatch and replies: cutting queued work into batches for workers with room, and recording
 /// the replies that come back. Each method runs under the core's lock.
 extension ProcessPoolState {
@@ -19,6 +22,9 @@ extension ProcessPoolState {
         {
             let batch = Batch(id: nextBatchID, source: source, indexes: indexes)
             nextBatchID += 1
+            if slots[slot].inFlight.isEmpty && connection.page == nil {
+                connection.progressMark.store(MonotonicClock.nanoseconds(), ordering: .releasing)
+            }
             slots[slot].inFlight.append(batch)
             action.sends.append(Dispatch(slot: slot, connection: connection, batch: batch, taskIndex: taskIndex))
         }
@@ -137,6 +143,10 @@ extension ProcessPoolState {
         if count > 0 { hostServed(slotHosts[slot]) }
         if batch.answered == batch.indexes.count {
             slots[slot].inFlight.removeAll { $0 === batch }
+        }
+        if let connection = slots[slot].connection, connection.page == nil {
+            let now = slots[slot].inFlight.isEmpty ? 0 : MonotonicClock.nanoseconds()
+            connection.progressMark.store(now, ordering: .releasing)
         }
         if let limit = configuration.maxTasksPerWorker, slots[slot].itemsRun >= limit {
             slots[slot].retiring = true

@@ -36,7 +36,8 @@ struct ProcessPoolState {
     /// One worker process's place in the pool, refilled when its worker ends.
     struct Slot {
         var connection: WorkerConnection?
-        /// The pid of a worker still in its handshake (so `terminate` can kill it).
+        /// What `kill` takes to stop a worker still in its handshake (so `terminate` can): its
+        /// pid, or a launcher's process group as a negative number.
         var startingPID: Int32?
         var inFlight: [Batch] = []
         var itemsRun = 0
@@ -143,7 +144,7 @@ struct ProcessPoolState {
     }
 
     /// Pids of every worker, serving or still in its handshake.
-    private var everyWorkerPID: [Int32] { slots.compactMap { $0.connection?.pid ?? $0.startingPID } }
+    private var everyWorkerPID: [Int32] { slots.compactMap { $0.connection?.process.killTarget ?? $0.startingPID } }
 
     // MARK: Submitting and stopping
 
@@ -258,7 +259,7 @@ struct ProcessPoolState {
     mutating func workerConnected(slot: Int, _ connection: WorkerConnection) -> Action {
         slots[slot].startingPID = nil
         slots[slot].connection = connection
-        if case .killing = lifecycle { return Action(kills: [connection.pid]) }
+        if case .killing = lifecycle { return Action(kills: [connection.process.killTarget]) }
         return closeIfDone(slot) ? Action(closes: [connection]) : Action()
     }
 }

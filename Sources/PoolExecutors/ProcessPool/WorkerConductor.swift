@@ -1,5 +1,6 @@
 internal import PoolSystem
 import PoolWire
+import Synchronization
 
 /// Why a worker's reply stream ended.
 enum WorkerEnd {
@@ -68,7 +69,7 @@ extension ProcessPoolCore {
             let (broken, buffered) = connection.readLock.withLock {
                 (connection.broken, connection.reader.hasBufferedFrame)
             }
-            var wait = timedOut == nil && broken == nil ? timeoutMilliseconds(connection) : -1
+            var wait = timedOut == nil && broken == nil ? timeoutMilliseconds(slot: slot, connection) : -1
             // An emptied arguments arena gives back its extra pages after its grace: idle, when
             // the grace is over; busy with small items, after the longer busy grace. One that
             // holds pages above its warm ones is looked at within the grace even while no reply
@@ -87,7 +88,7 @@ extension ProcessPoolCore {
                 readable = try Descriptor.wait(connection.reader.descriptor, timeoutMilliseconds: wait)
             } catch {
                 connection.readLock.withLock { connection.readerClosed = true }
-                Processes.kill(connection.pid)
+                connection.process.kill()
                 return .protocolError("its reply stream could not be watched: \(error)")
             }
             connection.readLock.lock()
@@ -111,12 +112,13 @@ extension ProcessPoolCore {
                 let idle = lock.withLock { state.slots[slot].inFlight.isEmpty }
                 arguments.trimIfIdle(grace: SharedArena.grace(idle: idle))
             }
-            guard let page = connection.page, let timeout = configuration.currentTaskTimeout else { return nil }
-            let now = MonotonicClock.nanoseconds()
-            let progress = page.read()
-            if progress.startedAt != 0 && now &- progress.startedAt >= Self.nanoseconds(timeout) {
+            guard let timeout = configuration.currentTaskTimeout, let progress = running(slot: slot, connection)
+            else { return nil }
+            if progress.startedAt != 0
+                && MonotonicClock.nanoseconds() &- progress.startedAt >= Self.nanoseconds(timeout)
+            {
                 timedOut = (progress.batch, progress.index)
-                Processes.kill(connection.pid)
+                connection.process.kill()
             }
             return nil
         }
@@ -130,7 +132,7 @@ extension ProcessPoolCore {
             } catch {
                 let broken =
                     "its reply stream is corrupt (did the task write on descriptor \(WorkerProtocol.replyDescriptor)?): \(error)"
-                Processes.kill(connection.pid)
+                connection.process.kill()
                 return .protocolError(broken)
             }
             switch event {
@@ -154,7 +156,7 @@ extension ProcessPoolCore {
         func breaks(_ reason: String) {
             guard connection.broken == nil else { return }
             connection.broken = reason
-            Processes.kill(connection.pid)
+            connection.process.kill()
         }
         switch FrameKind(rawValue: kind) {
         case .results where connection.broken == nil:
@@ -184,14 +186,26 @@ extension ProcessPoolCore {
         }
     }
 
+    /// The item a worker runs now and when it started (0: none): from its progress page, or,
+    /// for a remote worker (which has none), the first unanswered item of its oldest batch,
+    /// started no earlier than its last reply or the moment it was given work while idle. The
+    /// estimate is never earlier than the truth, so a timeout never fires early.
+    private func running(slot: Int, _ connection: WorkerConnection) -> (startedAt: UInt64, batch: UInt64, index: Int)? {
+        if let page = connection.page { return page.read() }
+        let since = connection.progressMark.load(ordering: .acquiring)
+        guard since != 0, let batch = lock.withLock({ state.slots[slot].inFlight.first }) else { return (0, 0, 0) }
+        return (since, batch.id, lock.withLock { batch.answered })
+    }
+
     /// How long to wait for replies before checking the running item against the timeout.
-    private func timeoutMilliseconds(_ connection: WorkerConnection) -> Int32 {
-        guard configuration.hasTaskTimeout, let page = connection.page else { return -1 }
+    private func timeoutMilliseconds(slot: Int, _ connection: WorkerConnection) -> Int32 {
+        guard configuration.hasTaskTimeout else { return -1 }
         // An adjustable limit not set yet may be set at any time: look again soon.
         guard let timeout = configuration.currentTaskTimeout else { return 100 }
         let limit = Self.nanoseconds(timeout)
-        let progress = page.read()
-        guard progress.startedAt != 0 else { return Int32(clamping: max(1, limit / 1_000_000)) }
+        guard let progress = running(slot: slot, connection), progress.startedAt != 0 else {
+            return Int32(clamping: max(1, limit / 1_000_000))
+        }
         let elapsed = MonotonicClock.nanoseconds() &- progress.startedAt
         let left = elapsed >= limit ? 0 : limit - elapsed
         return Int32(clamping: left / 1_000_000 + 1)

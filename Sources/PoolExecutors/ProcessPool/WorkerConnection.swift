@@ -1,5 +1,6 @@
 internal import PoolSystem
 import PoolWire
+import Synchronization
 
 /// One live worker process as the parent sees it: its pid, the request pipe (with a writer
 /// thread for frames that do not fit at once), the reply reader and the progress page.
@@ -34,6 +35,10 @@ final class WorkerConnection: @unchecked Sendable {
     var fatal: String?
     /// Under `readLock`: set once the conductor has stopped reading (the descriptor closes next).
     var readerClosed = false
+    /// For a remote worker's task timeout (it has no progress page): when it was last seen to
+    /// start an item, at the latest (monotonic ns: given work while idle, or its last reply);
+    /// 0 while it holds no work. Set under the core's lock.
+    let progressMark = Atomic<UInt64>(0)
     /// Under `readLock`: a remote worker's exit status, from the frame its shell sends after
     /// it (see ``ExitTrailer``). A remote stream that ends without one lost its connection.
     var remoteExit: Int32?

@@ -13,6 +13,8 @@ struct WorkerLaunch: Sendable {
     /// Per host (``ProcessPool/Configuration/effectiveHosts``): the launcher's argv for a
     /// remote host, nil for this machine.
     let remoteArguments: [[String]?]
+    /// Per host: the launcher's environment (this process's, with its own variables).
+    let launcherEnvironments: [[String]]
     /// Per host: its name and the worker's path there, for messages.
     let hostNames: [String]
     let remotePaths: [String?]
@@ -53,6 +55,13 @@ struct WorkerLaunch: Sendable {
         let extra = configuration.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let hosts = configuration.effectiveHosts
         hostNames = hosts.map(\.launcher.host)
+        let inherited = Processes.environment().filter { !$0.hasPrefix(prefix) }
+        launcherEnvironments = hosts.map { host in
+            let own = host.launcher.environment
+            guard !own.isEmpty else { return inherited }
+            return inherited.filter { entry in !own.keys.contains { entry.hasPrefix($0 + "=") } }
+                + own.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        }
         remotePaths = hosts.map { $0.launcher.isLocal ? nil : $0.launcher.executable ?? path(of: configuration) }
         remoteArguments = zip(hosts, remotePaths).map { host, remotePath in
             remotePath.map { host.launcher.arguments(executable: $0, setting: remoteSetting, environment: extra) }
@@ -142,7 +151,8 @@ extension ProcessPoolCore {
         let command: Processes.RunningCommand
         do {
             command = try Processes.spawnLauncher(
-                arguments, standardInput: requests.read.rawValue, standardOutput: replies.write.rawValue)
+                arguments, environment: launch.launcherEnvironments[host], standardInput: requests.read.rawValue,
+                standardOutput: replies.write.rawValue)
         } catch {
             throw PoolError(
                 .workerStartFailed,
@@ -152,7 +162,7 @@ extension ProcessPoolCore {
         requests.read.close()
         replies.write.close()
         let process = WorkerProcess(pid: command.pid, command: command, host: host, hostName: launch.hostNames[host])
-        lock.withLock { state.workerSpawned(slot: slot, pid: command.pid) }
+        lock.withLock { state.workerSpawned(slot: slot, pid: -command.pid) }
         let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
         let connection: WorkerConnection
         do {
@@ -162,7 +172,7 @@ extension ProcessPoolCore {
                 hello: hello, name: "\(configuration.name)-w\(slot)")
         } catch {
             if (error as? PoolError)?.processExit == nil {
-                Processes.kill(command.pid)
+                process.kill()
                 _ = reap(process)
             }
             throw error
@@ -277,7 +287,7 @@ extension ProcessPoolCore {
         if let command = process.command {
             for attempt in 0..<2_100 {
                 if Processes.hasEnded(command) { break }
-                if attempt == 2_099 { Processes.kill(command.pid) }
+                if attempt == 2_099 { process.kill() }
                 Processes.pause(microseconds: attempt < 100 ? 10 : 1_000)
             }
             return Processes.waitForLauncher(command)
@@ -301,4 +311,11 @@ struct WorkerProcess: Sendable {
     let host: Int
     let hostName: String
     var isRemote: Bool { command != nil }
+
+    /// What `kill` takes to stop it: its pid, or for a launcher its whole process group (a
+    /// launcher such as `env` or `sh` may run the worker as its child on this machine).
+    var killTarget: Int32 { command == nil ? pid : -pid }
+
+    /// Kills it (a launcher with everything in its process group).
+    func kill() { Processes.kill(killTarget) }
 }

@@ -12,6 +12,12 @@
 /// which reports its exit status to the pool after its last frame, so a crash there is told
 /// apart from a dropped connection.
 public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
+    init(transport: Transport, host: String, executable: String? = nil) {
+        self.transport = transport
+        self.host = host
+        self.executable = executable
+    }
+
     enum Transport: Sendable, Hashable {
         case local
         /// `prefix` then the remote command; `joinsCommand` when the prefix hands its last
@@ -25,9 +31,12 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     /// The worker executable's path on the far side. Nil (the default) uses the pool's
     /// executable path, as on a cluster whose nodes share a file system with this one.
     public var executable: String?
+    /// Variables set for the launcher itself, on this machine (`SLURM_CONF`, `KUBECONFIG`,
+    /// `SSH_AUTH_SOCK`); the workers' own come from ``ProcessPool/Configuration/environment``.
+    public var environment: [String: String] = [:]
 
     /// Workers on this machine, spawned directly (the default).
-    public static let local = WorkerLauncher(transport: .local, host: ":", executable: nil)
+    public static let local = WorkerLauncher(transport: .local, host: ":")
 
     /// Workers on `destination` (`host`, `user@host`, an alias from `~/.ssh/config`) through
     /// OpenSSH, with `-T -o BatchMode=yes` (no terminal, never a password prompt).

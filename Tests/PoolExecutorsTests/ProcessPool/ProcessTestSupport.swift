@@ -122,3 +122,8 @@ func fixtureParentReport(_ arguments: [String], sourceLocation: SourceLocation =
     #expect(parent.terminationStatus == 0, "\(report)", sourceLocation: sourceLocation)
     return report.split(whereSeparator: \.isWhitespace)
 }
+
+struct TaggedNap: PoolTask {
+    static var name: String { "pool_test_worker.TaggedNap" }
+    static func run(_ input: Int) -> String { fatalError("runs in the worker") }
+}

@@ -77,6 +77,45 @@ import Testing
         }
     }
 
+    /// Without a progress page the pool times an item from its worker's last reply: the
+    /// hanging item fails alone and a new worker takes the rest.
+    @Test func theTaskTimeoutHoldsForALaunchedWorker() throws {
+        let pool = try launchedPool(workers: 1) { $0.taskTimeout = .seconds(1) }
+        defer { pool.shutdown() }
+        var outcomes: [Int: Result<Int, any Error>] = [:]
+        for item in try pool.mapUnordered(Nap.self, [5, 120_000, 5, 5], chunkSize: 1).blocking {
+            outcomes[item.index] = item.result
+        }
+        #expect(outcomes.count == 4)
+        guard case .failure(let error as PoolError)? = outcomes[1] else {
+            Issue.record("the hanging item should time out: \(String(describing: outcomes[1]))")
+            return
+        }
+        #expect(error.code == .taskTimedOut && error.inputIndexes == [1])
+        #expect((try? outcomes[0]?.get()) == 5)
+        // Sent behind the hanging item, the last two may only fail as possibly run, never twice.
+        for index in [2, 3] {
+            if case .failure(let error as PoolError)? = outcomes[index] {
+                #expect(error.code == .resultLost, "\(error)")
+            } else {
+                #expect((try? outcomes[index]?.get()) == 5)
+            }
+        }
+    }
+
+    /// Items go to whichever worker has room: a host ten times slower drains far fewer.
+    @Test func aFasterHostDrainsMoreItems() throws {
+        let fast = WorkerLauncher.command(["env", "FIXTURE_HOST_TAG=fast"], host: "fast")
+        let slow = WorkerLauncher.command(["env", "FIXTURE_HOST_TAG=slow", "FIXTURE_SLOWDOWN=10"], host: "slow")
+        let pool = try fixturePool { $0.hosts = [WorkerHost(fast, workers: 1), WorkerHost(slow, workers: 1)] }
+        defer { pool.shutdown() }
+        let tags = try pool.map(TaggedNap.self, Array(repeating: 2, count: 300))
+        let onFast = tags.filter { $0 == "fast" }.count
+        let onSlow = tags.filter { $0 == "slow" }.count
+        #expect(onFast + onSlow == 300, "\(Set(tags))")
+        #expect(onFast > 3 * onSlow, "fast host ran \(onFast), slow host \(onSlow)")
+    }
+
     @Test func hostsAddUpToTheWorkers() throws {
         var configuration = ProcessPool.Configuration(hosts: [.local(workers: 1), WorkerHost(Self.here, workers: 2)])
         #expect(configuration.workers == 3)

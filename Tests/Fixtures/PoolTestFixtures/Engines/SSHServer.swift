@@ -53,6 +53,7 @@ public final class SSHServer: Sendable {
 
     private init() throws {
         directory = try TestEngines.makeDirectory(prefix: "pool-advisor-sshd")
+        TestEngines.removeWhenDone(directory)
         for key in ["host_key", "client_key"] {
             try TestEngines.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", "\(directory)/\(key)"])
         }

@@ -116,6 +116,20 @@ public enum TestEngines {
         throw Missing("\(name) did not start: \(command.joined(separator: " "))")
     }
 
+    /// Removes `directory` (made by ``makeDirectory(prefix:)``) once this test process and the
+    /// daemons' watchdogs are gone.
+    static func removeWhenDone(_ directory: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done; sleep 2; rm -rf -- '\(directory)'",
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+    }
+
     /// Kills a watched daemon and its watchdog by pid.
     static func stop(_ started: (pid: Int32, watchdog: Int32)) {
         kill(started.pid, SIGTERM)

@@ -1,0 +1,84 @@
+import Foundation
+import PoolTestFixtures
+import Testing
+
+@testable import PoolExecutors
+
+/// Workers placed by a real one-node Slurm cluster on 127.0.0.1 (``SlurmCluster``), each an
+/// `srun` job step: results, a crash, a killed step.
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: TestEngines.slurmUsable))
+struct SlurmWorkerTests {
+    private func slurmPool(
+        workers: Int = 2, _ adjust: (inout ProcessPool.Configuration) -> Void = { _ in }
+    ) throws -> ProcessPool {
+        let cluster = try #require(try SlurmCluster.shared(), "Slurm is not installed")
+        return try fixturePool { configuration in
+            configuration.hosts = [WorkerHost(cluster.launcher(), workers: workers)]
+            adjust(&configuration)
+        }
+    }
+
+    @Test func aMapThroughSrunReturnsEveryResult() throws {
+        let pool = try slurmPool(workers: 3)
+        defer { pool.shutdown() }
+        let inputs = Array(0..<1_000)
+        #expect(try pool.map(Square.self, inputs) == inputs.map { $0 * $0 })
+        let payload = [UInt8](repeating: 9, count: 2 << 20)
+        #expect(try pool.submit(Measure.self, payload).result() == payload.count)
+        // Three job steps at once: the partition oversubscribes, none queues.
+        var pids = Set<Int32>()
+        for _ in 0..<50 where pids.count < 3 { pids.formUnion(try pool.map(WhoAmI.self, Array(0..<30), chunkSize: 1)) }
+        #expect(pids.count == 3)
+    }
+
+    @Test func aCrashInAStepFailsOnlyItsItem() throws {
+        let pool = try slurmPool(workers: 1)
+        defer { pool.shutdown() }
+        let inputs = [1, 13, 3]
+        var outcomes: [Int: Result<Int, any Error>] = [:]
+        for item in try pool.mapUnordered(Crashy.self, inputs, chunkSize: 1).blocking {
+            outcomes[item.index] = item.result
+        }
+        #expect((try? outcomes[0]?.get()) == 1 && (try? outcomes[2]?.get()) == 3)
+        guard case .failure(let error as PoolError)? = outcomes[1] else {
+            Issue.record("input 13 should fail: \(String(describing: outcomes[1]))")
+            return
+        }
+        #expect(error.code == .workerCrashed && error.inputIndexes == [1])
+        #expect(error.message.contains("on host slurm") && !error.message.contains("lost its connection"))
+        #expect(error.processExit == .signaled(9))
+    }
+
+    /// Killing `srun` ends its step: the item it ran fails as a lost connection, the rest run
+    /// on a new step, each once.
+    @Test func aKilledSrunFailsOnlyItsItem() throws {
+        let log = CallLog()
+        defer { log.remove() }
+        let pool = try slurmPool(workers: 1) { $0.environment["FAULT_LOG"] = log.path }
+        defer { pool.shutdown() }
+        let remotePID = try pool.submit(WhoAmI.self, 0).result()
+        let srun = try #require(pool.workerProcessIDs.first)
+        let inputs = [Faulty.input(0, spin: 30_000_000_000)] + (1..<10).map { Faulty.input($0) }
+        let stream = try pool.mapUnordered(Faulty.self, inputs, chunkSize: 1)
+        #expect(eventually { log.calls().contains(0) }, "item 0 never started")
+        kill(srun, SIGKILL)
+        var outcomes: [Int: Result<Int, any Error>] = [:]
+        for item in stream.blocking { outcomes[item.index] = item.result }
+        #expect(outcomes.count == 10)
+        guard case .failure(let error as PoolError)? = outcomes[0] else {
+            Issue.record("item 0 should fail: \(String(describing: outcomes[0]))")
+            return
+        }
+        #expect(error.code == .workerCrashed && error.message.contains("on host slurm"))
+        for index in 1..<10 {
+            switch outcomes[index] {
+            case .success(let value)?: #expect(value == index * 2)
+            case .failure(let error as PoolError)?: #expect(error.code == .resultLost, "\(error)")
+            default: Issue.record("item \(index): \(String(describing: outcomes[index]))")
+            }
+        }
+        let counts = Dictionary(grouping: log.calls(), by: { $0 }).mapValues(\.count)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "some input ran twice: \(counts)")
+        #expect(eventually(seconds: 30) { processIsGone(remotePID) }, "the step's worker \(remotePID) outlived srun")
+    }
+}
