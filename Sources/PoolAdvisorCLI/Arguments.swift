@@ -51,6 +51,8 @@ struct ParsedArguments {
     let spec: CommandSpec
     var operands: [String] = []
     private(set) var values: [String: String] = [:]
+    /// Every value of each option, in order: a repeatable option's (``values(_:)``).
+    private(set) var repeated: [String: [String]] = [:]
     private(set) var flags: Set<String> = []
     var wantsHelp = false
 
@@ -90,6 +92,7 @@ struct ParsedArguments {
                 flags.insert(name)
             } else if let value = inline ?? rest.popFirst() {
                 values[name] = value
+                repeated[name, default: []].append(value)
             } else {
                 throw UsageError(message: "option '\(name)' needs a value (\(option.value!))", command: spec)
             }
@@ -113,6 +116,20 @@ struct ParsedArguments {
                 message: "invalid value '\(text)' for '\(option.name)': expected \(option.expected)", command: spec)
         }
         return value
+    }
+
+    /// Every value a repeatable option was given, in order; empty when none.
+    /// - Throws: ``UsageError`` naming the option, the text and what it expects.
+    func values<Value>(_ option: CommandOption<Value>) throws(UsageError) -> [Value] {
+        var converted: [Value] = []
+        for text in repeated[option.name] ?? [] {
+            guard let value = option.convert(text) else {
+                throw UsageError(
+                    message: "invalid value '\(text)' for '\(option.name)': expected \(option.expected)", command: spec)
+            }
+            converted.append(value)
+        }
+        return converted
     }
 
     /// The option's value, or `fallback` when the command line does not give it.

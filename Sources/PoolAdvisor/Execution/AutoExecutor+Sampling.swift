@@ -97,9 +97,7 @@ extension AutoExecutor {
 
     /// One call in a worker process of its own (started and stopped here).
     func inWorker<Task: PoolTask>(_ task: Task.Type, _ input: Task.Input) throws -> Task.Output {
-        var configuration = options.processes
-        configuration.workers = 1
-        let pool = try ProcessPool(configuration: configuration)
+        let pool = try ProcessPool(configuration: options.processes.onThisMachine(workers: 1))
         defer { pool.shutdown() }
         return try pool.submit(task, input).result()
     }
@@ -115,9 +113,7 @@ extension AutoExecutor {
         let profiler = Profiler(options: profilerOptions, machine: advisor.costMachine(cores: Machine.usableCores))
         let measured: ProfiledRun<Task.Output>
         if isolated {
-            var configuration = options.processes
-            configuration.workers = 1
-            let pool = try ProcessPool(configuration: configuration)
+            let pool = try ProcessPool(configuration: options.processes.onThisMachine(workers: 1))
             defer { pool.shutdown() }
             measured = try profiler.measure(
                 task, sample: Array(inputs[range]), in: pool, reportingIndexes: Array(range))

@@ -226,9 +226,7 @@ public final class Executor: Sendable {
     func processPool() throws -> ProcessPool {
         try pools.withLock { pools in
             if let pool = pools.processes { return pool }
-            var configuration = processTemplate
-            configuration.workers = max(1, plan.workers)
-            let pool = try ProcessPool(configuration: configuration)
+            let pool = try ProcessPool(configuration: processTemplate.sized(workers: plan.workers))
             pools.processes = pool
             return pool
         }
@@ -258,8 +256,7 @@ public final class Executor: Sendable {
         let pipeline: Pipeline<Staged.Fetch, Staged.Compute> = try pools.withLock { pools in
             let key = ObjectIdentifier(Staged.self)
             if let existing = pools.pipelines[key] as? Pipeline<Staged.Fetch, Staged.Compute> { return existing }
-            var processes = processTemplate
-            processes.workers = max(1, plan.workers)
+            let processes = processTemplate.sized(workers: plan.workers)
             let compute: Pipeline<Staged.Fetch, Staged.Compute>.Configuration.ComputeStage =
                 plan.computeStage == .threads ? .threads(workers: max(1, plan.workers)) : .processes(processes)
             let created = try Pipeline(

@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS|P%] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS|P%] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--ssh LOGINS|--hosts FILE [--remote-executable PATH]] [--shell] [--quiet]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             The inputs are read a block at a time (about 8 MiB, at most 131,072 lines), so a file
@@ -38,6 +38,13 @@ enum RunCommand {
             exited non-zero) again, up to N more times, in the same worker; a task must be
             declared idempotent, and giving it for --exec declares the command safe to repeat.
 
+            More than one machine: --ssh 4/user@node1,4/user@node2 (or --hosts FILE, one such
+            login per line; ':' is this machine) runs worker processes there through ssh (or
+            'N/srun …' through Slurm), each item on whichever worker has room. The executable must
+            be at the same path on each host (--remote-executable names another) and be the same
+            build. A crash or a lost connection fails only the items that worker held; a host
+            that keeps failing is dropped with a warning and the job goes on elsewhere.
+
             The first SIGINT or SIGTERM starts no more inputs and lets the running ones finish
             (their outputs are written and logged); a second stops at once.
 
@@ -47,7 +54,8 @@ enum RunCommand {
             """,
         options: .list(
             inputs, mode, workers, chunk, fetchWorkers, rules, output, timeout, jobLog, resume, retryFailed, halt,
-            tag, retries, exec, TaskChoice.shell, quiet),
+            tag, retries, HostOptions.ssh, HostOptions.hosts, HostOptions.remoteExecutable, exec, TaskChoice.shell,
+            quiet),
         operands: ["TASK"], optionalOperands: 1)
 
     static let inputs = CommandOption.text("--inputs", "FILE", help: "The inputs, one JSON value per line (required).")
@@ -103,7 +111,10 @@ enum RunCommand {
             throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)
         }
         let template = try parsed.value(exec)
-        let settings = try RunSettings(parsed, inputsPath: inputsPath, runsCommands: template != nil)
+        var settings = try RunSettings(parsed, inputsPath: inputsPath, runsCommands: template != nil)
+        settings.hosts = try HostOptions.resolve(parsed, context, quiet: settings.quiet)
+        // Hosts are worker processes: until the advisor weighs them, auto runs processes there.
+        if !settings.hosts.isEmpty && settings.mode == nil { settings.mode = .processes }
         try settings.check(for: task)
         if let template {
             let source = try InputSource.commandCalls(

@@ -25,6 +25,8 @@ extension RunCommand {
         var tag: Bool
         /// Further attempts for a failing call (`--retries`), 0 without.
         var retries: Int
+        /// Where the workers run (`--ssh`, `--hosts`); empty: this machine.
+        var hosts: [WorkerHost] = []
 
         /// Which inputs run: all of them, or those an earlier run's job log did not finish.
         enum Rerun: Equatable {
@@ -104,6 +106,15 @@ extension RunCommand {
                     "--timeout P% times each call against the median successful one, and a staged task's calls run as a pipeline that is not timed per call; give --timeout SECONDS"
                 )
             }
+            if !hosts.isEmpty, workersGiven {
+                throw usage(
+                    "--workers counts workers on this machine; with --ssh or --hosts give each host its count (N/host)")
+            }
+            if !hosts.isEmpty, let mode, mode != .processes {
+                throw usage(
+                    "--ssh and --hosts run worker processes on those hosts: use --mode processes (the default with hosts), or leave the hosts out"
+                )
+            }
             if timeout != nil, let mode, mode != .processes {
                 throw usage(
                     "--timeout needs worker processes: a call on a thread cannot be stopped; use --mode processes, or auto (which then runs every call in workers)"
@@ -115,9 +126,11 @@ extension RunCommand {
         /// and worker are known.
         var recordsCalls: Bool { jobLog != nil || halt == .never || tag || retries > 0 || relativeTimeout != nil }
 
-        /// Worker settings: this executable, with the task timeout if one was given.
+        /// Worker settings: this executable, on the hosts given, with the task timeout if one
+        /// was given.
         var processes: ProcessPool.Configuration {
             var configuration = ProcessPool.Configuration()
+            if !hosts.isEmpty { configuration.hosts = hosts }
             if case .seconds(let seconds)? = timeout {
                 configuration.taskTimeout = .nanoseconds(Int64((seconds * 1e9).rounded()))
             }

@@ -69,6 +69,9 @@ package enum Processes {
     /// Blocks until nobody reads `fd` (a pipe's write end) any more.
     static func waitForHangUp(_ fd: Int32) { Descriptor.waitForHangUp(fd) }
 
+    /// This machine's host name, or nil.
+    static func hostName() -> String? { SystemInfo.hostName() }
+
     /// Writes `line` and a newline to standard error.
     static func printWarning(_ line: String) {
         try? Descriptor.writeAll(2, Array((line + "\n").utf8))

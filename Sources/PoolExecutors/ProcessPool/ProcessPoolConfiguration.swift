@@ -94,6 +94,33 @@ extension ProcessPool {
             self.hosts = hosts
         }
 
+        /// Whether `name` is a POSIX shell variable name.
+        static func isShellName(_ name: String) -> Bool {
+            guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+            return name.unicodeScalars.allSatisfy {
+                $0.isASCII
+                    && (("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_")
+            }
+        }
+
+        /// These settings with `count` workers: on this machine alone when ``hosts`` is empty,
+        /// else the hosts' own counts, which a count for the whole pool cannot split.
+        public func sized(workers count: Int) -> Self {
+            guard hosts.isEmpty else { return self }
+            var sized = self
+            sized.workers = max(1, count)
+            return sized
+        }
+
+        /// These settings with `count` workers on this machine, whatever the hosts (a worker
+        /// of its own for one call, a profile).
+        public func onThisMachine(workers count: Int) -> Self {
+            var local = self
+            local.hosts = []
+            local.workers = max(1, count)
+            return local
+        }
+
         /// The hosts the pool's slots belong to: ``hosts``, or this machine alone.
         var effectiveHosts: [WorkerHost] { hosts.isEmpty ? [.local(workers: workers)] : hosts }
 
@@ -127,6 +154,15 @@ extension ProcessPool {
                     .invalidConfiguration,
                     "ProcessPool.Configuration.workers is \(workers) but its hosts hold \(hosts.reduce(0, { $0 + $1.workers })) workers; with hosts set, give each host its count instead"
                 )
+            }
+            // A remote worker's variables are set by a shell there: a name must be a name.
+            if hosts.contains(where: { !$0.launcher.isLocal }) {
+                for name in environment.keys where !Self.isShellName(name) {
+                    throw PoolError(
+                        .invalidConfiguration,
+                        "ProcessPool.Configuration.environment has the variable name '\(name)', which a shell on another host cannot set; use letters, digits and '_', not starting with a digit"
+                    )
+                }
             }
             guard hostFailureLimit >= 1 else {
                 throw PoolError(

@@ -48,8 +48,8 @@ extension ProcessPoolState {
             return breakPool(
                 PoolError(
                     .workerStartFailed,
-                    "process pool '\(configuration.name)' has no host left to run on; \(reasons.joined(separator: "; "))",
-                    underlying: error))
+                    "process pool '\(configuration.name)' has no host left to run on; \(reasons.joined(separator: "; "))"
+                ))
         }
         var action = Action()
         let names = remaining.map { configuration.effectiveHosts[$0].launcher.host }

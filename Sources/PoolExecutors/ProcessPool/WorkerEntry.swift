@@ -34,7 +34,7 @@ public enum WorkerEntry {
         var names = Set<String>()
         let recorded = (tasks + [ExternalCommand.self]).filter { names.insert($0.name).inserted }.map(recordedForm(of:))
         // Recorded in the parent too: a worker started from this executable serves these.
-        let served = tasks + recorded + [WorkerEcho.self, ExternalCommand.self]
+        let served = tasks + recorded + [WorkerEcho.self, WorkerHostFacts.self, ExternalCommand.self]
         registered.withLock { known in
             var table = known ?? [:]
             for task in served where table[task.name] == nil { table[task.name] = TaskSignature.of(task) }
@@ -126,7 +126,8 @@ struct WorkerLoop {
 
     init(setting: String, tasks: [any PoolTask.Type]) {
         // Every worker also serves the echo (for calibration) and external commands.
-        let builtIn: [any PoolTask.Type] = [WorkerEcho.self, ExternalCommand.self].filter { candidate in
+        let builtIn: [any PoolTask.Type] = [WorkerEcho.self, WorkerHostFacts.self, ExternalCommand.self].filter {
+            candidate in
             !tasks.contains { $0.name == candidate.name }
         }
         runners = (tasks + builtIn).map { Self.runner(for: $0) }
@@ -295,7 +296,7 @@ struct WorkerLoop {
         let hello = WorkerHello(
             protocolVersion: WorkerProtocol.version, pid: Processes.currentPID(), buildID: Processes.buildID,
             executable: Processes.executablePath() ?? "", taskNames: runners.map(\.name),
-            taskSignatures: runners.map(\.signature), mapsSharedMemory: sharedMemory, usableCores: Machine.usableCores)
+            taskSignatures: runners.map(\.signature), mapsSharedMemory: sharedMemory)
         builder.begin(kind: FrameKind.hello.rawValue)
         try? builder.encode(hello)
         do {

@@ -20,7 +20,7 @@
 ///   result as soon as it is done. After it exits, its `sh` sends an ``FrameKind/exited``
 ///   frame with its status.
 enum WorkerProtocol {
-    static let version: UInt32 = 6
+    static let version: UInt32 = 5
     /// Set in a worker's environment:
     /// `"<version>:<parent pid>:<maximum frame bytes>:<shared-memory threshold, 0 for none>:<faults>"`,
     /// where faults are the fault-injection tests' (`Configuration.injectedFaults`), then
@@ -101,7 +101,4 @@ struct WorkerHello: Codable {
     /// Whether it mapped the shared-memory arenas: if not, the pool sends it every value
     /// through the pipe.
     var mapsSharedMemory: Bool
-    /// The cores the worker's process may use on its host (affinity and cgroup quota): what a
-    /// remote host offers.
-    var usableCores: Int
 }

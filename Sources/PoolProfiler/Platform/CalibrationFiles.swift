@@ -33,18 +33,20 @@ enum CalibrationFiles {
     }
 
     /// What reading the cache found.
-    enum Reading {
+    enum Reading<Profile> {
         case missing
         /// The file is there but not used; the text says why.
         case rejected(String)
-        case found(MachineProfile)
+        case found(Profile)
     }
 
     /// A cache file is a few hundred bytes; anything much larger is not one.
     static let maximumBytes = 64 << 10
 
     /// Reads the cache without following a symbolic link and without trusting its size.
-    static func read(_ path: String) -> Reading {
+    static func read<Profile: Decodable>(_ path: String, as type: Profile.Type = MachineProfile.self) -> Reading<
+        Profile
+    > {
         let info: FileStatus
         do throws(SystemCallError) {
             info = try Files.status(path, followingLinks: false)
@@ -75,7 +77,7 @@ enum CalibrationFiles {
         }
         guard bytes.count <= maximumBytes else { return .rejected("it grew past \(maximumBytes) bytes while read") }
         do {
-            return .found(try JSONDecoder().decode(MachineProfile.self, from: Data(bytes)))
+            return .found(try JSONDecoder().decode(Profile.self, from: Data(bytes)))
         } catch {
             return .rejected("it is not a calibration this version can read")
         }
@@ -83,7 +85,7 @@ enum CalibrationFiles {
 
     /// Writes to a temporary file created exclusively (never through a link) and renames it
     /// over `path`, so a reader never sees half a file and nothing but the cache file is replaced.
-    static func write(_ profile: MachineProfile, to path: String) throws {
+    static func write(_ profile: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(profile)

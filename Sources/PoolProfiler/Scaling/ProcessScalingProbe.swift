@@ -65,8 +65,7 @@ struct ProcessScalingProbe<Task: PoolTask> {
         guard left > 0 else { return .skipped("process scaling not measured: the budget was spent") }
         var pool: ProcessPool?
         do {
-            var configuration = self.configuration
-            configuration.workers = workers
+            var configuration = self.configuration.onThisMachine(workers: workers)
             // A worker that never answers must not hold the profile past its budget.
             configuration.startTimeout = min(configuration.startTimeout, .milliseconds(Int64(min(left, 3600) * 1000)))
             let started = try ProcessPool(configuration: configuration)

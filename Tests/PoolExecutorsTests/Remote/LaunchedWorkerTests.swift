@@ -116,6 +116,16 @@ import Testing
         #expect(onFast > 3 * onSlow, "fast host ran \(onFast), slow host \(onSlow)")
     }
 
+    @Test func aVariableNameAShellCannotSetIsRefused() throws {
+        #expect(throws: PoolError.self) {
+            try ProcessPool(
+                configuration: fixtureConfiguration {
+                    $0.hosts = [WorkerHost(Self.here, workers: 1)]
+                    $0.environment["X;touch /tmp/pwned"] = "1"
+                })
+        }
+    }
+
     @Test func hostsAddUpToTheWorkers() throws {
         var configuration = ProcessPool.Configuration(hosts: [.local(workers: 1), WorkerHost(Self.here, workers: 2)])
         #expect(configuration.workers == 3)

@@ -1,0 +1,95 @@
+internal import Foundation
+internal import PoolAdvisor
+
+/// `--ssh`, `--hosts` and `--remote-executable`: workers on other hosts, as `run` and
+/// `calibrate` take them (GNU parallel's `--sshlogin` and `--sshloginfile`).
+enum HostOptions {
+    static let ssh = CommandOption.text(
+        "--ssh", "LOGINS",
+        help:
+            "Run workers on these hosts: [N/][user@]host, ':' for this machine, comma-separated or repeated (GNU parallel's --sshlogin; without N/, the host's cores)."
+    )
+    static let hosts = CommandOption.text(
+        "--hosts", "FILE",
+        help: "Run workers on the hosts in FILE, one login per line; also 'N/srun OPTIONS…' and 'N/cmd: COMMAND…'.")
+    static let remoteExecutable = CommandOption.text(
+        "--remote-executable", "PATH",
+        help: "The worker executable's path on the other hosts (default: this executable's own path).")
+
+    /// The largest hosts file read.
+    static let maximumFileBytes = 1 << 20
+
+    /// The logins the command line names, in order: `--ssh` values, then `--hosts` lines.
+    static func logins(_ parsed: ParsedArguments) throws -> [HostLogin] {
+        var logins: [HostLogin] = []
+        do {
+            for value in try parsed.values(ssh) {
+                for login in value.split(separator: ",", omittingEmptySubsequences: true) {
+                    logins.append(try HostLogin(parsing: String(login)))
+                }
+            }
+            if let path = try parsed.value(hosts) {
+                logins += try HostLogin.list(parsing: try readHostsFile(path, parsed.spec), source: path)
+            }
+        } catch let error as PoolError {
+            throw UsageError(message: error.message, command: parsed.spec)
+        }
+        if let path = try parsed.value(remoteExecutable) {
+            guard path.hasPrefix("/") else {
+                throw UsageError(
+                    message: "--remote-executable must be an absolute path on the other hosts, not '\(path)'",
+                    command: parsed.spec)
+            }
+            for index in logins.indices where !logins[index].launcher.isLocal {
+                logins[index].launcher.executable = path
+            }
+        }
+        return logins
+    }
+
+    /// The hosts to run on, every count known: a login without `N/` gets the host's cores
+    /// (this machine's, or measured through its launcher and cached). Empty when none is given.
+    static func resolve(_ parsed: ParsedArguments, _ context: CommandContext, quiet: Bool = false) throws
+        -> [WorkerHost]
+    {
+        let calibration = HostCalibration()
+        return try logins(parsed).map { login in
+            if let workers = login.workers { return WorkerHost(login.launcher, workers: workers) }
+            if login.launcher.isLocal { return .local(workers: Machine.usableCores) }
+            if calibration.cachedProfile(for: login.launcher) == nil, !quiet {
+                context.note("measuring host \(login.launcher.host) (cores, worker start, round trip, bandwidth)…\n")
+            }
+            do {
+                return WorkerHost(login.launcher, workers: try calibration.profile(for: login.launcher).usableCores)
+            } catch {
+                throw CommandFailure(message: "host \(login.launcher.host): \(error)")
+            }
+        }
+    }
+
+    /// A hosts file's text: a regular file of at most ``maximumFileBytes``, UTF-8.
+    private static func readHostsFile(_ path: String, _ spec: CommandSpec) throws -> String {
+        func invalid(_ why: String) -> UsageError {
+            UsageError(message: "the hosts file \(path) \(why)", command: spec)
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let attributes else {
+            throw invalid("cannot be read (does it exist?)")
+        }
+        guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+            throw invalid("is not a regular file")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw invalid("cannot be opened")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: maximumFileBytes + 1)) ?? Data()
+        guard data.count <= maximumFileBytes else {
+            throw invalid("is larger than \(maximumFileBytes) bytes")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw invalid("is not UTF-8 text")
+        }
+        return text
+    }
+}
