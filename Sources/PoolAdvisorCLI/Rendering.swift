@@ -157,6 +157,7 @@ enum ProfileReport {
             ("serial", p.serial.seconds), ("threads", p.threads.seconds), ("processes", p.processes.seconds),
         ]
         if let pipeline = p.pipeline { predicted.append(("pipeline", pipeline.seconds)) }
+        if let multiHost = p.multiHost { predicted.append(("\(multiHost.workers) on the hosts", multiHost.seconds)) }
         row(
             "predicted",
             predicted.map { "\($0.0) \(NumberText.seconds($0.1))" }.joined(separator: " · ")

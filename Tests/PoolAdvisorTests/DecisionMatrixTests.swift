@@ -350,7 +350,23 @@ struct DecisionMatrixTests {
         Cell(
             name: "declared not thread-safe", changes: ["thread_unsafe": .boolean(true)],
             rule: "declared-not-thread-safe", mode: .processes, parameters: ["workers": 2, "chunk": 1]),
+        Cell(
+            name: "other hosts predicted far faster after their start and shipping",
+            changes: Self.hosts(multihost: 0.2), rule: "other-hosts-pay", mode: .processes),
+        Cell(
+            name: "other hosts predicted no faster: this machine decides",
+            changes: Self.hosts(multihost: 0.5), rule: "cpu-scales-on-threads", mode: .threads,
+            parameters: ["workers": 2, "chunk": 1]),
     ]
+
+    /// Two other hosts of 8 cores each, whose workers are predicted to take `multihost` seconds.
+    static func hosts(multihost: Double) -> [String: FactValue] {
+        [
+            "hosts": .number(2), "remote_cores": .number(16), "remote_workers": .number(16),
+            "remote_start_seconds": .number(0.3), "remote_round_trip_seconds": .number(0.000_2),
+            "remote_bandwidth": .number(100e6), "multihost_seconds": .number(multihost),
+        ]
+    }
 
     @Test("each cell of the matrix decides as a person would", arguments: cells)
     func matrix(_ cell: Cell) {

@@ -17,6 +17,13 @@ public struct Advisor: Sendable {
     public let rules: RuleSet
     /// The machine's costs; nil means "use the cached calibration, or typical figures".
     public let machine: MachineProfile?
+    /// Other hosts a job may also run worker processes on, with their measured costs
+    /// (``HostCalibration``): the advisor predicts a multi-host plan and the rules choose it
+    /// only when it wins after start-up and shipping. Empty: this machine alone.
+    public var hosts: [RemoteHost] = []
+    /// Worker processes on this machine in a multi-host plan (0 when the hosts list leaves
+    /// this machine out).
+    public var localWorkersWithHosts = 0
 
     /// The built-in decision matrix, checked against ``AdvisorFacts/schema``.
     public static let defaultRules: RuleSet = {
@@ -69,8 +76,10 @@ public struct Advisor: Sendable {
         let (machine, machineNote) = resolvedMachine(cores: profile.host.usableCores)
         let model = CostModel(profile: profile, machine: machine)
         let items = max(0, items)
-        let costs = model.predict(items: items)
-        let facts = AdvisorFacts.facts(model: model, items: items, costs: costs)
+        var costs = model.predict(items: items)
+        costs.multiHost = multiHostCost(model, items: items)
+        var facts = AdvisorFacts.facts(model: model, items: items, costs: costs)
+        AdvisorFacts.addHostFacts(&facts, hosts: hosts, multiHost: costs.multiHost)
         var evaluation = rules.evaluate(facts)
         if let machineNote {
             evaluation.advisories.insert(
@@ -92,6 +101,19 @@ public struct Advisor: Sendable {
         return Self.recommendation(profile: profile, items: items, evaluation: evaluation, model: model, costs: costs)
     }
 
+    /// The multi-host plan's cost: every host's workers, chunks sized for the slowest round trip.
+    private func multiHostCost(_ model: CostModel, items: Int) -> PlanCost? {
+        guard !hosts.isEmpty else { return nil }
+        let workers = hosts.reduce(localWorkersWithHosts) { $0 + $1.workers }
+        let roundTrip = hosts.map(\.profile.roundTripSeconds).max() ?? 0
+        let chunk = model.chunk(items: items, workers: workers, overhead: roundTrip)
+        guard
+            let seconds = model.multiHostSeconds(
+                items: items, hosts: hosts, localWorkers: localWorkersWithHosts, chunk: chunk)
+        else { return nil }
+        return PlanCost(.processes(workers: workers, chunk: chunk), seconds: seconds)
+    }
+
     private func resolvedMachine(cores: Int) -> (MachineProfile, String?) {
         if let machine { return (machine, nil) }
         if let cached { return (cached, nil) }
@@ -110,7 +132,7 @@ public struct Advisor: Sendable {
         func parameter(_ name: String) -> Int? {
             decision?.parameters[name].map { min(1_000_000, max(1, Int(saturating: $0.rounded(.up)))) }
         }
-        let plan: ExecutionPlan
+        var plan: ExecutionPlan
         switch mode {
         case .serial:
             plan = .serial
@@ -125,12 +147,19 @@ public struct Advisor: Sendable {
                 fetchWorkers: parameter("fetch_workers") ?? max(1, profile.host.usableCores),
                 computeStage: decision?.words["compute"].flatMap(DecisionMode.init(rawValue:)) ?? .processes)
         }
-        let recommendation = Recommendation(
+        let onHosts = mode == .processes && decision?.words["on"] == "hosts" && costs.multiHost != nil
+        if onHosts, let multiHost = costs.multiHost {
+            plan = .processes(workers: multiHost.workers, chunk: parameter("chunk") ?? multiHost.chunk)
+        }
+        var recommendation = Recommendation(
             task: profile.task, items: items, plan: plan, decidingRule: decision,
             warnings: evaluation.advisories.filter { $0.kind == .warning },
             advice: evaluation.advisories.filter { $0.kind == .advice }, predicted: costs,
-            predictedSeconds: plan == .serial ? costs.serial.seconds : model.seconds(for: plan, items: items),
+            predictedSeconds: onHosts
+                ? costs.multiHost?.seconds ?? 0
+                : plan == .serial ? costs.serial.seconds : model.seconds(for: plan, items: items),
             isBorderline: profile.isBorderline || (profile.scaling?.noisyHost ?? false), evaluation: evaluation)
+        recommendation.runsOnHosts = onHosts
         return recommendation
     }
 }

@@ -108,7 +108,38 @@ public enum AdvisorFacts {
             "predicted wall time of the split pipeline with its compute stage on processes (unknown without stages)",
             mayBeUnknown: true),
         FactDefinition("best_parallel_seconds", .number, unit: "seconds", "the fastest predicted parallel mode"),
+        // Other hosts (`--ssh`, `--hosts`, Advisor.hosts), as measured through their launchers.
+        FactDefinition("hosts", .number, unit: "count", "other hosts the job may also use (0: this machine alone)"),
+        FactDefinition(
+            "remote_cores", .number, unit: "count", "cores of the other hosts, together", mayBeUnknown: true),
+        FactDefinition(
+            "remote_workers", .number, unit: "count", "worker processes a multi-host plan runs, every host's",
+            mayBeUnknown: true),
+        FactDefinition(
+            "remote_start_seconds", .number, unit: "seconds",
+            "the slowest host's worker start through its launcher", mayBeUnknown: true),
+        FactDefinition(
+            "remote_round_trip_seconds", .number, unit: "seconds", "the slowest host's round trip",
+            mayBeUnknown: true),
+        FactDefinition(
+            "remote_bandwidth", .number, unit: "bytes/s", "the narrowest host's stream bandwidth", mayBeUnknown: true),
+        FactDefinition(
+            "multihost_seconds", .number, unit: "seconds",
+            "predicted wall time on every host's worker processes (unknown without hosts)", mayBeUnknown: true),
     ])
+
+    /// The other hosts' facts (all unknown but `hosts` when there are none).
+    static func addHostFacts(_ facts: inout Facts, hosts: [RemoteHost], multiHost: PlanCost?) {
+        func set(_ name: String, _ value: Double?) { facts[name] = value.map(FactValue.number) ?? .unknown }
+        set("hosts", Double(hosts.count))
+        let known = !hosts.isEmpty
+        set("remote_cores", known ? Double(hosts.reduce(0) { $0 + $1.profile.usableCores }) : nil)
+        set("remote_workers", multiHost.map { Double($0.workers) })
+        set("remote_start_seconds", hosts.map(\.profile.workerStartSeconds).max())
+        set("remote_round_trip_seconds", hosts.map(\.profile.roundTripSeconds).max())
+        set("remote_bandwidth", hosts.map(\.profile.bandwidthBytesPerSecond).min())
+        set("multihost_seconds", multiHost?.seconds)
+    }
 
     /// The facts for `profile` run on `items` inputs on `machine`.
     public static func facts(for profile: TaskProfile, items: Int, machine: MachineProfile, costs: CostPrediction)
@@ -179,6 +210,7 @@ public enum AdvisorFacts {
         set("pipeline_seconds", costs.pipeline?.seconds)
         set("split_pipeline_seconds", costs.splitPipeline?.seconds)
         set("best_parallel_seconds", costs.bestParallel.seconds)
+        addHostFacts(&facts, hosts: [], multiHost: nil)
         return facts
     }
 }

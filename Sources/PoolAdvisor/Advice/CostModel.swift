@@ -58,6 +58,9 @@ public struct CostPrediction: Codable, Sendable, Equatable {
     /// The split pipeline proper, its compute stage on processes (``pipeline`` is the faster of
     /// that and a compute stage on threads); nil when the task declares no stages.
     public var splitPipeline: PlanCost?
+    /// Worker processes on the other hosts the advisor was given (and on this machine, when
+    /// it is one of them); nil without hosts. Not counted in ``bestParallel``.
+    public var multiHost: PlanCost?
 
     /// The fastest of the parallel plans.
     public var bestParallel: PlanCost {

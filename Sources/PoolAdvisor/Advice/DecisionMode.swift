@@ -10,7 +10,9 @@ public enum DecisionMode: String, Codable, Sendable, CaseIterable {
     public static let actions = ActionSchema([
         ActionDefinition("serial"),
         ActionDefinition("threads", parameters: [.number("workers"), .number("chunk")]),
-        ActionDefinition("processes", parameters: [.number("workers"), .number("chunk")]),
+        ActionDefinition(
+            "processes",
+            parameters: [.number("workers"), .number("chunk"), .word("on", oneOf: ["this-machine", "hosts"])]),
         ActionDefinition(
             "pipeline",
             parameters: [

@@ -52,6 +52,16 @@ extension Advisor {
           why "run alone the job takes {serial_seconds:s}; the fastest pool is predicted at {best_parallel_seconds:s}, too little gain to pay for starting it"
 
         # ---------------------------------------------------------------------------------------------
+        # Other hosts (--ssh, --hosts): worth it only when their workers win after the slowest host's
+        # start, the round trips and every call's bytes through the streams, by a clear margin.
+
+        rule other-hosts-pay priority 80
+          when hosts > 0 and items > 1 and multihost_seconds < 0.8 * best_parallel_seconds
+               and multihost_seconds < 0.8 * serial_seconds
+          then processes on = hosts
+          why "the hosts' {remote_workers:d} worker processes are predicted to take {multihost_seconds:s}, against {best_parallel_seconds:s} on this machine alone, after a {remote_start_seconds:s} start and through {remote_bandwidth:B}/s streams"
+
+        # ---------------------------------------------------------------------------------------------
         # Waiting dominates: threads overlap the waits, and many of them are cheap.
         # Workers: twice the count that keeps the cores busy on average (cores / cpu_ratio), capped at 64.
         # Waits vary from call to call (a disk's queue, a heavy tail), and at the break-even count the
@@ -290,6 +300,10 @@ extension Advisor {
         rule split-into-stages priority 13
           when cpu_ratio >= 0.3 and cpu_ratio < 0.8 and not has_stages and not runs_command
           advise "the task both waits and computes: declare its two stages (StagedTask) so a pipeline can overlap them"
+
+        rule other-hosts-do-not-pay priority 11
+          when hosts > 0 and items > 1 and multihost_seconds >= 0.8 * best_parallel_seconds
+          advise "the other hosts would take {multihost_seconds:s} against {best_parallel_seconds:s} here: their start ({remote_start_seconds:s}) and shipping ({input_bytes:B} in and {output_bytes:B} out per call at {remote_bandwidth:B}/s) outweigh their {remote_cores:d} cores"
 
         rule tiny-calls priority 12
           when call_seconds < 50 * thread_dispatch_seconds and items > 1

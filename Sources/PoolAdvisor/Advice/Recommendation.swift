@@ -25,6 +25,9 @@ public struct Recommendation: Sendable {
     public var isBorderline: Bool
     /// Every rule with each of its conditions and the facts it read.
     public var evaluation: RuleEvaluation
+    /// Whether the worker processes run on the other hosts the advisor was given (a rule
+    /// decided `processes on = hosts`) rather than on this machine alone.
+    public var runsOnHosts = false
 
     /// Serial, threads, processes or a pipeline (the plan's).
     public var mode: DecisionMode { plan.mode }
@@ -52,7 +55,7 @@ public struct Recommendation: Sendable {
     /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`, the plan written
     /// as every report writes it (``ExecutionPlan/summary``).
     public var summary: String {
-        plan.summary + (decidingRule.map { " (rule \($0.rule))" } ?? "")
+        plan.summary + (runsOnHosts ? " on the other hosts" : "") + (decidingRule.map { " (rule \($0.rule))" } ?? "")
     }
 
     /// The decision, its reason, warnings, advice, then every rule considered with its values.
@@ -64,6 +67,7 @@ extension Recommendation: Codable {
     // `computeStage`, sizes checked on reading) beside the other keys, as reports had it.
     private enum CodingKeys: String, CodingKey {
         case task, items, decidingRule, warnings, advice, predicted, predictedSeconds, isBorderline, evaluation
+        case runsOnHosts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -78,6 +82,7 @@ extension Recommendation: Codable {
             predictedSeconds: try container.decode(Double.self, forKey: .predictedSeconds),
             isBorderline: try container.decode(Bool.self, forKey: .isBorderline),
             evaluation: try container.decode(RuleEvaluation.self, forKey: .evaluation))
+        runsOnHosts = try container.decodeIfPresent(Bool.self, forKey: .runsOnHosts) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -92,6 +97,7 @@ extension Recommendation: Codable {
         try container.encode(predictedSeconds, forKey: .predictedSeconds)
         try container.encode(isBorderline, forKey: .isBorderline)
         try container.encode(evaluation, forKey: .evaluation)
+        if runsOnHosts { try container.encode(runsOnHosts, forKey: .runsOnHosts) }
     }
 }
 

@@ -29,9 +29,15 @@ public final class Executor: Sendable {
 
     /// An executor for `recommendation`'s mode and sizes.
     /// - Parameter processes: the worker settings for process pools (executable, environment,
-    ///   timeouts); its worker count is replaced by the plan's.
+    ///   timeouts); its worker count is replaced by the plan's. Its ``ProcessPool/Configuration/hosts``
+    ///   are used when the recommendation runs on them (``Recommendation/runsOnHosts``), or when
+    ///   it was made without knowing of any; an advisor that weighed them and chose this
+    ///   machine runs here.
     public convenience init(_ recommendation: Recommendation, processes: ProcessPool.Configuration = .init()) {
-        self.init(plan: ExecutionPlan(recommendation), processes: processes)
+        let weighedHostsAndDeclined = recommendation.predicted.multiHost != nil && !recommendation.runsOnHosts
+        self.init(
+            plan: ExecutionPlan(recommendation),
+            processes: weighedHostsAndDeclined ? processes.onThisMachine(workers: processes.workers) : processes)
     }
 
     /// An executor for a fixed plan, read as English at the call site:

@@ -67,6 +67,27 @@ enum HostOptions {
         }
     }
 
+    /// The other hosts the command line names, each measured through its launcher (cached),
+    /// and the workers a multi-host plan runs on this machine (its count when `:` is listed).
+    static func remoteHosts(_ parsed: ParsedArguments, _ context: CommandContext) throws -> ([RemoteHost], Int) {
+        let hosts = try resolve(parsed, context)
+        let calibration = HostCalibration()
+        var remote: [RemoteHost] = []
+        var local = 0
+        for host in hosts {
+            if host.launcher.isLocal {
+                local += host.workers
+                continue
+            }
+            do {
+                remote.append(RemoteHost(try calibration.profile(for: host.launcher), workers: host.workers))
+            } catch {
+                throw CommandFailure(message: "host \(host.launcher.host): \(error)")
+            }
+        }
+        return (remote, local)
+    }
+
     /// A hosts file's text: a regular file of at most ``maximumFileBytes``, UTF-8.
     private static func readHostsFile(_ path: String, _ spec: CommandSpec) throws -> String {
         func invalid(_ why: String) -> UsageError {

@@ -4,7 +4,8 @@ internal import PoolAdvisor
 enum ProfileCommand {
     static let spec = CommandSpec(
         name: "profile",
-        synopsis: "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--json]",
+        synopsis:
+            "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--ssh LOGINS|--hosts FILE] [--json]",
         summary: "Profile a task, recommend how to run it, and say why.",
         discussion: """
             TASK is a reference workload (see 'pool-advisor tasks') or a task the program registered.
@@ -14,8 +15,13 @@ enum ProfileCommand {
             The machine's costs are measured once and cached. The report shows where a call's time
             goes, how copies scale on threads, what shipping a call to a process costs, the
             predicted time of each mode and the recommendation with the rule that chose it.
+            With --ssh or --hosts, the other hosts are measured through their launchers (cached)
+            and the prediction for running on all of them is shown beside the local ones; a rule
+            chooses them only when they win after their start and shipping.
             """,
-        options: .list(sample, items, budget, rules, inputs, exec, TaskChoice.shell, json),
+        options: .list(
+            sample, items, budget, rules, inputs, exec, TaskChoice.shell, json, HostOptions.ssh, HostOptions.hosts,
+            HostOptions.remoteExecutable),
         operands: ["TASK"], optionalOperands: 1)
 
     static let sample = CommandOption.integer(
@@ -60,7 +66,9 @@ enum ProfileCommand {
         } else {
             profile = try measure(task, sample: sampleSize, inputsFile: inputsPath, profiler: profiler)
         }
-        let recommendation = Advisor(rules: decisionRules, machine: machine).recommend(profile, items: jobItems)
+        var advisor = Advisor(rules: decisionRules, machine: machine)
+        (advisor.hosts, advisor.localWorkersWithHosts) = try HostOptions.remoteHosts(parsed, context)
+        let recommendation = advisor.recommend(profile, items: jobItems)
         if parsed.has(json) {
             try context.printJSON(ProfileDocument(profile: profile, machine: machine, recommendation: recommendation))
         } else {

@@ -24,6 +24,23 @@ public struct HostProfile: Codable, Sendable, Equatable {
     /// Bytes per second through the stream, both directions counted.
     public var bandwidthBytesPerSecond: Double
 
+    /// A host's figures as measured (or, for a prediction, as assumed).
+    public init(
+        host: String, launcher: String, reportedHostName: String, executableBuild: String,
+        measuredAtEpochSeconds: Double, usableCores: Int, workerStartSeconds: Double, roundTripSeconds: Double,
+        bandwidthBytesPerSecond: Double
+    ) {
+        self.host = host
+        self.launcher = launcher
+        self.reportedHostName = reportedHostName
+        self.executableBuild = executableBuild
+        self.measuredAtEpochSeconds = measuredAtEpochSeconds
+        self.usableCores = usableCores
+        self.workerStartSeconds = workerStartSeconds
+        self.roundTripSeconds = roundTripSeconds
+        self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+    }
+
     /// Why the figures cannot be right, or nil.
     public var implausibility: String? {
         if !(1...65_536).contains(usableCores) { return "\(usableCores) cores" }
