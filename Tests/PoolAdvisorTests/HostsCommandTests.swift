@@ -23,11 +23,16 @@ struct HostsCommandTests {
         let local = try runCommand(["run", "cpu", "--inputs", file, "--mode", "serial", "--quiet"])
         #expect(local.status == 0, "\(local.error)")
         let remote = try runCommand([
-            "run", "cpu", "--inputs", file, "--ssh", login(server, workers: 2), "--ssh", "1/:",
+            "run", "cpu", "--inputs", file, "--mode", "processes", "--ssh", login(server, workers: 2), "--ssh", "1/:",
         ])
         #expect(remote.status == 0, "\(remote.error)")
         #expect(remote.output == local.output)
         #expect(remote.error.contains("processes"), "\(remote.error)")
+        // Auto mode measures the host, weighs it against this machine, and runs the job.
+        let auto = try runCommand(["run", "cpu", "--inputs", file, "--ssh", login(server, workers: 2)])
+        #expect(auto.status == 0, "\(auto.error)")
+        #expect(auto.output == local.output)
+        #expect(auto.error.contains("ran 40 inputs"), "\(auto.error)")
     }
 
     @Test("run --hosts reads logins from a file, Slurm's among them", .enabled(if: TestEngines.slurmUsable))

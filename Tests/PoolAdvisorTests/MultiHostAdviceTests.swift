@@ -37,7 +37,7 @@ struct MultiHostAdviceTests {
         #expect(multiHost.seconds < advice.predicted.bestParallel.seconds / 5)
         #expect(advice.predictedSeconds == multiHost.seconds)
         #expect(advice.decidingRule?.reason?.contains("18 worker processes") == true)
-        #expect(advice.summary.contains("on the other hosts"))
+        #expect(advice.summary.contains("on the hosts"))
     }
 
     @Test("a short job stays here: the hosts' start outweighs their cores, and the advice says so")

@@ -55,7 +55,7 @@ public struct Recommendation: Sendable {
     /// A one-line summary: `processes × 2, chunk 13 (rule cpu-does-not-scale)`, the plan written
     /// as every report writes it (``ExecutionPlan/summary``).
     public var summary: String {
-        plan.summary + (runsOnHosts ? " on the other hosts" : "") + (decidingRule.map { " (rule \($0.rule))" } ?? "")
+        plan.summary + (runsOnHosts ? " on the hosts" : "") + (decidingRule.map { " (rule \($0.rule))" } ?? "")
     }
 
     /// The decision, its reason, warnings, advice, then every rule considered with its values.

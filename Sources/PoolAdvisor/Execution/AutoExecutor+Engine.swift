@@ -9,6 +9,8 @@ struct AutoRunState {
     var profile: TaskProfile
     var recommendation: Recommendation
     var plan: ExecutionPlan
+    /// Whether the plan is the advice's, and that runs on the other hosts.
+    var runsOnHosts: Bool { recommendation.runsOnHosts && plan == ExecutionPlan(recommendation) }
     var switches: [ModeSwitch] = []
     /// Re-profiles after a drift that kept the plan (``AutoReport/keptPlans``).
     var keptPlans: [KeptPlan] = []
@@ -105,7 +107,11 @@ extension AutoExecutor {
             profile: first.profile, recommendation: recommendation, plan: plan(recommendation, for: task),
             profilingSeconds: (clock.now - started).seconds, profiledItems: outputs.count + first.keptCount)
         progress?.add(first.keptCount)
-        if let threads = threadsFirst(task, state, items: inputs.count - first.range.lowerBound) {
+        if state.runsOnHosts {
+            // The hosts were chosen on their predicted time: no trial of this machine's threads
+            // stands in for them.
+            state.processesChecked = true
+        } else if let threads = threadsFirst(task, state, items: inputs.count - first.range.lowerBound) {
             state.threadsStandIn = state.plan.mode == .processes
             state.switchPlan(to: threads, at: first.firstUnreached, reason: threadsFirstReason(state))
             // Threads are the plan now, watched for idle cores (and, standing in for processes,
@@ -118,7 +124,7 @@ extension AutoExecutor {
         // pay its start and each worker's cold start twice.
         _ = startTrialIfDue(task, &state, remaining: inputs.count - done, at: first.firstUnreached)
         options.onDecision?(state.recommendation, state.plan)
-        var executor = Executor(plan: state.plan, processes: options.processes)
+        var executor = makeExecutor(for: state)
         defer { executor.shutdown() }
         state.watchFloor = options.watchFloor(
             jobSeconds: CostModel(profile: state.profile, machine: advisor.costMachine(cores: Machine.usableCores))
@@ -174,14 +180,14 @@ extension AutoExecutor {
                 try respond(to: event)
             {
                 executor.shutdown()
-                executor = Executor(plan: state.plan, processes: options.processes)
+                executor = makeExecutor(for: state)
             }
         }
         // A stop ends the job at the end of what runs now: no new batch, profile or trial.
         while done < inputs.count, stopping?.isStopped != true {
             if startTrialIfDue(task, &state, remaining: inputs.count - done, at: done) {
                 executor.shutdown()
-                executor = Executor(plan: state.plan, processes: options.processes)
+                executor = makeExecutor(for: state)
                 watch.restart()
             }
             let (next, event) = try runWatched(
@@ -190,7 +196,7 @@ extension AutoExecutor {
             guard let event, done < inputs.count, stopping?.isStopped != true else { continue }
             if try respond(to: event) {
                 executor.shutdown()
-                executor = Executor(plan: state.plan, processes: options.processes)
+                executor = makeExecutor(for: state)
                 watch.restart()
             }
         }
@@ -198,7 +204,16 @@ extension AutoExecutor {
             profile: first.profile, recommendation: state.recommendation, profiledItems: state.profiledItems,
             switches: state.switches, profilingSeconds: state.profilingSeconds,
             totalSeconds: (clock.now - started).seconds, endingPlan: state.trialReturnsTo ?? state.plan,
-            keptPlans: state.keptPlans)
+            endingPlanRunsOnHosts: state.trialReturnsTo == nil && state.runsOnHosts, keptPlans: state.keptPlans)
+    }
+
+    /// An executor for the state's plan: its worker processes on the hosts when the advice
+    /// runs there, else on this machine alone.
+    func makeExecutor(for state: AutoRunState) -> Executor {
+        Executor(
+            plan: state.plan,
+            processes: state.runsOnHosts
+                ? options.processes : options.processes.onThisMachine(workers: state.plan.workers))
     }
 
     /// The profiling budget from ``Options``.

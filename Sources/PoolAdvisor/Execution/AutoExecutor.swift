@@ -187,6 +187,9 @@ public struct AutoReport: Sendable {
     /// ``Options/maximumWorkers``): what more inputs of the same job would run on, such as the
     /// next block of a file read in blocks. Nil for a job too short to profile (run serially).
     public var endingPlan: ExecutionPlan? = nil
+    /// Whether ``endingPlan`` runs its worker processes on the other hosts the advisor was
+    /// given (``Advisor/hosts``) rather than on this machine.
+    public var endingPlanRunsOnHosts = false
     /// Re-profiles after a drift whose advice was not followed, and why: the plan running then
     /// had already beaten that advice in this run on a task that behaved the same.
     public var keptPlans: [KeptPlan] = []

@@ -70,7 +70,14 @@ enum HostOptions {
     /// The other hosts the command line names, each measured through its launcher (cached),
     /// and the workers a multi-host plan runs on this machine (its count when `:` is listed).
     static func remoteHosts(_ parsed: ParsedArguments, _ context: CommandContext) throws -> ([RemoteHost], Int) {
-        let hosts = try resolve(parsed, context)
+        try measured(try resolve(parsed, context), context)
+    }
+
+    /// `hosts`' remote ones with their measured costs (cached), and this machine's workers
+    /// among them.
+    static func measured(_ hosts: [WorkerHost], _ context: CommandContext, quiet: Bool = false) throws
+        -> ([RemoteHost], Int)
+    {
         let calibration = HostCalibration()
         var remote: [RemoteHost] = []
         var local = 0
@@ -78,6 +85,9 @@ enum HostOptions {
             if host.launcher.isLocal {
                 local += host.workers
                 continue
+            }
+            if calibration.cachedProfile(for: host.launcher) == nil, !quiet {
+                context.note("measuring host \(host.launcher.host) (cores, worker start, round trip, bandwidth)…\n")
             }
             do {
                 remote.append(RemoteHost(try calibration.profile(for: host.launcher), workers: host.workers))

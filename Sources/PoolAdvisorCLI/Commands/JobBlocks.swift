@@ -121,7 +121,13 @@ final class JobBlocks<Task: PoolTask> {
                     let report = try runAuto(task, inputs, rules: rules, sink: sink, counter: counter)
                     summary = autoSummary(report)
                     // The blocks after this one run on the plan it ended on.
-                    if let plan = report.endingPlan { executor = Executor(plan: plan, processes: settings.processes) }
+                    if let plan = report.endingPlan {
+                        let processes = settings.processes
+                        executor = Executor(
+                            plan: plan,
+                            processes: report.endingPlanRunsOnHosts
+                                ? processes : processes.onThisMachine(workers: plan.workers))
+                    }
                 }
                 ran += inputs.count
             }
@@ -190,7 +196,10 @@ final class JobBlocks<Task: PoolTask> {
                 if let warning = Self.manyProcessesWarning(plan) { context.note(warning) }
             }
         }
-        let auto = AutoExecutor(advisor: Advisor(rules: rules, machine: try context.machine()), options: options)
+        var advisor = Advisor(rules: rules, machine: try context.machine())
+        advisor.hosts = settings.remoteHosts
+        advisor.localWorkersWithHosts = settings.localWorkersWithHosts
+        let auto = AutoExecutor(advisor: advisor, options: options)
         return
             recorded
             ? try auto.run(Recorded<Task>.self, inputs, progress: counter, stopping: sink.stop) {

@@ -40,7 +40,9 @@ enum RunCommand {
 
             More than one machine: --ssh 4/user@node1,4/user@node2 (or --hosts FILE, one such
             login per line; ':' is this machine) runs worker processes there through ssh (or
-            'N/srun …' through Slurm), each item on whichever worker has room. The executable must
+            'N/srun …' through Slurm), each item on whichever worker has room. In auto mode each
+            host is measured through its launcher (cached for a day) and the hosts are used only
+            when predicted to win after their start and shipping; --mode processes uses them. The executable must
             be at the same path on each host (--remote-executable names another) and be the same
             build. A crash or a lost connection fails only the items that worker held; a host
             that keeps failing is dropped with a warning and the job goes on elsewhere.
@@ -113,8 +115,11 @@ enum RunCommand {
         let template = try parsed.value(exec)
         var settings = try RunSettings(parsed, inputsPath: inputsPath, runsCommands: template != nil)
         settings.hosts = try HostOptions.resolve(parsed, context, quiet: settings.quiet)
-        // Hosts are worker processes: until the advisor weighs them, auto runs processes there.
-        if !settings.hosts.isEmpty && settings.mode == nil { settings.mode = .processes }
+        // Auto mode weighs the hosts against this machine: each measured through its launcher.
+        if !settings.hosts.isEmpty && settings.mode == nil {
+            (settings.remoteHosts, settings.localWorkersWithHosts) = try HostOptions.measured(
+                settings.hosts, context, quiet: settings.quiet)
+        }
         try settings.check(for: task)
         if let template {
             let source = try InputSource.commandCalls(

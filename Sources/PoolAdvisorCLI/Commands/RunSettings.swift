@@ -27,6 +27,10 @@ extension RunCommand {
         var retries: Int
         /// Where the workers run (`--ssh`, `--hosts`); empty: this machine.
         var hosts: [WorkerHost] = []
+        /// The other hosts among them with their measured costs, for the advisor (auto mode).
+        var remoteHosts: [RemoteHost] = []
+        /// Workers on this machine among the hosts (`N/:`), 0 when it is not listed.
+        var localWorkersWithHosts = 0
 
         /// Which inputs run: all of them, or those an earlier run's job log did not finish.
         enum Rerun: Equatable {
@@ -112,7 +116,7 @@ extension RunCommand {
             }
             if !hosts.isEmpty, let mode, mode != .processes {
                 throw usage(
-                    "--ssh and --hosts run worker processes on those hosts: use --mode processes (the default with hosts), or leave the hosts out"
+                    "--ssh and --hosts run worker processes on those hosts: use --mode processes, or auto (the default), which runs there when the advisor predicts they win"
                 )
             }
             if timeout != nil, let mode, mode != .processes {
