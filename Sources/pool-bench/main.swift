@@ -10,9 +10,9 @@ WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 // And the far end of the processes suite's raw pipe peer, or a scale job in a process of its own.
 ProcessPeers.runChildRoleIfAsked(CommandLine.arguments)
 
-let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto"]
+let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto", "hosts"]
 let usage = """
-    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS]
+    USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS] [--host LOGIN]
 
     SUITES: \(suites.joined(separator: ", ")) (default: all)
 
@@ -25,6 +25,8 @@ let usage = """
       --sizes LIST  The auto suite's job sizes, the fastest fixed mode's predicted seconds (e.g. 1 or
                     0.3,1; each 0.05 to 60; default 0.3,1,3, or 0.3 with --quick). With --rounds, every
                     round asked for runs.
+      --host LOGIN  A host for the hosts suite, as run --ssh takes it ('ssh -p 2222 user@node', 'srun',
+                    'cmd: docker exec -i w1'); repeat for more. The hosts suite runs only when named.
       -h, --help    Show this help.
     """
 
@@ -40,6 +42,7 @@ var rounds = 5
 var roundsGiven = false
 var only: Set<String>?
 var sizes: [Double]?
+var hostLogins: [HostLogin] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -64,6 +67,13 @@ while let argument = arguments.popFirst() {
             fail("--sizes needs distinct seconds from 0.05 to 60, comma-separated, e.g. 1 or 0.3,1")
         }
         sizes = values
+    case "--host":
+        guard let text = arguments.popFirst() else { fail("--host needs a login, e.g. 'ssh -p 2222 user@node'") }
+        do {
+            hostLogins.append(try HostLogin(parsing: text))
+        } catch {
+            fail("\(error.message)")
+        }
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -75,7 +85,8 @@ while let argument = arguments.popFirst() {
         fail("unknown suite '\(argument)'; available: \(suites.joined(separator: ", "))")
     }
 }
-if selected.isEmpty { selected = only == nil && sizes == nil ? suites : ["auto"] }
+// The hosts suite needs a host: it runs only when named.
+if selected.isEmpty { selected = only == nil && sizes == nil ? suites.filter { $0 != "hosts" } : ["auto"] }
 if sizes != nil, !selected.contains("auto") {
     fail("--sizes sets the auto suite's job sizes; add 'auto' to the suites")
 }
@@ -99,6 +110,7 @@ for suite in selected {
     case "profiler": report = ProfilerSuite(quick: quick, rounds: rounds).run(json: json)
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
     case "cli": report = CommandLineSuite(quick: quick, rounds: rounds).run()
+    case "hosts": report = HostsSuite(quick: quick, rounds: rounds, logins: hostLogins).run()
     // Auto's rounds are long: 3 at most, 1 with --quick, unless --rounds asks for more with
     // --quick or --sizes.
     case "auto":

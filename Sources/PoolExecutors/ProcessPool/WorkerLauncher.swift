@@ -96,17 +96,27 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The argv that runs `script` with `sh -c` where this launcher's workers run (nil for
+    /// ``local``): for peers that time the bare launcher (`cat` at the far end).
+    package func commandLine(runningShell script: String) -> [String]? {
+        guard case .command(let prefix, let joinsCommand) = transport else { return nil }
+        return joinsCommand ? prefix + ["sh -c \(ShellWords.quote(script))"] : prefix + ["sh", "-c", script]
+    }
+
+    /// The engine's name, as the first word of its command (`ssh`, `srun`, `kubectl`), or `:`.
+    public var engine: String {
+        guard case .command(let prefix, _) = transport, let first = prefix.first else { return ":" }
+        return String(first.split(separator: "/").last ?? Substring(first))
+    }
+
     /// The argv that starts a worker: the prefix, then `sh -c` running `executable` with the
     /// worker variable and `environment` set, then reporting its exit status in an
     /// ``FrameKind/exited`` frame (three decimal digits).
     func arguments(executable: String, setting: String, environment: [(String, String)]) -> [String] {
-        guard case .command(let prefix, let joinsCommand) = transport else { return [] }
         var assignments = environment.map { "\($0.0)=\(ShellWords.quote($0.1))" }
         assignments.append("\(WorkerProtocol.environmentKey)=\(ShellWords.quote(setting))")
         let run = (assignments + [ShellWords.quote(executable), WorkerProtocol.workerArgument]).joined(separator: " ")
-        let script = "\(run); s=$?; printf '\(ExitTrailer.printfHeader)%03d' \"$s\""
-        if joinsCommand { return prefix + ["sh -c \(ShellWords.quote(script))"] }
-        return prefix + ["sh", "-c", script]
+        return commandLine(runningShell: "\(run); s=$?; printf '\(ExitTrailer.printfHeader)%03d' \"$s\"") ?? []
     }
 }
 
