@@ -62,7 +62,24 @@ struct HostsSuite {
         report.note(
             "ratios: the launched worker's figure over the local worker's, and over the bare launcher running cat (for MB/s, the other way round)"
         )
+        if let (name, launcher) = launchers.dropFirst().first, let host = measuredHost(name, launcher, report) {
+            ClusterModel(host: host, quick: quick).add(to: report)
+        }
         return report
+    }
+
+    /// The first launched host as this run measured it (medians), with this machine's cores:
+    /// the host the cluster model multiplies.
+    private func measuredHost(_ name: String, _ launcher: WorkerLauncher, _ report: Report) -> HostProfile? {
+        func median(_ figure: String) -> Double? {
+            report.series.first { $0.figure == figure && $0.implementation == name }.map { Stats($0.values).median }
+        }
+        guard let start = median("first_result"), let trip = median("round_trip"), let rate = median("payload_1MB")
+        else { return nil }
+        return HostProfile(
+            host: launcher.host, launcher: launcher.description, reportedHostName: launcher.host,
+            executableBuild: "", measuredAtEpochSeconds: Date().timeIntervalSince1970, usableCores: Machine.usableCores,
+            workerStartSeconds: start / 1e3, roundTripSeconds: trip / 1e6, bandwidthBytesPerSecond: rate * 1e6)
     }
 
     private func measure(_ launcher: WorkerLauncher, worker: String, name: String, into report: Report) throws {

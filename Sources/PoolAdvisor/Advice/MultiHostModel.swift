@@ -19,7 +19,8 @@ public struct RemoteHost: Sendable, Codable, Equatable {
 ///
 /// A remote worker's time per item is the call, plus encoding and decoding, plus the item's
 /// bytes through that host's stream (both ways, at its measured bandwidth), plus a round trip
-/// per chunk; a host runs at most its cores' worth of CPU-bound calls at once. The job then
+/// per chunk; a host's cores scale as copies did on this machine (the profile's fitted law,
+/// ``processSpeedup(_:)``), and hosts add up. The job then
 /// takes the slowest host's start (they start together), plus the largest of: the items over
 /// the summed rates, the parent's own work per item (it encodes every input and decodes every
 /// output), and the bytes every stream carries over what this machine's cores can push
@@ -46,7 +47,9 @@ extension CostModel {
             let computing = max(cpu + ship / 2, 1e-9)
             let workers = Double(max(1, host.workers))
             let cores = Double(max(1, host.profile.usableCores))
-            rate += min(workers / occupied, min(workers, cores) / computing)
+            // Within a host, copies scale as the profile measured them here (its fitted law);
+            // between hosts nothing is shared.
+            rate += min(workers / occupied, processSpeedup(Int(min(workers, cores))) / computing)
             start = max(start, host.profile.workerStartSeconds)
         }
         if localWorkers > 0 {

@@ -91,6 +91,27 @@ func cliSnippet1() throws {
     PoolAdvisorCLI.main(tasks: [Checksum.self])   // in main.swift
 }
 
+// docs/cluster.md, snippet 1
+func clusterSnippet1() throws {
+
+    struct Render: PoolTask {
+        static func run(_ frame: Int) throws -> [UInt8] { [UInt8](repeating: UInt8(frame % 256), count: 16) }
+    }
+
+    func renderEverywhere() throws -> [[UInt8]] {
+        var configuration = ProcessPool.Configuration(hosts: [
+            .local(workers: 2),
+            WorkerHost(.ssh("alice@node1", options: ["-i", "/home/alice/.ssh/cluster"]), workers: 8),
+            WorkerHost(.slurm(options: ["--partition=compute"]), workers: 16),
+            WorkerHost(.command(["docker", "exec", "-i", "worker-1"], host: "worker-1"), workers: 4),
+        ])
+        configuration.onWarning = { print("pool:", $0) }        // a host dropped, a restart put off
+        let pool = try ProcessPool(configuration: configuration)
+        defer { pool.shutdown() }
+        return try pool.map(Render.self, Array(0..<10_000))
+    }
+}
+
 // docs/execution.md, snippet 1
 func executionSnippet1() throws {
     let executor = Executor(advice)                        // or a fixed plan: Executor(.threads(workers: 8))
