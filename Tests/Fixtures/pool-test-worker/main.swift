@@ -93,6 +93,15 @@ struct TaggedNap: PoolTask {
     }
 }
 
+/// Sleeps `input` milliseconds, then returns the worker's pid: held that long, a worker cannot
+/// take the next of several questions asked at once.
+struct NapThenWhoAmI: PoolTask {
+    static func run(_ input: Int) -> Int32 {
+        usleep(UInt32(input) * 1000)
+        return getpid()
+    }
+}
+
 /// Starts a pool of its own: must be refused inside a worker.
 struct Nested: PoolTask {
     static func run(_ input: Int) throws -> Int {
@@ -104,7 +113,7 @@ struct Nested: PoolTask {
 let allTasks: [any PoolTask.Type] =
     [
         Echo.self, Square.self, PickyTask.self, Crashy.self, Nap.self, WhoAmI.self, Measure.self, Chatty.self,
-        CrashOnce.self, Nested.self, TaggedNap.self,
+        CrashOnce.self, Nested.self, TaggedNap.self, NapThenWhoAmI.self,
     ] + faultTasks
 
 switch getenv("FIXTURE_MODE").map({ String(cString: $0) }) ?? "" {
@@ -156,8 +165,16 @@ if CommandLine.arguments.dropFirst().first == "ssh-parent", let port = getenv("F
         configuration: ProcessPool.Configuration(hosts: [WorkerHost(.ssh("127.0.0.1", options: options), workers: 2)]))
     // Two items that each hold a worker for a minute, so both are busy in a task when the
     // parent dies: they must still exit (the watchdog), not finish the task first.
-    var pids = Set<Int32>()
-    for _ in 0..<50 where pids.count < 2 { pids.formUnion(try pool.map(WhoAmI.self, Array(0..<20), chunkSize: 1)) }
+    // Both workers connected (a login takes a while under load), then one question each: the
+    // second submission goes to the worker the first left idle.
+    var waited = 0
+    while pool.workerProcessIDs.count < 2 && waited < 120_000 {
+        usleep(1_000)
+        waited += 1
+    }
+    let first = try pool.submit(NapThenWhoAmI.self, 500)
+    let second = try pool.submit(NapThenWhoAmI.self, 500)
+    let pids = Set([try first.result(), try second.result()])
     _ = try pool.submit(Nap.self, 60_000)
     _ = try pool.submit(Nap.self, 60_000)
     usleep(300_000)

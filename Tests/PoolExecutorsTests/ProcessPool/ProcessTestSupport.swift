@@ -127,3 +127,8 @@ struct TaggedNap: PoolTask {
     static var name: String { "pool_test_worker.TaggedNap" }
     static func run(_ input: Int) -> String { fatalError("runs in the worker") }
 }
+
+struct NapThenWhoAmI: PoolTask {
+    static var name: String { "pool_test_worker.NapThenWhoAmI" }
+    static func run(_ input: Int) -> Int32 { fatalError("runs in the worker") }
+}

@@ -109,10 +109,10 @@ import Testing
         let slow = WorkerLauncher.command(["env", "FIXTURE_HOST_TAG=slow", "FIXTURE_SLOWDOWN=10"], host: "slow")
         let pool = try fixturePool { $0.hosts = [WorkerHost(fast, workers: 1), WorkerHost(slow, workers: 1)] }
         defer { pool.shutdown() }
-        let tags = try pool.map(TaggedNap.self, Array(repeating: 2, count: 300))
+        let tags = try pool.map(TaggedNap.self, Array(repeating: 2, count: 400))
         let onFast = tags.filter { $0 == "fast" }.count
         let onSlow = tags.filter { $0 == "slow" }.count
-        #expect(onFast + onSlow == 300, "\(Set(tags))")
+        #expect(onFast + onSlow == 400, "\(Set(tags))")
         #expect(onFast > 3 * onSlow, "fast host ran \(onFast), slow host \(onSlow)")
     }
 

@@ -25,9 +25,12 @@ struct SlurmWorkerTests {
         #expect(try pool.map(Square.self, inputs) == inputs.map { $0 * $0 })
         let payload = [UInt8](repeating: 9, count: 2 << 20)
         #expect(try pool.submit(Measure.self, payload).result() == payload.count)
-        // Three job steps at once: the partition oversubscribes, none queues.
-        var pids = Set<Int32>()
-        for _ in 0..<50 where pids.count < 3 { pids.formUnion(try pool.map(WhoAmI.self, Array(0..<30), chunkSize: 1)) }
+        // Three job steps at once: the partition oversubscribes, none queues. With all three
+        // connected, three questions asked at once go one to each idle worker (each holds its
+        // worker half a second).
+        #expect(eventually(seconds: 60) { pool.workerProcessIDs.count == 3 })
+        let futures = try (0..<3).map { _ in try pool.submit(NapThenWhoAmI.self, 500) }
+        let pids = Set(try futures.map { try $0.result() })
         #expect(pids.count == 3)
     }
 
