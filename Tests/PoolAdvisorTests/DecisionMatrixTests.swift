@@ -354,6 +354,14 @@ struct DecisionMatrixTests {
             name: "other hosts predicted far faster after their start and shipping",
             changes: Self.hosts(multihost: 0.2), rule: "other-hosts-pay", mode: .processes),
         Cell(
+            name: "one core here, so no pool pays locally, but other hosts do",
+            changes: Self.hosts(multihost: 0.2).merging(
+                [
+                    "cores": .number(1), "threads_seconds": .number(0.98), "processes_seconds": .number(1.0),
+                    "best_parallel_seconds": .number(0.98),
+                ], uniquingKeysWith: { $1 }),
+            rule: "other-hosts-pay", mode: .processes),
+        Cell(
             name: "other hosts predicted no faster: this machine decides",
             changes: Self.hosts(multihost: 0.5), rule: "cpu-scales-on-threads", mode: .threads,
             parameters: ["workers": 2, "chunk": 1]),

@@ -48,12 +48,14 @@ extension Advisor {
 
         rule pool-cannot-pay priority 85
           when serial_seconds <= 1.2 * best_parallel_seconds
+               and not (hosts > 0 and known(multihost_seconds) and multihost_seconds < 0.8 * serial_seconds)
           then serial
           why "run alone the job takes {serial_seconds:s}; the fastest pool is predicted at {best_parallel_seconds:s}, too little gain to pay for starting it"
 
         # ---------------------------------------------------------------------------------------------
         # Other hosts (--ssh, --hosts): worth it only when their workers win after the slowest host's
-        # start, the round trips and every call's bytes through the streams, by a clear margin.
+        # start, the round trips and every call's bytes through the streams, by a clear margin. (A task
+        # declared crash-prone or not thread-safe runs in worker processes here, above.)
 
         rule other-hosts-pay priority 80
           when hosts > 0 and items > 1 and multihost_seconds < 0.8 * best_parallel_seconds

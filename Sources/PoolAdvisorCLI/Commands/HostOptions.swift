@@ -34,6 +34,11 @@ enum HostOptions {
         } catch let error as PoolError {
             throw UsageError(message: error.message, command: parsed.spec)
         }
+        guard logins.count <= HostLogin.maximumWorkers else {
+            throw UsageError(
+                message: "\(logins.count) hosts given; one job takes at most \(HostLogin.maximumWorkers)",
+                command: parsed.spec)
+        }
         if let path = try parsed.value(remoteExecutable) {
             guard path.hasPrefix("/") else {
                 throw UsageError(

@@ -80,7 +80,10 @@ enum CalibrateCommand {
         for (login, host) in zip(logins.filter { !$0.launcher.isLocal }, profiles) {
             let measured = Date(timeIntervalSince1970: host.measuredAtEpochSeconds)
             let rows: [(String, String)] = [
-                ("usable cores", "\(host.usableCores) (it calls itself \(host.reportedHostName))"),
+                (
+                    "usable cores",
+                    "\(host.usableCores) (it calls itself \(String(host.reportedHostName.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(255))))"
+                ),
                 ("worker start", NumberText.seconds(host.workerStartSeconds)),
                 ("round trip", NumberText.seconds(host.roundTripSeconds)),
                 ("bandwidth", "\(NumberText.bytes(host.bandwidthBytesPerSecond))/s"),

@@ -70,6 +70,11 @@ public struct HostLogin: Sendable, Hashable, CustomStringConvertible {
                     "names host '\(destination)', and a host name has no '/' (a worker count goes first: N/host)")
             }
             let command = words.count > 1 ? first : "ssh"
+            // More than one word: the first is the ssh client itself (`ssh`, `/usr/bin/ssh`,
+            // `autossh`), never a host taken for a program to run.
+            guard words.count == 1 || (command.split(separator: "/").last ?? "").contains("ssh") else {
+                throw invalid("starts with '\(command)', which is not an ssh command; one login names one host")
+            }
             launcher = .ssh(destination, options: Array(words.dropFirst().dropLast()), command: command)
         }
     }
@@ -103,7 +108,8 @@ public struct HostLogin: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``PoolError`` naming `source`, the line and what is wrong.
     public static func list(parsing text: String, source: String) throws(PoolError) -> [HostLogin] {
         var logins: [HostLogin] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // `\r\n` is one Character in Swift: split on every line end, not on "\n" alone.
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = String(line).trimmingWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             do {

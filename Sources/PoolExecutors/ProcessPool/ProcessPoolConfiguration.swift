@@ -21,7 +21,7 @@ extension ProcessPool {
         /// dying without finishing anything is dropped with a warning (``onWarning``), and the
         /// job goes on with the others.
         public var hosts: [WorkerHost] = [] {
-            didSet { if !hosts.isEmpty { workers = hosts.reduce(0) { $0 + max(0, $1.workers) } } }
+            didSet { if !hosts.isEmpty { workers = Self.totalWorkers(hosts) } }
         }
         /// Where warnings go (a host dropped, a worker restarted after a back-off); nil writes
         /// them to standard error.
@@ -90,8 +90,17 @@ extension ProcessPool {
         /// The defaults, with workers on `hosts` (``WorkerHost/local(workers:)`` for this
         /// machine).
         public init(hosts: [WorkerHost]) {
-            self.workers = max(1, hosts.reduce(0) { $0 + max(0, $1.workers) })
+            self.workers = max(1, Self.totalWorkers(hosts))
             self.hosts = hosts
+        }
+
+        /// The hosts' workers together, saturating instead of overflowing (``validate()``
+        /// refuses a host with more than ``HostLogin/maximumWorkers``).
+        static func totalWorkers(_ hosts: [WorkerHost]) -> Int {
+            hosts.reduce(0) { total, host in
+                let (sum, overflow) = total.addingReportingOverflow(max(0, host.workers))
+                return overflow ? Int.max : sum
+            }
         }
 
         /// Whether `name` is a POSIX shell variable name.
@@ -143,16 +152,28 @@ extension ProcessPool {
                     "ProcessPool.Configuration.sharedMemoryBytesPerWorker is \(sharedMemoryBytesPerWorker); it must be at least 65536"
                 )
             }
+            if Self.totalWorkers(hosts) > 4 * HostLogin.maximumWorkers {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.hosts hold \(Self.totalWorkers(hosts)) workers together; one pool runs at most \(4 * HostLogin.maximumWorkers) (each has a thread here)"
+                )
+            }
+            for host in hosts where host.workers > HostLogin.maximumWorkers {
+                throw PoolError(
+                    .invalidConfiguration,
+                    "ProcessPool.Configuration.hosts gives host \(host.launcher.host) \(host.workers) workers; at most \(HostLogin.maximumWorkers) run on one host"
+                )
+            }
             for host in hosts where host.workers < 1 {
                 throw PoolError(
                     .invalidConfiguration,
                     "ProcessPool.Configuration.hosts gives host \(host.launcher.host) \(host.workers) workers; each host needs at least 1"
                 )
             }
-            if !hosts.isEmpty && workers != hosts.reduce(0, { $0 + $1.workers }) {
+            if !hosts.isEmpty && workers != Self.totalWorkers(hosts) {
                 throw PoolError(
                     .invalidConfiguration,
-                    "ProcessPool.Configuration.workers is \(workers) but its hosts hold \(hosts.reduce(0, { $0 + $1.workers })) workers; with hosts set, give each host its count instead"
+                    "ProcessPool.Configuration.workers is \(workers) but its hosts hold \(Self.totalWorkers(hosts)) workers; with hosts set, give each host its count instead"
                 )
             }
             // A remote worker's variables are set by a shell there: a name must be a name.
@@ -161,6 +182,18 @@ extension ProcessPool {
                     throw PoolError(
                         .invalidConfiguration,
                         "ProcessPool.Configuration.environment has the variable name '\(name)', which a shell on another host cannot set; use letters, digits and '_', not starting with a digit"
+                    )
+                }
+                // The command travels as one line of shell (csh rejects a line break inside
+                // quotes), and a C string ends at a NUL.
+                let texts =
+                    environment.map { "the value of \($0.key)" as String } + hosts.compactMap(\.launcher.executable)
+                let values = Array(environment.values) + hosts.compactMap(\.launcher.executable)
+                for (text, value) in zip(texts, values)
+                where value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) {
+                    throw PoolError(
+                        .invalidConfiguration,
+                        "ProcessPool.Configuration: \(text.hasPrefix("the value") ? text : "the executable path '\(text)'") holds a line break or NUL, which cannot travel to another host in a command line"
                     )
                 }
             }

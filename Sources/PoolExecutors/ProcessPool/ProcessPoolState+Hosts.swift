@@ -25,8 +25,12 @@ extension ProcessPoolState {
     /// Host `host` failed (a start, or a lost connection): it is retried after a back-off, or
     /// dropped when the failure cannot pass or it has failed ``ProcessPool/Configuration/hostFailureLimit``
     /// times in a row. With every host dropped the pool breaks.
+    ///
+    /// Failures of its other workers during a back-off belong to the same incident (a network
+    /// blip ends all sixteen connections to a host at once): they are not counted again.
     mutating func hostFailed(_ host: Int, _ error: PoolError, permanent: Bool) -> Action {
         let name = configuration.effectiveHosts[host].launcher.host
+        if !permanent && MonotonicClock.nanoseconds() < hostHealth[host].retryAt { return Action() }
         hostHealth[host].failures += 1
         hostHealth[host].lastError = error.message
         let failures = hostHealth[host].failures

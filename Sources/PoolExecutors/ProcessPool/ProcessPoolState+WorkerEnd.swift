@@ -48,7 +48,7 @@ extension ProcessPoolState {
                 let requeues = index < batch.source.dispatchLimit.load(ordering: .relaxed)
                 switch classify(
                     position: position, of: batch, progress: progress, current: current,
-                    connectionLost: story.connectionLost)
+                    sentMayHaveRun: story.sentMayHaveRun)
                 {
                 case .notStarted:
                     if requeues {
@@ -135,16 +135,17 @@ extension ProcessPoolState {
     /// batch with unanswered items: the one a worker without a page was running, since it runs
     /// its batches in order.
     ///
-    /// A remote worker whose connection was lost may have sent replies that never arrived, and
-    /// so have gone on to later batches: their items may have run too.
+    /// A remote worker whose stream ended without its shell's report may have sent replies
+    /// that never arrived, and so have gone on to later batches (or still run ones already
+    /// there): their items may have run too.
     private func classify(
         position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, current: Batch?,
-        connectionLost: Bool
+        sentMayHaveRun: Bool
     ) -> ItemFate {
         guard let progress else {
             // No progress page: blame the first unanswered item; the others of its batch may
             // have run (their results died with the worker), so they are not run again.
-            guard batch === current else { return connectionLost ? .lost : .notStarted }
+            guard batch === current else { return sentMayHaveRun ? .lost : .notStarted }
             return position == batch.answered ? .culprit : .lost
         }
         guard progress.batch == batch.id else { return .notStarted }
@@ -170,9 +171,14 @@ extension ProcessPoolState {
         let timedOut: (batch: UInt64, position: Int, input: Int)?
         /// `" on host h"` for a remote worker, else empty.
         let place: String
-        /// A remote worker whose stream ended without its shell's exit report: the connection
-        /// (or the launcher) died, and replies may have been lost on the way.
+        /// A remote worker whose stream ended on its own without its shell's exit report: the
+        /// connection (or the launcher) died. Counts against its host.
         let connectionLost: Bool
+        /// A remote worker whose stream ended without its shell's exit report, for whatever
+        /// reason (the pool itself kills the launcher on a timeout or a protocol breach): replies
+        /// may have been lost on the way, and requests already there may still run, so items
+        /// sent behind the current one may have run.
+        let sentMayHaveRun: Bool
         /// The words for that: `"lost its connection (ssh exited with status 255)"`.
         let lostConnection: String
 
@@ -186,13 +192,15 @@ extension ProcessPoolState {
                 } else {
                     self.exit = exit
                 }
-                // Only an end the pool did not cause: it kills the launcher itself on a timeout,
-                // a protocol breach or terminate().
-                if case .crashed = end { connectionLost = connection.remoteExit == nil } else { connectionLost = false }
+                sentMayHaveRun = connection.remoteExit == nil
+                // Only an end the pool did not cause counts against the host: it kills the
+                // launcher itself on a timeout, a protocol breach or terminate().
+                if case .crashed = end { connectionLost = sentMayHaveRun } else { connectionLost = false }
             } else {
                 place = ""
                 self.exit = exit
                 connectionLost = false
+                sentMayHaveRun = false
             }
             lostConnection = "lost its connection (its launcher \(exit))"
             if case .timedOut(let id, let position) = end, let batch = batches.first(where: { $0.id == id }),

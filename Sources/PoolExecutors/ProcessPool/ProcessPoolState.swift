@@ -45,6 +45,9 @@ struct ProcessPoolState {
         var retiring = false
         /// The request pipe was closed on purpose (shutdown or recycling).
         var closed = false
+        /// Its worker's end is being collected: its pid (a launcher's process group) may be
+        /// reaped at any moment, so nothing may signal it any more.
+        var reaping = false
     }
 
     /// What a transition leaves for the core to do once the lock is released, in this order:
@@ -144,7 +147,16 @@ struct ProcessPoolState {
     }
 
     /// Pids of every worker, serving or still in its handshake.
-    private var everyWorkerPID: [Int32] { slots.compactMap { $0.connection?.process.killTarget ?? $0.startingPID } }
+    private var everyWorkerPID: [Int32] {
+        slots.compactMap { $0.reaping ? nil : $0.connection?.process.killTarget ?? $0.startingPID }
+    }
+
+    /// A worker about to be reaped before its handshake ended: never signal its pid again.
+    mutating func forgetStarting(pid: Int32) {
+        for index in slots.indices where slots[index].startingPID == pid || slots[index].startingPID == -pid {
+            slots[index].startingPID = nil
+        }
+    }
 
     // MARK: Submitting and stopping
 

@@ -38,6 +38,8 @@ extension ProcessPoolCore {
             pump()
             let end = serve(slot: slot, connection: connection)
             connection.closeRequests(discardQueued: true)
+            // From here its pid may be reaped and reused: terminate() must not signal it.
+            lock.withLock { state.slots[slot].reaping = true }
             let exit = reap(connection.process)
             connection.joinWriter()
             // A waiting thread may still look in (it reads only what is open): never after this.
@@ -188,13 +190,17 @@ extension ProcessPoolCore {
 
     /// The item a worker runs now and when it started (0: none): from its progress page, or,
     /// for a remote worker (which has none), the first unanswered item of its oldest batch,
-    /// started no earlier than its last reply or the moment it was given work while idle. The
-    /// estimate is never earlier than the truth, so a timeout never fires early.
+    /// started no earlier than its last reply, the moment it was given work while idle, and the
+    /// moment its last request was written whole to the launcher (while one is still being
+    /// written, the clock does not run). The estimate is never earlier than the truth, so a
+    /// timeout never fires early; it may fire late by what the launcher still buffered.
     private func running(slot: Int, _ connection: WorkerConnection) -> (startedAt: UInt64, batch: UInt64, index: Int)? {
         if let page = connection.page { return page.read() }
+        guard connection.unwrittenRequests.load(ordering: .acquiring) <= 0 else { return (0, 0, 0) }
         let since = connection.progressMark.load(ordering: .acquiring)
         guard since != 0, let batch = lock.withLock({ state.slots[slot].inFlight.first }) else { return (0, 0, 0) }
-        return (since, batch.id, lock.withLock { batch.answered })
+        let started = max(since, connection.lastRequestWritten.load(ordering: .acquiring))
+        return (started, batch.id, lock.withLock { batch.answered })
     }
 
     /// How long to wait for replies before checking the running item against the timeout.

@@ -39,6 +39,11 @@ final class WorkerConnection: @unchecked Sendable {
     /// start an item, at the latest (monotonic ns: given work while idle, or its last reply);
     /// 0 while it holds no work. Set under the core's lock.
     let progressMark = Atomic<UInt64>(0)
+    /// For the same: requests not yet written whole to the launcher (their worker cannot have
+    /// started them), and when the last one was (monotonic ns). Kept only without a page.
+    let unwrittenRequests = Atomic<Int>(0)
+    let lastRequestWritten = Atomic<UInt64>(0)
+    private var tracksWrites: Bool { page == nil }
     /// Under `readLock`: a remote worker's exit status, from the frame its shell sends after
     /// it (see ``ExitTrailer``). A remote stream that ends without one lost its connection.
     var remoteExit: Int32?
@@ -88,9 +93,11 @@ final class WorkerConnection: @unchecked Sendable {
                 requestDescriptor, from: frame.baseAddress!, count: frame.count)
             {
                 precondition(written == frame.count, "BUG: a pipe write of at most PIPE_BUF bytes was split")
+                if tracksWrites { lastRequestWritten.store(MonotonicClock.nanoseconds(), ordering: .releasing) }
                 return true
             }
         }
+        if tracksWrites { unwrittenRequests.add(1, ordering: .acquiringAndReleasing) }
         outbox.append([UInt8](frame))
         outboxChanged.signal()
         return true
@@ -101,7 +108,10 @@ final class WorkerConnection: @unchecked Sendable {
     func closeRequests(discardQueued: Bool) {
         lock.withLock {
             closing = true
-            if discardQueued { _ = outbox.removeAll() }
+            if discardQueued {
+                _ = outbox.removeAll()
+                unwrittenRequests.store(0, ordering: .releasing)
+            }
             outboxChanged.signal()
         }
     }
@@ -128,6 +138,11 @@ final class WorkerConnection: @unchecked Sendable {
             let written: Bool = frame.withUnsafeBytes { bytes in
                 (try? Descriptor.writeAll(requestDescriptor, bytes)) != nil
             }
+            if tracksWrites {
+                // The time first: a reader that sees no request left unwritten sees it too.
+                lastRequestWritten.store(MonotonicClock.nanoseconds(), ordering: .releasing)
+                unwrittenRequests.subtract(1, ordering: .acquiringAndReleasing)
+            }
             lock.lock()
             writerBusy = false
             if !written {
@@ -135,6 +150,7 @@ final class WorkerConnection: @unchecked Sendable {
                 // requeues or fails what it held. Nothing more can be sent.
                 closing = true
                 _ = outbox.removeAll()
+                unwrittenRequests.store(0, ordering: .releasing)
             }
             lock.unlock()
         }

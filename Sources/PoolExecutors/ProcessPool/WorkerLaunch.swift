@@ -284,6 +284,8 @@ extension ProcessPoolCore {
     /// Collects a worker's exit status (a launcher's, for a remote worker): it is normally
     /// already exiting; if it has not ended within two seconds it is killed.
     func reap(_ process: WorkerProcess) -> ProcessExit {
+        // A worker still in its handshake is listed for terminate(): not once it may be gone.
+        lock.withLock { state.forgetStarting(pid: process.pid) }
         if let command = process.command {
             for attempt in 0..<2_100 {
                 if Processes.hasEnded(command) { break }

@@ -39,7 +39,10 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     public static let local = WorkerLauncher(transport: .local, host: ":")
 
     /// Workers on `destination` (`host`, `user@host`, an alias from `~/.ssh/config`) through
-    /// OpenSSH, with `-T -o BatchMode=yes` (no terminal, never a password prompt).
+    /// OpenSSH, with `-T -o BatchMode=yes` (no terminal, never a password prompt), and, unless
+    /// `options` set them (ssh keeps the first value it reads), `ConnectTimeout=30` and
+    /// `ServerAliveInterval=15` with `ServerAliveCountMax=3`: a host that stops answering ends
+    /// its connection within a minute instead of waiting on TCP for hours.
     ///
     /// - Parameters:
     ///   - options: extra `ssh` arguments placed before the destination (`["-p", "2222"]`,
@@ -51,9 +54,15 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     ) -> WorkerLauncher {
         WorkerLauncher(
             transport: .command(
-                prefix: [command, "-T", "-o", "BatchMode=yes"] + options + ["--", destination], joinsCommand: true),
+                prefix: [command, "-T", "-o", "BatchMode=yes"] + options + sshLiveness + ["--", destination],
+                joinsCommand: true),
             host: destination, executable: executable)
     }
+
+    /// Keep-alive and connect limits for ssh, after the caller's options so theirs win.
+    static let sshLiveness = [
+        "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+    ]
 
     /// Workers placed by Slurm: each is one `srun --nodes=1 --ntasks=1 --unbuffered` job step
     /// (run inside an allocation, `salloc` or `sbatch`, or one is requested per worker).

@@ -84,7 +84,11 @@ public struct HostCalibration: Sendable {
     public func profile(for launcher: WorkerLauncher, refresh: Bool = false) throws -> HostProfile {
         if !refresh, let cached = cachedProfile(for: launcher) { return cached }
         let measured = try measure(launcher)
-        if let path = cachePath(for: launcher) { try? CalibrationFiles.write(measured, to: path) }
+        // An implausible measurement (a clock jump, a host that answered absurdly) is used
+        // once, never kept.
+        if measured.implausibility == nil, let path = cachePath(for: launcher) {
+            try? CalibrationFiles.write(measured, to: path)
+        }
         return measured
     }
 
@@ -92,8 +96,8 @@ public struct HostCalibration: Sendable {
     /// and is young enough; never read through a link.
     public func cachedProfile(for launcher: WorkerLauncher) -> HostProfile? {
         guard let path = cachePath(for: launcher),
-            case .found(let cached) = CalibrationFiles.read(path, as: HostProfile.self), cached.implausibility == nil,
-            cached.launcher == launcher.description, cached.executableBuild == buildKey
+            case .found(let cached) = CalibrationFiles.read(path, as: HostProfile.self), cached.schemaVersion == 1,
+            cached.implausibility == nil, cached.launcher == launcher.description, cached.executableBuild == buildKey
         else { return nil }
         let age = CalibrationFiles.now() - cached.measuredAtEpochSeconds
         return age >= 0 && age <= maximumAgeSeconds ? cached : nil
@@ -103,7 +107,13 @@ public struct HostCalibration: Sendable {
     public func cachePath(for launcher: WorkerLauncher) -> String? {
         cacheDirectory.map {
             let key = CalibrationFiles.safe(launcher.host).prefix(80)
-            let digest = String(UInt32(truncatingIfNeeded: Self.hash(launcher.description)), radix: 16)
+            // The launcher's whole identity: two Slurm clusters differ only by SLURM_CONF, two
+            // installs by the executable's path there.
+            let identity =
+                ([launcher.description, launcher.executable ?? ""]
+                + launcher.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: "\u{1}")
+            let digest = String(UInt32(truncatingIfNeeded: Self.hash(identity)), radix: 16)
             return "\($0)/host-\(key)-\(digest)-\(buildKey.prefix(16)).json"
         }
     }
@@ -134,13 +144,7 @@ public struct HostCalibration: Sendable {
             defer { pool.shutdown() }
             facts = try pool.submit(WorkerHostFacts.self, 0).result()
             let firstAnswer = (Clocks.monotonic() - begin).seconds
-            var times: [Double] = []
-            for _ in 0..<30 {
-                let sent = Clocks.monotonic()
-                _ = try pool.submit(WorkerEcho.self, []).result()
-                times.append((Clocks.monotonic() - sent).seconds)
-            }
-            let median = Statistics.median(times)
+            let median = try WorkerCosts.medianRoundTrip(through: pool, calls: 30)
             trips.rounds.append(median)
             starts.rounds.append(max(firstAnswer - median, 0))
             let sent = Clocks.monotonic()

@@ -180,13 +180,7 @@ enum WorkerCosts {
             defer { pool.shutdown() }
             _ = try pool.submit(WorkerEcho.self, []).result()
             let firstAnswer = (Clocks.monotonic() - begin).seconds
-            var times: [Double] = []
-            for _ in 0..<(round == 0 ? 100 : 50) {
-                let sent = Clocks.monotonic()
-                _ = try pool.submit(WorkerEcho.self, []).result()
-                times.append((Clocks.monotonic() - sent).seconds)
-            }
-            let median = Statistics.median(times)
+            let median = try medianRoundTrip(through: pool, calls: round == 0 ? 100 : 50)
             trips.rounds.append(median)
             starts.rounds.append(max(firstAnswer - median, 0))
             // The same blocks both ways, through shared memory (this pool's path for them) and
@@ -218,6 +212,17 @@ enum WorkerCosts {
             threshold,
             mapItems.lowest, spread
         )
+    }
+
+    /// The median time of `calls` empty echoes through `pool`'s worker, one at a time.
+    static func medianRoundTrip(through pool: ProcessPool, calls: Int) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<calls {
+            let sent = Clocks.monotonic()
+            _ = try pool.submit(WorkerEcho.self, []).result()
+            times.append((Clocks.monotonic() - sent).seconds)
+        }
+        return Statistics.median(times)
     }
 
     /// Bytes per second of `block` echoed by `pool`'s worker four times, both ways counted.

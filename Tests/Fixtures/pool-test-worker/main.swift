@@ -161,10 +161,13 @@ if CommandLine.arguments.dropFirst().first == "ssh-parent", let port = getenv("F
         "-p", String(cString: port), "-i", String(cString: directory) + "/client_key", "-o",
         "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
     ]
-    let pool = try ProcessPool(
-        configuration: ProcessPool.Configuration(hosts: [WorkerHost(.ssh("127.0.0.1", options: options), workers: 2)]))
-    // Two items that each hold a worker for a minute, so both are busy in a task when the
-    // parent dies: they must still exit (the watchdog), not finish the task first.
+    var configuration = ProcessPool.Configuration(hosts: [WorkerHost(.ssh("127.0.0.1", options: options), workers: 2)])
+    // A remote worker inherits nothing from here: the log's path goes with the pool's variables.
+    if let log = getenv("FAULT_LOG") { configuration.environment["FAULT_LOG"] = String(cString: log) }
+    let pool = try ProcessPool(configuration: configuration)
+    // Two items that each hold a worker for ten minutes (logged to FAULT_LOG when they start,
+    // which the test waits for), so both are in a task when the parent dies: only the watchdog
+    // ends them in time.
     // Both workers connected (a login takes a while under load), then one question each: the
     // second submission goes to the worker the first left idle.
     var waited = 0
@@ -175,9 +178,8 @@ if CommandLine.arguments.dropFirst().first == "ssh-parent", let port = getenv("F
     let first = try pool.submit(NapThenWhoAmI.self, 500)
     let second = try pool.submit(NapThenWhoAmI.self, 500)
     let pids = Set([try first.result(), try second.result()])
-    _ = try pool.submit(Nap.self, 60_000)
-    _ = try pool.submit(Nap.self, 60_000)
-    usleep(300_000)
+    _ = try pool.submit(Faulty.self, Faulty.input(1, spin: 600_000_000_000))
+    _ = try pool.submit(Faulty.self, Faulty.input(2, spin: 600_000_000_000))
     print("workers \(pids.sorted().map(String.init).joined(separator: " "))")
     fflush(nil)
     while true { sleep(10) }

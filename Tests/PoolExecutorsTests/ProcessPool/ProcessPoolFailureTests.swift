@@ -137,23 +137,7 @@ struct ProcessPoolFailureTests {
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct ProcessHygieneTests {
     @Test func killingTheParentLeavesNoWorkers() throws {
-        let parent = Process()
-        parent.executableURL = URL(fileURLWithPath: fixturePath)
-        parent.arguments = ["parent"]
-        let output = Pipe()
-        parent.standardOutput = output
-        try parent.run()
-        // The fixture prints "workers <pid> <pid>" once its pool is serving.
-        var line = ""
-        let reader = output.fileHandleForReading
-        while !line.contains("\n") {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        let pids = line.split(separator: " ").dropFirst().compactMap {
-            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        let (parent, pids, line) = try startFixtureParent(["parent"])
         #expect(pids.count == 2, "fixture said: \(line)")
         kill(parent.processIdentifier, SIGKILL)
         parent.waitUntilExit()

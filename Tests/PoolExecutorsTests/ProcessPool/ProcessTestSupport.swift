@@ -103,6 +103,32 @@ func processIsGone(_ pid: Int32) -> Bool {
 /// ThreadSanitizer, whose runtime turns a worker's fatal signal into exit status 66.
 let underThreadSanitizer: Bool = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
 
+/// Starts the fixture worker as a parent of its own (`arguments`, such as `parent`) and reads
+/// the line it prints once its pool serves: `workers <pid> <pid>`. Returns the process, those
+/// pids and the line (for failure messages).
+func startFixtureParent(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (
+    process: Process, pids: [Int32], line: String
+) {
+    let parent = Process()
+    parent.executableURL = URL(fileURLWithPath: fixturePath)
+    parent.arguments = arguments
+    if !extra.isEmpty { parent.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
+    let output = Pipe()
+    parent.standardOutput = output
+    try parent.run()
+    var line = ""
+    let reader = output.fileHandleForReading
+    while !line.contains("\n") {
+        let chunk = reader.availableData
+        if chunk.isEmpty { break }
+        line += String(decoding: chunk, as: UTF8.self)
+    }
+    let pids = line.split(separator: " ").dropFirst().compactMap {
+        Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    return (parent, pids, line)
+}
+
 /// Runs the fixture worker as a parent of its own (`arguments`, such as `cycles 200`) and
 /// returns the whitespace-separated fields of the report it prints, with its exit status
 /// checked: a leak check in a process of its own, where no other suite's descriptors or

@@ -9,9 +9,10 @@ import Testing
         #expect(here.launcher.isLocal && here.workers == nil)
         let counted = try HostLogin(parsing: " 4/user@node7 ")
         #expect(counted.workers == 4 && counted.launcher.host == "user@node7")
-        #expect(counted.launcher.description == "ssh -T -o BatchMode=yes -- user@node7")
+        let liveness = "-o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=3"
+        #expect(counted.launcher.description == "ssh -T -o BatchMode=yes \(liveness) -- user@node7")
         let withOptions = try HostLogin(parsing: "2/ssh -p 2222 -i key node7")
-        #expect(withOptions.launcher.description == "ssh -T -o BatchMode=yes -p 2222 -i key -- node7")
+        #expect(withOptions.launcher.description == "ssh -T -o BatchMode=yes -p 2222 -i key \(liveness) -- node7")
         let slurm = try HostLogin(parsing: "8/srun --partition=debug")
         #expect(slurm.workers == 8 && slurm.launcher.host == "slurm")
         #expect(slurm.launcher.description.hasPrefix("srun --nodes=1 --ntasks=1 --unbuffered"))
@@ -38,6 +39,9 @@ import Testing
             try HostLogin.list(parsing: "4/node1\n0/node2\n", source: "hosts.txt")
         }
         #expect(error.message.hasPrefix("hosts.txt:2:"))
+        // A file written on Windows.
+        let crlf = try HostLogin.list(parsing: "4/node1\r\n2/node2\r\n", source: "hosts")
+        #expect(crlf.map(\.launcher.host) == ["node1", "node2"])
     }
 
     @Test func theRemoteCommandQuotesEveryWordForTheFarShell() {

@@ -39,66 +39,28 @@ struct SSHWorkerTests {
         defer { log.remove() }
         let pool = try sshPool(workers: 1) { $0.environment["FAULT_LOG"] = log.path }
         defer { pool.shutdown() }
-        let remotePID = try pool.submit(WhoAmI.self, 0).result()
-        let launcher = try #require(pool.workerProcessIDs.first)
-        // Item 0 holds the worker (spinning 30 s) while the launcher is killed.
-        let inputs = [Faulty.input(0, spin: 30_000_000_000)] + (1..<20).map { Faulty.input($0) }
-        let stream = try pool.mapUnordered(Faulty.self, inputs, chunkSize: 1)
-        #expect(eventually { log.calls().contains(0) }, "item 0 never started")
-        kill(launcher, SIGKILL)
-        var outcomes: [Int: Result<Int, any Error>] = [:]
-        for item in stream.blocking { outcomes[item.index] = item.result }
-        #expect(outcomes.count == 20)
-        guard case .failure(let error as PoolError)? = outcomes[0] else {
-            Issue.record("item 0 should fail with a PoolError: \(String(describing: outcomes[0]))")
-            return
-        }
-        #expect(error.code == .workerCrashed && error.inputIndexes == [0])
-        #expect(error.message.contains("on host 127.0.0.1") && error.message.contains("lost its connection"))
-        // Items 1...19 either ran on the next worker, or (sent behind item 0 over the lost
-        // connection) failed as possibly run; none ran twice, none is missing.
-        for index in 1..<20 {
-            switch outcomes[index] {
-            case .success(let value)?: #expect(value == index * 2)
-            case .failure(let error as PoolError)?: #expect(error.code == .resultLost, "\(error)")
-            default: Issue.record("item \(index): \(String(describing: outcomes[index]))")
-            }
-        }
-        let counts = Dictionary(grouping: log.calls(), by: { $0 }).mapValues(\.count)
-        #expect(counts.values.allSatisfy { $0 == 1 }, "some input ran twice: \(counts)")
-        #expect(
-            eventually(seconds: 30) { processIsGone(remotePID) }, "remote worker \(remotePID) outlived its connection")
+        try expectLostConnectionFailsOnlyItsItems(pool, count: 20, log: log, host: "127.0.0.1")
     }
 
     @Test func aKilledParentLeavesNoRemoteWorker() throws {
         let server = try server()
-        let parent = Process()
-        parent.executableURL = URL(fileURLWithPath: fixturePath)
-        parent.arguments = ["ssh-parent"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["FIXTURE_SSH_PORT"] = "\(server.port)"
-        environment["FIXTURE_SSH_DIRECTORY"] = server.directory
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        parent.environment = environment
-        let output = Pipe()
-        parent.standardOutput = output
-        try parent.run()
-        var line = ""
-        let reader = output.fileHandleForReading
-        while !line.contains("\n") {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        let pids = line.split(separator: " ").dropFirst().compactMap {
-            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        let log = CallLog()
+        defer { log.remove() }
+        let (parent, pids, line) = try startFixtureParent(
+            ["ssh-parent"],
+            environment: [
+                "FIXTURE_SSH_PORT": "\(server.port)", "FIXTURE_SSH_DIRECTORY": server.directory,
+                "SWIFT_BACKTRACE": "enable=no", "FAULT_LOG": log.path,
+            ])
         #expect(pids.count == 2, "fixture said: \(line)")
+        // Both workers are in a ten-minute task when the parent dies.
+        #expect(eventually(seconds: 60) { Set(log.calls()) == [1, 2] }, "the workers' tasks never started")
         #expect(pids.allSatisfy { !processIsGone($0) })
         kill(parent.processIdentifier, SIGKILL)
         parent.waitUntilExit()
-        #expect(
-            eventually(seconds: 60) { pids.allSatisfy(processIsGone) }, "remote workers \(pids) outlived their parent")
+        let gone = eventually(seconds: 60) { pids.allSatisfy(processIsGone) }
+        #expect(gone, "remote workers \(pids) outlived their parent")
+        if !gone { for pid in pids { kill(pid, SIGKILL) } }
     }
 
     @Test func aMissingExecutableOnTheHostIsAClearError() throws {

@@ -59,29 +59,6 @@ struct SlurmWorkerTests {
         defer { log.remove() }
         let pool = try slurmPool(workers: 1) { $0.environment["FAULT_LOG"] = log.path }
         defer { pool.shutdown() }
-        let remotePID = try pool.submit(WhoAmI.self, 0).result()
-        let srun = try #require(pool.workerProcessIDs.first)
-        let inputs = [Faulty.input(0, spin: 30_000_000_000)] + (1..<10).map { Faulty.input($0) }
-        let stream = try pool.mapUnordered(Faulty.self, inputs, chunkSize: 1)
-        #expect(eventually { log.calls().contains(0) }, "item 0 never started")
-        kill(srun, SIGKILL)
-        var outcomes: [Int: Result<Int, any Error>] = [:]
-        for item in stream.blocking { outcomes[item.index] = item.result }
-        #expect(outcomes.count == 10)
-        guard case .failure(let error as PoolError)? = outcomes[0] else {
-            Issue.record("item 0 should fail: \(String(describing: outcomes[0]))")
-            return
-        }
-        #expect(error.code == .workerCrashed && error.message.contains("on host slurm"))
-        for index in 1..<10 {
-            switch outcomes[index] {
-            case .success(let value)?: #expect(value == index * 2)
-            case .failure(let error as PoolError)?: #expect(error.code == .resultLost, "\(error)")
-            default: Issue.record("item \(index): \(String(describing: outcomes[index]))")
-            }
-        }
-        let counts = Dictionary(grouping: log.calls(), by: { $0 }).mapValues(\.count)
-        #expect(counts.values.allSatisfy { $0 == 1 }, "some input ran twice: \(counts)")
-        #expect(eventually(seconds: 30) { processIsGone(remotePID) }, "the step's worker \(remotePID) outlived srun")
+        try expectLostConnectionFailsOnlyItsItems(pool, count: 10, log: log, host: "slurm")
     }
 }

@@ -112,7 +112,7 @@ public final class SlurmCluster: Sendable {
                     environment: environment))
             // Ready once the node is idle and a step runs.
             var ready = false
-            for _ in 0..<300 {
+            for _ in 0..<900 {  // 90 s
                 let state = try? TestEngines.run(
                     "/usr/bin/sinfo", ["-h", "-o", "%T"],
                     environment: ProcessInfo.processInfo.environment.merging(
@@ -125,7 +125,7 @@ public final class SlurmCluster: Sendable {
             }
             guard ready else {
                 let log = (try? String(contentsOfFile: "\(directory)/slurmctld.out", encoding: .utf8)) ?? ""
-                throw TestEngines.Missing("the test Slurm node did not become idle within 30 s: \(log.suffix(2000))")
+                throw TestEngines.Missing("the test Slurm node did not become idle within 90 s: \(log.suffix(2000))")
             }
         } catch {
             for daemon in daemons.reversed() { TestEngines.stop(daemon) }

@@ -104,7 +104,7 @@ public enum TestEngines {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 {
+        for _ in 0..<2_000 {  // 20 s: a loaded machine may take long to start a shell
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                 let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
             {
