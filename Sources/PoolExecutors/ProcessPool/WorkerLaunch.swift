@@ -119,27 +119,36 @@ extension ProcessPoolCore {
         // The child has its own copies of its ends.
         requests.read.close()
         replies.write.close()
-        lock.withLock { state.workerSpawned(slot: slot, pid: pid) }
-        let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
         let process = WorkerProcess(pid: pid, command: nil, host: host, hostName: launch.hostNames[host])
+        return try connect(
+            slot: slot, process, requests: requests.write, replies: replies.read, page: page, arenas: arenas)
+    }
+
+    /// Records a spawned worker (or launcher) and waits for its hello; the connection then owns
+    /// both pipe ends. A worker that fails the handshake is killed and reaped, unless it had
+    /// ended already (its exit is in the error, its pid may belong to another process by now).
+    private func connect(
+        slot: Int, _ process: WorkerProcess, requests: consuming OwnedDescriptor, replies: consuming OwnedDescriptor,
+        page: ProgressPage?, arenas: (arguments: SharedArena, results: SharedArena)?
+    ) throws -> WorkerConnection {
+        lock.withLock { state.workerSpawned(slot: slot, pid: process.killTarget) }
+        let reader = FrameReader(descriptor: replies.rawValue, maximumPayload: configuration.maximumFrameBytes)
         let connection: WorkerConnection
         do {
             let hello = try handshake(process, reader: reader)
             connection = try WorkerConnection(
-                process: process, requestDescriptor: requests.write.rawValue, reader: reader, page: page,
+                process: process, requestDescriptor: requests.rawValue, reader: reader, page: page,
                 arenas: hello.mapsSharedMemory ? arenas : nil, hello: hello, name: "\(configuration.name)-w\(slot)")
         } catch {
-            // A worker that ended before its hello was reaped by the handshake (its exit is in
-            // the error): its pid may already belong to another process, never signal it.
             if (error as? PoolError)?.processExit == nil {
-                Processes.kill(pid)
+                process.kill()
                 _ = reap(process)
             }
             throw error
         }
         // The connection closes both from here on.
-        _ = requests.write.take()
-        _ = replies.read.take()
+        _ = requests.take()
+        _ = replies.take()
         return connection
     }
 
@@ -162,24 +171,7 @@ extension ProcessPoolCore {
         requests.read.close()
         replies.write.close()
         let process = WorkerProcess(pid: command.pid, command: command, host: host, hostName: launch.hostNames[host])
-        lock.withLock { state.workerSpawned(slot: slot, pid: -command.pid) }
-        let reader = FrameReader(descriptor: replies.read.rawValue, maximumPayload: configuration.maximumFrameBytes)
-        let connection: WorkerConnection
-        do {
-            let hello = try handshake(process, reader: reader)
-            connection = try WorkerConnection(
-                process: process, requestDescriptor: requests.write.rawValue, reader: reader, page: nil, arenas: nil,
-                hello: hello, name: "\(configuration.name)-w\(slot)")
-        } catch {
-            if (error as? PoolError)?.processExit == nil {
-                process.kill()
-                _ = reap(process)
-            }
-            throw error
-        }
-        _ = requests.write.take()
-        _ = replies.read.take()
-        return connection
+        return try connect(slot: slot, process, requests: requests.write, replies: replies.read, page: nil, arenas: nil)
     }
 
     /// A new worker's two arenas, or nil when the pool sends every value through the pipe or
