@@ -83,6 +83,13 @@ struct HostsCommandTests {
             #expect(result.status == 2, "\(arguments): \(result.error)")
             #expect(result.error.contains(needle), "\(arguments): \(result.error)")
         }
+        // A FIFO nobody writes to is refused at once, not waited on.
+        let fifo = commandCache + "/hosts-fifo-\(getpid())"
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        let fromFIFO = try runCommand(["run", "sleep", "--inputs", file, "--hosts", fifo])
+        #expect(fromFIFO.status == 2 && fromFIFO.error.contains("is not a regular file"), "\(fromFIFO.error)")
         let badFile = try temporaryFile("bad-hosts.txt", "2/:\n\n3/cmd:\n")
         let bad = try runCommand(["run", "sleep", "--inputs", file, "--hosts", badFile])
         #expect(bad.status == 2 && bad.error.contains("bad-hosts.txt:3:"), "\(bad.error)")

@@ -1,5 +1,5 @@
-internal import Foundation
 internal import PoolAdvisor
+internal import PoolSystem
 
 /// `--ssh`, `--hosts` and `--remote-executable`: workers on other hosts, as `run` and
 /// `calibrate` take them (GNU parallel's `--sshlogin` and `--sshloginfile`).
@@ -103,29 +103,31 @@ enum HostOptions {
         return (remote, local)
     }
 
-    /// A hosts file's text: a regular file of at most ``maximumFileBytes``, UTF-8.
+    /// A hosts file's text: a regular file of at most ``maximumFileBytes``, UTF-8. Opened
+    /// without blocking and checked once open, so a FIFO swapped in for it cannot make the
+    /// read wait for ever, nor a file grown since be read whole.
     private static func readHostsFile(_ path: String, _ spec: CommandSpec) throws -> String {
         func invalid(_ why: String) -> UsageError {
             UsageError(message: "the hosts file \(path) \(why)", command: spec)
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let attributes else {
-            throw invalid("cannot be read (does it exist?)")
+        let descriptor: Int32
+        do throws(SystemCallError) {
+            descriptor = try Files.openForReading(path, nonBlocking: true)
+        } catch {
+            throw invalid("cannot be read (\(error.reason))")
         }
-        guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+        defer { Descriptor.close(descriptor) }
+        guard let status = try? Files.status(of: descriptor), status.kind == .regular else {
             throw invalid("is not a regular file")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw invalid("cannot be opened")
+        let bytes: [UInt8]
+        do throws(SystemCallError) {
+            bytes = try Descriptor.readAll(descriptor, limit: maximumFileBytes + 1)
+        } catch {
+            throw invalid("cannot be read (\(error.reason))")
         }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: maximumFileBytes + 1)) ?? Data()
-        guard data.count <= maximumFileBytes else {
-            throw invalid("is larger than \(maximumFileBytes) bytes")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw invalid("is not UTF-8 text")
-        }
+        guard bytes.count <= maximumFileBytes else { throw invalid("is larger than \(maximumFileBytes) bytes") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw invalid("is not UTF-8 text") }
         return text
     }
 }
