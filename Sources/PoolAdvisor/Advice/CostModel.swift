@@ -87,12 +87,12 @@ public struct CostModel: Sendable {
         self.machine = machine
     }
 
-    private var wall: Double { max(profile.calls.wallSecondsPerCall.value, 1e-9) }
+    var wall: Double { max(profile.calls.wallSecondsPerCall.value, 1e-9) }
     /// CPU of one call: its own thread's, plus its child processes' (a command's work).
-    private var cpu: Double {
+    var cpu: Double {
         min(profile.calls.threadCPUSecondsPerCall + profile.calls.childrenCPURatio * wall, wall)
     }
-    private var ship: Double { profile.payload.shippingSecondsPerCall }
+    var ship: Double { profile.payload.shippingSecondsPerCall }
     /// A worker process's start as the task sees it: the machine's start of an idle worker, plus
     /// what the task's first call in a fresh process costs over the others (state it builds
     /// once per process; threads share the state this process already built).

@@ -35,16 +35,15 @@ extension CostModel {
     public func multiHostSeconds(items: Int, hosts: [RemoteHost], localWorkers: Int, chunk: Int = 1) -> Double? {
         guard !hosts.isEmpty else { return nil }
         let n = Double(max(0, items))
-        let wall = max(profile.calls.wallSecondsPerCall.value, 1e-9)
-        let cpu = min(profile.calls.threadCPUSecondsPerCall + profile.calls.childrenCPURatio * wall, wall)
-        let ship = max(0, profile.payload.shippingSecondsPerCall)
+        // A profile read from a file may hold a negative shipping time: none is cheaper than free.
+        let shipping = max(0, ship)
         let perChunk = 1 / Double(max(1, chunk))
         var rate = 0.0
         var start = 0.0
         for host in hosts {
             let transfer = bytesPerCall / max(host.profile.bandwidthBytesPerSecond, 1e3)
-            let occupied = wall + ship / 2 + transfer + host.profile.roundTripSeconds * perChunk
-            let computing = max(cpu + ship / 2, 1e-9)
+            let occupied = wall + shipping / 2 + transfer + host.profile.roundTripSeconds * perChunk
+            let computing = max(cpu + shipping / 2, 1e-9)
             let workers = Double(max(1, host.workers))
             let cores = Double(max(1, host.profile.usableCores))
             // Within a host, copies scale as the profile measured them here (its fitted law);
@@ -54,12 +53,12 @@ extension CostModel {
         }
         if localWorkers > 0 {
             let local = Double(localWorkers)
-            let occupied = wall + ship / 2 + machine.roundTripSeconds * perChunk
-            let computing = max(cpu + ship + machine.processMapItemSeconds, 1e-9)
+            let occupied = wall + shipping / 2 + machine.roundTripSeconds * perChunk
+            let computing = max(cpu + shipping + machine.processMapItemSeconds, 1e-9)
             rate += min(local / occupied, processSpeedup(min(localWorkers, machine.usableCores)) / computing)
             start = max(start, machine.workerStartSeconds)
         }
-        let parent = n * (ship / 2 + machine.processMapItemSeconds)
+        let parent = n * (shipping / 2 + machine.processMapItemSeconds)
         let streams = hosts.map { Double($0.workers) * $0.profile.bandwidthBytesPerSecond }.reduce(0, +)
         let pushed = n * bytesPerCall / max(min(streams, Double(machine.usableCores) * Self.launcherBytesPerCore), 1e3)
         return start + profile.calls.warmUpSeconds + max(n / max(rate, 1e-12), parent, pushed)

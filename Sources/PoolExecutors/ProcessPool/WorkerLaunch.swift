@@ -62,18 +62,11 @@ struct WorkerLaunch: Sendable {
             return inherited.filter { entry in !own.keys.contains { entry.hasPrefix($0 + "=") } }
                 + own.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         }
-        remotePaths = hosts.map { $0.launcher.isLocal ? nil : $0.launcher.executable ?? path(of: configuration) }
+        // Without a path of its own, a remote worker runs this pool's executable at the same path.
+        remotePaths = hosts.map { [displayPath] in $0.launcher.isLocal ? nil : $0.launcher.executable ?? displayPath }
         remoteArguments = zip(hosts, remotePaths).map { host, remotePath in
             remotePath.map { host.launcher.arguments(executable: $0, setting: remoteSetting, environment: extra) }
         }
-    }
-}
-
-/// The executable a remote worker runs when its launcher names none: the pool's own path.
-private func path(of configuration: ProcessPool.Configuration) -> String {
-    switch configuration.executable {
-    case .current: return Processes.executablePath() ?? "/proc/self/exe"
-    case .path(let path, _): return path
     }
 }
 

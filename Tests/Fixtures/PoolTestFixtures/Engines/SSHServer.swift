@@ -22,10 +22,7 @@ public final class SSHServer: Sendable {
     /// `ssh` options that reach this server with its throwaway key, trusting its host key
     /// without a known-hosts file.
     public var clientOptions: [String] {
-        [
-            "-p", "\(port)", "-i", "\(directory)/client_key", "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
-        ]
+        Self.options(directory: directory, port: port) + ["-o", "ConnectTimeout=20"]
     }
 
     /// The launcher that starts workers on this server (as `127.0.0.1`).
