@@ -44,7 +44,7 @@ final class ArgumentPin: Sendable {
 
 /// Sequence numbers of pinned argument spans a worker no longer holds, waiting to be sent.
 final class PinReleases: Sendable {
-    private let state = Mutex<(pending: [UInt64], outstanding: Int)>(([], 0))
+    private let state = Locked<(pending: [UInt64], outstanding: Int)>(([], 0))
     /// Sequence numbers per frame: within the protocol's cap and the pool's largest frame.
     private let perFrame: Int
 

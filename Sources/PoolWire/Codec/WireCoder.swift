@@ -1,4 +1,4 @@
-import Synchronization
+internal import PoolSystem
 
 /// Encodes `Encodable` values into PoolWire's compact binary form: the process pool's
 /// equivalent of Python's pickle.
@@ -58,13 +58,22 @@ public final class WireEncoder {
     /// since a pool asks for every input it sends.
     static func kind<T>(of type: T.Type) -> WireKind {
         let id = ObjectIdentifier(type)
-        if let known = kinds.withLock({ $0[id] }) { return known }
+        kindsLock.lock()
+        let known = kinds[id]
+        kindsLock.unlock()
+        if let known { return known }
         let kind = WireKind.of(type)
-        kinds.withLock { $0[id] = kind }
+        kindsLock.lock()
+        kinds[id] = kind
+        kindsLock.unlock()
         return kind
     }
 
-    private static let kinds = Mutex<[ObjectIdentifier: WireKind]>([:])
+    // A pthread mutex, not `Synchronization.Mutex`: pools first meet their types on several
+    // threads at once, and a contended `Mutex` hands over inside the kernel, where
+    // ThreadSanitizer cannot see it (a false race that fails the sanitizer run).
+    private static let kindsLock = ConditionLock()
+    nonisolated(unsafe) private static var kinds: [ObjectIdentifier: WireKind] = [:]
 
     /// The encoded size of `value` when its encoding is one block copy of memory it already
     /// holds (an array of ``WireTrivial`` elements such as `[UInt8]` or `[Double]`, or a

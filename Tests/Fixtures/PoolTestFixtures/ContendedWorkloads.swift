@@ -1,13 +1,15 @@
 // The reference workloads that contend on shared state (a lock, a mutex, an atomic) share it
 // process-wide, and every test target runs in one process: a test that measures their
 // contention and a test that merely runs them must not overlap, or each sees the other's.
-import Synchronization
+import PoolExecutors
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-private let contendedWorkloads = Mutex(())
+// Locked, not Synchronization.Mutex: a contended Mutex hands over where ThreadSanitizer cannot
+// see it (a false race).
+private let contendedWorkloads = Locked(())
 
 /// Runs `body` while no other test runs the contended reference workloads in this process.
 public func withContendedWorkloads<T>(_ body: () throws -> T) rethrows -> T {
@@ -22,7 +24,7 @@ public let contendedWorkloadNames: Set<String> = ["blocking-lock", "spinning-mut
 /// a measurement. A writer-preferring read-write lock: a measurement waits for the loads under
 /// way, and no new load starts meanwhile.
 private final class MachineUse: @unchecked Sendable {
-    private let state = Mutex((loads: 0, measuring: false, waitingMeasurements: 0))
+    private let state = Locked((loads: 0, measuring: false, waitingMeasurements: 0))
 
     func withLoad<T>(_ body: () throws -> T) rethrows -> T {
         while !state.withLock({ state in

@@ -41,7 +41,7 @@ public struct BorrowInput: Codable, Sendable {
 /// Reads a ``ZeroCopyBytes`` input and reports whether it was borrowed and intact; may keep it
 /// in the worker past the call, to show the pool does not reuse a span still held.
 public struct ReadsBorrowed: PoolTask {
-    private static let kept = Mutex<[(seed: Int, bytes: ZeroCopyBytes)]>([])
+    private static let kept = Locked<[(seed: Int, bytes: ZeroCopyBytes)]>([])
 
     private static func report(_ bytes: ZeroCopyBytes, seed: Int) -> BorrowReport {
         BorrowReport(
