@@ -47,6 +47,8 @@ let package = Package(
         .target(
             name: "PoolProfiler",
             dependencies: ["CPoolPlatform", "PoolExecutors", "PoolSystem", "PoolWire"],
+            // Embedded by .ci/embed-python as PythonWorkerSource.swift.
+            exclude: ["Python/pool_advisor_worker.py", "Python/pool_advisor_workloads.py"],
             swiftSettings: strictSettings
         ),
         // The rule language: parse with file:line:col errors, check, evaluate, explain. Pure Swift.

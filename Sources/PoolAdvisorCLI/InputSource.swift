@@ -104,6 +104,22 @@ extension InputSource {
         }
     }
 
+    /// Each non-blank line's text as it is, for a Python function (its worker parses the JSON,
+    /// and a line it cannot parse fails that input alone).
+    static func lineTexts(at path: String) throws(CommandFailure) -> InputSource where Input == String {
+        InputSource(try InputBlocks(path: path)) { bytes, _, _ in
+            guard let text = String(data: bytes, encoding: .utf8) else {
+                return (
+                    [], [],
+                    CommandFailure(
+                        message: "cannot read the inputs file '\(path)': it is not UTF-8 text (JSON Lines are UTF-8)")
+                )
+            }
+            let (texts, lines) = InputFiles.lineTexts(in: text)
+            return (texts, lines, nil)
+        }
+    }
+
     /// The command calls of `--exec TEMPLATE`, one per non-blank line of the file at `path`: a
     /// JSON string line gives its value, any other line its text.
     static func commandCalls(_ template: CommandTemplate, at path: String) throws(CommandFailure) -> InputSource

@@ -1,3 +1,5 @@
+internal import PoolAdvisor
+
 /// Whole numbers in JSON Lines without `JSONDecoder` and `JSONEncoder`, whose per-value setup
 /// (a container tree, boxing, a `Data` each way) was most of `run`'s cost for tasks whose
 /// input or output is a number (`tiny`, `sleep`): about a microsecond a line each way.
@@ -22,6 +24,8 @@ enum JSONScalars {
         case let number as UInt64: buffer.append(contentsOf: String(number).utf8)
         case let number as Int: buffer.append(contentsOf: String(number).utf8)
         case let number as Int64: buffer.append(contentsOf: String(number).utf8)
+        // A Python function's result, already JSON.
+        case let json as JSONText: buffer.append(contentsOf: json.text.utf8)
         default: return false
         }
         return true

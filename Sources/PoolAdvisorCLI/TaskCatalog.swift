@@ -96,6 +96,27 @@ enum InputFiles {
         return data
     }
 
+    /// Each non-blank line's text as it is (a JSON value for a Python function), with its line
+    /// number from 1; a line ending in CR loses it.
+    static func readLines(from path: String) throws(CommandFailure) -> (texts: [String], lines: [Int]) {
+        let (texts, lines) = lineTexts(in: try contents(of: path))
+        if texts.isEmpty { throw CommandFailure(message: "the inputs file '\(path)' has no inputs") }
+        return (texts, lines)
+    }
+
+    /// The non-blank lines of `text` as they are (a final CR dropped), with their numbers from 1.
+    static func lineTexts(in text: String) -> (texts: [String], lines: [Int]) {
+        var texts: [String] = []
+        var lines: [Int] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+            guard !text.allSatisfy(\.isWhitespace) else { continue }
+            texts.append(text)
+            lines.append(index + 1)
+        }
+        return (texts, lines)
+    }
+
     /// One command argument per line: a JSON string's value, or else the line's text as it is.
     static func readArguments(from path: String) throws(CommandFailure) -> (arguments: [String], lines: [Int]) {
         let (arguments, lines) = arguments(in: try contents(of: path))

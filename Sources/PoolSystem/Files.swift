@@ -27,6 +27,10 @@ package struct FileStatus: Sendable {
     package let changedSeconds: Int
     /// Bytes of storage it holds (`st_blocks`, in 512-byte units): less than its size when sparse.
     package let allocatedBytes: Int
+    /// Its owner's user id (`st_uid`).
+    package let ownerID: UInt32
+    /// Its permission bits (`st_mode & 0o7777`).
+    package let permissions: UInt32
 
     /// The fields of a filled `stat` structure.
     init(_ info: stat) {
@@ -41,6 +45,8 @@ package struct FileStatus: Sendable {
         inode = UInt64(info.st_ino)
         changedSeconds = Int(info.st_ctim.tv_sec)
         allocatedBytes = Int(info.st_blocks) * 512
+        ownerID = UInt32(info.st_uid)
+        permissions = UInt32(info.st_mode) & 0o7777
     }
 }
 

@@ -18,6 +18,8 @@ package enum ProcessControl {
 
     /// The parent process's id (`getppid`): 1 or a subreaper once the parent has gone.
     package static var parentID: Int32 { getppid() }
+    /// This process's real user id.
+    package static var currentUserID: UInt32 { UInt32(getuid()) }
 
     /// Starts `path` with `childDescriptors` as its descriptors 3, 4, …, stdin on /dev/null,
     /// every other descriptor closed and default signal handling (see `poolsys_spawn`).

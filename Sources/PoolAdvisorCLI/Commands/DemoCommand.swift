@@ -4,7 +4,7 @@ internal import PoolAdvisor
 /// `pool-advisor demo`: profile, recommend, then run every mode on every reference workload.
 enum DemoCommand {
     static let spec = CommandSpec(
-        name: "demo", synopsis: "[--quick] [--rounds N] [--only NAME,…] [--json]",
+        name: "demo", synopsis: "[--quick] [--rounds N] [--only NAME,…] [--python|--no-python] [--json]",
         summary: "Profile each reference workload, recommend, run every mode on the same inputs, and compare.",
         discussion: """
             For each workload: the profile, the recommendation, then the job (sized to take about a
@@ -17,8 +17,16 @@ enum DemoCommand {
             interleaved, and the medians of all their rounds count.
             A row whose measurements other programs disturbed (they held more than 40 % of a core
             while its plans ran, or the profile found the host noisy) gets a * and a note.
+            Then, where python3 runs, the Python section: each reference Python workload (py-loop,
+            py-sleep, py-c-hash, py-fetch-compute, py-large-arg) profiled and advised, and run
+            over the same inputs with a plain loop and Python's own ThreadPoolExecutor and
+            ProcessPoolExecutor at several sizes; the regret is the advised plan's time over the
+            fastest. --python runs that section alone; --no-python leaves it out.
             """,
-        options: .list(quick, rounds, only, json))
+        options: .list(quick, rounds, only, python, noPython, json))
+
+    static let python = CommandOption.flag("--python", help: "Only the Python section.")
+    static let noPython = CommandOption.flag("--no-python", help: "Leave the Python section out.")
 
     static let quick = CommandOption.flag("--quick", help: "Smaller jobs and one round each (for CI).")
     static let rounds = CommandOption.integer(
@@ -36,18 +44,31 @@ enum DemoCommand {
         // This program's workers run every reference workload: processes can be measured too.
         settings.profiler.processScaling = settings.processes
         var workloads = ReferenceWorkloads.all
+        let pythonNames = PythonDemo.workloads.map(\.name)
+        var onlyNames: [String]?
         if let list = try parsed.value(only) {
             let names = list.split(separator: ",").map(String.init)
-            for name in names where ReferenceWorkloads.named(name) == nil {
-                let hint = NameSuggestion.closest(to: name, among: ReferenceWorkloads.all.map { $0.workloadName })
+            onlyNames = names
+            for name in names where ReferenceWorkloads.named(name) == nil && !pythonNames.contains(name) {
+                let hint = NameSuggestion.closest(
+                    to: name, among: ReferenceWorkloads.all.map { $0.workloadName } + pythonNames)
                 throw UsageError(
                     message: "unknown workload '\(name)' in --only" + (hint.map { " (did you mean '\($0)'?)" } ?? ""),
                     command: spec)
             }
             workloads = workloads.filter { names.contains($0.workloadName) }
         }
-        let machine = try context.machine()
+        if parsed.has(python) && parsed.has(noPython) {
+            throw UsageError(message: "--python and --no-python exclude each other", command: spec)
+        }
+        if parsed.has(python) { workloads = [] }
         let asJSON = parsed.has(json)
+        let runsPython = !parsed.has(noPython) && (onlyNames.map { $0.contains(where: pythonNames.contains) } ?? true)
+        guard !workloads.isEmpty else {
+            if runsPython { try runPython(parsed, isQuick: isQuick, settings: settings, only: onlyNames, context) }
+            return 0
+        }
+        let machine = try context.machine()
         if !asJSON { context.print(DemoTable.header) }
         var regrets: [Double] = []
         var noisyRows = 0
@@ -66,7 +87,25 @@ enum DemoCommand {
                         ? " \(noisyRows) row(s) marked * ran while other programs held the cores: rerun on a quiet machine to trust them."
                         : "") + "\n")
         }
+        if runsPython { try runPython(parsed, isQuick: isQuick, settings: settings, only: onlyNames, context) }
         return 0
+    }
+
+    /// The Python section, where an interpreter runs; without one, a note (unless it was asked
+    /// for by name, which makes its absence an error).
+    private static func runPython(
+        _ parsed: ParsedArguments, isQuick: Bool, settings: ModeComparison.Settings, only: [String]?,
+        _ context: CommandContext
+    ) throws {
+        let asked = parsed.has(python) || only != nil
+        guard PythonDemo.interpreterRuns() else {
+            if asked { throw CommandFailure(message: "the Python section needs python3 in PATH") }
+            if !parsed.has(json) { context.print("\nPython: skipped (no python3 in PATH)\n") }
+            return
+        }
+        try PythonDemo.run(
+            quick: isQuick, rounds: settings.rounds, only: only.map { $0.filter { $0.hasPrefix("py-") } },
+            asJSON: parsed.has(json), context: context)
     }
 
     private static func compare<Workload: ReferenceWorkload>(

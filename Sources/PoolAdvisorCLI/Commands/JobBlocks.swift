@@ -143,7 +143,11 @@ final class JobBlocks<Task: PoolTask> {
     }
 
     /// A staged task keeps its stages (its recorded form has none): its log lines have no times.
-    private var recorded: Bool { settings.recordsCalls && !(Task.self is any StagedTask.Type) }
+    /// A Python function's worker serves its call alone (no recorded form): its log lines have
+    /// no times either.
+    private var recorded: Bool {
+        settings.recordsCalls && !(Task.self is any StagedTask.Type) && Task.self != PythonCall.self
+    }
 
     private func runFixed(
         _ task: Task.Type, _ inputs: [Task.Input], _ executor: Executor, _ sink: JobSink<Task.Output>,

@@ -5,7 +5,7 @@ enum ProfileCommand {
     static let spec = CommandSpec(
         name: "profile",
         synopsis:
-            "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--ssh LOGINS|--hosts FILE] [--json]",
+            "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--ssh LOGINS|--hosts FILE] [--json]\n       pool-advisor profile --python MODULE:FUNCTION --inputs FILE.jsonl [--path DIR] [--python-exe PYTHON] [--items N] [--json]",
         summary: "Profile a task, recommend how to run it, and say why.",
         discussion: """
             TASK is a reference workload (see 'pool-advisor tasks') or a task the program registered.
@@ -18,10 +18,14 @@ enum ProfileCommand {
             With --ssh or --hosts, the other hosts are measured through their launchers (cached)
             and the prediction for running on all of them is shown beside the local ones; a rule
             chooses them only when they win after their start and shipping.
+            With --python, the task is a Python function, imported and called in pool-advisor's
+            Python worker with one JSON value per line of --inputs: the same report, with the
+            interpreter and its GIL, Python's own executors' costs as the machine's, and the
+            advice as ThreadPoolExecutor, ProcessPoolExecutor, a split or a loop, with a program.
             """,
         options: .list(
             sample, items, budget, rules, inputs, exec, TaskChoice.shell, json, HostOptions.ssh, HostOptions.hosts,
-            HostOptions.remoteExecutable),
+            HostOptions.remoteExecutable, PythonOptions.function, PythonOptions.path, PythonOptions.executable),
         operands: ["TASK"], optionalOperands: 1)
 
     static let sample = CommandOption.integer(
@@ -39,6 +43,7 @@ enum ProfileCommand {
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
+        if let function = try PythonOptions.resolve(parsed) { return try profilePython(function, parsed, context) }
         let task = try TaskChoice.resolve(parsed, exec: exec, context: context, spec: spec)
         let sampleSize = try parsed.value(sample, default: 32)
         let jobItems = try parsed.value(items, default: 1000)
@@ -78,6 +83,29 @@ enum ProfileCommand {
                     profile, name: template.map { "--exec '\($0)'" } ?? TaskCatalog.commandName(task),
                     summary: summary, machine: machine,
                     recommendation: recommendation, style: context.outputStyle))
+        }
+        return 0
+    }
+
+    private static func profilePython(_ function: PythonFunction, _ parsed: ParsedArguments, _ context: CommandContext)
+        throws -> Int32
+    {
+        guard let inputsPath = try parsed.value(inputs) else {
+            throw UsageError(message: "--python needs --inputs FILE.jsonl (one JSON value per line)", command: spec)
+        }
+        let sampleSize = try parsed.value(sample, default: 32)
+        let texts = try InputFiles.readLines(from: inputsPath).texts
+        let advised = try PythonOptions.advise(
+            function, inputs: Array(texts.prefix(sampleSize)), items: try parsed.value(items, default: 1000),
+            budget: try parsed.value(budget, default: 3), rules: try context.rules(try parsed.value(rules)))
+        if parsed.has(json) {
+            try context.printJSON(advised)
+        } else {
+            context.print(
+                ProfileReport.render(
+                    advised.python.task, name: "--python \(function.spec)", summary: nil, machine: advised.machine,
+                    recommendation: advised.recommendation, style: context.outputStyle)
+                    + PythonOptions.render(advised, style: context.outputStyle))
         }
         return 0
     }

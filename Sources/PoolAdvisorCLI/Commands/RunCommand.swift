@@ -6,7 +6,7 @@ enum RunCommand {
     static let spec = CommandSpec(
         name: "run",
         synopsis:
-            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS|P%] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--ssh LOGINS|--hosts FILE [--remote-executable PATH]] [--shell] [--quiet]",
+            "TASK | --exec 'CMD {}' --inputs FILE.jsonl [--mode \(modes.map(\.name).joined(separator: "|"))] [--workers N] [--chunk N] [--fetch-workers N] [--rules FILE] [--output FILE] [--timeout SECONDS|P%] [--joblog FILE [--resume|--retry-failed]] [--halt now|never] [--tag] [--retries N] [--ssh LOGINS|--hosts FILE [--remote-executable PATH]] [--shell] [--quiet]\n       pool-advisor run --python MODULE:FUNCTION --inputs FILE.jsonl [--path DIR] [--python-exe PYTHON] [--mode …|--idempotent] [the options above but --ssh, --hosts, --exec]",
         summary: "Run a task on every input line and write the outputs as JSON Lines, in input order.",
         discussion: """
             The inputs are read a block at a time (about 8 MiB, at most 131,072 lines), so a file
@@ -50,6 +50,11 @@ enum RunCommand {
             The first SIGINT or SIGTERM starts no more inputs and lets the running ones finish
             (their outputs are written and logged); a second stops at once.
 
+            With --python, each input line is one JSON value passed to a Python function in
+            pool-advisor's Python workers, and each result is printed as one JSON line. Processes
+            are N workers; threads are one worker running N calls at once on its threads; serial
+            is one worker. Without --mode it is profiled first (--idempotent required).
+
             Exit status: 0 every input ran and succeeded; 1 the job stopped (a failing input under
             --halt now, a malformed line, a file or pool error); 2 usage error; 3 every input ran
             and some failed (--halt never); 130 or 143 interrupted.
@@ -57,7 +62,7 @@ enum RunCommand {
         options: .list(
             inputs, mode, workers, chunk, fetchWorkers, rules, output, timeout, jobLog, resume, retryFailed, halt,
             tag, retries, HostOptions.ssh, HostOptions.hosts, HostOptions.remoteExecutable, exec, TaskChoice.shell,
-            quiet),
+            quiet, PythonOptions.function, PythonOptions.path, PythonOptions.executable, PythonRun.idempotent),
         operands: ["TASK"], optionalOperands: 1)
 
     static let inputs = CommandOption.text("--inputs", "FILE", help: "The inputs, one JSON value per line (required).")
@@ -108,6 +113,7 @@ enum RunCommand {
 
     static func run(_ arguments: ArraySlice<String>, _ context: CommandContext) throws -> Int32 {
         guard let parsed = try context.parse(arguments, spec) else { return 0 }
+        if let function = try PythonOptions.resolve(parsed) { return try PythonRun.run(function, parsed, context) }
         let task = try TaskChoice.resolve(parsed, exec: exec, context: context, spec: spec)
         guard let inputsPath = try parsed.value(inputs) else {
             throw UsageError(message: "missing --inputs FILE (one JSON input per line)", command: spec)

@@ -63,7 +63,9 @@ struct WorkerLaunch: Sendable {
                 + own.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         }
         // Without a path of its own, a remote worker runs this pool's executable at the same path.
-        remotePaths = hosts.map { [displayPath] in $0.launcher.isLocal ? nil : $0.launcher.executable ?? displayPath }
+        remotePaths = hosts.map { [displayPath] in
+            $0.launcher.isLocal ? nil : $0.launcher.program?.first ?? $0.launcher.executable ?? displayPath
+        }
         remoteArguments = zip(hosts, remotePaths).map { host, remotePath in
             remotePath.map { host.launcher.arguments(executable: $0, setting: remoteSetting, environment: extra) }
         }
@@ -186,7 +188,11 @@ extension ProcessPoolCore {
         let remotePath = launch.remotePaths[process.host]
         let path = remotePath ?? launch.displayPath
         // "worker 123 (/path)" here; "the worker on host h (/path)" elsewhere.
-        let subject = remotePath == nil ? "worker \(pid) (\(path))" : "the worker on host \(process.hostName) (\(path))"
+        let subject =
+            remotePath == nil
+            ? "worker \(pid) (\(path))"
+            : configuration.effectiveHosts[process.host].launcher.runsOtherProgram
+                ? "the \(process.hostName) worker (\(path))" : "the worker on host \(process.hostName) (\(path))"
         let guardAdvice =
             "a program used as a worker must call `WorkerEntry.runIfWorker(tasks: [...])` as the first statement of main"
         let timeout = Int32(
@@ -210,7 +216,8 @@ extension ProcessPoolCore {
                     "\(subject) speaks protocol version \(hello.protocolVersion), this process \(WorkerProtocol.version): rebuild them together\(copyAdvice(process, path))"
                 )
             }
-            if launch.requireSameBuild && hello.buildID != Processes.buildID {
+            let otherProgram = configuration.effectiveHosts[process.host].launcher.runsOtherProgram
+            if launch.requireSameBuild && !otherProgram && hello.buildID != Processes.buildID {
                 throw PoolError(
                     .workerStartFailed,
                     "\(subject) is a different build (build id \(hello.buildID.isEmpty ? "none" : hello.buildID)) from this process (\(Processes.buildID.isEmpty ? "none" : Processes.buildID)); \(remotePath == nil ? "rebuild and restart so both run the same binary" : "run the same binary on both sides\(copyAdvice(process, path))")"
@@ -261,7 +268,9 @@ extension ProcessPoolCore {
 
     /// How to put the right executable on a remote host, or nothing for this machine.
     private func copyAdvice(_ process: WorkerProcess, _ path: String) -> String {
-        guard launch.remotePaths[process.host] != nil else { return "" }
+        guard launch.remotePaths[process.host] != nil,
+            !configuration.effectiveHosts[process.host].launcher.runsOtherProgram
+        else { return "" }
         return
             "; copy this build there (for ssh: `scp \(launch.displayPath) \(process.hostName):\(path)`) or name the path it has there (WorkerLauncher's `executable`, or --remote-executable)"
     }

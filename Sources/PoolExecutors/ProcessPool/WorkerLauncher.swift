@@ -12,10 +12,11 @@
 /// which reports its exit status to the pool after its last frame, so a crash there is told
 /// apart from a dropped connection.
 public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
-    init(transport: Transport, host: String, executable: String? = nil) {
+    init(transport: Transport, host: String, executable: String? = nil, program: [String]? = nil) {
         self.transport = transport
         self.host = host
         self.executable = executable
+        self.program = program
     }
 
     enum Transport: Sendable, Hashable {
@@ -34,6 +35,9 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     /// Variables set for the launcher itself, on this machine (`SLURM_CONF`, `KUBECONFIG`,
     /// `SSH_AUTH_SOCK`); the workers' own come from ``ProcessPool/Configuration/environment``.
     public var environment: [String: String] = [:]
+    /// The argv of a worker that is a program of its own (``program(_:name:)``), run instead of
+    /// `executable --pool-advisor-worker`; nil for this program's own workers.
+    package let program: [String]?
 
     /// Workers on this machine, spawned directly (the default).
     public static let local = WorkerLauncher(transport: .local, host: ":")
@@ -95,13 +99,28 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
             transport: .command(prefix: prefix, joinsCommand: joinsCommand), host: host, executable: executable)
     }
 
+    /// Workers that are another program speaking the worker protocol on its standard input and
+    /// output, started on this machine under `sh -c` (pool-advisor's Python worker is one). The
+    /// program is not this build, so its hello's build id is not checked; it must serve the
+    /// tasks the pool runs, with the same signatures.
+    ///
+    /// - Parameters:
+    ///   - arguments: the program and its arguments (`["python3", "/path/worker.py"]`).
+    ///   - name: how errors and reports name these workers (`python3`).
+    public static func program(_ arguments: [String], name: String) -> WorkerLauncher {
+        WorkerLauncher(transport: .command(prefix: [], joinsCommand: false), host: name, program: arguments)
+    }
+
+    /// Whether the workers are another program (``program(_:name:)``) rather than this build.
+    public var runsOtherProgram: Bool { program != nil }
+
     /// Whether workers run on this machine with shared memory and a progress page.
     public var isLocal: Bool { transport == .local }
 
     public var description: String {
         switch transport {
         case .local: return ":"
-        case .command(let prefix, _): return prefix.joined(separator: " ")
+        case .command(let prefix, _): return (prefix.isEmpty ? program ?? [] : prefix).joined(separator: " ")
         }
     }
 
@@ -114,7 +133,7 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
 
     /// The engine's name, as the first word of its command (`ssh`, `srun`, `kubectl`), or `:`.
     public var engine: String {
-        guard case .command(let prefix, _) = transport, let first = prefix.first else { return ":" }
+        guard case .command(let prefix, _) = transport, let first = prefix.first ?? program?.first else { return ":" }
         return String(first.split(separator: "/").last ?? Substring(first))
     }
 
@@ -124,7 +143,8 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     func arguments(executable: String, setting: String, environment: [(String, String)]) -> [String] {
         var assignments = environment.map { "\($0.0)=\(ShellWords.quote($0.1))" }
         assignments.append("\(WorkerProtocol.environmentKey)=\(ShellWords.quote(setting))")
-        let run = (assignments + [ShellWords.quote(executable), WorkerProtocol.workerArgument]).joined(separator: " ")
+        let command = program ?? [executable, WorkerProtocol.workerArgument]
+        let run = (assignments + command.map(ShellWords.quote)).joined(separator: " ")
         return commandLine(runningShell: "\(run); s=$?; printf '\(ExitTrailer.printfHeader)%03d' \"$s\"") ?? []
     }
 }

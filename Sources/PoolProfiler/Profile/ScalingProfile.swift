@@ -64,6 +64,41 @@ public struct ScalingProfile: Codable, Sendable {
 }
 
 extension ScalingProfile {
+    /// The figures of `rounds` of `threads` copies: S and e from the clean rounds when there are
+    /// enough of them (`minimumRounds`, at most 3), E_cpu from those or, without enough, from
+    /// every round; `waits` are the copies' sampled waits (nil: not sampled).
+    static func summarizing(_ rounds: [ScalingRound], threads: Int, minimumRounds: Int, waits: ActivityCounts?)
+        -> ScalingProfile
+    {
+        let clean = rounds.filter(\.isClean)
+        let enoughClean = clean.count >= min(3, minimumRounds)
+        // E_cpu survives stolen cores for independent work, but not for spinning: a spinner
+        // whose rival is descheduled has nobody to spin against. So clean rounds decide
+        // whenever there are enough of them.
+        let efficiencies = (enoughClean ? clean : rounds).map { $0.cpuEfficiency(threads: threads) }
+        let speedups = clean.map { $0.speedup(threads: threads) }
+        let noisy = !enoughClean && clean.count < rounds.count
+        let loaded = rounds.map { $0.speedup(threads: threads) }
+        let n = Double(threads)
+        let serialFractions = speedups.map { (1 / max($0, 1e-9) - 1 / n) / (1 - 1 / n) }
+        return ScalingProfile(
+            threads: threads, rounds: rounds, cleanRounds: clean.count,
+            speedup: enoughClean ? Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups) : nil,
+            serialFraction: enoughClean
+                ? Statistics.estimate(Statistics.mean(serialFractions), spreadOf: serialFractions) : nil,
+            cpuEfficiency: Statistics.estimate(Statistics.mean(efficiencies), spreadOf: efficiencies),
+            // Noisy means neighbours spoiled rounds; a budget that allowed few rounds, all clean,
+            // is not noise (the figures' wide intervals already say how sure they are).
+            noisyHost: noisy,
+            waits: waits.map { waits in
+                WaitBreakdown(
+                    threads: threads, samples: waits.total, samplesPerSecond: 0, counts: waits, samplerCoreShare: 0)
+            },
+            universalScalability: nil,
+            speedupUnderLoad: noisy && !loaded.isEmpty
+                ? Statistics.estimate(Statistics.mean(loaded), spreadOf: loaded) : nil)
+    }
+
     /// The processes' speed-up on the threads' footing: the threads' figure (`reference`) times
     /// the paired ratio ``processOverThreads``, or the threads' own figure when the ratio's
     /// interval holds 1: the rounds could not tell the modes apart, and a coin must not move a

@@ -70,8 +70,9 @@ final class ThreadSampler: @unchecked Sendable {
     /// Starts sampling thread `threadID` of this process. Returns false when its files cannot
     /// be opened.
     @discardableResult
-    func watch(_ threadID: Int32) -> Bool {
-        let directory = "/proc/self/task/\(threadID)"
+    /// `process` nil is this process; another is a child's (a Python worker's thread).
+    func watch(_ threadID: Int32, inProcess process: Int32? = nil) -> Bool {
+        let directory = "/proc/\(process.map(String.init) ?? "self")/task/\(threadID)"
         guard let stat = ProcFile("\(directory)/stat"), let syscall = ProcFile("\(directory)/syscall") else {
             return false
         }

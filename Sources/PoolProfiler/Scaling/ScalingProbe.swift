@@ -93,33 +93,8 @@ struct ScalingProbe<Task: PoolTask> {
     }
 
     func summarize(_ rounds: [ScalingRound], waits: ActivityCounts) -> ScalingProfile {
-        let clean = rounds.filter(\.isClean)
-        let enoughClean = clean.count >= min(3, options.minimumScalingRounds)
-        // E_cpu survives stolen cores for independent work, but not for spinning: a spinner
-        // whose rival is descheduled has nobody to spin against. So clean rounds decide
-        // whenever there are enough of them.
-        let efficiencies = (enoughClean ? clean : rounds).map { $0.cpuEfficiency(threads: threads) }
-        let speedups = clean.map { $0.speedup(threads: threads) }
-        let noisy = !enoughClean && clean.count < rounds.count
-        let loaded = rounds.map { $0.speedup(threads: threads) }
-        let n = Double(threads)
-        let serialFractions = speedups.map { (1 / max($0, 1e-9) - 1 / n) / (1 - 1 / n) }
-        return ScalingProfile(
-            threads: threads, rounds: rounds, cleanRounds: clean.count,
-            speedup: enoughClean ? Statistics.estimate(Statistics.mean(speedups), spreadOf: speedups) : nil,
-            serialFraction: enoughClean
-                ? Statistics.estimate(Statistics.mean(serialFractions), spreadOf: serialFractions) : nil,
-            cpuEfficiency: Statistics.estimate(Statistics.mean(efficiencies), spreadOf: efficiencies),
-            // Noisy means neighbours spoiled rounds; a budget that allowed few rounds, all clean,
-            // is not noise (the figures' wide intervals already say how sure they are).
-            noisyHost: noisy,
-            waits: sampler.map { _ in
-                WaitBreakdown(
-                    threads: threads, samples: waits.total, samplesPerSecond: 0, counts: waits, samplerCoreShare: 0)
-            },
-            universalScalability: nil,
-            speedupUnderLoad: noisy && !loaded.isEmpty
-                ? Statistics.estimate(Statistics.mean(loaded), spreadOf: loaded) : nil)
+        ScalingProfile.summarizing(
+            rounds, threads: threads, minimumRounds: options.minimumScalingRounds, waits: sampler.map { _ in waits })
     }
 
     /// Starts `copies` threads that each make up to `calls` calls, stopping early at

@@ -1,0 +1,136 @@
+public import PoolProfiler
+
+/// A ``Recommendation`` for a Python function, said in Python: which of
+/// `concurrent.futures`' executors (or a plain loop, or a thread stage feeding a process
+/// stage), with how many workers, what `chunksize`, which start method when it matters, and a
+/// program to paste.
+public struct PythonAdvice: Codable, Sendable, Equatable {
+    /// `ThreadPoolExecutor`, `ProcessPoolExecutor`, `ThreadPoolExecutor → ProcessPoolExecutor`
+    /// (a split) or `a plain loop`.
+    public var executor: String
+    /// `max_workers`; for a split, the process stage's. Nil for a loop.
+    public var maxWorkers: Int?
+    /// `chunksize` for `ProcessPoolExecutor.map`; nil for the others.
+    public var chunksize: Int?
+    /// The thread stage's `max_workers` in a split.
+    public var fetchWorkers: Int?
+    /// The start method the snippet names, with the reason, when it matters.
+    public var startMethod: String?
+    public var startMethodReason: String?
+    /// Whether the GIL was on while the function was measured, in words.
+    public var gil: String
+    /// A whole program: reads JSON Lines, runs the function as advised, prints JSON Lines.
+    public var snippet: String
+
+    /// The advice for `recommendation`, made on `profile`.
+    public init(_ recommendation: Recommendation, profile: PythonProfile) {
+        let parts = profile.function.split(separator: ":", maxSplits: 1).map(String.init)
+        let module = parts.first ?? "tasks"
+        let function = parts.count > 1 ? parts[1] : "task"
+        let interpreter = profile.interpreter
+        gil =
+            interpreter.gilEnabled
+            ? (interpreter.gilCheck.hasPrefix("absent")
+                ? "on (\(interpreter.implementation) \(interpreter.version) has no sys._is_gil_enabled: the GIL is always on)"
+                : "on (sys._is_gil_enabled() said so, \(interpreter.implementation) \(interpreter.version))")
+            : "off (free-threaded \(interpreter.implementation) \(interpreter.version)): threads run Python code in parallel"
+        // Each worker a spawn or forkserver start imports the module again; forkserver can
+        // import it once, in the server, before any worker forks.
+        let heavyImport = profile.importSeconds >= 0.05
+        switch recommendation.plan {
+        case .serial:
+            executor = "a plain loop"
+        case .threads(let workers, _):
+            executor = "ThreadPoolExecutor"
+            maxWorkers = workers
+        case .processes(let workers, let chunk):
+            executor = "ProcessPoolExecutor"
+            maxWorkers = workers
+            chunksize = max(1, chunk ?? 1)
+        case .pipeline(let fetch, let compute):
+            executor = "ThreadPoolExecutor → ProcessPoolExecutor"
+            fetchWorkers = fetch
+            maxWorkers = compute.workers
+        }
+        if executor.contains("Process") {
+            if heavyImport && interpreter.startMethod != "fork" {
+                startMethod = "forkserver"
+                startMethodReason =
+                    "importing \(module) takes \(Int((profile.importSeconds * 1000).rounded())) ms: the fork server imports it once, then forks each worker from it"
+            } else {
+                startMethod = nil
+            }
+        }
+        snippet = Self.program(
+            executor: executor, module: module, function: function, workers: maxWorkers, chunksize: chunksize,
+            fetchWorkers: fetchWorkers, preload: startMethod == "forkserver")
+    }
+
+    /// One line: `ProcessPoolExecutor(max_workers=2) with map(..., chunksize=16)`.
+    public var summary: String {
+        switch executor {
+        case "a plain loop": return "a plain loop (no executor)"
+        case "ThreadPoolExecutor": return "ThreadPoolExecutor(max_workers=\(maxWorkers ?? 1))"
+        case "ProcessPoolExecutor":
+            return "ProcessPoolExecutor(max_workers=\(maxWorkers ?? 1)) with map(..., chunksize=\(chunksize ?? 1))"
+                + (startMethod.map { ", start method \($0)" } ?? "")
+        default:
+            return
+                "a ThreadPoolExecutor(max_workers=\(fetchWorkers ?? 1)) stage feeding a ProcessPoolExecutor(max_workers=\(maxWorkers ?? 1))"
+        }
+    }
+
+    static func program(
+        executor: String, module: String, function: String, workers: Int?, chunksize: Int?, fetchWorkers: Int?,
+        preload: Bool
+    ) -> String {
+        let head = """
+            import json
+            import sys
+
+            from \(module) import \(function.split(separator: ".").first ?? "")
+
+            """
+        let read = "    inputs = [json.loads(line) for line in sys.stdin if line.strip()]\n"
+        let write = "    for result in results:\n        print(json.dumps(result))\n"
+        let call = function
+        switch executor {
+        case "a plain loop":
+            return head + "\n\ndef main():\n" + read + "    results = [\(call)(value) for value in inputs]\n" + write
+                + guardLine(process: false)
+        case "ThreadPoolExecutor":
+            return "from concurrent.futures import ThreadPoolExecutor\n" + head + "\n\ndef main():\n" + read
+                + "    with ThreadPoolExecutor(max_workers=\(workers ?? 1)) as pool:\n"
+                + "        results = list(pool.map(\(call), inputs))\n" + write + guardLine(process: false)
+        case "ProcessPoolExecutor":
+            var text = "import multiprocessing\nfrom concurrent.futures import ProcessPoolExecutor\n" + head
+            text += "\n\ndef main():\n" + read
+            if preload {
+                text += "    context = multiprocessing.get_context(\"forkserver\")\n"
+                text += "    context.set_forkserver_preload([\"\(module)\"])  # import once, in the server\n"
+            } else {
+                text += "    context = multiprocessing.get_context()\n"
+            }
+            text += "    with ProcessPoolExecutor(max_workers=\(workers ?? 1), mp_context=context) as pool:\n"
+            text += "        results = list(pool.map(\(call), inputs, chunksize=\(chunksize ?? 1)))\n"
+            return text + write + guardLine(process: true)
+        default:
+            var text = "from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor\n" + head
+            text += "\n\ndef main():\n" + read
+            text += "    # \(call) waits then computes: split it in two, fetch(value) on threads and\n"
+            text += "    # compute(fetched) in processes, each fetched value handed on as soon as it arrives.\n"
+            text += "    with ThreadPoolExecutor(max_workers=\(fetchWorkers ?? 1)) as fetching, "
+            text += "ProcessPoolExecutor(max_workers=\(workers ?? 1)) as computing:\n"
+            text += "        fetched = fetching.map(fetch, inputs)\n"
+            text += "        results = list(computing.map(compute, fetched))\n"
+            return text + write + guardLine(process: true)
+        }
+    }
+
+    private static func guardLine(process: Bool) -> String {
+        "\n\n"
+            + (process
+                ? "# Required: with the spawn and forkserver start methods each worker imports this file,\n# and without the guard it would start workers of its own.\n"
+                : "") + "if __name__ == \"__main__\":\n    main()\n"
+    }
+}
