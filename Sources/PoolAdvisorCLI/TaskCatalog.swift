@@ -108,8 +108,12 @@ enum InputFiles {
     static func lineTexts(in text: String) -> (texts: [String], lines: [Int]) {
         var texts: [String] = []
         var lines: [Int] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split on the byte: Swift reads "\r\n" as one Character, which a split on "\n" misses.
+        for (index, line) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
+            let bytes = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+            let text = String(decoding: bytes, as: UTF8.self)
             guard !text.allSatisfy(\.isWhitespace) else { continue }
             texts.append(text)
             lines.append(index + 1)

@@ -123,6 +123,12 @@ package enum Files {
         _ = try SystemCall.value("rename") { Glibc.rename(source, destination) }
     }
 
+    /// `link(2)`: a second name for `source`, failing with `EEXIST` when `destination` exists
+    /// (never replacing it, unlike `rename`).
+    package static func link(_ source: String, to destination: String) throws(SystemCallError) {
+        _ = try SystemCall.value("link") { Glibc.link(source, destination) }
+    }
+
     /// `unlink(2)`.
     package static func remove(_ path: String) throws(SystemCallError) {
         _ = try SystemCall.value("unlink") { unlink(path) }

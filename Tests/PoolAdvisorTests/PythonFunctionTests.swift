@@ -53,6 +53,7 @@ struct PythonFunctionTests {
             #expect(throws: PythonError.self, "\(bad)") { try PythonFunction(bad) }
         }
         #expect(try PythonFunction("pkg.mod:Class.method").spec == "pkg.mod:Class.method")
+        #expect(throws: PythonError.self) { try PythonFunction("m:f", importPath: ["/a:b"]) }
         let usage = try runCommand(["run", "--python", "not a spec", "--inputs", "/dev/null", "--mode", "serial"])
         #expect(usage.status == 2 && usage.error.contains("module:function"), "\(usage.error)")
     }
@@ -109,6 +110,77 @@ struct PythonFunctionTests {
         #expect(crashed.error.contains("line 3") && crashed.error.contains("exited with status 3"), "\(crashed.error)")
         let counted = try String(contentsOfFile: count, encoding: .utf8).split(separator: "\n").sorted()
         #expect(counted == ["1", "2", "3", "4", "5"], "each input ran once: \(counted)")
+    }
+
+    @Test("a crash in a long batch fails its input alone; every other input runs once", .enabled(if: pythonUsable))
+    func aCrashInALongBatchFailsOnlyItsInput() throws {
+        let file = try temporaryFile("many.jsonl", (1...120).map { "\($0)\n" }.joined())
+        let count = try temporaryFile("count.txt", "")
+        let result = try python(
+            [
+                "run", "--python", "pa_faults:crash_or_count", "--inputs", file, "--mode", "processes", "--workers",
+                "1",
+                "--chunk", "40", "--halt", "never", "--quiet",
+            ], environment: ["POOL_ADVISOR_COUNT_FILE": count])
+        #expect(result.status == 3, "\(result.error)")
+        let expected = (1...120).filter { $0 != 3 }.map(String.init)
+        #expect(result.output.split(separator: "\n").map(String.init) == expected, "\(result.error)")
+        let counted = try String(contentsOfFile: count, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        #expect(counted.sorted() == Array(1...120), "each input ran exactly once")
+    }
+
+    @Test(
+        "threads mode: a crash fails the calls beside it as possibly run, and runs none twice",
+        .enabled(if: pythonUsable))
+    func aCrashOnThreadsRunsNothingTwice() throws {
+        let file = try temporaryFile("twenty.jsonl", (1...20).map { "\($0)\n" }.joined())
+        let count = try temporaryFile("count.txt", "")
+        let result = try python(
+            [
+                "run", "--python", "pa_faults:crash_or_count", "--inputs", file, "--mode", "threads", "--workers", "4",
+                "--halt", "never", "--quiet",
+            ], environment: ["POOL_ADVISOR_COUNT_FILE": count])
+        #expect(result.status == 3, "\(result.error)")
+        let counted = try String(contentsOfFile: count, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        #expect(Set(counted).count == counted.count, "an input ran twice: \(counted.sorted())")
+        let written = result.output.split(separator: "\n").compactMap { Int($0) }
+        #expect(!written.contains(3) && written.allSatisfy { counted.contains($0) })
+        #expect(written == written.sorted(), "outputs in input order")
+    }
+
+    @Test(
+        "hostile values fail their own input and the worker serves on; CRLF lines and --tag", .enabled(if: pythonUsable)
+    )
+    func hostileValuesFailAlone() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let file = try temporaryFile("hostile.jsonl", "\(deep)\r\n\"\\ud800\"\r\n{\r\n7\r\n")
+        let module = try temporaryFile("same.py", "def same(value):\n    return value\n")
+        let directory = (module as NSString).deletingLastPathComponent
+        let result = try runCommand(
+            [
+                "run", "--python", "same:same", "--inputs", file, "--path", directory, "--mode", "serial", "--halt",
+                "never", "--tag", "--quiet",
+            ])
+        #expect(result.status == 3, "\(result.error)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(result.output.prefix(500))")
+        #expect(lines.last == "{\"line\":4,\"output\":7}", "a Python result is tagged as JSON, not as a string")
+        #expect(lines.contains("{\"line\":2,\"output\":\"\\ud800\"}"), "\(lines)")
+        #expect(lines.first?.contains("\"error\"") == true && lines.first?.contains("RecursionError") == true)
+        #expect(lines[2].contains("not one JSON value"))
+    }
+
+    @Test("--timeout kills the call that overruns and no other", .enabled(if: pythonUsable))
+    func aTimeoutFailsOnlyItsCall() throws {
+        let file = try temporaryFile("naps.jsonl", "0.01\n600\n0.01\n0.01\n")
+        let result = try python(
+            [
+                "run", "--python", "pool_advisor_workloads:sleeper", "--inputs", file, "--mode", "processes",
+                "--workers", "1", "--chunk", "4", "--timeout", "2", "--halt", "never", "--quiet",
+            ])
+        #expect(result.status == 3, "\(result.error)")
+        #expect(result.output.split(separator: "\n") == ["0.01", "0.01", "0.01"], "\(result.error)")
+        #expect(result.error.contains("line 2") && result.error.contains("timeout"), "\(result.error)")
     }
 
     @Test("a function that cannot be imported or found is named with the reason", .enabled(if: pythonUsable))

@@ -84,47 +84,45 @@ public struct PythonAdvice: Codable, Sendable, Equatable {
         executor: String, module: String, function: String, workers: Int?, chunksize: Int?, fetchWorkers: Int?,
         preload: Bool
     ) -> String {
-        let head = """
-            import json
-            import sys
-
-            from \(module) import \(function.split(separator: ".").first ?? "")
-
-            """
-        let read = "    inputs = [json.loads(line) for line in sys.stdin if line.strip()]\n"
-        let write = "    for result in results:\n        print(json.dumps(result))\n"
-        let call = function
+        let process = executor.contains("Process")
+        var imports = ["import json", "import sys"]
+        if process && executor == "ProcessPoolExecutor" { imports.insert("import multiprocessing", at: 1) }
+        switch executor {
+        case "ThreadPoolExecutor": imports.append("from concurrent.futures import ThreadPoolExecutor")
+        case "ProcessPoolExecutor": imports.append("from concurrent.futures import ProcessPoolExecutor")
+        case "a plain loop": break
+        default: imports.append("from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor")
+        }
+        let name = function.split(separator: ".").first.map(String.init) ?? function
+        // A split runs two functions: the function's two halves, which the user writes.
+        let imported = executor.contains("→") ? "fetch, compute  # \(function), split in two" : name
+        var text = imports.joined(separator: "\n") + "\n\nfrom \(module) import \(imported)\n\n\ndef main():\n"
+        text += "    inputs = [json.loads(line) for line in sys.stdin if line.strip()]\n"
         switch executor {
         case "a plain loop":
-            return head + "\n\ndef main():\n" + read + "    results = [\(call)(value) for value in inputs]\n" + write
-                + guardLine(process: false)
+            text += "    results = [\(function)(value) for value in inputs]\n"
         case "ThreadPoolExecutor":
-            return "from concurrent.futures import ThreadPoolExecutor\n" + head + "\n\ndef main():\n" + read
-                + "    with ThreadPoolExecutor(max_workers=\(workers ?? 1)) as pool:\n"
-                + "        results = list(pool.map(\(call), inputs))\n" + write + guardLine(process: false)
+            text += "    with ThreadPoolExecutor(max_workers=\(workers ?? 1)) as pool:\n"
+            text += "        results = list(pool.map(\(function), inputs))\n"
         case "ProcessPoolExecutor":
-            var text = "import multiprocessing\nfrom concurrent.futures import ProcessPoolExecutor\n" + head
-            text += "\n\ndef main():\n" + read
             if preload {
                 text += "    context = multiprocessing.get_context(\"forkserver\")\n"
                 text += "    context.set_forkserver_preload([\"\(module)\"])  # import once, in the server\n"
             } else {
-                text += "    context = multiprocessing.get_context()\n"
+                text += "    context = multiprocessing.get_context()  # the platform's start method\n"
             }
             text += "    with ProcessPoolExecutor(max_workers=\(workers ?? 1), mp_context=context) as pool:\n"
-            text += "        results = list(pool.map(\(call), inputs, chunksize=\(chunksize ?? 1)))\n"
-            return text + write + guardLine(process: true)
+            text += "        results = list(pool.map(\(function), inputs, chunksize=\(chunksize ?? 1)))\n"
         default:
-            var text = "from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor\n" + head
-            text += "\n\ndef main():\n" + read
-            text += "    # \(call) waits then computes: split it in two, fetch(value) on threads and\n"
+            text += "    # \(function) waits then computes: split it in two, fetch(value) on threads and\n"
             text += "    # compute(fetched) in processes, each fetched value handed on as soon as it arrives.\n"
             text += "    with ThreadPoolExecutor(max_workers=\(fetchWorkers ?? 1)) as fetching, "
             text += "ProcessPoolExecutor(max_workers=\(workers ?? 1)) as computing:\n"
             text += "        fetched = fetching.map(fetch, inputs)\n"
             text += "        results = list(computing.map(compute, fetched))\n"
-            return text + write + guardLine(process: true)
         }
+        text += "    for result in results:\n        print(json.dumps(result))\n"
+        return text + guardLine(process: process)
     }
 
     private static func guardLine(process: Bool) -> String {

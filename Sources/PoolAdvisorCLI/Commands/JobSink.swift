@@ -92,6 +92,10 @@ final class JobSink<Output: Codable & Sendable> {
     /// failure); returns true when the writer wrote its buffered lines out.
     @discardableResult
     private func write(_ line: Int, _ output: Output?, _ failure: String?) throws -> Bool {
+        if tag, let json = output as? JSONText {
+            // A Python function's result is JSON already: it goes in as it is, not as a string.
+            return try writer.write(JSONText("{\"line\":\(line),\"output\":\(json.text)}"))
+        }
         if tag { return try writer.write(Tagged(line: line, output: output, error: failure)) }
         guard let output else { return false }
         return try writer.write(output)

@@ -66,6 +66,16 @@ enum PythonOptions {
             "\(profile.interpreter.implementation) \(profile.interpreter.version) (\(profile.interpreter.executable)), start method \(profile.interpreter.startMethod)"
         )
         row("GIL", advised.advice.gil)
+        if profile.interpreter.gilEnabled, let e = profile.task.scaling?.serialFraction, e.value > 0.3 {
+            lines.append(
+                "    copies on threads took turns (serial fraction \(NumberText.fixed(e.value, decimals: 2))): the GIL lets one thread at a time run Python code"
+            )
+        }
+        let machine = advised.machine
+        row(
+            "executors",
+            "ProcessPoolExecutor: first result \(NumberText.seconds(machine.workerStartSeconds)), round trip \(NumberText.seconds(machine.roundTripSeconds)), \(NumberText.bytes(machine.ipcBandwidthBytesPerSecond))/s; ThreadPoolExecutor: submit and wait \(NumberText.seconds(machine.threadDispatchSeconds)) (measured on this interpreter, cached for a day)"
+        )
         row(
             "worker start",
             "\(NumberText.seconds(profile.workerStartSeconds)) (importing the module \(NumberText.seconds(profile.importSeconds)))"

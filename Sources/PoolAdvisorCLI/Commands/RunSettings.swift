@@ -31,9 +31,8 @@ extension RunCommand {
         var remoteHosts: [RemoteHost] = []
         /// Workers on this machine among the hosts (`N/:`), 0 when it is not listed.
         var localWorkersWithHosts = 0
-        /// A Python function's workers (`--python`), and the threads each runs a batch on.
-        var python: PythonFunction?
-        var pythonThreads = 1
+        /// A Python function's workers (`--python`), made once its script is written out.
+        var pythonWorkers: ProcessPool.Configuration?
 
         /// Which inputs run: all of them, or those an earlier run's job log did not finish.
         enum Rerun: Equatable {
@@ -136,9 +135,7 @@ extension RunCommand {
         /// Worker settings: this executable, on the hosts given, with the task timeout if one
         /// was given.
         var processes: ProcessPool.Configuration {
-            var configuration =
-                python.flatMap { try? $0.poolConfiguration(workers: workers, threads: pythonThreads) }
-                ?? ProcessPool.Configuration()
+            var configuration = pythonWorkers ?? ProcessPool.Configuration()
             if !hosts.isEmpty { configuration.hosts = hosts }
             if case .seconds(let seconds)? = timeout {
                 configuration.taskTimeout = .nanoseconds(Int64((seconds * 1e9).rounded()))

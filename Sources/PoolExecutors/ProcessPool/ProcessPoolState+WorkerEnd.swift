@@ -31,7 +31,9 @@ extension ProcessPoolState {
         var action = Action()
         let recovered = log.flatMap { recoverLogged(batches, $0, from: connection) }
         action.recovered = recovered
-        let story = DeathStory(end: end, exit: exit, connection: connection, batches: batches)
+        let story = DeathStory(
+            end: end, exit: exit, connection: connection, batches: batches,
+            inOrder: configuration.effectiveHosts[connection.process.host].launcher.runsInOrder)
         let current = batches.first { $0.answered < $0.indexes.count }
         for batch in batches {
             // With the pool stopped, every item the worker took fails with the pool's error.
@@ -48,7 +50,7 @@ extension ProcessPoolState {
                 let requeues = index < batch.source.dispatchLimit.load(ordering: .relaxed)
                 switch classify(
                     position: position, of: batch, progress: progress, current: current,
-                    sentMayHaveRun: story.sentMayHaveRun)
+                    sentMayHaveRun: story.sentMayHaveRun, inOrder: story.inOrder)
                 {
                 case .notStarted:
                     if requeues {
@@ -140,8 +142,14 @@ extension ProcessPoolState {
     /// there): their items may have run too.
     private func classify(
         position: Int, of batch: Batch, progress: (startedAt: UInt64, batch: UInt64, index: Int)?, current: Batch?,
-        sentMayHaveRun: Bool
+        sentMayHaveRun: Bool, inOrder: Bool
     ) -> ItemFate {
+        if progress == nil, inOrder {
+            // One item at a time, each answered at once, over a pipe on this machine: the
+            // first unanswered item was running, and nothing after it had started.
+            guard batch === current else { return .notStarted }
+            return position == batch.answered ? .culprit : .notStarted
+        }
         guard let progress else {
             // No progress page: blame the first unanswered item; the others of its batch may
             // have run (their results died with the worker), so they are not run again.
@@ -181,9 +189,14 @@ extension ProcessPoolState {
         let sentMayHaveRun: Bool
         /// The words for that: `"lost its connection (ssh exited with status 255)"`.
         let lostConnection: String
+        /// A program worker on this machine running items one at a time, in order
+        /// (``WorkerLauncher/runsInOrder``): nothing is in transit, and nothing after the first
+        /// unanswered item had started.
+        let inOrder: Bool
 
-        init(end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch]) {
+        init(end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch], inOrder: Bool) {
             self.end = end
+            self.inOrder = inOrder
             pid = connection.process.isRemote ? connection.hello.pid : connection.pid
             if connection.process.isRemote {
                 place = " on host \(connection.process.hostName)"
@@ -192,7 +205,7 @@ extension ProcessPoolState {
                 } else {
                     self.exit = exit
                 }
-                sentMayHaveRun = connection.remoteExit == nil
+                sentMayHaveRun = connection.remoteExit == nil && !inOrder
                 // Only an end the pool did not cause counts against the host: it kills the
                 // launcher itself on a timeout, a protocol breach or terminate().
                 if case .crashed = end { connectionLost = sentMayHaveRun } else { connectionLost = false }

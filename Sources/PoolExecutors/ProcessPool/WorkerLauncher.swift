@@ -12,11 +12,15 @@
 /// which reports its exit status to the pool after its last frame, so a crash there is told
 /// apart from a dropped connection.
 public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
-    init(transport: Transport, host: String, executable: String? = nil, program: [String]? = nil) {
+    init(
+        transport: Transport, host: String, executable: String? = nil, program: [String]? = nil,
+        runsInOrder: Bool = false
+    ) {
         self.transport = transport
         self.host = host
         self.executable = executable
         self.program = program
+        self.runsInOrder = runsInOrder
     }
 
     enum Transport: Sendable, Hashable {
@@ -35,9 +39,13 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     /// Variables set for the launcher itself, on this machine (`SLURM_CONF`, `KUBECONFIG`,
     /// `SSH_AUTH_SOCK`); the workers' own come from ``ProcessPool/Configuration/environment``.
     public var environment: [String: String] = [:]
-    /// The argv of a worker that is a program of its own (``program(_:name:)``), run instead of
+    /// The argv of a worker that is a program of its own (``program(_:name:runsInOrder:)``), run instead of
     /// `executable --pool-advisor-worker`; nil for this program's own workers.
     package let program: [String]?
+    /// A program worker on this machine that runs each batch's items one after another and
+    /// answers each at once (``program(_:name:runsInOrder:)``): when it ends, everything it
+    /// wrote has arrived, so the items after the first unanswered one never started.
+    package let runsInOrder: Bool
 
     /// Workers on this machine, spawned directly (the default).
     public static let local = WorkerLauncher(transport: .local, host: ":")
@@ -107,11 +115,17 @@ public struct WorkerLauncher: Sendable, Hashable, CustomStringConvertible {
     /// - Parameters:
     ///   - arguments: the program and its arguments (`["python3", "/path/worker.py"]`).
     ///   - name: how errors and reports name these workers (`python3`).
-    public static func program(_ arguments: [String], name: String) -> WorkerLauncher {
-        WorkerLauncher(transport: .command(prefix: [], joinsCommand: false), host: name, program: arguments)
+    ///   - runsInOrder: whether the program runs a batch's items one at a time, in order,
+    ///     reading no further batch until it has answered each: when it ends, the items after
+    ///     the one it was running are known not to have started, and go to another worker.
+    ///     False (several at once, on threads): they may have run, and fail as possibly run.
+    public static func program(_ arguments: [String], name: String, runsInOrder: Bool = false) -> WorkerLauncher {
+        WorkerLauncher(
+            transport: .command(prefix: [], joinsCommand: false), host: name, program: arguments,
+            runsInOrder: runsInOrder)
     }
 
-    /// Whether the workers are another program (``program(_:name:)``) rather than this build.
+    /// Whether the workers are another program (``program(_:name:runsInOrder:)``) rather than this build.
     public var runsOtherProgram: Bool { program != nil }
 
     /// Whether workers run on this machine with shared memory and a progress page.

@@ -29,6 +29,11 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
         guard !python.isEmpty, !python.contains("\0") else {
             throw PythonError("the Python executable's name is empty")
         }
+        if let bad = importPath.first(where: { $0.isEmpty || $0.contains(":") || $0.contains("\0") }) {
+            throw PythonError(
+                "the import path '\(bad)' cannot be given: Python's path list is separated by ':' (rename or link the directory)"
+            )
+        }
         self.spec = spec
         self.importPath = importPath
         self.python = python
@@ -67,7 +72,9 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``PythonError`` when the worker script cannot be written out.
     public func poolConfiguration(workers: Int, threads: Int = 1) throws(PythonError) -> ProcessPool.Configuration {
         let script = try PythonWorkerScript.installedPath()
-        var launcher = WorkerLauncher.program([python, script], name: "Python")
+        // One thread runs a batch's calls in order, so a worker's end leaves the calls after
+        // the one it was running unstarted; several threads may have started them all.
+        var launcher = WorkerLauncher.program([python, script], name: "Python", runsInOrder: threads <= 1)
         launcher.executable = python
         var configuration = ProcessPool.Configuration(hosts: [WorkerHost(launcher, workers: max(1, workers))])
         var environment = ["POOL_ADVISOR_PYTHON_FUNCTION": spec]
@@ -77,6 +84,7 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
         if threads > 1 { environment["POOL_ADVISOR_PYTHON_THREADS"] = String(threads) }
         configuration.environment = environment
         configuration.name = "python"
+        configuration.startTimeout = .seconds(120)  // a module may take long to import
         // An import error is the same on every try: say it once rather than back off and retry.
         configuration.hostFailureLimit = 1
         return configuration
@@ -90,6 +98,14 @@ public enum PythonCall: PoolTask {
     public static func run(_ input: String) throws -> JSONText {
         throw PythonError("python-call runs in pool-advisor's Python worker only: use a PythonFunction's pool")
     }
+}
+
+/// ``PythonCall`` for a function declared safe to call twice on one input (`--idempotent`):
+/// the same task in the worker, which the pool may retry after a crash.
+public enum IdempotentPythonCall: PoolTask {
+    public static let name = PythonCall.name
+    public static let isIdempotent = true
+    public static func run(_ input: String) throws -> JSONText { try PythonCall.run(input) }
 }
 
 /// One JSON value's text, as a Python function returned it: `run` writes it as it is, where a

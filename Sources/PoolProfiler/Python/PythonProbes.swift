@@ -70,12 +70,15 @@ enum PythonProbes {
         var walls: [Double]
         var cpus: [Double]
         var failures: [Failure]
+        /// Calls that raised (``failures`` keeps the first 20).
+        var failedCalls: Int?
         var runQueueSeconds: Double?
         var voluntarySwitches: Int?
         var involuntarySwitches: Int?
 
         enum CodingKeys: String, CodingKey {
             case walls, cpus, failures
+            case failedCalls = "failed_calls"
             case runQueueSeconds = "run_queue_seconds"
             case voluntarySwitches = "voluntary_switches"
             case involuntarySwitches = "involuntary_switches"
@@ -146,11 +149,18 @@ enum PythonProbes {
     }
 
     /// Sends one probe request to the pool's worker and decodes its reply.
-    static func ask<Reply: Decodable>(_ pool: ProcessPool, _ request: Request, as reply: Reply.Type) throws -> Reply {
+    static func ask<Reply: Decodable>(
+        _ pool: ProcessPool, _ request: Request, as reply: Reply.Type, within limit: Duration = .seconds(600)
+    ) throws -> Reply {
         let text = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
         let answer: String
         do {
-            answer = try pool.submit(PythonProbe.self, text).result()
+            answer = try pool.submit(PythonProbe.self, text).get(timeout: limit)
+        } catch let error as PoolError where error.code == .timedOut {
+            pool.terminate()
+            throw PythonError(
+                "the Python worker's \(request.op) probe did not answer within \(limit): the function may hang on one of the sample inputs (try it alone: python3 -c 'import module; module.function(value)')"
+            )
         } catch let error as RemoteTaskError {
             throw PythonError("the Python worker's \(request.op) probe failed: \(error)")
         } catch let error as PoolError {

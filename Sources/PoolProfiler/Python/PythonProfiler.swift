@@ -46,10 +46,13 @@ public struct PythonProfiler: Sendable {
         let sampler = options.samplingHertz > 0 ? ThreadSampler(hertz: options.samplingHertz) : nil
         let watching = sampler.map { $0.watch(info.threadID, inProcess: info.pid) } ?? false
         if watching { try? sampler?.start() }
-        let serial = try PythonProbes.ask(pool, serialRequest, as: PythonProbes.Serial.self)
+        // A call that never returns must not hold the profile for ever: the limit leaves room
+        // for calls of a minute each.
+        let limit = Duration.seconds(max(120, budget * 20))
+        let serial = try PythonProbes.ask(pool, serialRequest, as: PythonProbes.Serial.self, within: limit)
         let waitCounts = watching ? sampler?.takeCounts() : nil
         if watching { _ = sampler?.stop() }
-        guard serial.walls.count > serial.failures.count || serial.failures.isEmpty else {
+        guard serial.walls.count > (serial.failedCalls ?? serial.failures.count) || serial.failures.isEmpty else {
             let first = serial.failures.first
             throw PythonError(
                 "every call of \(function) failed while profiling; input \(first?.index ?? 0) raised \(first?.type ?? "?"): \(first?.message ?? "")"
@@ -79,7 +82,7 @@ public struct PythonProfiler: Sendable {
             request.rounds = options.maximumScalingRounds
             request.calls = perRun
             request.seconds = max(0.05, left * 0.6)
-            let reply = try PythonProbes.ask(pool, request, as: PythonProbes.Scaling.self)
+            let reply = try PythonProbes.ask(pool, request, as: PythonProbes.Scaling.self, within: limit)
             let copies = mixed ? max(2, cores) : reply.threads
             let rounds = reply.rounds.map { round in
                 // For a call that waits: the single run as its computing part alone (its CPU
@@ -103,7 +106,7 @@ public struct PythonProfiler: Sendable {
                 "the calls mostly wait (CPU ratio \(calls.cpuRatio.value.formatted2) below 0.2): copies on threads overlap their waits"
         }
         let pickled = try PythonProbes.ask(
-            pool, .init("pickle", inputs: Array(sample.prefix(16))), as: PythonProbes.Pickle.self)
+            pool, .init("pickle", inputs: Array(sample.prefix(16))), as: PythonProbes.Pickle.self, within: limit)
         let profilingSeconds = (Clocks.monotonic() - started).seconds
         if info.importSeconds > 0.1 {
             notes.append(
@@ -139,7 +142,6 @@ public struct PythonProfiler: Sendable {
     /// import error comes back as a ``PythonError`` quoting the worker's reason.
     static func startPool(_ function: PythonFunction) throws -> ProcessPool {
         var configuration = try function.poolConfiguration(workers: 1)
-        configuration.startTimeout = .seconds(120)  // a module may import for a long time
         do {
             let pool = try ProcessPool(configuration: configuration)
             return pool

@@ -69,8 +69,10 @@ public enum PythonWorkerScript {
         switch written ? checkExisting(path, expected: bytes) : "could not be written" {
         case nil:
             try? Files.remove(temporary)
-        case "missing"? where (try? Files.rename(temporary, to: path)) != nil:
-            break
+        case "missing"? where (try? Files.link(temporary, to: path)) != nil:
+            // A second name, never a replacement: a file that appeared meanwhile makes `link`
+            // fail, and is checked on the next run like any other.
+            try? Files.remove(temporary)
         case let problem:
             try? Files.remove(temporary)
             throw PythonError("cannot write \(path): \(problem ?? "rename failed")")

@@ -56,7 +56,8 @@ def varint(value):
 
 
 def wire_string(text):
-    data = text.encode("utf-8")
+    # A lone surrogate (from "\ud800" in a JSON text) has no UTF-8 form: escaped, not fatal.
+    data = text.encode("utf-8", "backslashreplace")
     return varint(len(data)) + data
 
 
@@ -82,12 +83,15 @@ def read_wire_string(field):
 
 
 def failure(type_name, message):
-    return wire_string(type_name) + wire_string(message)
+    return wire_string(str(type_name)) + wire_string(str(message))
 
 
 def describe(error):
     """The error's type and message, with the innermost frame of user code."""
-    message = str(error)
+    try:
+        message = str(error)
+    except BaseException:  # an exception whose __str__ raises
+        message = "(its message could not be formed)"
     frames = traceback.extract_tb(error.__traceback__)
     mine = os.path.abspath(__file__)
     outside = [
@@ -146,7 +150,21 @@ class Stream:
         poller.register(self.replies, select.POLLERR | select.POLLHUP)
         while True:
             if poller.poll():
+                stop_children()
                 os._exit(0)
+
+
+def stop_children():
+    """Ends the processes multiprocessing forked here (a pool the function's module started):
+    they hold the reply pipe, and the pool would wait on it."""
+    module = sys.modules.get("multiprocessing")
+    if module is None:
+        return
+    try:
+        for child in module.active_children():
+            child.kill()
+    except BaseException:
+        pass
 
 
 def fatal(stream, message):
@@ -204,7 +222,9 @@ class Worker:
         self.executor = None
 
     def start(self):
-        extra = [p for p in os.environ.get("POOL_ADVISOR_PYTHON_PATH", "").split(os.pathsep) if p]
+        extra = [p for p in os.environ.pop("POOL_ADVISOR_PYTHON_PATH", "").split(os.pathsep) if p]
+        os.environ.pop("POOL_ADVISOR_PYTHON_FUNCTION", None)
+        os.environ.pop("POOL_ADVISOR_PYTHON_THREADS", None)
         here = os.path.dirname(os.path.abspath(__file__))
         # This file's directory goes last (it holds pool_advisor_workloads, the reference
         # workloads), the directories given and the current one first, as `python -c` has it.
@@ -218,7 +238,7 @@ class Worker:
         hello = (
             struct.pack("<Ii", PROTOCOL_VERSION, os.getpid())
             + wire_string("python " + sys.version.split()[0])
-            + wire_string(sys.executable or "python3")
+            + wire_string(sys.executable or "python")
             + wire_strings([CALL_TASK, PROBE_TASK])
             + wire_strings([CALL_SIGNATURE, PROBE_SIGNATURE])
             + b"\x00"
@@ -232,13 +252,14 @@ class Worker:
             except (OSError, ValueError) as error:
                 fatal(self.stream, "the Python worker could not read its request stream: %s" % error)
             if frame is None:
+                stop_children()
                 os._exit(0)
             kind, payload = frame
             if kind != RUN:
                 fatal(self.stream, "the Python worker received a frame of unknown kind %d" % kind)
             try:
                 self.run_batch(payload)
-            except (ValueError, struct.error) as error:
+            except (ValueError, struct.error, IndexError) as error:
                 fatal(self.stream, "the Python worker could not run a batch: %s" % error)
 
     def run_batch(self, payload):
@@ -255,6 +276,9 @@ class Worker:
                 raise ValueError("an item runs past the end of its frame")
             items.append((placement, payload[offset : offset + length]))
             offset += length
+        if count == 0:  # the pool waits for an answer to every batch
+            self.stream.send(RESULTS, RESULTS_HEAD.pack(batch, 0, 0, 0))
+            return
         serve = self.call if task == 0 else self.probe
         if self.threads > 1 and task == 0 and count > 1:
             if self.executor is None:
@@ -277,7 +301,10 @@ class Worker:
         elif placement != INLINE:
             status, body = CODING_ERROR, failure("WireError", "a Python worker takes every value inline")
         else:
-            status, body = serve(field)
+            try:
+                status, body = serve(field)
+            except BaseException as error:  # nesting too deep for json, and anything else: this item's
+                status, body = CODING_ERROR, failure(*describe(error))
         return status, body, time.perf_counter_ns() - started
 
     def reply(self, batch, position, status, body, busy):
@@ -296,15 +323,15 @@ class Worker:
         try:
             text = read_wire_string(field)
             argument = json.loads(text)
-        except ValueError as error:
-            return CODING_ERROR, failure("ValueError", "the input is not one JSON value: %s" % error)
+        except (ValueError, RecursionError) as error:
+            return CODING_ERROR, failure(type(error).__name__, "the input is not one JSON value: %s" % error)
         try:
             result = self.function(argument)
         except BaseException as error:  # a task's SystemExit fails its item, not the worker
             return TASK_ERROR, failure(*describe(error))
         try:
             encoded = to_json(result)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             return CODING_ERROR, failure(
                 type(error).__name__,
                 "the result (a %s) is not JSON-serialisable: %s; return dicts, lists, strings, numbers, booleans or None"
@@ -341,7 +368,7 @@ class probes:
         return {
             "version": sys.version.split()[0],
             "implementation": platform.python_implementation(),
-            "executable": sys.executable,
+            "executable": sys.executable or "python",
             "gil_enabled": bool(check()) if check else True,
             "gil_check": "sys._is_gil_enabled" if check else "absent (the GIL is always on)",
             "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
@@ -372,6 +399,7 @@ class probes:
         minimum, maximum = int(request.get("min_calls", 20)), int(request.get("max_calls", 10000))
         first = request.get("first", 0)
         walls, cpus, failures = [], [], []
+        failed = 0
         schedstat = probes.schedstat()
         usage = probes.switches()
         began = time.perf_counter()
@@ -384,6 +412,7 @@ class probes:
                 ok = True
             except BaseException as error:
                 ok = False
+                failed += 1
                 if len(failures) < 20:
                     failures.append({"index": index, "type": describe(error)[0], "message": describe(error)[1]})
             cpus.append(time.thread_time() - cpu)
@@ -407,6 +436,7 @@ class probes:
             "walls": walls,
             "cpus": cpus,
             "failures": failures,
+            "failed_calls": failed,
             "run_queue_seconds": (run_queue[1] - schedstat[1]) / 1e9 if schedstat and run_queue else None,
             "voluntary_switches": usage_after[0] - usage[0] if usage else None,
             "involuntary_switches": usage_after[1] - usage[1] if usage else None,
@@ -627,6 +657,8 @@ def _echo(value):
 def main():
     global maximum_frame_bytes
     setting = os.environ.get("POOL_ADVISOR_WORKER", "").split(":")
+    # Programs the function starts must not take themselves for pool-advisor workers.
+    os.environ.pop("POOL_ADVISOR_WORKER", None)
     try:
         maximum_frame_bytes = int(setting[2]) if len(setting) > 2 else 1 << 30
     except ValueError:
@@ -635,6 +667,8 @@ def main():
     # ^C reaches the whole process group: the pool decides what an interrupt does.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=stream.watch_for_hang_up, name="pool-advisor-watchdog", daemon=True).start()
+    if sys.version_info < (3, 8):
+        fatal(stream, "pool-advisor's Python worker needs Python 3.8 or later, not %s" % sys.version.split()[0])
     if not setting or setting[0] != str(PROTOCOL_VERSION):
         fatal(stream, "the pool speaks protocol %r; this Python worker speaks %d" % (setting[0], PROTOCOL_VERSION))
     worker = Worker(stream)
