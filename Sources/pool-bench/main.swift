@@ -10,7 +10,7 @@ WorkerEntry.runIfWorker(tasks: benchTasks + ReferenceWorkloads.tasks)
 // And the far end of the processes suite's raw pipe peer, or a scale job in a process of its own.
 ProcessPeers.runChildRoleIfAsked(CommandLine.arguments)
 
-let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto", "hosts"]
+let suites = ["threads", "processes", "wire", "profiler", "rules", "cli", "auto", "hosts", "python"]
 let usage = """
     USAGE: pool-bench [SUITE ...] [--quick] [--json] [--rounds N] [--only NAMES] [--sizes SECONDS] [--host LOGIN]
 
@@ -111,6 +111,7 @@ for suite in selected {
     case "rules": report = RulesSuite(quick: quick, rounds: rounds).run()
     case "cli": report = CommandLineSuite(quick: quick, rounds: rounds).run()
     case "hosts": report = HostsSuite(quick: quick, rounds: rounds, logins: hostLogins).run()
+    case "python": report = PythonSuite(quick: quick, rounds: rounds).run()
     // Auto's rounds are long: 3 at most, 1 with --quick, unless --rounds asks for more with
     // --quick or --sizes.
     case "auto":

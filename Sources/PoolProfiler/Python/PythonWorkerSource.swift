@@ -50,6 +50,8 @@ extension PythonWorkerScript {
         CALL_TASK, PROBE_TASK = "python-call", "python-probe"
         HEADER = struct.Struct("<2sBBI")
         RESULTS_HEAD = struct.Struct("<QIIQ")
+        # A results frame of one item, header to the item's length field, packed in one call.
+        ONE_RESULT = struct.Struct("<2sBBIQIIQBI")
 
 
         def varint(value):
@@ -64,6 +66,8 @@ extension PythonWorkerScript {
         def wire_string(text):
             # A lone surrogate (from "\ud800" in a JSON text) has no UTF-8 form: escaped, not fatal.
             data = text.encode("utf-8", "backslashreplace")
+            if len(data) < 0x80:
+                return bytes((len(data),)) + data
             return varint(len(data)) + data
 
 
@@ -73,6 +77,8 @@ extension PythonWorkerScript {
 
         def read_wire_string(field):
             """The text of a wire-encoded String field (a varint length, then UTF-8)."""
+            if field and field[0] < 0x80 and field[0] == len(field) - 1:  # a short string: one length byte
+                return bytes(field[1:]).decode("utf-8")
             length, shift, offset = 0, 0, 0
             while True:
                 if offset >= len(field) or shift > 63:
@@ -126,7 +132,9 @@ extension PythonWorkerScript {
                 self.lock = threading.Lock()
 
             def send(self, kind, payload):
-                frame = HEADER.pack(MAGIC, kind, 0, len(payload)) + payload
+                self.write(HEADER.pack(MAGIC, kind, 0, len(payload)) + payload)
+
+            def write(self, frame):
                 with self.lock:
                     view = memoryview(frame)
                     while view:
@@ -209,11 +217,16 @@ extension PythonWorkerScript {
             return target, seconds, getattr(module, "__file__", None)
 
 
+        # Made once: json.dumps with any option builds a new encoder on every call.
+        UNICODE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+        ASCII_JSON = json.JSONEncoder(allow_nan=False)
+
+
         def to_json(value):
             try:
-                return json.dumps(value, ensure_ascii=False, allow_nan=False)
+                return UNICODE_JSON.encode(value)
             except UnicodeEncodeError:
-                return json.dumps(value, allow_nan=False)
+                return ASCII_JSON.encode(value)
 
 
         class Worker:
@@ -322,8 +335,10 @@ extension PythonWorkerScript {
                         "the result (%d bytes) exceeds the pool's maximum frame of %d bytes; return less"
                         % (len(body), maximum_frame_bytes),
                     )
-                payload = RESULTS_HEAD.pack(batch, position, 1, busy) + struct.pack("<BI", status, len(body)) + body
-                self.stream.send(RESULTS, payload)
+                head = ONE_RESULT.pack(
+                    MAGIC, RESULTS, 0, RESULTS_HEAD.size + 5 + len(body), batch, position, 1, busy, status, len(body)
+                )
+                self.stream.write(head + body)
 
             def call(self, field):
                 try:
@@ -699,6 +714,7 @@ extension PythonWorkerScript {
           c_hash               hashlib's C code, which releases the GIL         -> threads (they scale)
           fetch_then_compute   waits, then computes on what it fetched          -> a split (fetch, compute)
           large_argument       little work on a large argument                  -> no processes (shipping)
+          echo                 returns its input: a pool's own cost per call (pool-bench python)
         pool-advisor writes this file out beside its Python worker; `pool-advisor demo` imports it.
         """
         import hashlib
@@ -748,6 +764,11 @@ extension PythonWorkerScript {
         def large_argument(values):
             """Sums a large list: the argument is far more to ship than the work it gets (no processes)."""
             return sum(values[::64])
+
+
+        def echo(value):
+            """Returns its input: what running a call costs, with no work in it."""
+            return value
 
         """#
 }

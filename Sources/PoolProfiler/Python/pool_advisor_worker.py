@@ -44,6 +44,8 @@ PROBE_SIGNATURE = "(Swift.String) -> Swift.String"
 CALL_TASK, PROBE_TASK = "python-call", "python-probe"
 HEADER = struct.Struct("<2sBBI")
 RESULTS_HEAD = struct.Struct("<QIIQ")
+# A results frame of one item, header to the item's length field, packed in one call.
+ONE_RESULT = struct.Struct("<2sBBIQIIQBI")
 
 
 def varint(value):
@@ -58,6 +60,8 @@ def varint(value):
 def wire_string(text):
     # A lone surrogate (from "\ud800" in a JSON text) has no UTF-8 form: escaped, not fatal.
     data = text.encode("utf-8", "backslashreplace")
+    if len(data) < 0x80:
+        return bytes((len(data),)) + data
     return varint(len(data)) + data
 
 
@@ -67,6 +71,8 @@ def wire_strings(texts):
 
 def read_wire_string(field):
     """The text of a wire-encoded String field (a varint length, then UTF-8)."""
+    if field and field[0] < 0x80 and field[0] == len(field) - 1:  # a short string: one length byte
+        return bytes(field[1:]).decode("utf-8")
     length, shift, offset = 0, 0, 0
     while True:
         if offset >= len(field) or shift > 63:
@@ -120,7 +126,9 @@ class Stream:
         self.lock = threading.Lock()
 
     def send(self, kind, payload):
-        frame = HEADER.pack(MAGIC, kind, 0, len(payload)) + payload
+        self.write(HEADER.pack(MAGIC, kind, 0, len(payload)) + payload)
+
+    def write(self, frame):
         with self.lock:
             view = memoryview(frame)
             while view:
@@ -203,11 +211,16 @@ def load_function(spec):
     return target, seconds, getattr(module, "__file__", None)
 
 
+# Made once: json.dumps with any option builds a new encoder on every call.
+UNICODE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+ASCII_JSON = json.JSONEncoder(allow_nan=False)
+
+
 def to_json(value):
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return UNICODE_JSON.encode(value)
     except UnicodeEncodeError:
-        return json.dumps(value, allow_nan=False)
+        return ASCII_JSON.encode(value)
 
 
 class Worker:
@@ -316,8 +329,10 @@ class Worker:
                 "the result (%d bytes) exceeds the pool's maximum frame of %d bytes; return less"
                 % (len(body), maximum_frame_bytes),
             )
-        payload = RESULTS_HEAD.pack(batch, position, 1, busy) + struct.pack("<BI", status, len(body)) + body
-        self.stream.send(RESULTS, payload)
+        head = ONE_RESULT.pack(
+            MAGIC, RESULTS, 0, RESULTS_HEAD.size + 5 + len(body), batch, position, 1, busy, status, len(body)
+        )
+        self.stream.write(head + body)
 
     def call(self, field):
         try:

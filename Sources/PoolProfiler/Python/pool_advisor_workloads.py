@@ -6,6 +6,7 @@ Each takes one JSON value and returns one, and each favours one way of running:
   c_hash               hashlib's C code, which releases the GIL         -> threads (they scale)
   fetch_then_compute   waits, then computes on what it fetched          -> a split (fetch, compute)
   large_argument       little work on a large argument                  -> no processes (shipping)
+  echo                 returns its input: a pool's own cost per call (pool-bench python)
 pool-advisor writes this file out beside its Python worker; `pool-advisor demo` imports it.
 """
 import hashlib
@@ -55,3 +56,8 @@ def compute(work):
 def large_argument(values):
     """Sums a large list: the argument is far more to ship than the work it gets (no processes)."""
     return sum(values[::64])
+
+
+def echo(value):
+    """Returns its input: what running a call costs, with no work in it."""
+    return value
