@@ -107,23 +107,23 @@ extension InputSource {
     /// Each non-blank line's text as it is, for a Python function (its worker parses the JSON,
     /// and a line it cannot parse fails that input alone).
     static func lineTexts(at path: String) throws(CommandFailure) -> InputSource where Input == String {
-        InputSource(try InputBlocks(path: path)) { bytes, _, _ in
-            guard let text = String(data: bytes, encoding: .utf8) else {
-                return (
-                    [], [],
-                    CommandFailure(
-                        message: "cannot read the inputs file '\(path)': it is not UTF-8 text (JSON Lines are UTF-8)")
-                )
-            }
-            let (texts, lines) = InputFiles.lineTexts(in: text)
-            return (texts, lines, nil)
-        }
+        try textLines(at: path) { InputFiles.lineTexts(in: $0) }
     }
 
     /// The command calls of `--exec TEMPLATE`, one per non-blank line of the file at `path`: a
     /// JSON string line gives its value, any other line its text.
     static func commandCalls(_ template: CommandTemplate, at path: String) throws(CommandFailure) -> InputSource
     where Input == CommandCall {
+        try textLines(at: path) { text in
+            let (arguments, lines) = InputFiles.arguments(in: text)
+            return (arguments.map(template.call(for:)), lines)
+        }
+    }
+
+    /// Inputs made from each block's UTF-8 text by `split` (inputs and their line numbers).
+    private static func textLines(at path: String, _ split: @escaping (String) -> ([Input], [Int]))
+        throws(CommandFailure) -> InputSource
+    {
         InputSource(try InputBlocks(path: path)) { bytes, _, _ in
             guard let text = String(data: bytes, encoding: .utf8) else {
                 return (
@@ -132,8 +132,8 @@ extension InputSource {
                         message: "cannot read the inputs file '\(path)': it is not UTF-8 text (JSON Lines are UTF-8)")
                 )
             }
-            let (arguments, lines) = InputFiles.arguments(in: text)
-            return (arguments.map(template.call(for:)), lines, nil)
+            let (inputs, lines) = split(text)
+            return (inputs, lines, nil)
         }
     }
 }

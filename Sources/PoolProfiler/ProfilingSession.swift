@@ -265,22 +265,9 @@ struct ProfilingSession<Task: PoolTask> {
                 "the sample ran out after \(runner.calls) calls (each input is called once: the task is not idempotent, or repeats were turned off); the figures rest on those calls"
             )
         }
-        var figures = [
-            DecidingFigure(
-                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: cpuRatioThresholds)
-        ]
-        if let scaling {
-            figures.append(
-                DecidingFigure(
-                    name: "cpu_efficiency", estimate: scaling.cpuEfficiency,
-                    thresholds: options.thresholds["cpu_efficiency"] ?? [], unreliable: scaling.noisyHost))
-            if let serialFraction = scaling.serialFraction {
-                figures.append(
-                    DecidingFigure(
-                        name: "serial_fraction", estimate: serialFraction,
-                        thresholds: options.thresholds["serial_fraction"] ?? []))
-            }
-        }
+        let figures = DecidingFigure.deciding(
+            cpuRatio: calls.cpuRatio, cpuRatioThresholds: cpuRatioThresholds, scaling: scaling,
+            thresholds: options.thresholds)
         let borderline = figures.filter(\.isBorderline).map(\.name)
         if !borderline.isEmpty {
             notes.append(

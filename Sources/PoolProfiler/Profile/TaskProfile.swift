@@ -240,6 +240,29 @@ public struct DecidingFigure: Codable, Sendable {
     }
 }
 
+extension DecidingFigure {
+    /// The figures a decision turns on: the CPU ratio, and with a scaling test E_cpu (borderline
+    /// on a noisy host) and the serial fraction, each against its thresholds.
+    static func deciding(
+        cpuRatio: Estimate, cpuRatioThresholds: [Double], scaling: ScalingProfile?, thresholds: [String: [Double]]
+    ) -> [DecidingFigure] {
+        var figures = [DecidingFigure(name: "cpu_ratio", estimate: cpuRatio, thresholds: cpuRatioThresholds)]
+        if let scaling {
+            figures.append(
+                DecidingFigure(
+                    name: "cpu_efficiency", estimate: scaling.cpuEfficiency,
+                    thresholds: thresholds["cpu_efficiency"] ?? [], unreliable: scaling.noisyHost))
+            if let serialFraction = scaling.serialFraction {
+                figures.append(
+                    DecidingFigure(
+                        name: "serial_fraction", estimate: serialFraction,
+                        thresholds: thresholds["serial_fraction"] ?? []))
+            }
+        }
+        return figures
+    }
+}
+
 /// A call that threw while being profiled.
 public struct ProfiledFailure: Codable, Sendable, Equatable {
     /// Index of the input in the sample.

@@ -61,22 +61,8 @@ public struct PythonProfile: Codable, Sendable {
 
     /// The deciding figures, tested against the same thresholds as a Swift task's.
     static func figures(calls: CallSummary, scaling: ScalingProfile?, options: ProfilerOptions) -> [DecidingFigure] {
-        var figures = [
-            DecidingFigure(
-                name: "cpu_ratio", estimate: calls.cpuRatio, thresholds: options.thresholds["cpu_ratio"] ?? [])
-        ]
-        if let scaling {
-            figures.append(
-                DecidingFigure(
-                    name: "cpu_efficiency", estimate: scaling.cpuEfficiency,
-                    thresholds: options.thresholds["cpu_efficiency"] ?? [], unreliable: scaling.noisyHost))
-            if let serialFraction = scaling.serialFraction {
-                figures.append(
-                    DecidingFigure(
-                        name: "serial_fraction", estimate: serialFraction,
-                        thresholds: options.thresholds["serial_fraction"] ?? []))
-            }
-        }
-        return figures
+        DecidingFigure.deciding(
+            cpuRatio: calls.cpuRatio, cpuRatioThresholds: options.thresholds["cpu_ratio"] ?? [], scaling: scaling,
+            thresholds: options.thresholds)
     }
 }
