@@ -214,6 +214,29 @@ struct PythonFunctionTests {
     }
 
     @Test(
+        "profile --python --fetch profiles two stages, and a split is priced and written with both names",
+        .enabled(if: pythonUsable))
+    func aFetchStageMakesTwoStages() throws {
+        let file = try temporaryFile("split.jsonl", String(repeating: "{\"wait\": 0.002, \"work\": 5000}\n", count: 20))
+        let result = try python([
+            "profile", "--python", "pool_advisor_workloads:compute", "--fetch", "pool_advisor_workloads:fetch",
+            "--inputs", file, "--budget", "1", "--json",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let advised = try JSONDecoder().decode(PythonAdvisedJSON.self, from: Data(result.output.utf8))
+        #expect(advised.python.fetch == "pool_advisor_workloads:fetch")
+        #expect(
+            advised.python.task.declared?.stages == ["pool_advisor_workloads:fetch", "pool_advisor_workloads:compute"])
+        #expect(advised.recommendation.predicted.pipeline != nil, "a task with stages gets a pipeline's price")
+        if advised.recommendation.mode == .pipeline {
+            #expect(advised.advice.snippet.contains("fetching.map(fetch, inputs)"))
+            #expect(advised.advice.snippet.contains("computing.map(compute, fetched)"))
+        }
+        let usage = try runCommand(["profile", "cpu", "--fetch", "m:f"])
+        #expect(usage.status == 2 && usage.error.contains("go with --python"), "\(usage.error)")
+    }
+
+    @Test(
         "profile --python measures a heavy import and the GIL's hold on a pure-Python loop", .enabled(if: pythonUsable))
     func heavyImportAndGILAreMeasured() throws {
         let file = try temporaryFile("loop.jsonl", String(repeating: "20000\n", count: 20))

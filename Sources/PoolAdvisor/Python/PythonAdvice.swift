@@ -63,7 +63,7 @@ public struct PythonAdvice: Codable, Sendable, Equatable {
         }
         snippet = Self.program(
             executor: executor, module: module, function: function, workers: maxWorkers, chunksize: chunksize,
-            fetchWorkers: fetchWorkers, preload: startMethod == "forkserver")
+            fetchWorkers: fetchWorkers, preload: startMethod == "forkserver", fetch: profile.fetch)
     }
 
     /// One line: `ProcessPoolExecutor(max_workers=2) with map(..., chunksize=16)`.
@@ -75,14 +75,13 @@ public struct PythonAdvice: Codable, Sendable, Equatable {
             return "ProcessPoolExecutor(max_workers=\(maxWorkers ?? 1)) with map(..., chunksize=\(chunksize ?? 1))"
                 + (startMethod.map { ", start method \($0)" } ?? "")
         default:
-            return
-                "a ThreadPoolExecutor(max_workers=\(fetchWorkers ?? 1)) stage feeding a ProcessPoolExecutor(max_workers=\(maxWorkers ?? 1))"
+            return "split: ThreadPoolExecutor(\(fetchWorkers ?? 1)) fetching → ProcessPoolExecutor(\(maxWorkers ?? 1))"
         }
     }
 
     static func program(
         executor: String, module: String, function: String, workers: Int?, chunksize: Int?, fetchWorkers: Int?,
-        preload: Bool
+        preload: Bool, fetch: String? = nil
     ) -> String {
         let process = executor.contains("Process")
         var imports = ["import json", "import sys"]
@@ -94,9 +93,25 @@ public struct PythonAdvice: Codable, Sendable, Equatable {
         default: imports.append("from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor")
         }
         let name = function.split(separator: ".").first.map(String.init) ?? function
-        // A split runs two functions: the function's two halves, which the user writes.
-        let imported = executor.contains("→") ? "fetch, compute  # \(function), split in two" : name
-        var text = imports.joined(separator: "\n") + "\n\nfrom \(module) import \(imported)\n\n\ndef main():\n"
+        // A split runs the fetch stage and the function; without a fetch stage, the function's
+        // two halves, which the user writes.
+        let fetchParts = fetch?.split(separator: ":", maxSplits: 1).map(String.init)
+        let fetchName = fetchParts.map { $0.count > 1 ? $0[1] : "fetch" } ?? "fetch"
+        let computeName = fetch == nil ? "compute" : function
+        var importLines: String
+        if executor.contains("→") {
+            if let fetchParts, fetchParts[0] != module {
+                importLines = "from \(fetchParts[0]) import \(fetchName.split(separator: ".").first ?? "")\n"
+                importLines += "from \(module) import \(name)"
+            } else if fetch != nil {
+                importLines = "from \(module) import \(fetchName.split(separator: ".").first ?? ""), \(name)"
+            } else {
+                importLines = "from \(module) import fetch, compute  # \(function), split in two"
+            }
+        } else {
+            importLines = "from \(module) import \(name)"
+        }
+        var text = imports.joined(separator: "\n") + "\n\n" + importLines + "\n\n\ndef main():\n"
         text += "    inputs = [json.loads(line) for line in sys.stdin if line.strip()]\n"
         switch executor {
         case "a plain loop":
@@ -114,12 +129,15 @@ public struct PythonAdvice: Codable, Sendable, Equatable {
             text += "    with ProcessPoolExecutor(max_workers=\(workers ?? 1), mp_context=context) as pool:\n"
             text += "        results = list(pool.map(\(function), inputs, chunksize=\(chunksize ?? 1)))\n"
         default:
-            text += "    # \(function) waits then computes: split it in two, fetch(value) on threads and\n"
-            text += "    # compute(fetched) in processes, each fetched value handed on as soon as it arrives.\n"
+            if fetch == nil {
+                text += "    # \(function) waits then computes: split it in two, fetch(value) on threads and\n"
+                text += "    # compute(fetched) in processes.\n"
+            }
+            text += "    # Each fetched value goes to a process as soon as it arrives, in input order.\n"
             text += "    with ThreadPoolExecutor(max_workers=\(fetchWorkers ?? 1)) as fetching, "
             text += "ProcessPoolExecutor(max_workers=\(workers ?? 1)) as computing:\n"
-            text += "        fetched = fetching.map(fetch, inputs)\n"
-            text += "        results = list(computing.map(compute, fetched))\n"
+            text += "        fetched = fetching.map(\(fetchName), inputs)\n"
+            text += "        results = list(computing.map(\(computeName), fetched))\n"
         }
         text += "    for result in results:\n        print(json.dumps(result))\n"
         return text + guardLine(process: process)

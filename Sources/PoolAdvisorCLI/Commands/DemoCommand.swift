@@ -18,7 +18,7 @@ enum DemoCommand {
             A row whose measurements other programs disturbed (they held more than 40 % of a core
             while its plans ran, or the profile found the host noisy) gets a * and a note.
             Then, where python3 runs, the Python section: each reference Python workload (py-loop,
-            py-sleep, py-c-hash, py-fetch-compute, py-large-arg) profiled and advised, and run
+            py-sleep, py-c-hash, py-fetch-compute, py-split, py-large-arg) profiled and advised, and run
             over the same inputs with a plain loop and Python's own ThreadPoolExecutor and
             ProcessPoolExecutor at several sizes; the regret is the advised plan's time over the
             fastest. --python runs that section alone; --no-python leaves it out.

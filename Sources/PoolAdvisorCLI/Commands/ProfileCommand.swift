@@ -5,7 +5,7 @@ enum ProfileCommand {
     static let spec = CommandSpec(
         name: "profile",
         synopsis:
-            "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--ssh LOGINS|--hosts FILE] [--json]\n       pool-advisor profile --python MODULE:FUNCTION --inputs FILE.jsonl [--path DIR] [--python-exe PYTHON] [--items N] [--json]",
+            "TASK [--sample N] [--items N] [--budget SECONDS] [--rules FILE] [--inputs FILE] [--ssh LOGINS|--hosts FILE] [--json]\n       pool-advisor profile --python MODULE:FUNCTION [--fetch MODULE:FUNCTION] --inputs FILE.jsonl [--path DIR] [--python-exe PYTHON] [--items N] [--json]",
         summary: "Profile a task, recommend how to run it, and say why.",
         discussion: """
             TASK is a reference workload (see 'pool-advisor tasks') or a task the program registered.
@@ -25,7 +25,8 @@ enum ProfileCommand {
             """,
         options: .list(
             sample, items, budget, rules, inputs, exec, TaskChoice.shell, json, HostOptions.ssh, HostOptions.hosts,
-            HostOptions.remoteExecutable, PythonOptions.function, PythonOptions.path, PythonOptions.executable),
+            HostOptions.remoteExecutable, PythonOptions.function, PythonOptions.fetch, PythonOptions.path,
+            PythonOptions.executable),
         operands: ["TASK"], optionalOperands: 1)
 
     static let sample = CommandOption.integer(
@@ -103,7 +104,9 @@ enum ProfileCommand {
         } else {
             context.print(
                 ProfileReport.render(
-                    advised.python.task, name: "--python \(function.spec)", summary: nil, machine: advised.machine,
+                    advised.python.task,
+                    name: "--python \(function.spec)" + (function.fetch.map { " --fetch \($0)" } ?? ""), summary: nil,
+                    machine: advised.machine,
                     recommendation: advised.recommendation, style: context.outputStyle)
                     + PythonOptions.render(advised, style: context.outputStyle))
         }

@@ -10,6 +10,8 @@ enum PythonDemo {
         var name: String
         var function: String
         var favours: String
+        /// A fetch stage before `function` (the two profiled as stages a split may run).
+        var fetch: String? = nil
         /// The input of item `index`, as a JSON text.
         var input: @Sendable (Int) -> String
     }
@@ -18,7 +20,10 @@ enum PythonDemo {
         Workload(name: "py-loop", function: "pure_loop", favours: "processes (the GIL)") { _ in "60000" },
         Workload(name: "py-sleep", function: "sleeper", favours: "threads") { _ in "0.01" },
         Workload(name: "py-c-hash", function: "c_hash", favours: "threads (C code releases the GIL)") { _ in "4" },
-        Workload(name: "py-fetch-compute", function: "fetch_then_compute", favours: "a split") { _ in
+        Workload(name: "py-fetch-compute", function: "fetch_then_compute", favours: "more processes than cores") { _ in
+            "{\"wait\": 0.004, \"work\": 20000}"
+        },
+        Workload(name: "py-split", function: "compute", favours: "a split", fetch: "fetch") { _ in
             "{\"wait\": 0.004, \"work\": 20000}"
         },
         Workload(name: "py-large-arg", function: "large_argument", favours: "no processes (shipping)") { index in
@@ -54,6 +59,7 @@ enum PythonDemo {
                 "\nPython: the advice against Python's own executors, on the same inputs (seconds, median of \(rounds))\n"
                     + "workload".padded(to: 18) + "items".padded(to: 7) + "advised".padded(to: 62)
                     + "loop".padded(to: 8) + "threads (N)".padded(to: 15) + "processes (N/chunk)".padded(to: 21)
+                    + "split (F→N)".padded(to: 15)
                     + "advised".padded(to: 9) + "regret\n")
         }
         var regrets: [Double] = []
@@ -77,7 +83,9 @@ enum PythonDemo {
     static func measure(
         _ workload: Workload, directory: String, quick: Bool, rounds: Int, context: CommandContext
     ) throws -> Row {
-        let function = try PythonFunction("pool_advisor_workloads:\(workload.function)", importPath: [directory])
+        let function = try PythonFunction(
+            "pool_advisor_workloads:\(workload.function)", fetch: workload.fetch.map { "pool_advisor_workloads:\($0)" },
+            importPath: [directory])
         let sample = (0..<32).map(workload.input)
         let costs = try PythonExecutorCosts.measured(python: function.python)
         let profile = try PythonProfiler(function, budgetSeconds: quick ? 1 : 2).profile(inputs: sample, costs: costs)
@@ -94,13 +102,17 @@ enum PythonDemo {
         case .serial: advised = .loop
         case .threads(let workers, _): advised = .threads(workers)
         case .processes(let workers, let chunk): advised = .processes(workers, chunksize: chunk ?? 1)
-        case .pipeline(_, let compute): advised = .processes(compute.workers, chunksize: 1)
+        case .pipeline(let fetch, let compute): advised = .split(fetch: fetch, workers: compute.workers)
         }
         let cores = max(1, profile.interpreter.cores)
         var plans: [PythonPlan] = [
             .loop, .threads(cores), .threads(min(32, cores + 4)), .threads(64), .processes(cores, chunksize: 1),
             .processes(cores, chunksize: max(1, (items + 4 * cores - 1) / (4 * cores))),
         ]
+        if function.fetch != nil {
+            // Threads enough to keep the cores' processes fed.
+            plans.append(.split(fetch: 4 * cores, workers: cores))
+        }
         if !plans.contains(where: { $0.sameWay(as: advised) }) { plans.append(advised) }
         let inputs = (0..<items).map(workload.input)
         let timings = try PythonProfiler.timePythonExecutors(function, inputs: inputs, plans: plans, rounds: rounds)
@@ -116,14 +128,17 @@ enum PythonDemo {
         func best(_ kind: String) -> String {
             guard let plan = row.timings.filter({ $0.kind == kind }).min(by: { ($0.seconds ?? 0) < ($1.seconds ?? 0) })
             else { return "–" }
-            let size = kind == "threads" ? "\(plan.workers)" : "\(plan.workers)/\(plan.chunksize)"
+            let size =
+                kind == "threads"
+                ? "\(plan.workers)"
+                : kind == "split" ? "\(plan.fetchWorkers)→\(plan.workers)" : "\(plan.workers)/\(plan.chunksize)"
             return "\(DemoTable.short(plan.seconds ?? 0)) (\(size))"
         }
         let advisedTime = row.timings.first { $0.sameWay(as: row.advisedPlan) }?.seconds ?? 0
         let regret = NumberText.fixed(row.regret, decimals: 2)
         return row.workload.padded(to: 18) + "\(row.items)".padded(to: 7) + row.advised.padded(to: 62)
             + DemoTable.short(row.timings.first { $0.kind == "loop" }?.seconds ?? 0).padded(to: 8)
-            + best("threads").padded(to: 15) + best("processes").padded(to: 21)
+            + best("threads").padded(to: 15) + best("processes").padded(to: 21) + best("split").padded(to: 15)
             + DemoTable.short(advisedTime).padded(to: 9)
             + (row.regret <= 1.10 ? style.paint(regret, "32") : style.paint(regret, "31")) + "\n"
     }

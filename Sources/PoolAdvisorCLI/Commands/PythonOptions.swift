@@ -8,22 +8,28 @@ enum PythonOptions {
         help: "A Python function instead of a TASK: each input line is one JSON value passed to it.")
     static let path = CommandOption.text(
         "--path", "DIR", help: "Put DIR first on the Python import path (repeatable; the current directory follows).")
+    static let fetch = CommandOption.text(
+        "--fetch", "MODULE:FUNCTION",
+        help:
+            "With profile --python: a fetch stage before the function; each call is FUNCTION(FETCH(value)), profiled as two stages a split may run."
+    )
     static let executable = CommandOption.text(
         "--python-exe", "PYTHON", help: "The Python interpreter (default: python3 in PATH).")
 
     /// The function the command line names, or nil without `--python`.
     static func resolve(_ parsed: ParsedArguments) throws -> PythonFunction? {
         guard let spec = try parsed.value(function) else {
-            if try parsed.value(path) != nil || parsed.value(executable) != nil {
+            if try parsed.value(path) != nil || parsed.value(executable) != nil || parsed.value(fetch) != nil {
                 throw UsageError(
-                    message: "--path and --python-exe go with --python MODULE:FUNCTION", command: parsed.spec)
+                    message: "--path, --python-exe and --fetch go with --python MODULE:FUNCTION", command: parsed.spec)
             }
             return nil
         }
         let importPath = try parsed.values(path)
         let python = try parsed.value(executable) ?? "python3"
+        let stage = try parsed.value(fetch)
         do throws(PythonError) {
-            return try PythonFunction(spec, importPath: importPath, python: python)
+            return try PythonFunction(spec, fetch: stage, importPath: importPath, python: python)
         } catch {
             throw UsageError(message: error.message, command: parsed.spec)
         }

@@ -7,8 +7,31 @@ public struct PythonPlan: Codable, Sendable, Hashable, CustomStringConvertible {
     public var kind: String
     public var workers: Int
     public var chunksize: Int
+    /// A split's fetch stage threads (1 for the others).
+    public var fetchWorkers: Int = 1
     /// The median of the rounds, once timed.
     public var seconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, workers, chunksize, seconds
+        case fetchWorkers = "fetch_workers"
+    }
+
+    public init(kind: String, workers: Int, chunksize: Int, fetchWorkers: Int = 1) {
+        self.kind = kind
+        self.workers = workers
+        self.chunksize = chunksize
+        self.fetchWorkers = fetchWorkers
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        workers = try container.decode(Int.self, forKey: .workers)
+        chunksize = try container.decodeIfPresent(Int.self, forKey: .chunksize) ?? 1
+        fetchWorkers = try container.decodeIfPresent(Int.self, forKey: .fetchWorkers) ?? 1
+        seconds = try container.decodeIfPresent(Double.self, forKey: .seconds)
+    }
 
     public static let loop = PythonPlan(kind: "loop", workers: 1, chunksize: 1)
     public static func threads(_ workers: Int) -> PythonPlan {
@@ -17,11 +40,17 @@ public struct PythonPlan: Codable, Sendable, Hashable, CustomStringConvertible {
     public static func processes(_ workers: Int, chunksize: Int) -> PythonPlan {
         PythonPlan(kind: "processes", workers: max(1, workers), chunksize: max(1, chunksize))
     }
+    /// A `ThreadPoolExecutor` of `fetch` threads fetching, feeding a `ProcessPoolExecutor` of
+    /// `workers` computing (a function with a fetch stage only).
+    public static func split(fetch: Int, workers: Int) -> PythonPlan {
+        PythonPlan(kind: "split", workers: max(1, workers), chunksize: 1, fetchWorkers: max(1, fetch))
+    }
 
     public var description: String {
         switch kind {
         case "threads": "ThreadPoolExecutor(\(workers))"
         case "processes": "ProcessPoolExecutor(\(workers), chunksize=\(chunksize))"
+        case "split": "ThreadPoolExecutor(\(fetchWorkers)) → ProcessPoolExecutor(\(workers))"
         default: "loop"
         }
     }
@@ -30,6 +59,7 @@ public struct PythonPlan: Codable, Sendable, Hashable, CustomStringConvertible {
     public func sameWay(as other: PythonPlan) -> Bool {
         kind == other.kind && (kind == "loop" || workers == other.workers)
             && (kind != "processes" || chunksize == other.chunksize)
+            && (kind != "split" || fetchWorkers == other.fetchWorkers)
     }
 }
 

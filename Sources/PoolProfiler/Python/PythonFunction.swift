@@ -17,13 +17,20 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
     public var importPath: [String]
     /// The interpreter: a path, or a name looked up in `PATH` (`python3`).
     public var python: String
+    /// A fetch stage, `module:function`, when the function is the compute half of a job that
+    /// fetches then computes: each call is then `function(fetch(value))`, profiled as two stages
+    /// (the advisor may then split them: threads fetching, processes computing).
+    public let fetch: String?
 
-    /// The function `spec` names.
-    /// - Throws: ``PythonError`` when `spec` is not `module:function` with Python identifiers.
-    public init(_ spec: String, importPath: [String] = [], python: String = "python3") throws(PythonError) {
-        guard Self.isValid(spec) else {
+    /// The function `spec` names (after the fetch stage `fetch`, when given).
+    /// - Throws: ``PythonError`` when `spec` or `fetch` is not `module:function` with Python
+    ///   identifiers.
+    public init(_ spec: String, fetch: String? = nil, importPath: [String] = [], python: String = "python3")
+        throws(PythonError)
+    {
+        for given in [spec] + (fetch.map { [$0] } ?? []) where !Self.isValid(given) {
             throw PythonError(
-                "'\(spec)' is not module:function: give the module's import name and the function's name, such as mytasks:score or package.module:function"
+                "'\(given)' is not module:function: give the module's import name and the function's name, such as mytasks:score or package.module:function"
             )
         }
         guard !python.isEmpty, !python.contains("\0") else {
@@ -35,6 +42,7 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
             )
         }
         self.spec = spec
+        self.fetch = fetch
         self.importPath = importPath
         self.python = python
     }
@@ -46,11 +54,12 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
 
     private init(unchecked spec: String, python: String) {
         self.spec = spec
+        fetch = nil
         importPath = []
         self.python = python
     }
 
-    public var description: String { spec }
+    public var description: String { fetch.map { "\($0) → \(spec)" } ?? spec }
 
     /// Whether `spec` is `dotted.module:dotted.name` with identifiers only.
     static func isValid(_ spec: String) -> Bool {
@@ -78,6 +87,7 @@ public struct PythonFunction: Sendable, Hashable, CustomStringConvertible {
         launcher.executable = python
         var configuration = ProcessPool.Configuration(hosts: [WorkerHost(launcher, workers: max(1, workers))])
         var environment = ["POOL_ADVISOR_PYTHON_FUNCTION": spec]
+        if let fetch { environment["POOL_ADVISOR_PYTHON_FETCH"] = fetch }
         // Unbuffered: what the function prints reaches standard error as it happens.
         environment["PYTHONUNBUFFERED"] = "1"
         if !importPath.isEmpty { environment["POOL_ADVISOR_PYTHON_PATH"] = importPath.joined(separator: ":") }

@@ -3,6 +3,8 @@
 public struct PythonProfile: Codable, Sendable {
     /// `module:function`.
     public var function: String
+    /// The fetch stage before it, when profiled as two stages (``PythonFunction/fetch``).
+    public var fetch: String?
     public var interpreter: PythonInterpreter
     /// The figures, as for a Swift task: calls, waits, thread scaling, pickled payload.
     public var task: TaskProfile

@@ -131,9 +131,11 @@ public struct PythonProfiler: Sendable {
                 ProfiledFailure(inputIndex: $0.index, errorType: $0.type, message: $0.message)
             },
             notes: notes)
-        task.declared = TaskDeclaration()
+        // Two stages when a fetch stage was given: the advisor may split them.
+        task.declared = TaskDeclaration(stages: function.fetch.map { [$0, function.spec] })
         return PythonProfile(
-            function: function.spec, interpreter: info.interpreter, task: task, workerStartSeconds: startSeconds,
+            function: function.spec, fetch: function.fetch, interpreter: info.interpreter, task: task,
+            workerStartSeconds: startSeconds,
             importSeconds: info.importSeconds, moduleFile: info.moduleFile, jsonBytesPerInput: pickled.inputJSONBytes,
             jsonBytesPerOutput: pickled.outputJSONBytes)
     }

@@ -16,6 +16,8 @@ Two tasks are served:
 Environment:
   POOL_ADVISOR_WORKER            the pool's setting: "5:0:<maximum frame bytes>:0:<faults>:stdio"
   POOL_ADVISOR_PYTHON_FUNCTION   "module:function" (empty: the probe alone, no import)
+  POOL_ADVISOR_PYTHON_FETCH      "module:function" of a fetch stage: each call is then
+                                 FUNCTION(FETCH(value)), and a split can be timed
   POOL_ADVISOR_PYTHON_PATH       directories put first on sys.path, separated by os.pathsep
   POOL_ADVISOR_PYTHON_THREADS    threads each batch's calls run on (default 1)
 """
@@ -227,6 +229,8 @@ class Worker:
     def __init__(self, stream):
         self.stream = stream
         self.spec = os.environ.get("POOL_ADVISOR_PYTHON_FUNCTION", "")
+        self.fetch_spec = os.environ.get("POOL_ADVISOR_PYTHON_FETCH", "")
+        self.stages = None
         self.threads = max(1, int(os.environ.get("POOL_ADVISOR_PYTHON_THREADS", "1") or 1))
         self.function = None
         self.import_seconds = 0.0
@@ -238,6 +242,7 @@ class Worker:
         extra = [p for p in os.environ.pop("POOL_ADVISOR_PYTHON_PATH", "").split(os.pathsep) if p]
         os.environ.pop("POOL_ADVISOR_PYTHON_FUNCTION", None)
         os.environ.pop("POOL_ADVISOR_PYTHON_THREADS", None)
+        os.environ.pop("POOL_ADVISOR_PYTHON_FETCH", None)
         here = os.path.dirname(os.path.abspath(__file__))
         # This file's directory goes last (it holds pool_advisor_workloads, the reference
         # workloads), the directories given and the current one first, as `python -c` has it.
@@ -246,6 +251,15 @@ class Worker:
         if self.spec:
             try:
                 self.function, self.import_seconds, self.module_file = load_function(self.spec)
+                if self.fetch_spec:
+                    fetch, seconds, _ = load_function(self.fetch_spec)
+                    self.import_seconds += seconds
+                    import functools
+
+                    self.stages = (fetch, self.function)
+                    # A partial of a module-level function pickles (by reference), so a
+                    # ProcessPoolExecutor can run the two stages as one call too.
+                    self.function = functools.partial(_staged, fetch, self.function)
             except LookupError as error:
                 fatal(self.stream, str(error))
         hello = (
@@ -388,6 +402,7 @@ class probes:
             "gil_check": "sys._is_gil_enabled" if check else "absent (the GIL is always on)",
             "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
             "function": worker.spec,
+            "fetch": worker.fetch_spec or None,
             "module_file": worker.module_file,
             "import_seconds": worker.import_seconds,
             "start_method": multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_context().get_start_method(),
@@ -549,8 +564,9 @@ class probes:
     @staticmethod
     def op_executors(worker, request):
         """Times the function over every input with a plain loop and with Python's own
-        executors, each plan as given: {"kind": "loop" | "threads" | "processes", "workers",
-        "chunksize"}; the median of the rounds counts."""
+        executors, each plan as given: {"kind": "loop" | "threads" | "processes" | "split",
+        "workers", "chunksize", "fetch_workers"}; the median of the rounds counts. A split runs
+        the fetch stage on a ThreadPoolExecutor feeding the compute stage's ProcessPoolExecutor."""
         import warnings
         from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -570,12 +586,27 @@ class probes:
                 elif kind == "processes":
                     with ProcessPoolExecutor(max_workers=workers) as pool:
                         list(pool.map(function, values, chunksize=max(1, int(plan.get("chunksize", 1)))))
+                elif kind == "split" and worker.stages:
+                    fetch, compute = worker.stages
+                    fetchers = max(1, int(plan.get("fetch_workers", 1)))
+                    with ThreadPoolExecutor(max_workers=fetchers) as fetching, ProcessPoolExecutor(
+                        max_workers=workers
+                    ) as computing:
+                        list(computing.map(compute, fetching.map(fetch, values)))
                 else:
                     for value in values:
                         function(value)
                 times.append(time.perf_counter() - started)
             times.sort()
-            timings.append({"kind": kind, "workers": workers, "chunksize": plan.get("chunksize", 1), "seconds": times[len(times) // 2]})
+            timings.append(
+                {
+                    "kind": kind,
+                    "workers": workers,
+                    "chunksize": plan.get("chunksize", 1),
+                    "fetch_workers": plan.get("fetch_workers", 1),
+                    "seconds": times[len(times) // 2],
+                }
+            )
         return {"timings": timings}
 
     @staticmethod
@@ -659,6 +690,10 @@ class probes:
 
             figures["process_map_item_seconds"] = best(process_map)
         return figures
+
+
+def _staged(fetch, compute, value):
+    return compute(fetch(value))
 
 
 def _noop(*_):
