@@ -33,7 +33,8 @@ extension ProcessPoolState {
         action.recovered = recovered
         let story = DeathStory(
             end: end, exit: exit, connection: connection, batches: batches,
-            inOrder: configuration.effectiveHosts[connection.process.host].launcher.runsInOrder)
+            inOrder: configuration.effectiveHosts[connection.process.host].launcher.runsInOrder,
+            otherProgram: configuration.effectiveHosts[connection.process.host].launcher.runsOtherProgram)
         let current = batches.first { $0.answered < $0.indexes.count }
         for batch in batches {
             // With the pool stopped, every item the worker took fails with the pool's error.
@@ -194,12 +195,17 @@ extension ProcessPoolState {
         /// unanswered item had started.
         let inOrder: Bool
 
-        init(end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch], inOrder: Bool) {
+        init(
+            end: WorkerEnd, exit: ProcessExit, connection: WorkerConnection, batches: [Batch], inOrder: Bool,
+            otherProgram: Bool = false
+        ) {
             self.end = end
             self.inOrder = inOrder
             pid = connection.process.isRemote ? connection.hello.pid : connection.pid
             if connection.process.isRemote {
-                place = " on host \(connection.process.hostName)"
+                // A program worker runs here: it is named by what it is ("worker 12 (Python)").
+                place =
+                    otherProgram ? " (\(connection.process.hostName))" : " on host \(connection.process.hostName)"
                 if let status = connection.remoteExit {
                     self.exit = status > 128 && status < 160 ? .signaled(status - 128) : .exited(status)
                 } else {
