@@ -137,7 +137,7 @@ let package = Package(
         // Tasks the PoolAdvisor tests count, fail and crash, and the CLI that serves them as workers.
         .target(
             name: "PoolAdvisorTestTasks",
-            dependencies: ["PoolExecutors", "PoolWorkloads"],
+            dependencies: ["PoolExecutors", "PoolSystem", "PoolWorkloads"],
             path: "Tests/Fixtures/PoolAdvisorTestTasks",
             swiftSettings: strictSettings
         ),

@@ -57,7 +57,7 @@ enum PythonDemo {
         if !asJSON {
             context.print(
                 "\nPython: the advice against Python's own executors, on the same inputs (seconds, median of \(rounds))\n"
-                    + "workload".padded(to: 18) + "items".padded(to: 7) + "advised".padded(to: 62)
+                    + "workload".padded(to: 18) + "items".padded(to: 7) + "advised".padded(to: 66)
                     + "loop".padded(to: 8) + "threads (N)".padded(to: 15) + "processes (N/chunk)".padded(to: 21)
                     + "split (F→N)".padded(to: 15)
                     + "advised".padded(to: 9) + "regret\n")
@@ -136,7 +136,7 @@ enum PythonDemo {
         }
         let advisedTime = row.timings.first { $0.sameWay(as: row.advisedPlan) }?.seconds ?? 0
         let regret = NumberText.fixed(row.regret, decimals: 2)
-        return row.workload.padded(to: 18) + "\(row.items)".padded(to: 7) + row.advised.padded(to: 62)
+        return row.workload.padded(to: 18) + "\(row.items)".padded(to: 7) + row.advised.padded(to: 66)
             + DemoTable.short(row.timings.first { $0.kind == "loop" }?.seconds ?? 0).padded(to: 8)
             + best("threads").padded(to: 15) + best("processes").padded(to: 21) + best("split").padded(to: 15)
             + DemoTable.short(advisedTime).padded(to: 9)

@@ -1,6 +1,7 @@
 // Tasks the PoolAdvisor tests run in this process and in worker processes: the test bundle and
 // the `pool-advisor-test-tool` worker both link this module, so the names and signatures match.
 public import PoolExecutors
+internal import PoolSystem
 internal import PoolWorkloads
 
 #if canImport(Glibc)
@@ -97,7 +98,7 @@ public struct NoNegatives: PoolTask {
     public struct Negative: Error {}
     public static func run(_ input: Int) throws -> Int {
         if input < 0 { throw Negative() }
-        usleep(200)
+        Sleep.full(microseconds: 200)
         return input
     }
 }
@@ -106,7 +107,9 @@ public struct NoNegatives: PoolTask {
 public struct DriftingTask: PoolTask {
     public static func run(_ input: Int) -> UInt64 {
         if input < 300 {
-            usleep(2_000)
+            // The whole time, even when a signal (a child process ending) interrupts it: a
+            // sleep cut short read as a call that computes, and the profile chose its plan on it.
+            Sleep.full(microseconds: 2_000)
             return UInt64(input)
         }
         return churn(UInt64(input), iterations: 200_000)
@@ -139,7 +142,7 @@ public struct NapThenLockedChurn: StagedTask {
     /// The waiting stage: 3 ms asleep.
     public struct Nap: PoolTask {
         public static func run(_ input: Int) -> Int {
-            usleep(3000)
+            Sleep.full(microseconds: 3_000)
             return input
         }
     }
@@ -184,7 +187,7 @@ public struct SlowFirstCall: PoolTask {
 /// second caller in the test process finds it ready.
 public struct NapFirstCall: PoolTask {
     private static let ready: Int = {
-        usleep(60_000)
+        Sleep.full(microseconds: 60_000)
         return 1
     }()
 
