@@ -38,7 +38,12 @@ private struct SeenProcess: CustomStringConvertible {
 struct CommandLifetimeTests {
     /// Starts `pool-test-worker commands PLACE END DIR` and returns it with the command
     /// processes (shells and their background children) once all have written their pids.
-    private func startParent(place: String, end: String, directory: String) throws -> (Process, [SeenProcess]) {
+    /// Starts the fixture parent and waits for its commands' pid files; returns the parent, the
+    /// command processes still alive when read, and how many pid files appeared (a parent whose
+    /// main returns may take some commands down before they are read: they are gone, as due).
+    private func startParent(place: String, end: String, directory: String) throws -> (
+        Process, [SeenProcess], started: Int
+    ) {
         let parent = Process()
         parent.executableURL = URL(fileURLWithPath: fixturePath)
         parent.arguments = ["commands", place, end, directory]
@@ -49,6 +54,7 @@ struct CommandLifetimeTests {
         try parent.run()
         let names = (place == "main" ? [0] : [0, 1]).flatMap { ["command\($0).shell", "command\($0).child"] }
         var seen: [SeenProcess] = []
+        var started = 0
         // Bounded, never timed: the files appear once the commands run.
         _ = eventually(seconds: 60) {
             let pids = names.compactMap { name -> Int32? in
@@ -56,10 +62,11 @@ struct CommandLifetimeTests {
                 return text.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             }
             guard pids.count == names.count else { return false }
+            started = pids.count
             seen = pids.compactMap { SeenProcess(pid: $0) }
             return true
         }
-        return (parent, seen)
+        return (parent, seen, started)
     }
 
     /// Kills and reaps `parent` if a failed expectation left it running (never a reaped pid).
@@ -90,7 +97,7 @@ struct CommandLifetimeTests {
         arguments: ["threads", "processes", "main"], [SIGKILL, SIGTERM])
     func parentKilled(place: String, signal: Int32) throws {
         try withDirectory { directory in
-            let (parent, processes) = try startParent(place: place, end: "wait", directory: directory)
+            let (parent, processes, _) = try startParent(place: place, end: "wait", directory: directory)
             defer { stop(parent) }
             // Every command running (before the fix they outlived the parent just the same).
             try #require(processes.count == (place == "main" ? 2 : 4), "the commands did not start")
@@ -104,9 +111,10 @@ struct CommandLifetimeTests {
     @Test("a command and its children die when the parent's main returns", arguments: ["threads", "processes"])
     func mainReturns(place: String) throws {
         try withDirectory { directory in
-            let (parent, processes) = try startParent(place: place, end: "return", directory: directory)
+            let (parent, processes, started) = try startParent(place: place, end: "return", directory: directory)
             defer { stop(parent) }
-            try #require(processes.count == 4, "the commands did not start")
+            // All four started; those already gone when read died with the returning main.
+            try #require(started == 4, "the commands did not start")
             try #require(eventually(seconds: 60) { !parent.isRunning }, "the parent did not return")
             #expect(parent.terminationReason == .exit && parent.terminationStatus == 0)
             expectAllGone(processes, "\(place), main returned")
